@@ -1,0 +1,52 @@
+//! The part of the per-CPU data that the assembly reaches through `%gs`.
+//!
+//! The kernel's `PerCpu` structure starts with a [`PerCpuHeader`]; while the
+//! CPU runs kernel code its GS base (`IA32_GS_BASE`) points at it, and while it
+//! runs user code the pointer waits in `IA32_KERNEL_GS_BASE` until the entry
+//! code's SWAPGS brings it back.
+
+use core::mem::offset_of;
+
+/// Entry-path flags in [`PerCpuHeader::entry_flags`].
+pub mod flags {
+    /// Kernel page-table isolation is on: switch CR3 on every ring change.
+    pub const KPTI: u64 = 1 << 0;
+    /// PCID is on: CR3 writes carry ASIDs and the NOFLUSH bit.
+    pub const PCID: u64 = 1 << 1;
+}
+
+/// The assembly-visible head of the per-CPU data.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct PerCpuHeader {
+    /// Address of this structure, so Rust can read `%gs:0` to find it.
+    pub self_ptr: u64,
+    /// Top of the running task's kernel stack (its `pt_regs` sit right below).
+    pub top_of_stack: u64,
+    /// Where the non-KPTI SYSCALL entry stashes the user RSP.
+    pub user_rsp_scratch: u64,
+    /// Top of this CPU's entry stack (in its entry area).
+    pub entry_stack_top: u64,
+    /// [`flags`] for the entry path.
+    pub entry_flags: u64,
+    /// Nonzero when the next return to ring 3 must flush the user ASID
+    /// (Linux's `user_pcid_flush_mask`, one ASID per address space here).
+    pub user_pcid_flush_pending: u64,
+    /// This CPU's index (0 = the boot CPU).
+    pub cpu: u64,
+}
+
+/// Offsets of the [`PerCpuHeader`] fields, for `%gs:` operands.
+#[allow(missing_docs)]
+pub mod off {
+    use super::*;
+    pub const SELF_PTR: usize = offset_of!(PerCpuHeader, self_ptr);
+    pub const TOP_OF_STACK: usize = offset_of!(PerCpuHeader, top_of_stack);
+    pub const USER_RSP_SCRATCH: usize = offset_of!(PerCpuHeader, user_rsp_scratch);
+    pub const ENTRY_STACK_TOP: usize = offset_of!(PerCpuHeader, entry_stack_top);
+    pub const ENTRY_FLAGS: usize = offset_of!(PerCpuHeader, entry_flags);
+    pub const USER_PCID_FLUSH_PENDING: usize = offset_of!(PerCpuHeader, user_pcid_flush_pending);
+    pub const CPU: usize = offset_of!(PerCpuHeader, cpu);
+}
+
+const _: () = assert!(off::SELF_PTR == 0, "Rust reads the per-CPU pointer at %gs:0");

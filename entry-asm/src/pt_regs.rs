@@ -1,0 +1,102 @@
+//! `struct pt_regs`: the register frame every kernel entry builds, in Linux's
+//! x86_64 layout (`arch/x86/include/asm/ptrace.h`).
+//!
+//! The frame grows down from the top of a kernel stack: the CPU (or, for
+//! SYSCALL, the entry code) pushes the five words of the IRET frame
+//! (`ss` ... `rip`), the entry pushes `orig_rax` (the syscall number or the
+//! exception error code, `-1` when there is none) and then the general
+//! registers, `rdi` first and `r15` last, so `r15` sits at the lowest address.
+
+use core::mem::{offset_of, size_of};
+
+/// The saved user (or interrupted kernel) register state.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct PtRegs {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    /// Syscall number on syscall entry; error code (or `-1`) on exceptions;
+    /// `!vector` on interrupts.
+    pub orig_rax: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+impl PtRegs {
+    /// Size of the frame in bytes (21 words).
+    pub const SIZE: usize = size_of::<PtRegs>();
+    /// Size of the hardware IRET frame at its top (`rip`, `cs`, `rflags`, `rsp`, `ss`).
+    pub const IRET_FRAME_SIZE: usize = 5 * 8;
+
+    /// Whether the frame was saved from ring 3.
+    pub const fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+// The layout is Linux's: check every offset, so that a field moved by
+// accident breaks the build rather than the entry code.
+const _: () = {
+    assert!(offset_of!(PtRegs, r15) == 0 * 8);
+    assert!(offset_of!(PtRegs, r14) == 1 * 8);
+    assert!(offset_of!(PtRegs, r13) == 2 * 8);
+    assert!(offset_of!(PtRegs, r12) == 3 * 8);
+    assert!(offset_of!(PtRegs, rbp) == 4 * 8);
+    assert!(offset_of!(PtRegs, rbx) == 5 * 8);
+    assert!(offset_of!(PtRegs, r11) == 6 * 8);
+    assert!(offset_of!(PtRegs, r10) == 7 * 8);
+    assert!(offset_of!(PtRegs, r9) == 8 * 8);
+    assert!(offset_of!(PtRegs, r8) == 9 * 8);
+    assert!(offset_of!(PtRegs, rax) == 10 * 8);
+    assert!(offset_of!(PtRegs, rcx) == 11 * 8);
+    assert!(offset_of!(PtRegs, rdx) == 12 * 8);
+    assert!(offset_of!(PtRegs, rsi) == 13 * 8);
+    assert!(offset_of!(PtRegs, rdi) == 14 * 8);
+    assert!(offset_of!(PtRegs, orig_rax) == 15 * 8);
+    assert!(offset_of!(PtRegs, rip) == 16 * 8);
+    assert!(offset_of!(PtRegs, cs) == 17 * 8);
+    assert!(offset_of!(PtRegs, rflags) == 18 * 8);
+    assert!(offset_of!(PtRegs, rsp) == 19 * 8);
+    assert!(offset_of!(PtRegs, ss) == 20 * 8);
+    assert!(PtRegs::SIZE == 21 * 8);
+    // Kernel stacks keep pt_regs 16-byte aligned at the top of the stack
+    // minus this size; the hardware frame then starts 8 bytes off alignment,
+    // as the CPU leaves it after pushing SS..RIP onto an aligned RSP0.
+    assert!(PtRegs::SIZE % 16 == 8);
+};
+
+/// Offsets into [`PtRegs`] as the assembly uses them.
+#[allow(missing_docs)]
+pub mod off {
+    use super::PtRegs;
+    use core::mem::offset_of;
+    pub const R15: usize = offset_of!(PtRegs, r15);
+    pub const RBX: usize = offset_of!(PtRegs, rbx);
+    pub const R11: usize = offset_of!(PtRegs, r11);
+    pub const RAX: usize = offset_of!(PtRegs, rax);
+    pub const RCX: usize = offset_of!(PtRegs, rcx);
+    pub const RDI: usize = offset_of!(PtRegs, rdi);
+    pub const ORIG_RAX: usize = offset_of!(PtRegs, orig_rax);
+    pub const RIP: usize = offset_of!(PtRegs, rip);
+    pub const CS: usize = offset_of!(PtRegs, cs);
+    pub const RFLAGS: usize = offset_of!(PtRegs, rflags);
+    pub const RSP: usize = offset_of!(PtRegs, rsp);
+    pub const SS: usize = offset_of!(PtRegs, ss);
+}
