@@ -107,7 +107,11 @@ impl PayloadHeader {
 
     /// The app's name as a string (up to the first NUL; `"app"` if not UTF-8).
     pub fn name(&self) -> &str {
-        let len = self.app_name.iter().position(|&b| b == 0).unwrap_or(APP_NAME_LEN);
+        let len = self
+            .app_name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(APP_NAME_LEN);
         core::str::from_utf8(&self.app_name[..len]).unwrap_or("app")
     }
 }
@@ -169,7 +173,11 @@ mod tests {
     fn truncated_and_bad_headers_are_errors() {
         let bytes = payload(b"0123456789");
         for cut in 8..bytes.len() {
-            assert_eq!(PayloadHeader::parse(&bytes[..cut]), Err(PayloadError::Truncated), "cut {cut}");
+            assert_eq!(
+                PayloadHeader::parse(&bytes[..cut]),
+                Err(PayloadError::Truncated),
+                "cut {cut}"
+            );
         }
         let mut bad = bytes.clone();
         bad[8] = 9;

@@ -3,7 +3,21 @@
 //! - [`run`]: how a run ends (the `isa-debug-exit` encoding) and the lines the
 //!   kernel prints that the xtask parses.
 //! - [`image`]: the layout of a bootable image (kernel plus app payload).
+//! - [`syscalls`]: the system call table, declared once: the kernel's handler
+//!   trait and dispatch table, the tracer and the app's stubs.
+//! - [`syscall_arg`]: how typed arguments and results travel in registers,
+//!   and the raw `syscall` instruction.
+//! - [`errno`]: error numbers (Linux x86_64 values).
+//! - [`user_ptr`]: addresses in the app's memory as system call arguments.
+//! - [`abi_types`]: structures and flags with Linux layouts and values.
+//! - [`test`](mod@test): the records `#[kernel_test]` and `#[libos::test]` register.
 #![no_std]
 
+pub mod abi_types;
+pub mod errno;
 pub mod image;
 pub mod run;
+pub mod syscall_arg;
+pub mod syscalls;
+pub mod test;
+pub mod user_ptr;

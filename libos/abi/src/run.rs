@@ -34,6 +34,21 @@ pub const EXIT_APP_KILLED: u8 = 0x40;
 /// `app-killed <signo>`.
 pub const EXIT_LINE: &str = "[libos] exit: ";
 
+/// Printed by the kernel before it runs a boot-time test: `[libos-test] start <name>`.
+/// A crash or timeout after it (and before the test's result line) is
+/// charged to that test.
+pub const TEST_START: &str = "[libos-test] start ";
+/// Result line of a test: `test <name> ... ok` or `test <name> ... FAILED: <reason>`.
+pub const TEST_RESULT_PREFIX: &str = "test ";
+/// Separator between a test's name and its result.
+pub const TEST_RESULT_SEPARATOR: &str = " ... ";
+/// Result word of a passing test.
+pub const TEST_OK: &str = "ok";
+/// Result word of a failing test (followed by `: <reason>`).
+pub const TEST_FAILED: &str = "FAILED";
+/// Printed once all tests of a boot have run: `[libos-test] done: N passed, M failed`.
+pub const TEST_DONE: &str = "[libos-test] done: ";
+
 /// How a run ended, as both sides understand it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunExit {

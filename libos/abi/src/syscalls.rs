@@ -1,0 +1,802 @@
+//! The system call table: one declaration for the kernel and the apps.
+//!
+//! The trait [`Syscalls`] below is written once, as a list of calls with
+//! their Linux x86_64 numbers (`#[nr = N]`), typed arguments, success type
+//! and documentation. The [`libos_macros::syscall_table`] attribute expands
+//! it, in this module, into everything both sides need, so the two can never
+//! disagree on a number, an argument's register or a result's encoding:
+//!
+//! - [`nr`]: one `u64` constant per call (`nr::WRITE`), and
+//!   [`SYSCALL_TABLE_LEN`], the highest number plus one.
+//! - [`Syscalls`] as the kernel implements it: a `Context` type, and each
+//!   call as `fn write(cx: &mut Self::Context, fd: i32, buf: UserPtr<u8>,
+//!   count: usize) -> Result<usize, Errno>`. A kernel missing a handler does
+//!   not compile.
+//! - [`DispatchTable::ENTRIES`]: the dense table, indexed by number, of
+//!   [`SyscallHandler`]s (`None` for numbers without a call). Each entry is a
+//!   generated function that decodes the six argument registers through
+//!   [`SyscallArg`](crate::syscall_arg::SyscallArg), calls the handler and
+//!   encodes its result as Linux does (`-errno` for an error). [`dispatch`]
+//!   is the same lookup with `-ENOSYS` for unknown numbers.
+//! - [`trace_call`] and [`trace_result`]: strace-style lines
+//!   (`write(1, 0x400120, 14) = 14`) and [`syscall_name`].
+//! - [`user`] (x86_64): the app's stubs, `user::write(fd, buf: *const u8,
+//!   count) -> Result<usize, Errno>`, each the `syscall` instruction inline.
+//!   A stub taking a pointer, or declared `unsafe fn` here (calls that can
+//!   unmap or remap memory Rust uses), is an `unsafe fn`.
+//!
+//! Numbers are Linux's where Linux has a call with the same meaning, so an
+//! app's stubs also work under Linux; this kernel's own calls start at 1024.
+//!
+//! # Kernel side
+//!
+//! ```
+//! use libos_abi::errno::Errno;
+//! use libos_abi::syscalls::{DispatchTable, SYSCALL_TABLE_LEN, SyscallHandler, Syscalls, nr};
+//! use libos_abi::user_ptr::{UserPtr, UserPtrMut};
+//! # use libos_abi::abi_types::{Timespec, Utsname};
+//!
+//! /// What a handler works on: the calling task, its address space...
+//! pub struct Task {
+//!     console: Vec<u8>,
+//! }
+//!
+//! pub enum Kernel {}
+//!
+//! impl Syscalls for Kernel {
+//!     type Context = Task;
+//!
+//!     fn write(task: &mut Task, fd: i32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
+//!         if fd != 1 && fd != 2 {
+//!             return Err(Errno::EBADF);
+//!         }
+//!         // A real kernel checks and copies `buf` here.
+//!         task.console.extend(std::iter::repeat_n(b'.', count));
+//!         Ok(count)
+//!     }
+//!
+//!     fn exit(_task: &mut Task, code: i32) -> ! {
+//!         std::process::exit(code)
+//!     }
+//!     // ... every other call ...
+//! #   fn read(_: &mut Task, _: i32, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn mmap(_: &mut Task, _: usize, _: usize, _: i32, _: i32, _: i32, _: i64) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn mprotect(_: &mut Task, _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn munmap(_: &mut Task, _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn brk(_: &mut Task, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn sched_yield(_: &mut Task) -> Result<(), Errno> { Ok(()) }
+//! #   fn nanosleep(_: &mut Task, _: UserPtr<Timespec>, _: UserPtrMut<Timespec>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn getpid(_: &mut Task) -> Result<i32, Errno> { Ok(1) }
+//! #   fn uname(_: &mut Task, _: UserPtrMut<Utsname>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn clock_gettime(_: &mut Task, _: i32, _: UserPtrMut<Timespec>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn exit_group(_: &mut Task, code: i32) -> ! { std::process::exit(code) }
+//! #   fn getrandom(_: &mut Task, _: UserPtrMut<u8>, _: usize, _: u32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn libos_test_register(_: &mut Task, _: u64, _: UserPtr<u8>, _: usize, _: u32, _: u64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn libos_debug(_: &mut Task, _: u64, _: u64, _: u64) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
+//! }
+//!
+//! /// The table the entry path indexes.
+//! static SYSCALLS: [Option<SyscallHandler<Task>>; SYSCALL_TABLE_LEN] = DispatchTable::<Kernel>::ENTRIES;
+//!
+//! /// Called from the SYSCALL entry with RAX and the argument registers
+//! /// (RDI, RSI, RDX, R10, R8, R9) saved in pt_regs; the result goes in RAX.
+//! fn syscall_entry(task: &mut Task, rax: u64, args: &[u64; 6]) -> i64 {
+//!     match usize::try_from(rax).ok().and_then(|nr| SYSCALLS.get(nr)) {
+//!         Some(Some(handler)) => handler(task, args),
+//!         _ => Errno::ENOSYS.to_ret(),
+//!     }
+//! }
+//!
+//! let mut task = Task { console: Vec::new() };
+//! assert_eq!(syscall_entry(&mut task, nr::WRITE, &[1, 0x40_0120, 14, 0, 0, 0]), 14);
+//! assert_eq!(syscall_entry(&mut task, nr::WRITE, &[7, 0x40_0120, 14, 0, 0, 0]), -9);
+//! assert_eq!(syscall_entry(&mut task, 500, &[0; 6]), -38);
+//! ```
+
+use crate::abi_types::{Timespec, Utsname};
+use crate::user_ptr::{UserPtr, UserPtrMut};
+
+/// The system calls, as declared; see the [module docs](self) for what the
+/// declaration expands to. The kernel implements this trait on its own type.
+#[libos_macros::syscall_table(crate = crate)]
+pub trait Syscalls {
+    /// Reads up to `count` bytes from file descriptor `fd` into `buf` and
+    /// returns how many it read (0 at end of input).
+    ///
+    /// This kernel supports the console only: `fd` 0 (standard input). The
+    /// call waits until at least one byte is available, then returns what is
+    /// there, up to `count`. Errors: `EBADF` for any other `fd`, `EFAULT`
+    /// when `buf..buf + count` is not writable app memory.
+    #[nr = 0]
+    fn read(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
+
+    /// Writes `count` bytes from `buf` to file descriptor `fd` and returns
+    /// how many it wrote.
+    ///
+    /// This kernel supports the console only: `fd` 1 (standard output) and 2
+    /// (standard error), both written to the serial console in full. Errors:
+    /// `EBADF` for any other `fd`, `EFAULT` when `buf..buf + count` is not
+    /// readable app memory.
+    #[nr = 1]
+    fn write(fd: i32, buf: UserPtr<u8>, count: usize) -> usize;
+
+    /// Maps `length` bytes (rounded up to whole pages) of zero-filled memory
+    /// with protection `prot` (`PROT_*`) and returns its page-aligned address.
+    ///
+    /// This kernel supports anonymous private mappings only: `flags` must
+    /// hold `MAP_PRIVATE | MAP_ANONYMOUS`, optionally with `MAP_FIXED` or
+    /// `MAP_FIXED_NOREPLACE`; `fd` must be -1 and `offset` 0. Without a fixed
+    /// flag `addr` is a hint the kernel may ignore. Errors: `EINVAL` for a
+    /// zero `length`, an unaligned fixed `addr`, unknown `prot` or `flags`
+    /// bits, or a nonzero `offset`; `EOPNOTSUPP` for shared or file-backed
+    /// mappings; `EEXIST` when `MAP_FIXED_NOREPLACE` meets an existing
+    /// mapping; `ENOMEM` when memory or address space runs out.
+    ///
+    /// # Safety
+    ///
+    /// With `MAP_FIXED` the new mapping replaces whatever was mapped in
+    /// `addr..addr + length`: nothing Rust uses (no live object, reference,
+    /// stack or heap memory) may be there. Without it the call is sound.
+    #[nr = 9]
+    unsafe fn mmap(
+        addr: usize,
+        length: usize,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        offset: i64,
+    ) -> usize;
+
+    /// Sets the protection of the pages in `addr..addr + length` (`addr`
+    /// page-aligned, `length` rounded up to whole pages) to `prot`
+    /// (`PROT_*`).
+    ///
+    /// Errors: `EINVAL` for an unaligned `addr` or unknown `prot` bits,
+    /// `ENOMEM` when part of the range is not mapped.
+    ///
+    /// # Safety
+    ///
+    /// No Rust object in the range may be accessed in a way the new
+    /// protection forbids while it is in force, and no reference into the
+    /// range may rely on it staying accessible.
+    #[nr = 10]
+    unsafe fn mprotect(addr: usize, length: usize, prot: i32);
+
+    /// Removes the mappings of the pages in `addr..addr + length` (`addr`
+    /// page-aligned, `length` rounded up to whole pages); later accesses
+    /// fault. Unmapped pages in the range are not an error.
+    ///
+    /// Errors: `EINVAL` for an unaligned `addr`, a zero `length` or a range
+    /// outside the app's half of the address space.
+    ///
+    /// # Safety
+    ///
+    /// Nothing Rust uses may be in the range: no live object, no reference,
+    /// no part of the stack or of a heap still in use.
+    #[nr = 11]
+    unsafe fn munmap(addr: usize, length: usize);
+
+    /// Moves the end of the app's data segment (the program break) to `addr`
+    /// and returns the break after the call.
+    ///
+    /// As on Linux, an `addr` the kernel cannot honour (0 included, below the
+    /// segment's start, or out of memory) leaves the break where it is and
+    /// returns it, so `brk(0)` asks for the current break and a caller sees
+    /// failure as a result below what it asked for. Memory gained is zeroed.
+    /// Never returns an error.
+    ///
+    /// # Safety
+    ///
+    /// Moving the break down unmaps memory: nothing Rust uses may be between
+    /// the new and the old break (a heap allocator owning that memory, for
+    /// instance).
+    #[nr = 12]
+    unsafe fn brk(addr: usize) -> usize;
+
+    /// Gives the CPU to another ready task, if there is one; returns at once
+    /// otherwise. Never fails.
+    #[nr = 24]
+    fn sched_yield();
+
+    /// Sleeps for the duration `*req`.
+    ///
+    /// When a sleep is interrupted Linux writes the time left to `*rem` (if
+    /// `rem` is not null) and fails with `EINTR`; this kernel has no signals,
+    /// so a sleep is never interrupted and `rem` is never written (it may be
+    /// null). Errors: `EINVAL` when `*req` is not a valid duration (see
+    /// [`Timespec::is_valid`]), `EFAULT` when `req` is not readable app
+    /// memory.
+    #[nr = 35]
+    fn nanosleep(req: UserPtr<Timespec>, rem: UserPtrMut<Timespec>);
+
+    /// Returns the caller's process id. This kernel runs one app, so the id
+    /// is the same for the whole run. Never fails.
+    #[nr = 39]
+    fn getpid() -> i32;
+
+    /// Ends the calling thread with exit status `code` (of which, as on
+    /// Linux, the low 8 bits are the status the run reports). Apps are
+    /// single-threaded here, so this ends the app, as
+    /// [`exit_group`](Syscalls::exit_group) does.
+    #[nr = 60]
+    fn exit(code: i32) -> !;
+
+    /// Fills `*buf` with the system's identification: the kernel's name,
+    /// release and version, the machine (`"x86_64"`), and its host and
+    /// domain names. Errors: `EFAULT` when `buf` is not writable app memory.
+    #[nr = 63]
+    fn uname(buf: UserPtrMut<Utsname>);
+
+    /// Writes the current time of clock `clock` to `*tp`.
+    ///
+    /// Supported clocks: `CLOCK_MONOTONIC` (time since boot, never going
+    /// backwards) and `CLOCK_REALTIME` (wall-clock time since the Unix
+    /// epoch). Errors: `EINVAL` for any other clock, `EFAULT` when `tp` is
+    /// not writable app memory.
+    #[nr = 228]
+    fn clock_gettime(clock: i32, tp: UserPtrMut<Timespec>);
+
+    /// Ends the app, all its threads, with exit status `code` (the low 8 bits
+    /// are the status the run reports).
+    #[nr = 231]
+    fn exit_group(code: i32) -> !;
+
+    /// Fills `buf[..count]` with random bytes from the kernel's generator and
+    /// returns how many it wrote (all of them: requests are never cut short
+    /// here).
+    ///
+    /// `flags` may hold `GRND_NONBLOCK` and `GRND_RANDOM`; both are accepted
+    /// and change nothing, as the generator never blocks. Errors: `EINVAL`
+    /// for other flag bits, `EFAULT` when `buf..buf + count` is not writable
+    /// app memory.
+    #[nr = 318]
+    fn getrandom(buf: UserPtrMut<u8>, count: usize, flags: u32) -> usize;
+
+    /// Tells the kernel about test number `index` of the app's test runner:
+    /// its name (`name_len` bytes of UTF-8 at `name`,
+    /// `"<module path>::<function>"`) and how it must end, encoded as
+    /// [`Expect::to_raw`](crate::test::Expect::to_raw) gives `expect_kind`
+    /// and `expect_arg`.
+    ///
+    /// The app's `#[libos::test]` runner registers every test before running
+    /// them, so the kernel can report each test and judge those that must
+    /// raise a CPU exception (which ends the app: only the kernel sees it).
+    /// Only the kind and the fault vector cross: a `should_panic` message is
+    /// checked by the app. Not a Linux call. Errors: `EINVAL` for an unknown
+    /// kind or vector, a name that is not UTF-8 or an `index` registered
+    /// before; `EFAULT` when the name is not readable app memory.
+    #[nr = 1024]
+    fn libos_test_register(
+        index: u64,
+        name: UserPtr<u8>,
+        name_len: usize,
+        expect_kind: u32,
+        expect_arg: u64,
+    );
+
+    /// Runs diagnostic operation `op` of the kernel with arguments `arg0` and
+    /// `arg1` and returns its result.
+    ///
+    /// A hook for the kernel's boot-time test suite, which defines the
+    /// operations (checking kernel state from ring 3, provoking a condition
+    /// to test); not for ordinary apps. Not a Linux call. Errors: `EINVAL`
+    /// for an operation the kernel does not define, or what the operation
+    /// returns.
+    ///
+    /// # Safety
+    ///
+    /// An operation may do anything the test suite defines, faults and
+    /// changes to the app's memory included: the caller must know what `op`
+    /// does and uphold what it requires.
+    #[nr = 1025]
+    unsafe fn libos_debug(op: u64, arg0: u64, arg1: u64) -> u64;
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::errno::Errno;
+    use crate::syscall_arg::decode_result;
+    use std::string::String;
+    use std::vec::Vec;
+
+    /// A kernel whose handlers record their typed arguments.
+    enum Mock {}
+
+    /// What the mock handlers saw.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        calls: Vec<(&'static str, Vec<i128>)>,
+    }
+
+    impl Recorder {
+        fn record(&mut self, name: &'static str, args: &[i128]) {
+            self.calls.push((name, args.to_vec()));
+        }
+    }
+
+    impl Syscalls for Mock {
+        type Context = Recorder;
+
+        fn read(
+            cx: &mut Recorder,
+            fd: i32,
+            buf: UserPtrMut<u8>,
+            count: usize,
+        ) -> Result<usize, Errno> {
+            cx.record("read", &[fd.into(), buf.addr().into(), count as i128]);
+            Ok(count / 2)
+        }
+
+        fn write(
+            cx: &mut Recorder,
+            fd: i32,
+            buf: UserPtr<u8>,
+            count: usize,
+        ) -> Result<usize, Errno> {
+            cx.record("write", &[fd.into(), buf.addr().into(), count as i128]);
+            if buf.is_null() {
+                Err(Errno::EFAULT)
+            } else {
+                Ok(count)
+            }
+        }
+
+        fn mmap(
+            cx: &mut Recorder,
+            addr: usize,
+            length: usize,
+            prot: i32,
+            flags: i32,
+            fd: i32,
+            offset: i64,
+        ) -> Result<usize, Errno> {
+            cx.record(
+                "mmap",
+                &[
+                    addr as i128,
+                    length as i128,
+                    prot.into(),
+                    flags.into(),
+                    fd.into(),
+                    offset.into(),
+                ],
+            );
+            Ok(0x7fff_ffff_e000)
+        }
+
+        fn mprotect(cx: &mut Recorder, addr: usize, length: usize, prot: i32) -> Result<(), Errno> {
+            cx.record("mprotect", &[addr as i128, length as i128, prot.into()]);
+            Err(Errno::ENOMEM)
+        }
+
+        fn munmap(cx: &mut Recorder, addr: usize, length: usize) -> Result<(), Errno> {
+            cx.record("munmap", &[addr as i128, length as i128]);
+            Ok(())
+        }
+
+        fn brk(cx: &mut Recorder, addr: usize) -> Result<usize, Errno> {
+            cx.record("brk", &[addr as i128]);
+            Ok(0x60_0000)
+        }
+
+        fn sched_yield(cx: &mut Recorder) -> Result<(), Errno> {
+            cx.record("sched_yield", &[]);
+            Ok(())
+        }
+
+        fn nanosleep(
+            cx: &mut Recorder,
+            req: UserPtr<Timespec>,
+            rem: UserPtrMut<Timespec>,
+        ) -> Result<(), Errno> {
+            cx.record("nanosleep", &[req.addr().into(), rem.addr().into()]);
+            Err(Errno::EINVAL)
+        }
+
+        fn getpid(cx: &mut Recorder) -> Result<i32, Errno> {
+            cx.record("getpid", &[]);
+            Ok(1)
+        }
+
+        fn exit(_cx: &mut Recorder, code: i32) -> ! {
+            panic!("exit({code})")
+        }
+
+        fn uname(cx: &mut Recorder, buf: UserPtrMut<Utsname>) -> Result<(), Errno> {
+            cx.record("uname", &[buf.addr().into()]);
+            Ok(())
+        }
+
+        fn clock_gettime(
+            cx: &mut Recorder,
+            clock: i32,
+            tp: UserPtrMut<Timespec>,
+        ) -> Result<(), Errno> {
+            cx.record("clock_gettime", &[clock.into(), tp.addr().into()]);
+            Ok(())
+        }
+
+        fn exit_group(_cx: &mut Recorder, code: i32) -> ! {
+            panic!("exit_group({code})")
+        }
+
+        fn getrandom(
+            cx: &mut Recorder,
+            buf: UserPtrMut<u8>,
+            count: usize,
+            flags: u32,
+        ) -> Result<usize, Errno> {
+            cx.record(
+                "getrandom",
+                &[buf.addr().into(), count as i128, flags.into()],
+            );
+            Ok(count)
+        }
+
+        fn libos_test_register(
+            cx: &mut Recorder,
+            index: u64,
+            name: UserPtr<u8>,
+            name_len: usize,
+            expect_kind: u32,
+            expect_arg: u64,
+        ) -> Result<(), Errno> {
+            cx.record(
+                "libos_test_register",
+                &[
+                    index.into(),
+                    name.addr().into(),
+                    name_len as i128,
+                    expect_kind.into(),
+                    expect_arg.into(),
+                ],
+            );
+            Ok(())
+        }
+
+        fn libos_debug(cx: &mut Recorder, op: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
+            cx.record("libos_debug", &[op.into(), arg0.into(), arg1.into()]);
+            Ok(u64::MAX / 2)
+        }
+    }
+
+    /// Distinctive values in all six registers.
+    const REGS: [u64; 6] = [
+        0x1111_2222_3333_4444,
+        0x5555_6666_7777_8888,
+        0x9999_aaaa_bbbb_cccc,
+        0xdddd_eeee_ffff_0001,
+        0x0123_4567_89ab_cdef,
+        0xfedc_ba98_7654_3210,
+    ];
+
+    fn call(nr: u64, args: &[u64; 6]) -> (i64, Recorder) {
+        let mut cx = Recorder::default();
+        let ret = dispatch::<Mock>(&mut cx, nr, args);
+        (ret, cx)
+    }
+
+    /// The copy the kernel makes: `ENTRIES` works in a `static` initializer.
+    static TABLE: [Option<SyscallHandler<Recorder>>; SYSCALL_TABLE_LEN] =
+        DispatchTable::<Mock>::ENTRIES;
+
+    #[test]
+    fn numbers_are_linux_numbers() {
+        let expected = [
+            (nr::READ, 0),
+            (nr::WRITE, 1),
+            (nr::MMAP, 9),
+            (nr::MPROTECT, 10),
+            (nr::MUNMAP, 11),
+            (nr::BRK, 12),
+            (nr::SCHED_YIELD, 24),
+            (nr::NANOSLEEP, 35),
+            (nr::GETPID, 39),
+            (nr::EXIT, 60),
+            (nr::UNAME, 63),
+            (nr::CLOCK_GETTIME, 228),
+            (nr::EXIT_GROUP, 231),
+            (nr::GETRANDOM, 318),
+            (nr::LIBOS_TEST_REGISTER, 1024),
+            (nr::LIBOS_DEBUG, 1025),
+        ];
+        for (constant, value) in expected {
+            assert_eq!(constant, value);
+        }
+        assert_eq!(SYSCALL_TABLE_LEN, 1026);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(syscall_name(1), Some("write"));
+        assert_eq!(syscall_name(228), Some("clock_gettime"));
+        assert_eq!(syscall_name(1024), Some("libos_test_register"));
+        assert_eq!(syscall_name(2), None);
+        assert_eq!(syscall_name(u64::MAX), None);
+    }
+
+    #[test]
+    fn six_arguments_reach_the_handler_intact() {
+        let (ret, cx) = call(nr::MMAP, &REGS);
+        assert_eq!(ret, 0x7fff_ffff_e000);
+        assert_eq!(
+            cx.calls,
+            [(
+                "mmap",
+                std::vec![
+                    REGS[0] as i128,
+                    REGS[1] as i128,
+                    // `int` arguments: the low 32 bits, as signed.
+                    i128::from(0xbbbb_cccc_u32 as i32),
+                    i128::from(0xffff_0001_u32 as i32),
+                    i128::from(0x89ab_cdef_u32 as i32),
+                    i128::from(REGS[5] as i64),
+                ]
+            )]
+        );
+    }
+
+    #[test]
+    fn five_arguments_reach_the_handler_intact() {
+        let (ret, cx) = call(nr::LIBOS_TEST_REGISTER, &REGS);
+        assert_eq!(ret, 0);
+        assert_eq!(
+            cx.calls[0].1,
+            [
+                REGS[0] as i128,
+                REGS[1] as i128,
+                REGS[2] as i128,
+                i128::from(0xffff_0001_u32),
+                REGS[4] as i128,
+            ]
+        );
+    }
+
+    #[test]
+    fn each_number_reaches_its_handler() {
+        for (nr, name) in [
+            (nr::READ, "read"),
+            (nr::WRITE, "write"),
+            (nr::MPROTECT, "mprotect"),
+            (nr::MUNMAP, "munmap"),
+            (nr::BRK, "brk"),
+            (nr::SCHED_YIELD, "sched_yield"),
+            (nr::NANOSLEEP, "nanosleep"),
+            (nr::GETPID, "getpid"),
+            (nr::UNAME, "uname"),
+            (nr::CLOCK_GETTIME, "clock_gettime"),
+            (nr::GETRANDOM, "getrandom"),
+            (nr::LIBOS_DEBUG, "libos_debug"),
+        ] {
+            let (_, cx) = call(nr, &REGS);
+            assert_eq!(cx.calls.len(), 1);
+            assert_eq!(cx.calls[0].0, name);
+        }
+    }
+
+    #[test]
+    fn results_are_encoded_like_linux() {
+        assert_eq!(call(nr::WRITE, &[1, 0x1000, 14, 0, 0, 0]).0, 14);
+        assert_eq!(call(nr::WRITE, &[1, 0, 14, 0, 0, 0]).0, -14);
+        assert_eq!(
+            call(nr::WRITE, &[1, 0, 14, 0, 0, 0]).0,
+            Errno::EFAULT.to_ret()
+        );
+        assert_eq!(call(nr::MPROTECT, &[0; 6]).0, -12);
+        assert_eq!(call(nr::MUNMAP, &[0; 6]).0, 0);
+        assert_eq!(call(nr::GETPID, &[0; 6]).0, 1);
+        assert_eq!(call(nr::LIBOS_DEBUG, &[0; 6]).0, (u64::MAX / 2) as i64);
+    }
+
+    #[test]
+    fn thirty_two_bit_arguments_take_the_low_half() {
+        let (_, cx) = call(nr::WRITE, &[0xffff_ffff_0000_0001, 0x1000, 3, 0, 0, 0]);
+        assert_eq!(cx.calls[0].1[0], 1);
+        let (_, cx) = call(nr::WRITE, &[0x0000_0001_ffff_ffff, 0x1000, 3, 0, 0, 0]);
+        assert_eq!(cx.calls[0].1[0], -1);
+        let (_, cx) = call(nr::GETRANDOM, &[0x1000, 8, 0xdead_0000_0000_0002, 0, 0, 0]);
+        assert_eq!(cx.calls[0].1[2], 2);
+    }
+
+    #[test]
+    fn unknown_numbers_are_enosys() {
+        for nr in [2, 13, 59, 1023, SYSCALL_TABLE_LEN as u64, 4096, u64::MAX] {
+            let (ret, cx) = call(nr, &REGS);
+            assert_eq!(ret, -38, "{nr}");
+            assert!(cx.calls.is_empty());
+        }
+    }
+
+    #[test]
+    fn diverging_calls_reach_their_handler() {
+        let result = std::panic::catch_unwind(|| {
+            call(nr::EXIT_GROUP, &[0xffff_ffff_0000_0007, 0, 0, 0, 0, 0])
+        });
+        let payload = result.unwrap_err();
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("exit_group(7)")
+        );
+    }
+
+    #[test]
+    fn the_static_copy_is_the_table() {
+        assert_eq!(TABLE.len(), SYSCALL_TABLE_LEN);
+        let declared = TABLE.iter().filter(|entry| entry.is_some()).count();
+        assert_eq!(declared, 16);
+        for (nr, entry) in TABLE.iter().enumerate() {
+            assert_eq!(entry.is_some(), syscall_name(nr as u64).is_some(), "{nr}");
+        }
+        let mut cx = Recorder::default();
+        let write = TABLE[nr::WRITE as usize].unwrap();
+        assert_eq!(write(&mut cx, &[2, 0x1000, 5, 0, 0, 0]), 5);
+        assert_eq!(cx.calls[0].0, "write");
+    }
+
+    fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {
+        let mut line = String::new();
+        trace_call(nr, args, &mut line).unwrap();
+        trace_result(nr, ret, &mut line).unwrap();
+        line
+    }
+
+    #[test]
+    fn traces() {
+        assert_eq!(
+            traced(nr::WRITE, &[1, 0x40_0120, 14, 0, 0, 0], 14),
+            "write(1, 0x400120, 14) = 14"
+        );
+        assert_eq!(
+            traced(nr::WRITE, &[2, 0, 14, 0, 0, 0], -14),
+            "write(2, NULL, 14) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            traced(nr::MMAP, &[0, 8192, 3, 0x22, u64::MAX, 0], 0x7fff_0000),
+            "mmap(0, 8192, 3, 34, -1, 0) = 2147418112"
+        );
+        assert_eq!(traced(nr::GETPID, &REGS, 1), "getpid() = 1");
+        assert_eq!(traced(nr::SCHED_YIELD, &[0; 6], 0), "sched_yield() = 0");
+        assert_eq!(
+            traced(nr::EXIT_GROUP, &[3, 0, 0, 0, 0, 0], 0),
+            "exit_group(3) = ?"
+        );
+        assert_eq!(
+            traced(nr::CLOCK_GETTIME, &[1, 0x7fff_f000, 0, 0, 0, 0], -22),
+            "clock_gettime(1, 0x7ffff000) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            traced(1234, &[1, 2, 3, 0xa, 0xff, 0], -38),
+            "syscall_1234(0x1, 0x2, 0x3, 0xa, 0xff, 0x0) = -1 ENOSYS (Function not implemented)"
+        );
+    }
+
+    #[test]
+    fn decoding_the_kernel_results() {
+        let (ret, _) = call(nr::WRITE, &[1, 0, 14, 0, 0, 0]);
+        assert_eq!(decode_result::<usize>(ret), Err(Errno::EFAULT));
+        let (ret, _) = call(nr::MMAP, &REGS);
+        assert_eq!(decode_result::<usize>(ret), Ok(0x7fff_ffff_e000));
+        let (ret, _) = call(nr::MUNMAP, &REGS);
+        assert_eq!(decode_result::<()>(ret), Ok(()));
+        for n in 1..=4095 {
+            assert!(decode_result::<usize>(-n).is_err(), "{n}");
+        }
+        // The top of the user half of the address space is a value.
+        assert_eq!(
+            decode_result::<usize>(0x7fff_ffff_f000),
+            Ok(0x7fff_ffff_f000)
+        );
+        assert_eq!(decode_result::<u64>(-4096), Ok((-4096_i64) as u64));
+    }
+}
+
+/// The app-side stubs against the host's Linux kernel: the numbers, the
+/// registers and the structure layouts are Linux's, so the stubs work there.
+#[cfg(all(test, target_os = "linux", target_arch = "x86_64"))]
+mod linux_tests {
+    extern crate std;
+
+    use super::user;
+    use crate::abi_types::{
+        CLOCK_MONOTONIC, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, Timespec, Utsname,
+    };
+    use crate::errno::Errno;
+
+    #[test]
+    fn getpid_is_the_process_id() {
+        assert_eq!(user::getpid(), Ok(std::process::id() as i32));
+        user::sched_yield().unwrap();
+    }
+
+    #[test]
+    fn errors_come_back_as_errno() {
+        let byte = 0u8;
+        // SAFETY: `byte` is readable for the one byte the call may read.
+        let ret = unsafe { user::write(-1, &byte, 1) };
+        assert_eq!(ret, Err(Errno::EBADF));
+        // SAFETY: the kernel fails on the fd before touching the (null)
+        // buffer, and Rust never dereferences it.
+        let ret = unsafe { user::read(-1, core::ptr::null_mut(), 1) };
+        assert_eq!(ret, Err(Errno::EBADF));
+        // SAFETY: address 16 is never mapped: the kernel's copy fails and
+        // reports EFAULT; Rust never dereferences it.
+        let ret = unsafe { user::write(2, core::ptr::without_provenance(16), 1) };
+        assert_eq!(ret, Err(Errno::EFAULT));
+        // Our own numbers are not Linux's: ENOSYS (or EPERM, which some
+        // seccomp sandboxes answer for calls they do not know).
+        // SAFETY: the name pointer is valid for reads of its one byte.
+        let ret = unsafe { user::libos_test_register(0, b"x".as_ptr(), 1, 0, 0) };
+        assert!(matches!(ret, Err(Errno::ENOSYS | Errno::EPERM)), "{ret:?}");
+    }
+
+    #[test]
+    fn clock_and_uname_fill_linux_layouts() {
+        let mut t = Timespec::default();
+        // SAFETY: `t` is a writable `Timespec` no reference points into.
+        unsafe { user::clock_gettime(CLOCK_MONOTONIC, &mut t) }.unwrap();
+        assert!(t.is_valid());
+        assert!(t != Timespec::ZERO);
+
+        let mut u = Utsname::default();
+        // SAFETY: `u` is a writable `Utsname` no reference points into.
+        unsafe { user::uname(&mut u) }.unwrap();
+        assert_eq!(Utsname::field_str(&u.sysname), Some("Linux"));
+        assert_eq!(Utsname::field_str(&u.machine), Some("x86_64"));
+    }
+
+    #[test]
+    fn mmap_uses_all_six_registers() {
+        // `flags` travels in R10 (not RCX): a wrong register makes Linux
+        // reject the mapping.
+        // SAFETY: no MAP_FIXED: the kernel picks an unused range.
+        let addr = unsafe {
+            user::mmap(
+                0,
+                8192,
+                PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        }
+        .unwrap();
+        assert_eq!(addr % 4096, 0);
+        let mut buf = [0u8; 32];
+        // SAFETY: `buf` is writable and not aliased during the call.
+        let n = unsafe { user::getrandom(addr as *mut u8, 32, 0) }.unwrap();
+        assert_eq!(n, 32);
+        // SAFETY: `addr` is a fresh private mapping of 8192 bytes, read here
+        // through a slice after the kernel wrote it.
+        let random = unsafe { core::slice::from_raw_parts(addr as *const u8, 32) };
+        buf.copy_from_slice(random);
+        // SAFETY: the range is the mapping made above; `random` is not used
+        // after this.
+        unsafe { user::mprotect(addr, 8192, PROT_READ) }.unwrap();
+        // SAFETY: as above; nothing refers to the mapping any more.
+        unsafe { user::munmap(addr, 8192) }.unwrap();
+        assert!(buf.iter().any(|&b| b != 0));
+    }
+
+    #[test]
+    fn nanosleep_sleeps() {
+        let req = Timespec::new(0, 1_000);
+        let mut rem = Timespec::default();
+        // SAFETY: `req` is readable and `rem` writable and unaliased.
+        unsafe { user::nanosleep(&req, &mut rem) }.unwrap();
+        let bad = Timespec::new(0, 2_000_000_000);
+        // SAFETY: as above; `rem` may be null.
+        let ret = unsafe { user::nanosleep(&bad, core::ptr::null_mut()) };
+        assert_eq!(ret, Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn brk_queries_with_zero() {
+        // SAFETY: an impossible break (0) changes nothing and returns the
+        // current one.
+        let current = unsafe { user::brk(0) }.unwrap();
+        assert!(current > 0);
+    }
+}
