@@ -11,7 +11,7 @@
 //!
 //! offset   what                            mapping
 //! 0x0000   GDT                             read-only alias
-//! 0x1000   TSS (+ entry data after it)     RW alias
+//! 0x1000   TSS                             RW alias
 //! 0x2000   guard                           unmapped
 //! 0x3000   entry stack                     RW
 //! 0x4000   entry trampoline text           RX alias of the one trampoline page
@@ -36,8 +36,6 @@ pub const FIRST: u64 = STRIDE;
 pub const GDT: u64 = 0x0000;
 /// Offset of the TSS page.
 pub const TSS: u64 = 0x1000;
-/// Offset of the [`EntryData`] inside the TSS page (after the 104-byte TSS).
-pub const ENTRY_DATA: u64 = TSS + 0x100;
 /// Offset of the entry stack (one page).
 pub const ENTRY_STACK: u64 = 0x3000;
 /// Size of the entry stack.
@@ -78,17 +76,6 @@ pub mod tss {
     pub const SIZE: u64 = 104;
 }
 
-/// Data the trampoline reads through the area before it has a kernel CR3.
-#[repr(C)]
-#[derive(Debug, Default)]
-pub struct EntryData {
-    /// ORed into the kernel CR3 on entry: [`crate::hw::cr::CR3_NOFLUSH`] when
-    /// PCID is on, else 0 (bit 63 is reserved without PCID).
-    pub kernel_cr3_or: u64,
-}
-
-/// Offset of `EntryData::kernel_cr3_or` within an area.
-pub const KERNEL_CR3_OR: u64 = ENTRY_DATA + core::mem::offset_of!(EntryData, kernel_cr3_or) as u64;
 /// Offset of the SYSCALL scratch slot: the top word of the entry stack
 /// ("the top word of the SYSENTER stack is hot and usable as scratch", seed 000).
 pub const RSP_SCRATCH: u64 = ENTRY_STACK_TOP - 8;
@@ -110,8 +97,6 @@ pub const fn region() -> core::ops::Range<u64> {
 
 const _: () = {
     assert!(USED <= STRIDE);
-    assert!(ENTRY_DATA + core::mem::size_of::<EntryData>() as u64 <= TSS + PAGE_SIZE);
-    assert!(ENTRY_DATA >= TSS + tss::SIZE);
     assert!(IST_STACKS[IST_COUNT - 1] + IST_STACK_SIZE <= USED);
     // Every IST stack has an unmapped page right below it.
     assert!(IST_STACKS[0] - PAGE_SIZE >= TRAMPOLINE + PAGE_SIZE);

@@ -9,6 +9,7 @@
 //! 0xffff_8000_0000_0000   DIRECT_MAP_BASE: all physical memory, RW + NX (PML4 slots 256..)
 //! 0xffff_c000_0000_0000   KERNEL_HEAP_BASE: the kernel heap, grown page by page
 //! 0xffff_c800_0000_0000   KERNEL_STACKS_BASE: kernel stacks, each under an unmapped guard page
+//! 0xffff_d000_0000_0000   IOREMAP_BASE: device memory and firmware tables (APIC, ACPI)
 //! 0xffff_fe00_0000_0000   CPU_ENTRY_AREA_BASE: read-only IDT, then one entry area per CPU
 //! 0xffff_ffff_8000_0000   KERNEL_VIRT_OFFSET: the kernel image (physical KERNEL_PHYS_BASE
 //!                         and up is mapped at KERNEL_VIRT_OFFSET + physical)
@@ -35,6 +36,10 @@ pub const KERNEL_HEAP_BASE: u64 = 0xFFFF_C000_0000_0000;
 pub const KERNEL_HEAP_MAX: u64 = 64 << 30;
 /// Start of the kernel stack area.
 pub const KERNEL_STACKS_BASE: u64 = 0xFFFF_C800_0000_0000;
+/// Start of the area where device memory and firmware tables are mapped.
+pub const IOREMAP_BASE: u64 = 0xFFFF_D000_0000_0000;
+/// Size of the ioremap area.
+pub const IOREMAP_MAX: u64 = 64 << 30;
 /// Start of the CPU entry areas (as Linux's `CPU_ENTRY_AREA_BASE`).
 pub const CPU_ENTRY_AREA_BASE: u64 = 0xFFFF_FE00_0000_0000;
 
@@ -49,6 +54,11 @@ pub const USER_IMAGE_BASE: u64 = 0x40_0000;
 
 /// Maximum number of CPUs the kernel manages.
 pub const MAX_CPUS: usize = 64;
+
+/// Index of the PML4 slot that maps `addr`.
+pub const fn pml4_index(addr: u64) -> usize {
+    ((addr >> 39) & 511) as usize
+}
 
 /// Whether `addr` is canonical with 4-level paging (bits 63..47 all equal).
 pub const fn is_canonical(addr: u64) -> bool {
@@ -69,5 +79,6 @@ const _: () = {
     assert!(KERNEL_PHYS_BASE.is_multiple_of(PAGE_SIZE));
     assert!(DIRECT_MAP_BASE + DIRECT_MAP_MAX <= KERNEL_HEAP_BASE);
     assert!(KERNEL_HEAP_BASE + KERNEL_HEAP_MAX <= KERNEL_STACKS_BASE);
+    assert!(KERNEL_STACKS_BASE < IOREMAP_BASE && IOREMAP_BASE + IOREMAP_MAX <= CPU_ENTRY_AREA_BASE);
     assert!(is_canonical(USER_END - 1) && !is_canonical(USER_END + 2 * PAGE_SIZE));
 };

@@ -17,11 +17,42 @@ pub mod hw;
 pub mod layout;
 pub mod percpu;
 pub mod pt_regs;
+pub mod recovery;
+pub mod symbols;
+
+/// Exception vectors for which the CPU pushes an error code (bit per vector).
+pub const ERROR_CODE_VECTORS: u32 = {
+    let mut mask = 0u32;
+    let mut v = 0;
+    while v < 32 {
+        if hw::vector::has_error_code(v) {
+            mask |= 1 << v;
+        }
+        v += 1;
+    }
+    mask
+};
+
+/// Exception vectors that arrive on IST stacks and take the paranoid entry.
+pub const PARANOID_VECTORS: u32 =
+    (1 << hw::vector::NMI) | (1 << hw::vector::DB) | (1 << hw::vector::DF) | (1 << hw::vector::MC);
+
+/// IST slot for a vector (1-based as the IDT encodes it; 0 = no IST).
+pub const fn ist_slot(vector: u8) -> u8 {
+    match vector {
+        hw::vector::NMI => cpu_entry_area::ist::NMI,
+        hw::vector::DF => cpu_entry_area::ist::DF,
+        hw::vector::MC => cpu_entry_area::ist::MC,
+        hw::vector::DB => cpu_entry_area::ist::DB,
+        _ => 0,
+    }
+}
 
 /// Size of the boot CPU's first stack (in `.bss`, under a guard page).
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;
 
 /// Selectors of the boot GDT in `start32.s` (replaced by the kernel's GDT).
+#[cfg(target_os = "none")]
 mod boot_gdt {
     pub const CS: u16 = 0x08;
     pub const DS: u16 = 0x10;
@@ -61,6 +92,36 @@ mod asm {
         include_str!("boot/start64.s"),
         BOOT_DS = const boot_gdt::DS,
         BOOT_STACK_SIZE = const BOOT_STACK_SIZE,
+        options(att_syntax)
+    );
+
+    // The entry paths, in one piece so that the macros of calling.s are
+    // defined once for all of them.
+    global_asm!(
+        concat!(include_str!("entry/calling.s"), include_str!("entry/interrupts.s")),
+        ERROR_CODE_VECTORS = const ERROR_CODE_VECTORS,
+        PARANOID_VECTORS = const PARANOID_VECTORS,
+        PTREGS_CS = const pt_regs::off::CS,
+        PTREGS_RIP = const pt_regs::off::RIP,
+        PTREGS_SIZE = const pt_regs::PtRegs::SIZE,
+        PTREGS_WORDS = const pt_regs::PtRegs::SIZE / 8,
+        PERCPU_TOP_OF_STACK = const percpu::off::TOP_OF_STACK,
+        PERCPU_ENTRY_STACK_TOP = const percpu::off::ENTRY_STACK_TOP,
+        PERCPU_ENTRY_FLAGS = const percpu::off::ENTRY_FLAGS,
+        PERCPU_USER_PCID_FLUSH_PENDING = const percpu::off::USER_PCID_FLUSH_PENDING,
+        FLAG_KPTI = const percpu::flags::KPTI,
+        FLAG_PCID = const percpu::flags::PCID,
+        CR3_USER_PGTABLE_BIT = const hw::cr::CR3_PTI_USER_PGTABLE.trailing_zeros(),
+        CR3_USER_PCID_BIT = const hw::cr::CR3_PTI_USER_PCID.trailing_zeros(),
+        CR3_NOFLUSH_BIT = const hw::cr::CR3_NOFLUSH.trailing_zeros(),
+        MSR_GS_BASE = const hw::msr::GS_BASE,
+        options(att_syntax)
+    );
+
+    global_asm!(
+        include_str!("support/recovery.s"),
+        RECOVERY_RSP = const recovery::RSP,
+        RECOVERY_RFLAGS = const recovery::RFLAGS,
         options(att_syntax)
     );
 }

@@ -51,31 +51,36 @@ impl PtRegs {
     }
 }
 
+/// Byte offset of the `i`-th 8-byte word.
+const fn word(i: usize) -> usize {
+    i * 8
+}
+
 // The layout is Linux's: check every offset, so that a field moved by
 // accident breaks the build rather than the entry code.
 const _: () = {
-    assert!(offset_of!(PtRegs, r15) == 0 * 8);
-    assert!(offset_of!(PtRegs, r14) == 1 * 8);
-    assert!(offset_of!(PtRegs, r13) == 2 * 8);
-    assert!(offset_of!(PtRegs, r12) == 3 * 8);
-    assert!(offset_of!(PtRegs, rbp) == 4 * 8);
-    assert!(offset_of!(PtRegs, rbx) == 5 * 8);
-    assert!(offset_of!(PtRegs, r11) == 6 * 8);
-    assert!(offset_of!(PtRegs, r10) == 7 * 8);
-    assert!(offset_of!(PtRegs, r9) == 8 * 8);
-    assert!(offset_of!(PtRegs, r8) == 9 * 8);
-    assert!(offset_of!(PtRegs, rax) == 10 * 8);
-    assert!(offset_of!(PtRegs, rcx) == 11 * 8);
-    assert!(offset_of!(PtRegs, rdx) == 12 * 8);
-    assert!(offset_of!(PtRegs, rsi) == 13 * 8);
-    assert!(offset_of!(PtRegs, rdi) == 14 * 8);
-    assert!(offset_of!(PtRegs, orig_rax) == 15 * 8);
-    assert!(offset_of!(PtRegs, rip) == 16 * 8);
-    assert!(offset_of!(PtRegs, cs) == 17 * 8);
-    assert!(offset_of!(PtRegs, rflags) == 18 * 8);
-    assert!(offset_of!(PtRegs, rsp) == 19 * 8);
-    assert!(offset_of!(PtRegs, ss) == 20 * 8);
-    assert!(PtRegs::SIZE == 21 * 8);
+    assert!(offset_of!(PtRegs, r15) == word(0));
+    assert!(offset_of!(PtRegs, r14) == word(1));
+    assert!(offset_of!(PtRegs, r13) == word(2));
+    assert!(offset_of!(PtRegs, r12) == word(3));
+    assert!(offset_of!(PtRegs, rbp) == word(4));
+    assert!(offset_of!(PtRegs, rbx) == word(5));
+    assert!(offset_of!(PtRegs, r11) == word(6));
+    assert!(offset_of!(PtRegs, r10) == word(7));
+    assert!(offset_of!(PtRegs, r9) == word(8));
+    assert!(offset_of!(PtRegs, r8) == word(9));
+    assert!(offset_of!(PtRegs, rax) == word(10));
+    assert!(offset_of!(PtRegs, rcx) == word(11));
+    assert!(offset_of!(PtRegs, rdx) == word(12));
+    assert!(offset_of!(PtRegs, rsi) == word(13));
+    assert!(offset_of!(PtRegs, rdi) == word(14));
+    assert!(offset_of!(PtRegs, orig_rax) == word(15));
+    assert!(offset_of!(PtRegs, rip) == word(16));
+    assert!(offset_of!(PtRegs, cs) == word(17));
+    assert!(offset_of!(PtRegs, rflags) == word(18));
+    assert!(offset_of!(PtRegs, rsp) == word(19));
+    assert!(offset_of!(PtRegs, ss) == word(20));
+    assert!(PtRegs::SIZE == word(21));
     // Kernel stacks keep pt_regs 16-byte aligned at the top of the stack
     // minus this size; the hardware frame then starts 8 bytes off alignment,
     // as the CPU leaves it after pushing SS..RIP onto an aligned RSP0.

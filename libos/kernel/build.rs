@@ -16,7 +16,10 @@ fn main() {
             "@KERNEL_VIRT_OFFSET@",
             &format!("{:#x}", entry_asm::layout::KERNEL_VIRT_OFFSET),
         );
-    assert!(!script.contains('@'), "unfilled placeholder in linker.ld.in");
+    assert!(
+        !script.contains('@'),
+        "unfilled placeholder in linker.ld.in"
+    );
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("kernel.ld");
     fs::write(&out, script).expect("write kernel.ld");
     println!("cargo:rustc-link-arg-bins=-T{}", out.display());

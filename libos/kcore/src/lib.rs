@@ -1,2 +1,24 @@
+//! The kernel's hardware-independent logic, tested on the host.
+//!
+//! Everything here works on plain bytes and numbers, so `cargo test` can
+//! check it without booting anything:
+//!
+//! - [`multiboot`]: reading the multiboot (v1) information a loader hands over;
+//! - [`phys_range`]: physical address ranges and sets of them (usable memory
+//!   minus what must never be handed out);
+//! - [`frame_allocator`]: the physical frame allocator (a bitmap);
+//! - [`boot_options`]: the kernel command line;
+//! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type).
 #![no_std]
-//! stub
+
+#[cfg(test)]
+extern crate std;
+
+pub mod aml;
+pub mod boot_options;
+pub mod frame_allocator;
+pub mod multiboot;
+pub mod phys_range;
+
+/// Size of a page / physical frame.
+pub const PAGE_SIZE: u64 = 4096;

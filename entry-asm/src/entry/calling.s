@@ -1,0 +1,153 @@
+/*
+ * calling.s: macros shared by the entry paths (the role of Linux's
+ * arch/x86/entry/calling.h). Included once, at the top of the entry code.
+ */
+
+/*
+ * PUSH_REGS_AFTER_RDI: save the general registers below pt_regs->rdi, in
+ * pt_regs order. The caller has already pushed the IRET frame, orig_rax and
+ * rdi. `rax` names what goes into pt_regs->rax (the syscall entry stores
+ * -ENOSYS there, the result if the number turns out to be invalid).
+ */
+.macro PUSH_REGS_AFTER_RDI rax=%rax
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    pushq \rax
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+
+/*
+ * POP_REGS: the mirror of the pushes: r15 first, rdi last (or left on the
+ * stack with pop_rdi=0). RSP then points at pt_regs->orig_rax (or ->rdi).
+ */
+.macro POP_REGS pop_rdi=1
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rax
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    .if \pop_rdi
+    popq %rdi
+    .endif
+.endm
+
+/*
+ * CLEAR_REGS: zero the registers that still hold values from the
+ * interrupted context once pt_regs has them, so that nothing the user
+ * controls can steer speculative execution in the kernel (as Linux does).
+ * RSP, RDI (pt_regs pointer) and R12 (vector) are left alone.
+ */
+.macro CLEAR_REGS
+    xorl %eax, %eax
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    xorl %r10d, %r10d
+    xorl %r11d, %r11d
+    xorl %ebx, %ebx
+    xorl %ebp, %ebp
+    xorl %r13d, %r13d
+    xorl %r14d, %r14d
+    xorl %r15d, %r15d
+.endm
+
+/*
+ * SWITCH_TO_KERNEL_CR3 scratch: if CR3 holds a user page table, switch to
+ * the kernel's. Under KPTI every address space is an 8 KiB-aligned pair of
+ * PML4 pages, kernel half at the lower page, user half at the upper, so
+ * clearing CR3 bit 12 selects the kernel half; with PCID the user ASID is
+ * the kernel ASID plus bit 11, so bit 11 is cleared too, and the write sets
+ * NOFLUSH (bit 63) so that the kernel ASID keeps its TLB entries. Whether
+ * PCID is on is read off the CR3 value itself (bit 11 is only ever set in a
+ * PCID user CR3). Without KPTI, bit 12 is never set and CR3 is left alone.
+ * (Linux: SWITCH_TO_KERNEL_CR3 / ADJUST_KERNEL_CR3.)
+ */
+.macro SWITCH_TO_KERNEL_CR3 scratch
+    movq %cr3, \scratch
+    btrq ${CR3_USER_PGTABLE_BIT}, \scratch
+    jnc .Lswitch_kcr3_done_\@
+    btrq ${CR3_USER_PCID_BIT}, \scratch
+    jnc .Lswitch_kcr3_write_\@
+    btsq ${CR3_NOFLUSH_BIT}, \scratch
+.Lswitch_kcr3_write_\@:
+    movq \scratch, %cr3
+.Lswitch_kcr3_done_\@:
+.endm
+
+/*
+ * SWITCH_TO_USER_CR3 scratch: the mirror, with the kernel's GS active and
+ * this CPU's entry flags deciding. Under KPTI set bit 12 (user half); with
+ * PCID also bit 11 (user ASID) and NOFLUSH, unless user mappings changed
+ * since this CPU last returned to ring 3 with this ASID (Linux's
+ * user_pcid_flush_mask): then write without NOFLUSH, which flushes the
+ * user ASID, and clear the mark.
+ */
+.macro SWITCH_TO_USER_CR3 scratch
+    testb ${FLAG_KPTI}, %gs:{PERCPU_ENTRY_FLAGS}
+    jz .Lswitch_ucr3_done_\@
+    movq %cr3, \scratch
+    testb ${FLAG_PCID}, %gs:{PERCPU_ENTRY_FLAGS}
+    jz .Lswitch_ucr3_write_\@
+    btsq ${CR3_USER_PCID_BIT}, \scratch
+    cmpq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
+    jne .Lswitch_ucr3_flush_\@
+    btsq ${CR3_NOFLUSH_BIT}, \scratch
+    jmp .Lswitch_ucr3_write_\@
+.Lswitch_ucr3_flush_\@:
+    movq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
+.Lswitch_ucr3_write_\@:
+    btsq ${CR3_USER_PGTABLE_BIT}, \scratch
+    movq \scratch, %cr3
+.Lswitch_ucr3_done_\@:
+.endm
+
+/*
+ * SYNC_TO_TASK_STACK: after an entry from ring 3 (GS and CR3 already the
+ * kernel's), move pt_regs from the entry stack, where the CPU put the
+ * hardware frame, to the top of the current task's kernel stack, and
+ * continue there. The entry stack is the only stack mapped in the user page
+ * tables, so it must be free again before the next entry. DF is clear.
+ * Clobbers RCX, RSI, RDI.
+ */
+.macro SYNC_TO_TASK_STACK
+    movq %rsp, %rsi
+    movq %gs:{PERCPU_TOP_OF_STACK}, %rsp
+    subq ${PTREGS_SIZE}, %rsp
+    movq %rsp, %rdi
+    movl ${PTREGS_WORDS}, %ecx
+    rep movsq
+.endm
+
+/*
+ * CALL_ALIGNED fn: call a Rust function with RDI/RSI already set, from a
+ * stack whose alignment is not known (pt_regs ends 8 bytes off a 16-byte
+ * boundary). RBX (callee-saved) keeps the old RSP; the SysV ABI wants RSP
+ * 16-byte aligned at the call.
+ */
+.macro CALL_ALIGNED fn
+    movq %rsp, %rbx
+    andq $-16, %rsp
+    call \fn
+    movq %rbx, %rsp
+.endm

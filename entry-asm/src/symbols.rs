@@ -1,0 +1,63 @@
+//! Symbols of the assembly that Rust refers to.
+
+unsafe extern "C" {
+    /// Addresses of the 256 IDT stubs, by vector.
+    pub static idt_stub_table: [u64; 256];
+    /// The first IDT stub.
+    pub static idt_stubs: u8;
+    /// Returns to ring 3 through IRET with the `pt_regs` at RSP (jump, don't call).
+    pub static entry_return_to_user_iret: u8;
+    /// The `iretq` that returns to ring 3 (a fault on it means a bad user frame).
+    pub static entry_iret_to_user: u8;
+
+    /// Start of the entry text (mapped into user page tables under KPTI).
+    pub static __entry_text_start: u8;
+    /// End of the entry text.
+    pub static __entry_text_end: u8;
+    /// The SYSCALL trampoline page.
+    pub static __entry_trampoline_start: u8;
+    /// End of the trampoline page.
+    pub static __entry_trampoline_end: u8;
+
+    /// Start of the image in physical memory (the multiboot `load_addr`).
+    pub static __image_phys_start: u8;
+    /// End of the kernel image in physical memory (before any payload).
+    pub static __image_phys_end: u8;
+    /// The multiboot header (its `load_end_addr` covers the payload).
+    pub static multiboot_header: [u32; 8];
+    /// Kernel text (`.text`, entry text and trampoline included).
+    pub static __text_start: u8;
+    /// End of kernel text.
+    pub static __text_end: u8;
+    /// Read-only data.
+    pub static __rodata_start: u8;
+    /// End of read-only data.
+    pub static __rodata_end: u8;
+    /// Data and bss.
+    pub static __data_start: u8;
+    /// End of data and bss.
+    pub static __data_end: u8;
+    /// The guard page under the boot stack (left unmapped).
+    pub static __boot_stack_guard: u8;
+    /// Bottom of the boot stack.
+    pub static __boot_stack_bottom: u8;
+    /// Top of the boot stack.
+    pub static __boot_stack_top: u8;
+    /// First registered boot-time test (`.libos_tests`).
+    pub static __libos_tests_start: u8;
+    /// End of the registered tests.
+    pub static __libos_tests_end: u8;
+    /// Start of the exception table (`.ex_table`).
+    pub static __ex_table_start: u8;
+    /// End of the exception table.
+    pub static __ex_table_end: u8;
+}
+
+/// Address of a linker or assembly symbol.
+#[macro_export]
+macro_rules! symbol_address {
+    ($name:ident) => {
+        // SAFETY: only the address of the extern static is taken; it is never read.
+        unsafe { core::ptr::addr_of!($crate::symbols::$name) as u64 }
+    };
+}

@@ -1,0 +1,258 @@
+//! The kernel command line.
+//!
+//! Words are separated by spaces. Kernel options come first; everything after
+//! a lone `--` word belongs to the app (its argv after the app's name).
+//!
+//! | option | meaning |
+//! |---|---|
+//! | `kpti=on\|off` | kernel page-table isolation (default on) |
+//! | `pcid=on\|off` | use PCID when the CPU has it (default on) |
+//! | `trace=syscalls` | print every syscall strace-style |
+//! | `test` | run the boot-time tests instead of the app's `main` |
+//! | `test.filter=TEXT` | run only tests whose name contains TEXT |
+//! | `test.self-check=wrong\|crash\|hang` | run the harness self-checks |
+//! | `probe=ring3` | check that ring 3, SYSCALL, interrupts and SMAP work (for `--accel auto`) |
+//! | `maxcpus=N` | start at most N CPUs |
+//!
+//! QEMU's multiboot loader puts the image's path in front of the command
+//! line (GRUB does not): a first word that contains `/` and no `=` is taken
+//! as that path and skipped.
+
+/// Unknown words the parser remembers for the boot report.
+pub const MAX_UNKNOWN: usize = 8;
+
+/// Which harness self-check to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfCheck {
+    /// Tests with wrong outcomes that the harness must report as failures.
+    Wrong,
+    /// A test that takes an unexpected kernel exception.
+    Crash,
+    /// A test that never ends.
+    Hang,
+}
+
+/// A problem with one word of the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadOption<'a> {
+    /// The word.
+    pub word: &'a str,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+/// The parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootOptions<'a> {
+    /// The image path QEMU put first, if any.
+    pub image_path: Option<&'a str>,
+    /// `kpti=`: `None` when not given.
+    pub kpti: Option<bool>,
+    /// `pcid=`: `None` when not given.
+    pub pcid: Option<bool>,
+    /// `trace=syscalls`.
+    pub trace_syscalls: bool,
+    /// `test`.
+    pub test: bool,
+    /// `test.filter=`.
+    pub test_filter: Option<&'a str>,
+    /// `test.self-check=`.
+    pub self_check: Option<SelfCheck>,
+    /// `probe=`.
+    pub probe: Option<&'a str>,
+    /// `maxcpus=`.
+    pub max_cpus: Option<usize>,
+    /// Everything after the `--` word (the app's arguments), or "".
+    pub app_args: &'a str,
+    /// Words that were not understood (at most [`MAX_UNKNOWN`] kept).
+    pub unknown: heapless::Vec<BadOption<'a>, MAX_UNKNOWN>,
+}
+
+fn on_off(value: &str) -> Option<bool> {
+    match value {
+        "on" | "1" | "yes" | "true" => Some(true),
+        "off" | "0" | "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+impl<'a> BootOptions<'a> {
+    /// Parses a command line. Never fails: bad words are collected in
+    /// [`BootOptions::unknown`] for the boot report.
+    pub fn parse(cmdline: &'a str) -> BootOptions<'a> {
+        let (kernel_part, app_args) = split_app_args(cmdline);
+        let mut opts = BootOptions {
+            image_path: None,
+            kpti: None,
+            pcid: None,
+            trace_syscalls: false,
+            test: false,
+            test_filter: None,
+            self_check: None,
+            probe: None,
+            max_cpus: None,
+            app_args,
+            unknown: heapless::Vec::new(),
+        };
+        let mut words = kernel_part.split(' ').filter(|w| !w.is_empty()).peekable();
+        if let Some(first) = words.peek()
+            && first.contains('/')
+            && !first.contains('=')
+        {
+            opts.image_path = Some(first);
+            words.next();
+        }
+        for word in words {
+            let (key, value) = match word.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (word, None),
+            };
+            let bad = match (key, value) {
+                ("kpti", Some(v)) => on_off(v)
+                    .map(|b| opts.kpti = Some(b))
+                    .ok_or("expected kpti=on or kpti=off"),
+                ("pcid", Some(v)) => on_off(v)
+                    .map(|b| opts.pcid = Some(b))
+                    .ok_or("expected pcid=on or pcid=off"),
+                ("trace", Some("syscalls")) => {
+                    opts.trace_syscalls = true;
+                    Ok(())
+                }
+                ("trace", _) => Err("expected trace=syscalls"),
+                ("test", None) => {
+                    opts.test = true;
+                    Ok(())
+                }
+                ("test.filter", Some(v)) if !v.is_empty() => {
+                    opts.test_filter = Some(v);
+                    Ok(())
+                }
+                ("test.self-check", Some(v)) => match v {
+                    "wrong" => Ok(SelfCheck::Wrong),
+                    "crash" => Ok(SelfCheck::Crash),
+                    "hang" => Ok(SelfCheck::Hang),
+                    _ => Err("expected test.self-check=wrong, crash or hang"),
+                }
+                .map(|s| opts.self_check = Some(s)),
+                ("probe", Some(v)) if !v.is_empty() => {
+                    opts.probe = Some(v);
+                    Ok(())
+                }
+                ("maxcpus", Some(v)) => match v.parse::<usize>() {
+                    Ok(n) if n >= 1 => {
+                        opts.max_cpus = Some(n);
+                        Ok(())
+                    }
+                    _ => Err("expected maxcpus=N with N >= 1"),
+                },
+                _ => Err("unknown option"),
+            };
+            if let Err(why) = bad {
+                // Beyond MAX_UNKNOWN the report says less, which is fine.
+                let _ = opts.unknown.push(BadOption { word, why });
+            }
+        }
+        opts
+    }
+
+    /// The app's arguments, word by word.
+    pub fn app_arg_words(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.app_args.split(' ').filter(|w| !w.is_empty())
+    }
+}
+
+/// Splits at the first lone `--` word: (kernel options, app arguments).
+fn split_app_args(cmdline: &str) -> (&str, &str) {
+    let mut offset = 0;
+    for word in cmdline.split(' ') {
+        if word == "--" {
+            let rest = &cmdline[(offset + 2).min(cmdline.len())..];
+            return (&cmdline[..offset], rest.trim_start_matches(' '));
+        }
+        offset += word.len() + 1;
+    }
+    (cmdline, "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn defaults() {
+        let o = BootOptions::parse("");
+        assert_eq!(o.kpti, None);
+        assert!(!o.test && !o.trace_syscalls);
+        assert_eq!(o.app_args, "");
+        assert!(o.unknown.is_empty());
+    }
+
+    #[test]
+    fn qemu_image_path_is_skipped() {
+        let o = BootOptions::parse("/work/target/images/hello.bin kpti=off test");
+        assert_eq!(o.image_path, Some("/work/target/images/hello.bin"));
+        assert_eq!(o.kpti, Some(false));
+        assert!(o.test);
+        let grub = BootOptions::parse("kpti=off");
+        assert_eq!(grub.image_path, None);
+        let path_only = BootOptions::parse("images/hello.bin");
+        assert_eq!(path_only.image_path, Some("images/hello.bin"));
+    }
+
+    #[test]
+    fn every_option() {
+        let o = BootOptions::parse(
+            "kpti=on pcid=off trace=syscalls test test.filter=heap test.self-check=crash probe=ring3 maxcpus=2",
+        );
+        assert_eq!(o.kpti, Some(true));
+        assert_eq!(o.pcid, Some(false));
+        assert!(o.trace_syscalls && o.test);
+        assert_eq!(o.test_filter, Some("heap"));
+        assert_eq!(o.self_check, Some(SelfCheck::Crash));
+        assert_eq!(o.probe, Some("ring3"));
+        assert_eq!(o.max_cpus, Some(2));
+        assert!(o.unknown.is_empty(), "{:?}", o.unknown);
+    }
+
+    #[test]
+    fn app_arguments_after_double_dash() {
+        let o = BootOptions::parse("/img kpti=off -- a  b --c -- d");
+        assert_eq!(o.kpti, Some(false));
+        assert_eq!(o.app_args, "a  b --c -- d");
+        assert_eq!(
+            o.app_arg_words().collect::<Vec<_>>(),
+            ["a", "b", "--c", "--", "d"]
+        );
+        let o = BootOptions::parse("--");
+        assert_eq!(o.app_args, "");
+        let o = BootOptions::parse("test -- --");
+        assert!(o.test);
+        assert_eq!(o.app_args, "--");
+        // `--x` is not the separator.
+        let o = BootOptions::parse("--x");
+        assert_eq!(o.app_args, "");
+        assert_eq!(o.unknown[0].word, "--x");
+    }
+
+    #[test]
+    fn bad_words_are_reported() {
+        let o = BootOptions::parse("kpti=maybe bogus maxcpus=0 trace=all test=1 test.self-check=x");
+        let words: Vec<_> = o.unknown.iter().map(|b| b.word).collect();
+        assert_eq!(
+            words,
+            [
+                "kpti=maybe",
+                "bogus",
+                "maxcpus=0",
+                "trace=all",
+                "test=1",
+                "test.self-check=x"
+            ]
+        );
+        assert_eq!(o.kpti, None);
+        assert!(!o.test);
+        let many = BootOptions::parse("a b c d e f g h i j k");
+        assert_eq!(many.unknown.len(), MAX_UNKNOWN);
+    }
+}

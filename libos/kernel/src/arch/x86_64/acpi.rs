@@ -1,0 +1,113 @@
+//! ACPI: the firmware tables, read once at boot.
+//!
+//! The RSDP is found by scanning the BIOS areas (multiboot v1 does not hand
+//! it over); the `acpi` crate walks the tables through [`Handler`], which
+//! maps them with `mm::mmio`. From the FADT and DSDT the kernel keeps what
+//! power-off needs (the PM1a control port and the `\_S5` sleep type).
+
+use core::ptr::NonNull;
+
+use acpi::{AcpiHandler, AcpiTables, PhysicalMapping, fadt::Fadt};
+use x86_64::instructions::port::Port;
+
+use crate::mm::mmio::{self, Caching};
+use crate::sync::InitCell;
+
+/// Maps ACPI tables for the `acpi` crate.
+#[derive(Clone, Copy, Debug)]
+pub struct Handler;
+
+impl AcpiHandler for Handler {
+    unsafe fn map_physical_region<T>(
+        &self,
+        physical_address: usize,
+        size: usize,
+    ) -> PhysicalMapping<Self, T> {
+        let virt = mmio::map(physical_address as u64, size as u64, Caching::WriteBack);
+        let page_off = physical_address as u64 % 4096;
+        let mapped_len = (page_off + size as u64).next_multiple_of(4096) as usize;
+        // SAFETY: `virt` maps `size` bytes at `physical_address`, which the
+        // caller guarantees hold a valid T; the mapping lives until unmap.
+        unsafe {
+            PhysicalMapping::new(
+                physical_address,
+                NonNull::new(virt as *mut T).expect("ioremap returned null"),
+                size,
+                mapped_len,
+                *self,
+            )
+        }
+    }
+
+    fn unmap_physical_region<T>(region: &PhysicalMapping<Self, T>) {
+        mmio::unmap(
+            region.virtual_start().as_ptr() as u64,
+            region.region_length() as u64,
+        );
+    }
+}
+
+/// What the kernel keeps from the ACPI tables.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AcpiInfo {
+    /// Number of system description tables the RSDT/XSDT lists.
+    pub tables: usize,
+    /// I/O port of the PM1a control register.
+    pub pm1a_control_port: Option<u16>,
+    /// SLP_TYPa for the S5 (soft-off) state.
+    pub s5_sleep_type: Option<u8>,
+}
+
+static INFO: InitCell<AcpiInfo> = InitCell::new();
+
+/// Reads the tables. Without ACPI the kernel still runs (power-off then
+/// falls back to halting); the result says what was found.
+pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
+    // SAFETY: this is a BIOS machine (multiboot v1 on a PC); the search only
+    // reads the EBDA and the BIOS ROM area.
+    let tables = unsafe { AcpiTables::search_for_rsdp_bios(Handler)? };
+    let mut info = AcpiInfo {
+        tables: tables.headers().count(),
+        ..AcpiInfo::default()
+    };
+    if let Ok(fadt) = tables.find_table::<Fadt>() {
+        if let Ok(block) = fadt.pm1a_control_block() {
+            // Address space 1 is system I/O.
+            if block.address_space == acpi::address::AddressSpace::SystemIo {
+                info.pm1a_control_port = Some(block.address as u16);
+            }
+        }
+    }
+    if let Ok(dsdt) = tables.dsdt() {
+        let virt = mmio::map(dsdt.address as u64, dsdt.length as u64, Caching::WriteBack);
+        // SAFETY: the DSDT's AML is mapped for its whole length just above.
+        let aml = unsafe { core::slice::from_raw_parts(virt as *const u8, dsdt.length as usize) };
+        info.s5_sleep_type = libos_kcore::aml::s5_sleep_type_a(aml);
+        mmio::unmap(virt, dsdt.length as u64);
+    }
+    Ok(INFO.set(info))
+}
+
+/// The ACPI information, if the tables were read.
+pub fn info() -> Option<&'static AcpiInfo> {
+    INFO.get()
+}
+
+/// Enters S5 (soft off) if ACPI allows; returns if it did not happen.
+pub fn power_off() {
+    let Some(AcpiInfo {
+        pm1a_control_port: Some(port),
+        s5_sleep_type: Some(typ),
+        ..
+    }) = info().copied()
+    else {
+        return;
+    };
+    const SLP_EN: u16 = 1 << 13;
+    // SAFETY: PM1a_CNT is the ACPI power-management control register the
+    // FADT names; writing SLP_TYP|SLP_EN asks the chipset to power off.
+    unsafe { Port::<u16>::new(port).write(((typ as u16) << 10) | SLP_EN) };
+    for _ in 0..1_000_000 {
+        core::hint::spin_loop();
+    }
+}

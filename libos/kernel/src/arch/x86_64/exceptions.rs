@@ -1,0 +1,211 @@
+//! What happens when an exception or interrupt arrives: the Rust side of
+//! the entry paths in `entry-asm/src/entry/interrupts.s`.
+
+use entry_asm::hw::vector;
+use entry_asm::pt_regs::PtRegs;
+use libos_abi::run::RunExit;
+use x86_64::registers::control::{Cr2, Cr3};
+
+use crate::arch::x86_64::{percpu, power};
+use crate::console;
+use crate::testing::recovery;
+
+/// Short names of the architectural exceptions.
+pub const fn mnemonic(v: u8) -> &'static str {
+    match v {
+        0 => "#DE",
+        1 => "#DB",
+        2 => "NMI",
+        3 => "#BP",
+        4 => "#OF",
+        5 => "#BR",
+        6 => "#UD",
+        7 => "#NM",
+        8 => "#DF",
+        9 => "#CSO",
+        10 => "#TS",
+        11 => "#NP",
+        12 => "#SS",
+        13 => "#GP",
+        14 => "#PF",
+        16 => "#MF",
+        17 => "#AC",
+        18 => "#MC",
+        19 => "#XM",
+        20 => "#VE",
+        21 => "#CP",
+        28 => "#HV",
+        29 => "#VC",
+        30 => "#SX",
+        32..=255 => "IRQ",
+        _ => "#reserved",
+    }
+}
+
+/// Long names of the architectural exceptions.
+pub const fn description(v: u8) -> &'static str {
+    match v {
+        0 => "divide error",
+        1 => "debug",
+        2 => "non-maskable interrupt",
+        3 => "breakpoint",
+        4 => "overflow",
+        5 => "bound range exceeded",
+        6 => "invalid opcode",
+        7 => "device not available",
+        8 => "double fault",
+        9 => "coprocessor segment overrun",
+        10 => "invalid TSS",
+        11 => "segment not present",
+        12 => "stack-segment fault",
+        13 => "general protection fault",
+        14 => "page fault",
+        16 => "x87 floating-point error",
+        17 => "alignment check",
+        18 => "machine check",
+        19 => "SIMD floating-point exception",
+        20 => "virtualization exception",
+        21 => "control protection exception",
+        28 => "hypervisor injection",
+        29 => "VMM communication exception",
+        30 => "security exception",
+        32..=255 => "external interrupt",
+        _ => "reserved vector",
+    }
+}
+
+/// Page-fault error-code bits, spelled out.
+pub fn page_fault_reasons(error: u64, out: &mut impl core::fmt::Write) -> core::fmt::Result {
+    write!(
+        out,
+        "{}",
+        if error & 1 != 0 {
+            "protection violation"
+        } else {
+            "page not present"
+        }
+    )?;
+    write!(out, ", {}", if error & 2 != 0 { "write" } else { "read" })?;
+    if error & 16 != 0 {
+        write!(out, ", instruction fetch")?;
+    }
+    write!(
+        out,
+        ", {} mode",
+        if error & 4 != 0 { "user" } else { "supervisor" }
+    )?;
+    if error & 8 != 0 {
+        write!(out, ", reserved bit set")?;
+    }
+    if error & 32 != 0 {
+        write!(out, ", protection key")?;
+    }
+    Ok(())
+}
+
+/// Entry from the common stub: every vector without an IST stack.
+#[unsafe(no_mangle)]
+extern "C" fn do_interrupt(regs: &mut PtRegs, vector: u64) {
+    let vector = vector as u8;
+    if (vector as usize) < vector::EXCEPTIONS {
+        exception(regs, vector);
+    } else {
+        fatal(regs, vector, "unexpected interrupt");
+    }
+}
+
+/// Entry from the paranoid stub: NMI, #DB, #DF, #MC.
+#[unsafe(no_mangle)]
+extern "C" fn do_paranoid(regs: &mut PtRegs, vector: u64) {
+    let vector = vector as u8;
+    if !regs.from_user() && recovery::recover_from_fault(regs, vector) {
+        return;
+    }
+    match vector {
+        vector::DF => fatal(
+            regs,
+            vector,
+            "double fault (a stack overflow, or a fault while delivering a fault)",
+        ),
+        vector::MC => fatal(regs, vector, "machine check"),
+        _ => fatal(regs, vector, "unexpected exception"),
+    }
+}
+
+fn exception(regs: &mut PtRegs, vector: u8) {
+    if !regs.from_user() && recovery::recover_from_fault(regs, vector) {
+        return;
+    }
+    let what = if regs.from_user() {
+        "exception in ring 3 (no app support yet)"
+    } else {
+        "unexpected exception in the kernel"
+    };
+    fatal(regs, vector, what);
+}
+
+/// Prints everything about an exception and ends the run as a failure.
+pub fn fatal(regs: &PtRegs, vector: u8, what: &str) -> ! {
+    let cpu = percpu::this_cpu();
+    let depth = cpu.fatal_depth.get();
+    cpu.fatal_depth.set(depth + 1);
+    if depth > 0 {
+        console::emergency_println(format_args!(
+            "[libos] fault while reporting a fault: giving up"
+        ));
+        power::exit(RunExit::Failure);
+    }
+    report(regs, vector, what, cpu.index);
+    power::exit(RunExit::Failure)
+}
+
+/// Prints the exception report (vector, error code, RIP, CR2, all registers, CPU).
+pub fn report(regs: &PtRegs, vector: u8, what: &str, cpu: usize) {
+    let p = |args: core::fmt::Arguments<'_>| console::emergency_println(args);
+    p(format_args!(
+        "[libos] {what} on CPU {cpu}: {} {} (vector {vector})",
+        mnemonic(vector),
+        description(vector)
+    ));
+    let cr2 = Cr2::read_raw();
+    if vector == vector::PF {
+        let mut reasons = heapless::String::<128>::new();
+        let _ = page_fault_reasons(regs.orig_rax, &mut reasons);
+        p(format_args!(
+            "  error code {:#x} ({reasons}) at address {cr2:#018x}",
+            regs.orig_rax
+        ));
+    } else if regs.orig_rax != u64::MAX {
+        p(format_args!("  error code {:#x}", regs.orig_rax));
+    }
+    let (cr3, _) = Cr3::read_raw();
+    p(format_args!(
+        "  RIP {:#018x}  CS {:#06x}  RFLAGS {:#010x}  ring {}",
+        regs.rip,
+        regs.cs,
+        regs.rflags,
+        regs.cs & 3
+    ));
+    p(format_args!(
+        "  RSP {:#018x}  SS {:#06x}  CR2 {cr2:#018x}  CR3 {:#x}",
+        regs.rsp,
+        regs.ss,
+        cr3.start_address()
+    ));
+    p(format_args!(
+        "  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}",
+        regs.rax, regs.rbx, regs.rcx, regs.rdx
+    ));
+    p(format_args!(
+        "  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}",
+        regs.rsi, regs.rdi, regs.rbp, regs.r8
+    ));
+    p(format_args!(
+        "  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}",
+        regs.r9, regs.r10, regs.r11, regs.r12
+    ));
+    p(format_args!(
+        "  R13 {:#018x} R14 {:#018x} R15 {:#018x}",
+        regs.r13, regs.r14, regs.r15
+    ));
+}

@@ -1,0 +1,106 @@
+//! The one-screen boot report.
+
+use core::fmt::Write;
+
+use libos_kcore::PAGE_SIZE;
+
+use crate::arch::x86_64::{acpi, cpu};
+use crate::boot::BootInfo;
+use crate::config::{self, PcidState};
+use crate::mm::{frame, heap};
+use crate::println;
+
+/// What the report shows beyond the boot information.
+pub struct ReportExtras {
+    /// Protections turned on in CR4.
+    pub protections: cpu::Protections,
+    /// Bytes of physical memory in the direct map.
+    pub direct_mapped: u64,
+}
+
+fn mib(bytes: u64) -> (u64, u64) {
+    (bytes >> 20, ((bytes % (1 << 20)) * 10) >> 20)
+}
+
+/// Prints the report.
+pub fn print(boot: &BootInfo, extras: &ReportExtras) {
+    let f = cpu::features();
+    let cfg = config::get();
+    let (fam, model, step) = f.family_model_stepping;
+    println!(
+        "libos {} booting (loader: {})",
+        env!("CARGO_PKG_VERSION"),
+        boot.loader_name
+    );
+    println!(
+        "  cpu      {} \"{}\" family {fam:#x} model {model:#x} stepping {step}",
+        f.vendor, f.brand
+    );
+    let mut words = heapless::String::<256>::new();
+    let _ = cpu::write_feature_words(f, &mut words);
+    println!("  features {words}");
+    let usable = boot.usable_memory();
+    let (m, t) = mib(usable.total());
+    println!(
+        "  memory   {m}.{t} MiB usable in {} ranges; map from the loader:",
+        usable.ranges().len()
+    );
+    for r in &boot.memory_map {
+        println!(
+            "           {:#014x}..{:#014x} {}",
+            r.range.start,
+            r.range.end,
+            r.kind.name()
+        );
+    }
+    let (im, it) = mib(boot.image.len());
+    let mut payload = heapless::String::<64>::new();
+    if let Some(p) = boot.payload {
+        let _ = write!(payload, ", app payload {:#x}..{:#x}", p.start, p.end);
+    }
+    println!(
+        "  image    {:#x}..{:#x} ({im}.{it} MiB){payload}",
+        boot.image.start, boot.image.end
+    );
+    let s = frame::stats();
+    let (fm, ft) = mib(s.free * PAGE_SIZE);
+    let (dm, dt) = mib(extras.direct_mapped);
+    let h = heap::stats();
+    println!(
+        "  frames   {} free of {} usable ({fm}.{ft} MiB); direct map {dm}.{dt} MiB; heap {} KiB mapped",
+        s.free,
+        s.usable,
+        h.mapped / 1024
+    );
+    let on = |b: bool| if b { "on" } else { "off" };
+    let pcid = match cfg.pcid {
+        PcidState::On => "on",
+        PcidState::Unsupported => "off (the CPU has no PCID)",
+        PcidState::DisabledByOption => "off (pcid=off)",
+        PcidState::NotNeeded => "off (no KPTI)",
+    };
+    let p = extras.protections;
+    println!(
+        "  security WP on, NXE on, SMEP {}, SMAP {}, UMIP {}, KPTI {}, PCID {pcid}",
+        on(p.smep),
+        on(p.smap),
+        on(p.umip),
+        on(cfg.kpti)
+    );
+    match acpi::info() {
+        Some(a) => println!(
+            "  acpi     {} tables; power-off {}",
+            a.tables,
+            if a.pm1a_control_port.is_some() && a.s5_sleep_type.is_some() {
+                "available"
+            } else {
+                "unavailable"
+            }
+        ),
+        None => println!("  acpi     not found"),
+    }
+    println!("  cmdline  \"{}\"", boot.cmdline);
+    for bad in &boot.options.unknown {
+        println!("  warning  ignoring \"{}\": {}", bad.word, bad.why);
+    }
+}

@@ -1,0 +1,137 @@
+//! The kernel console on COM1: locked, usable from any context.
+//!
+//! The lock records which CPU holds it. A CPU that enters the console again
+//! while it holds it (an exception or NMI during a print) writes without
+//! waiting, and the panic and fatal-report paths take the console even from
+//! a CPU that does not give it back, so a report always gets out.
+
+use core::cell::UnsafeCell;
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::arch::x86_64::interrupts;
+use crate::arch::x86_64::percpu::cpu_index;
+use crate::arch::x86_64::serial::Uart16550;
+
+struct Console {
+    /// 0 when free, else the holder's CPU index + 1.
+    owner: AtomicUsize,
+    uart: UnsafeCell<Uart16550>,
+}
+
+// SAFETY: the UART is only touched by the CPU recorded in `owner` (or, in
+// the emergency path, by a CPU that gave up waiting, which only garbles
+// output).
+unsafe impl Sync for Console {}
+
+static CONSOLE: Console = Console {
+    owner: AtomicUsize::new(0),
+    uart: UnsafeCell::new(Uart16550::new(entry_asm::hw::port::COM1)),
+};
+
+/// Spins an emergency writer waits for another CPU before writing anyway.
+const EMERGENCY_SPINS: usize = 10_000_000;
+
+fn with_uart<R>(emergency: bool, f: impl FnOnce(&mut Uart16550) -> R) -> R {
+    let me = cpu_index() + 1;
+    let irqs = interrupts::disable_and_save();
+    let nested = CONSOLE.owner.load(Ordering::Relaxed) == me;
+    let mut took = false;
+    if !nested {
+        let mut spins = 0usize;
+        loop {
+            if CONSOLE
+                .owner
+                .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                took = true;
+                break;
+            }
+            spins += 1;
+            if emergency && spins > EMERGENCY_SPINS {
+                break;
+            }
+            core::hint::spin_loop();
+        }
+    }
+    // SAFETY: this CPU holds the console, re-entered it, or (emergency) gave
+    // up waiting for a holder that is not coming back.
+    let r = f(unsafe { &mut *CONSOLE.uart.get() });
+    if took {
+        CONSOLE.owner.store(0, Ordering::Release);
+    }
+    interrupts::restore(irqs);
+    r
+}
+
+struct UartWriter<'a>(&'a mut Uart16550);
+
+impl Write for UartWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            if b == b'\n' {
+                self.0.write_byte(b'\r');
+            }
+            self.0.write_byte(b);
+        }
+        Ok(())
+    }
+}
+
+/// Initialises the UART.
+pub fn init() {
+    with_uart(false, |u| u.init());
+}
+
+/// Prints formatted text (the `print!` macros end here).
+pub fn print(args: fmt::Arguments<'_>) {
+    with_uart(false, |u| {
+        let _ = UartWriter(u).write_fmt(args);
+    });
+}
+
+/// Prints a line even if another CPU holds the console and does not let go
+/// (panics, fatal exception reports, the exit line).
+pub fn emergency_println(args: fmt::Arguments<'_>) {
+    with_uart(true, |u| {
+        let mut w = UartWriter(u);
+        let _ = w.write_fmt(args);
+        let _ = w.write_str("\n");
+    });
+}
+
+/// Writes raw bytes (an app's output) as they are, with `\n` as `\r\n`.
+pub fn write_bytes(bytes: &[u8]) {
+    with_uart(false, |u| {
+        for &b in bytes {
+            if b == b'\n' {
+                u.write_byte(b'\r');
+            }
+            u.write_byte(b);
+        }
+    });
+}
+
+/// A byte typed on the console, if one is waiting.
+pub fn try_read_byte() -> Option<u8> {
+    with_uart(false, |u| u.try_read_byte())
+}
+
+/// Waits until everything printed has left the UART.
+pub fn flush() {
+    with_uart(true, |u| u.flush());
+}
+
+/// Prints to the kernel console.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::console::print(format_args!($($arg)*)) };
+}
+
+/// Prints a line to the kernel console.
+#[macro_export]
+macro_rules! println {
+    () => { $crate::console::print(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::console::print(format_args!("{}\n", format_args!($($arg)*))) };
+}

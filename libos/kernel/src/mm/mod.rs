@@ -1,0 +1,9 @@
+//! Memory management of the kernel: physical frames, page tables, the
+//! kernel's own address space, its heap, its stacks and device mappings.
+
+pub mod frame;
+pub mod heap;
+pub mod kernel_space;
+pub mod mmio;
+pub mod phys;
+pub mod stack;

@@ -1,0 +1,115 @@
+//! A spinlock that keeps interrupts off while it is held.
+//!
+//! Holding a kernel lock with interrupts on invites a deadlock: an interrupt
+//! handler on the same CPU that wants the same lock would spin forever. So
+//! `lock()` saves RFLAGS.IF, disables interrupts, and the guard restores IF
+//! when dropped.
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::arch::x86_64::interrupts;
+
+/// A mutual-exclusion lock for short critical sections.
+pub struct SpinLock<T> {
+    locked: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the lock hands out access to `value` to one holder at a time, so
+// sharing the lock between CPUs is sound as long as `T` may move between them.
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+// SAFETY: moving the lock moves the value; `T: Send` makes that sound.
+unsafe impl<T: Send> Send for SpinLock<T> {}
+
+impl<T> SpinLock<T> {
+    /// A new, unlocked lock.
+    pub const fn new(value: T) -> SpinLock<T> {
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Takes the lock, spinning until it is free, with interrupts disabled
+    /// until the guard is dropped.
+    pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        let irqs_were_on = interrupts::disable_and_save();
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            while self.locked.load(Ordering::Relaxed) {
+                core::hint::spin_loop();
+            }
+        }
+        SpinLockGuard {
+            lock: self,
+            irqs_were_on,
+        }
+    }
+
+    /// Takes the lock if it is free.
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        let irqs_were_on = interrupts::disable_and_save();
+        if self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            Some(SpinLockGuard {
+                lock: self,
+                irqs_were_on,
+            })
+        } else {
+            interrupts::restore(irqs_were_on);
+            None
+        }
+    }
+
+    /// Whether someone holds the lock right now.
+    pub fn is_locked(&self) -> bool {
+        self.locked.load(Ordering::Relaxed)
+    }
+
+    /// Releases a lock whose holder can never release it (it was abandoned
+    /// by a fault or panic in a boot-time test, or the panic path needs the
+    /// console). Only for those emergency paths.
+    ///
+    /// # Safety
+    /// No guard of this lock may be used afterwards.
+    pub unsafe fn force_unlock(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+}
+
+/// Access to the value of a held [`SpinLock`].
+pub struct SpinLockGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+    irqs_were_on: bool,
+}
+
+impl<T> Deref for SpinLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists only while this CPU holds the lock.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> DerefMut for SpinLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard exists only while this CPU holds the lock, and
+        // `&mut self` makes this the only reference through the guard.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for SpinLockGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.locked.store(false, Ordering::Release);
+        interrupts::restore(self.irqs_were_on);
+    }
+}
