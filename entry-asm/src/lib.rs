@@ -98,7 +98,13 @@ mod asm {
     // The entry paths, in one piece so that the macros of calling.s are
     // defined once for all of them.
     global_asm!(
-        concat!(include_str!("entry/calling.s"), include_str!("entry/interrupts.s")),
+        concat!(
+            include_str!("entry/calling.s"),
+            include_str!("entry/interrupts.s"),
+            include_str!("entry/syscall_64.s"),
+            include_str!("entry/trampoline.s"),
+            include_str!("support/switch.s"),
+        ),
         ERROR_CODE_VECTORS = const ERROR_CODE_VECTORS,
         PARANOID_VECTORS = const PARANOID_VECTORS,
         PTREGS_CS = const pt_regs::off::CS,
@@ -115,8 +121,18 @@ mod asm {
         CR3_USER_PCID_BIT = const hw::cr::CR3_PTI_USER_PCID.trailing_zeros(),
         CR3_NOFLUSH_BIT = const hw::cr::CR3_NOFLUSH.trailing_zeros(),
         MSR_GS_BASE = const hw::msr::GS_BASE,
+        PERCPU_USER_RSP_SCRATCH = const percpu::off::USER_RSP_SCRATCH,
+        USER_CS = const hw::selector::USER_CS,
+        USER_DS = const hw::selector::USER_DS,
+        USER32_CS = const hw::selector::USER32_CS,
+        ENOSYS = const libos_abi::errno::Errno::ENOSYS as i32,
+        CEA_RSP_SCRATCH = const cpu_entry_area::RSP_SCRATCH,
+        CEA_TRAMPOLINE = const cpu_entry_area::TRAMPOLINE,
+        CEA_TSS_SP1 = const cpu_entry_area::TSS + cpu_entry_area::tss::SP1,
         options(att_syntax)
     );
+
+    global_asm!(include_str!("support/user_copy.s"), options(att_syntax));
 
     global_asm!(
         include_str!("support/recovery.s"),

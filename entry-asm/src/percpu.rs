@@ -49,7 +49,4 @@ pub mod off {
     pub const CPU: usize = offset_of!(PerCpuHeader, cpu);
 }
 
-const _: () = assert!(
-    off::SELF_PTR == 0,
-    "Rust reads the per-CPU pointer at %gs:0"
-);
+const _: () = assert!(off::SELF_PTR == 0, "Rust reads the per-CPU pointer at %gs:0");

@@ -26,8 +26,7 @@ unsafe extern "C" {
     /// # Safety
     /// `point` must stay valid for the call; anything `f` owned when it is
     /// abandoned is leaked (no destructors run) and locks it held stay held.
-    pub fn recovery_call(f: extern "C" fn(*mut u8), arg: *mut u8, point: *mut RecoveryPoint)
-    -> u64;
+    pub fn recovery_call(f: extern "C" fn(*mut u8), arg: *mut u8, point: *mut RecoveryPoint) -> u64;
 
     /// Abandons the running call of [`recovery_call`] whose point is `point`,
     /// making it return `code` (nonzero).

@@ -10,6 +10,21 @@ unsafe extern "C" {
     /// The `iretq` that returns to ring 3 (a fault on it means a bad user frame).
     pub static entry_iret_to_user: u8;
 
+    /// LSTAR without KPTI: the SYSCALL entry in kernel text.
+    pub static entry_SYSCALL_64: u8;
+    /// CSTAR without KPTI: refuses SYSCALL from 32-bit compatibility mode.
+    pub static entry_SYSCALL_compat: u8;
+    /// The trampoline page as linked (each CPU runs its own alias of it).
+    pub static entry_trampoline_page: u8;
+    /// LSTAR with KPTI, relative to the trampoline page.
+    pub static entry_SYSCALL_64_trampoline: u8;
+    /// CSTAR with KPTI, relative to the trampoline page.
+    pub static entry_SYSCALL_compat_trampoline: u8;
+    /// Where a new task starts (the return address of its first switch).
+    pub static task_first_entry: u8;
+    /// 1 when the user-copy routines must bracket accesses with STAC/CLAC.
+    pub static mut user_access_uses_stac: u8;
+
     /// Start of the entry text (mapped into user page tables under KPTI).
     pub static __entry_text_start: u8;
     /// End of the entry text.
@@ -51,6 +66,31 @@ unsafe extern "C" {
     pub static __ex_table_start: u8;
     /// End of the exception table.
     pub static __ex_table_end: u8;
+}
+
+unsafe extern "C" {
+    /// Saves the callee-saved registers and RSP into `*prev_rsp`, then
+    /// continues the task whose saved RSP is `next_rsp`.
+    ///
+    /// # Safety
+    /// Interrupts off; `next_rsp` must be a value saved by this function (or
+    /// a new task's prepared stack ending in `task_first_entry`); per-CPU
+    /// state, CR3 and the TSS must already describe the next task.
+    pub fn switch_stacks(prev_rsp: *mut u64, next_rsp: u64);
+
+    /// Copies `len` bytes from `src` to `dst`, one of them a user range, with
+    /// SMAP opened for the copy only; returns the bytes not copied.
+    ///
+    /// # Safety
+    /// The user range must lie in user space and the kernel range must be
+    /// valid for the access; faults on the user side are fixed up.
+    pub fn user_copy(dst: *mut u8, src: *const u8, len: usize) -> usize;
+
+    /// Zeroes `len` user bytes at `dst`; returns the bytes not zeroed.
+    ///
+    /// # Safety
+    /// The range must lie in user space.
+    pub fn user_clear(dst: *mut u8, len: usize) -> usize;
 }
 
 /// Address of a linker or assembly symbol.

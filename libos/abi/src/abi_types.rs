@@ -32,10 +32,7 @@ impl Timespec {
 
     /// The value for a number of nanoseconds.
     pub const fn from_nanos(nanos: u64) -> Timespec {
-        Timespec {
-            tv_sec: (nanos / NSEC_PER_SEC as u64) as i64,
-            tv_nsec: (nanos % NSEC_PER_SEC as u64) as i64,
-        }
+        Timespec { tv_sec: (nanos / NSEC_PER_SEC as u64) as i64, tv_nsec: (nanos % NSEC_PER_SEC as u64) as i64 }
     }
 
     /// Whether Linux accepts it as a duration: non-negative seconds and
@@ -82,14 +79,7 @@ impl Utsname {
     /// All fields empty.
     pub const fn zeroed() -> Utsname {
         let empty = [0; UTSNAME_FIELD_LEN];
-        Utsname {
-            sysname: empty,
-            nodename: empty,
-            release: empty,
-            version: empty,
-            machine: empty,
-            domainname: empty,
-        }
+        Utsname { sysname: empty, nodename: empty, release: empty, version: empty, machine: empty, domainname: empty }
     }
 
     /// A field holding `s`, cut to 64 bytes so the NUL terminator fits.

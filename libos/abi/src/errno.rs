@@ -189,10 +189,7 @@ mod tests {
     #[test]
     fn display() {
         assert_eq!(Errno::EFAULT.to_string(), "EFAULT (Bad address)");
-        assert_eq!(
-            Errno::ENOSYS.to_string(),
-            "ENOSYS (Function not implemented)"
-        );
+        assert_eq!(Errno::ENOSYS.to_string(), "ENOSYS (Function not implemented)");
         assert_eq!(Errno::ENOTSUP.name(), "EOPNOTSUPP");
     }
 }

@@ -107,11 +107,7 @@ impl PayloadHeader {
 
     /// The app's name as a string (up to the first NUL; `"app"` if not UTF-8).
     pub fn name(&self) -> &str {
-        let len = self
-            .app_name
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(APP_NAME_LEN);
+        let len = self.app_name.iter().position(|&b| b == 0).unwrap_or(APP_NAME_LEN);
         core::str::from_utf8(&self.app_name[..len]).unwrap_or("app")
     }
 }
@@ -131,10 +127,9 @@ impl core::fmt::Display for PayloadError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             PayloadError::Truncated => write!(f, "app payload is truncated"),
-            PayloadError::Version(v) => write!(
-                f,
-                "app payload version {v}, this kernel reads version {PAYLOAD_VERSION}"
-            ),
+            PayloadError::Version(v) => {
+                write!(f, "app payload version {v}, this kernel reads version {PAYLOAD_VERSION}")
+            }
             PayloadError::Layout => write!(f, "app payload header is inconsistent"),
         }
     }
@@ -173,11 +168,7 @@ mod tests {
     fn truncated_and_bad_headers_are_errors() {
         let bytes = payload(b"0123456789");
         for cut in 8..bytes.len() {
-            assert_eq!(
-                PayloadHeader::parse(&bytes[..cut]),
-                Err(PayloadError::Truncated),
-                "cut {cut}"
-            );
+            assert_eq!(PayloadHeader::parse(&bytes[..cut]), Err(PayloadError::Truncated), "cut {cut}");
         }
         let mut bad = bytes.clone();
         bad[8] = 9;

@@ -11,9 +11,11 @@
 //! - [`user_ptr`]: addresses in the app's memory as system call arguments.
 //! - [`abi_types`]: structures and flags with Linux layouts and values.
 //! - [`test`](mod@test): the records `#[kernel_test]` and `#[libos::test]` register.
+//! - [`debug`]: operations of the `libos_debug` test hook.
 #![no_std]
 
 pub mod abi_types;
+pub mod debug;
 pub mod errno;
 pub mod image;
 pub mod run;

@@ -114,13 +114,9 @@ mod tests {
 
     #[test]
     fn every_ending_survives_the_qemu_status() {
-        for exit in [
-            RunExit::Success,
-            RunExit::Failure,
-            RunExit::AppCode(42),
-            RunExit::AppKilled(11),
-            RunExit::AppKilled(4),
-        ] {
+        for exit in
+            [RunExit::Success, RunExit::Failure, RunExit::AppCode(42), RunExit::AppKilled(11), RunExit::AppKilled(4)]
+        {
             let decoded = RunExit::from_qemu_status(qemu_status(exit.port_value())).unwrap();
             match exit {
                 RunExit::AppCode(_) => assert_eq!(decoded, RunExit::AppCode(0)),

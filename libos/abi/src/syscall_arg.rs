@@ -75,11 +75,7 @@ int_arg! {
 
 /// Writes a user address as a tracer shows it.
 fn trace_addr(raw: u64, out: &mut dyn fmt::Write) -> fmt::Result {
-    if raw == 0 {
-        out.write_str("NULL")
-    } else {
-        write!(out, "{raw:#x}")
-    }
+    if raw == 0 { out.write_str("NULL") } else { write!(out, "{raw:#x}") }
 }
 
 impl<T> SyscallArg for UserPtr<T> {
@@ -184,11 +180,7 @@ pub const fn is_error(raw: i64) -> bool {
 /// else the value. An error number [`Errno`] does not know (which this
 /// crate's kernel never returns) decodes as [`Errno::EIO`].
 pub fn decode_result<T: SyscallRet>(raw: i64) -> Result<T, Errno> {
-    if is_error(raw) {
-        Err(Errno::from_raw(-raw).unwrap_or(Errno::EIO))
-    } else {
-        Ok(T::from_raw(raw))
-    }
+    if is_error(raw) { Err(Errno::from_raw(-raw).unwrap_or(Errno::EIO)) } else { Ok(T::from_raw(raw)) }
 }
 
 /// The kernel's handler result as the raw value for RAX: `Ok(v)` is
@@ -218,10 +210,7 @@ pub fn trace_ret<T: SyscallRet>(raw: i64, out: &mut dyn fmt::Write) -> fmt::Resu
 /// 0x4, 0x5, 0x6)` (all six registers, in hex).
 pub fn trace_unknown_call(nr: u64, args: &[u64; 6], out: &mut dyn fmt::Write) -> fmt::Result {
     let [a0, a1, a2, a3, a4, a5] = *args;
-    write!(
-        out,
-        "syscall_{nr}({a0:#x}, {a1:#x}, {a2:#x}, {a3:#x}, {a4:#x}, {a5:#x})"
-    )
+    write!(out, "syscall_{nr}({a0:#x}, {a1:#x}, {a2:#x}, {a3:#x}, {a4:#x}, {a5:#x})")
 }
 
 /// The `syscall` instruction with the Linux x86_64 convention, for the app
@@ -398,10 +387,7 @@ mod tests {
         assert_eq!(trace(14, trace_ret::<usize>), " = 14");
         assert_eq!(trace(0, trace_ret::<()>), " = 0");
         assert_eq!(trace(-14, trace_ret::<usize>), " = -1 EFAULT (Bad address)");
-        assert_eq!(
-            trace(-300, trace_ret::<i32>),
-            " = -1 errno 300 (Unknown error)"
-        );
+        assert_eq!(trace(-300, trace_ret::<i32>), " = -1 errno 300 (Unknown error)");
         let mut s = String::new();
         trace_unknown_call(1234, &[1, 2, 3, 0xa, 0xff, 0], &mut s).unwrap();
         assert_eq!(s, "syscall_1234(0x1, 0x2, 0x3, 0xa, 0xff, 0x0)");

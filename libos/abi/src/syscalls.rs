@@ -138,14 +138,7 @@ pub trait Syscalls {
     /// `addr..addr + length`: nothing Rust uses (no live object, reference,
     /// stack or heap memory) may be there. Without it the call is sound.
     #[nr = 9]
-    unsafe fn mmap(
-        addr: usize,
-        length: usize,
-        prot: i32,
-        flags: i32,
-        fd: i32,
-        offset: i64,
-    ) -> usize;
+    unsafe fn mmap(addr: usize, length: usize, prot: i32, flags: i32, fd: i32, offset: i64) -> usize;
 
     /// Sets the protection of the pages in `addr..addr + length` (`addr`
     /// page-aligned, `length` rounded up to whole pages) to `prot`
@@ -266,13 +259,7 @@ pub trait Syscalls {
     /// kind or vector, a name that is not UTF-8 or an `index` registered
     /// before; `EFAULT` when the name is not readable app memory.
     #[nr = 1024]
-    fn libos_test_register(
-        index: u64,
-        name: UserPtr<u8>,
-        name_len: usize,
-        expect_kind: u32,
-        expect_arg: u64,
-    );
+    fn libos_test_register(index: u64, name: UserPtr<u8>, name_len: usize, expect_kind: u32, expect_arg: u64);
 
     /// Runs diagnostic operation `op` of the kernel with arguments `arg0` and
     /// `arg1` and returns its result.
@@ -320,28 +307,14 @@ mod tests {
     impl Syscalls for Mock {
         type Context = Recorder;
 
-        fn read(
-            cx: &mut Recorder,
-            fd: i32,
-            buf: UserPtrMut<u8>,
-            count: usize,
-        ) -> Result<usize, Errno> {
+        fn read(cx: &mut Recorder, fd: i32, buf: UserPtrMut<u8>, count: usize) -> Result<usize, Errno> {
             cx.record("read", &[fd.into(), buf.addr().into(), count as i128]);
             Ok(count / 2)
         }
 
-        fn write(
-            cx: &mut Recorder,
-            fd: i32,
-            buf: UserPtr<u8>,
-            count: usize,
-        ) -> Result<usize, Errno> {
+        fn write(cx: &mut Recorder, fd: i32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
             cx.record("write", &[fd.into(), buf.addr().into(), count as i128]);
-            if buf.is_null() {
-                Err(Errno::EFAULT)
-            } else {
-                Ok(count)
-            }
+            if buf.is_null() { Err(Errno::EFAULT) } else { Ok(count) }
         }
 
         fn mmap(
@@ -353,17 +326,7 @@ mod tests {
             fd: i32,
             offset: i64,
         ) -> Result<usize, Errno> {
-            cx.record(
-                "mmap",
-                &[
-                    addr as i128,
-                    length as i128,
-                    prot.into(),
-                    flags.into(),
-                    fd.into(),
-                    offset.into(),
-                ],
-            );
+            cx.record("mmap", &[addr as i128, length as i128, prot.into(), flags.into(), fd.into(), offset.into()]);
             Ok(0x7fff_ffff_e000)
         }
 
@@ -387,11 +350,7 @@ mod tests {
             Ok(())
         }
 
-        fn nanosleep(
-            cx: &mut Recorder,
-            req: UserPtr<Timespec>,
-            rem: UserPtrMut<Timespec>,
-        ) -> Result<(), Errno> {
+        fn nanosleep(cx: &mut Recorder, req: UserPtr<Timespec>, rem: UserPtrMut<Timespec>) -> Result<(), Errno> {
             cx.record("nanosleep", &[req.addr().into(), rem.addr().into()]);
             Err(Errno::EINVAL)
         }
@@ -410,11 +369,7 @@ mod tests {
             Ok(())
         }
 
-        fn clock_gettime(
-            cx: &mut Recorder,
-            clock: i32,
-            tp: UserPtrMut<Timespec>,
-        ) -> Result<(), Errno> {
+        fn clock_gettime(cx: &mut Recorder, clock: i32, tp: UserPtrMut<Timespec>) -> Result<(), Errno> {
             cx.record("clock_gettime", &[clock.into(), tp.addr().into()]);
             Ok(())
         }
@@ -423,16 +378,8 @@ mod tests {
             panic!("exit_group({code})")
         }
 
-        fn getrandom(
-            cx: &mut Recorder,
-            buf: UserPtrMut<u8>,
-            count: usize,
-            flags: u32,
-        ) -> Result<usize, Errno> {
-            cx.record(
-                "getrandom",
-                &[buf.addr().into(), count as i128, flags.into()],
-            );
+        fn getrandom(cx: &mut Recorder, buf: UserPtrMut<u8>, count: usize, flags: u32) -> Result<usize, Errno> {
+            cx.record("getrandom", &[buf.addr().into(), count as i128, flags.into()]);
             Ok(count)
         }
 
@@ -446,13 +393,7 @@ mod tests {
         ) -> Result<(), Errno> {
             cx.record(
                 "libos_test_register",
-                &[
-                    index.into(),
-                    name.addr().into(),
-                    name_len as i128,
-                    expect_kind.into(),
-                    expect_arg.into(),
-                ],
+                &[index.into(), name.addr().into(), name_len as i128, expect_kind.into(), expect_arg.into()],
             );
             Ok(())
         }
@@ -480,8 +421,7 @@ mod tests {
     }
 
     /// The copy the kernel makes: `ENTRIES` works in a `static` initializer.
-    static TABLE: [Option<SyscallHandler<Recorder>>; SYSCALL_TABLE_LEN] =
-        DispatchTable::<Mock>::ENTRIES;
+    static TABLE: [Option<SyscallHandler<Recorder>>; SYSCALL_TABLE_LEN] = DispatchTable::<Mock>::ENTRIES;
 
     #[test]
     fn numbers_are_linux_numbers() {
@@ -545,13 +485,7 @@ mod tests {
         assert_eq!(ret, 0);
         assert_eq!(
             cx.calls[0].1,
-            [
-                REGS[0] as i128,
-                REGS[1] as i128,
-                REGS[2] as i128,
-                i128::from(0xffff_0001_u32),
-                REGS[4] as i128,
-            ]
+            [REGS[0] as i128, REGS[1] as i128, REGS[2] as i128, i128::from(0xffff_0001_u32), REGS[4] as i128,]
         );
     }
 
@@ -581,10 +515,7 @@ mod tests {
     fn results_are_encoded_like_linux() {
         assert_eq!(call(nr::WRITE, &[1, 0x1000, 14, 0, 0, 0]).0, 14);
         assert_eq!(call(nr::WRITE, &[1, 0, 14, 0, 0, 0]).0, -14);
-        assert_eq!(
-            call(nr::WRITE, &[1, 0, 14, 0, 0, 0]).0,
-            Errno::EFAULT.to_ret()
-        );
+        assert_eq!(call(nr::WRITE, &[1, 0, 14, 0, 0, 0]).0, Errno::EFAULT.to_ret());
         assert_eq!(call(nr::MPROTECT, &[0; 6]).0, -12);
         assert_eq!(call(nr::MUNMAP, &[0; 6]).0, 0);
         assert_eq!(call(nr::GETPID, &[0; 6]).0, 1);
@@ -612,14 +543,9 @@ mod tests {
 
     #[test]
     fn diverging_calls_reach_their_handler() {
-        let result = std::panic::catch_unwind(|| {
-            call(nr::EXIT_GROUP, &[0xffff_ffff_0000_0007, 0, 0, 0, 0, 0])
-        });
+        let result = std::panic::catch_unwind(|| call(nr::EXIT_GROUP, &[0xffff_ffff_0000_0007, 0, 0, 0, 0, 0]));
         let payload = result.unwrap_err();
-        assert_eq!(
-            payload.downcast_ref::<String>().map(String::as_str),
-            Some("exit_group(7)")
-        );
+        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("exit_group(7)"));
     }
 
     #[test]
@@ -645,24 +571,15 @@ mod tests {
 
     #[test]
     fn traces() {
-        assert_eq!(
-            traced(nr::WRITE, &[1, 0x40_0120, 14, 0, 0, 0], 14),
-            "write(1, 0x400120, 14) = 14"
-        );
-        assert_eq!(
-            traced(nr::WRITE, &[2, 0, 14, 0, 0, 0], -14),
-            "write(2, NULL, 14) = -1 EFAULT (Bad address)"
-        );
+        assert_eq!(traced(nr::WRITE, &[1, 0x40_0120, 14, 0, 0, 0], 14), "write(1, 0x400120, 14) = 14");
+        assert_eq!(traced(nr::WRITE, &[2, 0, 14, 0, 0, 0], -14), "write(2, NULL, 14) = -1 EFAULT (Bad address)");
         assert_eq!(
             traced(nr::MMAP, &[0, 8192, 3, 0x22, u64::MAX, 0], 0x7fff_0000),
             "mmap(0, 8192, 3, 34, -1, 0) = 2147418112"
         );
         assert_eq!(traced(nr::GETPID, &REGS, 1), "getpid() = 1");
         assert_eq!(traced(nr::SCHED_YIELD, &[0; 6], 0), "sched_yield() = 0");
-        assert_eq!(
-            traced(nr::EXIT_GROUP, &[3, 0, 0, 0, 0, 0], 0),
-            "exit_group(3) = ?"
-        );
+        assert_eq!(traced(nr::EXIT_GROUP, &[3, 0, 0, 0, 0, 0], 0), "exit_group(3) = ?");
         assert_eq!(
             traced(nr::CLOCK_GETTIME, &[1, 0x7fff_f000, 0, 0, 0, 0], -22),
             "clock_gettime(1, 0x7ffff000) = -1 EINVAL (Invalid argument)"
@@ -685,10 +602,7 @@ mod tests {
             assert!(decode_result::<usize>(-n).is_err(), "{n}");
         }
         // The top of the user half of the address space is a value.
-        assert_eq!(
-            decode_result::<usize>(0x7fff_ffff_f000),
-            Ok(0x7fff_ffff_f000)
-        );
+        assert_eq!(decode_result::<usize>(0x7fff_ffff_f000), Ok(0x7fff_ffff_f000));
         assert_eq!(decode_result::<u64>(-4096), Ok((-4096_i64) as u64));
     }
 }
@@ -700,9 +614,7 @@ mod linux_tests {
     extern crate std;
 
     use super::user;
-    use crate::abi_types::{
-        CLOCK_MONOTONIC, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, Timespec, Utsname,
-    };
+    use crate::abi_types::{CLOCK_MONOTONIC, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, Timespec, Utsname};
     use crate::errno::Errno;
 
     #[test]
@@ -752,17 +664,7 @@ mod linux_tests {
         // `flags` travels in R10 (not RCX): a wrong register makes Linux
         // reject the mapping.
         // SAFETY: no MAP_FIXED: the kernel picks an unused range.
-        let addr = unsafe {
-            user::mmap(
-                0,
-                8192,
-                PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        }
-        .unwrap();
+        let addr = unsafe { user::mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) }.unwrap();
         assert_eq!(addr % 4096, 0);
         let mut buf = [0u8; 32];
         // SAFETY: `buf` is writable and not aliased during the call.

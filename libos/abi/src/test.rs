@@ -66,9 +66,7 @@ impl Expect {
         match self {
             Expect::Pass => (EXPECT_KIND_PASS, 0),
             Expect::Panic { message: None } => (EXPECT_KIND_PANIC, 0),
-            Expect::Panic {
-                message: Some(substring),
-            } => (EXPECT_KIND_PANIC, substring.len() as u64),
+            Expect::Panic { message: Some(substring) } => (EXPECT_KIND_PANIC, substring.len() as u64),
             Expect::Fault { vector } => (EXPECT_KIND_FAULT, vector as u64),
         }
     }
@@ -92,9 +90,7 @@ impl Expect {
         match *self {
             Expect::Pass => out.write_str("return"),
             Expect::Panic { message: None } => out.write_str("panic"),
-            Expect::Panic {
-                message: Some(substring),
-            } => write!(out, "panic with a message containing {substring:?}"),
+            Expect::Panic { message: Some(substring) } => write!(out, "panic with a message containing {substring:?}"),
             Expect::Fault { vector } => match fault_name(vector) {
                 Some(name) => write!(out, "fault #{name} (vector {vector})"),
                 None => write!(out, "fault with vector {vector}"),
@@ -140,19 +136,12 @@ pub const FAULT_NAMES: [Option<&str>; 22] = [
 /// The mnemonic of exception `vector` (`"PF"` for 14), or `None` when it has
 /// none in [`FAULT_NAMES`].
 pub const fn fault_name(vector: u8) -> Option<&'static str> {
-    if (vector as usize) < FAULT_NAMES.len() {
-        FAULT_NAMES[vector as usize]
-    } else {
-        None
-    }
+    if (vector as usize) < FAULT_NAMES.len() { FAULT_NAMES[vector as usize] } else { None }
 }
 
 /// The vector of an exception mnemonic (`14` for `"PF"`).
 pub fn fault_vector(name: &str) -> Option<u8> {
-    FAULT_NAMES
-        .iter()
-        .position(|&n| n == Some(name))
-        .map(|v| v as u8)
+    FAULT_NAMES.iter().position(|&n| n == Some(name)).map(|v| v as u8)
 }
 
 #[cfg(test)]
@@ -166,23 +155,14 @@ mod tests {
     fn raw_encoding() {
         assert_eq!(Expect::Pass.to_raw(), (0, 0));
         assert_eq!(Expect::Panic { message: None }.to_raw(), (1, 0));
-        let with = Expect::Panic {
-            message: Some("oops"),
-        };
+        let with = Expect::Panic { message: Some("oops") };
         assert_eq!(with.to_raw(), (1, 4));
         assert_eq!(Expect::Fault { vector: 14 }.to_raw(), (2, 14));
-        for e in [
-            Expect::Pass,
-            Expect::Panic { message: None },
-            Expect::Fault { vector: 3 },
-        ] {
+        for e in [Expect::Pass, Expect::Panic { message: None }, Expect::Fault { vector: 3 }] {
             let (kind, arg) = e.to_raw();
             assert_eq!(Expect::from_raw(kind, arg), Some(e));
         }
-        assert_eq!(
-            Expect::from_raw(1, 4),
-            Some(Expect::Panic { message: None })
-        );
+        assert_eq!(Expect::from_raw(1, 4), Some(Expect::Panic { message: None }));
         assert_eq!(Expect::from_raw(2, 32), None);
         assert_eq!(Expect::from_raw(3, 0), None);
     }
@@ -192,20 +172,11 @@ mod tests {
         assert_eq!(Expect::Pass.to_string(), "return");
         assert_eq!(Expect::Panic { message: None }.to_string(), "panic");
         assert_eq!(
-            Expect::Panic {
-                message: Some("overflow")
-            }
-            .to_string(),
+            Expect::Panic { message: Some("overflow") }.to_string(),
             "panic with a message containing \"overflow\""
         );
-        assert_eq!(
-            Expect::Fault { vector: 14 }.to_string(),
-            "fault #PF (vector 14)"
-        );
-        assert_eq!(
-            Expect::Fault { vector: 15 }.to_string(),
-            "fault with vector 15"
-        );
+        assert_eq!(Expect::Fault { vector: 14 }.to_string(), "fault #PF (vector 14)");
+        assert_eq!(Expect::Fault { vector: 15 }.to_string(), "fault with vector 15");
     }
 
     #[test]

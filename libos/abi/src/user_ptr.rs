@@ -21,10 +21,7 @@ macro_rules! user_ptr {
 
             /// The pointer at user address `addr`.
             pub const fn from_addr(addr: u64) -> Self {
-                Self {
-                    addr,
-                    _target: PhantomData,
-                }
+                Self { addr, _target: PhantomData }
             }
 
             /// The user address.
@@ -40,8 +37,7 @@ macro_rules! user_ptr {
             /// The pointer `count` elements of `T` further on, or `None` when
             /// the byte offset or the address overflows 64 bits.
             pub const fn add(self, count: usize) -> Option<Self> {
-                let Some(bytes) = (count as u64).checked_mul(core::mem::size_of::<T>() as u64)
-                else {
+                let Some(bytes) = (count as u64).checked_mul(core::mem::size_of::<T>() as u64) else {
                     return None;
                 };
                 match self.addr.checked_add(bytes) {
@@ -163,22 +159,13 @@ mod tests {
         assert_eq!(p.add(0), Some(p));
         assert_eq!(UserPtr::<u32>::from_addr(u64::MAX - 3).add(1), None);
         assert_eq!(UserPtrMut::<u64>::from_addr(0).add(usize::MAX), None);
-        assert_eq!(
-            UserPtr::<()>::from_addr(5).add(usize::MAX),
-            Some(UserPtr::from_addr(5))
-        );
+        assert_eq!(UserPtr::<()>::from_addr(5).add(usize::MAX), Some(UserPtr::from_addr(5)));
     }
 
     #[test]
     fn debug_is_hex() {
-        assert_eq!(
-            format!("{:?}", UserPtr::<u8>::from_addr(0x40_0120)),
-            "UserPtr(0x400120)"
-        );
-        assert_eq!(
-            format!("{:?}", UserPtrMut::<u8>::from_addr(0)),
-            "UserPtrMut(0x0)"
-        );
+        assert_eq!(format!("{:?}", UserPtr::<u8>::from_addr(0x40_0120)), "UserPtr(0x400120)");
+        assert_eq!(format!("{:?}", UserPtrMut::<u8>::from_addr(0)), "UserPtrMut(0x0)");
         assert_eq!(format!("{:p}", UserPtr::<u8>::from_addr(255)), "0xff");
     }
 }

@@ -33,8 +33,8 @@ pub fn s5_sleep_type_a(aml: &[u8]) -> Option<u8> {
             continue;
         }
         // The name must be the object of a NameOp, optionally rooted.
-        let named = (i >= 1 && aml[i - 1] == op::NAME)
-            || (i >= 2 && aml[i - 1] == op::ROOT_CHAR && aml[i - 2] == op::NAME);
+        let named =
+            (i >= 1 && aml[i - 1] == op::NAME) || (i >= 2 && aml[i - 1] == op::ROOT_CHAR && aml[i - 2] == op::NAME);
         let mut j = i + 4;
         if !named || aml.get(j) != Some(&op::PACKAGE) {
             i += 1;
@@ -61,18 +61,14 @@ mod tests {
     #[test]
     fn qemu_piix_style_zero_package() {
         // Name (_S5, Package (0x04) { Zero, Zero, Zero, Zero })
-        let aml = [
-            0x10, 0x20, 0x08, b'_', b'S', b'5', b'_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00,
-        ];
+        let aml = [0x10, 0x20, 0x08, b'_', b'S', b'5', b'_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00];
         assert_eq!(s5_sleep_type_a(&aml), Some(0));
     }
 
     #[test]
     fn byte_prefixed_and_rooted() {
         // Name (\_S5, Package (0x02) { 0x05, 0x05 })
-        let aml = [
-            0x08, b'\\', b'_', b'S', b'5', b'_', 0x12, 0x08, 0x02, 0x0A, 0x05, 0x0A, 0x05,
-        ];
+        let aml = [0x08, b'\\', b'_', b'S', b'5', b'_', 0x12, 0x08, 0x02, 0x0A, 0x05, 0x0A, 0x05];
         assert_eq!(s5_sleep_type_a(&aml), Some(5));
         let one = [0x08, b'_', b'S', b'5', b'_', 0x12, 0x04, 0x02, 0x01, 0x01];
         assert_eq!(s5_sleep_type_a(&one), Some(1));
@@ -81,9 +77,7 @@ mod tests {
     #[test]
     fn long_pkg_length() {
         // PkgLength with one extra byte (lead 0x4X).
-        let aml = [
-            0x08, b'_', b'S', b'5', b'_', 0x12, 0x40, 0x01, 0x04, 0x0A, 0x07,
-        ];
+        let aml = [0x08, b'_', b'S', b'5', b'_', 0x12, 0x40, 0x01, 0x04, 0x0A, 0x07];
         assert_eq!(s5_sleep_type_a(&aml), Some(7));
     }
 
@@ -92,19 +86,11 @@ mod tests {
         assert_eq!(s5_sleep_type_a(b""), None);
         assert_eq!(s5_sleep_type_a(b"_S5_"), None);
         // A method reference to _S5_ that is not a NameOp object.
-        assert_eq!(
-            s5_sleep_type_a(&[0x70, b'_', b'S', b'5', b'_', 0x12, 0x04, 0x01, 0x00]),
-            None
-        );
+        assert_eq!(s5_sleep_type_a(&[0x70, b'_', b'S', b'5', b'_', 0x12, 0x04, 0x01, 0x00]), None);
         // Cut off in the middle.
-        assert_eq!(
-            s5_sleep_type_a(&[0x08, b'_', b'S', b'5', b'_', 0x12, 0x04]),
-            None
-        );
+        assert_eq!(s5_sleep_type_a(&[0x08, b'_', b'S', b'5', b'_', 0x12, 0x04]), None);
         // Every prefix of a valid encoding is safe.
-        let aml = [
-            0x08, b'\\', b'_', b'S', b'5', b'_', 0x12, 0x08, 0x02, 0x0A, 0x05,
-        ];
+        let aml = [0x08, b'\\', b'_', b'S', b'5', b'_', 0x12, 0x08, 0x02, 0x0A, 0x05];
         for cut in 0..aml.len() {
             let _ = s5_sleep_type_a(&aml[..cut]);
         }

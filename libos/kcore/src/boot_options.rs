@@ -108,12 +108,8 @@ impl<'a> BootOptions<'a> {
                 None => (word, None),
             };
             let bad = match (key, value) {
-                ("kpti", Some(v)) => on_off(v)
-                    .map(|b| opts.kpti = Some(b))
-                    .ok_or("expected kpti=on or kpti=off"),
-                ("pcid", Some(v)) => on_off(v)
-                    .map(|b| opts.pcid = Some(b))
-                    .ok_or("expected pcid=on or pcid=off"),
+                ("kpti", Some(v)) => on_off(v).map(|b| opts.kpti = Some(b)).ok_or("expected kpti=on or kpti=off"),
+                ("pcid", Some(v)) => on_off(v).map(|b| opts.pcid = Some(b)).ok_or("expected pcid=on or pcid=off"),
                 ("trace", Some("syscalls")) => {
                     opts.trace_syscalls = true;
                     Ok(())
@@ -220,10 +216,7 @@ mod tests {
         let o = BootOptions::parse("/img kpti=off -- a  b --c -- d");
         assert_eq!(o.kpti, Some(false));
         assert_eq!(o.app_args, "a  b --c -- d");
-        assert_eq!(
-            o.app_arg_words().collect::<Vec<_>>(),
-            ["a", "b", "--c", "--", "d"]
-        );
+        assert_eq!(o.app_arg_words().collect::<Vec<_>>(), ["a", "b", "--c", "--", "d"]);
         let o = BootOptions::parse("--");
         assert_eq!(o.app_args, "");
         let o = BootOptions::parse("test -- --");
@@ -239,17 +232,7 @@ mod tests {
     fn bad_words_are_reported() {
         let o = BootOptions::parse("kpti=maybe bogus maxcpus=0 trace=all test=1 test.self-check=x");
         let words: Vec<_> = o.unknown.iter().map(|b| b.word).collect();
-        assert_eq!(
-            words,
-            [
-                "kpti=maybe",
-                "bogus",
-                "maxcpus=0",
-                "trace=all",
-                "test=1",
-                "test.self-check=x"
-            ]
-        );
+        assert_eq!(words, ["kpti=maybe", "bogus", "maxcpus=0", "trace=all", "test=1", "test.self-check=x"]);
         assert_eq!(o.kpti, None);
         assert!(!o.test);
         let many = BootOptions::parse("a b c d e f g h i j k");

@@ -74,10 +74,7 @@ impl<S: BitmapStorage> FrameAllocator<S> {
     /// [`Self::bitmap_words`] words; it is overwritten.
     pub fn new(mut storage: S, max_phys: u64) -> FrameAllocator<S> {
         let words = Self::bitmap_words(max_phys);
-        assert!(
-            storage.words().len() >= words,
-            "frame bitmap storage too small"
-        );
+        assert!(storage.words().len() >= words, "frame bitmap storage too small");
         storage.words_mut()[..words].fill(u64::MAX);
         FrameAllocator {
             storage,
@@ -198,11 +195,7 @@ impl<S: BitmapStorage> FrameAllocator<S> {
         if frame >= self.frames {
             return Err(FreeError::OutOfRange(addr));
         }
-        if !self.bit(frame)
-            || !self
-                .allocatable
-                .contains_range(&PhysRange::with_len(addr, PAGE_SIZE))
-        {
+        if !self.bit(frame) || !self.allocatable.contains_range(&PhysRange::with_len(addr, PAGE_SIZE)) {
             return Err(FreeError::NotAllocated(addr));
         }
         self.set_bit(frame, false);
@@ -313,10 +306,7 @@ mod tests {
             for r in &reserved {
                 assert!(!frame.overlaps(r), "frame {f:#x} overlaps reserved {r:?}");
             }
-            assert!(
-                frame.start >= MIB && frame.end <= 128 * MIB - 0x20000,
-                "frame {f:#x} outside RAM"
-            );
+            assert!(frame.start >= MIB && frame.end <= 128 * MIB - 0x20000, "frame {f:#x} outside RAM");
         }
         assert_eq!(seen.len() as u64, usable);
         assert_eq!(a.free_frames(), 0);
@@ -383,15 +373,9 @@ mod tests {
     fn reserving_a_free_range_later_counts() {
         let (mut a, _) = booted();
         let before = a.free_frames();
-        assert_eq!(
-            a.reserve(PhysRange::new(64 * MIB, 64 * MIB + 3 * PAGE_SIZE)),
-            3
-        );
+        assert_eq!(a.reserve(PhysRange::new(64 * MIB, 64 * MIB + 3 * PAGE_SIZE)), 3);
         assert_eq!(a.free_frames(), before - 3);
-        assert_eq!(
-            a.reserve(PhysRange::new(64 * MIB, 64 * MIB + 3 * PAGE_SIZE)),
-            0
-        );
+        assert_eq!(a.reserve(PhysRange::new(64 * MIB, 64 * MIB + 3 * PAGE_SIZE)), 0);
         assert!(!a.is_free(64 * MIB));
     }
 

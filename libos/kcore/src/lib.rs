@@ -8,17 +8,24 @@
 //!   minus what must never be handed out);
 //! - [`frame_allocator`]: the physical frame allocator (a bitmap);
 //! - [`boot_options`]: the kernel command line;
+//! - [`initial_stack`]: the System V stack a new program starts with;
+//! - [`vm_regions`]: the regions (VMAs) of a user address space;
+//! - [`time`]: calendar and TSC arithmetic;
 //! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type).
 #![no_std]
 
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
 pub mod aml;
 pub mod boot_options;
 pub mod frame_allocator;
+pub mod initial_stack;
 pub mod multiboot;
 pub mod phys_range;
+pub mod time;
+pub mod vm_regions;
 
 /// Size of a page / physical frame.
 pub const PAGE_SIZE: u64 = 4096;

@@ -167,10 +167,7 @@ impl MultibootInfo {
     pub fn read(mem: &impl PhysMemory, addr: u64) -> Result<MultibootInfo, MultibootError> {
         let mut raw = [0u8; 72];
         if !mem.read(addr, &mut raw) {
-            return Err(MultibootError::Unreadable {
-                what: "information structure",
-                addr,
-            });
+            return Err(MultibootError::Unreadable { what: "information structure", addr });
         }
         let flags = read_u32(&raw, 0);
         let has = |bit: u32| flags & bit != 0;
@@ -196,10 +193,7 @@ impl MultibootInfo {
         for i in 0..buf.len() {
             let mut byte = [0u8; 1];
             if !mem.read(addr + i as u64, &mut byte) {
-                return Err(MultibootError::Unreadable {
-                    what,
-                    addr: addr + i as u64,
-                });
+                return Err(MultibootError::Unreadable { what, addr: addr + i as u64 });
             }
             if byte[0] == 0 {
                 return Ok(&buf[..i]);
@@ -210,11 +204,7 @@ impl MultibootInfo {
     }
 
     /// The command line (empty if the loader gave none), copied into `buf`.
-    pub fn cmdline<'b>(
-        &self,
-        mem: &impl PhysMemory,
-        buf: &'b mut [u8],
-    ) -> Result<&'b [u8], MultibootError> {
+    pub fn cmdline<'b>(&self, mem: &impl PhysMemory, buf: &'b mut [u8]) -> Result<&'b [u8], MultibootError> {
         match self.cmdline_addr {
             Some(addr) => Self::read_string(mem, addr as u64, "command line", buf),
             None => Ok(&buf[..0]),
@@ -222,11 +212,7 @@ impl MultibootInfo {
     }
 
     /// The boot loader's name (empty if none), copied into `buf`.
-    pub fn boot_loader_name<'b>(
-        &self,
-        mem: &impl PhysMemory,
-        buf: &'b mut [u8],
-    ) -> Result<&'b [u8], MultibootError> {
+    pub fn boot_loader_name<'b>(&self, mem: &impl PhysMemory, buf: &'b mut [u8]) -> Result<&'b [u8], MultibootError> {
         match self.boot_loader_name_addr {
             Some(addr) => Self::read_string(mem, addr as u64, "boot loader name", buf),
             None => Ok(&buf[..0]),
@@ -249,33 +235,23 @@ impl MultibootInfo {
         while cur < end {
             let mut head = [0u8; 24];
             if end - cur < 24 {
-                return Err(MultibootError::BadMemoryMap(
-                    "entry cut off by the end of the map",
-                ));
+                return Err(MultibootError::BadMemoryMap("entry cut off by the end of the map"));
             }
             if !mem.read(cur, &mut head) {
-                return Err(MultibootError::Unreadable {
-                    what: "memory map",
-                    addr: cur,
-                });
+                return Err(MultibootError::Unreadable { what: "memory map", addr: cur });
             }
             let size = read_u32(&head, 0) as u64;
             if size < 20 {
                 return Err(MultibootError::BadMemoryMap("entry smaller than 20 bytes"));
             }
             if cur + 4 + size > end {
-                return Err(MultibootError::BadMemoryMap(
-                    "entry runs past the end of the map",
-                ));
+                return Err(MultibootError::BadMemoryMap("entry runs past the end of the map"));
             }
             let base = read_u64(&head, 4);
             let length = read_u64(&head, 12);
             let kind = MemoryKind::from_raw(read_u32(&head, 20));
             if length > 0 {
-                f(MemoryRegion {
-                    range: PhysRange::with_len(base, length),
-                    kind,
-                });
+                f(MemoryRegion { range: PhysRange::with_len(base, length), kind });
             }
             cur += 4 + size;
         }
@@ -283,11 +259,7 @@ impl MultibootInfo {
     }
 
     /// Calls `f` for every module.
-    pub fn for_each_module(
-        &self,
-        mem: &impl PhysMemory,
-        mut f: impl FnMut(Module),
-    ) -> Result<(), MultibootError> {
+    pub fn for_each_module(&self, mem: &impl PhysMemory, mut f: impl FnMut(Module)) -> Result<(), MultibootError> {
         let Some((addr, count)) = self.modules else {
             return Ok(());
         };
@@ -298,10 +270,7 @@ impl MultibootInfo {
             let mut raw = [0u8; MODULE_SIZE as usize];
             let at = addr as u64 + i * MODULE_SIZE;
             if !mem.read(at, &mut raw) {
-                return Err(MultibootError::Unreadable {
-                    what: "module list",
-                    addr: at,
-                });
+                return Err(MultibootError::Unreadable { what: "module list", addr: at });
             }
             f(Module {
                 range: PhysRange::new(read_u32(&raw, 0) as u64, read_u32(&raw, 4) as u64),
@@ -331,10 +300,7 @@ impl MultibootInfo {
             loop {
                 let mut byte = [0u8; 1];
                 if !mem.read(addr as u64 + len, &mut byte) {
-                    return Err(MultibootError::Unreadable {
-                        what,
-                        addr: addr as u64 + len,
-                    });
+                    return Err(MultibootError::Unreadable { what, addr: addr as u64 + len });
                 }
                 len += 1;
                 if byte[0] == 0 {
@@ -352,10 +318,7 @@ impl MultibootInfo {
             f(string_range(addr, "boot loader name")?);
         }
         if let Some((addr, count)) = self.modules {
-            f(PhysRange::with_len(
-                addr as u64,
-                count.min(MAX_MODULES) as u64 * MODULE_SIZE,
-            ));
+            f(PhysRange::with_len(addr as u64, count.min(MAX_MODULES) as u64 * MODULE_SIZE));
             let mut result = Ok(());
             self.for_each_module(mem, |m| {
                 f(m.range);
@@ -428,18 +391,8 @@ mod tests {
                 (
                     0x9500,
                     info(
-                        flags::MEMORY
-                            | flags::CMDLINE
-                            | flags::MEMORY_MAP
-                            | flags::BOOT_LOADER_NAME,
-                        &[
-                            (4, 639),
-                            (8, 130048),
-                            (16, 0x9600),
-                            (44, mmap_len),
-                            (48, 0x9000),
-                            (64, 0x9700)
-                        ]
+                        flags::MEMORY | flags::CMDLINE | flags::MEMORY_MAP | flags::BOOT_LOADER_NAME,
+                        &[(4, 639), (8, 130048), (16, 0x9600), (44, mmap_len), (48, 0x9000), (64, 0x9700)]
                     )
                 ),
                 (0x9000, mmap),
@@ -455,22 +408,17 @@ mod tests {
         let mbi = MultibootInfo::read(&mem, 0x9500).unwrap();
         assert_eq!(mbi.mem_kib, Some((639, 130048)));
         let mut buf = [0u8; 256];
-        assert_eq!(
-            mbi.cmdline(&mem, &mut buf).unwrap(),
-            b"/tmp/img.bin test kpti=off"
-        );
+        assert_eq!(mbi.cmdline(&mem, &mut buf).unwrap(), b"/tmp/img.bin test kpti=off");
         let mut buf = [0u8; 16];
         assert_eq!(mbi.boot_loader_name(&mem, &mut buf).unwrap(), b"qemu");
         let mut regions = Vec::new();
-        mbi.for_each_memory_region(&mem, |r| regions.push(r))
-            .unwrap();
+        mbi.for_each_memory_region(&mem, |r| regions.push(r)).unwrap();
         assert_eq!(regions.len(), 6);
         assert_eq!(regions[3].range, PhysRange::new(0x100000, 0x7fe0000));
         assert_eq!(regions[3].kind, MemoryKind::Available);
         assert_eq!(regions[1].kind, MemoryKind::Reserved(2));
         let mut used = Vec::new();
-        mbi.for_each_used_range(&mem, 4096, |r| used.push(r))
-            .unwrap();
+        mbi.for_each_used_range(&mem, 4096, |r| used.push(r)).unwrap();
         assert!(used.contains(&PhysRange::with_len(0x9500, INFO_SIZE)));
         assert!(used.contains(&PhysRange::with_len(0x9000, 6 * 24)));
         assert!(used.contains(&PhysRange::with_len(0x9600, 27)));
@@ -482,28 +430,17 @@ mod tests {
         let mem = qemu_like();
         let mbi = MultibootInfo::read(&mem, 0x9500).unwrap();
         let mut small = [0u8; 8];
-        assert_eq!(
-            mbi.cmdline(&mem, &mut small),
-            Err(MultibootError::StringTooLong("command line"))
-        );
+        assert_eq!(mbi.cmdline(&mem, &mut small), Err(MultibootError::StringTooLong("command line")));
     }
 
     #[test]
     fn missing_pieces() {
-        let mem = FakeMemory {
-            chunks: std::vec![(0x1000, info(0, &[]))],
-        };
+        let mem = FakeMemory { chunks: std::vec![(0x1000, info(0, &[]))] };
         let mbi = MultibootInfo::read(&mem, 0x1000).unwrap();
-        assert_eq!(
-            mbi.for_each_memory_region(&mem, |_| {}),
-            Err(MultibootError::NoMemoryMap)
-        );
+        assert_eq!(mbi.for_each_memory_region(&mem, |_| {}), Err(MultibootError::NoMemoryMap));
         let mut buf = [0u8; 8];
         assert_eq!(mbi.cmdline(&mem, &mut buf).unwrap(), b"");
-        assert!(matches!(
-            MultibootInfo::read(&mem, 0x5000),
-            Err(MultibootError::Unreadable { .. })
-        ));
+        assert!(matches!(MultibootInfo::read(&mem, 0x5000), Err(MultibootError::Unreadable { .. })));
     }
 
     #[test]
@@ -525,45 +462,25 @@ mod tests {
                 },
                 "entry runs past the end of the map",
             ),
-            (
-                mmap_entry(0, 0x1000, 1)[..20].to_vec(),
-                "entry cut off by the end of the map",
-            ),
+            (mmap_entry(0, 0x1000, 1)[..20].to_vec(), "entry cut off by the end of the map"),
         ];
         for (mmap, why) in cases {
             let len = mmap.len() as u32;
             let mem = FakeMemory {
-                chunks: std::vec![
-                    (0x1000, info(flags::MEMORY_MAP, &[(44, len), (48, 0x2000)])),
-                    (0x2000, mmap)
-                ],
+                chunks: std::vec![(0x1000, info(flags::MEMORY_MAP, &[(44, len), (48, 0x2000)])), (0x2000, mmap)],
             };
             let mbi = MultibootInfo::read(&mem, 0x1000).unwrap();
-            assert_eq!(
-                mbi.for_each_memory_region(&mem, |_| {}),
-                Err(MultibootError::BadMemoryMap(why))
-            );
+            assert_eq!(mbi.for_each_memory_region(&mem, |_| {}), Err(MultibootError::BadMemoryMap(why)));
         }
-        let mem = FakeMemory {
-            chunks: std::vec![(
-                0x1000,
-                info(flags::MEMORY_MAP, &[(44, 1 << 20), (48, 0x2000)])
-            )],
-        };
+        let mem = FakeMemory { chunks: std::vec![(0x1000, info(flags::MEMORY_MAP, &[(44, 1 << 20), (48, 0x2000)]))] };
         let mbi = MultibootInfo::read(&mem, 0x1000).unwrap();
-        assert!(matches!(
-            mbi.for_each_memory_region(&mem, |_| {}),
-            Err(MultibootError::BadMemoryMap(_))
-        ));
+        assert!(matches!(mbi.for_each_memory_region(&mem, |_| {}), Err(MultibootError::BadMemoryMap(_))));
     }
 
     #[test]
     fn modules_and_their_strings_are_used_ranges() {
         let mut mods = Vec::new();
-        for (s, e, name) in [
-            (0x200000u32, 0x201000u32, 0x3000u32),
-            (0x300000, 0x300800, 0),
-        ] {
+        for (s, e, name) in [(0x200000u32, 0x201000u32, 0x3000u32), (0x300000, 0x300800, 0)] {
             mods.extend_from_slice(&s.to_le_bytes());
             mods.extend_from_slice(&e.to_le_bytes());
             mods.extend_from_slice(&name.to_le_bytes());
@@ -583,13 +500,8 @@ mod tests {
         assert!(used.contains(&PhysRange::new(0x300000, 0x300800)));
         assert!(used.contains(&PhysRange::with_len(0x3000, 7)));
         assert!(used.contains(&PhysRange::with_len(0x2000, 32)));
-        let too_many = FakeMemory {
-            chunks: std::vec![(0x1000, info(flags::MODULES, &[(20, 1000), (24, 0x2000)]))],
-        };
+        let too_many = FakeMemory { chunks: std::vec![(0x1000, info(flags::MODULES, &[(20, 1000), (24, 0x2000)]))] };
         let mbi = MultibootInfo::read(&too_many, 0x1000).unwrap();
-        assert_eq!(
-            mbi.for_each_module(&too_many, |_| {}),
-            Err(MultibootError::TooManyModules(1000))
-        );
+        assert_eq!(mbi.for_each_module(&too_many, |_| {}), Err(MultibootError::TooManyModules(1000)));
     }
 }

@@ -14,11 +14,7 @@ pub struct PhysRange {
 impl PhysRange {
     /// `[start, end)`; an empty range if `end <= start`.
     pub const fn new(start: u64, end: u64) -> PhysRange {
-        if end <= start {
-            PhysRange { start, end: start }
-        } else {
-            PhysRange { start, end }
-        }
+        if end <= start { PhysRange { start, end: start } } else { PhysRange { start, end } }
     }
 
     /// `[start, start + len)`, saturating at the top of the address space.
@@ -93,9 +89,7 @@ pub struct RangeSet<const N: usize> {
 impl<const N: usize> RangeSet<N> {
     /// An empty set.
     pub const fn new() -> Self {
-        RangeSet {
-            ranges: heapless::Vec::new(),
-        }
+        RangeSet { ranges: heapless::Vec::new() }
     }
 
     /// The ranges, sorted by address.
@@ -167,11 +161,7 @@ impl<const N: usize> RangeSet<N> {
 
     /// Whether every byte of `range` is in the set.
     pub fn contains_range(&self, range: &PhysRange) -> bool {
-        range.is_empty()
-            || self
-                .ranges
-                .iter()
-                .any(|r| r.start <= range.start && range.end <= r.end)
+        range.is_empty() || self.ranges.iter().any(|r| r.start <= range.start && range.end <= r.end)
     }
 
     /// Keeps only whole pages of every range (drops partial pages at the ends).
@@ -284,15 +274,10 @@ mod tests {
                     set.insert(r(s, e)).unwrap();
                     model[s as usize..e as usize].fill(true);
                 }
-                let from_set: Vec<bool> = (0..256)
-                    .map(|x| set.ranges().iter().any(|r| r.contains(x)))
-                    .collect();
+                let from_set: Vec<bool> = (0..256).map(|x| set.ranges().iter().any(|r| r.contains(x))).collect();
                 assert_eq!(&from_set[..], &model[..]);
                 for w in set.ranges().windows(2) {
-                    assert!(
-                        w[0].end < w[1].start,
-                        "ranges must be sorted and non-adjacent"
-                    );
+                    assert!(w[0].end < w[1].start, "ranges must be sorted and non-adjacent");
                 }
             }
         }

@@ -24,10 +24,8 @@ struct Console {
 // output).
 unsafe impl Sync for Console {}
 
-static CONSOLE: Console = Console {
-    owner: AtomicUsize::new(0),
-    uart: UnsafeCell::new(Uart16550::new(entry_asm::hw::port::COM1)),
-};
+static CONSOLE: Console =
+    Console { owner: AtomicUsize::new(0), uart: UnsafeCell::new(Uart16550::new(entry_asm::hw::port::COM1)) };
 
 /// Spins an emergency writer waits for another CPU before writing anyway.
 const EMERGENCY_SPINS: usize = 10_000_000;
@@ -40,11 +38,7 @@ fn with_uart<R>(emergency: bool, f: impl FnOnce(&mut Uart16550) -> R) -> R {
     if !nested {
         let mut spins = 0usize;
         loop {
-            if CONSOLE
-                .owner
-                .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
+            if CONSOLE.owner.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 took = true;
                 break;
             }

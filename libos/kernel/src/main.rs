@@ -23,14 +23,22 @@ mod config;
 mod console;
 mod mm;
 mod panic;
+mod process;
+mod random;
+mod sched;
 mod sync;
+mod syscalls;
 mod testing;
 #[cfg(feature = "boot-tests")]
 mod tests;
+mod time;
+
+use alloc::vec::Vec;
 
 use libos_abi::run::RunExit;
 
-use arch::x86_64::{acpi, cpu, cpu_entry_area, gdt, idt, percpu, power};
+use arch::x86_64::{acpi, cpu, cpu_entry_area, gdt, idt, kpti, percpu, power, syscall};
+use process::{AppImage, ExitStatus};
 
 /// The boot CPU's entry from `start64.s`.
 #[unsafe(no_mangle)]
@@ -55,20 +63,78 @@ extern "C" fn kernel_main(multiboot_info: u64) -> ! {
     this.set_entry_stack_top(area.entry_stack_top());
     this.set_top_of_stack(boot_stack_top);
     this.set_entry_flags(cfg.kpti, cfg.pcid_on());
+    this.entry_area.set(Some(area));
+
+    // Ring 3: user copies with SMAP, the user half of KPTI, SYSCALL, tasks.
+    mm::user_access::init(protections.smap);
+    if cfg.kpti {
+        kpti::init();
+    }
+    syscall::init_cpu(&area);
+    sched::init_cpu(boot_stack_top);
+    time::init();
 
     if let Err(e) = acpi::init() {
         println!("[libos] ACPI tables not usable ({e:?}); power-off will halt instead");
     }
-    boot::report::print(
-        boot,
-        &boot::report::ReportExtras {
-            protections,
-            direct_mapped,
-        },
-    );
+    boot::report::print(boot, &boot::report::ReportExtras { protections, direct_mapped });
 
-    if boot.options.test {
-        testing::run_kernel_tests(&boot.options);
+    let app = match boot::app() {
+        Some(Ok(app)) => Some(app),
+        Some(Err(e)) => {
+            println!("[libos] the image's app payload is unusable: {e}");
+            power::exit(RunExit::Failure)
+        }
+        None => None,
+    };
+    if boot.options.probe.is_some() {
+        probe(app.as_ref());
     }
-    power::exit(RunExit::Success)
+    if boot.options.test {
+        match &app {
+            Some(app) => process::app_tests::run(app, &boot.options),
+            None => testing::run_kernel_tests(&boot.options),
+        }
+    }
+    match app {
+        Some(app) => run_app(&app, boot.options.app_arg_words().collect()),
+        None => {
+            println!("[libos] no app in this image");
+            power::exit(RunExit::Success)
+        }
+    }
+}
+
+/// Runs the app with `args` and ends the run with its exit status.
+fn run_app(app: &AppImage, args: Vec<&str>) -> ! {
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(app.name);
+    argv.extend(args);
+    let process = match process::spawn(app, &argv) {
+        Ok(p) => p,
+        Err(e) => {
+            println!("[libos] cannot start app '{}': {e}", app.name);
+            power::exit(RunExit::Failure)
+        }
+    };
+    let status = process.wait();
+    drop(process);
+    match status {
+        ExitStatus::Exited(code) => {
+            println!("[libos] app '{}' exited with code {code}", app.name);
+            power::exit(RunExit::AppCode(code as u8))
+        }
+        ExitStatus::Killed(kill) => power::exit(RunExit::AppKilled(kill.signo)),
+    }
+}
+
+/// `probe=ring3` (used by `cargo xtask --accel auto`): runs the app in its
+/// probe mode (syscalls and user copies from ring 3) and says whether that
+/// worked on this machine.
+fn probe(app: Option<&AppImage>) -> ! {
+    let ok = app.is_some_and(|app| {
+        process::spawn(app, &[app.name, "--libos-probe"]).is_ok_and(|p| p.wait() == ExitStatus::Exited(0))
+    });
+    println!("[libos] probe: ring3 {}", if ok { "ok" } else { "failed" });
+    power::exit(if ok { RunExit::Success } else { RunExit::Failure })
 }

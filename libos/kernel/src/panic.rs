@@ -25,17 +25,9 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         ));
         interrupts::halt_forever();
     }
-    console::emergency_println(format_args!(
-        "[libos] KERNEL PANIC on CPU {cpu}: {}",
-        info.message()
-    ));
+    console::emergency_println(format_args!("[libos] KERNEL PANIC on CPU {cpu}: {}", info.message()));
     if let Some(loc) = info.location() {
-        console::emergency_println(format_args!(
-            "  at {}:{}:{}",
-            loc.file(),
-            loc.line(),
-            loc.column()
-        ));
+        console::emergency_println(format_args!("  at {}:{}:{}", loc.file(), loc.line(), loc.column()));
     }
     power::exit(RunExit::Failure)
 }

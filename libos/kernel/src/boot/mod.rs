@@ -43,11 +43,7 @@ impl BootInfo {
     /// RAM the kernel may use (type "available"), merged.
     pub fn usable_memory(&self) -> RangeSet<MEMORY_MAP_MAX> {
         let mut set = RangeSet::new();
-        for r in self
-            .memory_map
-            .iter()
-            .filter(|r| r.kind == MemoryKind::Available)
-        {
+        for r in self.memory_map.iter().filter(|r| r.kind == MemoryKind::Available) {
             // Cannot overflow: at most as many ranges as map entries.
             let _ = set.insert(r.range);
         }
@@ -59,10 +55,7 @@ impl BootInfo {
         let mut set = RangeSet::new();
         let _ = set.insert(PhysRange::new(0, 1 << 20));
         for r in self.memory_map.iter() {
-            if matches!(
-                r.kind,
-                MemoryKind::Available | MemoryKind::AcpiReclaimable | MemoryKind::AcpiNvs
-            ) {
+            if matches!(r.kind, MemoryKind::Available | MemoryKind::AcpiReclaimable | MemoryKind::AcpiNvs) {
                 let _ = set.insert(r.range);
             }
         }
@@ -103,9 +96,7 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
     let mbi = MultibootInfo::read(&mem, mbi_phys).unwrap_or_else(|e| panic!("{e}"));
 
     let mut raw = [0u8; CMDLINE_MAX];
-    let bytes = mbi
-        .cmdline(&mem, &mut raw)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bytes = mbi.cmdline(&mem, &mut raw).unwrap_or_else(|e| panic!("{e}"));
     let mut text = heapless::String::<CMDLINE_MAX>::new();
     for chunk in bytes.utf8_chunks() {
         let _ = text.push_str(chunk.valid());
@@ -130,21 +121,16 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
     })
     .unwrap_or_else(|e| panic!("{e}"));
     if dropped > 0 {
-        crate::println!(
-            "[libos] warning: memory map has {dropped} more entries than the {MEMORY_MAP_MAX} kept"
-        );
+        crate::println!("[libos] warning: memory map has {dropped} more entries than the {MEMORY_MAP_MAX} kept");
     }
 
-    let image = PhysRange::new(
-        symbol_address!(__image_phys_start),
-        phys::image_to_phys(symbol_address!(__image_phys_end)),
-    );
+    let image =
+        PhysRange::new(symbol_address!(__image_phys_start), phys::image_to_phys(symbol_address!(__image_phys_end)));
     // The xtask patched load_end_addr to cover the payload after the image.
     // SAFETY: the multiboot header is part of the image, linked at its
     // physical address, which the identity map reaches.
-    let load_end = unsafe {
-        core::ptr::read_volatile(core::ptr::addr_of!(entry_asm::symbols::multiboot_header[5]))
-    } as u64;
+    let load_end =
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!(entry_asm::symbols::multiboot_header[5])) } as u64;
     let payload = (load_end > image.end).then(|| PhysRange::new(image.end, load_end));
 
     let mut reserved = RangeSet::new();
@@ -156,8 +142,7 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
     reserve(PhysRange::new(0, 1 << 20));
     reserve(PhysRange::new(image.start, image.end.max(load_end)));
     let mut used_err = None;
-    mbi.for_each_used_range(&mem, CMDLINE_MAX, |r| reserve(r))
-        .unwrap_or_else(|e| used_err = Some(e));
+    mbi.for_each_used_range(&mem, CMDLINE_MAX, |r| reserve(r)).unwrap_or_else(|e| used_err = Some(e));
     if let Some(e) = used_err {
         panic!("{e}");
     }
@@ -172,4 +157,27 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
         payload,
         mem_kib: mbi.mem_kib,
     })
+}
+
+/// The app the xtask put in the image, if any.
+pub fn app() -> Option<Result<crate::process::AppImage, libos_abi::image::PayloadError>> {
+    let payload = info().payload?;
+    // SAFETY: the payload range is part of the loaded image, reserved from
+    // the frame allocator for good, and reached through the direct map.
+    let bytes: &'static [u8] =
+        unsafe { core::slice::from_raw_parts(phys::to_virt(payload.start), payload.len() as usize) };
+    match libos_abi::image::PayloadHeader::parse(bytes) {
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
+        Ok(Some(h)) => {
+            let start = h.app_offset as usize;
+            let elf = &bytes[start..start + h.app_size as usize];
+            let mut name = heapless::String::<{ libos_abi::image::APP_NAME_LEN }>::new();
+            let _ = name.push_str(h.name());
+            // The name lives as long as the image: leak one copy.
+            let name: &'static str =
+                alloc::boxed::Box::leak(alloc::string::String::from(name.as_str()).into_boxed_str());
+            Some(Ok(crate::process::AppImage { name, elf }))
+        }
+    }
 }

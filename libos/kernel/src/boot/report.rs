@@ -27,41 +27,23 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
     let f = cpu::features();
     let cfg = config::get();
     let (fam, model, step) = f.family_model_stepping;
-    println!(
-        "libos {} booting (loader: {})",
-        env!("CARGO_PKG_VERSION"),
-        boot.loader_name
-    );
-    println!(
-        "  cpu      {} \"{}\" family {fam:#x} model {model:#x} stepping {step}",
-        f.vendor, f.brand
-    );
+    println!("libos {} booting (loader: {})", env!("CARGO_PKG_VERSION"), boot.loader_name);
+    println!("  cpu      {} \"{}\" family {fam:#x} model {model:#x} stepping {step}", f.vendor, f.brand);
     let mut words = heapless::String::<256>::new();
     let _ = cpu::write_feature_words(f, &mut words);
     println!("  features {words}");
     let usable = boot.usable_memory();
     let (m, t) = mib(usable.total());
-    println!(
-        "  memory   {m}.{t} MiB usable in {} ranges; map from the loader:",
-        usable.ranges().len()
-    );
+    println!("  memory   {m}.{t} MiB usable in {} ranges; map from the loader:", usable.ranges().len());
     for r in &boot.memory_map {
-        println!(
-            "           {:#014x}..{:#014x} {}",
-            r.range.start,
-            r.range.end,
-            r.kind.name()
-        );
+        println!("           {:#014x}..{:#014x} {}", r.range.start, r.range.end, r.kind.name());
     }
     let (im, it) = mib(boot.image.len());
     let mut payload = heapless::String::<64>::new();
     if let Some(p) = boot.payload {
         let _ = write!(payload, ", app payload {:#x}..{:#x}", p.start, p.end);
     }
-    println!(
-        "  image    {:#x}..{:#x} ({im}.{it} MiB){payload}",
-        boot.image.start, boot.image.end
-    );
+    println!("  image    {:#x}..{:#x} ({im}.{it} MiB){payload}", boot.image.start, boot.image.end);
     let s = frame::stats();
     let (fm, ft) = mib(s.free * PAGE_SIZE);
     let (dm, dt) = mib(extras.direct_mapped);
@@ -91,11 +73,7 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
         Some(a) => println!(
             "  acpi     {} tables; power-off {}",
             a.tables,
-            if a.pm1a_control_port.is_some() && a.s5_sleep_type.is_some() {
-                "available"
-            } else {
-                "unavailable"
-            }
+            if a.pm1a_control_port.is_some() && a.s5_sleep_type.is_some() { "available" } else { "unavailable" }
         ),
         None => println!("  acpi     not found"),
     }

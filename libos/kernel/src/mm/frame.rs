@@ -52,8 +52,7 @@ pub fn init(boot: &BootInfo) -> FrameStats {
         .ranges()
         .iter()
         .filter_map(|r| {
-            let mut candidate =
-                PhysRange::new(r.start.max(1 << 20), r.end.min(phys::IDENTITY_LIMIT));
+            let mut candidate = PhysRange::new(r.start.max(1 << 20), r.end.min(phys::IDENTITY_LIMIT));
             // Skip past any reserved range that overlaps.
             for res in boot.reserved.ranges() {
                 if candidate.overlaps(res) && res.start <= candidate.start {
@@ -65,13 +64,7 @@ pub fn init(boot: &BootInfo) -> FrameStats {
         })
         .next()
         .expect("no room for the frame bitmap in memory below 4 GiB");
-    let mut alloc = FrameAllocator::new(
-        PhysBitmap {
-            phys: place.start,
-            words,
-        },
-        max_phys,
-    );
+    let mut alloc = FrameAllocator::new(PhysBitmap { phys: place.start, words }, max_phys);
     for r in boot.usable_memory().ranges() {
         alloc.add_free(*r);
     }
@@ -79,10 +72,7 @@ pub fn init(boot: &BootInfo) -> FrameStats {
         alloc.reserve(*r);
     }
     alloc.reserve(place);
-    let stats = FrameStats {
-        free: alloc.free_frames(),
-        usable: alloc.usable_frames(),
-    };
+    let stats = FrameStats { free: alloc.free_frames(), usable: alloc.usable_frames() };
     *FRAMES.lock() = Some(alloc);
     stats
 }
@@ -95,11 +85,7 @@ fn with<R>(f: impl FnOnce(&mut FrameAllocator<PhysBitmap>) -> R) -> R {
 /// The highest address a frame may have right now: the identity map's limit
 /// until the direct map is active.
 fn limit() -> u64 {
-    if phys::direct_map_active() {
-        u64::MAX
-    } else {
-        phys::IDENTITY_LIMIT
-    }
+    if phys::direct_map_active() { u64::MAX } else { phys::IDENTITY_LIMIT }
 }
 
 /// One frame, contents undefined.
@@ -134,10 +120,7 @@ pub fn free(frame: u64) {
 
 /// Current counts.
 pub fn stats() -> FrameStats {
-    with(|a| FrameStats {
-        free: a.free_frames(),
-        usable: a.usable_frames(),
-    })
+    with(|a| FrameStats { free: a.free_frames(), usable: a.usable_frames() })
 }
 
 /// The ranges the allocator may hand out (for the boot-time tests).

@@ -33,10 +33,7 @@ pub struct HeapSource {
 
 impl HeapSource {
     const fn new() -> HeapSource {
-        HeapSource {
-            mapped_end: KERNEL_HEAP_BASE,
-            heap_end: None,
-        }
+        HeapSource { mapped_end: KERNEL_HEAP_BASE, heap_end: None }
     }
 }
 
@@ -99,9 +96,7 @@ pub struct KernelHeap {
 }
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap {
-    talc: SpinLock::new(LockedTalc(Talc::new(HeapSource::new()))),
-};
+static HEAP: KernelHeap = KernelHeap { talc: SpinLock::new(LockedTalc(Talc::new(HeapSource::new()))) };
 
 // SAFETY: allocation and deallocation are forwarded to talc under the lock,
 // with the caller's layout; talc returns memory of that layout or null.

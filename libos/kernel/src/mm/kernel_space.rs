@@ -38,11 +38,7 @@ pub fn kernel_pml4() -> u64 {
 
 /// `GLOBAL` when kernel mappings may be global (no KPTI), else empty.
 pub fn global() -> Flags {
-    if config::get().global_kernel_pages {
-        Flags::GLOBAL
-    } else {
-        Flags::empty()
-    }
+    if config::get().global_kernel_pages { Flags::GLOBAL } else { Flags::empty() }
 }
 
 /// The PML4 slots of the kernel half that get a PDPT at boot.
@@ -85,12 +81,7 @@ pub fn init(boot: &BootInfo) -> u64 {
     // its image (this code, its stack), the direct map (everything physical
     // the kernel reaches) and the PDPTs of the other kernel regions. The
     // boot identity map goes away; nothing uses it after this point.
-    unsafe {
-        Cr3::write(
-            PhysFrame::containing_address(PhysAddr::new(pml4)),
-            Cr3Flags::empty(),
-        )
-    };
+    unsafe { Cr3::write(PhysFrame::containing_address(PhysAddr::new(pml4)), Cr3Flags::empty()) };
     phys::activate_direct_map();
     mapped
 }
@@ -99,21 +90,9 @@ pub fn init(boot: &BootInfo) -> u64 {
 fn map_image(pml4: u64) {
     let g = global();
     let sections = [
-        (
-            symbol_address!(__text_start),
-            symbol_address!(__text_end),
-            flags::KERNEL_RX | g,
-        ),
-        (
-            symbol_address!(__rodata_start),
-            symbol_address!(__rodata_end),
-            flags::KERNEL_RO | g,
-        ),
-        (
-            symbol_address!(__data_start),
-            symbol_address!(__data_end),
-            flags::KERNEL_RW | g,
-        ),
+        (symbol_address!(__text_start), symbol_address!(__text_end), flags::KERNEL_RX | g),
+        (symbol_address!(__rodata_start), symbol_address!(__rodata_end), flags::KERNEL_RO | g),
+        (symbol_address!(__data_start), symbol_address!(__data_end), flags::KERNEL_RW | g),
     ];
     let guard = symbol_address!(__boot_stack_guard);
     for (start, end, f) in sections {
@@ -142,28 +121,14 @@ fn map_direct(pml4: u64, range: PhysRange, read_only: PhysRange) -> u64 {
         // SAFETY (both arms): the table is not active yet and only this code
         // uses it; the direct map aliases RAM the kernel manages.
         if pa.is_multiple_of(LARGE) && large.end <= range.end && !large.overlaps(&read_only) {
-            match unsafe {
-                paging::map_2m(
-                    pml4,
-                    DIRECT_MAP_BASE + pa,
-                    pa,
-                    flags::KERNEL_RW | g,
-                    KERNEL_TABLE_FLAGS,
-                )
-            } {
+            match unsafe { paging::map_2m(pml4, DIRECT_MAP_BASE + pa, pa, flags::KERNEL_RW | g, KERNEL_TABLE_FLAGS) } {
                 Ok(()) | Err(MapError::AlreadyMapped) => {}
                 Err(e) => panic!("direct map at {pa:#x}: {e:?}"),
             }
             pa += LARGE;
         } else {
-            let f = if read_only.contains(pa) {
-                flags::KERNEL_RO
-            } else {
-                flags::KERNEL_RW
-            };
-            match unsafe {
-                paging::map_4k(pml4, DIRECT_MAP_BASE + pa, pa, f | g, KERNEL_TABLE_FLAGS)
-            } {
+            let f = if read_only.contains(pa) { flags::KERNEL_RO } else { flags::KERNEL_RW };
+            match unsafe { paging::map_4k(pml4, DIRECT_MAP_BASE + pa, pa, f | g, KERNEL_TABLE_FLAGS) } {
                 Ok(()) | Err(MapError::AlreadyMapped) | Err(MapError::HugePageInTheWay) => {}
                 Err(e) => panic!("direct map at {pa:#x}: {e:?}"),
             }

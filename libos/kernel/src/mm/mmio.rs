@@ -28,10 +28,7 @@ pub fn map(phys: u64, len: u64, caching: Caching) -> u64 {
     let end = (phys + len.max(1)).next_multiple_of(PAGE_SIZE);
     let size = end - first;
     let base = NEXT.fetch_add(size + PAGE_SIZE, Ordering::Relaxed);
-    assert!(
-        base + size <= IOREMAP_BASE + IOREMAP_MAX,
-        "ioremap area exhausted"
-    );
+    assert!(base + size <= IOREMAP_BASE + IOREMAP_MAX, "ioremap area exhausted");
     let mut f = flags::KERNEL_RW;
     if caching == Caching::Uncached {
         f |= Flags::NO_CACHE | Flags::WRITE_THROUGH;

@@ -15,11 +15,7 @@ static DIRECT_MAP_ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// What to add to a physical address to get a virtual one that reaches it.
 pub fn offset() -> u64 {
-    if DIRECT_MAP_ACTIVE.load(Ordering::Relaxed) {
-        DIRECT_MAP_BASE
-    } else {
-        0
-    }
+    if DIRECT_MAP_ACTIVE.load(Ordering::Relaxed) { DIRECT_MAP_BASE } else { 0 }
 }
 
 /// Whether the direct map is in use (the kernel's page tables are active).
@@ -35,21 +31,14 @@ pub fn activate_direct_map() {
 /// A pointer through which physical address `phys` can be reached.
 pub fn to_virt(phys: u64) -> *mut u8 {
     if !direct_map_active() {
-        assert!(
-            phys < IDENTITY_LIMIT,
-            "physical address {phys:#x} unreachable before the direct map"
-        );
+        assert!(phys < IDENTITY_LIMIT, "physical address {phys:#x} unreachable before the direct map");
     }
     (phys + offset()) as *mut u8
 }
 
 /// The physical address of a kernel-image address (code or static data).
 pub fn image_to_phys(virt: u64) -> u64 {
-    if virt >= KERNEL_VIRT_OFFSET {
-        virt - KERNEL_VIRT_OFFSET
-    } else {
-        virt
-    }
+    if virt >= KERNEL_VIRT_OFFSET { virt - KERNEL_VIRT_OFFSET } else { virt }
 }
 
 /// The physical address behind a direct-map address.

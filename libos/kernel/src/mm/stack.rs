@@ -24,10 +24,7 @@ struct Slots {
     free: heapless::Vec<u64, 256>,
 }
 
-static SLOTS: SpinLock<Slots> = SpinLock::new(Slots {
-    next: 0,
-    free: heapless::Vec::new(),
-});
+static SLOTS: SpinLock<Slots> = SpinLock::new(Slots { next: 0, free: heapless::Vec::new() });
 
 /// A kernel stack. Unmapped and freed when dropped.
 #[derive(Debug)]
@@ -39,10 +36,7 @@ pub struct KernelStack {
 impl KernelStack {
     /// A new stack of `pages` pages.
     pub fn new(pages: u64) -> Option<KernelStack> {
-        assert!(
-            (1..=MAX_PAGES).contains(&pages),
-            "kernel stack of {pages} pages"
-        );
+        assert!((1..=MAX_PAGES).contains(&pages), "kernel stack of {pages} pages");
         let slot = {
             let mut s = SLOTS.lock();
             match s.free.pop() {

@@ -21,19 +21,12 @@ unsafe impl<T: Send + Sync> Sync for InitCell<T> {}
 impl<T> InitCell<T> {
     /// An empty cell.
     pub const fn new() -> InitCell<T> {
-        InitCell {
-            state: AtomicU8::new(EMPTY),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }
+        InitCell { state: AtomicU8::new(EMPTY), value: UnsafeCell::new(MaybeUninit::uninit()) }
     }
 
     /// Stores the value. Panics if the cell was already set.
     pub fn set(&self, value: T) -> &T {
-        if self
-            .state
-            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        if self.state.compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed).is_err() {
             panic!("InitCell set twice");
         }
         // SAFETY: the state machine gives this caller sole access until READY.

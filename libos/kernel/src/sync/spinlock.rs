@@ -26,43 +26,26 @@ unsafe impl<T: Send> Send for SpinLock<T> {}
 impl<T> SpinLock<T> {
     /// A new, unlocked lock.
     pub const fn new(value: T) -> SpinLock<T> {
-        SpinLock {
-            locked: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
+        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
     }
 
     /// Takes the lock, spinning until it is free, with interrupts disabled
     /// until the guard is dropped.
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irqs_were_on = interrupts::disable_and_save();
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             while self.locked.load(Ordering::Relaxed) {
                 core::hint::spin_loop();
             }
         }
-        SpinLockGuard {
-            lock: self,
-            irqs_were_on,
-        }
+        SpinLockGuard { lock: self, irqs_were_on }
     }
 
     /// Takes the lock if it is free.
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let irqs_were_on = interrupts::disable_and_save();
-        if self
-            .locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            Some(SpinLockGuard {
-                lock: self,
-                irqs_were_on,
-            })
+        if self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            Some(SpinLockGuard { lock: self, irqs_were_on })
         } else {
             interrupts::restore(irqs_were_on);
             None

@@ -13,9 +13,7 @@ mod self_check;
 
 use core::fmt::Write;
 
-use libos_abi::run::{
-    RunExit, TEST_DONE, TEST_FAILED, TEST_OK, TEST_RESULT_PREFIX, TEST_RESULT_SEPARATOR, TEST_START,
-};
+use libos_abi::run::{RunExit, TEST_DONE, TEST_FAILED, TEST_OK, TEST_RESULT_PREFIX, TEST_RESULT_SEPARATOR, TEST_START};
 use libos_abi::test::{Expect, TestCase};
 use libos_kcore::boot_options::BootOptions;
 
@@ -31,15 +29,10 @@ pub fn registered() -> &'static [TestCase] {
     let start = entry_asm::symbol_address!(__libos_tests_start);
     let end = entry_asm::symbol_address!(__libos_tests_end);
     let size = core::mem::size_of::<TestCase>() as u64;
-    assert!(
-        (end - start).is_multiple_of(size),
-        "the .libos_tests section holds partial records"
-    );
+    assert!((end - start).is_multiple_of(size), "the .libos_tests section holds partial records");
     // SAFETY: the linker script gathers only TestCase statics (emitted by
     // #[kernel_test]) between the two symbols, 8-byte aligned, in rodata.
-    unsafe {
-        core::slice::from_raw_parts(start as *const TestCase, ((end - start) / size) as usize)
-    }
+    unsafe { core::slice::from_raw_parts(start as *const TestCase, ((end - start) / size) as usize) }
 }
 
 /// The name printed for a test (the crate prefix shortened to `kernel::`).
@@ -75,11 +68,7 @@ pub fn judge(expect: Expect, outcome: &Outcome) -> Result<(), Reason> {
             write!(why, "expected {}, but no fault came", mnemonic(vector))
         }
         (Expect::Fault { vector }, Outcome::Panicked(m)) => {
-            write!(
-                why,
-                "expected {}, but the test panicked: {m}",
-                mnemonic(vector)
-            )
+            write!(why, "expected {}, but the test panicked: {m}", mnemonic(vector))
         }
     };
     Err(why)
@@ -110,17 +99,10 @@ pub fn print_result(prefix: &str, name: &str, result: &Result<(), Reason>, tally
             tally.failed += 1;
             // The protocol is one line per result: fold a multi-line reason.
             let mut line = Reason::new();
-            for (i, part) in why
-                .split('\n')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .enumerate()
-            {
+            for (i, part) in why.split('\n').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
                 let _ = write!(line, "{}{part}", if i == 0 { "" } else { "; " });
             }
-            crate::println!(
-                "{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}{TEST_FAILED}: {line}"
-            );
+            crate::println!("{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}{TEST_FAILED}: {line}");
         }
     }
 }
@@ -135,11 +117,7 @@ pub fn run_one(test: &TestCase, tally: &mut Tally) {
 
 /// Prints the closing line.
 pub fn print_done(tally: Tally) {
-    crate::println!(
-        "{TEST_DONE}{} passed, {} failed",
-        tally.passed,
-        tally.failed
-    );
+    crate::println!("{TEST_DONE}{} passed, {} failed", tally.passed, tally.failed);
 }
 
 /// Runs the kernel's registered tests (or the harness self-checks) and
@@ -161,9 +139,5 @@ pub fn run_kernel_tests(options: &BootOptions<'_>) -> ! {
         run_one(test, &mut tally);
     }
     print_done(tally);
-    power::exit(if tally.failed == 0 {
-        RunExit::Success
-    } else {
-        RunExit::Failure
-    })
+    power::exit(if tally.failed == 0 { RunExit::Success } else { RunExit::Failure })
 }

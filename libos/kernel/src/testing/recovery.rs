@@ -35,19 +35,9 @@ pub struct FaultInfo {
 
 impl core::fmt::Display for FaultInfo {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "{} {} at RIP {:#x}",
-            mnemonic(self.vector),
-            description(self.vector),
-            self.rip
-        )?;
+        write!(f, "{} {} at RIP {:#x}", mnemonic(self.vector), description(self.vector), self.rip)?;
         if self.vector == entry_asm::hw::vector::PF {
-            write!(
-                f,
-                ", address {:#x}, error code {:#x}",
-                self.cr2, self.error_code
-            )?;
+            write!(f, ", address {:#x}, error code {:#x}", self.cr2, self.error_code)?;
         }
         Ok(())
     }
@@ -82,21 +72,14 @@ pub fn run_guarded<F: FnOnce()>(f: F) -> Outcome {
         (slot.take().expect("guarded closure called twice"))();
     }
     let mut slot = Some(f);
-    let mut rec = Recovery {
-        point: RecoveryPoint::default(),
-        outcome: Outcome::Returned,
-    };
+    let mut rec = Recovery { point: RecoveryPoint::default(), outcome: Outcome::Returned };
     let rec_ptr: *mut Recovery = &mut rec;
     let cpu = this_cpu();
     let previous = cpu.recovery.replace(rec_ptr);
     // SAFETY: `rec` and `slot` outlive the call; the point is armed on this
     // CPU only for its duration and disarmed (restored) right after.
     let code = unsafe {
-        recovery_call(
-            trampoline::<F>,
-            &mut slot as *mut Option<F> as *mut u8,
-            addr_of_mut!((*rec_ptr).point),
-        )
+        recovery_call(trampoline::<F>, &mut slot as *mut Option<F> as *mut u8, addr_of_mut!((*rec_ptr).point))
     };
     cpu.recovery.set(previous);
     debug_assert!(code == 0 || code == ABANDONED_BY_PANIC || code == ABANDONED_BY_FAULT);
@@ -115,12 +98,8 @@ pub fn recover_from_fault(regs: &mut PtRegs, vector: u8) -> bool {
     // SAFETY: a non-null pointer is the live `Recovery` of the `run_guarded`
     // frame below us on this CPU.
     let rec = unsafe { &mut *rec };
-    rec.outcome = Outcome::Faulted(FaultInfo {
-        vector,
-        error_code: regs.orig_rax,
-        rip: regs.rip,
-        cr2: Cr2::read_raw(),
-    });
+    rec.outcome =
+        Outcome::Faulted(FaultInfo { vector, error_code: regs.orig_rax, rip: regs.rip, cr2: Cr2::read_raw() });
     regs.rip = core::ptr::addr_of!(recovery_landing) as u64;
     regs.rsp = rec.point.rsp;
     regs.rflags = rec.point.rflags;

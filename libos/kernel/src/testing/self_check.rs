@@ -27,30 +27,14 @@ fn returns_quietly() {
 }
 
 const fn case(name: &'static str, expect: Expect, run: fn()) -> TestCase {
-    TestCase {
-        name,
-        file: file!(),
-        line: line!(),
-        expect,
-        run,
-    }
+    TestCase { name, file: file!(), line: line!(), expect, run }
 }
 
 const WRONG: [TestCase; 4] = [
     case("selfcheck::passes", Expect::Pass, passes),
     case("selfcheck::assertion_fails", Expect::Pass, assertion_fails),
-    case(
-        "selfcheck::fault_never_comes",
-        Expect::Fault {
-            vector: entry_asm::hw::vector::PF,
-        },
-        returns_quietly,
-    ),
-    case(
-        "selfcheck::panic_never_comes",
-        Expect::Panic { message: None },
-        returns_quietly,
-    ),
+    case("selfcheck::fault_never_comes", Expect::Fault { vector: entry_asm::hw::vector::PF }, returns_quietly),
+    case("selfcheck::panic_never_comes", Expect::Panic { message: None }, returns_quietly),
 ];
 
 /// Runs the chosen self-check and ends the run.
@@ -62,11 +46,7 @@ pub fn run(check: SelfCheck) -> ! {
                 run_one(test, &mut tally);
             }
             print_done(tally);
-            power::exit(if tally.failed == 0 {
-                RunExit::Success
-            } else {
-                RunExit::Failure
-            })
+            power::exit(if tally.failed == 0 { RunExit::Success } else { RunExit::Failure })
         }
         SelfCheck::Crash => {
             // Unguarded on purpose: the exception handler must report it and
@@ -74,8 +54,7 @@ pub fn run(check: SelfCheck) -> ! {
             print_start("", "selfcheck::crashes");
             // SAFETY: deliberately wrong: reads an address that no kernel
             // mapping covers, to crash the run.
-            let value =
-                unsafe { core::ptr::read_volatile(0xffff_ff00_dead_0000usize as *const u64) };
+            let value = unsafe { core::ptr::read_volatile(0xffff_ff00_dead_0000usize as *const u64) };
             core::hint::black_box(value);
             power::exit(RunExit::Success)
         }

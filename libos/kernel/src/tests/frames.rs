@@ -21,33 +21,17 @@ fn never_returns_a_reserved_frame() {
     while let Some(f) = frame::alloc() {
         taken.push(f);
     }
-    assert!(
-        taken.len() as u64 >= before - 16,
-        "allocated {} of {before} free frames",
-        taken.len()
-    );
+    assert!(taken.len() as u64 >= before - 16, "allocated {} of {before} free frames", taken.len());
     for &f in &taken {
         let page = PhysRange::with_len(f, 4096);
         assert!(!info.reserved.overlaps(&page), "frame {f:#x} is reserved");
-        assert!(
-            usable.contains_range(&page),
-            "frame {f:#x} is not usable RAM"
-        );
+        assert!(usable.contains_range(&page), "frame {f:#x} is not usable RAM");
         assert!(f >= 1 << 20, "frame {f:#x} is in the first MiB");
-        assert!(
-            !info.image.overlaps(&page),
-            "frame {f:#x} is inside the image"
-        );
+        assert!(!info.image.overlaps(&page), "frame {f:#x} is inside the image");
         if let Some(payload) = info.payload {
-            assert!(
-                !payload.overlaps(&page),
-                "frame {f:#x} is inside the app payload"
-            );
+            assert!(!payload.overlaps(&page), "frame {f:#x} is inside the app payload");
         }
-        assert!(
-            allocatable.iter().any(|r| r.contains(f)),
-            "frame {f:#x} outside the allocatable ranges"
-        );
+        assert!(allocatable.iter().any(|r| r.contains(f)), "frame {f:#x} outside the allocatable ranges");
     }
     // No heap allocation from here until the frames are back.
     taken.sort_unstable();

@@ -19,10 +19,7 @@ fn allocates_and_frees_across_sizes_and_alignments() {
             let layout = Layout::from_size_align(size, align).unwrap();
             // SAFETY: nonzero size; freed below with the same layout.
             let p = unsafe { alloc::alloc::alloc(layout) };
-            assert!(
-                !p.is_null(),
-                "allocation of {size} bytes aligned {align} failed"
-            );
+            assert!(!p.is_null(), "allocation of {size} bytes aligned {align} failed");
             assert_eq!(p as usize % align, 0, "misaligned allocation");
             // SAFETY: the block is ours and `size` bytes long.
             unsafe { core::ptr::write_bytes(p, shift as u8, size) };
@@ -50,14 +47,8 @@ fn grows_from_the_frame_allocator() {
     let frames_before = crate::mm::frame::stats().free;
     // More than any single growth step: the heap must map more frames.
     let big: Vec<u64> = (0..(4u64 << 20) / 8).collect();
-    assert!(
-        heap::stats().mapped >= before.mapped + (4 << 20),
-        "heap did not grow"
-    );
-    assert!(
-        crate::mm::frame::stats().free < frames_before,
-        "no frames were taken"
-    );
+    assert!(heap::stats().mapped >= before.mapped + (4 << 20), "heap did not grow");
+    assert!(crate::mm::frame::stats().free < frames_before, "no frames were taken");
     assert_eq!(big.iter().sum::<u64>(), (0..(4u64 << 20) / 8).sum::<u64>());
 }
 

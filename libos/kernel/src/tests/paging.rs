@@ -21,9 +21,7 @@ const PF_FETCH: u64 = 16;
 pub(crate) fn probe_read(addr: u64) -> u8 {
     let v: u8;
     // SAFETY: a one-byte load; a fault on it is recovered by the test harness.
-    unsafe {
-        core::arch::asm!("mov {v}, byte ptr [{a}]", a = in(reg) addr, v = out(reg_byte) v, options(nostack))
-    };
+    unsafe { core::arch::asm!("mov {v}, byte ptr [{a}]", a = in(reg) addr, v = out(reg_byte) v, options(nostack)) };
     v
 }
 
@@ -31,9 +29,7 @@ pub(crate) fn probe_read(addr: u64) -> u8 {
 pub(crate) fn probe_write(addr: u64, value: u8) {
     // SAFETY: a one-byte store the test expects to fault (or to hit memory
     // the test owns); a fault is recovered by the test harness.
-    unsafe {
-        core::arch::asm!("mov byte ptr [{a}], {v}", a = in(reg) addr, v = in(reg_byte) value, options(nostack))
-    };
+    unsafe { core::arch::asm!("mov byte ptr [{a}], {v}", a = in(reg) addr, v = in(reg_byte) value, options(nostack)) };
 }
 
 /// Runs `f`, which must page-fault at `addr` with exactly the `want` bits
@@ -41,11 +37,7 @@ pub(crate) fn probe_write(addr: u64, value: u8) {
 fn expect_page_fault(addr: u64, want: u64, f: impl FnOnce()) {
     match run_guarded(f) {
         Outcome::Faulted(fault) => {
-            assert_eq!(
-                fault.vector,
-                vector::PF,
-                "expected a page fault, got {fault}"
-            );
+            assert_eq!(fault.vector, vector::PF, "expected a page fault, got {fault}");
             assert_eq!(fault.cr2, addr, "fault at the wrong address: {fault}");
             let got = fault.error_code & (PF_PRESENT | PF_WRITE | PF_FETCH);
             assert_eq!(got, want, "wrong page-fault kind: {fault}");
@@ -78,12 +70,7 @@ fn writing_rodata_faults() {
 fn executing_the_heap_faults() {
     let code: Box<[u8; 16]> = Box::new([0xC3; 16]); // `ret`
     let addr = code.as_ptr() as u64;
-    assert!(
-        kernel_space::translate(addr)
-            .unwrap()
-            .flags
-            .contains(Flags::NO_EXECUTE)
-    );
+    assert!(kernel_space::translate(addr).unwrap().flags.contains(Flags::NO_EXECUTE));
     // SAFETY: deliberately wrong: the heap is NX, the call must fault at
     // its first instruction and be recovered.
     let f: extern "C" fn() = unsafe { core::mem::transmute(code.as_ptr()) };
@@ -112,16 +99,8 @@ fn direct_map_is_nx_and_text_alias_read_only() {
     assert!(t.flags.contains(Flags::NO_EXECUTE));
     expect_page_fault(alias, PF_PRESENT | PF_WRITE, || probe_write(alias, 0));
     let heap_page = Box::new(0u64);
-    let heap_alias = DIRECT_MAP_BASE
-        + kernel_space::translate(&*heap_page as *const u64 as u64)
-            .unwrap()
-            .phys;
-    assert!(
-        kernel_space::translate(heap_alias)
-            .unwrap()
-            .flags
-            .contains(Flags::NO_EXECUTE)
-    );
+    let heap_alias = DIRECT_MAP_BASE + kernel_space::translate(&*heap_page as *const u64 as u64).unwrap().phys;
+    assert!(kernel_space::translate(heap_alias).unwrap().flags.contains(Flags::NO_EXECUTE));
 }
 
 #[kernel_test]

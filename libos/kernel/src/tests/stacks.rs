@@ -10,10 +10,7 @@ use crate::tests::paging::probe_write;
 #[kernel_test]
 fn guard_page_under_a_stack_faults() {
     let stack = KernelStack::new(4).expect("stack");
-    assert!(
-        kernel_space::translate(stack.guard_page()).is_none(),
-        "guard page is mapped"
-    );
+    assert!(kernel_space::translate(stack.guard_page()).is_none(), "guard page is mapped");
     assert!(kernel_space::translate(stack.bottom()).is_some());
     assert!(kernel_space::translate(stack.top() - 8).is_some());
     // The lowest byte of the stack is fine; one byte below it faults.
@@ -32,9 +29,7 @@ fn freed_stacks_are_unmapped() {
     let stack = KernelStack::new(2).expect("stack");
     let (bottom, top) = (stack.bottom(), stack.top());
     drop(stack);
-    assert!(
-        kernel_space::translate(bottom).is_none() && kernel_space::translate(top - 8).is_none()
-    );
+    assert!(kernel_space::translate(bottom).is_none() && kernel_space::translate(top - 8).is_none());
 }
 
 /// Recurses until the stack runs out (on purpose: it never returns).
@@ -53,7 +48,5 @@ extern "C" fn recurse_forever(depth: *mut u8) {
 fn stack_overflow_is_a_double_fault_on_its_own_stack() {
     let stack = KernelStack::new(2).expect("stack");
     // SAFETY: the stack is mapped, unused and 16-byte aligned at its top.
-    unsafe {
-        entry_asm::recovery::call_on_stack(recurse_forever, core::ptr::null_mut(), stack.top())
-    };
+    unsafe { entry_asm::recovery::call_on_stack(recurse_forever, core::ptr::null_mut(), stack.top()) };
 }

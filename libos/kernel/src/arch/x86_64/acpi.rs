@@ -18,11 +18,7 @@ use crate::sync::InitCell;
 pub struct Handler;
 
 impl AcpiHandler for Handler {
-    unsafe fn map_physical_region<T>(
-        &self,
-        physical_address: usize,
-        size: usize,
-    ) -> PhysicalMapping<Self, T> {
+    unsafe fn map_physical_region<T>(&self, physical_address: usize, size: usize) -> PhysicalMapping<Self, T> {
         let virt = mmio::map(physical_address as u64, size as u64, Caching::WriteBack);
         let page_off = physical_address as u64 % 4096;
         let mapped_len = (page_off + size as u64).next_multiple_of(4096) as usize;
@@ -40,10 +36,7 @@ impl AcpiHandler for Handler {
     }
 
     fn unmap_physical_region<T>(region: &PhysicalMapping<Self, T>) {
-        mmio::unmap(
-            region.virtual_start().as_ptr() as u64,
-            region.region_length() as u64,
-        );
+        mmio::unmap(region.virtual_start().as_ptr() as u64, region.region_length() as u64);
     }
 }
 
@@ -66,10 +59,7 @@ pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
     // SAFETY: this is a BIOS machine (multiboot v1 on a PC); the search only
     // reads the EBDA and the BIOS ROM area.
     let tables = unsafe { AcpiTables::search_for_rsdp_bios(Handler)? };
-    let mut info = AcpiInfo {
-        tables: tables.headers().count(),
-        ..AcpiInfo::default()
-    };
+    let mut info = AcpiInfo { tables: tables.headers().count(), ..AcpiInfo::default() };
     if let Ok(fadt) = tables.find_table::<Fadt>() {
         if let Ok(block) = fadt.pm1a_control_block() {
             // Address space 1 is system I/O.
@@ -95,12 +85,7 @@ pub fn info() -> Option<&'static AcpiInfo> {
 
 /// Enters S5 (soft off) if ACPI allows; returns if it did not happen.
 pub fn power_off() {
-    let Some(AcpiInfo {
-        pm1a_control_port: Some(port),
-        s5_sleep_type: Some(typ),
-        ..
-    }) = info().copied()
-    else {
+    let Some(AcpiInfo { pm1a_control_port: Some(port), s5_sleep_type: Some(typ), .. }) = info().copied() else {
         return;
     };
     const SLP_EN: u16 = 1 << 13;

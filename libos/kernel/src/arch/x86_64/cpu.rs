@@ -137,12 +137,7 @@ pub fn enable_protections(f: &Features) -> Protections {
     // the kernel sets exactly where it wants execution forbidden.
     unsafe { Efer::update(|e| *e |= EferFlags::NO_EXECUTE_ENABLE) };
     let mut flags = Cr4::read();
-    let p = Protections {
-        smep: f.smep,
-        smap: f.smap,
-        umip: f.umip,
-        pge: f.pge,
-    };
+    let p = Protections { smep: f.smep, smap: f.smap, umip: f.umip, pge: f.pge };
     flags.set(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION, p.smep);
     flags.set(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION, p.smap);
     flags.set(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION, p.umip);
@@ -178,4 +173,22 @@ pub fn write_feature_words(f: &Features, out: &mut impl Write) -> core::fmt::Res
         yn(f.tsc_deadline),
         yn(f.invariant_tsc)
     )
+}
+
+/// Writes CR3.
+///
+/// # Safety
+/// `value` must name a PML4 that maps the running code, its stack and
+/// everything the kernel uses, with PCID bits only when CR4.PCIDE is on.
+pub unsafe fn write_cr3(value: u64) {
+    // SAFETY: forwarded from the caller.
+    unsafe { core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack, preserves_flags)) };
+}
+
+/// Reads CR3 (with its PCID and flag bits).
+pub fn read_cr3() -> u64 {
+    let v: u64;
+    // SAFETY: reading CR3 has no side effects.
+    unsafe { core::arch::asm!("mov {}, cr3", out(reg) v, options(nostack, nomem, preserves_flags)) };
+    v
 }

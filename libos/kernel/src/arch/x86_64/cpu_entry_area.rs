@@ -62,29 +62,20 @@ pub fn build(cpu: usize) -> EntryArea {
     let tss_phys = map_fresh(base + cea::TSS, flags::KERNEL_RW | g);
     map_fresh(base + cea::ENTRY_STACK, flags::KERNEL_RW | g);
     let trampoline = symbol_address!(__entry_trampoline_start);
-    kernel_space::map(
-        base + cea::TRAMPOLINE,
-        phys::image_to_phys(trampoline),
-        flags::KERNEL_RX | g,
-    )
-    .expect("mapping the trampoline alias");
+    kernel_space::map(base + cea::TRAMPOLINE, phys::image_to_phys(trampoline), flags::KERNEL_RX | g)
+        .expect("mapping the trampoline alias");
     for ist in 0..IST_COUNT {
         let bottom = base + cea::IST_STACKS[ist];
         for page in 0..IST_STACK_SIZE / PAGE_SIZE {
             map_fresh(bottom + page * PAGE_SIZE, flags::KERNEL_RW | g);
         }
     }
-    EntryArea {
-        base,
-        gdt_phys,
-        tss_phys,
-    }
+    EntryArea { base, gdt_phys, tss_phys }
 }
 
 /// Maps the read-only alias of the IDT (one page for all CPUs).
 pub fn map_idt(idt_phys: u64) -> u64 {
     let va = cea::idt_address();
-    kernel_space::map(va, idt_phys, flags::KERNEL_RO | Flags::GLOBAL)
-        .expect("mapping the IDT alias");
+    kernel_space::map(va, idt_phys, flags::KERNEL_RO | Flags::GLOBAL).expect("mapping the IDT alias");
     va
 }

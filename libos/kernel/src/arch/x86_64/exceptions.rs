@@ -6,9 +6,14 @@ use entry_asm::pt_regs::PtRegs;
 use libos_abi::run::RunExit;
 use x86_64::registers::control::{Cr2, Cr3};
 
-use crate::arch::x86_64::{percpu, power};
+use entry_asm::layout::is_user_range;
+use entry_asm::symbol_address;
+
+use crate::arch::x86_64::{extable, percpu, power};
 use crate::console;
+use crate::process::fault::{Cause, kill_current};
 use crate::testing::recovery;
+use crate::{process, sched};
 
 /// Short names of the architectural exceptions.
 pub const fn mnemonic(v: u8) -> &'static str {
@@ -76,24 +81,12 @@ pub const fn description(v: u8) -> &'static str {
 
 /// Page-fault error-code bits, spelled out.
 pub fn page_fault_reasons(error: u64, out: &mut impl core::fmt::Write) -> core::fmt::Result {
-    write!(
-        out,
-        "{}",
-        if error & 1 != 0 {
-            "protection violation"
-        } else {
-            "page not present"
-        }
-    )?;
+    write!(out, "{}", if error & 1 != 0 { "protection violation" } else { "page not present" })?;
     write!(out, ", {}", if error & 2 != 0 { "write" } else { "read" })?;
     if error & 16 != 0 {
         write!(out, ", instruction fetch")?;
     }
-    write!(
-        out,
-        ", {} mode",
-        if error & 4 != 0 { "user" } else { "supervisor" }
-    )?;
+    write!(out, ", {} mode", if error & 4 != 0 { "user" } else { "supervisor" })?;
     if error & 8 != 0 {
         write!(out, ", reserved bit set")?;
     }
@@ -118,30 +111,92 @@ extern "C" fn do_interrupt(regs: &mut PtRegs, vector: u64) {
 #[unsafe(no_mangle)]
 extern "C" fn do_paranoid(regs: &mut PtRegs, vector: u64) {
     let vector = vector as u8;
-    if !regs.from_user() && recovery::recover_from_fault(regs, vector) {
+    if regs.from_user() {
+        // A single-step trap or machine check raised by the app: it ends.
+        kill_current(regs, Cause::Exception { vector, page_fault: None });
+    }
+    if recovery::recover_from_fault(regs, vector) {
         return;
     }
     match vector {
-        vector::DF => fatal(
-            regs,
-            vector,
-            "double fault (a stack overflow, or a fault while delivering a fault)",
-        ),
+        vector::DF => fatal(regs, vector, "double fault (a stack overflow, or a fault while delivering a fault)"),
         vector::MC => fatal(regs, vector, "machine check"),
         _ => fatal(regs, vector, "unexpected exception"),
     }
 }
 
 fn exception(regs: &mut PtRegs, vector: u8) {
-    if !regs.from_user() && recovery::recover_from_fault(regs, vector) {
+    if regs.from_user() {
+        user_exception(regs, vector);
+        sched::exit_to_user_mode();
         return;
     }
-    let what = if regs.from_user() {
-        "exception in ring 3 (no app support yet)"
-    } else {
-        "unexpected exception in the kernel"
-    };
-    fatal(regs, vector, what);
+    if regs.rip == symbol_address!(entry_iret_to_user) {
+        bad_return_to_user(regs, vector);
+    }
+    if vector == vector::PF && kernel_fault_on_user_memory(regs) {
+        return;
+    }
+    if extable::try_fixup(regs) || recovery::recover_from_fault(regs, vector) {
+        return;
+    }
+    fatal(regs, vector, "unexpected exception in the kernel");
+}
+
+/// Page-fault error-code bits.
+mod pf {
+    pub const PRESENT: u64 = 1;
+    pub const WRITE: u64 = 2;
+    pub const FETCH: u64 = 16;
+}
+
+/// An exception raised by the app: a page fault demand paging can resolve
+/// returns; anything else ends the app.
+fn user_exception(regs: &mut PtRegs, vector: u8) {
+    if vector != vector::PF {
+        kill_current(regs, Cause::Exception { vector, page_fault: None });
+    }
+    let addr = Cr2::read_raw();
+    let code = regs.orig_rax;
+    if let Some(p) = process::current()
+        && is_user_range(addr, 1)
+    {
+        match p.space.handle_fault(addr, code & pf::WRITE != 0, code & pf::FETCH != 0, code & pf::PRESENT != 0) {
+            Ok(()) => return,
+            Err(e) => kill_current(regs, Cause::Exception { vector, page_fault: Some(e) }),
+        }
+    }
+    kill_current(regs, Cause::Exception { vector, page_fault: None })
+}
+
+/// A fault inside a user copy (an instruction of the exception table) on a
+/// user page not populated yet: demand paging resolves it and the copy
+/// goes on. Returns whether it was resolved.
+fn kernel_fault_on_user_memory(regs: &PtRegs) -> bool {
+    let addr = Cr2::read_raw();
+    if !is_user_range(addr, 1) || extable::fixup_for(regs.rip).is_none() {
+        return false;
+    }
+    let code = regs.orig_rax;
+    process::current().is_some_and(|p| {
+        p.space.handle_fault(addr, code & pf::WRITE != 0, code & pf::FETCH != 0, code & pf::PRESENT != 0).is_ok()
+    })
+}
+
+/// The IRET back to ring 3 faulted: the frame it was given (the app's
+/// return address, made by a crafted frame) is invalid. The entry code has
+/// already restored the kernel's GS and CR3; the app ends with a report.
+fn bad_return_to_user(regs: &PtRegs, vector: u8) -> ! {
+    // RSP at the fault pointed at the IRET frame being returned with.
+    // SAFETY: that frame is on this CPU's entry stack, mapped and intact
+    // (the entry code moved on to the task stack without overwriting it).
+    let target = unsafe { core::ptr::read(regs.rsp as *const u64) };
+    let task = sched::current();
+    // The task's user registers are still in its pt_regs (popped, not erased).
+    // SAFETY: the current task's pt_regs at the top of its kernel stack.
+    let user = unsafe { *task.user_regs() };
+    drop(task);
+    kill_current(&user, Cause::BadReturn { vector, target })
 }
 
 /// Prints everything about an exception and ends the run as a failure.
@@ -150,9 +205,7 @@ pub fn fatal(regs: &PtRegs, vector: u8, what: &str) -> ! {
     let depth = cpu.fatal_depth.get();
     cpu.fatal_depth.set(depth + 1);
     if depth > 0 {
-        console::emergency_println(format_args!(
-            "[libos] fault while reporting a fault: giving up"
-        ));
+        console::emergency_println(format_args!("[libos] fault while reporting a fault: giving up"));
         power::exit(RunExit::Failure);
     }
     report(regs, vector, what, cpu.index);
@@ -162,19 +215,12 @@ pub fn fatal(regs: &PtRegs, vector: u8, what: &str) -> ! {
 /// Prints the exception report (vector, error code, RIP, CR2, all registers, CPU).
 pub fn report(regs: &PtRegs, vector: u8, what: &str, cpu: usize) {
     let p = |args: core::fmt::Arguments<'_>| console::emergency_println(args);
-    p(format_args!(
-        "[libos] {what} on CPU {cpu}: {} {} (vector {vector})",
-        mnemonic(vector),
-        description(vector)
-    ));
+    p(format_args!("[libos] {what} on CPU {cpu}: {} {} (vector {vector})", mnemonic(vector), description(vector)));
     let cr2 = Cr2::read_raw();
     if vector == vector::PF {
         let mut reasons = heapless::String::<128>::new();
         let _ = page_fault_reasons(regs.orig_rax, &mut reasons);
-        p(format_args!(
-            "  error code {:#x} ({reasons}) at address {cr2:#018x}",
-            regs.orig_rax
-        ));
+        p(format_args!("  error code {:#x} ({reasons}) at address {cr2:#018x}", regs.orig_rax));
     } else if regs.orig_rax != u64::MAX {
         p(format_args!("  error code {:#x}", regs.orig_rax));
     }
@@ -186,26 +232,9 @@ pub fn report(regs: &PtRegs, vector: u8, what: &str, cpu: usize) {
         regs.rflags,
         regs.cs & 3
     ));
-    p(format_args!(
-        "  RSP {:#018x}  SS {:#06x}  CR2 {cr2:#018x}  CR3 {:#x}",
-        regs.rsp,
-        regs.ss,
-        cr3.start_address()
-    ));
-    p(format_args!(
-        "  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}",
-        regs.rax, regs.rbx, regs.rcx, regs.rdx
-    ));
-    p(format_args!(
-        "  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}",
-        regs.rsi, regs.rdi, regs.rbp, regs.r8
-    ));
-    p(format_args!(
-        "  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}",
-        regs.r9, regs.r10, regs.r11, regs.r12
-    ));
-    p(format_args!(
-        "  R13 {:#018x} R14 {:#018x} R15 {:#018x}",
-        regs.r13, regs.r14, regs.r15
-    ));
+    p(format_args!("  RSP {:#018x}  SS {:#06x}  CR2 {cr2:#018x}  CR3 {:#x}", regs.rsp, regs.ss, cr3.start_address()));
+    p(format_args!("  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}", regs.rax, regs.rbx, regs.rcx, regs.rdx));
+    p(format_args!("  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}", regs.rsi, regs.rdi, regs.rbp, regs.r8));
+    p(format_args!("  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}", regs.r9, regs.r10, regs.r11, regs.r12));
+    p(format_args!("  R13 {:#018x} R14 {:#018x} R15 {:#018x}", regs.r13, regs.r14, regs.r15));
 }

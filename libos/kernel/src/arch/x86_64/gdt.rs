@@ -21,10 +21,8 @@ use crate::arch::x86_64::cpu_entry_area::EntryArea;
 use crate::mm::phys;
 
 // The trampoline reads TSS.RSP1 through the entry area at this offset.
-const _: () =
-    assert!(offset_of!(TaskStateSegment, privilege_stack_table) + 8 == cea::tss::SP1 as usize);
-const _: () =
-    assert!(offset_of!(TaskStateSegment, privilege_stack_table) == cea::tss::SP0 as usize);
+const _: () = assert!(offset_of!(TaskStateSegment, privilege_stack_table) + 8 == cea::tss::SP1 as usize);
+const _: () = assert!(offset_of!(TaskStateSegment, privilege_stack_table) == cea::tss::SP0 as usize);
 const _: () = assert!(size_of::<TaskStateSegment>() == cea::tss::SIZE as usize);
 
 /// Segment descriptors (flat; base and limit ignored in 64-bit mode).
@@ -87,30 +85,15 @@ pub fn load(area: &EntryArea, kernel_stack_top: u64) {
     // selectors loaded right after. LTR marks the TSS descriptor busy, which
     // needs the writable copy; the read-only alias is loaded after that.
     unsafe {
-        lgdt(&DescriptorTablePointer {
-            limit,
-            base: VirtAddr::new(gdt_rw as u64),
-        });
-        CS::set_reg(SegmentSelector::new(
-            selector::KERNEL_CS >> 3,
-            PrivilegeLevel::Ring0,
-        ));
-        SS::set_reg(SegmentSelector::new(
-            selector::KERNEL_DS >> 3,
-            PrivilegeLevel::Ring0,
-        ));
+        lgdt(&DescriptorTablePointer { limit, base: VirtAddr::new(gdt_rw as u64) });
+        CS::set_reg(SegmentSelector::new(selector::KERNEL_CS >> 3, PrivilegeLevel::Ring0));
+        SS::set_reg(SegmentSelector::new(selector::KERNEL_DS >> 3, PrivilegeLevel::Ring0));
         DS::set_reg(SegmentSelector(0));
         ES::set_reg(SegmentSelector(0));
         FS::set_reg(SegmentSelector(0));
         GS::set_reg(SegmentSelector(0));
-        load_tss(SegmentSelector::new(
-            selector::TSS >> 3,
-            PrivilegeLevel::Ring0,
-        ));
-        lgdt(&DescriptorTablePointer {
-            limit,
-            base: VirtAddr::new(area.gdt()),
-        });
+        load_tss(SegmentSelector::new(selector::TSS >> 3, PrivilegeLevel::Ring0));
+        lgdt(&DescriptorTablePointer { limit, base: VirtAddr::new(area.gdt()) });
     }
 }
 
@@ -118,7 +101,5 @@ pub fn load(area: &EntryArea, kernel_stack_top: u64) {
 pub fn set_trampoline_stack(area: &EntryArea, top: u64) {
     let tss = phys::to_virt(area.tss_phys) as *mut TaskStateSegment;
     // SAFETY: the TSS belongs to this CPU; the CPU itself never writes RSP1.
-    unsafe {
-        core::ptr::addr_of_mut!((*tss).privilege_stack_table[1]).write_unaligned(VirtAddr::new(top))
-    };
+    unsafe { core::ptr::addr_of_mut!((*tss).privilege_stack_table[1]).write_unaligned(VirtAddr::new(top)) };
 }

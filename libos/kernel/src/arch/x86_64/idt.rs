@@ -40,11 +40,7 @@ pub fn build() {
         // int3 and into may be used from ring 3 (they report as #BP/#OF,
         // like Linux); every other vector raised by `int n` from ring 3 is a
         // #GP.
-        let dpl = if v == vector::BP || v == vector::OF {
-            3
-        } else {
-            0
-        };
+        let dpl = if v == vector::BP || v == vector::OF { 3 } else { 0 };
         // SAFETY: the IDT page is ours and not loaded yet.
         unsafe { (*gates)[v as usize] = interrupt_gate(stub, ist_slot(v), dpl) };
     }
@@ -55,10 +51,5 @@ pub fn build() {
 pub fn load() {
     let base = *IDT_ALIAS.expect("IDT");
     // SAFETY: the IDT is complete and its alias stays mapped for good.
-    unsafe {
-        lidt(&DescriptorTablePointer {
-            limit: 256 * 16 - 1,
-            base: VirtAddr::new(base),
-        })
-    };
+    unsafe { lidt(&DescriptorTablePointer { limit: 256 * 16 - 1, base: VirtAddr::new(base) }) };
 }

@@ -5,9 +5,7 @@
 //! `mm::kernel_space`, a process's user half by its address space).
 
 use x86_64::structures::paging::mapper::{MapToError, MappedFrame, TranslateResult, UnmapError};
-use x86_64::structures::paging::{
-    Mapper, OffsetPageTable, Page, PageTable, PhysFrame, Size2MiB, Size4KiB, Translate,
-};
+use x86_64::structures::paging::{Mapper, OffsetPageTable, Page, PageTable, PhysFrame, Size2MiB, Size4KiB, Translate};
 use x86_64::{PhysAddr, VirtAddr};
 
 use crate::mm::frame::PageTableFrames;
@@ -18,9 +16,7 @@ pub use x86_64::structures::paging::PageTableFlags as Flags;
 /// Flags of the intermediate tables above a kernel mapping.
 pub const KERNEL_TABLE_FLAGS: Flags = Flags::PRESENT.union(Flags::WRITABLE);
 /// Flags of the intermediate tables above a user mapping.
-pub const USER_TABLE_FLAGS: Flags = Flags::PRESENT
-    .union(Flags::WRITABLE)
-    .union(Flags::USER_ACCESSIBLE);
+pub const USER_TABLE_FLAGS: Flags = Flags::PRESENT.union(Flags::WRITABLE).union(Flags::USER_ACCESSIBLE);
 
 /// Why a mapping could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,25 +59,12 @@ pub unsafe fn table(pml4_phys: u64) -> OffsetPageTable<'static> {
 /// # Safety
 /// As [`table`]; and the mapping must not break memory safety (the frame
 /// must be owned by whoever the mapping is for).
-pub unsafe fn map_4k(
-    pml4_phys: u64,
-    virt: u64,
-    phys: u64,
-    flags: Flags,
-    table_flags: Flags,
-) -> Result<(), MapError> {
+pub unsafe fn map_4k(pml4_phys: u64, virt: u64, phys: u64, flags: Flags, table_flags: Flags) -> Result<(), MapError> {
     let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
     let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(phys));
     // SAFETY: forwarded from the caller.
-    let flush = unsafe {
-        table(pml4_phys).map_to_with_table_flags(
-            page,
-            frame,
-            flags,
-            table_flags,
-            &mut PageTableFrames,
-        )?
-    };
+    let flush =
+        unsafe { table(pml4_phys).map_to_with_table_flags(page, frame, flags, table_flags, &mut PageTableFrames)? };
     flush.ignore();
     Ok(())
 }
@@ -90,13 +73,7 @@ pub unsafe fn map_4k(
 ///
 /// # Safety
 /// As [`map_4k`].
-pub unsafe fn map_2m(
-    pml4_phys: u64,
-    virt: u64,
-    phys: u64,
-    flags: Flags,
-    table_flags: Flags,
-) -> Result<(), MapError> {
+pub unsafe fn map_2m(pml4_phys: u64, virt: u64, phys: u64, flags: Flags, table_flags: Flags) -> Result<(), MapError> {
     let page = Page::<Size2MiB>::containing_address(VirtAddr::new(virt));
     let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(phys));
     // SAFETY: forwarded from the caller.
@@ -166,21 +143,13 @@ pub unsafe fn translate(pml4_phys: u64, virt: u64) -> Option<Translation> {
     // SAFETY: forwarded from the caller.
     let t = unsafe { table(pml4_phys) };
     match t.translate(VirtAddr::new(virt)) {
-        TranslateResult::Mapped {
-            frame,
-            offset,
-            flags,
-        } => {
+        TranslateResult::Mapped { frame, offset, flags } => {
             let (base, size) = match frame {
                 MappedFrame::Size4KiB(f) => (f.start_address().as_u64(), 4096),
                 MappedFrame::Size2MiB(f) => (f.start_address().as_u64(), 2 << 20),
                 MappedFrame::Size1GiB(f) => (f.start_address().as_u64(), 1 << 30),
             };
-            Some(Translation {
-                phys: base + offset,
-                flags,
-                page_size: size,
-            })
+            Some(Translation { phys: base + offset, flags, page_size: size })
         }
         _ => None,
     }
@@ -197,9 +166,7 @@ pub mod flags {
     /// Kernel read-only data: present, not executable.
     pub const KERNEL_RO: Flags = Flags::PRESENT.union(Flags::NO_EXECUTE);
     /// Kernel data: present, writable, not executable.
-    pub const KERNEL_RW: Flags = Flags::PRESENT
-        .union(Flags::WRITABLE)
-        .union(Flags::NO_EXECUTE);
+    pub const KERNEL_RW: Flags = Flags::PRESENT.union(Flags::WRITABLE).union(Flags::NO_EXECUTE);
     /// Kernel code: present, executable, read-only.
     pub const KERNEL_RX: Flags = Flags::PRESENT;
 }

@@ -30,6 +30,10 @@ pub struct PerCpu {
     pub recovery: Cell<*mut crate::testing::recovery::Recovery>,
     /// Nesting depth of fatal-report printing (a fault while reporting a fault).
     pub fatal_depth: Cell<u32>,
+    /// The scheduler's per-CPU state.
+    pub sched: crate::sched::CpuSched,
+    /// This CPU's entry area (set when the CPU comes up).
+    pub entry_area: Cell<Option<crate::arch::x86_64::cpu_entry_area::EntryArea>>,
 }
 
 // SAFETY: a PerCpu is only touched by the CPU it belongs to (through GS),
@@ -40,8 +44,7 @@ unsafe impl Sync for PerCpu {}
 /// The boot CPU's data (the others are allocated when they start).
 static BOOT_CPU: PerCpu = PerCpu::new(0);
 /// All CPUs' data, by index.
-static CPUS: [AtomicPtr<PerCpu>; MAX_CPUS] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_CPUS];
+static CPUS: [AtomicPtr<PerCpu>; MAX_CPUS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_CPUS];
 /// How many CPUs have their per-CPU data.
 static CPU_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// Whether the boot CPU's GS base is set (before that, `this_cpu` is the boot CPU).
@@ -63,6 +66,8 @@ impl PerCpu {
             apic_id: Cell::new(0),
             recovery: Cell::new(core::ptr::null_mut()),
             fatal_depth: Cell::new(0),
+            sched: crate::sched::CpuSched::new(),
+            entry_area: Cell::new(None),
         }
     }
 
@@ -157,11 +162,8 @@ pub fn cpu_count() -> usize {
 /// Creates the data of the next CPU (the boot CPU's is static) and returns it.
 pub fn allocate(index: usize) -> &'static PerCpu {
     assert!(index < MAX_CPUS, "CPU index {index} beyond MAX_CPUS");
-    let data: &'static PerCpu = if index == 0 {
-        &BOOT_CPU
-    } else {
-        alloc::boxed::Box::leak(alloc::boxed::Box::new(PerCpu::new(index)))
-    };
+    let data: &'static PerCpu =
+        if index == 0 { &BOOT_CPU } else { alloc::boxed::Box::leak(alloc::boxed::Box::new(PerCpu::new(index))) };
     let ptr = data as *const PerCpu as *mut PerCpu;
     // SAFETY: nobody else knows this structure yet.
     unsafe { (*data.header()).self_ptr = ptr as u64 };

@@ -15,16 +15,13 @@ pub fn exit(how: RunExit) -> ! {
         RunExit::Success | RunExit::AppCode(0) => {
             console::emergency_println(format_args!("{}success", libos_abi::run::EXIT_LINE))
         }
-        RunExit::Failure => {
-            console::emergency_println(format_args!("{}failure", libos_abi::run::EXIT_LINE))
-        }
+        RunExit::Failure => console::emergency_println(format_args!("{}failure", libos_abi::run::EXIT_LINE)),
         RunExit::AppCode(code) => {
             console::emergency_println(format_args!("{}app-code {code}", libos_abi::run::EXIT_LINE))
         }
-        RunExit::AppKilled(signo) => console::emergency_println(format_args!(
-            "{}app-killed {signo}",
-            libos_abi::run::EXIT_LINE
-        )),
+        RunExit::AppKilled(signo) => {
+            console::emergency_println(format_args!("{}app-killed {signo}", libos_abi::run::EXIT_LINE))
+        }
     }
     console::flush();
     // SAFETY: port 0xF4 is QEMU's isa-debug-exit (QEMU then exits); on a

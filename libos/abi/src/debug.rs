@@ -1,0 +1,49 @@
+//! Operations of the `libos_debug` syscall (number 1025).
+//!
+//! They exist for the boot-time test suite: each one lets a test app ask
+//! the kernel to show or do something that ring 3 cannot observe on its
+//! own (what CR3 looks like inside the kernel, whether SMAP blocks a kernel
+//! read of user memory, an audit of the app's own user page table, ...).
+//! None of them lets an app harm the kernel; unknown operations give
+//! `EINVAL`.
+
+/// `arg0` = a user address. The kernel reads it *without* opening SMAP
+/// (no STAC) inside a guarded call; returns 1 if that read faulted (SMAP
+/// works), 0 if it succeeded (no SMAP on this CPU).
+pub const SMAP_PROBE: u64 = 1;
+/// `arg0` = an address. The syscall returns to `arg0` instead of the
+/// instruction after SYSCALL (a crafted return frame). With `arg1` = 0, RCX
+/// is set to match RIP, so only RIP's validity decides between SYSRET and
+/// IRET; with `arg1` = 1 RCX is left alone, which forces the IRET path.
+pub const SET_RETURN_RIP: u64 = 2;
+/// Returns CR3 as the kernel sees it while handling this syscall.
+pub const KERNEL_CR3: u64 = 3;
+/// Audits the caller's user page table against the KPTI allow-list;
+/// returns the number of mappings outside it (0 = clean), or `u64::MAX`
+/// when KPTI is off (there is no separate user page table).
+pub const AUDIT_USER_PAGE_TABLE: u64 = 4;
+/// Returns the address of live kernel heap memory.
+pub const KERNEL_HEAP_ADDRESS: u64 = 5;
+/// Returns the index of the CPU running the caller.
+pub const CPU_INDEX: u64 = 6;
+/// Returns this CPU's IA32_LSTAR.
+pub const LSTAR: u64 = 7;
+/// Checks that all six argument registers arrived intact: RSI = a seed, and
+/// RDX, R10, R8, R9 must hold [`arg_pattern`] of it for indices 2..=5.
+/// Returns a bit mask of the registers that did not (0 = all intact).
+pub const CHECK_ARGS: u64 = 8;
+/// Returns this CPU's entry flags (bit 0: KPTI, bit 1: PCID).
+pub const ENTRY_FLAGS: u64 = 9;
+/// Returns the per-CPU GS base the kernel runs with on this CPU.
+pub const KERNEL_GS_BASE: u64 = 10;
+/// Returns the number of CPUs running.
+pub const CPU_COUNT: u64 = 11;
+/// Returns 1 if a user-ASID flush is pending on this CPU (PCID without
+/// INVPCID), else 0.
+pub const USER_FLUSH_PENDING: u64 = 12;
+
+/// The value argument register `index` (0 = RDI ... 5 = R9) carries in a
+/// [`CHECK_ARGS`] call with `seed`: distinct per register and per seed.
+pub const fn arg_pattern(seed: u64, index: u32) -> u64 {
+    seed.rotate_left(index * 11) ^ (0x0101_0101_0101_0101u64.wrapping_mul(index as u64 + 1))
+}

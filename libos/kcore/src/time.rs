@@ -1,0 +1,134 @@
+//! Clock arithmetic: calendar dates to Unix time, and TSC ticks to
+//! nanoseconds without a division on the read path.
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date.
+pub const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    // Shift the year to start in March, so February's leap day is last.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A wall-clock reading as the CMOS RTC gives it (already binary, 24-hour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalendarTime {
+    /// Full year (e.g. 2026).
+    pub year: i64,
+    /// 1..=12.
+    pub month: u32,
+    /// 1..=31.
+    pub day: u32,
+    /// 0..=23.
+    pub hour: u32,
+    /// 0..=59.
+    pub minute: u32,
+    /// 0..=59.
+    pub second: u32,
+}
+
+impl CalendarTime {
+    /// Seconds since the Unix epoch, or `None` if a field is out of range.
+    pub const fn unix_seconds(&self) -> Option<i64> {
+        if self.month < 1 || self.month > 12 || self.day < 1 || self.day > 31 || self.hour > 23 {
+            return None;
+        }
+        if self.minute > 59 || self.second > 60 {
+            return None;
+        }
+        let days = days_from_civil(self.year, self.month, self.day);
+        Some(days * 86_400 + self.hour as i64 * 3600 + self.minute as i64 * 60 + self.second as i64)
+    }
+}
+
+/// A CMOS register value in BCD to binary.
+pub const fn bcd_to_binary(v: u8) -> u8 {
+    (v & 0x0F) + (v >> 4) * 10
+}
+
+/// The RTC's hour register to 0..=23: `twelve_hour` mode keeps PM in bit 7.
+pub const fn rtc_hour(raw: u8, bcd: bool, twelve_hour: bool) -> u8 {
+    let pm = twelve_hour && raw & 0x80 != 0;
+    let v = raw & 0x7F;
+    let h = if bcd { bcd_to_binary(v) } else { v };
+    if !twelve_hour {
+        h
+    } else if pm {
+        if h == 12 { 12 } else { h + 12 }
+    } else if h == 12 {
+        0
+    } else {
+        h
+    }
+}
+
+/// Converts TSC ticks to nanoseconds as `ticks * mult >> 32`: one
+/// multiplication on the read path, no division.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TscScale {
+    /// Ticks per second.
+    pub hz: u64,
+    /// Nanoseconds per tick, as a 32.32 fixed-point number.
+    pub mult: u64,
+}
+
+impl TscScale {
+    /// The scale for a TSC running at `hz` (at least 1 MHz).
+    pub const fn new(hz: u64) -> TscScale {
+        assert!(hz >= 1_000_000);
+        TscScale { hz, mult: ((1_000_000_000u128 << 32) / hz as u128) as u64 }
+    }
+
+    /// Nanoseconds in `ticks`.
+    pub const fn ticks_to_ns(&self, ticks: u64) -> u64 {
+        ((ticks as u128 * self.mult as u128) >> 32) as u64
+    }
+
+    /// Ticks in `ns` nanoseconds (rounded up, so a deadline is never early).
+    pub const fn ns_to_ticks(&self, ns: u64) -> u64 {
+        ((ns as u128 * self.hz as u128).div_ceil(1_000_000_000)) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        let t = CalendarTime { year: 2026, month: 11, day: 21, hour: 21, minute: 44, second: 0 };
+        assert_eq!(t.unix_seconds(), Some(1_795_297_440));
+        let leap = CalendarTime { year: 2024, month: 2, day: 29, hour: 0, minute: 0, second: 0 };
+        assert_eq!(leap.unix_seconds(), Some(1_709_164_800));
+        assert_eq!(CalendarTime { month: 13, ..t }.unix_seconds(), None);
+    }
+
+    #[test]
+    fn rtc_registers() {
+        assert_eq!(bcd_to_binary(0x59), 59);
+        assert_eq!(rtc_hour(0x12, true, true), 0);
+        assert_eq!(rtc_hour(0x92, true, true), 12);
+        assert_eq!(rtc_hour(0x81, true, true), 13);
+        assert_eq!(rtc_hour(0x23, true, false), 23);
+        assert_eq!(rtc_hour(23, false, false), 23);
+    }
+
+    #[test]
+    fn tsc_scale_round_trips() {
+        for hz in [1_000_000_000u64, 2_399_999_999, 3_000_000_000, 1_000_000, 4_700_000_123] {
+            let s = TscScale::new(hz);
+            let err = s.ticks_to_ns(hz).abs_diff(1_000_000_000);
+            assert!(err <= 1, "{hz} Hz: one second is {} ns", s.ticks_to_ns(hz));
+            let ticks = s.ns_to_ticks(50_000_000);
+            assert!(s.ticks_to_ns(ticks) >= 49_999_999);
+            // A year of ticks does not overflow.
+            assert!(s.ticks_to_ns(hz * 86_400 * 365) > 31_000_000_000_000_000);
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The regions of a user address space (Linux's VMAs), as bookkeeping.
+//!
+//! A [`RegionSet`] maps page-aligned, non-overlapping ranges of user
+//! virtual addresses to their protection and kind. `mmap`, `munmap`,
+//! `mprotect` and `brk` are operations on it; the kernel mirrors each change
+//! in the page tables. Pages inside a region are populated on first touch
+//! (demand paging), so the set is the truth about what an app may access.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::PAGE_SIZE;
+
+/// Protection bits (Linux's PROT_*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Prot(pub u32);
+
+impl Prot {
+    /// No access.
+    pub const NONE: Prot = Prot(0);
+    /// Readable.
+    pub const READ: Prot = Prot(1);
+    /// Writable.
+    pub const WRITE: Prot = Prot(2);
+    /// Executable.
+    pub const EXEC: Prot = Prot(4);
+    /// Read + write.
+    pub const RW: Prot = Prot(3);
+
+    /// Whether every bit of `other` is set.
+    pub const fn contains(self, other: Prot) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether only the known bits are set.
+    pub const fn is_valid(self) -> bool {
+        self.0 & !7 == 0
+    }
+}
+
+/// What a region holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A loaded segment of the app's ELF image (populated at load).
+    Image,
+    /// The program break area (`brk`).
+    Heap,
+    /// Anonymous memory from `mmap`.
+    Anonymous,
+    /// The main thread's stack.
+    Stack,
+    /// A thread's stack or other kernel-placed mapping.
+    Other,
+}
+
+/// One region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// First address (page aligned).
+    pub start: u64,
+    /// One past the last address (page aligned).
+    pub end: u64,
+    /// Protection.
+    pub prot: Prot,
+    /// Kind.
+    pub kind: Kind,
+}
+
+/// Why an operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionError {
+    /// Not page aligned, empty, or outside the managed range.
+    Invalid,
+    /// The range overlaps an existing region (for a fixed, no-replace map).
+    Exists,
+    /// Not enough free address space.
+    NoSpace,
+    /// Part of the range is not mapped (for `mprotect`).
+    NotMapped,
+    /// Too many regions.
+    TooMany,
+}
+
+/// Most regions one address space may have (Linux's default
+/// vm.max_map_count is 65530; this kernel's apps need far fewer).
+pub const MAX_REGIONS: usize = 4096;
+
+/// The regions of one address space, inside `[floor, ceiling)`.
+#[derive(Clone, Debug)]
+pub struct RegionSet {
+    floor: u64,
+    ceiling: u64,
+    /// Keyed by start address.
+    regions: BTreeMap<u64, Region>,
+}
+
+fn aligned(x: u64) -> bool {
+    x.is_multiple_of(PAGE_SIZE)
+}
+
+impl RegionSet {
+    /// An empty set managing `[floor, ceiling)` (both page aligned).
+    pub fn new(floor: u64, ceiling: u64) -> RegionSet {
+        assert!(aligned(floor) && aligned(ceiling) && floor < ceiling);
+        RegionSet { floor, ceiling, regions: BTreeMap::new() }
+    }
+
+    fn check_range(&self, start: u64, len: u64) -> Result<u64, RegionError> {
+        let end = start.checked_add(len).ok_or(RegionError::Invalid)?;
+        if len == 0 || !aligned(start) || !aligned(len) || start < self.floor || end > self.ceiling {
+            return Err(RegionError::Invalid);
+        }
+        Ok(end)
+    }
+
+    /// The region containing `addr`.
+    pub fn find(&self, addr: u64) -> Option<&Region> {
+        self.regions.range(..=addr).next_back().map(|(_, r)| r).filter(|r| addr < r.end)
+    }
+
+    /// Every region, in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &Region> {
+        self.regions.values()
+    }
+
+    /// Number of regions.
+    pub fn len(&self) -> usize {
+        self.regions.len()
+    }
+
+    /// Whether there is no region.
+    pub fn is_empty(&self) -> bool {
+        self.regions.is_empty()
+    }
+
+    /// Whether any region overlaps `[start, end)`.
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.regions.range(..end).next_back().is_some_and(|(_, r)| r.end > start)
+    }
+
+    /// Adds a region at a fixed place that must be free.
+    pub fn insert(&mut self, start: u64, len: u64, prot: Prot, kind: Kind) -> Result<(), RegionError> {
+        let end = self.check_range(start, len)?;
+        if self.overlaps(start, end) {
+            return Err(RegionError::Exists);
+        }
+        if self.regions.len() >= MAX_REGIONS {
+            return Err(RegionError::TooMany);
+        }
+        self.regions.insert(start, Region { start, end, prot, kind });
+        Ok(())
+    }
+
+    /// Finds a free range of `len` bytes, searching down from `below`
+    /// (top-down, as Linux's mmap does), not below `floor`.
+    pub fn find_free(&self, len: u64, below: u64) -> Option<u64> {
+        if len == 0 || !aligned(len) {
+            return None;
+        }
+        let mut top = below.min(self.ceiling);
+        for r in self.regions.range(..top).rev().map(|(_, r)| r) {
+            if r.end <= top && top - r.end >= len {
+                return Some(top - len);
+            }
+            top = top.min(r.start);
+        }
+        (top >= self.floor + len).then(|| top - len)
+    }
+
+    /// Removes every page of `[start, start + len)` from the set, splitting
+    /// regions that straddle its ends. Returns the removed pieces (the
+    /// kernel unmaps them). Removing nothing is not an error (as munmap).
+    pub fn remove(&mut self, start: u64, len: u64) -> Result<Vec<Region>, RegionError> {
+        let end = self.check_range(start, len)?;
+        let touched: Vec<Region> =
+            self.regions.range(..end).rev().map(|(_, r)| *r).take_while(|r| r.end > start).collect();
+        let splits = touched.iter().filter(|r| r.start < start && r.end > end).count();
+        if self.regions.len() + splits > MAX_REGIONS {
+            return Err(RegionError::TooMany);
+        }
+        let mut removed = Vec::new();
+        for r in touched.into_iter().rev() {
+            self.regions.remove(&r.start);
+            if r.start < start {
+                self.regions.insert(r.start, Region { end: start, ..r });
+            }
+            if r.end > end {
+                self.regions.insert(end, Region { start: end, ..r });
+            }
+            removed.push(Region { start: r.start.max(start), end: r.end.min(end), ..r });
+        }
+        Ok(removed)
+    }
+
+    /// Sets the protection of `[start, start + len)`, which must be wholly
+    /// mapped (else `NotMapped`, and nothing changes). Returns the pieces
+    /// with their old protection (the kernel updates their page tables).
+    pub fn protect(&mut self, start: u64, len: u64, prot: Prot) -> Result<Vec<Region>, RegionError> {
+        let end = self.check_range(start, len)?;
+        // Wholly covered?
+        let mut cursor = start;
+        for (_, r) in self.regions.range(..end) {
+            if r.end <= cursor {
+                continue;
+            }
+            if r.start > cursor {
+                return Err(RegionError::NotMapped);
+            }
+            cursor = r.end;
+            if cursor >= end {
+                break;
+            }
+        }
+        if cursor < end {
+            return Err(RegionError::NotMapped);
+        }
+        let pieces = self.remove(start, len)?;
+        for p in &pieces {
+            self.regions.insert(p.start, Region { prot, ..*p });
+        }
+        Ok(pieces)
+    }
+
+    /// Grows or shrinks the region that starts at `start` to end at `new_end`
+    /// (used by `brk`). Growing requires the space to be free.
+    pub fn resize(&mut self, start: u64, new_end: u64) -> Result<Region, RegionError> {
+        let r = *self.regions.get(&start).ok_or(RegionError::NotMapped)?;
+        if !aligned(new_end) || new_end <= start || new_end > self.ceiling {
+            return Err(RegionError::Invalid);
+        }
+        if new_end > r.end && self.overlaps(r.end, new_end) {
+            return Err(RegionError::Exists);
+        }
+        let resized = Region { end: new_end, ..r };
+        self.regions.insert(start, resized);
+        Ok(resized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: u64 = PAGE_SIZE;
+
+    fn set() -> RegionSet {
+        RegionSet::new(0x1000, 0x7fff_ffff_f000)
+    }
+
+    #[test]
+    fn insert_find_and_overlap() {
+        let mut s = set();
+        s.insert(0x40_0000, 3 * P, Prot::READ, Kind::Image).unwrap();
+        assert_eq!(s.insert(0x40_1000, P, Prot::RW, Kind::Anonymous), Err(RegionError::Exists));
+        assert_eq!(s.insert(0x40_0001, P, Prot::RW, Kind::Anonymous), Err(RegionError::Invalid));
+        assert_eq!(s.insert(0, P, Prot::RW, Kind::Anonymous), Err(RegionError::Invalid));
+        assert_eq!(s.insert(0x7fff_ffff_f000, P, Prot::RW, Kind::Anonymous), Err(RegionError::Invalid));
+        assert_eq!(s.insert(u64::MAX - P + 1, P, Prot::RW, Kind::Anonymous), Err(RegionError::Invalid));
+        assert_eq!(s.find(0x40_2fff).unwrap().start, 0x40_0000);
+        assert!(s.find(0x40_3000).is_none());
+        assert!(s.find(0x3f_ffff).is_none());
+    }
+
+    #[test]
+    fn remove_splits_and_reports_pieces() {
+        let mut s = set();
+        s.insert(0x10_0000, 10 * P, Prot::RW, Kind::Anonymous).unwrap();
+        let removed = s.remove(0x10_2000, 2 * P).unwrap();
+        assert_eq!(removed.len(), 1);
+        assert_eq!((removed[0].start, removed[0].end), (0x10_2000, 0x10_4000));
+        let starts: Vec<(u64, u64)> = s.iter().map(|r| (r.start, r.end)).collect();
+        assert_eq!(starts, [(0x10_0000, 0x10_2000), (0x10_4000, 0x10_a000)]);
+        // Removing across a hole and two regions.
+        let removed = s.remove(0x10_1000, 8 * P).unwrap();
+        assert_eq!(removed.len(), 2);
+        let left: Vec<(u64, u64)> = s.iter().map(|r| (r.start, r.end)).collect();
+        assert_eq!(left, [(0x10_0000, 0x10_1000), (0x10_9000, 0x10_a000)]);
+        assert!(s.remove(0x50_0000, P).unwrap().is_empty());
+    }
+
+    #[test]
+    fn protect_needs_a_fully_mapped_range() {
+        let mut s = set();
+        s.insert(0x10_0000, 4 * P, Prot::RW, Kind::Anonymous).unwrap();
+        s.insert(0x10_5000, P, Prot::RW, Kind::Anonymous).unwrap();
+        assert_eq!(s.protect(0x10_0000, 6 * P, Prot::READ), Err(RegionError::NotMapped));
+        assert_eq!(s.find(0x10_0000).unwrap().prot, Prot::RW, "nothing changed on error");
+        let old = s.protect(0x10_1000, 2 * P, Prot::READ).unwrap();
+        assert_eq!(old[0].prot, Prot::RW);
+        assert_eq!(s.find(0x10_1000).unwrap().prot, Prot::READ);
+        assert_eq!(s.find(0x10_0000).unwrap().prot, Prot::RW);
+        assert_eq!(s.find(0x10_3000).unwrap().prot, Prot::RW);
+        assert_eq!(s.len(), 4);
+    }
+
+    #[test]
+    fn find_free_is_top_down_and_skips_regions() {
+        let mut s = RegionSet::new(0x1000, 0x10_0000);
+        assert_eq!(s.find_free(P, 0x10_0000), Some(0xf_f000));
+        s.insert(0xf_0000, 0x1_0000, Prot::RW, Kind::Anonymous).unwrap();
+        assert_eq!(s.find_free(P, 0x10_0000), Some(0xe_f000));
+        assert_eq!(s.find_free(0x1_0000, 0xf_8000), Some(0xe_0000));
+        assert_eq!(s.find_free(0x20_0000, 0x10_0000), None);
+        assert_eq!(s.find_free(0xef_000, 0x10_0000), Some(0x1000));
+        assert_eq!(s.find_free(0xf0_000, 0x10_0000), None);
+    }
+
+    #[test]
+    fn resize_for_brk() {
+        let mut s = set();
+        s.insert(0x60_0000, P, Prot::RW, Kind::Heap).unwrap();
+        s.insert(0x61_0000, P, Prot::RW, Kind::Anonymous).unwrap();
+        assert_eq!(s.resize(0x60_0000, 0x60_8000).unwrap().end, 0x60_8000);
+        assert_eq!(s.resize(0x60_0000, 0x62_0000), Err(RegionError::Exists));
+        assert_eq!(s.resize(0x60_0000, 0x60_2000).unwrap().end, 0x60_2000);
+        assert_eq!(s.resize(0x70_0000, 0x70_2000), Err(RegionError::NotMapped));
+    }
+
+    /// Random operations agree with a page-level model.
+    #[test]
+    fn matches_a_page_model() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pages = 64u64;
+        let base = 0x10_0000u64;
+        for _ in 0..200 {
+            let mut s = RegionSet::new(base, base + pages * P);
+            let mut model: Vec<Option<u32>> = alloc::vec![None; pages as usize];
+            for _ in 0..40 {
+                let a = next() % pages;
+                let n = 1 + next() % (pages - a);
+                let (start, len) = (base + a * P, n * P);
+                let prot = Prot((next() % 8) as u32);
+                match next() % 3 {
+                    0 => {
+                        let free = model[a as usize..(a + n) as usize].iter().all(|p| p.is_none());
+                        let r = s.insert(start, len, prot, Kind::Anonymous);
+                        assert_eq!(r.is_ok(), free);
+                        if free {
+                            model[a as usize..(a + n) as usize].fill(Some(prot.0));
+                        }
+                    }
+                    1 => {
+                        s.remove(start, len).unwrap();
+                        model[a as usize..(a + n) as usize].fill(None);
+                    }
+                    _ => {
+                        let all = model[a as usize..(a + n) as usize].iter().all(|p| p.is_some());
+                        assert_eq!(s.protect(start, len, prot).is_ok(), all);
+                        if all {
+                            model[a as usize..(a + n) as usize].fill(Some(prot.0));
+                        }
+                    }
+                }
+                for (i, m) in model.iter().enumerate() {
+                    let got = s.find(base + i as u64 * P).map(|r| r.prot.0);
+                    assert_eq!(got, *m, "page {i}");
+                }
+            }
+        }
+    }
+}

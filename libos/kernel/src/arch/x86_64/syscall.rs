@@ -1,0 +1,99 @@
+//! SYSCALL/SYSRET: the MSRs, and the Rust side of the entry path in
+//! `entry-asm/src/entry/syscall_64.s`.
+
+use entry_asm::hw::{efer, msr, rflags, selector};
+use entry_asm::layout::USER_END;
+use entry_asm::pt_regs::PtRegs;
+use entry_asm::symbol_address;
+use x86_64::registers::model_specific::Msr;
+
+use crate::arch::x86_64::cpu_entry_area::EntryArea;
+use crate::arch::x86_64::interrupts;
+use crate::process::fault::{Cause, kill_current};
+use crate::process::signal;
+use crate::{config, sched, syscalls};
+
+/// RFLAGS bits SYSCALL clears (SFMASK), each for a reason:
+/// - TF: the kernel must not single-step the app's trap into the entry code;
+/// - IF: no interrupt before the entry has a stack and a saved frame (it
+///   re-enables them once pt_regs is complete);
+/// - DF: the kernel (and Rust) assume string instructions count up;
+/// - IOPL: ring 0 needs no I/O privilege from the app, and IOPL 3 must not
+///   survive into code that later returns with IRET;
+/// - NT: a nested-task flag would make IRET attempt a task switch;
+/// - AC: with SMAP, AC=1 would let the kernel touch user memory anywhere;
+///   only STAC/CLAC around user copies may set it.
+pub const SFMASK: u64 = rflags::TF | rflags::IF | rflags::DF | rflags::IOPL | rflags::NT | rflags::AC;
+
+fn wrmsr(reg: u32, value: u64) {
+    // SAFETY: the MSRs written here are the architectural SYSCALL MSRs,
+    // with values that point at the kernel's own entry code and selectors.
+    unsafe { Msr::new(reg).write(value) };
+}
+
+/// Address of `symbol` inside this CPU's alias of the trampoline page.
+fn trampoline_alias(area: &EntryArea, symbol: u64) -> u64 {
+    area.trampoline() + (symbol - symbol_address!(entry_trampoline_page))
+}
+
+/// Enables SYSCALL on this CPU: STAR with Linux's selector layout, LSTAR
+/// and CSTAR at this CPU's trampolines (KPTI) or the direct entries.
+pub fn init_cpu(area: &EntryArea) {
+    // SAFETY: setting EFER.SCE only enables the SYSCALL instruction, whose
+    // MSRs are set right below before any ring-3 code runs.
+    unsafe { Msr::new(msr::EFER).write(Msr::new(msr::EFER).read() | efer::SCE as u64) };
+    // SYSCALL: CS = STAR[47:32], SS = +8. SYSRET (64-bit): CS = STAR[63:48]
+    // + 16, SS = STAR[63:48] + 8; with USER32_CS there, that is USER_CS and
+    // USER_DS (Linux's GDT order).
+    wrmsr(msr::STAR, ((selector::USER32_CS as u64) << 48) | ((selector::KERNEL_CS as u64) << 32));
+    let (lstar, cstar) = if config::get().kpti {
+        (
+            trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline)),
+            trampoline_alias(area, symbol_address!(entry_SYSCALL_compat_trampoline)),
+        )
+    } else {
+        (symbol_address!(entry_SYSCALL_64), symbol_address!(entry_SYSCALL_compat))
+    };
+    wrmsr(msr::LSTAR, lstar);
+    wrmsr(msr::CSTAR, cstar);
+    wrmsr(msr::SFMASK, SFMASK);
+}
+
+/// This CPU's LSTAR.
+pub fn lstar() -> u64 {
+    // SAFETY: reading LSTAR has no side effects.
+    unsafe { Msr::new(msr::LSTAR).read() }
+}
+
+/// Whether SYSRET may return to `regs` (Linux's conditions in
+/// `do_syscall_64`): RCX and R11 must hold RIP and RFLAGS (SYSRET loads
+/// them from there), CS and SS must be the 64-bit user selectors, RIP must
+/// be below the end of user space (SYSRET to a non-canonical RIP faults in
+/// ring 0 with the user's RSP on Intel: the 2012 SYSRET bug), and TF and RF
+/// must be clear (SYSRET would trap or resume in the wrong place).
+pub fn sysret_is_safe(regs: &PtRegs) -> bool {
+    regs.rcx == regs.rip
+        && regs.r11 == regs.rflags
+        && regs.cs == selector::USER_CS as u64
+        && regs.ss == selector::USER_DS as u64
+        && regs.rip < USER_END
+        && regs.rflags & (rflags::RF | rflags::TF) == 0
+}
+
+/// The Rust side of a 64-bit syscall. Returns whether SYSRET is safe.
+#[unsafe(no_mangle)]
+extern "C" fn do_syscall_64(regs: &mut PtRegs) -> bool {
+    // pt_regs is complete: interrupts may come now.
+    interrupts::restore(true);
+    syscalls::handle(regs);
+    sched::exit_to_user_mode();
+    sysret_is_safe(regs)
+}
+
+/// SYSCALL from 32-bit compatibility mode, which this kernel does not
+/// support: the app is ended with a report (SIGSYS).
+#[unsafe(no_mangle)]
+extern "C" fn do_syscall_compat(regs: &mut PtRegs) -> ! {
+    interrupts::restore(true);
+    kill_current(regs, Cause::Other("SYSCALL from 32-bit compatibility mode (not supported)", signal::SIGSYS))
+}

@@ -1,0 +1,100 @@
+//! Running an app's boot-time tests (`#[libos::test]`), driven by the kernel.
+//!
+//! The kernel first starts the app with `--libos-test-list`: its runtime
+//! registers every test in its `.libos_tests` section through the
+//! `libos_test_register` syscall and exits. Then each test runs in a fresh
+//! process started with `--libos-test-run <index>`, so a test that faults
+//! (on purpose or not) is ended like any faulting app, reported, and the
+//! next test still runs. The kernel judges each outcome against the
+//! test's expectation and prints the usual protocol lines.
+
+use alloc::format;
+use core::fmt::Write;
+
+use libos_abi::run::RunExit;
+use libos_kcore::boot_options::BootOptions;
+
+use super::{AppImage, ExitStatus, spawn};
+use crate::arch::x86_64::power;
+use crate::testing::recovery::{FaultInfo, Outcome};
+use crate::testing::{Reason, Tally, judge, print_done, print_result, print_start};
+
+/// Exit code of the app runtime when a test panicked.
+pub const EXIT_PANICKED: i32 = 101;
+/// Exit code when a test panicked with a message that lacks the expected text.
+pub const EXIT_WRONG_PANIC_MESSAGE: i32 = 102;
+
+fn outcome_of(status: ExitStatus) -> Outcome {
+    let mut msg = heapless::String::new();
+    match status {
+        ExitStatus::Exited(0) => Outcome::Returned,
+        ExitStatus::Exited(EXIT_PANICKED) => {
+            let _ = write!(msg, "the test panicked (message above)");
+            Outcome::Panicked(msg)
+        }
+        ExitStatus::Exited(code) => {
+            let _ = write!(msg, "the test exited with code {code}");
+            Outcome::Panicked(msg)
+        }
+        ExitStatus::Killed(k) => match k.vector {
+            Some(v) => Outcome::Faulted(FaultInfo { vector: v, error_code: 0, rip: k.rip, cr2: k.address }),
+            None => {
+                let _ = write!(msg, "killed by {}", super::signal::name(k.signo));
+                Outcome::Panicked(msg)
+            }
+        },
+    }
+}
+
+/// Whether a test that ended with `status` met `expect`.
+fn verdict(expect: libos_abi::test::Expect, status: ExitStatus) -> Result<(), Reason> {
+    if status == ExitStatus::Exited(EXIT_WRONG_PANIC_MESSAGE) {
+        // The substring of `should_panic = "..."` does not cross the
+        // syscall; the app's runtime compared it and said no.
+        let mut why = Reason::new();
+        let _ = write!(why, "panicked, but the message lacks the expected text (see above)");
+        return Err(why);
+    }
+    judge(expect, &outcome_of(status))
+}
+
+/// Runs the app's tests and ends the run with the result.
+pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
+    let list_failed = |why: &str| -> ! {
+        crate::println!("[libos] cannot list the tests of '{}': {why}", app.name);
+        power::exit(RunExit::Failure)
+    };
+    let lister = match spawn(app, &[app.name, "--libos-test-list"]) {
+        Ok(p) => p,
+        Err(e) => list_failed(&format!("{e}")),
+    };
+    match lister.wait() {
+        ExitStatus::Exited(0) => {}
+        other => list_failed(&format!("the listing run ended with {other:?}")),
+    }
+    let tests = lister.tests();
+    drop(lister);
+    let mut tally = Tally::default();
+    for test in tests {
+        if options.test_filter.is_some_and(|f| !test.name.contains(f)) {
+            continue;
+        }
+        print_start("", &test.name);
+        let index = format!("{}", test.index);
+        let result = match spawn(app, &[app.name, "--libos-test-run", &index]) {
+            Ok(process) => {
+                let status = process.wait();
+                drop(process);
+                verdict(test.expect, status)
+            }
+            Err(e) => {
+                let mut why = Reason::new();
+                let _ = write!(why, "could not start the test: {e}");
+                Err(why)
+            }
+        };
+        print_result("", &test.name, &result, &mut tally);
+    }
+    print_done(tally);
+    power::exit(if tally.failed == 0 { RunExit::Success } else { RunExit::Failure })
+}

@@ -1,0 +1,209 @@
+//! Processes: an app's address space and its threads.
+//!
+//! This kernel runs one app at a time (the test harness runs many, one after
+//! another, each in a fresh process). A process ends when its last thread
+//! exits, when a thread calls `exit_group`, or when the kernel kills it for
+//! a fault; whoever waits for it gets an [`ExitStatus`].
+
+pub mod app_tests;
+pub mod fault;
+pub mod loader;
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use libos_abi::test::Expect;
+
+use crate::mm::address_space::AddressSpace;
+use crate::sched::wait::WaitQueue;
+use crate::sched::{self, Task};
+use crate::sync::SpinLock;
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It exited with this code.
+    Exited(i32),
+    /// The kernel killed it.
+    Killed(Kill),
+}
+
+/// Why the kernel killed a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kill {
+    /// The Linux signal it corresponds to (SIGSEGV, SIGILL, ...).
+    pub signo: u8,
+    /// The CPU exception, if one caused it.
+    pub vector: Option<u8>,
+    /// Where (RIP) it happened.
+    pub rip: u64,
+    /// The faulting address (page faults), else 0.
+    pub address: u64,
+}
+
+/// Linux signal numbers used in kill reports and exit statuses.
+pub mod signal {
+    /// Illegal instruction.
+    pub const SIGILL: u8 = 4;
+    /// Trace/breakpoint trap.
+    pub const SIGTRAP: u8 = 5;
+    /// Bus error (alignment).
+    pub const SIGBUS: u8 = 7;
+    /// Arithmetic exception.
+    pub const SIGFPE: u8 = 8;
+    /// Killed (out of memory).
+    pub const SIGKILL: u8 = 9;
+    /// Segmentation fault.
+    pub const SIGSEGV: u8 = 11;
+    /// Bad system call.
+    pub const SIGSYS: u8 = 31;
+
+    /// The signal's name.
+    pub const fn name(signo: u8) -> &'static str {
+        match signo {
+            SIGILL => "SIGILL",
+            SIGTRAP => "SIGTRAP",
+            SIGBUS => "SIGBUS",
+            SIGFPE => "SIGFPE",
+            SIGKILL => "SIGKILL",
+            SIGSEGV => "SIGSEGV",
+            SIGSYS => "SIGSYS",
+            _ => "signal",
+        }
+    }
+}
+
+/// A test an app told the kernel about (`libos_test_register`).
+#[derive(Clone, Debug)]
+pub struct RegisteredTest {
+    /// Its index in the app's test section.
+    pub index: u64,
+    /// Its name (`<module path>::<function>`).
+    pub name: String,
+    /// How it must end.
+    pub expect: Expect,
+}
+
+struct Inner {
+    exit: Option<ExitStatus>,
+    threads: Vec<Arc<Task>>,
+    tests: Vec<RegisteredTest>,
+}
+
+/// A running app.
+pub struct Process {
+    /// Process id (the tid of its first thread).
+    pub pid: u32,
+    /// The app's name (from the payload).
+    pub name: heapless::String<32>,
+    /// Its memory.
+    pub space: Arc<AddressSpace>,
+    inner: SpinLock<Inner>,
+    exited: WaitQueue,
+}
+
+impl Process {
+    fn new(pid: u32, name: &str, space: Arc<AddressSpace>) -> Arc<Process> {
+        let mut n = heapless::String::new();
+        for c in name.chars() {
+            if n.push(c).is_err() {
+                break;
+            }
+        }
+        Arc::new(Process {
+            pid,
+            name: n,
+            space,
+            inner: SpinLock::new(Inner { exit: None, threads: Vec::new(), tests: Vec::new() }),
+            exited: WaitQueue::new(),
+        })
+    }
+
+    /// Adds a started thread.
+    pub fn add_thread(&self, task: Arc<Task>) {
+        self.inner.lock().threads.push(task);
+    }
+
+    /// Number of live threads.
+    pub fn thread_count(&self) -> usize {
+        self.inner.lock().threads.len()
+    }
+
+    /// Ends the whole process with `status` (the first status wins): every
+    /// thread is marked to die before it next returns to ring 3.
+    pub fn exit_group(&self, status: ExitStatus) {
+        let mut inner = self.inner.lock();
+        if inner.exit.is_none() {
+            inner.exit = Some(status);
+        }
+        for t in &inner.threads {
+            t.killed.store(true, Ordering::Release);
+        }
+    }
+
+    /// Called when a thread of this process dies.
+    pub fn thread_exited(&self, task: &Task) {
+        let last = {
+            let mut inner = self.inner.lock();
+            inner.threads.retain(|t| !core::ptr::eq(Arc::as_ptr(t), task));
+            if inner.threads.is_empty() && inner.exit.is_none() {
+                inner.exit = Some(ExitStatus::Exited(0));
+            }
+            inner.threads.is_empty()
+        };
+        if last {
+            self.exited.wake_all();
+        }
+    }
+
+    /// Blocks until every thread has exited; returns how the process ended.
+    pub fn wait(&self) -> ExitStatus {
+        self.exited.wait_until(|| self.inner.lock().threads.is_empty());
+        self.inner.lock().exit.unwrap_or(ExitStatus::Exited(0))
+    }
+
+    /// Records a test the app registered.
+    pub fn register_test(&self, test: RegisteredTest) {
+        self.inner.lock().tests.push(test);
+    }
+
+    /// The tests the app registered.
+    pub fn tests(&self) -> Vec<RegisteredTest> {
+        self.inner.lock().tests.clone()
+    }
+}
+
+/// The process of the running task, if it belongs to one.
+pub fn current() -> Option<Arc<Process>> {
+    sched::current().process.clone()
+}
+
+/// An app to run: its name and ELF bytes (from the image's payload).
+#[derive(Clone, Copy, Debug)]
+pub struct AppImage {
+    /// The app's name.
+    pub name: &'static str,
+    /// Its ELF file.
+    pub elf: &'static [u8],
+}
+
+/// Loads `app` into a new process with `argv` and makes its first thread
+/// runnable.
+pub fn spawn(app: &AppImage, argv: &[&str]) -> Result<Arc<Process>, loader::LoadError> {
+    let space = AddressSpace::new().map_err(|_| loader::LoadError::OutOfMemory)?;
+    let mut random = [0u8; 16];
+    crate::random::fill(&mut random);
+    let image = loader::load(&space, app.elf, argv, random)?;
+    let pid = Task::allocate_tid();
+    let process = Process::new(pid, app.name, space);
+    let task = Task::new_user(process.clone(), Some(pid), image.entry, image.stack_pointer, |regs| {
+        // SysV: RDX holds a function for atexit, or 0.
+        regs.rdx = 0;
+    })
+    .ok_or(loader::LoadError::OutOfMemory)?;
+    let task = sched::spawn(task);
+    process.add_thread(task);
+    Ok(process)
+}

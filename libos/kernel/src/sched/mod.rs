@@ -1,0 +1,252 @@
+//! The scheduler: per-CPU run queues of tasks, and switching between them.
+//!
+//! A CPU runs its `current` task until that task blocks, exits, yields, or
+//! is preempted on its way back to ring 3. Switching saves the callee-saved
+//! registers on the old task's kernel stack (`switch_stacks`), points the
+//! CPU's entry state at the new task's stack (per-CPU `top_of_stack` for
+//! interrupts, TSS.RSP1 for the SYSCALL trampoline), loads the new task's
+//! address space if it differs, and swaps the user FS base. A task that
+//! died is dropped only once the CPU has left its stack.
+//!
+//! With nothing to run, a CPU halts with interrupts on, on the stack of the
+//! task that blocked, until an interrupt makes something runnable.
+
+pub mod shootdown;
+pub mod sleep;
+pub mod task;
+pub mod wait;
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::FsBase;
+
+use crate::arch::x86_64::percpu::{self, PerCpu, this_cpu};
+use crate::arch::x86_64::{gdt, interrupts};
+use crate::config;
+use crate::mm::kernel_space;
+use crate::sync::SpinLock;
+pub use task::{Task, TaskState};
+
+/// A CPU's scheduler state (part of its `PerCpu`).
+pub struct CpuSched {
+    /// The task running on this CPU.
+    current: UnsafeCell<Option<Arc<Task>>>,
+    /// The task this CPU just switched away from, kept alive until the
+    /// switch has finished.
+    previous: UnsafeCell<Option<Arc<Task>>>,
+    /// Tasks ready to run here.
+    pub runqueue: SpinLock<VecDeque<Arc<Task>>>,
+    /// Set to ask for a reschedule before the next return to ring 3.
+    pub need_resched: AtomicBool,
+    /// Physical address of the PML4 pair loaded in CR3 (to skip reloads).
+    loaded_pml4: AtomicU64,
+    /// Tasks switched in on this CPU (for reports and tests).
+    pub switches: AtomicU64,
+}
+
+impl CpuSched {
+    /// Empty state.
+    pub const fn new() -> CpuSched {
+        CpuSched {
+            current: UnsafeCell::new(None),
+            previous: UnsafeCell::new(None),
+            runqueue: SpinLock::new(VecDeque::new()),
+            need_resched: AtomicBool::new(false),
+            loaded_pml4: AtomicU64::new(0),
+            switches: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Default for CpuSched {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Makes the code this CPU is running (on its boot stack) its first task.
+pub fn init_cpu(boot_stack_top: u64) {
+    let cpu = this_cpu();
+    // SAFETY: only this CPU touches its `current`, with nothing running yet.
+    unsafe { *cpu.sched.current.get() = Some(Arc::new(Task::for_boot_context(boot_stack_top))) };
+    cpu.sched.loaded_pml4.store(kernel_space::kernel_pml4(), Ordering::Relaxed);
+}
+
+/// The running task.
+pub fn current() -> Arc<Task> {
+    let cpu = this_cpu();
+    let irqs = interrupts::disable_and_save();
+    // SAFETY: this CPU's own slot, read with interrupts off.
+    let t = unsafe { (*cpu.sched.current.get()).clone() }.expect("no current task");
+    interrupts::restore(irqs);
+    t
+}
+
+/// Puts a runnable task on a run queue.
+pub fn enqueue(task: Arc<Task>) {
+    debug_assert_eq!(task.state(), TaskState::Runnable);
+    let cpu = this_cpu();
+    cpu.sched.runqueue.lock().push_back(task);
+}
+
+/// Adds a new task.
+pub fn spawn(task: Task) -> Arc<Task> {
+    let task = Arc::new(task);
+    task.set_state(TaskState::Runnable);
+    enqueue(task.clone());
+    task
+}
+
+/// Lets other runnable tasks on this CPU run.
+pub fn yield_now() {
+    schedule();
+}
+
+/// Picks the next task and switches to it (or keeps running the current
+/// one, if it is still running and nothing else is ready).
+pub fn schedule() {
+    let irqs = interrupts::disable_and_save();
+    let cpu = this_cpu();
+    // SAFETY: this CPU's own slot, interrupts off.
+    let prev: *const Task = unsafe { Arc::as_ptr((*cpu.sched.current.get()).as_ref().expect("no current task")) };
+    // SAFETY: `current` keeps the task alive.
+    let prev_ref = unsafe { &*prev };
+    if prev_ref.state() == TaskState::Running {
+        // Still runnable: it goes to the back of the queue (a yield).
+        prev_ref.set_state(TaskState::Runnable);
+        // SAFETY: as above.
+        let me = unsafe { (*cpu.sched.current.get()).clone() }.expect("current");
+        cpu.sched.runqueue.lock().push_back(me);
+    }
+    let next = loop {
+        if let Some(t) = cpu.sched.runqueue.lock().pop_front() {
+            break t;
+        }
+        // Nothing to run: wait for an interrupt to make something ready.
+        x86_64::instructions::interrupts::enable_and_hlt();
+        interrupts::disable_and_save();
+    };
+    if Arc::as_ptr(&next) == prev {
+        next.set_state(TaskState::Running);
+        interrupts::restore(irqs);
+        return;
+    }
+    switch_to(cpu, next);
+    // Back on this task, possibly much later and on another CPU.
+    finish_switch();
+    interrupts::restore(irqs);
+}
+
+/// Switches this CPU from its current task to `next`. Interrupts are off.
+fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
+    // Another CPU may still be leaving `next`'s stack (it blocked there and
+    // was woken here before it finished switching away).
+    while next.on_cpu.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    next.on_cpu.store(true, Ordering::Relaxed);
+    next.set_state(TaskState::Running);
+
+    cpu.set_top_of_stack(next.stack_top);
+    if let Some(area) = cpu.entry_area.get() {
+        gdt::set_trampoline_stack(&area, next.stack_top);
+    }
+    load_address_space(cpu, &next);
+
+    // SAFETY: this CPU's own slots, interrupts off. The previous task stays
+    // alive in `previous` until finish_switch, so its context pointer is
+    // valid through the switch; `next` stays alive in `current`.
+    unsafe {
+        let prev = (*cpu.sched.current.get()).take().expect("current");
+        let prev_ctx = prev.context.get();
+        let next_ctx = next.context.get();
+        (*prev_ctx).fs_base = FsBase::read().as_u64();
+        FsBase::write(VirtAddr::new_truncate((*next_ctx).fs_base));
+        let next_rsp = (*next_ctx).rsp;
+        *cpu.sched.previous.get() = Some(prev);
+        *cpu.sched.current.get() = Some(next);
+        cpu.sched.switches.fetch_add(1, Ordering::Relaxed);
+        entry_asm::symbols::switch_stacks(core::ptr::addr_of_mut!((*prev_ctx).rsp), next_rsp);
+    }
+}
+
+/// Ends a switch on the new task's stack: the previous task may run
+/// elsewhere now, and is dropped if that was its last reference.
+fn finish_switch() {
+    let cpu = this_cpu();
+    // SAFETY: this CPU's own slot, interrupts off.
+    if let Some(prev) = unsafe { (*cpu.sched.previous.get()).take() } {
+        prev.on_cpu.store(false, Ordering::Release);
+        drop(prev);
+    }
+}
+
+/// Called by a new task on its first run (from `task_first_entry`).
+#[unsafe(no_mangle)]
+extern "C" fn schedule_tail() {
+    finish_switch();
+}
+
+/// Loads the address space of `next` (or the kernel's own page table for
+/// a task without one) if it is not the one in CR3 already. Loading
+/// another address space flushes its kernel ASID (the write has no
+/// NOFLUSH bit) and marks its user ASID for a flush on the next return to
+/// ring 3: a PCID may have been used by an earlier, dead address space.
+fn load_address_space(cpu: &PerCpu, next: &Task) {
+    let (pair, cr3) = match &next.process {
+        Some(p) => (p.space.pml4_pair(), p.space.kernel_cr3()),
+        None => (kernel_space::kernel_pml4(), kernel_space::kernel_pml4()),
+    };
+    if cpu.sched.loaded_pml4.swap(pair, Ordering::Relaxed) == pair {
+        return;
+    }
+    // SAFETY: the pair's kernel half maps the whole kernel, so execution
+    // continues; the value is a PML4 page (bit 12 clear) plus a PCID that is
+    // only nonzero with CR4.PCIDE on.
+    unsafe { crate::arch::x86_64::cpu::write_cr3(cr3) };
+    if config::get().pcid_on() && next.process.is_some() {
+        cpu.set_user_flush_pending();
+    }
+}
+
+/// Ends the running task for good (the process decides what that means
+/// for the app). Never returns.
+pub fn exit_current() -> ! {
+    interrupts::disable_and_save();
+    let task = current();
+    task.set_state(TaskState::Dead);
+    if let Some(p) = &task.process {
+        p.thread_exited(&task);
+    }
+    drop(task);
+    schedule();
+    unreachable!("a dead task was scheduled again");
+}
+
+/// Work before returning to ring 3: die if killed, reschedule if asked.
+/// Interrupts may be on or off; they are off on return.
+pub fn exit_to_user_mode() {
+    loop {
+        interrupts::disable_and_save();
+        let cpu = this_cpu();
+        // SAFETY: this CPU's own slot, interrupts off.
+        let killed = unsafe { (*cpu.sched.current.get()).as_ref().is_some_and(|t| t.killed.load(Ordering::Acquire)) };
+        if killed {
+            exit_current();
+        }
+        if cpu.sched.need_resched.swap(false, Ordering::AcqRel) {
+            schedule();
+            continue;
+        }
+        break;
+    }
+}
+
+/// Number of CPUs with scheduler state.
+pub fn cpus() -> usize {
+    percpu::cpu_count()
+}

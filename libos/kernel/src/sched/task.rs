@@ -1,0 +1,165 @@
+//! A task: one thread of execution with its own kernel stack.
+
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+
+use entry_asm::hw::{rflags, selector};
+use entry_asm::pt_regs::PtRegs;
+use entry_asm::symbol_address;
+
+use crate::mm::stack::{self, KernelStack};
+use crate::process::Process;
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskState {
+    /// On a CPU right now.
+    Running = 0,
+    /// In a run queue.
+    Runnable = 1,
+    /// Waiting for something (not in any run queue).
+    Blocked = 2,
+    /// Finished; freed once no CPU uses its stack.
+    Dead = 3,
+}
+
+static NEXT_TID: AtomicU32 = AtomicU32::new(1);
+
+/// Saved state of a task that is not running.
+#[derive(Debug, Default)]
+pub struct SavedContext {
+    /// Kernel RSP at `switch_stacks`.
+    pub rsp: u64,
+    /// The user's FS base (thread-local storage).
+    pub fs_base: u64,
+}
+
+/// One thread.
+pub struct Task {
+    /// Thread id (Linux's tid; the first thread's tid is its process's pid).
+    pub tid: u32,
+    /// The app it belongs to; `None` for the kernel's own per-CPU tasks.
+    pub process: Option<Arc<Process>>,
+    /// Its kernel stack (`None`: it runs on a CPU's boot stack).
+    stack: Option<KernelStack>,
+    /// Top of its kernel stack; `pt_regs` of its user context sit right below.
+    pub stack_top: u64,
+    state: AtomicU8,
+    /// Set when the task must exit the next time it would return to ring 3.
+    pub killed: AtomicBool,
+    /// True while some CPU runs on this task's stack (until the switch away
+    /// from it has finished), so no other CPU switches to it before.
+    pub(crate) on_cpu: AtomicBool,
+    /// Saved registers while not running (touched only by the scheduler on
+    /// the CPU that switches it in or out, with interrupts off).
+    pub(crate) context: UnsafeCell<SavedContext>,
+}
+
+// SAFETY: `context` is only accessed by the scheduler of the CPU running or
+// switching the task, with interrupts off (see sched); the rest is atomics
+// or immutable.
+unsafe impl Sync for Task {}
+// SAFETY: as above.
+unsafe impl Send for Task {}
+
+impl Task {
+    /// The task for the code a CPU is already running on its boot stack.
+    pub fn for_boot_context(stack_top: u64) -> Task {
+        Task {
+            tid: 0,
+            process: None,
+            stack: None,
+            stack_top,
+            state: AtomicU8::new(TaskState::Running as u8),
+            killed: AtomicBool::new(false),
+            on_cpu: AtomicBool::new(true),
+            context: UnsafeCell::new(SavedContext::default()),
+        }
+    }
+
+    /// A new user thread of `process` that will enter ring 3 at `rip` with
+    /// stack `rsp` and the given argument registers, when first scheduled.
+    pub fn new_user(
+        process: Arc<Process>,
+        tid: Option<u32>,
+        rip: u64,
+        rsp: u64,
+        init: impl FnOnce(&mut PtRegs),
+    ) -> Option<Task> {
+        let kstack = KernelStack::new(stack::DEFAULT_PAGES)?;
+        let top = kstack.top();
+        let regs_addr = top - PtRegs::SIZE as u64;
+        let mut regs = PtRegs {
+            rip,
+            cs: selector::USER_CS as u64,
+            rflags: rflags::IF | rflags::FIXED,
+            rsp,
+            ss: selector::USER_DS as u64,
+            orig_rax: u64::MAX,
+            ..PtRegs::default()
+        };
+        init(&mut regs);
+        // The first switch to the task pops six callee-saved registers and
+        // returns into task_first_entry with RSP = its pt_regs.
+        let frame_addr = regs_addr - 7 * 8;
+        // SAFETY: the stack is fresh, mapped and ours; both writes are inside it.
+        unsafe {
+            core::ptr::write(regs_addr as *mut PtRegs, regs);
+            let frame = frame_addr as *mut u64;
+            for i in 0..6 {
+                frame.add(i).write(0);
+            }
+            frame.add(6).write(symbol_address!(task_first_entry));
+        }
+        Some(Task {
+            tid: tid.unwrap_or_else(|| NEXT_TID.fetch_add(1, Ordering::Relaxed)),
+            process: Some(process),
+            stack: Some(kstack),
+            stack_top: top,
+            state: AtomicU8::new(TaskState::Runnable as u8),
+            killed: AtomicBool::new(false),
+            on_cpu: AtomicBool::new(false),
+            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0 }),
+        })
+    }
+
+    /// A fresh thread id.
+    pub fn allocate_tid() -> u32 {
+        NEXT_TID.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The task's user registers (valid while it is in the kernel on
+    /// behalf of ring 3, or before it first runs).
+    pub fn user_regs(&self) -> *mut PtRegs {
+        (self.stack_top - PtRegs::SIZE as u64) as *mut PtRegs
+    }
+
+    /// Its state.
+    pub fn state(&self) -> TaskState {
+        match self.state.load(Ordering::Acquire) {
+            0 => TaskState::Running,
+            1 => TaskState::Runnable,
+            2 => TaskState::Blocked,
+            _ => TaskState::Dead,
+        }
+    }
+
+    /// Sets its state.
+    pub fn set_state(&self, s: TaskState) {
+        self.state.store(s as u8, Ordering::Release);
+    }
+
+    /// Moves Blocked -> Runnable; false if it was not blocked.
+    pub fn try_unblock(&self) -> bool {
+        self.state
+            .compare_exchange(TaskState::Blocked as u8, TaskState::Runnable as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Whether it has a kernel stack of its own.
+    pub fn has_own_stack(&self) -> bool {
+        self.stack.is_some()
+    }
+}

@@ -1,0 +1,72 @@
+//! libos_debug: the test suite's window into the kernel (see
+//! `libos_abi::debug` for the operations).
+
+use alloc::sync::Arc;
+
+use libos_abi::debug as op;
+use libos_abi::errno::Errno;
+
+use super::Cx;
+use crate::arch::x86_64::percpu::{self, this_cpu};
+use crate::arch::x86_64::{cpu, syscall};
+use crate::testing::recovery::{Outcome, run_guarded};
+use crate::{config, process};
+
+/// `libos_debug(op, arg0, arg1)`.
+pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
+    match operation {
+        op::SMAP_PROBE => {
+            crate::mm::user_access::check(arg0, 1)?;
+            // A plain load of a user address from ring 0, with AC clear.
+            let outcome = run_guarded(|| {
+                let v: u8;
+                // SAFETY: a one-byte load; with SMAP it faults, and the
+                // guard recovers.
+                unsafe {
+                    core::arch::asm!("mov {v}, byte ptr [{a}]", a = in(reg) arg0, v = out(reg_byte) v, options(nostack))
+                };
+                core::hint::black_box(v);
+            });
+            Ok(matches!(outcome, Outcome::Faulted(_)) as u64)
+        }
+        op::SET_RETURN_RIP => {
+            let regs = cx.regs();
+            regs.rip = arg0;
+            if arg1 == 0 {
+                regs.rcx = arg0;
+            }
+            Ok(0)
+        }
+        op::KERNEL_CR3 => Ok(cpu::read_cr3()),
+        op::AUDIT_USER_PAGE_TABLE => {
+            if !config::get().kpti {
+                return Ok(u64::MAX);
+            }
+            let p = process::current().ok_or(Errno::EINVAL)?;
+            Ok(crate::arch::x86_64::kpti::audit_user_page_table(&p.space, &p.space.regions()))
+        }
+        op::KERNEL_HEAP_ADDRESS => {
+            let p = process::current().ok_or(Errno::EINVAL)?;
+            Ok(Arc::as_ptr(&p) as u64)
+        }
+        op::CPU_INDEX => Ok(percpu::cpu_index() as u64),
+        op::LSTAR => Ok(syscall::lstar()),
+        op::CHECK_ARGS => {
+            let regs = cx.regs();
+            let seed = regs.rsi;
+            let got = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+            let mut mask = 0u64;
+            for (i, &value) in got.iter().enumerate().skip(2) {
+                if value != op::arg_pattern(seed, i as u32) {
+                    mask |= 1 << i;
+                }
+            }
+            Ok(mask)
+        }
+        op::ENTRY_FLAGS => Ok(this_cpu().entry_flags()),
+        op::KERNEL_GS_BASE => Ok(this_cpu() as *const percpu::PerCpu as u64),
+        op::CPU_COUNT => Ok(percpu::cpu_count() as u64),
+        op::USER_FLUSH_PENDING => Ok(this_cpu().user_flush_pending() as u64),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -1,0 +1,162 @@
+//! The system calls: this kernel's implementation of the table declared in
+//! `libos_abi::syscalls` (one declaration for both sides; the macro makes a
+//! missing handler a compile error).
+
+mod debug;
+mod info;
+mod io;
+mod memory;
+mod process;
+mod testing;
+mod time;
+
+use core::fmt::Write;
+
+use entry_asm::pt_regs::PtRegs;
+use libos_abi::abi_types::{Timespec, Utsname};
+use libos_abi::errno::Errno;
+use libos_abi::syscalls::{DispatchTable, SYSCALL_TABLE_LEN, SyscallHandler, Syscalls, nr, trace_call, trace_result};
+use libos_abi::user_ptr::{UserPtr, UserPtrMut};
+
+use crate::config;
+
+/// What a handler works on: the calling thread's saved registers.
+pub struct Cx {
+    /// The caller's `pt_regs` (valid for the whole call).
+    regs: *mut PtRegs,
+}
+
+impl Cx {
+    /// The caller's saved registers.
+    pub fn regs(&mut self) -> &mut PtRegs {
+        // SAFETY: `regs` points at the caller's pt_regs on its kernel stack,
+        // alive for the whole call, and only this handler uses it meanwhile.
+        unsafe { &mut *self.regs }
+    }
+}
+
+/// The kernel, as the implementor of the syscall table.
+pub enum Kernel {}
+
+/// The dispatch table the entry path indexes.
+static TABLE: [Option<SyscallHandler<Cx>>; SYSCALL_TABLE_LEN] = DispatchTable::<Kernel>::ENTRIES;
+
+/// Dispatches the syscall in `regs` and stores the result in `regs.rax`.
+pub fn handle(regs: &mut PtRegs) {
+    let number = regs.orig_rax;
+    let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+    let trace = config::get().trace_syscalls;
+    if trace && (number == nr::EXIT || number == nr::EXIT_GROUP) {
+        print_trace(number, &args, None);
+    }
+    let mut cx = Cx { regs };
+    let ret = match TABLE.get(number as usize) {
+        Some(Some(handler)) => handler(&mut cx, &args),
+        _ => Errno::ENOSYS.to_ret(),
+    };
+    let regs = cx.regs();
+    regs.rax = ret as u64;
+    if trace {
+        print_trace(number, &args, Some(ret));
+    }
+}
+
+fn print_trace(number: u64, args: &[u64; 6], ret: Option<i64>) {
+    let mut line = heapless::String::<256>::new();
+    let pid = crate::process::current().map_or(0, |p| p.pid);
+    let _ = write!(line, "[strace {pid}] ");
+    let _ = trace_call(number, args, &mut line);
+    match ret {
+        Some(r) => {
+            let _ = trace_result(number, r, &mut line);
+        }
+        None => {
+            let _ = write!(line, " = ?");
+        }
+    }
+    crate::println!("{line}");
+}
+
+impl Syscalls for Kernel {
+    type Context = Cx;
+
+    fn read(_cx: &mut Cx, fd: i32, buf: UserPtrMut<u8>, count: usize) -> Result<usize, Errno> {
+        io::read(fd, buf, count)
+    }
+
+    fn write(_cx: &mut Cx, fd: i32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
+        io::write(fd, buf, count)
+    }
+
+    fn mmap(
+        _cx: &mut Cx,
+        addr: usize,
+        length: usize,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        offset: i64,
+    ) -> Result<usize, Errno> {
+        memory::mmap(addr, length, prot, flags, fd, offset)
+    }
+
+    fn mprotect(_cx: &mut Cx, addr: usize, length: usize, prot: i32) -> Result<(), Errno> {
+        memory::mprotect(addr, length, prot)
+    }
+
+    fn munmap(_cx: &mut Cx, addr: usize, length: usize) -> Result<(), Errno> {
+        memory::munmap(addr, length)
+    }
+
+    fn brk(_cx: &mut Cx, addr: usize) -> Result<usize, Errno> {
+        memory::brk(addr)
+    }
+
+    fn sched_yield(_cx: &mut Cx) -> Result<(), Errno> {
+        crate::sched::yield_now();
+        Ok(())
+    }
+
+    fn nanosleep(_cx: &mut Cx, req: UserPtr<Timespec>, rem: UserPtrMut<Timespec>) -> Result<(), Errno> {
+        time::nanosleep(req, rem)
+    }
+
+    fn getpid(_cx: &mut Cx) -> Result<i32, Errno> {
+        process::getpid()
+    }
+
+    fn exit(_cx: &mut Cx, code: i32) -> ! {
+        process::exit(code)
+    }
+
+    fn uname(_cx: &mut Cx, buf: UserPtrMut<Utsname>) -> Result<(), Errno> {
+        info::uname(buf)
+    }
+
+    fn clock_gettime(_cx: &mut Cx, clock: i32, tp: UserPtrMut<Timespec>) -> Result<(), Errno> {
+        time::clock_gettime(clock, tp)
+    }
+
+    fn exit_group(_cx: &mut Cx, code: i32) -> ! {
+        process::exit_group(code)
+    }
+
+    fn getrandom(_cx: &mut Cx, buf: UserPtrMut<u8>, count: usize, flags: u32) -> Result<usize, Errno> {
+        info::getrandom(buf, count, flags)
+    }
+
+    fn libos_test_register(
+        _cx: &mut Cx,
+        index: u64,
+        name: UserPtr<u8>,
+        name_len: usize,
+        expect_kind: u32,
+        expect_arg: u64,
+    ) -> Result<(), Errno> {
+        testing::register(index, name, name_len, expect_kind, expect_arg)
+    }
+
+    fn libos_debug(cx: &mut Cx, op: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
+        debug::debug(cx, op, arg0, arg1)
+    }
+}

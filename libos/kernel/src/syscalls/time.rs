@@ -1,0 +1,45 @@
+//! clock_gettime and nanosleep.
+
+use libos_abi::abi_types::Timespec;
+use libos_abi::errno::Errno;
+use libos_abi::user_ptr::{UserPtr, UserPtrMut};
+
+use crate::mm::user_access::{read_user, write_user};
+use crate::time;
+
+/// Clock ids (Linux's).
+mod clock {
+    pub const REALTIME: i32 = 0;
+    pub const MONOTONIC: i32 = 1;
+    pub const MONOTONIC_RAW: i32 = 4;
+    pub const REALTIME_COARSE: i32 = 5;
+    pub const MONOTONIC_COARSE: i32 = 6;
+    pub const BOOTTIME: i32 = 7;
+}
+
+fn timespec(ns: u64) -> Timespec {
+    Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
+}
+
+/// `clock_gettime`: realtime and the monotonic clocks (no suspend, so
+/// BOOTTIME is MONOTONIC; the per-process CPU clocks are not kept).
+pub fn clock_gettime(id: i32, tp: UserPtrMut<Timespec>) -> Result<(), Errno> {
+    let ns = match id {
+        clock::REALTIME | clock::REALTIME_COARSE => time::realtime_ns(),
+        clock::MONOTONIC | clock::MONOTONIC_RAW | clock::MONOTONIC_COARSE | clock::BOOTTIME => time::monotonic_ns(),
+        _ => return Err(Errno::EINVAL),
+    };
+    write_user(tp.addr(), &timespec(ns))
+}
+
+/// `nanosleep`: sleeps at least the requested time. `rem` is only written
+/// when a sleep is interrupted, which never happens here.
+pub fn nanosleep(req: UserPtr<Timespec>, _rem: UserPtrMut<Timespec>) -> Result<(), Errno> {
+    let t: Timespec = read_user(req.addr())?;
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
+    crate::sched::sleep::sleep_ns(ns);
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Time: the TSC as the clock.
+//!
+//! The TSC frequency comes from CPUID when the CPU reports it, otherwise
+//! from measuring it against the PIT at boot. Monotonic time is TSC ticks
+//! since boot scaled by one multiplication; realtime adds the wall-clock
+//! time read from the CMOS RTC at boot. Both are read without a lock.
+
+use libos_kcore::time::TscScale;
+
+use crate::arch::x86_64::{cpu, pit, rtc};
+use crate::sync::InitCell;
+
+/// How the TSC frequency was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TscSource {
+    /// CPUID leaf 0x15, 0x16 or the hypervisor's leaf 0x40000010.
+    Cpuid,
+    /// Measured against PIT channel 2.
+    Pit,
+}
+
+/// The clock's parameters, fixed at boot.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// TSC to nanoseconds.
+    pub scale: TscScale,
+    /// TSC value at boot (monotonic zero).
+    pub tsc_at_boot: u64,
+    /// Unix time in nanoseconds at `tsc_at_boot`.
+    pub realtime_at_boot_ns: u64,
+    /// Where the frequency came from.
+    pub source: TscSource,
+}
+
+static CLOCK: InitCell<Clock> = InitCell::new();
+
+/// Reads the TSC.
+#[inline]
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC has no side effects (CR4.TSD is clear, so it is allowed anywhere).
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Sets up the clock (boot CPU, once).
+pub fn init() -> &'static Clock {
+    let tsc_at_boot = rdtsc();
+    let (hz, source) = match cpu::features().tsc_hz_from_cpuid {
+        Some(hz) => (hz, TscSource::Cpuid),
+        None => (pit::measure_tsc_hz(10), TscSource::Pit),
+    };
+    let wall = rtc::read().unix_seconds().unwrap_or(0).max(0) as u64;
+    CLOCK.set(Clock {
+        scale: TscScale::new(hz.max(1_000_000)),
+        tsc_at_boot,
+        realtime_at_boot_ns: wall * 1_000_000_000,
+        source,
+    })
+}
+
+/// The clock's parameters.
+pub fn clock() -> &'static Clock {
+    CLOCK.expect("clock")
+}
+
+/// Nanoseconds since boot.
+#[inline]
+pub fn monotonic_ns() -> u64 {
+    let c = clock();
+    c.scale.ticks_to_ns(rdtsc().wrapping_sub(c.tsc_at_boot))
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn realtime_ns() -> u64 {
+    let c = clock();
+    c.realtime_at_boot_ns + monotonic_ns()
+}
+
+/// The TSC value at which `ns` nanoseconds from now have passed.
+pub fn deadline_after(ns: u64) -> u64 {
+    rdtsc().saturating_add(clock().scale.ns_to_ticks(ns))
+}

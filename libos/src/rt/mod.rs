@@ -1,0 +1,10 @@
+//! The runtime: from `_start` to `main` and back out.
+
+mod panic;
+mod start;
+mod test_runner;
+
+pub use start::Termination;
+
+/// Exit code of a panicking app (as Rust's std uses).
+pub const PANIC_EXIT_CODE: i32 = 101;
