@@ -124,7 +124,6 @@ mod asm {
         PERCPU_USER_RSP_SCRATCH = const percpu::off::USER_RSP_SCRATCH,
         USER_CS = const hw::selector::USER_CS,
         USER_DS = const hw::selector::USER_DS,
-        USER32_CS = const hw::selector::USER32_CS,
         ENOSYS = const libos_abi::errno::Errno::ENOSYS as i32,
         CEA_RSP_SCRATCH = const cpu_entry_area::RSP_SCRATCH,
         CEA_TRAMPOLINE = const cpu_entry_area::TRAMPOLINE,

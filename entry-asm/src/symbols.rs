@@ -12,14 +12,12 @@ unsafe extern "C" {
 
     /// LSTAR without KPTI: the SYSCALL entry in kernel text.
     pub static entry_SYSCALL_64: u8;
-    /// CSTAR without KPTI: refuses SYSCALL from 32-bit compatibility mode.
+    /// CSTAR: refuses SYSCALL from 32-bit compatibility mode with -ENOSYS.
     pub static entry_SYSCALL_compat: u8;
     /// The trampoline page as linked (each CPU runs its own alias of it).
     pub static entry_trampoline_page: u8;
     /// LSTAR with KPTI, relative to the trampoline page.
     pub static entry_SYSCALL_64_trampoline: u8;
-    /// CSTAR with KPTI, relative to the trampoline page.
-    pub static entry_SYSCALL_compat_trampoline: u8;
     /// Where a new task starts (the return address of its first switch).
     pub static task_first_entry: u8;
     /// 1 when the user-copy routines must bracket accesses with STAC/CLAC.

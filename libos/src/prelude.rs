@@ -2,6 +2,7 @@
 
 pub use alloc::borrow::ToOwned;
 pub use alloc::boxed::Box;
+pub use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 pub use alloc::format;
 pub use alloc::string::{String, ToString};
 pub use alloc::vec;

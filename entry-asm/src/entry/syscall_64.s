@@ -77,33 +77,17 @@ entry_SYSCALL_64_stage2:
     jmp entry_SYSCALL_64_after_hwframe
 
 /*
- * entry_SYSCALL_compat: CSTAR, SYSCALL from 32-bit compatibility mode,
- * which this kernel does not support: build pt_regs like the 64-bit entry
- * and let do_syscall_compat end the app with a clear report. It never
- * returns. (With KPTI the compat trampoline switches CR3 first.)
+ * entry_SYSCALL_compat: CSTAR, SYSCALL from 32-bit compatibility mode.
+ * This kernel has no 32-bit syscall ABI, so, as Linux without IA32
+ * emulation does (ignore_sysret), the call fails with -ENOSYS and returns
+ * straight away with a 32-bit SYSRET (CS = USER32_CS, EIP = ECX, RFLAGS =
+ * R11). It touches no stack, no GS and no kernel data, so it needs no CR3
+ * switch and works the same with and without KPTI (it is entry text,
+ * mapped in user page tables too). A 32-bit EIP cannot be non-canonical.
+ * CPU state: CPL 0, user GS, user RSP, IF = 0.
  */
     .balign 16
     .global entry_SYSCALL_compat
 entry_SYSCALL_compat:
-    swapgs
-    movq %rsp, %gs:{PERCPU_USER_RSP_SCRATCH}
-    movq %gs:{PERCPU_TOP_OF_STACK}, %rsp
-    pushq ${USER_DS}
-    pushq %gs:{PERCPU_USER_RSP_SCRATCH}
-    pushq %r11
-    pushq ${USER32_CS}
-    pushq %rcx
-entry_SYSCALL_compat_after_hwframe:
-    pushq %rax
-    pushq %rdi
-    PUSH_REGS_AFTER_RDI rax=$-{ENOSYS}
-    CLEAR_REGS
-    movq %rsp, %rdi
-    CALL_ALIGNED do_syscall_compat
-    ud2
-
-    .balign 16
-    .global entry_SYSCALL_compat_stage2
-entry_SYSCALL_compat_stage2:
-    popq %rdi
-    jmp entry_SYSCALL_compat_after_hwframe
+    movl $-{ENOSYS}, %eax
+    sysretl

@@ -46,20 +46,3 @@ entry_SYSCALL_64_trampoline:
     pushq %rdi
     movabsq $entry_SYSCALL_64_stage2, %rdi
     jmp *%rdi
-
-/* The same for SYSCALL from 32-bit compatibility mode (CSTAR). */
-    .balign 16
-    .global entry_SYSCALL_compat_trampoline
-entry_SYSCALL_compat_trampoline:
-    swapgs
-    movq %rsp, (entry_trampoline_page + {CEA_RSP_SCRATCH} - {CEA_TRAMPOLINE})(%rip)
-    SWITCH_TO_KERNEL_CR3 %rsp
-    movq (entry_trampoline_page + {CEA_TSS_SP1} - {CEA_TRAMPOLINE})(%rip), %rsp
-    pushq ${USER_DS}
-    pushq (entry_trampoline_page + {CEA_RSP_SCRATCH} - {CEA_TRAMPOLINE})(%rip)
-    pushq %r11
-    pushq ${USER32_CS}
-    pushq %rcx
-    pushq %rdi
-    movabsq $entry_SYSCALL_compat_stage2, %rdi
-    jmp *%rdi

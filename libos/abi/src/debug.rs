@@ -42,6 +42,12 @@ pub const CPU_COUNT: u64 = 11;
 /// INVPCID), else 0.
 pub const USER_FLUSH_PENDING: u64 = 12;
 
+/// `arg0` = mask, `arg1` = value: if this process is killed by a fault,
+/// its error code must satisfy `code & mask == value` for the boot-time
+/// test harness to count the expected fault (e.g. a page fault that must
+/// be "not present": mask 1, value 0).
+pub const EXPECT_ERROR_CODE: u64 = 13;
+
 /// The value argument register `index` (0 = RDI ... 5 = R9) carries in a
 /// [`CHECK_ARGS`] call with `seed`: distinct per register and per seed.
 pub const fn arg_pattern(seed: u64, index: u32) -> u64 {

@@ -46,8 +46,16 @@ fn outcome_of(status: ExitStatus) -> Outcome {
     }
 }
 
-/// Whether a test that ended with `status` met `expect`.
-fn verdict(expect: libos_abi::test::Expect, status: ExitStatus) -> Result<(), Reason> {
+/// Whether a test that ended with `status` met `expect` (and, for a fault,
+/// the error code the test asked for with `EXPECT_ERROR_CODE`).
+fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, error_code: Option<(u64, u64)>) -> Result<(), Reason> {
+    if let (ExitStatus::Killed(k), Some((mask, value))) = (status, error_code)
+        && k.error_code & mask != value
+    {
+        let mut why = Reason::new();
+        let _ = write!(why, "fault error code {:#x}, expected (code & {mask:#x}) == {value:#x}", k.error_code);
+        return Err(why);
+    }
     if status == ExitStatus::Exited(EXIT_WRONG_PANIC_MESSAGE) {
         // The substring of `should_panic = "..."` does not cross the
         // syscall; the app's runtime compared it and said no.
@@ -84,8 +92,9 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
         let result = match spawn(app, &[app.name, "--libos-test-run", &index]) {
             Ok(process) => {
                 let status = process.wait();
+                let error_code = process.expected_error_code();
                 drop(process);
-                verdict(test.expect, status)
+                verdict(test.expect, status, error_code)
             }
             Err(e) => {
                 let mut why = Reason::new();

@@ -28,7 +28,7 @@ pub const fn signal_for(v: u8) -> u8 {
 }
 
 /// Why, in words, for the report.
-pub enum Cause<'a> {
+pub enum Cause {
     /// A CPU exception.
     Exception {
         /// The vector.
@@ -43,12 +43,10 @@ pub enum Cause<'a> {
         /// The RIP the kernel was asked to return to.
         target: u64,
     },
-    /// Something else, described.
-    Other(&'a str, u8),
 }
 
 /// Prints the kill report and ends the running app. Never returns.
-pub fn kill_current(regs: &PtRegs, cause: Cause<'_>) -> ! {
+pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     let task = sched::current();
     let process = task.process.clone().expect("a fault from ring 3 belongs to an app");
     let p = |args: core::fmt::Arguments<'_>| console::emergency_println(args);
@@ -94,17 +92,6 @@ pub fn kill_current(regs: &PtRegs, cause: Cause<'_>) -> ! {
             ));
             (signal::SIGSEGV, Some(v), target)
         }
-        Cause::Other(what, signo) => {
-            p(format_args!(
-                "[libos] app '{}' (pid {}, thread {}) killed by {}: {what}, at RIP {:#x}",
-                process.name,
-                process.pid,
-                task.tid,
-                signal::name(signo),
-                regs.rip
-            ));
-            (signo, None, 0)
-        }
     };
     p(format_args!(
         "  RIP {:#018x} RSP {:#018x} RFLAGS {:#010x} CS {:#x} SS {:#x}",
@@ -114,7 +101,13 @@ pub fn kill_current(regs: &PtRegs, cause: Cause<'_>) -> ! {
     p(format_args!("  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}", regs.rsi, regs.rdi, regs.rbp, regs.r8));
     p(format_args!("  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}", regs.r9, regs.r10, regs.r11, regs.r12));
     p(format_args!("  R13 {:#018x} R14 {:#018x} R15 {:#018x}", regs.r13, regs.r14, regs.r15));
-    process.exit_group(ExitStatus::Killed(Kill { signo, vector: vec, rip: regs.rip, address }));
+    process.exit_group(ExitStatus::Killed(Kill {
+        signo,
+        vector: vec,
+        rip: regs.rip,
+        address,
+        error_code: regs.orig_rax,
+    }));
     drop(task);
     drop(process);
     sched::exit_current()

@@ -41,6 +41,8 @@ pub struct Kill {
     pub rip: u64,
     /// The faulting address (page faults), else 0.
     pub address: u64,
+    /// The exception's error code (`u64::MAX` if none).
+    pub error_code: u64,
 }
 
 /// Linux signal numbers used in kill reports and exit statuses.
@@ -57,8 +59,6 @@ pub mod signal {
     pub const SIGKILL: u8 = 9;
     /// Segmentation fault.
     pub const SIGSEGV: u8 = 11;
-    /// Bad system call.
-    pub const SIGSYS: u8 = 31;
 
     /// The signal's name.
     pub const fn name(signo: u8) -> &'static str {
@@ -69,7 +69,6 @@ pub mod signal {
             SIGFPE => "SIGFPE",
             SIGKILL => "SIGKILL",
             SIGSEGV => "SIGSEGV",
-            SIGSYS => "SIGSYS",
             _ => "signal",
         }
     }
@@ -90,6 +89,8 @@ struct Inner {
     exit: Option<ExitStatus>,
     threads: Vec<Arc<Task>>,
     tests: Vec<RegisteredTest>,
+    /// (mask, value) a fault's error code must match (test hook).
+    expected_error_code: Option<(u64, u64)>,
 }
 
 /// A running app.
@@ -116,7 +117,12 @@ impl Process {
             pid,
             name: n,
             space,
-            inner: SpinLock::new(Inner { exit: None, threads: Vec::new(), tests: Vec::new() }),
+            inner: SpinLock::new(Inner {
+                exit: None,
+                threads: Vec::new(),
+                tests: Vec::new(),
+                expected_error_code: None,
+            }),
             exited: WaitQueue::new(),
         })
     }
@@ -167,6 +173,16 @@ impl Process {
     /// Records a test the app registered.
     pub fn register_test(&self, test: RegisteredTest) {
         self.inner.lock().tests.push(test);
+    }
+
+    /// Sets the error code a killing fault must have (test hook).
+    pub fn expect_error_code(&self, mask: u64, value: u64) {
+        self.inner.lock().expected_error_code = Some((mask, value));
+    }
+
+    /// The error code a killing fault must have, if the app set one.
+    pub fn expected_error_code(&self) -> Option<(u64, u64)> {
+        self.inner.lock().expected_error_code
     }
 
     /// The tests the app registered.

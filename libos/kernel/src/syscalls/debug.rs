@@ -67,6 +67,10 @@ pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, E
         op::KERNEL_GS_BASE => Ok(this_cpu() as *const percpu::PerCpu as u64),
         op::CPU_COUNT => Ok(percpu::cpu_count() as u64),
         op::USER_FLUSH_PENDING => Ok(this_cpu().user_flush_pending() as u64),
+        op::EXPECT_ERROR_CODE => {
+            process::current().ok_or(Errno::EINVAL)?.expect_error_code(arg0, arg1);
+            Ok(0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }

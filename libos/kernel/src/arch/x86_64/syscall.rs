@@ -9,8 +9,6 @@ use x86_64::registers::model_specific::Msr;
 
 use crate::arch::x86_64::cpu_entry_area::EntryArea;
 use crate::arch::x86_64::interrupts;
-use crate::process::fault::{Cause, kill_current};
-use crate::process::signal;
 use crate::{config, sched, syscalls};
 
 /// RFLAGS bits SYSCALL clears (SFMASK), each for a reason:
@@ -37,7 +35,8 @@ fn trampoline_alias(area: &EntryArea, symbol: u64) -> u64 {
 }
 
 /// Enables SYSCALL on this CPU: STAR with Linux's selector layout, LSTAR
-/// and CSTAR at this CPU's trampolines (KPTI) or the direct entries.
+/// at this CPU's trampoline (KPTI) or the direct entry, CSTAR at the
+/// compat refusal.
 pub fn init_cpu(area: &EntryArea) {
     // SAFETY: setting EFER.SCE only enables the SYSCALL instruction, whose
     // MSRs are set right below before any ring-3 code runs.
@@ -46,16 +45,14 @@ pub fn init_cpu(area: &EntryArea) {
     // + 16, SS = STAR[63:48] + 8; with USER32_CS there, that is USER_CS and
     // USER_DS (Linux's GDT order).
     wrmsr(msr::STAR, ((selector::USER32_CS as u64) << 48) | ((selector::KERNEL_CS as u64) << 32));
-    let (lstar, cstar) = if config::get().kpti {
-        (
-            trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline)),
-            trampoline_alias(area, symbol_address!(entry_SYSCALL_compat_trampoline)),
-        )
+    let lstar = if config::get().kpti {
+        trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline))
     } else {
-        (symbol_address!(entry_SYSCALL_64), symbol_address!(entry_SYSCALL_compat))
+        symbol_address!(entry_SYSCALL_64)
     };
     wrmsr(msr::LSTAR, lstar);
-    wrmsr(msr::CSTAR, cstar);
+    // 32-bit compatibility mode: -ENOSYS straight back (no CR3 switch needed).
+    wrmsr(msr::CSTAR, symbol_address!(entry_SYSCALL_compat));
     wrmsr(msr::SFMASK, SFMASK);
 }
 
@@ -88,12 +85,4 @@ extern "C" fn do_syscall_64(regs: &mut PtRegs) -> bool {
     syscalls::handle(regs);
     sched::exit_to_user_mode();
     sysret_is_safe(regs)
-}
-
-/// SYSCALL from 32-bit compatibility mode, which this kernel does not
-/// support: the app is ended with a report (SIGSYS).
-#[unsafe(no_mangle)]
-extern "C" fn do_syscall_compat(regs: &mut PtRegs) -> ! {
-    interrupts::restore(true);
-    kill_current(regs, Cause::Other("SYSCALL from 32-bit compatibility mode (not supported)", signal::SIGSYS))
 }
