@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# What CI runs, in order: the toolchain, QEMU, then `cargo xtask lint`
+# (fmt, clippy, rustdoc) and `cargo xtask test` (host unit tests and every
+# boot-time suite). Each step prints a timestamped header and its elapsed
+# time; the first failing step ends the run with its status.
+#
+# Run it from anywhere: it works from the repository root. Developers can run
+# the same checks with `cargo xtask lint && cargo xtask test`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+ci_start=$(date +%s)
+
+# step TITLE COMMAND...: runs COMMAND between a header and a footer.
+step() {
+    local title=$1
+    shift
+    local start status
+    start=$(date +%s)
+    printf '\n[%s] ==> %s: %s\n' "$(date -u +%H:%M:%S)" "$title" "$*"
+    status=0
+    "$@" || status=$?
+    local elapsed=$(($(date +%s) - start))
+    if [ "$status" -ne 0 ]; then
+        printf '[%s] <== %s: FAILED with status %d after %d s\n' \
+            "$(date -u +%H:%M:%S)" "$title" "$status" "$elapsed"
+        exit "$status"
+    fi
+    printf '[%s] <== %s: ok (%d s)\n' "$(date -u +%H:%M:%S)" "$title" "$elapsed"
+}
+
+# The toolchain pinned in rust-toolchain.toml, with its components and target.
+install_toolchain() {
+    if ! command -v rustup >/dev/null 2>&1; then
+        echo "rustup is not installed; install it from the Rust project's instructions" >&2
+        return 1
+    fi
+    # rustup >= 1.28 installs the active (rust-toolchain.toml) toolchain this
+    # way; older ones did it on `rustup show`.
+    rustup toolchain install || rustup show
+    rustc --version
+    cargo --version
+}
+
+# Runs a command as root: directly, or through sudo when there is one.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        echo "need root for: $* (not root, and no sudo)" >&2
+        return 1
+    fi
+}
+
+# QEMU for the boot-time tests (Debian package qemu-system-x86).
+install_qemu() {
+    if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+        qemu-system-x86_64 --version | head -n 1
+        return 0
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y qemu-system-x86 ||
+        { as_root apt-get update && as_root apt-get install -y qemu-system-x86; }
+    qemu-system-x86_64 --version | head -n 1
+}
+
+# The test suite; its output is kept to repeat its closing line at the end.
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+run_tests() {
+    cargo xtask test 2>&1 | tee "$test_log"
+}
+
+step "toolchain" install_toolchain
+step "qemu" install_qemu
+step "lint" cargo xtask lint
+step "test" run_tests
+
+printf '\n[%s] CI finished in %d s\n' "$(date -u +%H:%M:%S)" "$(($(date +%s) - ci_start))"
+# The test runner's closing line (`N passed, M failed`) ends CI's output too.
+grep -E '^[0-9]+ passed, [0-9]+ failed$' "$test_log" | tail -n 1

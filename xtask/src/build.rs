@@ -1,0 +1,345 @@
+//! Building the kernel and the apps with cargo, and writing images.
+//!
+//! - The kernel: `cargo build -p libos-kernel --bin kernel --target
+//!   x86_64-unknown-none --target-dir target/kernel`, with the workspace's
+//!   `.cargo/config.toml` rustflags (static relocation model). The ELF is
+//!   copied to `target/images/kernel[-tests][-release].elf` right away, so
+//!   that the plain and the `boot-tests` builds do not overwrite each other.
+//! - An app: `cargo build -p <app> --target x86_64-unknown-none --target-dir
+//!   target/user` with `CARGO_ENCODED_RUSTFLAGS` giving the static relocation
+//!   model, the small code model and the user linker script `libos/user.ld`
+//!   (release builds use thin LTO: fat LTO cannot merge code-model=small
+//!   modules with the target's prebuilt `core`).
+//! - Images go to `target/images/<app or kernel>[-tests][-release].bin`.
+
+use std::env;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::image::{self, AppInput, Image};
+
+/// The bare-metal target of the kernel and the apps.
+pub const TARGET: &str = "x86_64-unknown-none";
+/// The kernel's package.
+pub const KERNEL_PACKAGE: &str = "libos-kernel";
+/// The kernel's binary.
+pub const KERNEL_BIN: &str = "kernel";
+/// The kernel feature that compiles the boot-time tests in.
+pub const BOOT_TESTS_FEATURE: &str = "boot-tests";
+/// The apps' linker script, relative to the workspace root.
+pub const USER_LINKER_SCRIPT: &str = "libos/user.ld";
+/// The LTO mode of release app builds (see [`Layout::build_app`]).
+pub const APP_RELEASE_LTO: &str = "thin";
+/// The image name used when there is no app.
+pub const NO_APP_NAME: &str = "kernel";
+
+/// The workspace root (the parent of the xtask's own directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lies inside the workspace").to_path_buf()
+}
+
+/// The cargo that runs us (`$CARGO`), so nested builds use the same toolchain.
+pub fn cargo() -> OsString {
+    env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// What to build: profile and kernel flavour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Flavor {
+    /// `--release`.
+    pub release: bool,
+    /// The kernel with its boot-time tests (`--features boot-tests`).
+    pub boot_tests: bool,
+}
+
+impl Flavor {
+    /// `[-tests][-release]`, the suffix of file names of this flavour.
+    pub fn suffix(self) -> String {
+        let mut s = String::new();
+        if self.boot_tests {
+            s.push_str("-tests");
+        }
+        if self.release {
+            s.push_str("-release");
+        }
+        s
+    }
+
+    fn profile_dir(self) -> &'static str {
+        if self.release { "release" } else { "debug" }
+    }
+}
+
+/// Paths of the workspace's build outputs.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The workspace root.
+    pub root: PathBuf,
+}
+
+impl Layout {
+    /// The layout of this workspace.
+    pub fn new() -> Layout {
+        Layout { root: workspace_root() }
+    }
+
+    /// `target/images`.
+    pub fn images_dir(&self) -> PathBuf {
+        self.root.join("target/images")
+    }
+
+    /// `target/xtask`: the xtask's own state (the KVM probe cache).
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join("target/xtask")
+    }
+
+    /// Where the kernel ELF of a flavour is kept.
+    pub fn kernel_elf(&self, flavor: Flavor) -> PathBuf {
+        self.images_dir().join(format!("{NO_APP_NAME}{}.elf", flavor.suffix()))
+    }
+
+    /// Where the image of an app (or of the kernel alone) is written.
+    pub fn image(&self, app: Option<&str>, flavor: Flavor) -> PathBuf {
+        self.images_dir().join(format!("{}{}.bin", app.unwrap_or(NO_APP_NAME), flavor.suffix()))
+    }
+
+    /// Where cargo leaves an app's ELF.
+    pub fn app_elf(&self, app: &str, release: bool) -> PathBuf {
+        let flavor = Flavor { release, boot_tests: false };
+        self.root.join("target/user").join(TARGET).join(flavor.profile_dir()).join(app)
+    }
+
+    /// The apps: directories `apps/*` with a Cargo.toml, sorted by name.
+    pub fn apps(&self) -> Result<Vec<String>> {
+        let dir = self.root.join("apps");
+        let mut apps = Vec::new();
+        for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let entry = entry?;
+            let manifest = entry.path().join("Cargo.toml");
+            if !manifest.is_file() {
+                continue;
+            }
+            let dir_name = entry.file_name().to_string_lossy().into_owned();
+            let text = fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+            match package_name(&text) {
+                Some(name) if name == dir_name => apps.push(dir_name),
+                Some(name) => bail!(
+                    "{}: the package is named `{name}` but apps must be named after their \
+                     directory (`{dir_name}`)",
+                    manifest.display()
+                ),
+                None => bail!("{}: no `name` in its [package] table", manifest.display()),
+            }
+        }
+        apps.sort();
+        Ok(apps)
+    }
+
+    /// Checks that `app` is one of the apps; the error lists them.
+    pub fn check_app(&self, app: &str) -> Result<()> {
+        let apps = self.apps()?;
+        ensure!(
+            apps.iter().any(|a| a == app),
+            "no app named `{app}`; the apps are: {}",
+            if apps.is_empty() { "(none)".to_string() } else { apps.join(", ") }
+        );
+        ensure!(app != NO_APP_NAME, "an app may not be named `{NO_APP_NAME}`");
+        Ok(())
+    }
+
+    /// Builds the kernel; returns the path of its copied ELF.
+    pub fn build_kernel(&self, flavor: Flavor) -> Result<PathBuf> {
+        let target_dir = self.root.join("target/kernel");
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(&self.root)
+            .args(["build", "-p", KERNEL_PACKAGE, "--bin", KERNEL_BIN, "--target", TARGET])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            // The config's rustflags (relocation-model=static) must apply.
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        if flavor.release {
+            cmd.arg("--release");
+        }
+        if flavor.boot_tests {
+            cmd.args(["--features", BOOT_TESTS_FEATURE]);
+        }
+        let what = if flavor.boot_tests { "the kernel (with boot tests)" } else { "the kernel" };
+        run_cargo(&mut cmd, what)?;
+        let built = target_dir.join(TARGET).join(flavor.profile_dir()).join(KERNEL_BIN);
+        let kept = self.kernel_elf(flavor);
+        copy_atomically(&built, &kept)?;
+        Ok(kept)
+    }
+
+    /// Builds an app; returns the path of its ELF.
+    pub fn build_app(&self, app: &str, release: bool) -> Result<PathBuf> {
+        let script = self.root.join(USER_LINKER_SCRIPT);
+        ensure!(
+            script.is_file(),
+            "cannot link the app `{app}`: the user linker script {} does not exist yet",
+            script.display()
+        );
+        let flags = app_rustflags(&script);
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(&self.root)
+            .args(["build", "-p", app, "--target", TARGET, "--target-dir"])
+            .arg(self.root.join("target/user"))
+            .env_remove("RUSTFLAGS")
+            .env("CARGO_ENCODED_RUSTFLAGS", flags);
+        if release {
+            // The release profile's fat LTO merges the app with the
+            // prebuilt `core` of x86_64-unknown-none, whose bitcode has the
+            // target's code model (kernel): LLVM refuses to merge it with
+            // our code-model=small modules ("failed to load bitcode of
+            // module core-..."). Thin LTO links them.
+            cmd.arg("--release").env("CARGO_PROFILE_RELEASE_LTO", APP_RELEASE_LTO);
+        }
+        run_cargo(&mut cmd, &format!("the app `{app}`"))?;
+        let elf = self.app_elf(app, release);
+        ensure!(
+            elf.is_file(),
+            "cargo built the app `{app}` but {} does not exist (is its binary named `{app}`?)",
+            elf.display()
+        );
+        Ok(elf)
+    }
+
+    /// Builds the image from a kernel ELF and an optional app ELF, writes it
+    /// to `out` and returns it.
+    pub fn write_image(&self, kernel_elf: &Path, app: Option<(&str, &Path)>, out: &Path) -> Result<Image> {
+        let kernel = fs::read(kernel_elf).with_context(|| format!("reading {}", kernel_elf.display()))?;
+        let app_bytes = match app {
+            Some((_, path)) => Some(fs::read(path).with_context(|| format!("reading {}", path.display()))?),
+            None => None,
+        };
+        let input = app.zip(app_bytes.as_deref()).map(|((name, _), elf)| AppInput { name, elf });
+        let image =
+            image::build(&kernel, input).with_context(|| format!("making an image from {}", kernel_elf.display()))?;
+        write_atomically(out, &image.bytes)?;
+        Ok(image)
+    }
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout::new()
+    }
+}
+
+/// The flags of an app build, joined by 0x1f as `CARGO_ENCODED_RUSTFLAGS`
+/// wants them. They replace the config's rustflags, so the relocation model
+/// is given again.
+pub fn app_rustflags(linker_script: &Path) -> OsString {
+    let flags = [
+        "-Crelocation-model=static".to_string(),
+        "-Ccode-model=small".to_string(),
+        format!("-Clink-arg=-T{}", linker_script.display()),
+        "-Clink-arg=--gc-sections".to_string(),
+    ];
+    flags.join("\x1f").into()
+}
+
+/// The `name` of the `[package]` table of a Cargo.toml (a line-level read,
+/// enough for our manifests).
+pub fn package_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+            continue;
+        }
+        if !in_package {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=')
+            && key.trim() == "name"
+        {
+            let value = value.trim();
+            let unquoted = value.strip_prefix('"')?.split('"').next()?;
+            return Some(unquoted.to_string());
+        }
+    }
+    None
+}
+
+/// Runs a cargo build; its own output goes to our terminal.
+fn run_cargo(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd.status().context("running cargo")?;
+    ensure!(status.success(), "building {what} failed (cargo: {status}); see cargo's errors above");
+    Ok(())
+}
+
+/// Copies a file by writing a temporary file next to the target and renaming it.
+fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
+    let bytes = fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    write_atomically(to, &bytes)
+}
+
+/// Writes a file by writing a temporary file next to it and renaming it, so
+/// that a concurrent reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flavours_name_files() {
+        let layout = Layout { root: PathBuf::from("/w") };
+        let plain = Flavor { release: false, boot_tests: false };
+        let tests = Flavor { release: false, boot_tests: true };
+        let release_tests = Flavor { release: true, boot_tests: true };
+        assert_eq!(layout.kernel_elf(plain), Path::new("/w/target/images/kernel.elf"));
+        assert_eq!(layout.kernel_elf(release_tests), Path::new("/w/target/images/kernel-tests-release.elf"));
+        assert_eq!(layout.image(Some("hello"), tests), Path::new("/w/target/images/hello-tests.bin"));
+        assert_eq!(layout.image(None, plain), Path::new("/w/target/images/kernel.bin"));
+        assert_eq!(layout.app_elf("hello", true), Path::new("/w/target/user/x86_64-unknown-none/release/hello"));
+    }
+
+    #[test]
+    fn app_flags_are_separated_by_0x1f() {
+        let flags = app_rustflags(Path::new("/w/libos/user.ld"));
+        let flags = flags.to_str().unwrap();
+        assert_eq!(
+            flags.split('\x1f').collect::<Vec<_>>(),
+            [
+                "-Crelocation-model=static",
+                "-Ccode-model=small",
+                "-Clink-arg=-T/w/libos/user.ld",
+                "-Clink-arg=--gc-sections"
+            ]
+        );
+    }
+
+    #[test]
+    fn package_names() {
+        let manifest = "[package]\nname = \"hello\"\nversion.workspace = true\n\n[dependencies]\nname = \"x\"\n";
+        assert_eq!(package_name(manifest).as_deref(), Some("hello"));
+        assert_eq!(package_name("[dependencies]\nname = \"x\"\n"), None);
+        assert_eq!(package_name("[package]\n  name=\"a-b\" # c\n").as_deref(), Some("a-b"));
+    }
+
+    #[test]
+    fn the_workspace_apps_are_listed() {
+        let apps = Layout::new().apps().unwrap();
+        assert!(apps.iter().any(|a| a == "hello"), "{apps:?}");
+        let err = Layout::new().check_app("no-such-app").unwrap_err().to_string();
+        assert!(err.contains("hello"), "{err}");
+    }
+}

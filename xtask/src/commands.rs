@@ -1,0 +1,213 @@
+//! `cargo xtask build`, `image` and `run`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::accel::{self, AccelChoice, ProbeSetup};
+use crate::build::{Flavor, Layout};
+use crate::image::Image;
+use crate::install;
+use crate::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
+use crate::run_result::{self, Verdict};
+
+/// Which image to build.
+#[derive(Clone, Debug)]
+pub struct ImageSpec {
+    /// The app, or `None` for the kernel alone.
+    pub app: Option<String>,
+    /// Profile and kernel flavour.
+    pub flavor: Flavor,
+}
+
+/// A built image and the ELF files it came from.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The kernel ELF (with symbols, for gdb).
+    pub kernel_elf: PathBuf,
+    /// The app ELF, if there is an app.
+    pub app_elf: Option<PathBuf>,
+    /// The image.
+    pub image: Image,
+}
+
+/// Builds the kernel and the app and writes the image to `out`.
+pub fn build_image(layout: &Layout, spec: &ImageSpec, out: &Path) -> Result<Built> {
+    if let Some(app) = &spec.app {
+        layout.check_app(app)?;
+    }
+    let app_elf = match &spec.app {
+        Some(app) => Some(layout.build_app(app, spec.flavor.release)?),
+        None => None,
+    };
+    let kernel_elf = layout.build_kernel(spec.flavor)?;
+    let app_input = spec.app.as_deref().zip(app_elf.as_deref());
+    let image = layout.write_image(&kernel_elf, app_input, out)?;
+    Ok(Built { kernel_elf, app_elf, image })
+}
+
+/// `cargo xtask build`.
+pub fn build(spec: &ImageSpec) -> Result<()> {
+    let layout = Layout::new();
+    let out = layout.image(spec.app.as_deref(), spec.flavor);
+    let built = build_image(&layout, spec, &out)?;
+    println!("{}", out.display());
+    println!("{}", built.image.size_report());
+    Ok(())
+}
+
+/// What to boot and how, as given on the command line.
+#[derive(Clone, Debug)]
+pub struct BootOptions {
+    /// `--smp`.
+    pub smp: u32,
+    /// `--mem`.
+    pub mem: String,
+    /// `--firmware`.
+    pub firmware: Firmware,
+    /// The kernel command line.
+    pub cmdline: String,
+}
+
+/// `cargo xtask image`: writes the image to `out` and prints how to boot it.
+pub fn image(spec: &ImageSpec, out: &Path, boot: &BootOptions) -> Result<()> {
+    let layout = Layout::new();
+    let built = build_image(&layout, spec, out)?;
+    println!("wrote {}", out.display());
+    println!("{}", built.image.size_report());
+    let example = Boot {
+        qemu: PathBuf::from(QEMU),
+        image: out.to_path_buf(),
+        cmdline: boot.cmdline.clone(),
+        machine: Machine {
+            accel: Accel::Tcg,
+            cpu: None,
+            mem: boot.mem.clone(),
+            smp: boot.smp,
+            firmware: boot.firmware,
+        },
+        gdb: false,
+        timeout: None,
+    };
+    println!("boot it with:\n    {}", example.shell_command());
+    if boot.firmware == Firmware::Qboot {
+        println!("(without `-bios {}` QEMU uses SeaBIOS, which boots too, a little slower)", qemu::QBOOT_ROM);
+    }
+    Ok(())
+}
+
+/// `cargo xtask run`'s own options.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The machine and command line.
+    pub boot: BootOptions,
+    /// `--accel`.
+    pub accel: AccelChoice,
+    /// `--gdb`.
+    pub gdb: bool,
+    /// `--timeout` (ignored with `--gdb`).
+    pub timeout: Duration,
+}
+
+/// `cargo xtask run`: returns the exit status to exit with.
+pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
+    let layout = Layout::new();
+    let qemu_path = install::ensure_qemu()?;
+    let out = layout.image(spec.app.as_deref(), spec.flavor);
+    let built = build_image(&layout, spec, &out)?;
+
+    let machine = Machine {
+        accel: Accel::Tcg,
+        cpu: None,
+        mem: opts.boot.mem.clone(),
+        smp: opts.boot.smp,
+        firmware: opts.boot.firmware,
+    };
+    let setup = ProbeSetup { qemu: &qemu_path, machine: machine.clone(), cache: layout.state_dir().join("kvm-probe") };
+    let release = spec.flavor.release;
+    let chosen = accel::choose(opts.accel, &setup, &mut || {
+        let flavor = Flavor { release, boot_tests: false };
+        let probe = ImageSpec { app: Some(accel::PROBE_APP.to_string()), flavor };
+        let path = layout.image(Some(accel::PROBE_APP), flavor);
+        build_image(&layout, &probe, &path).map(|_| path)
+    });
+    eprintln!("xtask: accelerator: {} ({})", chosen.accel.name(), chosen.reason);
+
+    let boot = Boot {
+        qemu: qemu_path,
+        image: out,
+        cmdline: opts.boot.cmdline.clone(),
+        machine: Machine { accel: chosen.accel, ..machine },
+        gdb: opts.gdb,
+        timeout: if opts.gdb { None } else { Some(opts.timeout) },
+    };
+    eprintln!("xtask: $ {}", boot.shell_command());
+    if opts.gdb {
+        eprintln!("xtask: QEMU waits for gdb on localhost:1234 (no timeout). Attach with:");
+        eprintln!("    {}", gdb_command(&built.kernel_elf, built.app_elf.as_deref()));
+    }
+    let stdout = std::io::stdout();
+    let finished = qemu::run(&boot, qemu::Stderr::Echo, &mut |chunk| {
+        let mut out = stdout.lock();
+        let _ = out.write_all(chunk);
+        let _ = out.flush();
+    })
+    .context("running QEMU")?;
+    let verdict = run_result::decode(finished.end, &finished.serial);
+    let status = verdict.shell_status();
+    match &verdict {
+        Verdict::Exit(_) => {
+            eprintln!("xtask: {} ({:.2} s; exit status {status})", verdict.describe(), finished.elapsed.as_secs_f64())
+        }
+        Verdict::TimedOut(_) => eprintln!("xtask: {}", verdict.describe()),
+        Verdict::Problem(_) if opts.gdb && String::from_utf8_lossy(&finished.stderr).contains("GDBstub") => {
+            eprintln!("xtask: gdb ended QEMU before the guest ended the run");
+        }
+        // QEMU's stderr, if any, was shown above as it came.
+        Verdict::Problem(problem) => eprintln!("xtask: {problem}"),
+    }
+    Ok(status)
+}
+
+/// The gdb command line that attaches to QEMU with the kernel's (and the
+/// app's) symbols.
+pub fn gdb_command(kernel_elf: &Path, app_elf: Option<&Path>) -> String {
+    let mut words = vec![
+        "gdb".to_string(),
+        shell_quote(&absolute(kernel_elf).to_string_lossy()),
+        "-ex".into(),
+        shell_quote("target remote :1234"),
+    ];
+    if let Some(app) = app_elf {
+        words.push("-ex".into());
+        words.push(shell_quote(&format!("add-symbol-file {}", absolute(app).display())));
+    }
+    words.join(" ")
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gdb_lines() {
+        assert_eq!(
+            gdb_command(Path::new("/w/target/images/kernel.elf"), None),
+            "gdb /w/target/images/kernel.elf -ex 'target remote :1234'"
+        );
+        assert_eq!(
+            gdb_command(
+                Path::new("/w/target/images/kernel.elf"),
+                Some(Path::new("/w/target/user/x86_64-unknown-none/debug/hello"))
+            ),
+            "gdb /w/target/images/kernel.elf -ex 'target remote :1234' \
+             -ex 'add-symbol-file /w/target/user/x86_64-unknown-none/debug/hello'"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! `cargo xtask lint`: the formatting, clippy and documentation checks that
+//! CI runs, in CI's order, stopping at the first failure.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::build::{KERNEL_PACKAGE, Layout, TARGET, cargo};
+use crate::qemu::shell_quote;
+
+/// One check: a title and a cargo command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// What it checks.
+    pub title: String,
+    /// cargo's arguments.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+impl Step {
+    fn new(title: &str, args: &[&str]) -> Step {
+        Step { title: title.to_string(), args: args.iter().map(|a| a.to_string()).collect(), env: Vec::new() }
+    }
+
+    /// The command as a shell line, for the log.
+    pub fn display(&self) -> String {
+        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v))).collect();
+        let mut words = env;
+        words.push("cargo".into());
+        words.extend(self.args.iter().cloned());
+        words.join(" ")
+    }
+}
+
+/// The steps, for a workspace with these apps.
+pub fn steps(apps: &[String]) -> Vec<Step> {
+    let mut bare_metal = vec!["clippy".to_string()];
+    for package in [KERNEL_PACKAGE, "entry-asm", "libos"].iter().map(|p| p.to_string()).chain(apps.iter().cloned()) {
+        bare_metal.push("-p".into());
+        bare_metal.push(package);
+    }
+    bare_metal.extend(["--target", TARGET, "--", "-D", "warnings"].map(String::from));
+    let mut doc = Step::new("rustdoc of the host crates", &["doc", "--no-deps"]);
+    doc.env.push(("RUSTDOCFLAGS".into(), "-D warnings".into()));
+    vec![
+        Step::new("formatting", &["fmt", "--all", "--check"]),
+        // The workspace's default-members: the host crates, the xtask included.
+        Step::new("clippy, host crates", &["clippy", "--all-targets", "--", "-D", "warnings"]),
+        Step { title: "clippy, bare-metal crates".into(), args: bare_metal, env: Vec::new() },
+        Step::new(
+            "clippy, the kernel with its boot tests",
+            &["clippy", "-p", KERNEL_PACKAGE, "--features", "boot-tests", "--target", TARGET, "--", "-D", "warnings"],
+        ),
+        doc,
+    ]
+}
+
+/// Runs every step; fails at the first one that fails.
+pub fn run() -> Result<()> {
+    let layout = Layout::new();
+    let apps = layout.apps()?;
+    let all = Instant::now();
+    for step in steps(&apps) {
+        println!("==> {}: {}", step.title, step.display());
+        let started = Instant::now();
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(&layout.root).args(&step.args);
+        for (k, v) in &step.env {
+            cmd.env(k, v);
+        }
+        let status = cmd.status().with_context(|| format!("running {}", step.display()))?;
+        let secs = started.elapsed().as_secs_f64();
+        if !status.success() {
+            bail!("{} failed after {secs:.1} s ({status}): {}", step.title, step.display());
+        }
+        println!("==> {}: ok ({secs:.1} s)", step.title);
+    }
+    println!("lint: all checks passed ({:.1} s)", all.elapsed().as_secs_f64());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_metal_clippy_covers_every_app() {
+        let steps = steps(&["hello".to_string(), "echo".to_string()]);
+        let bare = steps.iter().find(|s| s.title == "clippy, bare-metal crates").unwrap();
+        assert_eq!(
+            bare.display(),
+            "cargo clippy -p libos-kernel -p entry-asm -p libos -p hello -p echo \
+             --target x86_64-unknown-none -- -D warnings"
+        );
+        assert_eq!(steps[0].display(), "cargo fmt --all --check");
+        assert_eq!(steps.last().unwrap().display(), "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps");
+    }
+}

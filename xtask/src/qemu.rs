@@ -1,0 +1,439 @@
+//! Booting an image under QEMU: the command line, and a supervised run that
+//! streams the serial output, enforces a timeout and never leaves a QEMU
+//! process behind.
+//!
+//! QEMU is started with `PR_SET_PDEATHSIG = SIGKILL`, so it dies when the
+//! thread that started it dies (the xtask killed by Ctrl-C included: QEMU
+//! stays in our process group and gets the SIGINT as well). Its standard
+//! input is `/dev/null`, so it never puts the terminal in raw mode. A timeout
+//! or any error kills it with SIGKILL and reaps it; a [`ChildGuard`] does the
+//! same when a run is abandoned by a panic.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::run_result::QemuEnd;
+
+/// The QEMU binary the xtask runs.
+pub const QEMU: &str = "qemu-system-x86_64";
+/// Where Debian installs qboot, the fast minimal firmware.
+pub const QBOOT_ROM: &str = "/usr/share/qemu/qboot.rom";
+/// The `isa-debug-exit` device through which the kernel ends a run.
+pub const DEBUG_EXIT_DEVICE: &str = "isa-debug-exit,iobase=0xf4,iosize=0x01";
+
+/// Which accelerator QEMU uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    /// QEMU's software emulator (`-accel tcg -cpu max`).
+    Tcg,
+    /// Hardware virtualization (`-accel kvm -cpu host`).
+    Kvm,
+}
+
+impl Accel {
+    /// The name QEMU uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Tcg => "tcg",
+            Accel::Kvm => "kvm",
+        }
+    }
+}
+
+/// The firmware QEMU runs before loading the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Firmware {
+    /// qboot (`-bios /usr/share/qemu/qboot.rom`): boots in ~0.06 s.
+    Qboot,
+    /// SeaBIOS, QEMU's default firmware: ~0.2 s, full ACPI tables.
+    Seabios,
+}
+
+impl Firmware {
+    /// qboot when this host has it, SeaBIOS otherwise.
+    pub fn host_default() -> Firmware {
+        if Path::new(QBOOT_ROM).is_file() { Firmware::Qboot } else { Firmware::Seabios }
+    }
+}
+
+/// The virtual machine a boot runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Machine {
+    /// The accelerator.
+    pub accel: Accel,
+    /// A `-cpu` model instead of the accelerator's default (`max` / `host`).
+    pub cpu: Option<String>,
+    /// Memory size in QEMU's syntax (`128M`).
+    pub mem: String,
+    /// Number of CPUs.
+    pub smp: u32,
+    /// The firmware.
+    pub firmware: Firmware,
+}
+
+/// One boot of an image.
+#[derive(Clone, Debug)]
+pub struct Boot {
+    /// The QEMU binary.
+    pub qemu: PathBuf,
+    /// The image given to `-kernel`.
+    pub image: PathBuf,
+    /// The kernel command line (`-append`), empty for none.
+    pub cmdline: String,
+    /// The machine.
+    pub machine: Machine,
+    /// Wait for gdb on TCP port 1234 before starting (`-s -S`).
+    pub gdb: bool,
+    /// Kill QEMU after this long (`None`: wait for ever).
+    pub timeout: Option<Duration>,
+}
+
+impl Boot {
+    /// QEMU's arguments.
+    pub fn args(&self) -> Vec<OsString> {
+        let m = &self.machine;
+        let cpu = m.cpu.clone().unwrap_or_else(|| match m.accel {
+            Accel::Tcg => "max".to_string(),
+            Accel::Kvm => "host".to_string(),
+        });
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |a: &str| args.push(a.into());
+        for a in ["-machine", "pc", "-accel", m.accel.name(), "-cpu", &cpu, "-m", &m.mem] {
+            push(a);
+        }
+        push("-smp");
+        push(&m.smp.to_string());
+        push("-kernel");
+        args.push(self.image.clone().into_os_string());
+        let mut push = |a: &str| args.push(a.into());
+        if !self.cmdline.is_empty() {
+            push("-append");
+            push(&self.cmdline);
+        }
+        for a in
+            ["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-device", DEBUG_EXIT_DEVICE]
+        {
+            push(a);
+        }
+        if m.firmware == Firmware::Qboot {
+            push("-bios");
+            push(QBOOT_ROM);
+        }
+        if self.gdb {
+            push("-s");
+            push("-S");
+        }
+        args
+    }
+
+    /// The whole command, quoted for a POSIX shell.
+    pub fn shell_command(&self) -> String {
+        let mut words = vec![shell_quote(&self.qemu.to_string_lossy())];
+        words.extend(self.args().iter().map(|a| shell_quote(&a.to_string_lossy())));
+        words.join(" ")
+    }
+}
+
+/// Quotes a word for a POSIX shell (only when it needs it).
+pub fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// What to do with QEMU's standard error while it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stderr {
+    /// Copy it to our standard error as it comes (and keep it).
+    Echo,
+    /// Only keep it.
+    Capture,
+}
+
+/// A finished boot.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// How QEMU ended.
+    pub end: QemuEnd,
+    /// Everything the guest wrote to its serial port.
+    pub serial: Vec<u8>,
+    /// Everything QEMU wrote to its standard error.
+    pub stderr: Vec<u8>,
+    /// Wall time from spawning QEMU to reaping it.
+    pub elapsed: Duration,
+}
+
+/// Kills (SIGKILL) and reaps the child when dropped, unless it was reaped.
+struct ChildGuard {
+    child: Child,
+    reaped: bool,
+}
+
+impl ChildGuard {
+    fn kill_and_reap(&mut self) -> Result<ExitStatus> {
+        // kill() fails only if the process was already reaped, which
+        // `reaped` rules out; an exited but unreaped child is fine.
+        let _ = self.child.kill();
+        let status = self.child.wait().context("waiting for QEMU after killing it")?;
+        self.reaped = true;
+        Ok(status)
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Boots the image and waits for the run to end: QEMU exits, or the
+/// timeout passes (QEMU is then killed). `on_serial` gets the guest's serial
+/// output chunk by chunk as it arrives, on the calling thread.
+///
+/// The calling thread must live until this returns (it does: the function
+/// blocks), because QEMU's death signal is tied to the thread that spawned
+/// it.
+pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -> Result<Finished> {
+    let mut command = Command::new(&boot.qemu);
+    command.args(boot.args()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    die_with_parent(&mut command);
+    let started = Instant::now();
+    let child = command.spawn().with_context(|| format!("starting {}", boot.qemu.display()))?;
+    let mut guard = ChildGuard { child, reaped: false };
+
+    let mut stdout = guard.child.stdout.take().context("QEMU's stdout pipe")?;
+    let mut stderr = guard.child.stderr.take().context("QEMU's stderr pipe")?;
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let stdout_reader = thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let stderr_reader = thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stderr.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if stderr_mode == Stderr::Echo {
+                        let mut out = std::io::stderr().lock();
+                        let _ = out.write_all(&buf[..n]);
+                        let _ = out.flush();
+                    }
+                    kept.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        kept
+    });
+
+    let deadline = boot.timeout.map(|t| started + t);
+    let mut serial = Vec::new();
+    let mut timed_out = false;
+    // Until QEMU closes its stdout (it exits) or the deadline passes.
+    loop {
+        let next = match deadline {
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok(chunk) => {
+                on_serial(&chunk);
+                serial.extend_from_slice(&chunk);
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    // Reap QEMU, still within the deadline.
+    let status = if timed_out {
+        guard.kill_and_reap()?
+    } else {
+        loop {
+            if let Some(status) = guard.child.try_wait().context("waiting for QEMU")? {
+                guard.reaped = true;
+                break status;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                timed_out = true;
+                break guard.kill_and_reap()?;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+    };
+    let elapsed = started.elapsed();
+    // The pipes are closed now: the readers finish; take what is left.
+    let _ = stdout_reader.join();
+    for chunk in rx.try_iter() {
+        on_serial(&chunk);
+        serial.extend_from_slice(&chunk);
+    }
+    let stderr = stderr_reader.join().unwrap_or_default();
+
+    let end = if timed_out {
+        QemuEnd::TimedOut(boot.timeout.unwrap_or_default())
+    } else if let Some(code) = status.code() {
+        QemuEnd::Exited(code)
+    } else {
+        QemuEnd::Signaled(status.signal().unwrap_or(0))
+    };
+    Ok(Finished { end, serial, stderr, elapsed })
+}
+
+/// Makes the child get SIGKILL when the thread that spawned it dies.
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec, and only
+    // calls prctl and getppid, which are async-signal-safe, and builds an
+    // io::Error from errno (no allocation for the `last_os_error` path).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl: then nobody would kill us.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// QEMU's version line (`QEMU emulator version 7.2.22 (...)`).
+pub fn version(qemu: &Path) -> Result<String> {
+    let out = Command::new(qemu)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} --version", qemu.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boot() -> Boot {
+        Boot {
+            qemu: PathBuf::from("/usr/bin/qemu-system-x86_64"),
+            image: PathBuf::from("/w/target/images/hello.bin"),
+            cmdline: "kpti=off -- a 'b c'".into(),
+            machine: Machine { accel: Accel::Tcg, cpu: None, mem: "128M".into(), smp: 2, firmware: Firmware::Qboot },
+            gdb: false,
+            timeout: Some(Duration::from_secs(60)),
+        }
+    }
+
+    #[test]
+    fn command_line() {
+        assert_eq!(
+            boot().shell_command(),
+            "/usr/bin/qemu-system-x86_64 -machine pc -accel tcg -cpu max -m 128M -smp 2 \
+             -kernel /w/target/images/hello.bin -append 'kpti=off -- a '\\''b c'\\''' \
+             -display none -monitor none -serial stdio -no-reboot \
+             -device isa-debug-exit,iobase=0xf4,iosize=0x01 -bios /usr/share/qemu/qboot.rom"
+        );
+    }
+
+    #[test]
+    fn kvm_seabios_gdb_and_cpu_override() {
+        let mut b = boot();
+        b.machine.accel = Accel::Kvm;
+        b.machine.firmware = Firmware::Seabios;
+        b.gdb = true;
+        b.cmdline.clear();
+        let cmd = b.shell_command();
+        assert!(cmd.contains("-accel kvm -cpu host"), "{cmd}");
+        assert!(!cmd.contains("-bios") && !cmd.contains("-append"), "{cmd}");
+        assert!(cmd.ends_with("-s -S"), "{cmd}");
+        b.machine.cpu = Some("qemu64,-nx".into());
+        assert!(b.shell_command().contains("-cpu qemu64,-nx"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("plain-word_1.2=x"), "plain-word_1.2=x");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+
+    /// The supervision logic, with a shell script standing in for QEMU.
+    fn fake(script: &str, timeout: Option<Duration>) -> Finished {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("xtask-fake-qemu-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("qemu");
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+        let mut b = boot();
+        b.qemu = path.clone();
+        b.timeout = timeout;
+        let mut streamed = Vec::new();
+        let finished = run(&b, Stderr::Capture, &mut |c| streamed.extend_from_slice(c)).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir(&dir);
+        assert_eq!(streamed, finished.serial, "everything streamed is kept");
+        finished
+    }
+
+    #[test]
+    fn exit_status_and_output_are_collected() {
+        let f = fake("printf 'one\\ntwo'; echo oops >&2; exit 5", Some(Duration::from_secs(20)));
+        assert_eq!(f.end, QemuEnd::Exited(5));
+        assert_eq!(f.serial, b"one\ntwo");
+        assert_eq!(f.stderr, b"oops\n");
+    }
+
+    #[test]
+    fn timeout_kills_the_process() {
+        let started = Instant::now();
+        let f = fake("echo started; exec sleep 30", Some(Duration::from_millis(300)));
+        assert_eq!(f.end, QemuEnd::TimedOut(Duration::from_millis(300)));
+        assert_eq!(f.serial, b"started\n");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn timeout_applies_after_stdout_is_closed() {
+        let f = fake("exec >/dev/null 2>&1; exec sleep 30", Some(Duration::from_millis(300)));
+        assert_eq!(f.end, QemuEnd::TimedOut(Duration::from_millis(300)));
+    }
+
+    #[test]
+    fn killed_by_a_signal() {
+        let f = fake("kill -9 $$", None);
+        assert_eq!(f.end, QemuEnd::Signaled(9));
+    }
+}

@@ -1,0 +1,657 @@
+//! `cargo xtask test`: host unit tests, then every boot of the test plan
+//! (in parallel), with one line per test and a closing `N passed, M failed`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use libos_abi::run::RunExit;
+use libos_abi::test::TEST_SECTION;
+use libos_elf::Elf;
+
+use crate::accel::{self, AccelChoice, ProbeSetup};
+use crate::build::{Flavor, Layout};
+use crate::host_tests;
+use crate::install;
+use crate::qemu::{self, Accel, Boot, Firmware, Machine};
+use crate::run_result::{self, Verdict};
+use crate::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
+use crate::test_plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlannedBoot};
+
+/// Serial lines shown for a failed boot without `--verbose`.
+const FAILURE_TAIL_LINES: usize = 200;
+
+/// Everything `cargo xtask test` was asked to do.
+#[derive(Clone, Debug)]
+pub struct TestOptions {
+    /// Only tests whose name contains this.
+    pub filter: Option<String>,
+    /// Build in release mode.
+    pub release: bool,
+    /// `--accel`.
+    pub accel: AccelChoice,
+    /// `--mem`.
+    pub mem: String,
+    /// `--smp` (a configuration may override it).
+    pub smp: u32,
+    /// `--firmware` (a configuration may override it).
+    pub firmware: Firmware,
+    /// Kernel command line words from the options (`kpti=off`, ...).
+    pub cmdline_words: Vec<String>,
+    /// Words after `--`, appended to every command line.
+    pub extra: Vec<String>,
+    /// Timeout of each boot (a boot may set its own).
+    pub timeout: Duration,
+    /// Show every boot's serial output.
+    pub verbose: bool,
+    /// Boots run at once.
+    pub jobs: usize,
+    /// Skip the host tests.
+    pub no_host: bool,
+}
+
+/// Pass and failure counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Tests that passed.
+    pub passed: u32,
+    /// Tests that failed.
+    pub failed: u32,
+}
+
+impl Totals {
+    fn add(&mut self, result: &TestResult) {
+        match result.outcome {
+            Outcome::Ok => self.passed += 1,
+            Outcome::Failed(_) => self.failed += 1,
+            Outcome::Ignored => {}
+        }
+    }
+}
+
+/// Runs the test suite; returns the process exit status.
+pub fn run(opts: &TestOptions) -> Result<i32> {
+    if let Some(filter) = &opts.filter
+        && (filter.is_empty() || filter.contains(char::is_whitespace))
+    {
+        bail!("the test filter must be one word (it goes on the kernel command line): {filter:?}");
+    }
+    let layout = Layout::new();
+    let mut totals = Totals::default();
+    let started = Instant::now();
+
+    if opts.no_host {
+        println!("host tests: skipped (--no-host)");
+    } else {
+        host_stage(&layout, opts, &mut totals)?;
+    }
+    boot_stage(&layout, opts, &mut totals)?;
+
+    println!("total time {:.1} s", started.elapsed().as_secs_f64());
+    println!("{} passed, {} failed", totals.passed, totals.failed);
+    Ok(if totals.failed == 0 { 0 } else { 1 })
+}
+
+/// Runs `cargo test` and prints one line per test binary.
+fn host_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Result<()> {
+    println!("host tests: cargo test --no-fail-fast (output shown for failures; --verbose shows all)");
+    let report = host_tests::run(&layout.root, opts.filter.as_deref(), opts.verbose)?;
+    for binary in &report.binaries {
+        if opts.filter.is_some() && binary.ok && binary.passed + binary.failed == 0 {
+            continue;
+        }
+        println!("{}", binary.line());
+        totals.passed += binary.passed;
+        totals.failed += binary.failures();
+        if !binary.ok && !opts.verbose {
+            print_indented(&binary.output, usize::MAX);
+        }
+    }
+    if !report.cargo_ok && report.binaries.iter().all(|b| b.ok) {
+        println!("test host::build ... FAILED (cargo test failed outside any test binary)");
+        totals.failed += 1;
+        if !opts.verbose {
+            print_indented(&report.output, FAILURE_TAIL_LINES);
+        }
+    }
+    Ok(())
+}
+
+/// A build step's failure, reported as a test line.
+fn build_failure(name: &str, error: &anyhow::Error, totals: &mut Totals) {
+    let message = format!("{error:#}").replace('\n', " ");
+    println!("{}", TestResult::failed(format!("build::{name}"), message).line(""));
+    totals.failed += 1;
+}
+
+/// Builds what the plan needs, then runs the boots.
+fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Result<()> {
+    let qemu_path = install::ensure_qemu()?;
+    let release = opts.release;
+
+    // Apps first: which of them have boot-time tests decides the plan.
+    println!("building the apps, the kernels and the images");
+    let mut app_elfs: HashMap<String, PathBuf> = HashMap::new();
+    let mut apps_with_tests = Vec::new();
+    for app in layout.apps()? {
+        match layout.build_app(&app, release).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))) {
+            Ok((tests, elf)) => {
+                if tests {
+                    apps_with_tests.push(app.clone());
+                }
+                app_elfs.insert(app, elf);
+            }
+            Err(e) => build_failure(&app, &e, totals),
+        }
+    }
+    let plan = test_plan::expand(test_plan::SUITES, &apps_with_tests, opts.filter.as_deref());
+
+    // Kernels, then images.
+    let kinds: BTreeSet<KernelKind> = plan
+        .iter()
+        .map(|b| match &b.image {
+            ImageRef::Kernel(kind) | ImageRef::App { kernel: kind, .. } => *kind,
+        })
+        .collect();
+    let mut kernels: HashMap<KernelKind, PathBuf> = HashMap::new();
+    for kind in kinds {
+        let flavor = Flavor { release, boot_tests: kind == KernelKind::BootTests };
+        match layout.build_kernel(flavor) {
+            Ok(elf) => {
+                kernels.insert(kind, elf);
+            }
+            Err(e) => build_failure(&format!("kernel{}", flavor.suffix()), &e, totals),
+        }
+    }
+    let mut images: HashMap<ImageRef, PathBuf> = HashMap::new();
+    for boot in &plan {
+        if images.contains_key(&boot.image) {
+            continue;
+        }
+        let (kind, app) = match &boot.image {
+            ImageRef::Kernel(kind) => (*kind, None),
+            ImageRef::App { app, kernel } => (*kernel, Some(app.as_str())),
+        };
+        let Some(kernel_elf) = kernels.get(&kind) else {
+            continue;
+        };
+        let flavor = Flavor { release, boot_tests: kind == KernelKind::BootTests };
+        let out = layout.image(app, flavor);
+        let app_input = app.map(|a| (a, app_elfs[a].as_path()));
+        match layout.write_image(kernel_elf, app_input, &out) {
+            Ok(_) => {
+                images.insert(boot.image.clone(), out);
+            }
+            Err(e) => build_failure(&format!("image::{}", app.unwrap_or("kernel")), &e, totals),
+        }
+    }
+    let (runnable, skipped): (Vec<PlannedBoot>, Vec<PlannedBoot>) =
+        plan.into_iter().partition(|b| images.contains_key(&b.image));
+    if !skipped.is_empty() {
+        println!("note: {} boot(s) not run because their image could not be built", skipped.len());
+    }
+
+    // The accelerator.
+    let machine =
+        Machine { accel: Accel::Tcg, cpu: None, mem: opts.mem.clone(), smp: opts.smp, firmware: opts.firmware };
+    let setup = ProbeSetup { qemu: &qemu_path, machine: machine.clone(), cache: layout.state_dir().join("kvm-probe") };
+    let chosen = accel::choose(opts.accel, &setup, &mut || probe_image(layout, release));
+    println!("accelerator: {} ({})", chosen.accel.name(), chosen.reason);
+
+    let boots: Vec<Boot> = runnable
+        .iter()
+        .map(|planned| {
+            let mut words = planned.cmdline.clone();
+            words.extend(opts.cmdline_words.iter().cloned());
+            words.extend(opts.extra.iter().cloned());
+            Boot {
+                qemu: qemu_path.clone(),
+                image: images[&planned.image].clone(),
+                cmdline: words.join(" "),
+                machine: Machine {
+                    accel: chosen.accel,
+                    cpu: planned.cpu.clone(),
+                    smp: planned.smp.unwrap_or(opts.smp),
+                    firmware: planned.firmware.unwrap_or(opts.firmware),
+                    ..machine.clone()
+                },
+                gdb: false,
+                timeout: Some(planned.timeout.unwrap_or(opts.timeout)),
+            }
+        })
+        .collect();
+    let jobs = opts.jobs.clamp(1, boots.len().max(1));
+    println!("running {} boot(s), {jobs} at a time", boots.len());
+    let boot_started = Instant::now();
+    run_boots(&runnable, &boots, jobs, opts.verbose, totals);
+    println!("boots took {:.1} s", boot_started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The plain kernel with `hello`, for the KVM probe.
+fn probe_image(layout: &Layout, release: bool) -> Result<PathBuf> {
+    let flavor = Flavor { release, boot_tests: false };
+    let app = layout.build_app(accel::PROBE_APP, release)?;
+    let kernel = layout.build_kernel(flavor)?;
+    let out = layout.image(Some(accel::PROBE_APP), flavor);
+    layout.write_image(&kernel, Some((accel::PROBE_APP, &app)), &out)?;
+    Ok(out)
+}
+
+/// Symbols that bracket the test records when the linker script merges the
+/// test section into another one (as `libos/user.ld` does, into `.rodata`).
+pub const TESTS_START_SYMBOL: &str = "__libos_tests_start";
+/// See [`TESTS_START_SYMBOL`].
+pub const TESTS_END_SYMBOL: &str = "__libos_tests_end";
+
+/// Whether an ELF file holds boot-time test records: a non-empty
+/// `.libos_tests` section, or `__libos_tests_end > __libos_tests_start`.
+pub fn has_boot_tests(elf_path: &Path) -> Result<bool> {
+    let bytes = std::fs::read(elf_path)?;
+    let at = |e: libos_elf::ElfError| anyhow::anyhow!("{}: {e}", elf_path.display());
+    let elf = Elf::parse(&bytes).map_err(at)?;
+    if elf.section_by_name(TEST_SECTION).map_err(at)?.is_some_and(|s| s.size > 0) {
+        return Ok(true);
+    }
+    let start = elf.symbol(TESTS_START_SYMBOL).map_err(at)?;
+    let end = elf.symbol(TESTS_END_SYMBOL).map_err(at)?;
+    Ok(matches!((start, end), (Some(s), Some(e)) if e.value > s.value))
+}
+
+/// A message from a boot's thread to the printer.
+enum Msg {
+    /// A result line to print.
+    Line(usize, String),
+    /// The boot finished.
+    Finished(usize, Box<BootReport>),
+}
+
+/// What a finished boot reports.
+struct BootReport {
+    results: Vec<TestResult>,
+    details: String,
+    show_details: bool,
+}
+
+/// Runs the boots on `jobs` threads; prints their lines grouped per boot in
+/// plan order, each as soon as every earlier boot has finished.
+fn run_boots(plan: &[PlannedBoot], boots: &[Boot], jobs: usize, verbose: bool, totals: &mut Totals) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<Msg>();
+    thread::scope(|scope| {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= boots.len() {
+                        break;
+                    }
+                    let report = run_one(&plan[i], &boots[i], verbose, &mut |line| {
+                        let _ = tx.send(Msg::Line(i, line));
+                    });
+                    let _ = tx.send(Msg::Finished(i, Box::new(report)));
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: Vec<Vec<String>> = vec![Vec::new(); boots.len()];
+        let mut finished: Vec<Option<Box<BootReport>>> = (0..boots.len()).map(|_| None).collect();
+        let mut current = 0;
+        for msg in rx {
+            match msg {
+                Msg::Line(i, line) if i == current => println!("{line}"),
+                Msg::Line(i, line) => pending[i].push(line),
+                Msg::Finished(i, report) => finished[i] = Some(report),
+            }
+            while current < boots.len() {
+                let Some(report) = finished[current].take() else {
+                    break;
+                };
+                for result in &report.results {
+                    totals.add(result);
+                }
+                if report.show_details {
+                    print!("{}", report.details);
+                }
+                current += 1;
+                if current < boots.len() {
+                    for line in pending[current].drain(..) {
+                        println!("{line}");
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Runs one boot and judges it; `emit` gets each result line as it is known.
+fn run_one(planned: &PlannedBoot, boot: &Boot, verbose: bool, emit: &mut dyn FnMut(String)) -> BootReport {
+    let mut parser = Parser::new();
+    let live = matches!(planned.expect, Expect::Protocol { .. });
+    let suffix = planned.suffix.as_str();
+    let mut on_serial = |chunk: &[u8]| {
+        for event in parser.feed(chunk) {
+            if let (true, Event::Result(result)) = (live, event) {
+                emit(result.line(suffix));
+            }
+        }
+    };
+    let finished = match qemu::run(boot, qemu::Stderr::Capture, &mut on_serial) {
+        Ok(finished) => finished,
+        Err(e) => {
+            let name = planned.expect.fixed_name().unwrap_or(&planned.suite);
+            let result = TestResult::failed(name, format!("could not run QEMU: {e:#}"));
+            emit(result.line(suffix));
+            return BootReport { results: vec![result], details: String::new(), show_details: false };
+        }
+    };
+    let verdict = run_result::decode(finished.end, &finished.serial);
+    let results = match planned.expect {
+        Expect::Protocol { expect_tests } => {
+            for event in parser.finish(&planned.suite, &verdict) {
+                if let Event::Result(result) = event {
+                    emit(result.line(suffix));
+                }
+            }
+            let mut results = parser.results().to_vec();
+            if expect_tests && results.is_empty() {
+                let result =
+                    TestResult::failed(&planned.suite, "the image has boot-time tests, but the run reported none");
+                emit(result.line(suffix));
+                results.push(result);
+            }
+            results
+        }
+        Expect::Outcome { name, output_contains, exit } => {
+            let result = match check_outcome(output_contains, exit, &finished.serial, &verdict) {
+                Ok(()) => TestResult::ok(name),
+                Err(why) => TestResult::failed(name, why),
+            };
+            emit(result.line(suffix));
+            vec![result]
+        }
+        Expect::Harness { name, check } => {
+            parser.finish(&planned.suite, &verdict);
+            let result = match check_harness(&check, parser.results(), parser.done(), &verdict) {
+                Ok(()) => TestResult::ok(name),
+                Err(why) => TestResult::failed(name, why),
+            };
+            emit(result.line(suffix));
+            vec![result]
+        }
+    };
+    let failed = results.iter().any(TestResult::is_failure);
+    let mut details = format!(
+        "    ---- {}{}: `{}` ({}, {:.2} s)\n    $ {}\n",
+        planned.suite,
+        planned.suffix,
+        boot.cmdline,
+        verdict.describe(),
+        finished.elapsed.as_secs_f64(),
+        boot.shell_command()
+    );
+    let serial = String::from_utf8_lossy(&finished.serial);
+    details.push_str(&indented(&serial, if verbose { usize::MAX } else { FAILURE_TAIL_LINES }));
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    if !stderr.trim().is_empty() {
+        details.push_str("    ---- QEMU's stderr\n");
+        details.push_str(&indented(&stderr, usize::MAX));
+    }
+    BootReport { results, details, show_details: verbose || failed }
+}
+
+/// Checks a named outcome: a text in the output and the way the run ended.
+pub fn check_outcome(
+    output_contains: Option<&str>,
+    exit: RunExit,
+    serial: &[u8],
+    verdict: &Verdict,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if let Some(text) = output_contains
+        && !String::from_utf8_lossy(serial).contains(text)
+    {
+        problems.push(format!("the output does not contain {text:?}"));
+    }
+    if *verdict != Verdict::Exit(exit) {
+        problems.push(format!(
+            "expected the run to end with {exit:?} ({}), but {}",
+            run_result::describe_exit(exit),
+            verdict.describe()
+        ));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+}
+
+/// Checks a harness self-check against what the inner run reported.
+pub fn check_harness(
+    check: &HarnessCheck,
+    results: &[TestResult],
+    done: Option<Done>,
+    verdict: &Verdict,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    match *check {
+        HarnessCheck::Results { results: expected, done: (passed, failed), exit } => {
+            let got: Vec<(String, bool)> = results
+                .iter()
+                .filter(|r| r.outcome != Outcome::Ignored)
+                .map(|r| (r.name.clone(), r.outcome == Outcome::Ok))
+                .collect();
+            let want: Vec<(String, bool)> = expected.iter().map(|(n, p)| (n.to_string(), *p)).collect();
+            if got != want {
+                let show = |list: &[(String, bool)]| {
+                    list.iter()
+                        .map(|(n, p)| format!("{n} {}", if *p { "ok" } else { "FAILED" }))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                problems.push(format!("expected results [{}], got [{}]", show(&want), show(&got)));
+            }
+            if done != Some(Done { passed, failed }) {
+                let got = done.map_or("none".to_string(), |d| format!("{} passed, {} failed", d.passed, d.failed));
+                problems.push(format!("expected the done line {passed} passed, {failed} failed, got {got}"));
+            }
+            if *verdict != Verdict::Exit(exit) {
+                problems.push(format!("expected the run to end with {exit:?}, but {}", verdict.describe()));
+            }
+        }
+        HarnessCheck::CrashAttributed { test } => {
+            let attributed = results
+                .iter()
+                .any(|r| r.name == test && matches!(&r.outcome, Outcome::Failed(why) if why.starts_with("crashed (")));
+            if !attributed {
+                problems.push(format!("`{test}` was not reported as crashed; results: {}", list(results)));
+            }
+            if results.len() != 1 {
+                problems.push(format!("expected exactly one result, got {}", results.len()));
+            }
+            if *verdict != Verdict::Exit(RunExit::Failure) {
+                problems.push(format!("expected a failure exit, but {}", verdict.describe()));
+            }
+        }
+        HarnessCheck::TimeoutAttributed { test } => {
+            let attributed = results.iter().any(|r| {
+                r.name == test && matches!(&r.outcome, Outcome::Failed(why) if why.starts_with("timed out after"))
+            });
+            if !attributed {
+                problems.push(format!("`{test}` was not reported as timed out; results: {}", list(results)));
+            }
+            if results.len() != 1 {
+                problems.push(format!("expected exactly one result, got {}", results.len()));
+            }
+            if !matches!(verdict, Verdict::TimedOut(_)) {
+                problems.push(format!("expected the run to time out, but {}", verdict.describe()));
+            }
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+}
+
+fn list(results: &[TestResult]) -> String {
+    if results.is_empty() {
+        return "none".to_string();
+    }
+    results.iter().map(|r| r.line("")).collect::<Vec<_>>().join(" | ")
+}
+
+/// The last `max` lines of `text`, each indented, with a note of what was
+/// left out.
+fn indented(text: &str, max: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let skip = lines.len().saturating_sub(max);
+    let mut out = String::new();
+    if skip > 0 {
+        out.push_str(&format!("    | ({skip} earlier lines left out; --verbose shows them)\n"));
+    }
+    for line in &lines[skip..] {
+        out.push_str("    | ");
+        out.push_str(line.trim_end_matches('\r'));
+        out.push('\n');
+    }
+    out
+}
+
+fn print_indented(text: &str, max: usize) {
+    print!("{}", indented(text, max));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WRONG: &[(&str, bool)] = &[
+        ("selfcheck::passes", true),
+        ("selfcheck::assertion_fails", false),
+        ("selfcheck::fault_never_comes", false),
+        ("selfcheck::panic_never_comes", false),
+    ];
+
+    fn results_check() -> HarnessCheck {
+        HarnessCheck::Results { results: WRONG, done: (1, 3), exit: RunExit::Failure }
+    }
+
+    /// Parses a transcript the way `run_one` does.
+    fn parse(transcript: &str, verdict: &Verdict) -> (Vec<TestResult>, Option<Done>) {
+        let mut parser = Parser::new();
+        parser.feed(transcript.as_bytes());
+        parser.finish("harness", verdict);
+        (parser.results().to_vec(), parser.done())
+    }
+
+    const WRONG_TRANSCRIPT: &str = "\
+[libos-test] start selfcheck::passes\n\
+test selfcheck::passes ... ok\n\
+[libos-test] start selfcheck::assertion_fails\n\
+test selfcheck::assertion_fails ... FAILED: assertion failed: 1 == 2\n\
+[libos-test] start selfcheck::fault_never_comes\n\
+test selfcheck::fault_never_comes ... FAILED: expected fault #PF (vector 14), but it returned\n\
+[libos-test] start selfcheck::panic_never_comes\n\
+test selfcheck::panic_never_comes ... FAILED: expected panic, but it returned\n\
+[libos-test] done: 1 passed, 3 failed\n\
+[libos] exit: failure\n";
+
+    #[test]
+    fn harness_accepts_the_expected_failures() {
+        let verdict = Verdict::Exit(RunExit::Failure);
+        let (results, done) = parse(WRONG_TRANSCRIPT, &verdict);
+        assert_eq!(check_harness(&results_check(), &results, done, &verdict), Ok(()));
+    }
+
+    #[test]
+    fn harness_fails_when_a_failing_test_passes() {
+        let transcript = WRONG_TRANSCRIPT
+            .replace(
+                "test selfcheck::fault_never_comes ... FAILED: expected fault #PF (vector 14), but it returned",
+                "test selfcheck::fault_never_comes ... ok",
+            )
+            .replace("1 passed, 3 failed", "2 passed, 2 failed");
+        let verdict = Verdict::Exit(RunExit::Failure);
+        let (results, done) = parse(&transcript, &verdict);
+        let err = check_harness(&results_check(), &results, done, &verdict).unwrap_err();
+        assert!(err.contains("selfcheck::fault_never_comes ok"), "{err}");
+        assert!(err.contains("got 2 passed, 2 failed"), "{err}");
+    }
+
+    #[test]
+    fn harness_fails_when_the_run_succeeds() {
+        let verdict = Verdict::Exit(RunExit::Success);
+        let (results, done) = parse(WRONG_TRANSCRIPT, &verdict);
+        let err = check_harness(&results_check(), &results, done, &verdict).unwrap_err();
+        assert!(err.contains("expected the run to end with Failure"), "{err}");
+    }
+
+    #[test]
+    fn crash_attribution_check() {
+        let check = HarnessCheck::CrashAttributed { test: "selfcheck::crashes" };
+        let transcript = "[libos-test] start selfcheck::crashes\n\
+                          [libos] unexpected kernel exception #GP at 0xffffffff80101000\n\
+                          [libos] exit: failure\n";
+        let verdict = Verdict::Exit(RunExit::Failure);
+        let (results, done) = parse(transcript, &verdict);
+        assert_eq!(check_harness(&check, &results, done, &verdict), Ok(()));
+        // The kernel reporting the test itself is not crash attribution.
+        let reported = "[libos-test] start selfcheck::crashes\n\
+                        test selfcheck::crashes ... FAILED: exception\n\
+                        [libos-test] done: 0 passed, 1 failed\n";
+        let (results, done) = parse(reported, &verdict);
+        let err = check_harness(&check, &results, done, &verdict).unwrap_err();
+        assert!(err.contains("was not reported as crashed"), "{err}");
+    }
+
+    #[test]
+    fn timeout_attribution_check() {
+        let check = HarnessCheck::TimeoutAttributed { test: "selfcheck::hangs" };
+        let verdict = Verdict::TimedOut(Duration::from_secs(10));
+        let (results, done) = parse("[libos-test] start selfcheck::hangs\n", &verdict);
+        assert_eq!(check_harness(&check, &results, done, &verdict), Ok(()));
+        let exited = Verdict::Exit(RunExit::Failure);
+        let (results, done) = parse("[libos-test] start selfcheck::hangs\n", &exited);
+        let err = check_harness(&check, &results, done, &exited).unwrap_err();
+        assert!(err.contains("expected the run to time out"), "{err}");
+    }
+
+    #[test]
+    fn test_records_are_found_by_their_bracketing_symbols() {
+        use crate::image::tests::{Seg, synthetic_elf};
+        let dir = std::env::temp_dir().join(format!("xtask-has-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let seg = || Seg { vaddr: 0x40_0000, paddr: 0x40_0000, data: vec![0; 64], mem_size: 64, flags: 4 };
+        let cases: [(&[(&str, u64)], bool); 3] = [
+            (&[(TESTS_START_SYMBOL, 0x40_0000), (TESTS_END_SYMBOL, 0x40_0030)], true),
+            (&[(TESTS_START_SYMBOL, 0x40_0030), (TESTS_END_SYMBOL, 0x40_0030)], false),
+            (&[("_start", 0x40_0000)], false),
+        ];
+        for (i, (symbols, expected)) in cases.into_iter().enumerate() {
+            let path = dir.join(format!("app{i}"));
+            std::fs::write(&path, synthetic_elf(&[seg()], symbols, 0x40_0000)).unwrap();
+            assert_eq!(has_boot_tests(&path).unwrap(), expected, "{symbols:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn outcome_checks() {
+        let failure = Verdict::Exit(RunExit::Failure);
+        let text = b"libos: this CPU has no 64-bit long mode (CPUID ...)\r\n";
+        assert_eq!(check_outcome(Some("has no 64-bit long mode"), RunExit::Failure, text, &failure), Ok(()));
+        let err = check_outcome(Some("has no execute-disable bit"), RunExit::Failure, text, &failure).unwrap_err();
+        assert!(err.contains("does not contain"), "{err}");
+        let reset = Verdict::Problem("QEMU exited with status 0: the guest reset itself".into());
+        let err = check_outcome(None, RunExit::Success, b"", &reset).unwrap_err();
+        assert!(err.contains("the guest reset itself"), "{err}");
+    }
+
+    #[test]
+    fn indentation_keeps_the_tail() {
+        let text = "a\r\nb\nc\n";
+        assert_eq!(indented(text, 10), "    | a\n    | b\n    | c\n");
+        assert!(indented(text, 1).starts_with("    | (2 earlier lines left out"));
+    }
+}
