@@ -20,6 +20,10 @@ pub mod pt_regs;
 pub mod recovery;
 pub mod symbols;
 
+/// Physical address the AP trampoline is copied to (below 1 MiB, page
+/// aligned; the SIPI vector is its page number).
+pub const AP_TRAMPOLINE_PHYS: u64 = 0x8000;
+
 /// Exception vectors for which the CPU pushes an error code (bit per vector).
 pub const ERROR_CODE_VECTORS: u32 = {
     let mut mask = 0u32;
@@ -85,6 +89,18 @@ mod asm {
         PTE_RW = const hw::pte::PRESENT | hw::pte::WRITABLE,
         LARGE_PAGE_SIZE = const layout::LARGE_PAGE_SIZE,
         COM1 = const hw::port::COM1,
+        options(att_syntax)
+    );
+
+    global_asm!(
+        include_str!("boot/ap_trampoline.s"),
+        CR4_PAE = const hw::cr::CR4_PAE,
+        MSR_EFER = const hw::msr::EFER,
+        EFER_BITS = const hw::efer::LME | hw::efer::NXE,
+        CR0_BITS = const hw::cr::CR0_PG | hw::cr::CR0_PE | hw::cr::CR0_WP,
+        AP_CS = const boot_gdt::CS,
+        AP_DS = const boot_gdt::DS,
+        AP_TRAMPOLINE_PHYS = const AP_TRAMPOLINE_PHYS,
         options(att_syntax)
     );
 

@@ -18,10 +18,25 @@ unsafe extern "C" {
     pub static entry_trampoline_page: u8;
     /// LSTAR with KPTI, relative to the trampoline page.
     pub static entry_SYSCALL_64_trampoline: u8;
-    /// Where a new task starts (the return address of its first switch).
+    /// Where a new user task starts (the return address of its first switch).
     pub static task_first_entry: u8;
+    /// Where a new kernel thread starts (R12 = function, R13 = argument).
+    pub static task_kernel_entry: u8;
     /// 1 when the user-copy routines must bracket accesses with STAC/CLAC.
     pub static mut user_access_uses_stac: u8;
+
+    /// The AP trampoline page (copied to `AP_TRAMPOLINE_PHYS`).
+    pub static ap_trampoline_start: u8;
+    /// End of the AP trampoline code and parameters.
+    pub static ap_trampoline_end: u8;
+    /// AP parameter: CR3 (below 4 GiB).
+    pub static ap_param_cr3: u8;
+    /// AP parameter: stack top.
+    pub static ap_param_stack: u8;
+    /// AP parameter: the 64-bit entry function.
+    pub static ap_param_entry: u8;
+    /// AP parameter: the CPU index passed to the entry.
+    pub static ap_param_cpu: u8;
 
     /// Start of the entry text (mapped into user page tables under KPTI).
     pub static __entry_text_start: u8;

@@ -41,3 +41,18 @@ switch_stacks:
 task_first_entry:
     CALL_ALIGNED schedule_tail
     jmp entry_return_to_user_iret
+
+/*
+ * task_kernel_entry: a new kernel thread's first "return" from
+ * switch_stacks. R12 = its function, R13 = the function's argument (both
+ * popped from the prepared frame); kernel CR3 and GS; IF = 0.
+ */
+    .balign 16
+    .global task_kernel_entry
+task_kernel_entry:
+    CALL_ALIGNED schedule_tail
+    movq %r13, %rdi
+    /* RSP 16-byte aligned at the call, as the SysV ABI wants. */
+    andq $-16, %rsp
+    call *%r12
+    ud2

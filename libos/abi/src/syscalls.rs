@@ -73,6 +73,9 @@
 //! #   fn getrandom(_: &mut Task, _: UserPtrMut<u8>, _: usize, _: u32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn libos_test_register(_: &mut Task, _: u64, _: UserPtr<u8>, _: usize, _: u32, _: u64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn libos_debug(_: &mut Task, _: u64, _: u64, _: u64) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
+//! #   fn gettid(_: &mut Task) -> Result<i32, Errno> { Ok(1) }
+//! #   fn sched_setaffinity(_: &mut Task, _: i32, _: usize, _: UserPtr<u8>) -> Result<(), Errno> { Ok(()) }
+//! #   fn sched_getaffinity(_: &mut Task, _: i32, _: usize, _: UserPtrMut<u8>) -> Result<usize, Errno> { Ok(8) }
 //! }
 //!
 //! /// The table the entry path indexes.
@@ -245,6 +248,27 @@ pub trait Syscalls {
     #[nr = 318]
     fn getrandom(buf: UserPtrMut<u8>, count: usize, flags: u32) -> usize;
 
+    /// Returns the calling thread's id (for the first thread, the process
+    /// id).
+    #[nr = 186]
+    fn gettid() -> i32;
+
+    /// Restricts thread `tid` (0: the calling thread) to the CPUs whose bits
+    /// are set in the `len`-byte mask at `mask` (bit `n` = CPU index `n`, as
+    /// Linux's `cpu_set_t`). A thread outside its new set moves before the
+    /// call returns. Errors: `EINVAL` if no allowed CPU is online or `len`
+    /// is 0; `ESRCH` for a `tid` that is not the caller (only the caller can
+    /// be set here); `EFAULT` for an unreadable mask.
+    #[nr = 203]
+    fn sched_setaffinity(tid: i32, len: usize, mask: UserPtr<u8>);
+
+    /// Writes thread `tid`'s (0: the caller's) CPU mask into the `len`
+    /// bytes at `mask` and returns how many bytes the kernel's mask has (8:
+    /// up to 64 CPUs), as Linux does. Errors: `EINVAL` if `len` is smaller
+    /// than 8; `ESRCH` for another `tid`; `EFAULT` for an unwritable buffer.
+    #[nr = 204]
+    fn sched_getaffinity(tid: i32, len: usize, mask: UserPtrMut<u8>) -> usize;
+
     /// Tells the kernel about test number `index` of the app's test runner:
     /// its name (`name_len` bytes of UTF-8 at `name`,
     /// `"<module path>::<function>"`) and how it must end, encoded as
@@ -381,6 +405,21 @@ mod tests {
         fn getrandom(cx: &mut Recorder, buf: UserPtrMut<u8>, count: usize, flags: u32) -> Result<usize, Errno> {
             cx.record("getrandom", &[buf.addr().into(), count as i128, flags.into()]);
             Ok(count)
+        }
+
+        fn gettid(cx: &mut Recorder) -> Result<i32, Errno> {
+            cx.record("gettid", &[]);
+            Ok(1)
+        }
+
+        fn sched_setaffinity(cx: &mut Recorder, tid: i32, len: usize, mask: UserPtr<u8>) -> Result<(), Errno> {
+            cx.record("sched_setaffinity", &[tid.into(), len as i128, mask.addr().into()]);
+            Ok(())
+        }
+
+        fn sched_getaffinity(cx: &mut Recorder, tid: i32, len: usize, mask: UserPtrMut<u8>) -> Result<usize, Errno> {
+            cx.record("sched_getaffinity", &[tid.into(), len as i128, mask.addr().into()]);
+            Ok(8)
         }
 
         fn libos_test_register(
@@ -552,7 +591,7 @@ mod tests {
     fn the_static_copy_is_the_table() {
         assert_eq!(TABLE.len(), SYSCALL_TABLE_LEN);
         let declared = TABLE.iter().filter(|entry| entry.is_some()).count();
-        assert_eq!(declared, 16);
+        assert_eq!(declared, 19);
         for (nr, entry) in TABLE.iter().enumerate() {
             assert_eq!(entry.is_some(), syscall_name(nr as u64).is_some(), "{nr}");
         }

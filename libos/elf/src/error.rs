@@ -322,106 +322,63 @@ pub enum ElfError {
 impl fmt::Display for ElfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::TooShort { len } => write!(
-                f,
-                "file is {len} bytes long, shorter than the {EHDR_SIZE}-byte ELF header"
-            ),
+            Self::TooShort { len } => {
+                write!(f, "file is {len} bytes long, shorter than the {EHDR_SIZE}-byte ELF header")
+            }
             Self::BadMagic { found } => write!(
                 f,
                 "not an ELF file: starts with {:02x} {:02x} {:02x} {:02x}, expected 7f 45 4c 46 (\"\\x7fELF\")",
                 found[0], found[1], found[2], found[3]
             ),
-            Self::UnsupportedClass { class } => write!(
-                f,
-                "unsupported ELF class {class} (1 is 32-bit, 2 is 64-bit): only ELFCLASS64 is supported"
-            ),
+            Self::UnsupportedClass { class } => {
+                write!(f, "unsupported ELF class {class} (1 is 32-bit, 2 is 64-bit): only ELFCLASS64 is supported")
+            }
             Self::UnsupportedEncoding { encoding } => write!(
                 f,
                 "unsupported data encoding {encoding} (1 is little-endian, 2 is big-endian): only little-endian is supported"
             ),
             Self::BadIdentVersion { version } => {
-                write!(
-                    f,
-                    "unsupported EI_VERSION {version}: expected 1 (EV_CURRENT)"
-                )
+                write!(f, "unsupported EI_VERSION {version}: expected 1 (EV_CURRENT)")
             }
             Self::BadVersion { version } => {
-                write!(
-                    f,
-                    "unsupported e_version {version}: expected 1 (EV_CURRENT)"
-                )
+                write!(f, "unsupported e_version {version}: expected 1 (EV_CURRENT)")
             }
-            Self::WrongMachine { machine } => write!(
-                f,
-                "wrong machine {machine}: expected x86_64 (EM_X86_64 = 62)"
-            ),
-            Self::BadHeaderSize { size } => write!(
-                f,
-                "ELF header size (e_ehsize) is {size} bytes, expected {EHDR_SIZE}"
-            ),
-            Self::BadProgramHeaderSize { size } => write!(
-                f,
-                "program header size (e_phentsize) is {size} bytes, expected {PHDR_SIZE}"
-            ),
-            Self::TooManyProgramHeaders { count } => write!(
-                f,
-                "{count} program headers: at most {MAX_PROGRAM_HEADERS} are accepted"
-            ),
-            Self::ProgramHeaderTableOutOfBounds {
-                offset,
-                count,
-                file_len,
-            } => write!(
+            Self::WrongMachine { machine } => write!(f, "wrong machine {machine}: expected x86_64 (EM_X86_64 = 62)"),
+            Self::BadHeaderSize { size } => {
+                write!(f, "ELF header size (e_ehsize) is {size} bytes, expected {EHDR_SIZE}")
+            }
+            Self::BadProgramHeaderSize { size } => {
+                write!(f, "program header size (e_phentsize) is {size} bytes, expected {PHDR_SIZE}")
+            }
+            Self::TooManyProgramHeaders { count } => {
+                write!(f, "{count} program headers: at most {MAX_PROGRAM_HEADERS} are accepted")
+            }
+            Self::ProgramHeaderTableOutOfBounds { offset, count, file_len } => write!(
                 f,
                 "program header table at {offset:#x} ({count} entries of {PHDR_SIZE} bytes) lies beyond the end of the file ({file_len:#x} bytes)"
             ),
-            Self::SegmentFileSizeTooLarge {
-                index,
-                file_size,
-                mem_size,
-            } => write!(
-                f,
-                "program header {index}: file size {file_size:#x} is larger than memory size {mem_size:#x}"
-            ),
-            Self::SegmentOutOfBounds {
-                index,
-                offset,
-                size,
-                file_len,
-            } => write!(
+            Self::SegmentFileSizeTooLarge { index, file_size, mem_size } => {
+                write!(f, "program header {index}: file size {file_size:#x} is larger than memory size {mem_size:#x}")
+            }
+            Self::SegmentOutOfBounds { index, offset, size, file_len } => write!(
                 f,
                 "program header {index}: file range {offset:#x}+{size:#x} lies beyond the end of the file ({file_len:#x} bytes)"
             ),
-            Self::SegmentAddressOverflow {
-                index,
-                vaddr,
-                mem_size,
-            } => write!(
+            Self::SegmentAddressOverflow { index, vaddr, mem_size } => write!(
                 f,
                 "program header {index}: memory range {vaddr:#x}+{mem_size:#x} wraps around the end of the address space"
             ),
-            Self::BadSegmentAlignment { index, align } => write!(
-                f,
-                "program header {index}: alignment {align:#x} is not a power of two"
-            ),
-            Self::MisalignedSegment {
-                index,
-                vaddr,
-                offset,
-                align,
-            } => write!(
+            Self::BadSegmentAlignment { index, align } => {
+                write!(f, "program header {index}: alignment {align:#x} is not a power of two")
+            }
+            Self::MisalignedSegment { index, vaddr, offset, align } => write!(
                 f,
                 "program header {index}: address {vaddr:#x} and file offset {offset:#x} are not congruent modulo the alignment {align:#x}"
             ),
-            Self::BadSectionHeaderSize { size } => write!(
-                f,
-                "section header size (e_shentsize) is {size} bytes, expected {SHDR_SIZE}"
-            ),
-            Self::SectionHeaderTableOutOfBounds {
-                offset,
-                count,
-                file_len,
-            } => write!(
+            Self::BadSectionHeaderSize { size } => {
+                write!(f, "section header size (e_shentsize) is {size} bytes, expected {SHDR_SIZE}")
+            }
+            Self::SectionHeaderTableOutOfBounds { offset, count, file_len } => write!(
                 f,
                 "section header table at {offset:#x} ({count} entries of {SHDR_SIZE} bytes) lies beyond the end of the file ({file_len:#x} bytes)"
             ),
@@ -429,39 +386,25 @@ impl fmt::Display for ElfError {
                 f,
                 "section name string table index (e_shstrndx) {index} is out of range: the file has {count} sections"
             ),
-            Self::NotAStringTable { index, kind } => write!(
-                f,
-                "section {index} is used as a string table but its type is {kind}, not SHT_STRTAB (3)"
-            ),
-            Self::SectionOutOfBounds {
-                index,
-                offset,
-                size,
-                file_len,
-            } => write!(
+            Self::NotAStringTable { index, kind } => {
+                write!(f, "section {index} is used as a string table but its type is {kind}, not SHT_STRTAB (3)")
+            }
+            Self::SectionOutOfBounds { index, offset, size, file_len } => write!(
                 f,
                 "section {index}: file range {offset:#x}+{size:#x} lies beyond the end of the file ({file_len:#x} bytes)"
             ),
-            Self::NameOutOfBounds {
-                of,
-                offset,
-                table_size,
-            } => write!(
-                f,
-                "{of}: name offset {offset:#x} lies outside its string table ({table_size:#x} bytes)"
-            ),
-            Self::UnterminatedName { of, offset } => write!(
-                f,
-                "{of}: name at string table offset {offset:#x} is not terminated by a NUL byte"
-            ),
-            Self::NameNotUtf8 { of, offset } => write!(
-                f,
-                "{of}: name at string table offset {offset:#x} is not valid UTF-8"
-            ),
-            Self::BadSymbolEntrySize { index, entry_size } => write!(
-                f,
-                "symbol table (section {index}): entry size {entry_size} bytes, expected {SYM_SIZE}"
-            ),
+            Self::NameOutOfBounds { of, offset, table_size } => {
+                write!(f, "{of}: name offset {offset:#x} lies outside its string table ({table_size:#x} bytes)")
+            }
+            Self::UnterminatedName { of, offset } => {
+                write!(f, "{of}: name at string table offset {offset:#x} is not terminated by a NUL byte")
+            }
+            Self::NameNotUtf8 { of, offset } => {
+                write!(f, "{of}: name at string table offset {offset:#x} is not valid UTF-8")
+            }
+            Self::BadSymbolEntrySize { index, entry_size } => {
+                write!(f, "symbol table (section {index}): entry size {entry_size} bytes, expected {SYM_SIZE}")
+            }
             Self::SymbolTableSizeMismatch { index, size } => write!(
                 f,
                 "symbol table (section {index}): size {size:#x} is not a multiple of the {SYM_SIZE}-byte entry size"
@@ -470,11 +413,7 @@ impl fmt::Display for ElfError {
                 f,
                 "symbol table (section {index}): linked string table {link} is out of range: the file has {count} sections"
             ),
-            Self::BadLoadPolicy {
-                user_start,
-                user_end,
-                page_size,
-            } => write!(
+            Self::BadLoadPolicy { user_start, user_end, page_size } => write!(
                 f,
                 "invalid load policy: user range {user_start:#x}..{user_end:#x}, page size {page_size:#x} (the range must be non-empty and the page size a power of two)"
             ),
@@ -483,51 +422,31 @@ impl fmt::Display for ElfError {
                 "not a static executable: ELF type is {} ({kind}), expected ET_EXEC (2)",
                 ElfKind::from(kind).name()
             ),
-            Self::HasInterpreter { index } => write!(
-                f,
-                "not a static executable: program header {index} requests a program interpreter (PT_INTERP)"
-            ),
-            Self::HasDynamicSegment { index } => write!(
-                f,
-                "not a static executable: program header {index} is a dynamic linking table (PT_DYNAMIC)"
-            ),
+            Self::HasInterpreter { index } => {
+                write!(f, "not a static executable: program header {index} requests a program interpreter (PT_INTERP)")
+            }
+            Self::HasDynamicSegment { index } => {
+                write!(f, "not a static executable: program header {index} is a dynamic linking table (PT_DYNAMIC)")
+            }
             Self::NoLoadSegments => f.write_str("the file has no loadable (PT_LOAD) segment"),
-            Self::TooManyLoadSegments { count, max } => write!(
-                f,
-                "the file has {count} loadable (PT_LOAD) segments: at most {max} are accepted"
-            ),
-            Self::EmptySegment { index } => write!(
-                f,
-                "program header {index}: loadable segment has a memory size of 0"
-            ),
-            Self::SegmentOutsideUserRange {
-                index,
-                vaddr,
-                mem_size,
-                user_start,
-                user_end,
-            } => write!(
+            Self::TooManyLoadSegments { count, max } => {
+                write!(f, "the file has {count} loadable (PT_LOAD) segments: at most {max} are accepted")
+            }
+            Self::EmptySegment { index } => {
+                write!(f, "program header {index}: loadable segment has a memory size of 0")
+            }
+            Self::SegmentOutsideUserRange { index, vaddr, mem_size, user_start, user_end } => write!(
                 f,
                 "program header {index}: memory range {vaddr:#x}+{mem_size:#x} (rounded out to pages) lies outside the user range {user_start:#x}..{user_end:#x}"
             ),
-            Self::WritableAndExecutable { index } => write!(
-                f,
-                "program header {index}: segment is both writable and executable"
-            ),
-            Self::SegmentsNotSorted {
-                previous,
-                previous_vaddr,
-                index,
-                vaddr,
-            } => write!(
+            Self::WritableAndExecutable { index } => {
+                write!(f, "program header {index}: segment is both writable and executable")
+            }
+            Self::SegmentsNotSorted { previous, previous_vaddr, index, vaddr } => write!(
                 f,
                 "program header {index}: loadable segment at {vaddr:#x} comes after program header {previous} at {previous_vaddr:#x}: loadable segments must be sorted by address"
             ),
-            Self::SegmentsSharePage {
-                first,
-                second,
-                page,
-            } => write!(
+            Self::SegmentsSharePage { first, second, page } => write!(
                 f,
                 "program headers {first} and {second}: loadable segments overlap or share the page at {page:#x}"
             ),

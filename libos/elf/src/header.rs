@@ -138,12 +138,7 @@ impl<'a> Elf<'a> {
         };
         let ehdr = Record::new(raw);
 
-        let magic = [
-            ehdr.u8::<0>(),
-            ehdr.u8::<1>(),
-            ehdr.u8::<2>(),
-            ehdr.u8::<3>(),
-        ];
+        let magic = [ehdr.u8::<0>(), ehdr.u8::<1>(), ehdr.u8::<2>(), ehdr.u8::<3>()];
         if magic != ELF_MAGIC {
             return Err(ElfError::BadMagic { found: magic });
         }
@@ -157,9 +152,7 @@ impl<'a> Elf<'a> {
         }
         let ident_version = ehdr.u8::<6>();
         if ident_version != EV_CURRENT {
-            return Err(ElfError::BadIdentVersion {
-                version: ident_version,
-            });
+            return Err(ElfError::BadIdentVersion { version: ident_version });
         }
         let version = ehdr.u32::<20>();
         if version != u32::from(EV_CURRENT) {
@@ -186,33 +179,26 @@ impl<'a> Elf<'a> {
         let phoff = ehdr.u64::<32>();
         let phentsize = ehdr.u16::<54>();
         let phnum = ehdr.u16::<56>();
-        let phdrs = if phnum == 0 {
-            &[]
-        } else {
-            if usize::from(phentsize) != PHDR_SIZE {
-                return Err(ElfError::BadProgramHeaderSize { size: phentsize });
-            }
-            if phnum > MAX_PROGRAM_HEADERS {
-                return Err(ElfError::TooManyProgramHeaders { count: phnum });
-            }
-            table_at::<PHDR_SIZE>(bytes, phoff, u64::from(phnum)).ok_or(
-                ElfError::ProgramHeaderTableOutOfBounds {
-                    offset: phoff,
-                    count: phnum,
-                    file_len: bytes.len(),
-                },
-            )?
-        };
+        let phdrs =
+            if phnum == 0 {
+                &[]
+            } else {
+                if usize::from(phentsize) != PHDR_SIZE {
+                    return Err(ElfError::BadProgramHeaderSize { size: phentsize });
+                }
+                if phnum > MAX_PROGRAM_HEADERS {
+                    return Err(ElfError::TooManyProgramHeaders { count: phnum });
+                }
+                table_at::<PHDR_SIZE>(bytes, phoff, u64::from(phnum)).ok_or(
+                    ElfError::ProgramHeaderTableOutOfBounds { offset: phoff, count: phnum, file_len: bytes.len() },
+                )?
+            };
 
         for (index, raw) in phdrs.iter().enumerate() {
             program::validate(index, &program::ProgramHeader::from_raw(raw), bytes)?;
         }
 
-        Ok(Elf {
-            bytes,
-            header,
-            phdrs,
-        })
+        Ok(Elf { bytes, header, phdrs })
     }
 
     /// The whole file.

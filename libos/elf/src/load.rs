@@ -70,9 +70,7 @@ impl Elf<'_> {
     pub fn check_loadable(&self, policy: &LoadPolicy) -> Result<(), ElfError> {
         policy.check()?;
         if self.header.kind != ET_EXEC {
-            return Err(ElfError::NotExecutable {
-                kind: self.header.kind,
-            });
+            return Err(ElfError::NotExecutable { kind: self.header.kind });
         }
 
         let mut load_count = 0usize;
@@ -93,20 +91,14 @@ impl Elf<'_> {
             return Err(ElfError::NoLoadSegments);
         }
         if load_count > policy.max_segments {
-            return Err(ElfError::TooManyLoadSegments {
-                count: load_count,
-                max: policy.max_segments,
-            });
+            return Err(ElfError::TooManyLoadSegments { count: load_count, max: policy.max_segments });
         }
 
         let entry = self.header.entry;
         let mut entry_found = false;
         // The previous PT_LOAD: its index, vaddr and the end of its last page.
         let mut previous: Option<(usize, u64, u64)> = None;
-        let loads = self
-            .program_headers()
-            .enumerate()
-            .filter(|(_, ph)| ph.is_load());
+        let loads = self.program_headers().enumerate().filter(|(_, ph)| ph.is_load());
         for (index, ph) in loads {
             if ph.mem_size == 0 {
                 return Err(ElfError::EmptySegment { index });
@@ -114,26 +106,15 @@ impl Elf<'_> {
             let (first_page, end_page) = user_pages(policy, index, &ph)?;
             if let Some((previous, previous_vaddr, previous_end_page)) = previous {
                 if ph.vaddr < previous_vaddr {
-                    return Err(ElfError::SegmentsNotSorted {
-                        previous,
-                        previous_vaddr,
-                        index,
-                        vaddr: ph.vaddr,
-                    });
+                    return Err(ElfError::SegmentsNotSorted { previous, previous_vaddr, index, vaddr: ph.vaddr });
                 }
                 if first_page < previous_end_page {
-                    return Err(ElfError::SegmentsSharePage {
-                        first: previous,
-                        second: index,
-                        page: first_page,
-                    });
+                    return Err(ElfError::SegmentsSharePage { first: previous, second: index, page: first_page });
                 }
             }
             previous = Some((index, ph.vaddr, end_page));
 
-            let in_file_part = entry
-                .checked_sub(ph.vaddr)
-                .is_some_and(|offset| offset < ph.file_size);
+            let in_file_part = entry.checked_sub(ph.vaddr).is_some_and(|offset| offset < ph.file_size);
             if ph.flags.executable() && in_file_part {
                 entry_found = true;
             }
@@ -147,11 +128,7 @@ impl Elf<'_> {
 
 /// The pages `first..end` that the `PT_LOAD` segment `ph` occupies, checked
 /// to lie inside the policy's user range.
-fn user_pages(
-    policy: &LoadPolicy,
-    index: usize,
-    ph: &ProgramHeader,
-) -> Result<(u64, u64), ElfError> {
+fn user_pages(policy: &LoadPolicy, index: usize, ph: &ProgramHeader) -> Result<(u64, u64), ElfError> {
     let outside = ElfError::SegmentOutsideUserRange {
         index,
         vaddr: ph.vaddr,
@@ -161,9 +138,7 @@ fn user_pages(
     };
     let pages = ph.mem_end().and_then(|end| policy.pages(ph.vaddr, end));
     match pages {
-        Some((first, end)) if first >= policy.user_start && end <= policy.user_end => {
-            Ok((first, end))
-        }
+        Some((first, end)) if first >= policy.user_start && end <= policy.user_end => Ok((first, end)),
         _ => Err(outside),
     }
 }

@@ -160,11 +160,7 @@ impl ProgramHeader {
 pub(crate) fn validate(index: usize, ph: &ProgramHeader, bytes: &[u8]) -> Result<(), ElfError> {
     let load = ph.kind == PT_LOAD;
     if load && ph.file_size > ph.mem_size {
-        return Err(ElfError::SegmentFileSizeTooLarge {
-            index,
-            file_size: ph.file_size,
-            mem_size: ph.mem_size,
-        });
+        return Err(ElfError::SegmentFileSizeTooLarge { index, file_size: ph.file_size, mem_size: ph.mem_size });
     }
     if slice_at(bytes, ph.offset, ph.file_size).is_none() {
         return Err(ElfError::SegmentOutOfBounds {
@@ -175,27 +171,15 @@ pub(crate) fn validate(index: usize, ph: &ProgramHeader, bytes: &[u8]) -> Result
         });
     }
     if ph.mem_end().is_none() {
-        return Err(ElfError::SegmentAddressOverflow {
-            index,
-            vaddr: ph.vaddr,
-            mem_size: ph.mem_size,
-        });
+        return Err(ElfError::SegmentAddressOverflow { index, vaddr: ph.vaddr, mem_size: ph.mem_size });
     }
     if load && ph.align > 1 {
         if !ph.align.is_power_of_two() {
-            return Err(ElfError::BadSegmentAlignment {
-                index,
-                align: ph.align,
-            });
+            return Err(ElfError::BadSegmentAlignment { index, align: ph.align });
         }
         let mask = ph.align - 1;
         if ph.vaddr & mask != ph.offset & mask {
-            return Err(ElfError::MisalignedSegment {
-                index,
-                vaddr: ph.vaddr,
-                offset: ph.offset,
-                align: ph.align,
-            });
+            return Err(ElfError::MisalignedSegment { index, vaddr: ph.vaddr, offset: ph.offset, align: ph.align });
         }
     }
     Ok(())
@@ -213,10 +197,7 @@ pub struct Segment<'a> {
 
 impl fmt::Debug for Segment<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Segment")
-            .field("header", &self.header)
-            .field("data_len", &self.data.len())
-            .finish()
+        f.debug_struct("Segment").field("header", &self.header).field("data_len", &self.data.len()).finish()
     }
 }
 
@@ -231,9 +212,7 @@ pub struct ProgramHeaders<'a> {
 impl<'a> ProgramHeaders<'a> {
     /// Iterates over the (validated) table entries `entries`.
     pub(crate) fn new(entries: &'a [[u8; PHDR_SIZE]]) -> Self {
-        Self {
-            entries: entries.iter(),
-        }
+        Self { entries: entries.iter() }
     }
 }
 
@@ -266,12 +245,10 @@ impl<'a> Elf<'a> {
     /// The iterator borrows the file's bytes, not this `Elf`.
     pub fn load_segments(&self) -> impl Iterator<Item = Segment<'a>> + use<'a> {
         let bytes = self.bytes;
-        self.program_headers()
-            .filter(ProgramHeader::is_load)
-            .filter_map(move |header| {
-                // `parse` checked every file range, so this never skips one.
-                let data = slice_at(bytes, header.offset, header.file_size)?;
-                Some(Segment { header, data })
-            })
+        self.program_headers().filter(ProgramHeader::is_load).filter_map(move |header| {
+            // `parse` checked every file range, so this never skips one.
+            let data = slice_at(bytes, header.offset, header.file_size)?;
+            Some(Segment { header, data })
+        })
     }
 }

@@ -25,18 +25,11 @@ impl<'a, const LEN: usize> Record<'a, LEN> {
         // A field that does not fit in the record is a bug in this crate, and
         // this assertion turns it into a compile-time error.
         const {
-            assert!(
-                OFF <= LEN && N <= LEN - OFF,
-                "field lies outside its record"
-            );
+            assert!(OFF <= LEN && N <= LEN - OFF, "field lies outside its record");
         };
         // The assertion above makes the `None` arm unreachable; it is there so
         // that no path through this function can panic.
-        self.0
-            .get(OFF..)
-            .and_then(<[u8]>::first_chunk::<N>)
-            .copied()
-            .unwrap_or([0; N])
+        self.0.get(OFF..).and_then(<[u8]>::first_chunk::<N>).copied().unwrap_or([0; N])
     }
 
     /// The byte at offset `OFF`.
@@ -76,11 +69,7 @@ pub(crate) fn slice_at(bytes: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
 
 /// A table of `count` records of `N` bytes each starting at `offset`, or
 /// `None` if it overflows or does not lie entirely inside `bytes`.
-pub(crate) fn table_at<const N: usize>(
-    bytes: &[u8],
-    offset: u64,
-    count: u64,
-) -> Option<&[[u8; N]]> {
+pub(crate) fn table_at<const N: usize>(bytes: &[u8], offset: u64, count: u64) -> Option<&[[u8; N]]> {
     let size = count.checked_mul(len_u64(N))?;
     let (records, rest) = slice_at(bytes, offset, size)?.as_chunks::<N>();
     rest.is_empty().then_some(records)
@@ -97,15 +86,9 @@ pub(crate) fn name_at(table: Option<&[u8]>, offset: u32, of: NameRef) -> Result<
         None => &[],
     };
     let start = usize::try_from(offset).ok();
-    let tail = start
-        .and_then(|start| table.get(start..))
-        .filter(|tail| !tail.is_empty());
+    let tail = start.and_then(|start| table.get(start..)).filter(|tail| !tail.is_empty());
     let Some(tail) = tail else {
-        return Err(ElfError::NameOutOfBounds {
-            of,
-            offset,
-            table_size: table.len(),
-        });
+        return Err(ElfError::NameOutOfBounds { of, offset, table_size: table.len() });
     };
     let Some(nul) = tail.iter().position(|&byte| byte == 0) else {
         return Err(ElfError::UnterminatedName { of, offset });
@@ -157,29 +140,15 @@ mod tests {
         assert_eq!(name_at(Some(table), 0, of), Ok(""));
         assert_eq!(name_at(Some(table), 1, of), Ok("abc"));
         assert_eq!(name_at(Some(table), 3, of), Ok("c"));
-        assert_eq!(
-            name_at(Some(table), 6, of),
-            Err(ElfError::NameNotUtf8 { of, offset: 6 })
-        );
-        assert_eq!(
-            name_at(Some(table), 10, of),
-            Err(ElfError::UnterminatedName { of, offset: 10 })
-        );
+        assert_eq!(name_at(Some(table), 6, of), Err(ElfError::NameNotUtf8 { of, offset: 6 }));
+        assert_eq!(name_at(Some(table), 10, of), Err(ElfError::UnterminatedName { of, offset: 10 }));
         for offset in [12, 13] {
-            let out = ElfError::NameOutOfBounds {
-                of,
-                offset,
-                table_size: 12,
-            };
+            let out = ElfError::NameOutOfBounds { of, offset, table_size: 12 };
             assert_eq!(name_at(Some(table), offset, of), Err(out));
         }
         assert!(name_at(Some(table), u32::MAX, of).is_err());
         assert_eq!(name_at(None, 0, of), Ok(""));
-        let out = ElfError::NameOutOfBounds {
-            of,
-            offset: 1,
-            table_size: 0,
-        };
+        let out = ElfError::NameOutOfBounds { of, offset: 1, table_size: 0 };
         assert_eq!(name_at(None, 1, of), Err(out));
     }
 }

@@ -170,27 +170,17 @@ impl<'a> SectionTable<'a> {
         // Callers check `index` first and report their own error; this is
         // only reached with an index that is out of range if they do not.
         let Some(raw) = self.raw(index) else {
-            return Err(ElfError::NotAStringTable {
-                index,
-                kind: SHT_NULL,
-            });
+            return Err(ElfError::NotAStringTable { index, kind: SHT_NULL });
         };
         if raw.kind != SHT_STRTAB {
-            return Err(ElfError::NotAStringTable {
-                index,
-                kind: raw.kind,
-            });
+            return Err(ElfError::NotAStringTable { index, kind: raw.kind });
         }
         self.data(index, &raw)
     }
 
     /// Section `index`, fully checked.
     fn section(&self, index: usize, raw: &RawSection) -> Result<Section<'a>, ElfError> {
-        let data = if raw.kind == SHT_NOBITS {
-            None
-        } else {
-            Some(self.data(index, raw)?)
-        };
+        let data = if raw.kind == SHT_NOBITS { None } else { Some(self.data(index, raw)?) };
         Ok(Section {
             name: name_at(self.names, raw.name, NameRef::Section(index))?,
             kind: raw.kind,
@@ -240,16 +230,10 @@ impl<'a> Elf<'a> {
         let header = self.header;
         let bytes = self.bytes;
         if header.shnum == 0 {
-            return Ok(SectionTable {
-                bytes,
-                entries: &[],
-                names: None,
-            });
+            return Ok(SectionTable { bytes, entries: &[], names: None });
         }
         if usize::from(header.shentsize) != SHDR_SIZE {
-            return Err(ElfError::BadSectionHeaderSize {
-                size: header.shentsize,
-            });
+            return Err(ElfError::BadSectionHeaderSize { size: header.shentsize });
         }
         let entries = table_at::<SHDR_SIZE>(bytes, header.shoff, u64::from(header.shnum)).ok_or(
             ElfError::SectionHeaderTableOutOfBounds {
@@ -258,18 +242,11 @@ impl<'a> Elf<'a> {
                 file_len: bytes.len(),
             },
         )?;
-        let mut table = SectionTable {
-            bytes,
-            entries,
-            names: None,
-        };
+        let mut table = SectionTable { bytes, entries, names: None };
         if header.shstrndx != SHN_UNDEF {
             let index = usize::from(header.shstrndx);
             if index >= table.len() {
-                return Err(ElfError::BadSectionNameTableIndex {
-                    index: header.shstrndx,
-                    count: header.shnum,
-                });
+                return Err(ElfError::BadSectionNameTableIndex { index: header.shstrndx, count: header.shnum });
             }
             table.names = Some(table.string_table(index)?);
         }
@@ -296,10 +273,7 @@ impl<'a> Elf<'a> {
                 table.section(index, &raw)?;
             }
         }
-        Ok(Sections {
-            table,
-            indices: 0..table.len(),
-        })
+        Ok(Sections { table, indices: 0..table.len() })
     }
 
     /// The first section called `name`, if any (after checking the whole

@@ -123,42 +123,24 @@ impl<'a> Elf<'a> {
             .filter_map(|index| Some((index, table.raw(index)?)))
             .find(|(_, raw)| raw.kind == SHT_SYMTAB);
         let Some((index, raw)) = found else {
-            return Ok(Symbols {
-                entries: [].iter().enumerate(),
-                names: &[],
-            });
+            return Ok(Symbols { entries: [].iter().enumerate(), names: &[] });
         };
         if raw.entry_size != len_u64(SYM_SIZE) {
-            return Err(ElfError::BadSymbolEntrySize {
-                index,
-                entry_size: raw.entry_size,
-            });
+            return Err(ElfError::BadSymbolEntrySize { index, entry_size: raw.entry_size });
         }
         let (entries, rest) = table.data(index, &raw)?.as_chunks::<SYM_SIZE>();
         if !rest.is_empty() {
-            return Err(ElfError::SymbolTableSizeMismatch {
-                index,
-                size: raw.size,
-            });
+            return Err(ElfError::SymbolTableSizeMismatch { index, size: raw.size });
         }
-        let link = usize::try_from(raw.link)
-            .ok()
-            .filter(|&link| link < table.len());
+        let link = usize::try_from(raw.link).ok().filter(|&link| link < table.len());
         let Some(link) = link else {
-            return Err(ElfError::BadStringTableLink {
-                index,
-                link: raw.link,
-                count: self.header.shnum,
-            });
+            return Err(ElfError::BadStringTableLink { index, link: raw.link, count: self.header.shnum });
         };
         let names = table.string_table(link)?;
         for (index, raw) in entries.iter().enumerate() {
             symbol(index, raw, names)?;
         }
-        Ok(Symbols {
-            entries: entries.iter().enumerate(),
-            names,
-        })
+        Ok(Symbols { entries: entries.iter().enumerate(), names })
     }
 
     /// The first symbol called `name` in the symbol table, if any (after

@@ -46,6 +46,7 @@ fn with_uart<R>(emergency: bool, f: impl FnOnce(&mut Uart16550) -> R) -> R {
             if emergency && spins > EMERGENCY_SPINS {
                 break;
             }
+            crate::smp::call::run_pending();
             core::hint::spin_loop();
         }
     }

@@ -26,6 +26,7 @@ mod panic;
 mod process;
 mod random;
 mod sched;
+mod smp;
 mod sync;
 mod syscalls;
 mod testing;
@@ -37,7 +38,7 @@ use alloc::vec::Vec;
 
 use libos_abi::run::RunExit;
 
-use arch::x86_64::{acpi, cpu, cpu_entry_area, gdt, idt, kpti, percpu, power, syscall};
+use arch::x86_64::{acpi, apic, cpu, cpu_entry_area, gdt, idt, kpti, percpu, pic, power, syscall};
 use process::{AppImage, ExitStatus};
 
 /// The boot CPU's entry from `start64.s`.
@@ -51,6 +52,10 @@ extern "C" fn kernel_main(multiboot_info: u64) -> ! {
 
     mm::frame::init(boot);
     let direct_mapped = mm::kernel_space::init(boot);
+    if cfg.pcid_on() {
+        // CR3 holds PCID 0 (the kernel page table), as PCIDE requires.
+        cpu::enable_pcid();
+    }
 
     // This CPU's data, entry area and descriptor tables.
     let this = percpu::allocate(0);
@@ -77,7 +82,16 @@ extern "C" fn kernel_main(multiboot_info: u64) -> ! {
     if let Err(e) = acpi::init() {
         println!("[libos] ACPI tables not usable ({e:?}); power-off will halt instead");
     }
-    boot::report::print(boot, &boot::report::ReportExtras { protections, direct_mapped });
+
+    // Interrupts: the local APIC only; then the other CPUs.
+    pic::disable();
+    let apic_mode = apic::init_boot_cpu(features.x2apic, acpi::info().and_then(|a| a.local_apic_address));
+    this.apic_id.set(apic::id());
+    let max_cpus = boot.options.max_cpus.unwrap_or(entry_asm::layout::MAX_CPUS);
+    let smp = smp::start_application_processors(max_cpus);
+    x86_64::instructions::interrupts::enable();
+
+    boot::report::print(boot, &boot::report::ReportExtras { protections, direct_mapped, apic_mode, smp });
 
     let app = match boot::app() {
         Some(Ok(app)) => Some(app),

@@ -33,10 +33,7 @@ fn output(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
 
 /// As [`output`], but on errors keeps the annotated function as written, so
 /// that its uses do not add "not found" errors to the real ones.
-fn output_or_item(
-    result: syn::Result<proc_macro2::TokenStream>,
-    item: proc_macro2::TokenStream,
-) -> TokenStream {
+fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macro2::TokenStream) -> TokenStream {
     match result {
         Ok(tokens) => tokens.into(),
         Err(errors) => {
@@ -149,33 +146,30 @@ fn output_or_item(
 /// makes the example compile:
 ///
 /// ```compile_fail,E0046
-/// use libos_abi::abi_types::{Timespec, Utsname};
-/// use libos_abi::errno::Errno;
-/// use libos_abi::user_ptr::{UserPtr, UserPtrMut};
+/// mod table {
+///     use libos_abi::errno::Errno;
+///     use libos_abi::user_ptr::UserPtr;
+///
+///     #[libos_macros::syscall_table]
+///     pub trait Syscalls {
+///         /// Writes.
+///         #[nr = 1]
+///         fn write(fd: i32, buf: UserPtr<u8>, count: usize) -> usize;
+///         /// The process id.
+///         #[nr = 39]
+///         fn getpid() -> i32;
+///     }
+/// }
 ///
 /// enum Kernel {}
 ///
-/// impl libos_abi::syscalls::Syscalls for Kernel {
+/// impl table::Syscalls for Kernel {
 ///     type Context = ();
 ///
-///     fn write(_: &mut (), _fd: i32, _buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
+///     fn write(_: &mut (), _fd: i32, _buf: libos_abi::user_ptr::UserPtr<u8>, count: usize) -> Result<usize, libos_abi::errno::Errno> {
 ///         Ok(count)
 ///     }
-///     // ... every other handler but `getpid` ...
-/// #   fn read(_: &mut (), _: i32, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
-/// #   fn mmap(_: &mut (), _: usize, _: usize, _: i32, _: i32, _: i32, _: i64) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
-/// #   fn mprotect(_: &mut (), _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
-/// #   fn munmap(_: &mut (), _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
-/// #   fn brk(_: &mut (), _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
-/// #   fn sched_yield(_: &mut ()) -> Result<(), Errno> { Ok(()) }
-/// #   fn nanosleep(_: &mut (), _: UserPtr<Timespec>, _: UserPtrMut<Timespec>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
-/// #   fn exit(_: &mut (), _: i32) -> ! { loop {} }
-/// #   fn uname(_: &mut (), _: UserPtrMut<Utsname>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
-/// #   fn clock_gettime(_: &mut (), _: i32, _: UserPtrMut<Timespec>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
-/// #   fn exit_group(_: &mut (), _: i32) -> ! { loop {} }
-/// #   fn getrandom(_: &mut (), _: UserPtrMut<u8>, _: usize, _: u32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
-/// #   fn libos_test_register(_: &mut (), _: u64, _: UserPtr<u8>, _: usize, _: u32, _: u64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
-/// #   fn libos_debug(_: &mut (), _: u64, _: u64, _: u64) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
+///     // `getpid` is missing.
 /// }
 /// # fn main() {}
 /// ```
@@ -224,11 +218,7 @@ pub fn syscall_table(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn kernel_test(attr: TokenStream, item: TokenStream) -> TokenStream {
-    output(test_attr::expand(
-        attr.into(),
-        item.into(),
-        test_attr::Flavor::Kernel,
-    ))
+    output(test_attr::expand(attr.into(), item.into(), test_attr::Flavor::Kernel))
 }
 
 /// Registers a test of an app: `#[libos::test]`, re-exported by the `libos`
@@ -239,11 +229,7 @@ pub fn kernel_test(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `libos` as a dependency.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
-    output(test_attr::expand(
-        attr.into(),
-        item.into(),
-        test_attr::Flavor::App,
-    ))
+    output(test_attr::expand(attr.into(), item.into(), test_attr::Flavor::App))
 }
 
 /// Marks an app's `main`: `#[libos::main]`, re-exported by the `libos` crate.

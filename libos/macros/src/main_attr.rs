@@ -15,15 +15,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
     if !attr.is_empty() {
         errors.at(&attr, "#[libos::main] takes no arguments");
     }
-    let wanted = format!(
-        "a #[libos::main] function must be `fn {0}()` or `fn {0}() -> T`",
-        sig.ident
-    );
+    let wanted = format!("a #[libos::main] function must be `fn {0}()` or `fn {0}() -> T`", sig.ident);
     if !sig.inputs.is_empty() {
-        errors.at(
-            &sig.inputs,
-            format!("{wanted}: it takes no arguments (read them from the runtime)"),
-        );
+        errors.at(&sig.inputs, format!("{wanted}: it takes no arguments (read them from the runtime)"));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.at(&sig.generics, format!("{wanted}: it must not be generic"));
@@ -85,18 +79,9 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(out.starts_with("fn main () -> Result < () , E >"), "{out}");
-        assert!(
-            out.contains("# [unsafe (export_name = \"__libos_main\")]"),
-            "{out}"
-        );
-        assert!(
-            out.contains("pub extern \"Rust\" fn __libos_main_entry () -> i32"),
-            "{out}"
-        );
-        assert!(
-            out.contains(":: libos :: rt :: Termination :: report (main ())"),
-            "{out}"
-        );
+        assert!(out.contains("# [unsafe (export_name = \"__libos_main\")]"), "{out}");
+        assert!(out.contains("pub extern \"Rust\" fn __libos_main_entry () -> i32"), "{out}");
+        assert!(out.contains(":: libos :: rt :: Termination :: report (main ())"), "{out}");
     }
 
     #[test]
@@ -135,10 +120,7 @@ mod tests {
         ];
         for (item, message) in cases {
             let messages = error(TokenStream::new(), item);
-            assert!(
-                messages.iter().any(|m| m.contains(message)),
-                "{message}: {messages:?}"
-            );
+            assert!(messages.iter().any(|m| m.contains(message)), "{message}: {messages:?}");
         }
     }
 

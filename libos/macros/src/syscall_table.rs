@@ -13,8 +13,8 @@ use quote::{format_ident, quote};
 
 use crate::errors::Errors;
 use syn::{
-    Attribute, Expr, ExprLit, FnArg, GenericArgument, Ident, ItemTrait, Lit, Pat, Path,
-    PathArguments, ReturnType, TraitItem, TraitItemFn, Type, Visibility,
+    Attribute, Expr, ExprLit, FnArg, GenericArgument, Ident, ItemTrait, Lit, Pat, Path, PathArguments, ReturnType,
+    TraitItem, TraitItemFn, Type, Visibility,
 };
 
 /// System call numbers must be below this, so the dense table stays small
@@ -150,10 +150,7 @@ pub(crate) fn parse(krate: Path, item: ItemTrait) -> syn::Result<Table> {
         errors.at(&item.generics, "the syscall table trait takes no generics");
     }
     if !item.supertraits.is_empty() {
-        errors.at(
-            &item.supertraits,
-            "the syscall table trait takes no supertraits",
-        );
+        errors.at(&item.supertraits, "the syscall table trait takes no supertraits");
     }
 
     let mut calls: Vec<Call> = Vec::new();
@@ -161,10 +158,7 @@ pub(crate) fn parse(krate: Path, item: ItemTrait) -> syn::Result<Table> {
     let mut by_name: HashSet<String> = HashSet::new();
     for trait_item in item.items {
         let TraitItem::Fn(f) = trait_item else {
-            errors.at(
-                trait_item,
-                "the syscall table declares only functions (`fn name(args) -> T;`)",
-            );
+            errors.at(trait_item, "the syscall table declares only functions (`fn name(args) -> T;`)");
             continue;
         };
         let call = match parse_call(f) {
@@ -176,17 +170,11 @@ pub(crate) fn parse(krate: Path, item: ItemTrait) -> syn::Result<Table> {
         };
         let key = call.name.to_string();
         if by_name.contains(&key) {
-            errors.push(syn::Error::new(
-                call.name.span(),
-                format!("syscall `{key}` is declared twice"),
-            ));
+            errors.push(syn::Error::new(call.name.span(), format!("syscall `{key}` is declared twice")));
             continue;
         }
         if let Some(first) = by_nr.get(&call.nr) {
-            let message = format!(
-                "syscall number {} is declared twice: `{}` and `{}`",
-                call.nr, first, call.name
-            );
+            let message = format!("syscall number {} is declared twice: `{}` and `{}`", call.nr, first, call.name);
             errors.push(syn::Error::new(call.name.span(), message));
             continue;
         }
@@ -197,13 +185,7 @@ pub(crate) fn parse(krate: Path, item: ItemTrait) -> syn::Result<Table> {
     if calls.is_empty() && errors.is_empty() {
         errors.at(&item.ident, "the syscall table declares no syscall");
     }
-    errors.finish(|| Table {
-        krate,
-        vis: item.vis,
-        name: item.ident,
-        attrs: item.attrs,
-        calls,
-    })
+    errors.finish(|| Table { krate, vis: item.vis, name: item.ident, attrs: item.attrs, calls })
 }
 
 /// Checks one declared function.
@@ -213,10 +195,7 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
     let mut errors = Errors::default();
 
     if let Some(body) = &f.default {
-        errors.at(
-            body,
-            format!("syscall `{name}` must not have a body: the kernel implements it"),
-        );
+        errors.at(body, format!("syscall `{name}` must not have a body: the kernel implements it"));
     }
     if let Some(constness) = &sig.constness {
         errors.at(constness, format!("syscall `{name}` must not be `const`"));
@@ -231,10 +210,7 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
         errors.at(variadic, format!("syscall `{name}` must not be variadic"));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(
-            &sig.generics,
-            format!("syscall `{name}` must not be generic: arguments travel as plain registers"),
-        );
+        errors.at(&sig.generics, format!("syscall `{name}` must not be generic: arguments travel as plain registers"));
     }
 
     // Attributes: docs and exactly one `#[nr = N]`.
@@ -245,10 +221,7 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
             docs.push(attr.clone());
         } else if attr.path().is_ident("nr") {
             if nr.is_some() {
-                errors.at(
-                    attr,
-                    format!("syscall `{name}` has more than one `#[nr = N]`"),
-                );
+                errors.at(attr, format!("syscall `{name}` has more than one `#[nr = N]`"));
                 continue;
             }
             match parse_nr(attr) {
@@ -256,15 +229,26 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
                 Err(e) => errors.push(e),
             }
         } else {
-            errors.at(attr, format!("unsupported attribute on syscall `{name}`; only doc comments and `#[nr = N]` are allowed"));
+            errors.at(
+                attr,
+                format!("unsupported attribute on syscall `{name}`; only doc comments and `#[nr = N]` are allowed"),
+            );
         }
     }
     if nr.is_none() && !f.attrs.iter().any(|a| a.path().is_ident("nr")) {
-        errors.at(&sig.ident, format!("syscall `{name}` has no number: add `#[nr = N]` (the Linux x86_64 number where Linux has the call)"));
+        errors.at(
+            &sig.ident,
+            format!(
+                "syscall `{name}` has no number: add `#[nr = N]` (the Linux x86_64 number where Linux has the call)"
+            ),
+        );
     }
     let (docs, safety) = split_docs(docs);
     if !docs.iter().any(has_text) {
-        errors.at(&sig.ident, format!("syscall `{name}` has no doc comment: say what it does and what this kernel supports"));
+        errors.at(
+            &sig.ident,
+            format!("syscall `{name}` has no doc comment: say what it does and what this kernel supports"),
+        );
     }
     let unsafe_for_app = sig.unsafety.is_some();
 
@@ -326,7 +310,12 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
 
     let safety_allowed = unsafe_for_app || args.iter().any(|a| !matches!(a.kind, ArgKind::Int));
     if unsafe_for_app && !safety.iter().any(|l| !l.trim().is_empty()) {
-        errors.at(sig.unsafety, format!("unsafe syscall `{name}` needs a `# Safety` section in its docs saying what the app must guarantee"));
+        errors.at(
+            sig.unsafety,
+            format!(
+                "unsafe syscall `{name}` needs a `# Safety` section in its docs saying what the app must guarantee"
+            ),
+        );
     }
     if !safety.is_empty() && !safety_allowed {
         errors.at(&sig.ident, format!("syscall `{name}` has a `# Safety` section but its app stub is safe; declare it `unsafe fn` if the app must uphold something"));
@@ -348,28 +337,17 @@ fn parse_nr(attr: &Attribute) -> syn::Result<u64> {
     let value = match &attr.meta {
         syn::Meta::NameValue(nv) => &nv.value,
         other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "expected `#[nr = N]` with an integer N",
-            ));
+            return Err(syn::Error::new_spanned(other, "expected `#[nr = N]` with an integer N"));
         }
     };
-    let Expr::Lit(ExprLit {
-        lit: Lit::Int(lit), ..
-    }) = value
-    else {
-        return Err(syn::Error::new_spanned(
-            value,
-            "expected an integer literal: `#[nr = N]`",
-        ));
+    let Expr::Lit(ExprLit { lit: Lit::Int(lit), .. }) = value else {
+        return Err(syn::Error::new_spanned(value, "expected an integer literal: `#[nr = N]`"));
     };
     let n: u64 = lit.base10_parse()?;
     if n >= MAX_NR {
         return Err(syn::Error::new_spanned(
             lit,
-            format!(
-                "syscall number {n} is too large: numbers must be below {MAX_NR} (the dispatch table is dense)"
-            ),
+            format!("syscall number {n} is too large: numbers must be below {MAX_NR} (the dispatch table is dense)"),
         ));
     }
     Ok(n)
@@ -384,9 +362,7 @@ fn has_text(attr: &Attribute) -> bool {
 fn doc_line(attr: &Attribute) -> Option<String> {
     match &attr.meta {
         syn::Meta::NameValue(nv) => match &nv.value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) => Some(s.value()),
+            Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.value()),
             _ => None,
         },
         _ => None,
@@ -401,10 +377,7 @@ fn split_docs(docs: Vec<Attribute>) -> (Vec<Attribute>, Vec<String>) {
     let mut in_safety = false;
     for attr in docs {
         let line = doc_line(&attr);
-        let heading = line
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| l.starts_with("# "));
+        let heading = line.as_deref().map(str::trim).filter(|l| l.starts_with("# "));
         if let Some(heading) = heading {
             in_safety = heading == "# Safety";
             if in_safety {
@@ -485,10 +458,8 @@ fn ret_kind(ty: &Type) -> Option<Ret> {
         _ => {
             let segment = last_segment(ty)?;
             let ident = segment.ident.to_string();
-            (INTEGERS.contains(&ident.as_str())
-                && segment.arguments.is_empty()
-                && is_single_segment(ty))
-            .then(|| Ret::Int(Box::new(ty.clone())))
+            (INTEGERS.contains(&ident.as_str()) && segment.arguments.is_empty() && is_single_segment(ty))
+                .then(|| Ret::Int(Box::new(ty.clone())))
         }
     }
 }
@@ -519,19 +490,14 @@ fn gen_nr_module(table: &Table) -> TokenStream {
     let consts = table.calls.iter().map(|call| {
         let const_name = call.const_name();
         let nr = call.nr;
-        let doc = format!(
-            "Number of [`{name}`](super::{trait_name}::{name}).",
-            name = call.name
-        );
+        let doc = format!("Number of [`{name}`](super::{trait_name}::{name}).", name = call.name);
         quote! {
             #[doc = #doc]
             pub const #const_name: u64 = #nr;
         }
     });
     let len = table_len(table);
-    let module_doc = format!(
-        "The system call numbers, one per method of [`{trait_name}`](super::{trait_name})."
-    );
+    let module_doc = format!("The system call numbers, one per method of [`{trait_name}`](super::{trait_name}).");
     quote! {
         #[doc = #module_doc]
         #vis mod nr {
@@ -566,20 +532,11 @@ fn gen_names(table: &Table) -> TokenStream {
 
 /// The kernel-side trait.
 fn gen_trait(table: &Table) -> TokenStream {
-    let Table {
-        krate,
-        vis,
-        name,
-        attrs,
-        ..
-    } = table;
+    let Table { krate, vis, name, attrs, .. } = table;
     let methods = table.calls.iter().map(|call| {
         let Call { name, docs, .. } = call;
-        let params = std::iter::once(quote!(cx: &mut Self::Context)).chain(
-            call.args
-                .iter()
-                .map(|Arg { name, ty, .. }| quote!(#name: #ty)),
-        );
+        let params = std::iter::once(quote!(cx: &mut Self::Context))
+            .chain(call.args.iter().map(|Arg { name, ty, .. }| quote!(#name: #ty)));
         let ret = match &call.ret {
             Ret::Unit => quote!(::core::result::Result<(), #krate::errno::Errno>),
             Ret::Int(ty) => quote!(::core::result::Result<#ty, #krate::errno::Errno>),
@@ -604,12 +561,7 @@ fn gen_trait(table: &Table) -> TokenStream {
 
 /// `SyscallHandler`, `DispatchTable` and `dispatch`.
 fn gen_dispatch(table: &Table) -> TokenStream {
-    let Table {
-        krate,
-        vis,
-        name: trait_name,
-        ..
-    } = table;
+    let Table { krate, vis, name: trait_name, .. } = table;
     let errno = quote!(#krate::errno::Errno);
     let entries = table.calls.iter().map(|call| {
         let name = &call.name;
@@ -618,15 +570,10 @@ fn gen_dispatch(table: &Table) -> TokenStream {
             entries[nr::#const_name as usize] = ::core::option::Option::Some(Self::#name as SyscallHandler<K::Context>);
         }
     });
-    let thunks =
-        table.calls.iter().map(|call| {
-            let name = &call.name;
-            let regs = if call.args.is_empty() {
-                quote!(_regs)
-            } else {
-                quote!(regs)
-            };
-            let conversions = call.args.iter().enumerate().map(|(i, Arg { name, ty, .. })| {
+    let thunks = table.calls.iter().map(|call| {
+        let name = &call.name;
+        let regs = if call.args.is_empty() { quote!(_regs) } else { quote!(regs) };
+        let conversions = call.args.iter().enumerate().map(|(i, Arg { name, ty, .. })| {
             quote! {
                 let #name = match <#ty as #krate::syscall_arg::SyscallArg>::from_raw(regs[#i]) {
                     ::core::result::Result::Ok(value) => value,
@@ -634,24 +581,21 @@ fn gen_dispatch(table: &Table) -> TokenStream {
                 };
             }
         });
-            let handler_args = std::iter::once(format_ident!("cx"))
-                .chain(call.args.iter().map(|a| a.name.clone()));
-            let call_handler = quote!(K::#name(#(#handler_args),*));
-            let body = match call.ret {
-                Ret::Never => call_handler,
-                _ => quote!(#krate::syscall_arg::encode_result(#call_handler)),
-            };
-            let doc = format!(
-                "Decodes the registers for [`{trait_name}::{name}`] and encodes its result."
-            );
-            quote! {
-                #[doc = #doc]
-                fn #name(cx: &mut K::Context, #regs: &[u64; 6]) -> i64 {
-                    #(#conversions)*
-                    #body
-                }
+        let handler_args = std::iter::once(format_ident!("cx")).chain(call.args.iter().map(|a| a.name.clone()));
+        let call_handler = quote!(K::#name(#(#handler_args),*));
+        let body = match call.ret {
+            Ret::Never => call_handler,
+            _ => quote!(#krate::syscall_arg::encode_result(#call_handler)),
+        };
+        let doc = format!("Decodes the registers for [`{trait_name}::{name}`] and encodes its result.");
+        quote! {
+            #[doc = #doc]
+            fn #name(cx: &mut K::Context, #regs: &[u64; 6]) -> i64 {
+                #(#conversions)*
+                #body
             }
-        });
+        }
+    });
     let struct_doc = format!(
         "The dense dispatch table for a kernel type `K` implementing [`{trait_name}`]: \
          [`DispatchTable::ENTRIES`] has one entry per number below [`SYSCALL_TABLE_LEN`], \
@@ -774,12 +718,7 @@ fn pointer_safety(call: &Call) -> Vec<String> {
 
 /// `mod user`: the app's stubs.
 fn gen_user(table: &Table) -> TokenStream {
-    let Table {
-        krate,
-        vis,
-        name: trait_name,
-        ..
-    } = table;
+    let Table { krate, vis, name: trait_name, .. } = table;
     let sa = quote!(#krate::syscall_arg);
     let stubs = table.calls.iter().map(|call| {
         let Call { name, docs, .. } = call;
@@ -792,7 +731,8 @@ fn gen_user(table: &Table) -> TokenStream {
         let raw_args = std::iter::once(quote!(super::nr::#const_name))
             .chain(call.args.iter().map(|Arg { name, ty, .. }| quote!(<#ty as #sa::SyscallArg>::to_raw(#name))));
         let count = call.args.len();
-        let see = format!(" The system call [`{trait_name}::{name}`](super::{trait_name}::{name}) (number {}).", call.nr);
+        let see =
+            format!(" The system call [`{trait_name}::{name}`](super::{trait_name}::{name}) (number {}).", call.nr);
 
         let mut safety: Vec<String> = call.safety.clone();
         safety.extend(pointer_safety(call));
@@ -868,8 +808,7 @@ mod tests {
 
     /// Expands `#[syscall_table(crate = crate)]` on `item`.
     fn expand_ok(item: TokenStream) -> syn::File {
-        let out =
-            expand(quote!(crate = crate), item).unwrap_or_else(|e| panic!("expansion failed: {e}"));
+        let out = expand(quote!(crate = crate), item).unwrap_or_else(|e| panic!("expansion failed: {e}"));
         syn::parse2(out).expect("the expansion parses as items")
     }
 
@@ -883,10 +822,7 @@ mod tests {
 
     /// Asserts one of `messages` contains `needle`.
     fn assert_has(messages: &[String], needle: &str) {
-        assert!(
-            messages.iter().any(|m| m.contains(needle)),
-            "no error contains {needle:?}: {messages:#?}"
-        );
+        assert!(messages.iter().any(|m| m.contains(needle)), "no error contains {needle:?}: {messages:#?}");
     }
 
     fn sample() -> TokenStream {
@@ -961,9 +897,7 @@ mod tests {
     #[test]
     fn kernel_trait_takes_context_and_returns_results() {
         let file = expand_ok(sample());
-        let syn::Item::Trait(t) = find(&file, "Syscalls") else {
-            panic!("not a trait")
-        };
+        let syn::Item::Trait(t) = find(&file, "Syscalls") else { panic!("not a trait") };
         let methods: Vec<String> = t
             .items
             .iter()
@@ -981,11 +915,7 @@ mod tests {
                 "fn exit (cx : & mut Self :: Context , code : i32) -> !",
             ]
         );
-        assert!(
-            t.items
-                .iter()
-                .any(|i| matches!(i, TraitItem::Type(ty) if ty.ident == "Context"))
-        );
+        assert!(t.items.iter().any(|i| matches!(i, TraitItem::Type(ty) if ty.ident == "Context")));
         // The kernel's docs leave out the app's `# Safety` section.
         let munmap = text(&t.items[3]);
         assert!(munmap.contains("Unmaps."), "{munmap}");
@@ -996,15 +926,9 @@ mod tests {
     fn user_stubs_map_pointers_and_safety() {
         let file = expand_ok(sample());
         let user = text(find(&file, "user"));
-        assert!(
-            user.contains("pub unsafe fn write (fd : i32 , buf : * const u8 , count : usize)"),
-            "{user}"
-        );
+        assert!(user.contains("pub unsafe fn write (fd : i32 , buf : * const u8 , count : usize)"), "{user}");
         assert!(user.contains("pub fn sched_yield ()"), "{user}");
-        assert!(
-            user.contains("pub unsafe fn munmap (addr : usize , length : usize)"),
-            "{user}"
-        );
+        assert!(user.contains("pub unsafe fn munmap (addr : usize , length : usize)"), "{user}");
         assert!(user.contains("pub fn exit (code : i32) -> !"), "{user}");
         assert!(user.contains("syscall1_noreturn"), "{user}");
         assert!(user.contains("Nothing may live there."), "{user}");
@@ -1016,11 +940,11 @@ mod tests {
     fn dispatch_table_has_entries_and_thunks() {
         let file = expand_ok(sample());
         let table = text(&file);
-        assert!(table.contains("entries [nr :: WRITE as usize] = :: core :: option :: Option :: Some (Self :: write"), "{table}");
         assert!(
-            table.contains("fn sched_yield (cx : & mut K :: Context , _regs : & [u64 ; 6]) -> i64"),
+            table.contains("entries [nr :: WRITE as usize] = :: core :: option :: Option :: Some (Self :: write"),
             "{table}"
         );
+        assert!(table.contains("fn sched_yield (cx : & mut K :: Context , _regs : & [u64 ; 6]) -> i64"), "{table}");
     }
 
     #[test]
@@ -1041,10 +965,7 @@ mod tests {
                 fn foo() -> usize;
             }
         });
-        assert_eq!(
-            messages,
-            ["syscall number 1 is declared twice: `write` and `foo`"]
-        );
+        assert_eq!(messages, ["syscall number 1 is declared twice: `write` and `foo`"]);
     }
 
     #[test]
@@ -1082,12 +1003,7 @@ mod tests {
 
     #[test]
     fn unsupported_return_type() {
-        for ret in [
-            quote!(String),
-            quote!(bool),
-            quote!(Result<usize, Errno>),
-            quote!(u8),
-        ] {
+        for ret in [quote!(String), quote!(bool), quote!(Result<usize, Errno>), quote!(u8)] {
             let messages = errors(quote! {
                 pub trait Syscalls {
                     /// A.
@@ -1147,10 +1063,7 @@ mod tests {
                 fn f(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64, g: u64);
             }
         });
-        assert_has(
-            &messages,
-            "syscall `f` takes 7 arguments; at most 6 fit in registers (RDI, RSI, RDX, R10, R8, R9)",
-        );
+        assert_has(&messages, "syscall `f` takes 7 arguments; at most 6 fit in registers (RDI, RSI, RDX, R10, R8, R9)");
     }
 
     #[test]
@@ -1217,10 +1130,7 @@ mod tests {
             }
         });
         assert_has(&messages, "unsafe syscall `a` needs a `# Safety` section");
-        assert_has(
-            &messages,
-            "syscall `b` has a `# Safety` section but its app stub is safe",
-        );
+        assert_has(&messages, "syscall `b` has a `# Safety` section but its app stub is safe");
     }
 
     #[test]

@@ -76,20 +76,12 @@ enum Expectation {
 
 /// The vector of an exception mnemonic.
 fn fault_vector(name: &str) -> Option<u8> {
-    FAULT_NAMES
-        .iter()
-        .position(|&n| n == Some(name))
-        .and_then(|v| u8::try_from(v).ok())
+    FAULT_NAMES.iter().position(|&n| n == Some(name)).and_then(|v| u8::try_from(v).ok())
 }
 
 /// The accepted mnemonics, for messages: `DE, DB, ..., CP`.
 fn fault_list() -> String {
-    FAULT_NAMES
-        .iter()
-        .flatten()
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ")
+    FAULT_NAMES.iter().flatten().copied().collect::<Vec<_>>().join(", ")
 }
 
 /// Parses the arguments: nothing, `should_panic`, `should_panic = "text"`,
@@ -122,10 +114,7 @@ fn parse_args(attr: TokenStream, flavor: Flavor) -> syn::Result<Expectation> {
                 None => {
                     return Err(syn::Error::new_spanned(
                         &name,
-                        format!(
-                            "unknown exception `{name}`; expected one of {}",
-                            fault_list()
-                        ),
+                        format!("unknown exception `{name}`; expected one of {}", fault_list()),
                     ));
                 }
             }
@@ -136,10 +125,7 @@ fn parse_args(attr: TokenStream, flavor: Flavor) -> syn::Result<Expectation> {
             )));
         };
         if expectation.is_some() {
-            errors.at(
-                &meta.path,
-                "a test takes one expectation: `should_panic` or `expect_fault`, once",
-            );
+            errors.at(&meta.path, "a test takes one expectation: `should_panic` or `expect_fault`, once");
         }
         expectation = Some(found);
         Ok(())
@@ -175,20 +161,13 @@ fn check_signature(item: &ItemFn, flavor: Flavor) -> syn::Result<()> {
     if let ReturnType::Type(_, ty) = &sig.output
         && !matches!(&**ty, Type::Tuple(t) if t.elems.is_empty())
     {
-        errors.at(
-            &sig.output,
-            format!("{wanted}: it returns `()` (fail by panicking)"),
-        );
+        errors.at(&sig.output, format!("{wanted}: it returns `()` (fail by panicking)"));
     }
     errors.finish(|| ())
 }
 
 /// Expands a test attribute on `item`.
-pub(crate) fn expand(
-    attr: TokenStream,
-    item: TokenStream,
-    flavor: Flavor,
-) -> syn::Result<TokenStream> {
+pub(crate) fn expand(attr: TokenStream, item: TokenStream, flavor: Flavor) -> syn::Result<TokenStream> {
     let item: ItemFn = syn::parse2(item)?;
     // Report bad arguments and a bad signature together.
     let mut errors = Errors::default();
@@ -265,41 +244,23 @@ mod tests {
         let out = expand_ok(TokenStream::new(), Flavor::Kernel);
         assert!(out.starts_with("fn maps_a_page ()"), "{out}");
         assert!(out.contains("# [used]"), "{out}");
-        assert!(
-            out.contains("# [unsafe (link_section = \".libos_tests\")]"),
-            "{out}"
-        );
-        assert!(
-            out.contains("static __LIBOS_TEST_MAPS_A_PAGE : :: libos_abi :: test :: TestCase"),
-            "{out}"
-        );
-        assert!(
-            out.contains(":: core :: stringify ! (maps_a_page)"),
-            "{out}"
-        );
+        assert!(out.contains("# [unsafe (link_section = \".libos_tests\")]"), "{out}");
+        assert!(out.contains("static __LIBOS_TEST_MAPS_A_PAGE : :: libos_abi :: test :: TestCase"), "{out}");
+        assert!(out.contains(":: core :: stringify ! (maps_a_page)"), "{out}");
         assert!(out.contains("run : maps_a_page"), "{out}");
-        assert!(
-            out.contains("expect : :: libos_abi :: test :: Expect :: Pass"),
-            "{out}"
-        );
+        assert!(out.contains("expect : :: libos_abi :: test :: Expect :: Pass"), "{out}");
     }
 
     #[test]
     fn app_flavor_uses_the_libos_reexport() {
         let out = expand_ok(TokenStream::new(), Flavor::App);
-        assert!(
-            out.contains(":: libos :: __private :: abi :: test :: TestCase"),
-            "{out}"
-        );
+        assert!(out.contains(":: libos :: __private :: abi :: test :: TestCase"), "{out}");
     }
 
     #[test]
     fn expectations() {
         let out = expand_ok(quote!(should_panic), Flavor::Kernel);
-        assert!(
-            out.contains("Expect :: Panic { message : :: core :: option :: Option :: None }"),
-            "{out}"
-        );
+        assert!(out.contains("Expect :: Panic { message : :: core :: option :: Option :: None }"), "{out}");
         let out = expand_ok(quote!(should_panic = "overflow"), Flavor::Kernel);
         assert!(out.contains("Option :: Some (\"overflow\")"), "{out}");
         let out = expand_ok(quote!(should_panic(expected = "bad")), Flavor::Kernel);
@@ -369,20 +330,14 @@ mod tests {
                 fn f() {}
             ),
         );
-        assert!(
-            messages[0].starts_with("unsupported #[kernel_test] argument"),
-            "{messages:?}"
-        );
+        assert!(messages[0].starts_with("unsupported #[kernel_test] argument"), "{messages:?}");
         let messages = error(
             quote!(should_panic, expect_fault = GP),
             quote!(
                 fn f() {}
             ),
         );
-        assert!(
-            messages[0].contains("a test takes one expectation"),
-            "{messages:?}"
-        );
+        assert!(messages[0].contains("a test takes one expectation"), "{messages:?}");
         let messages = error(
             quote!(should_panic = 3),
             quote!(
@@ -436,10 +391,7 @@ mod tests {
         ];
         for (item, message) in cases {
             let messages = error(TokenStream::new(), item);
-            assert!(
-                messages.iter().any(|m| m.contains(message)),
-                "{message}: {messages:?}"
-            );
+            assert!(messages.iter().any(|m| m.contains(message)), "{message}: {messages:?}");
         }
         // Returning `()` explicitly is fine.
         assert!(

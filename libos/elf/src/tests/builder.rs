@@ -90,14 +90,7 @@ impl Seg {
 
     /// A segment without bytes in the file (e.g. `PT_GNU_STACK`).
     pub fn empty(kind: u32, flags: u32) -> Seg {
-        Seg {
-            kind,
-            flags,
-            vaddr: 0,
-            data: Vec::new(),
-            mem_size: 0,
-            align: 16,
-        }
+        Seg { kind, flags, vaddr: 0, data: Vec::new(), mem_size: 0, align: 16 }
     }
 }
 
@@ -105,11 +98,7 @@ impl Seg {
 #[derive(Clone, Debug)]
 pub enum SecData {
     /// `len` bytes starting `start` bytes into segment `segment`.
-    InSegment {
-        segment: usize,
-        start: u64,
-        len: u64,
-    },
+    InSegment { segment: usize, start: u64, len: u64 },
     /// Its own bytes, placed after the segments.
     Bytes(Vec<u8>),
     /// `SHT_NOBITS` of this size.
@@ -129,13 +118,7 @@ pub struct Sec {
 
 impl Sec {
     pub fn new(name: &str, kind: u32, flags: u64, addr: u64, data: SecData) -> Sec {
-        Sec {
-            name: name.into(),
-            kind,
-            flags,
-            addr,
-            data,
-        }
+        Sec { name: name.into(), kind, flags, addr, data }
     }
 }
 
@@ -151,13 +134,7 @@ pub struct Sym {
 
 impl Sym {
     pub fn new(name: &str, value: u64, size: u64, info: u8, shndx: u16) -> Sym {
-        Sym {
-            name: name.into(),
-            value,
-            size,
-            info,
-            shndx,
-        }
+        Sym { name: name.into(), value, size, info, shndx }
     }
 }
 
@@ -210,12 +187,7 @@ impl Built {
 
     /// Index of the section called `name`.
     pub fn section_index(&self, name: &str) -> usize {
-        Elf::parse(&self.bytes)
-            .unwrap()
-            .sections()
-            .unwrap()
-            .position(|s| s.name == name)
-            .unwrap()
+        Elf::parse(&self.bytes).unwrap().sections().unwrap().position(|s| s.name == name).unwrap()
     }
 }
 
@@ -255,13 +227,7 @@ struct Shdr {
 impl ElfBuilder {
     /// A file with just a header and these segments.
     pub fn new(kind: u16, entry: u64, segments: Vec<Seg>) -> ElfBuilder {
-        ElfBuilder {
-            kind,
-            entry,
-            segments,
-            sections: Vec::new(),
-            symbols: None,
-        }
+        ElfBuilder { kind, entry, segments, sections: Vec::new(), symbols: None }
     }
 
     pub fn build(&self) -> Built {
@@ -313,11 +279,7 @@ impl ElfBuilder {
             for sec in &self.sections {
                 let name = add_name(&mut shstrtab, &sec.name);
                 let (offset, size) = match &sec.data {
-                    SecData::InSegment {
-                        segment,
-                        start,
-                        len,
-                    } => (built.seg_offsets[*segment] + start, *len),
+                    SecData::InSegment { segment, start, len } => (built.seg_offsets[*segment] + start, *len),
                     SecData::Bytes(data) => {
                         pad_to(&mut bytes, 8);
                         let offset = bytes.len() as u64;
@@ -424,11 +386,7 @@ impl ElfBuilder {
         put_u16(&mut bytes, eh::MACHINE, EM_X86_64);
         put_u32(&mut bytes, eh::VERSION, 1);
         put_u64(&mut bytes, eh::ENTRY, self.entry);
-        put_u64(
-            &mut bytes,
-            eh::PHOFF,
-            if phnum > 0 { EHDR_SIZE as u64 } else { 0 },
-        );
+        put_u64(&mut bytes, eh::PHOFF, if phnum > 0 { EHDR_SIZE as u64 } else { 0 });
         put_u64(&mut bytes, eh::SHOFF, built.shoff as u64);
         put_u16(&mut bytes, eh::EHSIZE, EHDR_SIZE as u16);
         put_u16(&mut bytes, eh::PHENTSIZE, PHDR_SIZE as u16);
@@ -447,12 +405,8 @@ pub const RODATA: u64 = 0x40_0000;
 pub const DATA: u64 = 0x40_2000;
 
 /// The policy the load tests use: user space from 64 KiB to 128 TiB.
-pub const POLICY: LoadPolicy = LoadPolicy {
-    user_start: 0x1_0000,
-    user_end: 0x8000_0000_0000,
-    page_size: 0x1000,
-    max_segments: 16,
-};
+pub const POLICY: LoadPolicy =
+    LoadPolicy { user_start: 0x1_0000, user_end: 0x8000_0000_0000, page_size: 0x1000, max_segments: 16 };
 
 /// A typical static executable: read-only data, text, data + bss, a
 /// non-executable stack; sections and a symbol table.
@@ -473,60 +427,30 @@ pub fn sample() -> ElfBuilder {
                 SHT_PROGBITS,
                 SHF_ALLOC,
                 RODATA,
-                SecData::InSegment {
-                    segment: 0,
-                    start: 0,
-                    len: 0x100,
-                },
+                SecData::InSegment { segment: 0, start: 0, len: 0x100 },
             ),
             Sec::new(
                 ".text",
                 SHT_PROGBITS,
                 SHF_ALLOC | SHF_EXECINSTR,
                 TEXT,
-                SecData::InSegment {
-                    segment: 1,
-                    start: 0,
-                    len: 0x80,
-                },
+                SecData::InSegment { segment: 1, start: 0, len: 0x80 },
             ),
             Sec::new(
                 ".data",
                 SHT_PROGBITS,
                 SHF_ALLOC | SHF_WRITE,
                 DATA,
-                SecData::InSegment {
-                    segment: 2,
-                    start: 0,
-                    len: 0x20,
-                },
+                SecData::InSegment { segment: 2, start: 0, len: 0x20 },
             ),
-            Sec::new(
-                ".bss",
-                SHT_NOBITS,
-                SHF_ALLOC | SHF_WRITE,
-                DATA + 0x20,
-                SecData::NoBits(0x2fe0),
-            ),
-            Sec::new(
-                ".comment",
-                SHT_PROGBITS,
-                0,
-                0,
-                SecData::Bytes(b"built by hand\0".to_vec()),
-            ),
+            Sec::new(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, DATA + 0x20, SecData::NoBits(0x2fe0)),
+            Sec::new(".comment", SHT_PROGBITS, 0, 0, SecData::Bytes(b"built by hand\0".to_vec())),
         ],
         symbols: Some(vec![
             Sym::new("helper", TEXT + 0x40, 0x40, info(STB_LOCAL, STT_FUNC), 2),
             Sym::new("_start", TEXT, 0x40, info(STB_GLOBAL, STT_FUNC), 2),
             Sym::new("COUNTER", DATA, 8, info(STB_GLOBAL, STT_OBJECT), 3),
-            Sym::new(
-                "__bss_end",
-                DATA + 0x3000,
-                0,
-                info(STB_WEAK, STT_NOTYPE),
-                SHN_ABS,
-            ),
+            Sym::new("__bss_end", DATA + 0x3000, 0, info(STB_WEAK, STT_NOTYPE), SHN_ABS),
         ]),
     }
 }

@@ -13,10 +13,7 @@ fn exec(segments: Vec<Seg>) -> Vec<u8> {
 
 /// Text at `TEXT`, read-write data at `vaddr` with the given sizes.
 fn text_and(vaddr: u64, file_size: usize, mem_size: u64, flags: u32) -> Vec<u8> {
-    exec(vec![
-        Seg::load(R | X, TEXT, 0x80, 0x80),
-        Seg::load(flags, vaddr, file_size, mem_size),
-    ])
+    exec(vec![Seg::load(R | X, TEXT, 0x80, 0x80), Seg::load(flags, vaddr, file_size, mem_size)])
 }
 
 fn check(bytes: &[u8], policy: &LoadPolicy) -> Result<(), ElfError> {
@@ -43,17 +40,8 @@ fn bad_policy() {
         (0x1000, 0x1000, 0x1000),
         (0x2000, 0x1000, 0x1000),
     ] {
-        let policy = LoadPolicy {
-            user_start,
-            user_end,
-            page_size,
-            max_segments: 16,
-        };
-        let expected = ElfError::BadLoadPolicy {
-            user_start,
-            user_end,
-            page_size,
-        };
+        let policy = LoadPolicy { user_start, user_end, page_size, max_segments: 16 };
+        let expected = ElfError::BadLoadPolicy { user_start, user_end, page_size };
         assert_eq!(check(&bytes, &policy), Err(expected));
     }
 }
@@ -89,23 +77,14 @@ fn no_interpreter_or_dynamic_section() {
 #[test]
 fn writable_and_executable_rejected() {
     let bytes = text_and(DATA, 0x20, 0x100, R | W | X);
-    assert_eq!(
-        check(&bytes, &POLICY),
-        Err(ElfError::WritableAndExecutable { index: 1 })
-    );
+    assert_eq!(check(&bytes, &POLICY), Err(ElfError::WritableAndExecutable { index: 1 }));
     let bytes = exec(vec![Seg::load(W | X, TEXT, 0x80, 0x80)]);
-    assert_eq!(
-        check(&bytes, &POLICY),
-        Err(ElfError::WritableAndExecutable { index: 0 })
-    );
+    assert_eq!(check(&bytes, &POLICY), Err(ElfError::WritableAndExecutable { index: 0 }));
     // An executable stack is rejected too.
     let mut builder = sample();
     builder.segments[3].flags = R | W | X;
     let bytes = builder.build().bytes;
-    assert_eq!(
-        check(&bytes, &POLICY),
-        Err(ElfError::WritableAndExecutable { index: 3 })
-    );
+    assert_eq!(check(&bytes, &POLICY), Err(ElfError::WritableAndExecutable { index: 3 }));
 }
 
 #[test]
@@ -119,28 +98,16 @@ fn needs_load_segments() {
 #[test]
 fn too_many_load_segments() {
     let bytes = sample().build().bytes;
-    let policy = LoadPolicy {
-        max_segments: 2,
-        ..POLICY
-    };
-    assert_eq!(
-        check(&bytes, &policy),
-        Err(ElfError::TooManyLoadSegments { count: 3, max: 2 })
-    );
-    let policy = LoadPolicy {
-        max_segments: 3,
-        ..POLICY
-    };
+    let policy = LoadPolicy { max_segments: 2, ..POLICY };
+    assert_eq!(check(&bytes, &policy), Err(ElfError::TooManyLoadSegments { count: 3, max: 2 }));
+    let policy = LoadPolicy { max_segments: 3, ..POLICY };
     assert_eq!(check(&bytes, &policy), Ok(()));
 }
 
 #[test]
 fn empty_load_segment_rejected() {
     let bytes = text_and(DATA, 0, 0, R | W);
-    assert_eq!(
-        check(&bytes, &POLICY),
-        Err(ElfError::EmptySegment { index: 1 })
-    );
+    assert_eq!(check(&bytes, &POLICY), Err(ElfError::EmptySegment { index: 1 }));
 }
 
 #[test]
@@ -152,35 +119,16 @@ fn segments_outside_user_range() {
         user_start: policy.user_start,
         user_end: policy.user_end,
     };
-    let policy = LoadPolicy {
-        user_start: 0x40_0000,
-        user_end: 0x50_0000,
-        ..POLICY
-    };
+    let policy = LoadPolicy { user_start: 0x40_0000, user_end: 0x50_0000, ..POLICY };
     // Below the start.
-    let bytes = exec(vec![
-        Seg::load(R, 0x3f_f000, 0x10, 0x10),
-        Seg::load(R | X, TEXT, 0x80, 0x80),
-    ]);
-    assert_eq!(
-        check(&bytes, &policy),
-        Err(outside(0, 0x3f_f000, 0x10, &policy))
-    );
+    let bytes = exec(vec![Seg::load(R, 0x3f_f000, 0x10, 0x10), Seg::load(R | X, TEXT, 0x80, 0x80)]);
+    assert_eq!(check(&bytes, &policy), Err(outside(0, 0x3f_f000, 0x10, &policy)));
     // Starting in the page below the start.
-    let bytes = exec(vec![
-        Seg::load(R, 0x3f_fff0, 0x20, 0x20),
-        Seg::load(R | X, TEXT, 0x80, 0x80),
-    ]);
-    assert_eq!(
-        check(&bytes, &policy),
-        Err(outside(0, 0x3f_fff0, 0x20, &policy))
-    );
+    let bytes = exec(vec![Seg::load(R, 0x3f_fff0, 0x20, 0x20), Seg::load(R | X, TEXT, 0x80, 0x80)]);
+    assert_eq!(check(&bytes, &policy), Err(outside(0, 0x3f_fff0, 0x20, &policy)));
     // Running past the end (by bss).
     let bytes = text_and(0x4f_f000, 0x10, 0x1001, R | W);
-    assert_eq!(
-        check(&bytes, &policy),
-        Err(outside(1, 0x4f_f000, 0x1001, &policy))
-    );
+    assert_eq!(check(&bytes, &policy), Err(outside(1, 0x4f_f000, 0x1001, &policy)));
     // Ending in the last page, not page-aligned: its page still fits.
     let bytes = text_and(0x4f_f000, 0x10, 0xff0, R | W);
     assert_eq!(check(&bytes, &policy), Ok(()));
@@ -189,27 +137,17 @@ fn segments_outside_user_range() {
     assert_eq!(check(&bytes, &policy), Ok(()));
     // Entirely above.
     let bytes = text_and(0x60_0000, 0x10, 0x10, R | W);
-    assert_eq!(
-        check(&bytes, &policy),
-        Err(outside(1, 0x60_0000, 0x10, &policy))
-    );
+    assert_eq!(check(&bytes, &policy), Err(outside(1, 0x60_0000, 0x10, &policy)));
     // A huge bss.
     let bytes = text_and(DATA, 0x10, 1 << 62, R | W);
-    assert_eq!(
-        check(&bytes, &policy),
-        Err(outside(1, DATA, 1 << 62, &policy))
-    );
+    assert_eq!(check(&bytes, &policy), Err(outside(1, DATA, 1 << 62, &policy)));
 }
 
 #[test]
 fn user_range_at_the_top_of_the_address_space() {
     // The end of the segment fits in a u64 but rounding it up to a page
     // does not.
-    let policy = LoadPolicy {
-        user_start: 0x1000,
-        user_end: u64::MAX,
-        ..POLICY
-    };
+    let policy = LoadPolicy { user_start: 0x1000, user_end: u64::MAX, ..POLICY };
     let mut top = Seg::load(R, u64::MAX - 0xfff, 0x10, 0x10);
     top.align = 0;
     let bytes = exec(vec![Seg::load(R | X, TEXT, 0x80, 0x80), top]);
@@ -228,28 +166,14 @@ fn user_range_at_the_top_of_the_address_space() {
 
 #[test]
 fn segments_must_be_sorted() {
-    let bytes = exec(vec![
-        Seg::load(R | X, TEXT, 0x80, 0x80),
-        Seg::load(R, RODATA, 0x10, 0x10),
-    ]);
-    let expected = ElfError::SegmentsNotSorted {
-        previous: 0,
-        previous_vaddr: TEXT,
-        index: 1,
-        vaddr: RODATA,
-    };
+    let bytes = exec(vec![Seg::load(R | X, TEXT, 0x80, 0x80), Seg::load(R, RODATA, 0x10, 0x10)]);
+    let expected = ElfError::SegmentsNotSorted { previous: 0, previous_vaddr: TEXT, index: 1, vaddr: RODATA };
     assert_eq!(check(&bytes, &POLICY), Err(expected));
 }
 
 #[test]
 fn segments_must_not_overlap_or_share_a_page() {
-    let share = |page| {
-        Err(ElfError::SegmentsSharePage {
-            first: 0,
-            second: 1,
-            page,
-        })
-    };
+    let share = |page| Err(ElfError::SegmentsSharePage { first: 0, second: 1, page });
     // Overlapping bytes.
     let bytes = text_and(TEXT + 0x40, 0x10, 0x10, R);
     assert_eq!(check(&bytes, &POLICY), share(TEXT));
@@ -260,16 +184,10 @@ fn segments_must_not_overlap_or_share_a_page() {
     let bytes = text_and(TEXT + 0x800, 0x10, 0x10, R | W);
     assert_eq!(check(&bytes, &POLICY), share(TEXT));
     // The first segment's bss runs into the second's page.
-    let bytes = exec(vec![
-        Seg::load(R | X, TEXT, 0x80, 0x1001),
-        Seg::load(R, TEXT + 0x1800, 0x10, 0x10),
-    ]);
+    let bytes = exec(vec![Seg::load(R | X, TEXT, 0x80, 0x1001), Seg::load(R, TEXT + 0x1800, 0x10, 0x10)]);
     assert_eq!(check(&bytes, &POLICY), share(TEXT + 0x1000));
     // Back to back on a page boundary is fine.
-    let bytes = exec(vec![
-        Seg::load(R | X, TEXT, 0x80, 0x1000),
-        Seg::load(R, TEXT + 0x1000, 0x10, 0x10),
-    ]);
+    let bytes = exec(vec![Seg::load(R | X, TEXT, 0x80, 0x1000), Seg::load(R, TEXT + 0x1000, 0x10, 0x10)]);
     assert_eq!(check(&bytes, &POLICY), Ok(()));
     // With a gap of unmapped pages too.
     let bytes = text_and(TEXT + 0x10_0000, 0x10, 0x10, R);
@@ -281,10 +199,7 @@ fn segments_must_not_overlap_or_share_a_page() {
         Seg::load(R, TEXT + 0x2000, 0x10, 0x10),
         Seg::load(R, TEXT + 0x10, 0x10, 0x10),
     ]);
-    assert!(matches!(
-        check(&bytes, &POLICY),
-        Err(ElfError::SegmentsNotSorted { index: 2, .. })
-    ));
+    assert!(matches!(check(&bytes, &POLICY), Err(ElfError::SegmentsNotSorted { index: 2, .. })));
 }
 
 #[test]
@@ -296,40 +211,18 @@ fn entry_must_be_in_an_executable_segment() {
     };
     let not_exec = |entry| Err(ElfError::EntryNotExecutable { entry });
     // In read-only data, in writable data, in bss, outside every segment.
-    for entry in [
-        RODATA,
-        RODATA + 0x10,
-        DATA,
-        DATA + 0x100,
-        0,
-        TEXT - 1,
-        u64::MAX,
-    ] {
-        assert_eq!(
-            check(&with_entry(entry), &POLICY),
-            not_exec(entry),
-            "entry {entry:#x}"
-        );
+    for entry in [RODATA, RODATA + 0x10, DATA, DATA + 0x100, 0, TEXT - 1, u64::MAX] {
+        assert_eq!(check(&with_entry(entry), &POLICY), not_exec(entry), "entry {entry:#x}");
     }
     // Past the end of the text bytes.
-    assert_eq!(
-        check(&with_entry(TEXT + 0x80), &POLICY),
-        not_exec(TEXT + 0x80)
-    );
+    assert_eq!(check(&with_entry(TEXT + 0x80), &POLICY), not_exec(TEXT + 0x80));
     // Anywhere in the text bytes is fine.
     for entry in [TEXT, TEXT + 1, TEXT + 0x7f] {
         assert_eq!(check(&with_entry(entry), &POLICY), Ok(()));
     }
     // In the zero-filled tail of an executable segment: rejected.
-    let mut builder = ElfBuilder::new(
-        ET_EXEC,
-        TEXT + 0x90,
-        vec![Seg::load(R | X, TEXT, 0x80, 0x100)],
-    );
-    assert_eq!(
-        check(&builder.build().bytes, &POLICY),
-        not_exec(TEXT + 0x90)
-    );
+    let mut builder = ElfBuilder::new(ET_EXEC, TEXT + 0x90, vec![Seg::load(R | X, TEXT, 0x80, 0x100)]);
+    assert_eq!(check(&builder.build().bytes, &POLICY), not_exec(TEXT + 0x90));
     builder.entry = TEXT + 0x7f;
     assert_eq!(check(&builder.build().bytes, &POLICY), Ok(()));
 }
@@ -338,19 +231,10 @@ fn entry_must_be_in_an_executable_segment() {
 fn checks_come_in_a_documented_order() {
     // W^X is found before the page overlap between the same segments.
     let bytes = text_and(TEXT, 0x10, 0x10, R | W | X);
-    assert_eq!(
-        check(&bytes, &POLICY),
-        Err(ElfError::WritableAndExecutable { index: 1 })
-    );
+    assert_eq!(check(&bytes, &POLICY), Err(ElfError::WritableAndExecutable { index: 1 }));
     // The type is checked before anything about segments.
     let mut builder = ElfBuilder::new(ET_DYN, 0, vec![]);
-    assert_eq!(
-        check(&builder.build().bytes, &POLICY),
-        Err(ElfError::NotExecutable { kind: ET_DYN })
-    );
+    assert_eq!(check(&builder.build().bytes, &POLICY), Err(ElfError::NotExecutable { kind: ET_DYN }));
     builder.kind = ET_EXEC;
-    assert_eq!(
-        check(&builder.build().bytes, &POLICY),
-        Err(ElfError::NoLoadSegments)
-    );
+    assert_eq!(check(&builder.build().bytes, &POLICY), Err(ElfError::NoLoadSegments));
 }

@@ -57,20 +57,7 @@ fn valid_executable_round_trips() {
     assert!(data.readable() && data.writable() && !data.executable());
 
     let names: Vec<&str> = elf.sections().unwrap().map(|s| s.name).collect();
-    assert_eq!(
-        names,
-        [
-            "",
-            ".rodata",
-            ".text",
-            ".data",
-            ".bss",
-            ".comment",
-            ".symtab",
-            ".strtab",
-            ".shstrtab"
-        ]
-    );
+    assert_eq!(names, ["", ".rodata", ".text", ".data", ".bss", ".comment", ".symtab", ".strtab", ".shstrtab"]);
     assert_eq!(elf.sections().unwrap().len(), 9);
 
     let text = elf.section_by_name(".text").unwrap().unwrap();
@@ -80,10 +67,7 @@ fn valid_executable_round_trips() {
     assert_eq!(text.size, 0x80);
     assert_eq!(text.data, Some(segments[1].data));
     let bss = elf.section_by_name(".bss").unwrap().unwrap();
-    assert_eq!(
-        (bss.kind, bss.addr, bss.size, bss.data),
-        (SHT_NOBITS, DATA + 0x20, 0x2fe0, None)
-    );
+    assert_eq!((bss.kind, bss.addr, bss.size, bss.data), (SHT_NOBITS, DATA + 0x20, 0x2fe0, None));
     let comment = elf.section_by_name(".comment").unwrap().unwrap();
     assert_eq!(comment.data, Some(&b"built by hand\0"[..]));
     assert_eq!(elf.section_by_name(".nope").unwrap(), None);
@@ -97,29 +81,13 @@ fn valid_executable_round_trips() {
     assert!(symbols[0].is_undefined());
     let start = elf.symbol("_start").unwrap().unwrap();
     assert_eq!(start, symbols[2]);
-    assert_eq!(
-        (start.value, start.size, start.section_index),
-        (TEXT, 0x40, 2)
-    );
-    assert_eq!(
-        (start.binding(), start.symbol_type()),
-        (STB_GLOBAL, STT_FUNC)
-    );
-    assert_eq!(
-        elf.section_by_index(usize::from(start.section_index))
-            .unwrap(),
-        Some(text)
-    );
+    assert_eq!((start.value, start.size, start.section_index), (TEXT, 0x40, 2));
+    assert_eq!((start.binding(), start.symbol_type()), (STB_GLOBAL, STT_FUNC));
+    assert_eq!(elf.section_by_index(usize::from(start.section_index)).unwrap(), Some(text));
     let helper = elf.symbol("helper").unwrap().unwrap();
-    assert_eq!(
-        (helper.binding(), helper.symbol_type()),
-        (STB_LOCAL, STT_FUNC)
-    );
+    assert_eq!((helper.binding(), helper.symbol_type()), (STB_LOCAL, STT_FUNC));
     let counter = elf.symbol("COUNTER").unwrap().unwrap();
-    assert_eq!(
-        (counter.value, counter.size, counter.symbol_type()),
-        (DATA, 8, STT_OBJECT)
-    );
+    assert_eq!((counter.value, counter.size, counter.symbol_type()), (DATA, 8, STT_OBJECT));
     let end = elf.symbol("__bss_end").unwrap().unwrap();
     assert_eq!((end.binding(), end.section_index), (STB_WEAK, SHN_ABS));
     assert_eq!(elf.symbol("missing").unwrap(), None);
@@ -139,11 +107,7 @@ fn iterators_outlive_the_elf_value() {
     assert_eq!(sections.len(), 9);
     let symbols = Elf::parse(&bytes).unwrap().symbols().unwrap();
     assert_eq!(symbols.len(), 5);
-    let start = Elf::parse(&bytes)
-        .unwrap()
-        .symbol("_start")
-        .unwrap()
-        .unwrap();
+    let start = Elf::parse(&bytes).unwrap().symbol("_start").unwrap().unwrap();
     assert_eq!(start.name, "_start");
 }
 
@@ -223,10 +187,7 @@ fn not_little_endian() {
     for encoding in [0, 2, 9] {
         let mut bytes = sample_bytes();
         bytes[eh::IDENT_DATA] = encoding;
-        assert_eq!(
-            parse_err(&bytes),
-            ElfError::UnsupportedEncoding { encoding }
-        );
+        assert_eq!(parse_err(&bytes), ElfError::UnsupportedEncoding { encoding });
     }
 }
 
@@ -287,10 +248,7 @@ fn program_header_count_limit() {
     // ... 129 are not, whether or not the table fits in the file.
     let segments = vec![Seg::empty(PT_NULL, 0); 129];
     let built = ElfBuilder::new(ET_EXEC, 0, segments).build();
-    assert_eq!(
-        parse_err(&built.bytes),
-        ElfError::TooManyProgramHeaders { count: 129 }
-    );
+    assert_eq!(parse_err(&built.bytes), ElfError::TooManyProgramHeaders { count: 129 });
     for count in [129, 1000, u16::MAX] {
         let mut bytes = sample_bytes();
         put_u16(&mut bytes, eh::PHNUM, count);
@@ -314,11 +272,7 @@ fn program_header_table_out_of_bounds() {
     ] {
         let mut bytes = bytes.clone();
         put_u64(&mut bytes, eh::PHOFF, offset);
-        let expected = ElfError::ProgramHeaderTableOutOfBounds {
-            offset,
-            count: 4,
-            file_len,
-        };
+        let expected = ElfError::ProgramHeaderTableOutOfBounds { offset, count: 4, file_len };
         assert_eq!(parse_err(&bytes), expected, "e_phoff {offset:#x}");
     }
     // A table ending exactly at the end of the file is fine.
@@ -335,11 +289,7 @@ fn load_file_size_above_mem_size() {
     let built = sample().build();
     let mut bytes = built.bytes.clone();
     put_u64(&mut bytes, built.ph(1, ph::MEMSZ), 0x7f);
-    let expected = ElfError::SegmentFileSizeTooLarge {
-        index: 1,
-        file_size: 0x80,
-        mem_size: 0x7f,
-    };
+    let expected = ElfError::SegmentFileSizeTooLarge { index: 1, file_size: 0x80, mem_size: 0x7f };
     assert_eq!(parse_err(&bytes), expected);
 
     // Only PT_LOAD segments have to respect it.
@@ -371,22 +321,14 @@ fn segment_file_range_out_of_bounds() {
         put_u64(&mut bytes, built.ph(1, ph::FILESZ), size);
         put_u64(&mut bytes, built.ph(1, ph::MEMSZ), size.max(0x80));
         put_u64(&mut bytes, built.ph(1, ph::ALIGN), 0);
-        let expected = ElfError::SegmentOutOfBounds {
-            index: 1,
-            offset,
-            size,
-            file_len,
-        };
+        let expected = ElfError::SegmentOutOfBounds { index: 1, offset, size, file_len };
         assert_eq!(parse_err(&bytes), expected, "{offset:#x}+{size:#x}");
     }
 
     // Non-PT_LOAD segments are checked too.
     let mut bytes = built.bytes.clone();
     put_u64(&mut bytes, built.ph(3, ph::OFFSET), u64::MAX);
-    assert!(matches!(
-        parse_err(&bytes),
-        ElfError::SegmentOutOfBounds { index: 3, .. }
-    ));
+    assert!(matches!(parse_err(&bytes), ElfError::SegmentOutOfBounds { index: 3, .. }));
 
     // A segment ending exactly at the end of the file is fine, and so is an
     // empty one right after it.
@@ -414,11 +356,7 @@ fn segment_address_overflow() {
         put_u64(&mut bytes, built.ph(1, ph::VADDR), vaddr);
         put_u64(&mut bytes, built.ph(1, ph::MEMSZ), mem_size);
         put_u64(&mut bytes, built.ph(1, ph::ALIGN), 0);
-        let expected = ElfError::SegmentAddressOverflow {
-            index: 1,
-            vaddr,
-            mem_size,
-        };
+        let expected = ElfError::SegmentAddressOverflow { index: 1, vaddr, mem_size };
         assert_eq!(parse_err(&bytes), expected, "{vaddr:#x}+{mem_size:#x}");
     }
     // Ending exactly at the top of the address space does not overflow.
@@ -434,10 +372,7 @@ fn bad_alignment() {
     for align in [3, 0x1001, 0x3000, u64::MAX] {
         let mut bytes = built.bytes.clone();
         put_u64(&mut bytes, built.ph(2, ph::ALIGN), align);
-        assert_eq!(
-            parse_err(&bytes),
-            ElfError::BadSegmentAlignment { index: 2, align }
-        );
+        assert_eq!(parse_err(&bytes), ElfError::BadSegmentAlignment { index: 2, align });
     }
     // Alignments 0 and 1 mean "no constraint", and non-PT_LOAD segments
     // are not checked.
@@ -457,22 +392,14 @@ fn misaligned_segment() {
     let built = sample().build();
     let mut bytes = built.bytes.clone();
     put_u64(&mut bytes, built.ph(2, ph::VADDR), DATA + 0x10);
-    let expected = ElfError::MisalignedSegment {
-        index: 2,
-        vaddr: DATA + 0x10,
-        offset: built.seg_offsets[2],
-        align: 0x1000,
-    };
+    let expected =
+        ElfError::MisalignedSegment { index: 2, vaddr: DATA + 0x10, offset: built.seg_offsets[2], align: 0x1000 };
     assert_eq!(parse_err(&bytes), expected);
 
     // Congruent but not aligned is fine (vaddr and offset both + 0x10).
     let mut bytes = built.bytes.clone();
     put_u64(&mut bytes, built.ph(2, ph::VADDR), DATA + 0x10);
-    put_u64(
-        &mut bytes,
-        built.ph(2, ph::OFFSET),
-        built.seg_offsets[2] + 0x10,
-    );
+    put_u64(&mut bytes, built.ph(2, ph::OFFSET), built.seg_offsets[2] + 0x10);
     put_u64(&mut bytes, built.ph(2, ph::FILESZ), 0x10);
     assert!(Elf::parse(&bytes).is_ok());
 }
@@ -484,10 +411,7 @@ fn program_headers_are_checked_in_order() {
     let mut bytes = built.bytes.clone();
     put_u64(&mut bytes, built.ph(2, ph::OFFSET), u64::MAX);
     put_u64(&mut bytes, built.ph(0, ph::VADDR), u64::MAX);
-    assert!(matches!(
-        parse_err(&bytes),
-        ElfError::SegmentAddressOverflow { index: 0, .. }
-    ));
+    assert!(matches!(parse_err(&bytes), ElfError::SegmentAddressOverflow { index: 0, .. }));
 }
 
 #[test]
@@ -505,34 +429,19 @@ fn segment_flags() {
 
 #[test]
 fn error_messages() {
-    let example = ElfError::SegmentOutOfBounds {
-        index: 2,
-        offset: 0x1000,
-        size: 0x5000,
-        file_len: 0x3000,
-    };
+    let example = ElfError::SegmentOutOfBounds { index: 2, offset: 0x1000, size: 0x5000, file_len: 0x3000 };
     assert_eq!(
         example.to_string(),
         "program header 2: file range 0x1000+0x5000 lies beyond the end of the file (0x3000 bytes)"
     );
     let not_static = ElfError::NotExecutable { kind: ET_DYN };
+    assert_eq!(not_static.to_string(), "not a static executable: ELF type is ET_DYN (3), expected ET_EXEC (2)");
     assert_eq!(
-        not_static.to_string(),
-        "not a static executable: ELF type is ET_DYN (3), expected ET_EXEC (2)"
-    );
-    assert_eq!(
-        ElfError::BadMagic {
-            found: *b"MZ\x90\0"
-        }
-        .to_string(),
+        ElfError::BadMagic { found: *b"MZ\x90\0" }.to_string(),
         "not an ELF file: starts with 4d 5a 90 00, expected 7f 45 4c 46 (\"\\x7fELF\")"
     );
     assert_eq!(
-        ElfError::NameNotUtf8 {
-            of: NameRef::Symbol(7),
-            offset: 0x20
-        }
-        .to_string(),
+        ElfError::NameNotUtf8 { of: NameRef::Symbol(7), offset: 0x20 }.to_string(),
         "symbol 7: name at string table offset 0x20 is not valid UTF-8"
     );
 
@@ -549,103 +458,41 @@ fn error_messages() {
         ElfError::BadHeaderSize { size: 52 },
         ElfError::BadProgramHeaderSize { size: 32 },
         ElfError::TooManyProgramHeaders { count: 200 },
-        ElfError::ProgramHeaderTableOutOfBounds {
-            offset: 1,
-            count: 2,
-            file_len: 3,
-        },
-        ElfError::SegmentFileSizeTooLarge {
-            index: 0,
-            file_size: 2,
-            mem_size: 1,
-        },
+        ElfError::ProgramHeaderTableOutOfBounds { offset: 1, count: 2, file_len: 3 },
+        ElfError::SegmentFileSizeTooLarge { index: 0, file_size: 2, mem_size: 1 },
         example,
-        ElfError::SegmentAddressOverflow {
-            index: 0,
-            vaddr: 1,
-            mem_size: 2,
-        },
+        ElfError::SegmentAddressOverflow { index: 0, vaddr: 1, mem_size: 2 },
         ElfError::BadSegmentAlignment { index: 0, align: 3 },
-        ElfError::MisalignedSegment {
-            index: 0,
-            vaddr: 1,
-            offset: 2,
-            align: 4,
-        },
+        ElfError::MisalignedSegment { index: 0, vaddr: 1, offset: 2, align: 4 },
         ElfError::BadSectionHeaderSize { size: 40 },
-        ElfError::SectionHeaderTableOutOfBounds {
-            offset: 1,
-            count: 2,
-            file_len: 3,
-        },
+        ElfError::SectionHeaderTableOutOfBounds { offset: 1, count: 2, file_len: 3 },
         ElfError::BadSectionNameTableIndex { index: 5, count: 3 },
         ElfError::NotAStringTable { index: 1, kind: 1 },
-        ElfError::SectionOutOfBounds {
-            index: 1,
-            offset: 2,
-            size: 3,
-            file_len: 4,
-        },
-        ElfError::NameOutOfBounds {
-            of,
-            offset: 9,
-            table_size: 4,
-        },
+        ElfError::SectionOutOfBounds { index: 1, offset: 2, size: 3, file_len: 4 },
+        ElfError::NameOutOfBounds { of, offset: 9, table_size: 4 },
         ElfError::UnterminatedName { of, offset: 1 },
         ElfError::NameNotUtf8 { of, offset: 1 },
-        ElfError::BadSymbolEntrySize {
-            index: 1,
-            entry_size: 16,
-        },
+        ElfError::BadSymbolEntrySize { index: 1, entry_size: 16 },
         ElfError::SymbolTableSizeMismatch { index: 1, size: 25 },
-        ElfError::BadStringTableLink {
-            index: 1,
-            link: 9,
-            count: 3,
-        },
-        ElfError::BadLoadPolicy {
-            user_start: 0,
-            user_end: 0,
-            page_size: 3,
-        },
+        ElfError::BadStringTableLink { index: 1, link: 9, count: 3 },
+        ElfError::BadLoadPolicy { user_start: 0, user_end: 0, page_size: 3 },
         not_static,
         ElfError::HasInterpreter { index: 1 },
         ElfError::HasDynamicSegment { index: 1 },
         ElfError::NoLoadSegments,
         ElfError::TooManyLoadSegments { count: 3, max: 2 },
         ElfError::EmptySegment { index: 1 },
-        ElfError::SegmentOutsideUserRange {
-            index: 1,
-            vaddr: 0,
-            mem_size: 1,
-            user_start: 0x1000,
-            user_end: 0x2000,
-        },
+        ElfError::SegmentOutsideUserRange { index: 1, vaddr: 0, mem_size: 1, user_start: 0x1000, user_end: 0x2000 },
         ElfError::WritableAndExecutable { index: 1 },
-        ElfError::SegmentsNotSorted {
-            previous: 0,
-            previous_vaddr: 0x2000,
-            index: 1,
-            vaddr: 0x1000,
-        },
-        ElfError::SegmentsSharePage {
-            first: 0,
-            second: 1,
-            page: 0x1000,
-        },
+        ElfError::SegmentsNotSorted { previous: 0, previous_vaddr: 0x2000, index: 1, vaddr: 0x1000 },
+        ElfError::SegmentsSharePage { first: 0, second: 1, page: 0x1000 },
         ElfError::EntryNotExecutable { entry: 0 },
     ];
     let messages: Vec<String> = all.iter().map(ToString::to_string).collect();
     for (i, message) in messages.iter().enumerate() {
         assert!(!message.is_empty());
-        assert!(
-            !message.ends_with('.') && !message.ends_with('\n'),
-            "{message}"
-        );
-        assert!(
-            !messages[..i].contains(message),
-            "duplicate message {message}"
-        );
+        assert!(!message.ends_with('.') && !message.ends_with('\n'), "{message}");
+        assert!(!messages[..i].contains(message), "duplicate message {message}");
     }
     // `ElfError` is a `core::error::Error`.
     let _: &dyn core::error::Error = &all[0];

@@ -49,10 +49,7 @@ fn this_test_binary() {
         return;
     };
     let elf = Elf::parse(&bytes).unwrap();
-    assert!(matches!(
-        elf.kind(),
-        ElfKind::Executable | ElfKind::SharedObject
-    ));
+    assert!(matches!(elf.kind(), ElfKind::Executable | ElfKind::SharedObject));
     let text = elf.section_by_name(".text").unwrap().unwrap();
     assert!(text.flags & SHF_EXECINSTR != 0);
     // The entry point lies in .text.
@@ -61,10 +58,6 @@ fn this_test_binary() {
     let symbols = elf.symbols().unwrap();
     if symbols.len() > 0 {
         let name = "this_test_binary";
-        assert!(
-            elf.symbols()
-                .unwrap()
-                .any(|s| s.name.contains(name) && s.symbol_type() == STT_FUNC)
-        );
+        assert!(elf.symbols().unwrap().any(|s| s.name.contains(name) && s.symbol_type() == STT_FUNC));
     }
 }

@@ -127,17 +127,12 @@ fn exercise(bytes: &[u8]) -> Outcome {
                 assert!((header.vaddr & !0xfff) >= previous_end);
                 previous_end = (end + 0xfff) & !0xfff;
                 assert!(!(header.flags.writable() && header.flags.executable()));
-                if header.flags.executable()
-                    && (header.vaddr..header.vaddr + header.file_size).contains(&elf.entry())
-                {
+                if header.flags.executable() && (header.vaddr..header.vaddr + header.file_size).contains(&elf.entry()) {
                     entry_found = true;
                 }
             }
             assert!(entry_found);
-            assert!(
-                elf.program_headers()
-                    .all(|h| h.kind != PT_INTERP && h.kind != PT_DYNAMIC)
-            );
+            assert!(elf.program_headers().all(|h| h.kind != PT_INTERP && h.kind != PT_DYNAMIC));
         }
         Err(error) => {
             let _ = format!("{error}");
@@ -158,11 +153,7 @@ fn truncation_at_every_length() {
     let bytes = &built.bytes;
     let elf = Elf::parse(bytes).unwrap();
     let table_end = EHDR_SIZE + elf.program_headers().len() * PHDR_SIZE;
-    let segments_end = elf
-        .program_headers()
-        .map(|h| (h.offset + h.file_size) as usize)
-        .max()
-        .unwrap();
+    let segments_end = elf.program_headers().map(|h| (h.offset + h.file_size) as usize).max().unwrap();
     let required = table_end.max(segments_end);
     assert!(required < built.shoff);
 
@@ -172,25 +163,16 @@ fn truncation_at_every_length() {
         if len < EHDR_SIZE {
             assert_eq!(result.unwrap_err(), ElfError::TooShort { len });
         } else if len < table_end {
-            assert!(matches!(
-                result.unwrap_err(),
-                ElfError::ProgramHeaderTableOutOfBounds { .. }
-            ));
+            assert!(matches!(result.unwrap_err(), ElfError::ProgramHeaderTableOutOfBounds { .. }));
         } else if len < required {
-            assert!(matches!(
-                result.unwrap_err(),
-                ElfError::SegmentOutOfBounds { .. }
-            ));
+            assert!(matches!(result.unwrap_err(), ElfError::SegmentOutOfBounds { .. }));
         } else {
             let elf = result.unwrap();
             // The section header table is the last thing in the file, so
             // any truncation loses it.
             if len < bytes.len() {
                 let error = elf.sections().unwrap_err();
-                assert!(matches!(
-                    error,
-                    ElfError::SectionHeaderTableOutOfBounds { .. }
-                ));
+                assert!(matches!(error, ElfError::SectionHeaderTableOutOfBounds { .. }));
                 assert_eq!(elf.symbols().unwrap_err(), error);
                 // Loading does not need sections.
                 assert_eq!(elf.check_loadable(&POLICY), Ok(()));
@@ -208,22 +190,14 @@ fn truncation_of_section_contents() {
     // headers) so that truncation cuts the section contents instead.
     let built = sample().build();
     let table_size = built.shnum * SHDR_SIZE;
-    let shstrtab = Elf::parse(&built.bytes)
-        .unwrap()
-        .section_by_name(".shstrtab")
-        .unwrap()
-        .unwrap();
+    let shstrtab = Elf::parse(&built.bytes).unwrap().section_by_name(".shstrtab").unwrap().unwrap();
     let contents_end = (shstrtab.offset + shstrtab.size) as usize;
     let mut bytes = built.bytes[..contents_end].to_vec();
     let table: Vec<u8> = built.bytes[built.shoff..].to_vec();
     assert_eq!(table.len(), table_size);
     assert!(contents_end <= built.shoff);
     let gap_start = EHDR_SIZE + 4 * PHDR_SIZE;
-    assert!(
-        bytes[gap_start..gap_start + table_size]
-            .iter()
-            .all(|&b| b == 0)
-    );
+    assert!(bytes[gap_start..gap_start + table_size].iter().all(|&b| b == 0));
     bytes[gap_start..gap_start + table_size].copy_from_slice(&table);
     put_u64(&mut bytes, eh::SHOFF, gap_start as u64);
     let elf = Elf::parse(&bytes).unwrap();
@@ -260,17 +234,7 @@ fn corrupt(rng: &mut XorShift, bytes: &mut [u8], built: &Built) {
             // An interesting 64-bit value at the 8-aligned position.
             let at = at & !7;
             if at + 8 <= len {
-                let values = [
-                    0,
-                    1,
-                    u64::MAX,
-                    u64::MAX - 1,
-                    1 << 63,
-                    len as u64,
-                    len as u64 - 1,
-                    0x1000,
-                    rng.next(),
-                ];
+                let values = [0, 1, u64::MAX, u64::MAX - 1, 1 << 63, len as u64, len as u64 - 1, 0x1000, rng.next()];
                 let value = values[rng.below(values.len())];
                 put_u64(bytes, at, value);
             }

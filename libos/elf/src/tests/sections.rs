@@ -79,30 +79,16 @@ fn bad_section_header_size() {
 fn section_header_table_out_of_bounds() {
     let built = sample().build();
     let file_len = built.bytes.len();
-    for offset in [
-        built.shoff as u64 + 1,
-        file_len as u64,
-        u64::MAX,
-        u64::MAX - 64 * 9 + 1,
-        1 << 63,
-    ] {
+    for offset in [built.shoff as u64 + 1, file_len as u64, u64::MAX, u64::MAX - 64 * 9 + 1, 1 << 63] {
         let mut bytes = built.bytes.clone();
         put_u64(&mut bytes, eh::SHOFF, offset);
-        let expected = ElfError::SectionHeaderTableOutOfBounds {
-            offset,
-            count: 9,
-            file_len,
-        };
+        let expected = ElfError::SectionHeaderTableOutOfBounds { offset, count: 9, file_len };
         assert_all_fail(&bytes, expected);
     }
     // Too many entries for the file.
     let mut bytes = built.bytes.clone();
     put_u16(&mut bytes, eh::SHNUM, u16::MAX);
-    let expected = ElfError::SectionHeaderTableOutOfBounds {
-        offset: built.shoff as u64,
-        count: u16::MAX,
-        file_len,
-    };
+    let expected = ElfError::SectionHeaderTableOutOfBounds { offset: built.shoff as u64, count: u16::MAX, file_len };
     assert_all_fail(&bytes, expected);
 }
 
@@ -111,10 +97,7 @@ fn bad_section_name_table_index() {
     for index in [9, 100, 0xff00, 0xffff] {
         let mut bytes = sample().build().bytes;
         put_u16(&mut bytes, eh::SHSTRNDX, index);
-        assert_all_fail(
-            &bytes,
-            ElfError::BadSectionNameTableIndex { index, count: 9 },
-        );
+        assert_all_fail(&bytes, ElfError::BadSectionNameTableIndex { index, count: 9 });
     }
 }
 
@@ -122,13 +105,7 @@ fn bad_section_name_table_index() {
 fn section_name_table_must_be_a_string_table() {
     let mut bytes = sample().build().bytes;
     put_u16(&mut bytes, eh::SHSTRNDX, 2);
-    assert_all_fail(
-        &bytes,
-        ElfError::NotAStringTable {
-            index: 2,
-            kind: SHT_PROGBITS,
-        },
-    );
+    assert_all_fail(&bytes, ElfError::NotAStringTable { index: 2, kind: SHT_PROGBITS });
 }
 
 #[test]
@@ -136,10 +113,7 @@ fn section_name_table_out_of_bounds() {
     let built = sample().build();
     let mut bytes = built.bytes.clone();
     put_u64(&mut bytes, built.sh(8, sh::SIZE), u64::MAX);
-    assert!(matches!(
-        Elf::parse(&bytes).unwrap().sections(),
-        Err(ElfError::SectionOutOfBounds { index: 8, .. })
-    ));
+    assert!(matches!(Elf::parse(&bytes).unwrap().sections(), Err(ElfError::SectionOutOfBounds { index: 8, .. })));
 }
 
 #[test]
@@ -148,11 +122,7 @@ fn no_section_name_table() {
     let mut bytes = built.bytes.clone();
     put_u16(&mut bytes, eh::SHSTRNDX, SHN_UNDEF);
     // With names pointing nowhere, the first named section is reported.
-    let expected = ElfError::NameOutOfBounds {
-        of: NameRef::Section(1),
-        offset: 1,
-        table_size: 0,
-    };
+    let expected = ElfError::NameOutOfBounds { of: NameRef::Section(1), offset: 1, table_size: 0 };
     assert_all_fail(&bytes, expected);
     // With every sh_name 0, all names are empty.
     for index in 0..built.shnum {
@@ -170,17 +140,8 @@ fn section_name_out_of_bounds() {
     for offset in [u32::MAX, 1 << 31, 1000] {
         let mut bytes = built.bytes.clone();
         put_u32(&mut bytes, built.sh(3, sh::NAME), offset);
-        let table_size = Elf::parse(&built.bytes)
-            .unwrap()
-            .section_by_name(".shstrtab")
-            .unwrap()
-            .unwrap()
-            .size as usize;
-        let expected = ElfError::NameOutOfBounds {
-            of: NameRef::Section(3),
-            offset,
-            table_size,
-        };
+        let table_size = Elf::parse(&built.bytes).unwrap().section_by_name(".shstrtab").unwrap().unwrap().size as usize;
+        let expected = ElfError::NameOutOfBounds { of: NameRef::Section(3), offset, table_size };
         assert_all_fail(&bytes, expected);
     }
 }
@@ -195,10 +156,7 @@ fn section_name_unterminated() {
     let shstrtab = elf.section_by_name(".shstrtab").unwrap().unwrap();
     let offset = shstrtab.data.unwrap().len() as u32 - 10;
     put_u64(&mut bytes, built.sh(8, sh::SIZE), shstrtab.size - 1);
-    let expected = ElfError::UnterminatedName {
-        of: NameRef::Section(8),
-        offset,
-    };
+    let expected = ElfError::UnterminatedName { of: NameRef::Section(8), offset };
     assert_all_fail(&bytes, expected);
 }
 
@@ -211,10 +169,7 @@ fn section_name_not_utf8() {
     // ".text" is the second name: offset 9 in the table (after "\0.rodata\0").
     assert_eq!(&shstrtab.data.unwrap()[9..14], b".text");
     bytes[shstrtab.offset as usize + 10] = 0xc3;
-    let expected = ElfError::NameNotUtf8 {
-        of: NameRef::Section(2),
-        offset: 9,
-    };
+    let expected = ElfError::NameNotUtf8 { of: NameRef::Section(2), offset: 9 };
     assert_all_fail(&bytes, expected);
 }
 
@@ -222,21 +177,11 @@ fn section_name_not_utf8() {
 fn section_data_out_of_bounds() {
     let built = sample().build();
     let file_len = built.bytes.len();
-    for (offset, size) in [
-        (u64::MAX, 1),
-        (u64::MAX, 0),
-        (0, u64::MAX),
-        (file_len as u64, 1),
-    ] {
+    for (offset, size) in [(u64::MAX, 1), (u64::MAX, 0), (0, u64::MAX), (file_len as u64, 1)] {
         let mut bytes = built.bytes.clone();
         put_u64(&mut bytes, built.sh(5, sh::OFFSET), offset);
         put_u64(&mut bytes, built.sh(5, sh::SIZE), size);
-        let expected = ElfError::SectionOutOfBounds {
-            index: 5,
-            offset,
-            size,
-            file_len,
-        };
+        let expected = ElfError::SectionOutOfBounds { index: 5, offset, size, file_len };
         assert_all_fail(&bytes, expected);
     }
     // SHT_NOBITS sections have no bytes in the file, so any range is fine.
@@ -254,13 +199,7 @@ fn bad_symbol_entry_size() {
     for entry_size in [0, 16, 23, 25, 48] {
         let mut bytes = built.bytes.clone();
         put_u64(&mut bytes, built.sh(6, sh::ENTSIZE), entry_size);
-        assert_symbols_fail(
-            &bytes,
-            ElfError::BadSymbolEntrySize {
-                index: 6,
-                entry_size,
-            },
-        );
+        assert_symbols_fail(&bytes, ElfError::BadSymbolEntrySize { index: 6, entry_size });
     }
 }
 
@@ -287,20 +226,13 @@ fn bad_string_table_link() {
     for link in [9, 1000, u32::MAX] {
         let mut bytes = built.bytes.clone();
         put_u32(&mut bytes, built.sh(6, sh::LINK), link);
-        let expected = ElfError::BadStringTableLink {
-            index: 6,
-            link,
-            count: 9,
-        };
+        let expected = ElfError::BadStringTableLink { index: 6, link, count: 9 };
         assert_symbols_fail(&bytes, expected);
     }
     // Linked to something that is not a string table.
     let mut bytes = built.bytes.clone();
     put_u32(&mut bytes, built.sh(6, sh::LINK), 2);
-    let expected = ElfError::NotAStringTable {
-        index: 2,
-        kind: SHT_PROGBITS,
-    };
+    let expected = ElfError::NotAStringTable { index: 2, kind: SHT_PROGBITS };
     assert_symbols_fail(&bytes, expected);
     // Linked to the section name table instead: valid, names come from it.
     let mut bytes = built.bytes.clone();
@@ -319,11 +251,7 @@ fn bad_symbol_names() {
     for offset in [strtab_size as u32, u32::MAX] {
         let mut bytes = built.bytes.clone();
         put_u32(&mut bytes, built.sym(3, 0), offset);
-        let expected = ElfError::NameOutOfBounds {
-            of: NameRef::Symbol(3),
-            offset,
-            table_size: strtab_size,
-        };
+        let expected = ElfError::NameOutOfBounds { of: NameRef::Symbol(3), offset, table_size: strtab_size };
         assert_symbols_fail(&bytes, expected);
     }
 
@@ -331,24 +259,15 @@ fn bad_symbol_names() {
     let mut bytes = built.bytes.clone();
     put_u64(&mut bytes, built.sh(7, sh::SIZE), strtab_size as u64 - 1);
     let last_name = (strtab_size - "__bss_end\0".len()) as u32;
-    let expected = ElfError::UnterminatedName {
-        of: NameRef::Symbol(4),
-        offset: last_name,
-    };
+    let expected = ElfError::UnterminatedName { of: NameRef::Symbol(4), offset: last_name };
     assert_symbols_fail(&bytes, expected);
 
     // Corrupt the first name, "helper" at offset 1.
     let strtab_offset = built.symtab_offset + 5 * SYM_SIZE;
-    assert_eq!(
-        &built.bytes[strtab_offset + 1..strtab_offset + 7],
-        b"helper"
-    );
+    assert_eq!(&built.bytes[strtab_offset + 1..strtab_offset + 7], b"helper");
     let mut bytes = built.bytes.clone();
     bytes[strtab_offset + 2] = 0x80;
-    let expected = ElfError::NameNotUtf8 {
-        of: NameRef::Symbol(1),
-        offset: 1,
-    };
+    let expected = ElfError::NameNotUtf8 { of: NameRef::Symbol(1), offset: 1 };
     assert_symbols_fail(&bytes, expected);
 }
 
@@ -356,38 +275,21 @@ fn bad_symbol_names() {
 fn first_symbol_table_and_first_matching_symbol_win() {
     let mut builder = sample();
     let info = (STB_LOCAL << 4) | STT_FUNC;
-    builder
-        .symbols
-        .as_mut()
-        .unwrap()
-        .push(Sym::new("_start", 0x1234, 0, info, 2));
+    builder.symbols.as_mut().unwrap().push(Sym::new("_start", 0x1234, 0, info, 2));
     let built = builder.build();
     let elf = Elf::parse(&built.bytes).unwrap();
     assert_eq!(elf.symbol("_start").unwrap().unwrap().value, TEXT);
-    let all: Vec<u64> = elf
-        .symbols()
-        .unwrap()
-        .filter(|s| s.name == "_start")
-        .map(|s| s.value)
-        .collect();
+    let all: Vec<u64> = elf.symbols().unwrap().filter(|s| s.name == "_start").map(|s| s.value).collect();
     assert_eq!(all, vec![TEXT, 0x1234]);
 }
 
 #[test]
 fn sections_with_duplicate_names() {
     let mut builder = sample();
-    builder
-        .sections
-        .push(Sec::new(".text", SHT_NOBITS, 0, 0, SecData::NoBits(8)));
+    builder.sections.push(Sec::new(".text", SHT_NOBITS, 0, 0, SecData::NoBits(8)));
     let built = builder.build();
     let elf = Elf::parse(&built.bytes).unwrap();
     let text = elf.section_by_name(".text").unwrap().unwrap();
     assert_eq!(text.kind, SHT_PROGBITS);
-    assert_eq!(
-        elf.sections()
-            .unwrap()
-            .filter(|s| s.name == ".text")
-            .count(),
-        2
-    );
+    assert_eq!(elf.sections().unwrap().filter(|s| s.name == ".text").count(), 2);
 }

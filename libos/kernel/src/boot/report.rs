@@ -16,6 +16,10 @@ pub struct ReportExtras {
     pub protections: cpu::Protections,
     /// Bytes of physical memory in the direct map.
     pub direct_mapped: u64,
+    /// How the local APICs are reached.
+    pub apic_mode: crate::arch::x86_64::apic::Mode,
+    /// What CPU bring-up found.
+    pub smp: crate::smp::SmpReport,
 }
 
 fn mib(bytes: u64) -> (u64, u64) {
@@ -68,6 +72,36 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
         on(p.smap),
         on(p.umip),
         on(cfg.kpti)
+    );
+    let mut ids = heapless::String::<256>::new();
+    for i in 0..crate::arch::x86_64::percpu::cpu_count() {
+        if let Some(c) = crate::arch::x86_64::percpu::cpu(i) {
+            let _ = write!(ids, "{}{}", if i == 0 { "" } else { " " }, c.apic_id.get());
+        }
+    }
+    let smp = extras.smp;
+    let mut problems = heapless::String::<96>::new();
+    if smp.failed > 0 {
+        let _ = write!(problems, ", {} did not start", smp.failed);
+    }
+    if smp.skipped > 0 {
+        let _ = write!(problems, ", {} not started (maxcpus)", smp.skipped);
+    }
+    let apic = match extras.apic_mode {
+        crate::arch::x86_64::apic::Mode::X2Apic => "x2APIC",
+        crate::arch::x86_64::apic::Mode::XApic(_) => "xAPIC",
+    };
+    println!("  cpus     {} online of {} listed (APIC ids {ids}; {apic}){problems}", smp.online, smp.listed.max(1));
+    let clock = crate::time::clock();
+    let source = match clock.source {
+        crate::time::TscSource::Cpuid => "from CPUID",
+        crate::time::TscSource::Pit => "measured against the PIT",
+    };
+    println!(
+        "  clock    TSC {}.{:03} MHz ({source}); random: {:?}",
+        clock.scale.hz / 1_000_000,
+        clock.scale.hz / 1000 % 1000,
+        crate::random::source()
     );
     match acpi::info() {
         Some(a) => println!(

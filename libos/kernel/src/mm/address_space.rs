@@ -18,7 +18,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU16, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use entry_asm::layout::{PAGE_SIZE, USER_END, USER_MIN};
 use libos_abi::errno::Errno;
@@ -60,6 +60,8 @@ struct Inner {
 pub struct AddressSpace {
     pair: u64,
     pcid: u16,
+    /// CPUs that have this address space in CR3 now (bit per CPU index).
+    active: AtomicU64,
     inner: SpinLock<Inner>,
 }
 
@@ -113,6 +115,7 @@ impl AddressSpace {
         Ok(Arc::new(AddressSpace {
             pair,
             pcid: if cfg.pcid_on() { next_pcid() } else { 0 },
+            active: AtomicU64::new(0),
             inner: SpinLock::new(Inner {
                 regions: RegionSet::new(USER_MIN, USER_END),
                 brk_start: 0,
@@ -130,6 +133,20 @@ impl AddressSpace {
     /// The kernel ASID (0 without PCID).
     pub fn pcid(&self) -> u16 {
         self.pcid
+    }
+
+    /// Records whether CPU `cpu` has this address space loaded.
+    pub fn set_active_on(&self, cpu: usize, active: bool) {
+        if active {
+            self.active.fetch_or(1 << cpu, Ordering::AcqRel);
+        } else {
+            self.active.fetch_and(!(1 << cpu), Ordering::AcqRel);
+        }
+    }
+
+    /// The CPUs that have this address space loaded.
+    pub fn active_cpus(&self) -> u64 {
+        self.active.load(Ordering::Acquire)
     }
 
     /// Physical address of the PML4 pair.
@@ -392,8 +409,8 @@ impl AddressSpace {
         if self.is_active_here() {
             tlb::flush_user_page(self.pcid, va);
         }
-        // Other CPUs running this address space get a shootdown (see sched::tlb).
-        crate::sched::shootdown::user_page(self, va);
+        // Other CPUs running this address space get a shootdown.
+        crate::smp::shootdown::user_page(self, va);
     }
 
     /// The regions (a copy, for tests and reports).

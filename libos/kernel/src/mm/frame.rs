@@ -101,6 +101,13 @@ pub fn alloc_zeroed() -> Option<u64> {
     Some(f)
 }
 
+/// One zeroed frame below 4 GiB (for what real mode or 32-bit code must reach).
+pub fn alloc_below_4g_zeroed() -> Option<u64> {
+    let f = with(|a| a.allocate_below(1 << 32))?;
+    phys::zero_frame(f);
+    Some(f)
+}
+
 /// `count` contiguous frames aligned to `align` bytes, filled with zeros.
 pub fn alloc_contiguous_zeroed(count: u64, align: u64) -> Option<u64> {
     let limit = limit();

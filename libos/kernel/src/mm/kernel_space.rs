@@ -152,6 +152,9 @@ pub fn unmap(virt: u64) -> Option<u64> {
     // SAFETY: the lock is held; the caller owns the region and no longer uses the page.
     let frame = unsafe { paging::unmap_4k(kernel_pml4(), virt) };
     paging::flush_local(virt);
+    drop(_guard);
+    // Other CPUs may hold the translation (a dead task's stack, say).
+    crate::smp::shootdown::kernel_page(virt);
     frame
 }
 

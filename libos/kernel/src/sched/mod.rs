@@ -8,12 +8,15 @@
 //! address space if it differs, and swaps the user FS base. A task that
 //! died is dropped only once the CPU has left its stack.
 //!
-//! With nothing to run, a CPU halts with interrupts on, on the stack of the
-//! task that blocked, until an interrupt makes something runnable.
+//! Every CPU has an idle task that runs when nothing else can: it halts
+//! with interrupts on until an interrupt (a reschedule IPI from a CPU that
+//! queued a task here, a timer) makes something runnable. A task runs only
+//! on CPUs its affinity allows; a task made runnable goes to the CPU it last
+//! ran on if allowed, else the least loaded allowed CPU.
 
-pub mod shootdown;
 pub mod sleep;
 pub mod task;
+pub mod timer;
 pub mod wait;
 
 use alloc::collections::VecDeque;
@@ -25,7 +28,7 @@ use x86_64::VirtAddr;
 use x86_64::registers::model_specific::FsBase;
 
 use crate::arch::x86_64::percpu::{self, PerCpu, this_cpu};
-use crate::arch::x86_64::{gdt, interrupts};
+use crate::arch::x86_64::{apic, gdt, interrupts, irq};
 use crate::config;
 use crate::mm::kernel_space;
 use crate::sync::SpinLock;
@@ -38,10 +41,14 @@ pub struct CpuSched {
     /// The task this CPU just switched away from, kept alive until the
     /// switch has finished.
     previous: UnsafeCell<Option<Arc<Task>>>,
+    /// This CPU's idle task.
+    idle: UnsafeCell<Option<Arc<Task>>>,
     /// Tasks ready to run here.
     pub runqueue: SpinLock<VecDeque<Arc<Task>>>,
     /// Set to ask for a reschedule before the next return to ring 3.
     pub need_resched: AtomicBool,
+    /// The CPU is halted in its idle task.
+    pub idle_now: AtomicBool,
     /// Physical address of the PML4 pair loaded in CR3 (to skip reloads).
     loaded_pml4: AtomicU64,
     /// Tasks switched in on this CPU (for reports and tests).
@@ -54,8 +61,10 @@ impl CpuSched {
         CpuSched {
             current: UnsafeCell::new(None),
             previous: UnsafeCell::new(None),
+            idle: UnsafeCell::new(None),
             runqueue: SpinLock::new(VecDeque::new()),
             need_resched: AtomicBool::new(false),
+            idle_now: AtomicBool::new(false),
             loaded_pml4: AtomicU64::new(0),
             switches: AtomicU64::new(0),
         }
@@ -69,11 +78,45 @@ impl Default for CpuSched {
 }
 
 /// Makes the code this CPU is running (on its boot stack) its first task.
+/// An AP's boot context becomes its idle task; the boot CPU's keeps
+/// running `kernel_main` and gets an idle kernel thread.
 pub fn init_cpu(boot_stack_top: u64) {
     let cpu = this_cpu();
-    // SAFETY: only this CPU touches its `current`, with nothing running yet.
-    unsafe { *cpu.sched.current.get() = Some(Arc::new(Task::for_boot_context(boot_stack_top))) };
+    let is_ap = cpu.index != 0;
+    let boot = Arc::new(Task::for_boot_context(boot_stack_top, cpu.index, is_ap));
+    let idle = if is_ap {
+        boot.clone()
+    } else {
+        Arc::new(Task::new_kernel(idle_thread, 0, cpu.index, true).expect("no memory for the idle task"))
+    };
+    // SAFETY: only this CPU touches its slots, with nothing running yet.
+    unsafe {
+        *cpu.sched.current.get() = Some(boot);
+        *cpu.sched.idle.get() = Some(idle);
+    }
     cpu.sched.loaded_pml4.store(kernel_space::kernel_pml4(), Ordering::Relaxed);
+    cpu.online.store(true, Ordering::Release);
+}
+
+extern "C" fn idle_thread(_: u64) -> ! {
+    idle_loop()
+}
+
+/// A CPU's idle task: run whatever becomes runnable, halt otherwise.
+pub fn idle_loop() -> ! {
+    loop {
+        interrupts::disable_and_save();
+        let cpu = this_cpu();
+        let work = !cpu.sched.runqueue.lock().is_empty();
+        if work || cpu.sched.need_resched.swap(false, Ordering::AcqRel) {
+            schedule();
+            continue;
+        }
+        cpu.sched.idle_now.store(true, Ordering::Release);
+        // STI and HLT together: an interrupt arriving in between still wakes us.
+        x86_64::instructions::interrupts::enable_and_hlt();
+        cpu.sched.idle_now.store(false, Ordering::Release);
+    }
 }
 
 /// The running task.
@@ -86,11 +129,29 @@ pub fn current() -> Arc<Task> {
     t
 }
 
-/// Puts a runnable task on a run queue.
+/// The CPU a runnable task should go to.
+fn pick_cpu(task: &Task) -> usize {
+    let last = task.last_cpu.load(Ordering::Relaxed);
+    if task.may_run_on(last) && percpu::cpu(last).is_some_and(|c| c.online.load(Ordering::Acquire)) {
+        return last;
+    }
+    (0..percpu::cpu_count())
+        .filter(|&c| task.may_run_on(c))
+        .filter_map(|c| percpu::cpu(c).filter(|p| p.online.load(Ordering::Acquire)).map(|p| (c, p)))
+        .min_by_key(|(_, p)| p.sched.runqueue.lock().len())
+        .map(|(c, _)| c)
+        .unwrap_or(percpu::cpu_index())
+}
+
+/// Puts a runnable task on a run queue (waking that CPU if it is another).
 pub fn enqueue(task: Arc<Task>) {
     debug_assert_eq!(task.state(), TaskState::Runnable);
-    let cpu = this_cpu();
+    let target = pick_cpu(&task);
+    let cpu = percpu::cpu(target).expect("enqueue: no such CPU");
     cpu.sched.runqueue.lock().push_back(task);
+    if target != percpu::cpu_index() {
+        apic::send_ipi(cpu.apic_id.get(), irq::vector::RESCHEDULE);
+    }
 }
 
 /// Adds a new task.
@@ -107,30 +168,35 @@ pub fn yield_now() {
 }
 
 /// Picks the next task and switches to it (or keeps running the current
-/// one, if it is still running and nothing else is ready).
+/// one, if it may and nothing else is ready).
 pub fn schedule() {
     let irqs = interrupts::disable_and_save();
     let cpu = this_cpu();
-    // SAFETY: this CPU's own slot, interrupts off.
-    let prev: *const Task = unsafe { Arc::as_ptr((*cpu.sched.current.get()).as_ref().expect("no current task")) };
-    // SAFETY: `current` keeps the task alive.
-    let prev_ref = unsafe { &*prev };
-    if prev_ref.state() == TaskState::Running {
-        // Still runnable: it goes to the back of the queue (a yield).
-        prev_ref.set_state(TaskState::Runnable);
-        // SAFETY: as above.
-        let me = unsafe { (*cpu.sched.current.get()).clone() }.expect("current");
-        cpu.sched.runqueue.lock().push_back(me);
-    }
-    let next = loop {
-        if let Some(t) = cpu.sched.runqueue.lock().pop_front() {
-            break t;
+    // SAFETY: this CPU's own slots, interrupts off; `current` keeps the task alive.
+    let prev = unsafe { (*cpu.sched.current.get()).clone() }.expect("no current task");
+    let prev_ptr = Arc::as_ptr(&prev);
+    let still_running = prev.state() == TaskState::Running && !prev.is_idle;
+    let next = {
+        let mut rq = cpu.sched.runqueue.lock();
+        match rq.pop_front() {
+            Some(t) => Some(t),
+            None if still_running && prev.may_run_on(cpu.index) => None,
+            // SAFETY: this CPU's own slot.
+            None => unsafe { (*cpu.sched.idle.get()).clone() },
         }
-        // Nothing to run: wait for an interrupt to make something ready.
-        x86_64::instructions::interrupts::enable_and_hlt();
-        interrupts::disable_and_save();
     };
-    if Arc::as_ptr(&next) == prev {
+    let Some(next) = next else {
+        interrupts::restore(irqs);
+        return;
+    };
+    if still_running {
+        // Preempted or yielding: back in a run queue (here or, if its
+        // affinity changed, where it may run).
+        prev.set_state(TaskState::Runnable);
+        enqueue(prev.clone());
+    }
+    drop(prev);
+    if Arc::as_ptr(&next) == prev_ptr {
         next.set_state(TaskState::Running);
         interrupts::restore(irqs);
         return;
@@ -150,18 +216,19 @@ fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
     }
     next.on_cpu.store(true, Ordering::Relaxed);
     next.set_state(TaskState::Running);
+    next.last_cpu.store(cpu.index, Ordering::Relaxed);
 
     cpu.set_top_of_stack(next.stack_top);
     if let Some(area) = cpu.entry_area.get() {
         gdt::set_trampoline_stack(&area, next.stack_top);
     }
-    load_address_space(cpu, &next);
 
     // SAFETY: this CPU's own slots, interrupts off. The previous task stays
     // alive in `previous` until finish_switch, so its context pointer is
     // valid through the switch; `next` stays alive in `current`.
     unsafe {
         let prev = (*cpu.sched.current.get()).take().expect("current");
+        load_address_space(cpu, &prev, &next);
         let prev_ctx = prev.context.get();
         let next_ctx = next.context.get();
         (*prev_ctx).fs_base = FsBase::read().as_u64();
@@ -185,24 +252,33 @@ fn finish_switch() {
     }
 }
 
-/// Called by a new task on its first run (from `task_first_entry`).
+/// Called by a new task on its first run (from `task_first_entry` and
+/// `task_kernel_entry`).
 #[unsafe(no_mangle)]
 extern "C" fn schedule_tail() {
     finish_switch();
 }
 
 /// Loads the address space of `next` (or the kernel's own page table for
-/// a task without one) if it is not the one in CR3 already. Loading
-/// another address space flushes its kernel ASID (the write has no
-/// NOFLUSH bit) and marks its user ASID for a flush on the next return to
-/// ring 3: a PCID may have been used by an earlier, dead address space.
-fn load_address_space(cpu: &PerCpu, next: &Task) {
+/// a task without one) if it is not the one in CR3 already, and keeps each
+/// address space's record of the CPUs that have it loaded (for TLB
+/// shootdowns). Loading another address space flushes its kernel ASID (the
+/// write has no NOFLUSH bit) and marks its user ASID for a flush on the
+/// next return to ring 3: a PCID may have been used by an earlier address
+/// space, and this CPU may hold stale entries of this one from before.
+fn load_address_space(cpu: &PerCpu, prev: &Task, next: &Task) {
     let (pair, cr3) = match &next.process {
         Some(p) => (p.space.pml4_pair(), p.space.kernel_cr3()),
         None => (kernel_space::kernel_pml4(), kernel_space::kernel_pml4()),
     };
     if cpu.sched.loaded_pml4.swap(pair, Ordering::Relaxed) == pair {
         return;
+    }
+    if let Some(p) = &prev.process {
+        p.space.set_active_on(cpu.index, false);
+    }
+    if let Some(p) = &next.process {
+        p.space.set_active_on(cpu.index, true);
     }
     // SAFETY: the pair's kernel half maps the whole kernel, so execution
     // continues; the value is a PML4 page (bit 12 clear) plus a PCID that is
@@ -234,11 +310,11 @@ pub fn exit_to_user_mode() {
         interrupts::disable_and_save();
         let cpu = this_cpu();
         // SAFETY: this CPU's own slot, interrupts off.
-        let killed = unsafe { (*cpu.sched.current.get()).as_ref().is_some_and(|t| t.killed.load(Ordering::Acquire)) };
-        if killed {
+        let current = unsafe { (*cpu.sched.current.get()).as_ref().expect("current") };
+        if current.killed.load(Ordering::Acquire) {
             exit_current();
         }
-        if cpu.sched.need_resched.swap(false, Ordering::AcqRel) {
+        if cpu.sched.need_resched.swap(false, Ordering::AcqRel) || !current.may_run_on(cpu.index) {
             schedule();
             continue;
         }
@@ -246,7 +322,13 @@ pub fn exit_to_user_mode() {
     }
 }
 
-/// Number of CPUs with scheduler state.
-pub fn cpus() -> usize {
-    percpu::cpu_count()
+/// Restricts the running task to the CPUs in `mask` and moves it to one of
+/// them if it is elsewhere.
+pub fn set_current_affinity(mask: u64) {
+    let task = current();
+    task.affinity.store(mask, Ordering::Release);
+    drop(task);
+    if !current().may_run_on(percpu::cpu_index()) {
+        schedule();
+    }
 }

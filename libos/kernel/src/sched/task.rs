@@ -2,7 +2,7 @@
 
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use entry_asm::hw::{rflags, selector};
 use entry_asm::pt_regs::PtRegs;
@@ -49,6 +49,12 @@ pub struct Task {
     state: AtomicU8,
     /// Set when the task must exit the next time it would return to ring 3.
     pub killed: AtomicBool,
+    /// CPUs the task may run on (bit per CPU index).
+    pub affinity: AtomicU64,
+    /// The CPU it last ran on.
+    pub last_cpu: AtomicUsize,
+    /// A CPU's idle task: never queued; runs when nothing else can.
+    pub is_idle: bool,
     /// True while some CPU runs on this task's stack (until the switch away
     /// from it has finished), so no other CPU switches to it before.
     pub(crate) on_cpu: AtomicBool,
@@ -66,12 +72,15 @@ unsafe impl Send for Task {}
 
 impl Task {
     /// The task for the code a CPU is already running on its boot stack.
-    pub fn for_boot_context(stack_top: u64) -> Task {
+    pub fn for_boot_context(stack_top: u64, cpu: usize, is_idle: bool) -> Task {
         Task {
             tid: 0,
             process: None,
             stack: None,
             stack_top,
+            affinity: AtomicU64::new(1 << cpu),
+            last_cpu: AtomicUsize::new(cpu),
+            is_idle,
             state: AtomicU8::new(TaskState::Running as u8),
             killed: AtomicBool::new(false),
             on_cpu: AtomicBool::new(true),
@@ -118,11 +127,50 @@ impl Task {
             process: Some(process),
             stack: Some(kstack),
             stack_top: top,
+            affinity: AtomicU64::new(u64::MAX),
+            last_cpu: AtomicUsize::new(crate::arch::x86_64::percpu::cpu_index()),
+            is_idle: false,
             state: AtomicU8::new(TaskState::Runnable as u8),
             killed: AtomicBool::new(false),
             on_cpu: AtomicBool::new(false),
             context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0 }),
         })
+    }
+
+    /// A kernel thread running `func(arg)` on `cpu` only (used for the
+    /// boot CPU's idle task).
+    pub fn new_kernel(func: extern "C" fn(u64) -> !, arg: u64, cpu: usize, is_idle: bool) -> Option<Task> {
+        let kstack = KernelStack::new(stack::DEFAULT_PAGES)?;
+        let top = kstack.top();
+        // The first switch pops r15, r14, r13 (= arg), r12 (= func), rbx,
+        // rbp, then returns into task_kernel_entry.
+        let frame_addr = top - 8 * 8;
+        // SAFETY: the stack is fresh, mapped and ours.
+        unsafe {
+            let frame = frame_addr as *mut u64;
+            let words = [0, 0, arg, func as usize as u64, 0, 0, symbol_address!(task_kernel_entry)];
+            for (i, w) in words.iter().enumerate() {
+                frame.add(i).write(*w);
+            }
+        }
+        Some(Task {
+            tid: 0,
+            process: None,
+            stack: Some(kstack),
+            stack_top: top,
+            affinity: AtomicU64::new(1 << cpu),
+            last_cpu: AtomicUsize::new(cpu),
+            is_idle,
+            state: AtomicU8::new(TaskState::Runnable as u8),
+            killed: AtomicBool::new(false),
+            on_cpu: AtomicBool::new(false),
+            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0 }),
+        })
+    }
+
+    /// Whether the task may run on `cpu`.
+    pub fn may_run_on(&self, cpu: usize) -> bool {
+        cpu < 64 && self.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0
     }
 
     /// A fresh thread id.

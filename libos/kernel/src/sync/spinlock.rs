@@ -35,6 +35,10 @@ impl<T> SpinLock<T> {
         let irqs_were_on = interrupts::disable_and_save();
         while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             while self.locked.load(Ordering::Relaxed) {
+                // The holder may be waiting for this CPU to answer a
+                // cross-CPU call (a TLB shootdown) that our disabled
+                // interrupts hold back: answer it while waiting.
+                crate::smp::call::run_pending();
                 core::hint::spin_loop();
             }
         }

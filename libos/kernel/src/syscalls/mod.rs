@@ -145,6 +145,18 @@ impl Syscalls for Kernel {
         info::getrandom(buf, count, flags)
     }
 
+    fn gettid(_cx: &mut Cx) -> Result<i32, Errno> {
+        Ok(crate::sched::current().tid as i32)
+    }
+
+    fn sched_setaffinity(_cx: &mut Cx, tid: i32, len: usize, mask: UserPtr<u8>) -> Result<(), Errno> {
+        process::set_affinity(tid, len, mask)
+    }
+
+    fn sched_getaffinity(_cx: &mut Cx, tid: i32, len: usize, mask: UserPtrMut<u8>) -> Result<usize, Errno> {
+        process::get_affinity(tid, len, mask)
+    }
+
     fn libos_test_register(
         _cx: &mut Cx,
         index: u64,

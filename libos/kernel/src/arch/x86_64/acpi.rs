@@ -7,7 +7,9 @@
 
 use core::ptr::NonNull;
 
+use acpi::madt::{Madt, MadtEntry};
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping, fadt::Fadt};
+use entry_asm::layout::MAX_CPUS;
 use x86_64::instructions::port::Port;
 
 use crate::mm::mmio::{self, Caching};
@@ -40,9 +42,24 @@ impl AcpiHandler for Handler {
     }
 }
 
+/// A processor the MADT lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuEntry {
+    /// Its local APIC id.
+    pub apic_id: u32,
+    /// Enabled now (else only "online capable", or disabled).
+    pub enabled: bool,
+}
+
 /// What the kernel keeps from the ACPI tables.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AcpiInfo {
+    /// The processors (MADT), in table order.
+    pub cpus: heapless::Vec<CpuEntry, MAX_CPUS>,
+    /// Processors listed beyond `MAX_CPUS`.
+    pub cpus_ignored: usize,
+    /// Physical address of the local APIC registers (MADT, with overrides).
+    pub local_apic_address: Option<u64>,
     /// Number of system description tables the RSDT/XSDT lists.
     pub tables: usize,
     /// I/O port of the PM1a control register.
@@ -68,6 +85,28 @@ pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
             }
         }
     }
+    if let Ok(madt) = tables.find_table::<Madt>() {
+        let madt = madt.get();
+        info.local_apic_address = Some(madt.local_apic_address as u64);
+        for entry in madt.entries() {
+            let cpu = match entry {
+                // Flags bit 0: enabled; bit 1: online capable.
+                MadtEntry::LocalApic(e) => CpuEntry { apic_id: e.apic_id as u32, enabled: { e.flags } & 1 != 0 },
+                MadtEntry::LocalX2Apic(e) => CpuEntry { apic_id: e.x2apic_id, enabled: { e.flags } & 1 != 0 },
+                MadtEntry::LocalApicAddressOverride(e) => {
+                    info.local_apic_address = Some(e.local_apic_address);
+                    continue;
+                }
+                _ => continue,
+            };
+            if info.cpus.iter().any(|c| c.apic_id == cpu.apic_id) {
+                continue;
+            }
+            if info.cpus.push(cpu).is_err() {
+                info.cpus_ignored += 1;
+            }
+        }
+    }
     if let Ok(dsdt) = tables.dsdt() {
         let virt = mmio::map(dsdt.address as u64, dsdt.length as u64, Caching::WriteBack);
         // SAFETY: the DSDT's AML is mapped for its whole length just above.
@@ -85,7 +124,7 @@ pub fn info() -> Option<&'static AcpiInfo> {
 
 /// Enters S5 (soft off) if ACPI allows; returns if it did not happen.
 pub fn power_off() {
-    let Some(AcpiInfo { pm1a_control_port: Some(port), s5_sleep_type: Some(typ), .. }) = info().copied() else {
+    let Some(&AcpiInfo { pm1a_control_port: Some(port), s5_sleep_type: Some(typ), .. }) = info() else {
         return;
     };
     const SLP_EN: u16 = 1 << 13;

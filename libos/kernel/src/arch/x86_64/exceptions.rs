@@ -103,7 +103,10 @@ extern "C" fn do_interrupt(regs: &mut PtRegs, vector: u64) {
     if (vector as usize) < vector::EXCEPTIONS {
         exception(regs, vector);
     } else {
-        fatal(regs, vector, "unexpected interrupt");
+        super::irq::handle(regs, vector);
+        if regs.from_user() {
+            sched::exit_to_user_mode();
+        }
     }
 }
 
@@ -111,6 +114,12 @@ extern "C" fn do_interrupt(regs: &mut PtRegs, vector: u64) {
 #[unsafe(no_mangle)]
 extern "C" fn do_paranoid(regs: &mut PtRegs, vector: u64) {
     let vector = vector as u8;
+    if vector == vector::NMI {
+        // NMIs are IPIs here (the boot-time tests send them): count and go
+        // back to exactly where the CPU was, whatever its GS and CR3.
+        percpu::this_cpu().nmis.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        return;
+    }
     if regs.from_user() {
         // A single-step trap or machine check raised by the app: it ends.
         kill_current(regs, Cause::Exception { vector, page_fault: None });

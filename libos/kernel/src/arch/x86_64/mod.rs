@@ -1,6 +1,7 @@
 //! x86_64: the CPU, its tables and registers, and the devices every PC has.
 
 pub mod acpi;
+pub mod apic;
 pub mod cpu;
 pub mod cpu_entry_area;
 pub mod exceptions;
@@ -8,9 +9,11 @@ pub mod extable;
 pub mod gdt;
 pub mod idt;
 pub mod interrupts;
+pub mod irq;
 pub mod kpti;
 pub mod paging;
 pub mod percpu;
+pub mod pic;
 pub mod pit;
 pub mod power;
 pub mod rtc;

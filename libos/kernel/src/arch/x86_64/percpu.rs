@@ -9,7 +9,7 @@
 
 use core::arch::asm;
 use core::cell::{Cell, UnsafeCell};
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use entry_asm::layout::MAX_CPUS;
 use entry_asm::percpu::{PerCpuHeader, flags};
@@ -34,6 +34,18 @@ pub struct PerCpu {
     pub sched: crate::sched::CpuSched,
     /// This CPU's entry area (set when the CPU comes up).
     pub entry_area: Cell<Option<crate::arch::x86_64::cpu_entry_area::EntryArea>>,
+    /// Interrupts (and IPIs) handled.
+    pub interrupts: AtomicU64,
+    /// Timer interrupts handled.
+    pub timer_interrupts: AtomicU64,
+    /// Test self-IPIs handled.
+    pub test_interrupts: AtomicU64,
+    /// NMIs handled.
+    pub nmis: AtomicU64,
+    /// Requests of other CPUs to run a function here.
+    pub call: crate::smp::call::CallSlot,
+    /// The CPU finished coming up and runs tasks.
+    pub online: AtomicBool,
 }
 
 // SAFETY: a PerCpu is only touched by the CPU it belongs to (through GS),
@@ -68,6 +80,12 @@ impl PerCpu {
             fatal_depth: Cell::new(0),
             sched: crate::sched::CpuSched::new(),
             entry_area: Cell::new(None),
+            interrupts: AtomicU64::new(0),
+            timer_interrupts: AtomicU64::new(0),
+            test_interrupts: AtomicU64::new(0),
+            nmis: AtomicU64::new(0),
+            call: crate::smp::call::CallSlot::new(),
+            online: AtomicBool::new(false),
         }
     }
 

@@ -1,0 +1,102 @@
+//! Running a function on another CPU (and waiting for it): the mechanism
+//! behind TLB shootdowns and the per-CPU boot-time tests.
+//!
+//! Each CPU has one [`CallSlot`]. A caller takes the target's slot, writes
+//! the function and its argument, sends the CALL_FUNCTION IPI and waits for
+//! the target to mark it done. While waiting (and while waiting for a busy
+//! slot) a CPU serves its own slot, so two CPUs calling each other cannot
+//! deadlock even with interrupts off.
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::arch::x86_64::percpu::{self, this_cpu};
+use crate::arch::x86_64::{apic, interrupts, irq};
+
+/// One CPU's request slot.
+pub struct CallSlot {
+    /// Taken by a caller.
+    busy: AtomicBool,
+    /// A request is waiting.
+    pending: AtomicBool,
+    /// The request finished.
+    done: AtomicBool,
+    func: UnsafeCell<Option<fn(u64)>>,
+    arg: AtomicU64,
+}
+
+// SAFETY: `func` is written only by the caller holding `busy`, before
+// `pending` is released, and read only by the target after acquiring
+// `pending`.
+unsafe impl Sync for CallSlot {}
+
+impl CallSlot {
+    /// An empty slot.
+    pub const fn new() -> CallSlot {
+        CallSlot {
+            busy: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            func: UnsafeCell::new(None),
+            arg: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Default for CallSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs a request waiting in this CPU's slot, if any (the IPI handler, and
+/// anyone spinning on another CPU).
+pub fn run_pending() {
+    let slot = &this_cpu().call;
+    if slot.pending.swap(false, Ordering::Acquire) {
+        // SAFETY: `pending` was set by the caller after writing `func`.
+        let f = unsafe { *slot.func.get() };
+        if let Some(f) = f {
+            f(slot.arg.load(Ordering::Relaxed));
+        }
+        slot.done.store(true, Ordering::Release);
+    }
+}
+
+/// Runs `func(arg)` on CPU `cpu` and returns when it has finished. On this
+/// CPU it is a plain call.
+pub fn call_on(cpu: usize, func: fn(u64), arg: u64) {
+    let me = this_cpu();
+    if cpu == me.index {
+        func(arg);
+        return;
+    }
+    let target = percpu::cpu(cpu).expect("call_on: no such CPU");
+    let irqs = interrupts::disable_and_save();
+    while target.call.busy.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        run_pending();
+        core::hint::spin_loop();
+    }
+    // SAFETY: this caller holds `busy`; the target reads `func` only after
+    // the Release store of `pending` below.
+    unsafe { *target.call.func.get() = Some(func) };
+    target.call.arg.store(arg, Ordering::Relaxed);
+    target.call.done.store(false, Ordering::Relaxed);
+    target.call.pending.store(true, Ordering::Release);
+    apic::send_ipi(target.apic_id.get(), irq::vector::CALL_FUNCTION);
+    while !target.call.done.load(Ordering::Acquire) {
+        run_pending();
+        core::hint::spin_loop();
+    }
+    target.call.busy.store(false, Ordering::Release);
+    interrupts::restore(irqs);
+}
+
+/// Runs `func(arg)` on every running CPU, one after the other.
+pub fn call_on_each(func: fn(u64), arg: u64) {
+    for cpu in 0..percpu::cpu_count() {
+        if percpu::cpu(cpu).is_some_and(|c| c.online.load(Ordering::Acquire)) {
+            call_on(cpu, func, arg);
+        }
+    }
+}
