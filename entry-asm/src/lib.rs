@@ -138,6 +138,8 @@ mod asm {
         CR3_NOFLUSH_BIT = const hw::cr::CR3_NOFLUSH.trailing_zeros(),
         MSR_GS_BASE = const hw::msr::GS_BASE,
         PERCPU_USER_RSP_SCRATCH = const percpu::off::USER_RSP_SCRATCH,
+        PERCPU_LAST_KERNEL_CR3 = const percpu::off::LAST_KERNEL_CR3,
+        PERCPU_LAST_USER_CR3 = const percpu::off::LAST_USER_CR3,
         USER_CS = const hw::selector::USER_CS,
         USER_DS = const hw::selector::USER_DS,
         ENOSYS = const libos_abi::errno::Errno::ENOSYS as i32,

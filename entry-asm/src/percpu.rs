@@ -34,6 +34,11 @@ pub struct PerCpuHeader {
     pub user_pcid_flush_pending: u64,
     /// This CPU's index (0 = the boot CPU).
     pub cpu: u64,
+    /// The last value the entry code wrote to CR3 when entering the kernel
+    /// (NOFLUSH bit included): what boot-time tests check KPTI/PCID with.
+    pub last_kernel_cr3: u64,
+    /// The last value the exit code wrote to CR3 when returning to ring 3.
+    pub last_user_cr3: u64,
 }
 
 /// Offsets of the [`PerCpuHeader`] fields, for `%gs:` operands.
@@ -47,6 +52,8 @@ pub mod off {
     pub const ENTRY_FLAGS: usize = offset_of!(PerCpuHeader, entry_flags);
     pub const USER_PCID_FLUSH_PENDING: usize = offset_of!(PerCpuHeader, user_pcid_flush_pending);
     pub const CPU: usize = offset_of!(PerCpuHeader, cpu);
+    pub const LAST_KERNEL_CR3: usize = offset_of!(PerCpuHeader, last_kernel_cr3);
+    pub const LAST_USER_CR3: usize = offset_of!(PerCpuHeader, last_user_cr3);
 }
 
 const _: () = assert!(off::SELF_PTR == 0, "Rust reads the per-CPU pointer at %gs:0");

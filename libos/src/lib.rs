@@ -65,6 +65,68 @@ pub mod debug {
     }
 }
 
+/// Help for boot-time tests (`#[libos::test]`).
+pub mod testing {
+    /// Exit code that tells the kernel's test runner a test skipped itself.
+    pub const SKIPPED_EXIT_CODE: i32 = 103;
+
+    /// Ends the running test as skipped: it cannot run in this
+    /// configuration (reported as ignored, not counted).
+    pub fn skip(reason: &str) -> ! {
+        crate::eprintln!("test skipped: {reason}");
+        crate::process::exit(SKIPPED_EXIT_CODE)
+    }
+
+    /// The number of CPUs running.
+    pub fn cpu_count() -> usize {
+        crate::debug::call(crate::debug::CPU_COUNT, 0, 0).unwrap_or(1) as usize
+    }
+
+    /// Skips the running test unless at least `n` CPUs run.
+    pub fn require_cpus(n: usize) {
+        if cpu_count() < n {
+            skip("needs more CPUs than this configuration has");
+        }
+    }
+}
+
+/// Pinning the calling thread to CPUs.
+pub mod cpu {
+    use crate::Errno;
+    use libos_abi::syscalls::user;
+
+    /// The index of the CPU the caller runs on right now.
+    pub fn current() -> usize {
+        crate::debug::call(crate::debug::CPU_INDEX, 0, 0).unwrap_or(0) as usize
+    }
+
+    /// The number of CPUs running.
+    pub fn count() -> usize {
+        crate::testing::cpu_count()
+    }
+
+    /// Restricts the calling thread to the CPUs in `mask` (bit n = CPU n);
+    /// it moves before this returns.
+    pub fn set_affinity(mask: u64) -> Result<(), Errno> {
+        let bytes = mask.to_le_bytes();
+        // SAFETY: the mask is 8 readable bytes.
+        unsafe { user::sched_setaffinity(0, bytes.len(), bytes.as_ptr()) }
+    }
+
+    /// The CPUs the calling thread may run on.
+    pub fn affinity() -> Result<u64, Errno> {
+        let mut bytes = [0u8; 8];
+        // SAFETY: 8 writable bytes.
+        unsafe { user::sched_getaffinity(0, bytes.len(), bytes.as_mut_ptr()) }?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Runs the calling thread on CPU `cpu` only.
+    pub fn pin_to(cpu: usize) -> Result<(), Errno> {
+        set_affinity(1 << cpu)
+    }
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use libos_abi as abi;

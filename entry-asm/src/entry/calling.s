@@ -81,6 +81,8 @@
  * NOFLUSH (bit 63) so that the kernel ASID keeps its TLB entries. Whether
  * PCID is on is read off the CR3 value itself (bit 11 is only ever set in a
  * PCID user CR3). Without KPTI, bit 12 is never set and CR3 is left alone.
+ * The value written is recorded in this CPU's per-CPU data (GS is the
+ * kernel's at every use, and mapped once CR3 is), for the boot-time tests.
  * (Linux: SWITCH_TO_KERNEL_CR3 / ADJUST_KERNEL_CR3.)
  */
 .macro SWITCH_TO_KERNEL_CR3 scratch
@@ -92,6 +94,7 @@
     btsq ${CR3_NOFLUSH_BIT}, \scratch
 .Lswitch_kcr3_write_\@:
     movq \scratch, %cr3
+    movq \scratch, %gs:{PERCPU_LAST_KERNEL_CR3}
 .Lswitch_kcr3_done_\@:
 .endm
 
@@ -118,6 +121,7 @@
     movq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
 .Lswitch_ucr3_write_\@:
     btsq ${CR3_USER_PGTABLE_BIT}, \scratch
+    movq \scratch, %gs:{PERCPU_LAST_USER_CR3}
     movq \scratch, %cr3
 .Lswitch_ucr3_done_\@:
 .endm

@@ -19,8 +19,8 @@ pub const SET_RETURN_RIP: u64 = 2;
 /// Returns CR3 as the kernel sees it while handling this syscall.
 pub const KERNEL_CR3: u64 = 3;
 /// Audits the caller's user page table against the KPTI allow-list;
-/// returns the number of mappings outside it (0 = clean), or `u64::MAX`
-/// when KPTI is off (there is no separate user page table).
+/// returns the number of mappings outside it (0 = clean). Fails with
+/// `EOPNOTSUPP` when KPTI is off (there is no separate user page table).
 pub const AUDIT_USER_PAGE_TABLE: u64 = 4;
 /// Returns the address of live kernel heap memory.
 pub const KERNEL_HEAP_ADDRESS: u64 = 5;
@@ -47,6 +47,30 @@ pub const USER_FLUSH_PENDING: u64 = 12;
 /// test harness to count the expected fault (e.g. a page fault that must
 /// be "not present": mask 1, value 0).
 pub const EXPECT_ERROR_CODE: u64 = 13;
+
+/// Returns the CR3 value the entry code wrote when this syscall entered
+/// the kernel (NOFLUSH bit included; 0 without KPTI, which switches nothing).
+pub const LAST_KERNEL_CR3: u64 = 14;
+/// Returns the CR3 value the exit code wrote the last time this CPU
+/// returned to ring 3 (for the caller, pinned to one CPU: the return from
+/// its previous syscall).
+pub const LAST_USER_CR3: u64 = 15;
+/// Arms this CPU's local APIC timer to raise the test vector once, about
+/// `arg0` nanoseconds from now (so it can arrive while the app runs).
+pub const ARM_TEST_TIMER: u64 = 16;
+/// Returns how many test-vector interrupts this CPU has taken.
+pub const TEST_INTERRUPTS: u64 = 17;
+/// Returns how many NMIs this CPU has taken.
+pub const NMI_COUNT: u64 = 18;
+/// Asks CPU `arg0` to send an NMI to the caller's CPU about `arg1`
+/// nanoseconds from now (so it can arrive while the app runs).
+pub const NMI_FROM_CPU: u64 = 19;
+/// Returns 1 if the CPU has INVPCID and the kernel uses PCID, else 0.
+pub const USES_INVPCID: u64 = 20;
+
+/// Distance between two CPUs' entry areas, and so between their LSTARs
+/// under KPTI (the kernel checks at compile time that this is its stride).
+pub const ENTRY_AREA_STRIDE: u64 = 0x2_0000;
 
 /// The value argument register `index` (0 = RDI ... 5 = R9) carries in a
 /// [`CHECK_ARGS`] call with `seed`: distinct per register and per seed.

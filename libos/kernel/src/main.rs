@@ -87,6 +87,7 @@ extern "C" fn kernel_main(multiboot_info: u64) -> ! {
     pic::disable();
     let apic_mode = apic::init_boot_cpu(features.x2apic, acpi::info().and_then(|a| a.local_apic_address));
     this.apic_id.set(apic::id());
+    apic::calibrate_timer();
     let max_cpus = boot.options.max_cpus.unwrap_or(entry_asm::layout::MAX_CPUS);
     let smp = smp::start_application_processors(max_cpus);
     x86_64::instructions::interrupts::enable();

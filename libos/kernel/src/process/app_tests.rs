@@ -17,12 +17,14 @@ use libos_kcore::boot_options::BootOptions;
 use super::{AppImage, ExitStatus, spawn};
 use crate::arch::x86_64::power;
 use crate::testing::recovery::{FaultInfo, Outcome};
-use crate::testing::{Reason, Tally, judge, print_done, print_result, print_start};
+use crate::testing::{Reason, Tally, Verdict, judge, print_done, print_result, print_start};
 
 /// Exit code of the app runtime when a test panicked.
 pub const EXIT_PANICKED: i32 = 101;
 /// Exit code when a test panicked with a message that lacks the expected text.
 pub const EXIT_WRONG_PANIC_MESSAGE: i32 = 102;
+/// Exit code of a test that skipped itself (cannot run in this configuration).
+pub const EXIT_SKIPPED: i32 = 103;
 
 fn outcome_of(status: ExitStatus) -> Outcome {
     let mut msg = heapless::String::new();
@@ -48,20 +50,23 @@ fn outcome_of(status: ExitStatus) -> Outcome {
 
 /// Whether a test that ended with `status` met `expect` (and, for a fault,
 /// the error code the test asked for with `EXPECT_ERROR_CODE`).
-fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, error_code: Option<(u64, u64)>) -> Result<(), Reason> {
+fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, error_code: Option<(u64, u64)>) -> Verdict {
+    if status == ExitStatus::Exited(EXIT_SKIPPED) {
+        return Verdict::Ignored("skipped itself (see above)");
+    }
     if let (ExitStatus::Killed(k), Some((mask, value))) = (status, error_code)
         && k.error_code & mask != value
     {
         let mut why = Reason::new();
         let _ = write!(why, "fault error code {:#x}, expected (code & {mask:#x}) == {value:#x}", k.error_code);
-        return Err(why);
+        return Verdict::Failed(why);
     }
     if status == ExitStatus::Exited(EXIT_WRONG_PANIC_MESSAGE) {
         // The substring of `should_panic = "..."` does not cross the
         // syscall; the app's runtime compared it and said no.
         let mut why = Reason::new();
         let _ = write!(why, "panicked, but the message lacks the expected text (see above)");
-        return Err(why);
+        return Verdict::Failed(why);
     }
     judge(expect, &outcome_of(status))
 }
@@ -99,7 +104,7 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
             Err(e) => {
                 let mut why = Reason::new();
                 let _ = write!(why, "could not start the test: {e}");
-                Err(why)
+                Verdict::Failed(why)
             }
         };
         print_result("", &test.name, &result, &mut tally);

@@ -221,3 +221,26 @@ extern "C" fn ap_main(index: u64) -> ! {
     STARTED.store(index as u64, Ordering::Release);
     sched::idle_loop()
 }
+
+/// Has CPU `helper` send an NMI to the CPU with APIC id `target` once the
+/// TSC reaches `deadline` (a kernel thread pinned to `helper`; for the
+/// boot-time tests, so an NMI can arrive while an app runs in ring 3).
+pub fn nmi_later(helper: usize, target: u32, deadline: u64) {
+    extern "C" fn sender(arg: u64) -> ! {
+        // SAFETY: `arg` is the Box leaked below, taken back exactly once.
+        let (target, deadline) = *unsafe { alloc::boxed::Box::from_raw(arg as *mut (u32, u64)) };
+        while time::rdtsc() < deadline {
+            core::hint::spin_loop();
+        }
+        apic::send_nmi(target);
+        sched::exit_current()
+    }
+    let arg = alloc::boxed::Box::into_raw(alloc::boxed::Box::new((target, deadline))) as u64;
+    match sched::Task::new_kernel(sender, arg, helper, false) {
+        Some(task) => {
+            sched::spawn(task);
+        }
+        // SAFETY: the thread was not created, so the box is still ours.
+        None => drop(unsafe { alloc::boxed::Box::from_raw(arg as *mut (u32, u64)) }),
+    }
+}

@@ -2,6 +2,7 @@
 //! `libos_abi::debug` for the operations).
 
 use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 
 use libos_abi::debug as op;
 use libos_abi::errno::Errno;
@@ -40,7 +41,7 @@ pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, E
         op::KERNEL_CR3 => Ok(cpu::read_cr3()),
         op::AUDIT_USER_PAGE_TABLE => {
             if !config::get().kpti {
-                return Ok(u64::MAX);
+                return Err(Errno::EOPNOTSUPP);
             }
             let p = process::current().ok_or(Errno::EINVAL)?;
             Ok(crate::arch::x86_64::kpti::audit_user_page_table(&p.space, &p.space.regions()))
@@ -67,6 +68,25 @@ pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, E
         op::KERNEL_GS_BASE => Ok(this_cpu() as *const percpu::PerCpu as u64),
         op::CPU_COUNT => Ok(percpu::cpu_count() as u64),
         op::USER_FLUSH_PENDING => Ok(this_cpu().user_flush_pending() as u64),
+        op::LAST_KERNEL_CR3 => Ok(this_cpu().last_cr3_writes().0),
+        op::LAST_USER_CR3 => Ok(this_cpu().last_cr3_writes().1),
+        op::ARM_TEST_TIMER => {
+            crate::arch::x86_64::apic::timer_oneshot_ns(crate::arch::x86_64::irq::vector::TEST, arg0);
+            Ok(0)
+        }
+        op::TEST_INTERRUPTS => Ok(this_cpu().test_interrupts.load(Ordering::Relaxed)),
+        op::NMI_COUNT => Ok(this_cpu().nmis.load(Ordering::Relaxed)),
+        op::NMI_FROM_CPU => {
+            let helper = arg0 as usize;
+            if helper == percpu::cpu_index() || percpu::cpu(helper).is_none_or(|c| !c.online.load(Ordering::Acquire)) {
+                return Err(Errno::EINVAL);
+            }
+            let target = this_cpu().apic_id.get();
+            let deadline = crate::time::deadline_after(arg1);
+            crate::smp::nmi_later(helper, target, deadline);
+            Ok(0)
+        }
+        op::USES_INVPCID => Ok((config::get().pcid_on() && config::get().invpcid) as u64),
         op::EXPECT_ERROR_CODE => {
             process::current().ok_or(Errno::EINVAL)?.expect_error_code(arg0, arg1);
             Ok(0)

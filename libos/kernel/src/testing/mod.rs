@@ -43,10 +43,46 @@ pub fn display_name(name: &str) -> (&'static str, &str) {
     }
 }
 
-/// Whether `outcome` is what `expect` asks for; the reason if not.
-pub fn judge(expect: Expect, outcome: &Outcome) -> Result<(), Reason> {
+/// Ends the running test as skipped (reported as ignored, not counted):
+/// for tests that cannot run in this configuration.
+pub fn skip(reason: &'static str) -> ! {
+    recovery::skip_current(reason)
+}
+
+/// Skips the running test unless at least `n` CPUs are online.
+pub fn require_cpus(n: usize) {
+    if crate::arch::x86_64::percpu::cpu_count() < n {
+        skip(if n == 2 { "needs 2 CPUs" } else { "needs more CPUs" });
+    }
+}
+
+/// A test's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It passed.
+    Passed,
+    /// It failed, for this reason.
+    Failed(Reason),
+    /// It could not run here, for this reason.
+    Ignored(&'static str),
+}
+
+/// Whether `outcome` is what `expect` asks for.
+pub fn judge(expect: Expect, outcome: &Outcome) -> Verdict {
+    if let Outcome::Skipped(why) = outcome {
+        return Verdict::Ignored(why);
+    }
+    match judge_run(expect, outcome) {
+        Ok(()) => Verdict::Passed,
+        Err(why) => Verdict::Failed(why),
+    }
+}
+
+fn judge_run(expect: Expect, outcome: &Outcome) -> Result<(), Reason> {
     let mut why = Reason::new();
     let _ = match (expect, outcome) {
+        // Handled by `judge`.
+        (_, Outcome::Skipped(_)) => return Ok(()),
         (Expect::Pass, Outcome::Returned) => return Ok(()),
         (Expect::Pass, Outcome::Panicked(m)) => write!(why, "panicked: {m}"),
         (Expect::Pass, Outcome::Faulted(f)) => write!(why, "unexpected {f}"),
@@ -81,6 +117,8 @@ pub struct Tally {
     pub passed: usize,
     /// Tests that failed.
     pub failed: usize,
+    /// Tests that could not run here.
+    pub ignored: usize,
 }
 
 /// Prints the start line of a test.
@@ -89,13 +127,17 @@ pub fn print_start(prefix: &str, name: &str) {
 }
 
 /// Prints the result line of a test and counts it.
-pub fn print_result(prefix: &str, name: &str, result: &Result<(), Reason>, tally: &mut Tally) {
-    match result {
-        Ok(()) => {
+pub fn print_result(prefix: &str, name: &str, verdict: &Verdict, tally: &mut Tally) {
+    match verdict {
+        Verdict::Ignored(why) => {
+            tally.ignored += 1;
+            crate::println!("{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}ignored, {why}");
+        }
+        Verdict::Passed => {
             tally.passed += 1;
             crate::println!("{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}{TEST_OK}");
         }
-        Err(why) => {
+        Verdict::Failed(why) => {
             tally.failed += 1;
             // The protocol is one line per result: fold a multi-line reason.
             let mut line = Reason::new();
@@ -117,7 +159,7 @@ pub fn run_one(test: &TestCase, tally: &mut Tally) {
 
 /// Prints the closing line.
 pub fn print_done(tally: Tally) {
-    crate::println!("{TEST_DONE}{} passed, {} failed", tally.passed, tally.failed);
+    crate::println!("{TEST_DONE}{} passed, {} failed, {} ignored", tally.passed, tally.failed, tally.ignored);
 }
 
 /// Runs the kernel's registered tests (or the harness self-checks) and

@@ -52,6 +52,8 @@ pub enum Outcome {
     Panicked(heapless::String<256>),
     /// It took this exception.
     Faulted(FaultInfo),
+    /// It could not run here and said why (`testing::skip`).
+    Skipped(&'static str),
 }
 
 /// The state of one armed recovery point.
@@ -63,6 +65,7 @@ pub struct Recovery {
 /// `recovery_call` returns these codes when the call was abandoned.
 const ABANDONED_BY_PANIC: u64 = 1;
 const ABANDONED_BY_FAULT: u64 = 2;
+const ABANDONED_BY_SKIP: u64 = 3;
 
 /// Runs `f`, surviving a fault or panic in it.
 pub fn run_guarded<F: FnOnce()>(f: F) -> Outcome {
@@ -82,7 +85,7 @@ pub fn run_guarded<F: FnOnce()>(f: F) -> Outcome {
         recovery_call(trampoline::<F>, &mut slot as *mut Option<F> as *mut u8, addr_of_mut!((*rec_ptr).point))
     };
     cpu.recovery.set(previous);
-    debug_assert!(code == 0 || code == ABANDONED_BY_PANIC || code == ABANDONED_BY_FAULT);
+    debug_assert!(code <= ABANDONED_BY_SKIP);
     rec.outcome
 }
 
@@ -124,4 +127,16 @@ pub fn recover_from_panic(info: &core::panic::PanicInfo<'_>) {
     rec.outcome = Outcome::Panicked(msg);
     // SAFETY: the guarded call is below us on this CPU and still running.
     unsafe { recovery_resume(&rec.point, ABANDONED_BY_PANIC) }
+}
+
+/// Abandons the running guarded call as skipped (it cannot run here).
+pub fn skip_current(reason: &'static str) -> ! {
+    let cpu = this_cpu();
+    let rec = cpu.recovery.replace(null_mut());
+    assert!(!rec.is_null(), "skip outside a guarded test: {reason}");
+    // SAFETY: as in `recover_from_fault`.
+    let rec = unsafe { &mut *rec };
+    rec.outcome = Outcome::Skipped(reason);
+    // SAFETY: the guarded call is below us on this CPU and still running.
+    unsafe { recovery_resume(&rec.point, ABANDONED_BY_SKIP) }
 }

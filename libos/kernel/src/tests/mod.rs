@@ -6,5 +6,7 @@ mod boot_info;
 mod exceptions;
 mod frames;
 mod heap;
+mod kpti;
 mod paging;
+mod smp;
 mod stacks;

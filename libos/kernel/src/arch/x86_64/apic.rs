@@ -4,6 +4,7 @@
 //! registers are memory-mapped (uncached, through `volatile`).
 
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use entry_asm::hw::msr;
 use volatile::VolatilePtr;
@@ -210,6 +211,36 @@ pub fn timer_deadline(vector: u8, deadline: u64) {
     write(reg::LVT_TIMER, TIMER_TSC_DEADLINE | vector as u32);
     // SAFETY: IA32_TSC_DEADLINE only arms this CPU's timer.
     unsafe { Msr::new(msr::TSC_DEADLINE).write(deadline) };
+}
+
+/// Timer ticks (divide by 16) per millisecond, measured at boot.
+static TIMER_TICKS_PER_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Measures the timer's rate against the TSC (boot CPU, once; every CPU's
+/// APIC timer runs from the same bus clock).
+pub fn calibrate_timer() -> u64 {
+    write(reg::TIMER_DIVIDE, 0b0011);
+    write(reg::LVT_TIMER, LVT_MASKED);
+    write(reg::TIMER_INITIAL, u32::MAX);
+    let end = crate::time::deadline_after(1_000_000);
+    while crate::time::rdtsc() < end {
+        core::hint::spin_loop();
+    }
+    let ticks = (u32::MAX - read(reg::TIMER_CURRENT)) as u64;
+    write(reg::TIMER_INITIAL, 0);
+    TIMER_TICKS_PER_MS.store(ticks.max(1), Ordering::Relaxed);
+    ticks
+}
+
+/// Timer ticks per millisecond (after `calibrate_timer`).
+pub fn timer_ticks_per_ms() -> u64 {
+    TIMER_TICKS_PER_MS.load(Ordering::Relaxed)
+}
+
+/// Arms a one-shot timer interrupt `vector` about `ns` nanoseconds from now.
+pub fn timer_oneshot_ns(vector: u8, ns: u64) {
+    let ticks = (timer_ticks_per_ms() as u128 * ns as u128 / 1_000_000).clamp(1, u32::MAX as u128);
+    timer_oneshot(vector, ticks as u32);
 }
 
 /// The one-shot timer's current count.

@@ -73,6 +73,8 @@ impl PerCpu {
                 entry_flags: 0,
                 user_pcid_flush_pending: 0,
                 cpu: index as u64,
+                last_kernel_cr3: 0,
+                last_user_cr3: 0,
             }),
             index,
             apic_id: Cell::new(0),
@@ -136,6 +138,12 @@ impl PerCpu {
     pub fn set_user_flush_pending(&self) {
         // SAFETY: see `top_of_stack`.
         unsafe { (*self.header()).user_pcid_flush_pending = 1 };
+    }
+
+    /// The CR3 values the entry and exit code last wrote (kernel, user).
+    pub fn last_cr3_writes(&self) -> (u64, u64) {
+        // SAFETY: see `top_of_stack`.
+        unsafe { ((*self.header()).last_kernel_cr3, (*self.header()).last_user_cr3) }
     }
 
     /// Whether a user-ASID flush is pending.

@@ -11,6 +11,9 @@ use crate::arch::x86_64::cpu_entry_area::EntryArea;
 use crate::arch::x86_64::interrupts;
 use crate::{config, sched, syscalls};
 
+// The test suite computes expected LSTARs with the ABI's copy of the stride.
+const _: () = assert!(entry_asm::cpu_entry_area::STRIDE == libos_abi::debug::ENTRY_AREA_STRIDE);
+
 /// RFLAGS bits SYSCALL clears (SFMASK), each for a reason:
 /// - TF: the kernel must not single-step the app's trap into the entry code;
 /// - IF: no interrupt before the entry has a stack and a saved frame (it

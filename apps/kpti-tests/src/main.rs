@@ -1,0 +1,186 @@
+//! Ring-3 tests of kernel page-table isolation: what the app's page table
+//! maps, the CR3 values on entry and exit (with and without PCID), the
+//! deferred user-ASID flush, and an interrupt taken in ring 3.
+#![no_std]
+#![no_main]
+
+use core::arch::asm;
+
+use libos::__private::abi::abi_types::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
+use libos::{cpu, debug, sys};
+
+#[libos::main]
+fn main() {
+    libos::println!("kpti-tests: run with `cargo xtask test kpti_tests`");
+}
+
+const CR3_USER_PGTABLE: u64 = 1 << 12;
+const CR3_USER_PCID: u64 = 1 << 11;
+const CR3_NOFLUSH: u64 = 1 << 63;
+
+fn flags() -> (bool, bool) {
+    let f = debug::call(debug::ENTRY_FLAGS, 0, 0).unwrap();
+    (f & 1 != 0, f & 2 != 0)
+}
+
+/// Pins the test to the CPU it runs on, so consecutive syscalls see the
+/// same per-CPU records.
+fn pin_here() {
+    cpu::pin_to(cpu::current()).unwrap();
+}
+
+#[libos::test]
+fn the_user_page_table_maps_only_the_allow_list() {
+    let (kpti, _) = flags();
+    let audit = debug::call(debug::AUDIT_USER_PAGE_TABLE, 0, 0);
+    if kpti {
+        assert_eq!(audit, Ok(0), "mappings outside the allow-list (listed on the console)");
+    } else {
+        assert_eq!(audit, Err(libos::Errno::EOPNOTSUPP), "without KPTI there is no separate user page table");
+    }
+}
+
+#[libos::test]
+fn cr3_inside_the_kernel_is_the_kernel_half() {
+    pin_here();
+    let (kpti, pcid) = flags();
+    let cr3 = debug::call(debug::KERNEL_CR3, 0, 0).unwrap();
+    assert_eq!(cr3 & CR3_USER_PGTABLE, 0, "CR3 {cr3:#x} inside the kernel selects the user page table");
+    assert_eq!(cr3 & CR3_USER_PCID, 0, "CR3 {cr3:#x} inside the kernel has the user ASID");
+    if pcid {
+        assert_ne!(cr3 & 0x7FF, 0, "with PCID the app's kernel ASID is not 0");
+    } else {
+        assert_eq!(cr3 & 0xFFF, 0, "without PCID, CR3 {cr3:#x} carries no ASID");
+    }
+    let entry = debug::call(debug::LAST_KERNEL_CR3, 0, 0).unwrap();
+    if !kpti {
+        assert_eq!(entry, 0, "without KPTI the entry never switches CR3");
+        return;
+    }
+    assert_eq!(entry & !CR3_NOFLUSH, cr3, "the entry wrote {entry:#x}, CR3 is {cr3:#x}");
+    assert_eq!(entry & CR3_NOFLUSH != 0, pcid, "NOFLUSH on entry must be set exactly when PCID is on ({entry:#x})");
+}
+
+#[libos::test]
+fn cr3_on_the_way_out_is_the_user_half() {
+    pin_here();
+    let (kpti, pcid) = flags();
+    let kernel = debug::call(debug::KERNEL_CR3, 0, 0).unwrap();
+    // Written when that call returned: the next call reports it.
+    let exit = debug::call(debug::LAST_USER_CR3, 0, 0).unwrap();
+    if !kpti {
+        assert_eq!(exit, 0);
+        return;
+    }
+    assert_eq!(exit & CR3_USER_PGTABLE, CR3_USER_PGTABLE, "exit CR3 {exit:#x} does not select the user half");
+    assert_eq!(exit & !(CR3_USER_PGTABLE | CR3_USER_PCID | CR3_NOFLUSH), kernel & !0xFFF | kernel & 0x7FF);
+    if pcid {
+        assert_eq!(exit & CR3_USER_PCID, CR3_USER_PCID, "exit CR3 {exit:#x} lacks the user ASID bit");
+        assert_eq!(exit & 0x7FF, kernel & 0x7FF, "user ASID is not the kernel ASID with bit 11");
+        assert_ne!(exit & CR3_NOFLUSH, 0, "no flush was pending, yet the exit flushed ({exit:#x})");
+    } else {
+        assert_eq!(exit & (CR3_USER_PCID | CR3_NOFLUSH | 0x7FF), 0, "exit CR3 {exit:#x} has PCID bits without PCID");
+    }
+}
+
+#[libos::test]
+fn a_user_mapping_change_flushes_the_user_asid() {
+    pin_here();
+    let (kpti, pcid) = flags();
+    // SAFETY: a fresh page of our own, touched, then unmapped.
+    let page = unsafe { sys::mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) }.unwrap();
+    // SAFETY: as above.
+    unsafe { (page as *mut u64).write_volatile(1) };
+    // SAFETY: as above; not used afterwards.
+    unsafe { sys::munmap(page, 4096) }.unwrap();
+    let after_munmap = debug::call(debug::LAST_USER_CR3, 0, 0).unwrap();
+    let later = debug::call(debug::LAST_USER_CR3, 0, 0).unwrap();
+    if !(kpti && pcid) {
+        assert_eq!(after_munmap & CR3_NOFLUSH, 0);
+        return;
+    }
+    if debug::call(debug::USES_INVPCID, 0, 0).unwrap() == 1 {
+        // INVPCID invalidated the page in the user ASID right away.
+        assert_ne!(after_munmap & CR3_NOFLUSH, 0, "with INVPCID the return after munmap need not flush");
+    } else {
+        // The flush was deferred to the return: a CR3 write without NOFLUSH.
+        assert_eq!(
+            after_munmap & CR3_NOFLUSH,
+            0,
+            "the return after munmap kept stale user-ASID entries ({after_munmap:#x})"
+        );
+    }
+    assert_ne!(later & CR3_NOFLUSH, 0, "the flush mark was not cleared ({later:#x})");
+}
+
+/// An interrupt that arrives while the app runs in ring 3 (a one-shot
+/// timer) enters through the entry stack, switches CR3 and GS, and returns
+/// to exactly the instruction and register state it interrupted.
+#[libos::test]
+fn an_interrupt_in_ring_3_returns_with_registers_intact() {
+    pin_here();
+    let before = debug::call(debug::TEST_INTERRUPTS, 0, 0).unwrap();
+    debug::call(debug::ARM_TEST_TIMER, 500_000, 0).unwrap();
+    let bad = spin_with_patterns(200_000_000);
+    let after = debug::call(debug::TEST_INTERRUPTS, 0, 0).unwrap();
+    assert!(after > before, "no interrupt arrived while the app ran");
+    assert_eq!(bad, 0, "registers changed across the interrupt");
+}
+
+/// Spins for `cycles` TSC ticks with known values in most registers,
+/// checking them all the time; returns nonzero if one ever changed.
+pub fn spin_with_patterns(cycles: u64) -> u64 {
+    let bad: u64;
+    // SAFETY: only registers are used (RBX and RBP saved and restored);
+    // RDTSC is allowed in ring 3.
+    unsafe {
+        asm!(
+            "push rbx",
+            "push rbp",
+            "rdtsc",
+            "shl rdx, 32",
+            "or rax, rdx",
+            "lea rcx, [rax + rdi]",
+            "mov rbx, 0x1111111111111111",
+            "mov rbp, 0x2222222222222222",
+            "mov rsi, 0x3333333333333333",
+            "mov r8, 0x4444444444444444",
+            "mov r9, 0x5555555555555555",
+            "mov r10, 0x6666666666666666",
+            "mov r11, 0x7777777777777777",
+            "mov r12, 0x8888888888888888",
+            "mov r13, 0x9999999999999999",
+            "mov r14, 0xaaaaaaaaaaaaaaaa",
+            "mov r15, 0xbbbbbbbbbbbbbbbb",
+            "xor edi, edi",
+            "2:",
+            "mov rax, 0x1111111111111111", "cmp rbx, rax", "jne 3f",
+            "mov rax, 0x2222222222222222", "cmp rbp, rax", "jne 3f",
+            "mov rax, 0x3333333333333333", "cmp rsi, rax", "jne 3f",
+            "mov rax, 0x4444444444444444", "cmp r8, rax", "jne 3f",
+            "mov rax, 0x5555555555555555", "cmp r9, rax", "jne 3f",
+            "mov rax, 0x6666666666666666", "cmp r10, rax", "jne 3f",
+            "mov rax, 0x7777777777777777", "cmp r11, rax", "jne 3f",
+            "mov rax, 0x8888888888888888", "cmp r12, rax", "jne 3f",
+            "mov rax, 0x9999999999999999", "cmp r13, rax", "jne 3f",
+            "mov rax, 0xaaaaaaaaaaaaaaaa", "cmp r14, rax", "jne 3f",
+            "mov rax, 0xbbbbbbbbbbbbbbbb", "cmp r15, rax", "jne 3f",
+            "rdtsc",
+            "shl rdx, 32",
+            "or rax, rdx",
+            "cmp rax, rcx",
+            "jb 2b",
+            "jmp 4f",
+            "3:",
+            "mov edi, 1",
+            "4:",
+            "pop rbp",
+            "pop rbx",
+            inout("rdi") cycles => bad,
+            out("rax") _, out("rcx") _, out("rdx") _, out("rsi") _,
+            out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+        );
+    }
+    bad
+}

@@ -1,0 +1,102 @@
+//! Ring-3 tests that need at least two CPUs: syscalls on every CPU through
+//! its own trampoline, per-CPU data, and an NMI sent by another CPU while
+//! the app runs in ring 3.
+#![no_std]
+#![no_main]
+
+use core::arch::asm;
+
+use libos::prelude::*;
+use libos::testing::require_cpus;
+use libos::{cpu, debug};
+
+#[libos::main]
+fn main() {
+    libos::println!("smp-tests: run with `cargo xtask test smp_tests --smp 2`");
+}
+
+#[libos::test]
+fn syscalls_work_on_every_cpu_through_its_own_entry_area() {
+    require_cpus(2);
+    let kpti = debug::call(debug::ENTRY_FLAGS, 0, 0).unwrap() & 1 != 0;
+    let n = cpu::count();
+    let mut lstar = Vec::new();
+    let mut gs = Vec::new();
+    for c in 0..n {
+        cpu::pin_to(c).unwrap();
+        assert_eq!(cpu::current(), c, "pinned to CPU {c} but running elsewhere");
+        assert_eq!(cpu::affinity().unwrap(), 1 << c);
+        assert!(libos::process::id() > 0);
+        let t = libos::time::Instant::now();
+        assert!(t.elapsed() < libos::time::Duration::from_secs(1));
+        println!("CPU {c}: syscalls work");
+        lstar.push(debug::call(debug::LSTAR, 0, 0).unwrap());
+        gs.push(debug::call(debug::KERNEL_GS_BASE, 0, 0).unwrap());
+    }
+    for c in 1..n {
+        if kpti {
+            assert_eq!(
+                lstar[c] - lstar[c - 1],
+                debug::ENTRY_AREA_STRIDE,
+                "LSTAR of CPU {c} is not one stride after CPU {}",
+                c - 1
+            );
+        } else {
+            assert_eq!(lstar[c], lstar[0], "without KPTI every CPU enters at the same place");
+        }
+        assert!(!gs[..c].contains(&gs[c]), "CPU {c} shares its per-CPU data");
+    }
+}
+
+#[libos::test]
+fn an_nmi_in_ring_3_returns_with_registers_intact() {
+    require_cpus(2);
+    cpu::pin_to(0).unwrap();
+    let before = debug::call(debug::NMI_COUNT, 0, 0).unwrap();
+    debug::call(debug::NMI_FROM_CPU, 1, 2_000_000).unwrap();
+    let bad = spin_with_patterns(400_000_000);
+    let after = debug::call(debug::NMI_COUNT, 0, 0).unwrap();
+    assert!(after > before, "no NMI arrived while the app ran");
+    assert_eq!(bad, 0, "registers changed across the NMI");
+}
+
+/// Spins for `cycles` TSC ticks with known values in most registers,
+/// checking them all the time; returns nonzero if one ever changed.
+fn spin_with_patterns(cycles: u64) -> u64 {
+    let bad: u64;
+    // SAFETY: only registers are used (RBX and RBP saved and restored).
+    unsafe {
+        asm!(
+            "push rbx",
+            "push rbp",
+            "rdtsc",
+            "shl rdx, 32",
+            "or rax, rdx",
+            "lea rcx, [rax + rdi]",
+            "mov rbx, 0x1212121212121212",
+            "mov rbp, 0x3434343434343434",
+            "mov r12, 0x5656565656565656",
+            "mov r15, 0x7878787878787878",
+            "xor edi, edi",
+            "2:",
+            "mov rax, 0x1212121212121212", "cmp rbx, rax", "jne 3f",
+            "mov rax, 0x3434343434343434", "cmp rbp, rax", "jne 3f",
+            "mov rax, 0x5656565656565656", "cmp r12, rax", "jne 3f",
+            "mov rax, 0x7878787878787878", "cmp r15, rax", "jne 3f",
+            "rdtsc",
+            "shl rdx, 32",
+            "or rax, rdx",
+            "cmp rax, rcx",
+            "jb 2b",
+            "jmp 4f",
+            "3:",
+            "mov edi, 1",
+            "4:",
+            "pop rbp",
+            "pop rbx",
+            inout("rdi") cycles => bad,
+            out("rax") _, out("rcx") _, out("rdx") _, out("r12") _, out("r15") _,
+        );
+    }
+    bad
+}

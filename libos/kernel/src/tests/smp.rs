@@ -1,0 +1,195 @@
+//! Every CPU: its entry area, its SYSCALL target, its GS, interrupts and
+//! NMIs, and TLB shootdowns between CPUs.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use entry_asm::cpu_entry_area::{self as cea, IST_COUNT, IST_STACK_SIZE, IST_STACKS, STRIDE};
+use entry_asm::layout::{MAX_CPUS, PAGE_SIZE};
+use entry_asm::symbol_address;
+use libos_macros::kernel_test;
+use x86_64::registers::model_specific::{GsBase, KernelGsBase};
+
+use crate::arch::x86_64::paging::Flags;
+use crate::arch::x86_64::percpu::{self, this_cpu};
+use crate::arch::x86_64::{apic, irq, syscall};
+use crate::mm::kernel_space;
+use crate::mm::stack::KernelStack;
+use crate::smp::call::call_on;
+use crate::testing::recovery::{Outcome, run_guarded};
+use crate::testing::require_cpus;
+use crate::{config, time};
+
+static SEEN: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+fn on_each_cpu(f: fn(u64)) -> usize {
+    let n = percpu::cpu_count();
+    for cpu in 0..n {
+        call_on(cpu, f, cpu as u64);
+    }
+    n
+}
+
+#[kernel_test]
+fn each_cpu_enters_syscalls_through_its_own_trampoline() {
+    let n = on_each_cpu(|i| SEEN[i as usize].store(syscall::lstar(), Ordering::Relaxed));
+    let offset = symbol_address!(entry_SYSCALL_64_trampoline) - symbol_address!(entry_trampoline_page);
+    for cpu in 0..n {
+        let lstar = SEEN[cpu].load(Ordering::Relaxed);
+        if config::get().kpti {
+            assert_eq!(lstar, cea::area_address(cpu) + cea::TRAMPOLINE + offset, "CPU {cpu}'s LSTAR");
+            if cpu > 0 {
+                assert_eq!(
+                    lstar - SEEN[cpu - 1].load(Ordering::Relaxed),
+                    STRIDE,
+                    "LSTARs of CPUs {} and {cpu}",
+                    cpu - 1
+                );
+            }
+        } else {
+            assert_eq!(lstar, symbol_address!(entry_SYSCALL_64), "CPU {cpu}'s LSTAR without KPTI");
+        }
+    }
+}
+
+#[kernel_test]
+fn each_cpu_has_gs_on_its_own_data() {
+    let n = on_each_cpu(|i| {
+        let gs = GsBase::read().as_u64();
+        let ok = gs == this_cpu() as *const percpu::PerCpu as u64
+            && this_cpu().index == i as usize
+            && KernelGsBase::read().as_u64() == 0;
+        SEEN[i as usize].store(if ok { gs } else { 0 }, Ordering::Relaxed);
+    });
+    for cpu in 0..n {
+        let gs = SEEN[cpu].load(Ordering::Relaxed);
+        assert_ne!(gs, 0, "CPU {cpu}: GS base, index or user GS base wrong");
+        assert_eq!(gs, percpu::cpu(cpu).unwrap() as *const percpu::PerCpu as u64);
+        for other in 0..cpu {
+            assert_ne!(gs, SEEN[other].load(Ordering::Relaxed), "CPUs {other} and {cpu} share per-CPU data");
+        }
+    }
+}
+
+#[kernel_test]
+fn each_cpu_has_its_entry_area() {
+    let trampoline_phys = crate::mm::phys::image_to_phys(symbol_address!(entry_trampoline_page));
+    for cpu in 0..percpu::cpu_count() {
+        let base = cea::area_address(cpu);
+        let t = |off: u64| kernel_space::translate(base + off);
+        let gdt = t(cea::GDT).expect("GDT mapped");
+        assert!(!gdt.flags.contains(Flags::WRITABLE), "CPU {cpu}: GDT alias writable");
+        assert!(t(cea::TSS).is_some() && t(cea::ENTRY_STACK).is_some(), "CPU {cpu}: TSS or entry stack missing");
+        let tramp = t(cea::TRAMPOLINE).expect("trampoline mapped");
+        assert_eq!(tramp.phys, trampoline_phys, "CPU {cpu}: trampoline alias maps something else");
+        assert!(!tramp.flags.contains(Flags::NO_EXECUTE) && !tramp.flags.contains(Flags::WRITABLE));
+        for ist in 0..IST_COUNT {
+            let bottom = IST_STACKS[ist];
+            assert!(t(bottom - PAGE_SIZE).is_none(), "CPU {cpu}: IST {ist} has no guard page");
+            assert!(t(bottom).is_some() && t(bottom + IST_STACK_SIZE - PAGE_SIZE).is_some());
+            assert!(t(bottom).unwrap().flags.contains(Flags::NO_EXECUTE));
+        }
+    }
+    // Every CPU runs on its own GDT and TSS from its area and the IDT alias.
+    let n = on_each_cpu(|i| {
+        let gdt = x86_64::instructions::tables::sgdt();
+        let idt = x86_64::instructions::tables::sidt();
+        let tr: u16;
+        // SAFETY: STR only reads the task register.
+        unsafe { core::arch::asm!("str {0:x}", out(reg) tr, options(nomem, nostack, preserves_flags)) };
+        let ok = gdt.base.as_u64() == cea::area_address(i as usize) + cea::GDT
+            && idt.base.as_u64() == cea::idt_address()
+            && tr == entry_asm::hw::selector::TSS;
+        SEEN[i as usize].store(ok as u64, Ordering::Relaxed);
+    });
+    for cpu in 0..n {
+        assert_eq!(SEEN[cpu].load(Ordering::Relaxed), 1, "CPU {cpu}: GDTR, IDTR or TR not its own");
+    }
+}
+
+fn wait_for(counter: &AtomicU64, above: u64) -> bool {
+    let end = time::deadline_after(200_000_000);
+    while time::rdtsc() < end {
+        if counter.load(Ordering::Relaxed) > above {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    false
+}
+
+#[kernel_test]
+fn an_nmi_taken_in_the_kernel_returns() {
+    let cpu = this_cpu();
+    let before = cpu.nmis.load(Ordering::Relaxed);
+    let marker = core::hint::black_box(0x1234_5678_u64);
+    apic::send_nmi(cpu.apic_id.get());
+    assert!(wait_for(&cpu.nmis, before), "the NMI never arrived");
+    assert_eq!(core::hint::black_box(marker), 0x1234_5678);
+}
+
+#[kernel_test]
+fn a_self_ipi_taken_in_the_kernel_returns() {
+    let cpu = this_cpu();
+    let before = cpu.test_interrupts.load(Ordering::Relaxed);
+    apic::send_self(irq::vector::TEST);
+    assert!(wait_for(&cpu.test_interrupts, before), "the self-IPI never arrived");
+}
+
+#[kernel_test]
+fn a_timer_interrupt_taken_in_the_kernel_returns() {
+    let cpu = this_cpu();
+    let before = cpu.test_interrupts.load(Ordering::Relaxed);
+    apic::timer_oneshot_ns(irq::vector::TEST, 100_000);
+    assert!(wait_for(&cpu.test_interrupts, before), "the timer interrupt never arrived");
+}
+
+#[kernel_test]
+fn an_nmi_from_another_cpu_arrives() {
+    require_cpus(2);
+    let cpu = this_cpu();
+    let before = cpu.nmis.load(Ordering::Relaxed);
+    crate::smp::nmi_later(1, cpu.apic_id.get(), time::deadline_after(1_000_000));
+    assert!(wait_for(&cpu.nmis, before), "the NMI from CPU 1 never arrived");
+}
+
+static SHOOTDOWN_ADDRESS: AtomicU64 = AtomicU64::new(0);
+
+/// A kernel page unmapped on one CPU is gone on the others too: without
+/// the shootdown, CPU 1 would still reach it through its TLB.
+#[kernel_test]
+fn tlb_shootdown_reaches_other_cpus() {
+    require_cpus(2);
+    let stack = KernelStack::new(1).expect("stack");
+    let page = stack.bottom();
+    // SAFETY: the page is ours and mapped.
+    unsafe { (page as *mut u64).write_volatile(0xC0FFEE) };
+    SHOOTDOWN_ADDRESS.store(page, Ordering::Relaxed);
+    // CPU 1 reads it: its TLB now holds the translation.
+    call_on(
+        1,
+        |_| {
+            // SAFETY: mapped until CPU 0 drops the stack, after this call returns.
+            let v = unsafe { (SHOOTDOWN_ADDRESS.load(Ordering::Relaxed) as *const u64).read_volatile() };
+            SEEN[1].store(v, Ordering::Relaxed);
+        },
+        0,
+    );
+    assert_eq!(SEEN[1].load(Ordering::Relaxed), 0xC0FFEE);
+    drop(stack);
+    // CPU 1 reads it again: it must fault.
+    call_on(
+        1,
+        |_| {
+            let addr = SHOOTDOWN_ADDRESS.load(Ordering::Relaxed);
+            let outcome = run_guarded(|| {
+                crate::tests::paging::probe_read(addr);
+            });
+            SEEN[1].store(
+                matches!(outcome, Outcome::Faulted(f) if f.vector == 14 && f.cr2 == addr) as u64,
+                Ordering::Relaxed,
+            );
+        },
+        0,
+    );
+    assert_eq!(SEEN[1].load(Ordering::Relaxed), 1, "CPU 1 still reached the unmapped page");
+}
