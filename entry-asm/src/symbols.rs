@@ -98,12 +98,6 @@ unsafe extern "C" {
     /// The user range must lie in user space and the kernel range must be
     /// valid for the access; faults on the user side are fixed up.
     pub fn user_copy(dst: *mut u8, src: *const u8, len: usize) -> usize;
-
-    /// Zeroes `len` user bytes at `dst`; returns the bytes not zeroed.
-    ///
-    /// # Safety
-    /// The range must lie in user space.
-    pub fn user_clear(dst: *mut u8, len: usize) -> usize;
 }
 
 /// Address of a linker or assembly symbol.

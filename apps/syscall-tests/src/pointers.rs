@@ -73,12 +73,12 @@ fn reads_into_kernel_or_read_only_memory_fault() {
         // read does); a buffer in user space that is unmapped or read-only
         // only fails once input arrives, so only kernel and non-canonical
         // addresses are tried here.
-        if !(*addr < 0x0000_7fff_ffff_f000) {
+        if *addr >= 0x0000_7fff_ffff_f000 {
             // SAFETY: as above.
             assert_eq!(unsafe { sys::read(0, p, 16) }, Err(Errno::EFAULT), "read into {what}");
         }
-        // SAFETY: as above.
         assert_eq!(
+            // SAFETY: as above.
             unsafe { sys::clock_gettime(CLOCK_MONOTONIC, p as *mut Timespec) },
             Err(Errno::EFAULT),
             "clock_gettime into {what}"
@@ -86,8 +86,8 @@ fn reads_into_kernel_or_read_only_memory_fault() {
         // SAFETY: as above.
         assert_eq!(unsafe { sys::uname(p as *mut Utsname) }, Err(Errno::EFAULT), "uname into {what}");
         if *addr != READ_ONLY.as_ptr() as u64 {
-            // SAFETY: as above (nanosleep only reads, so read-only memory is fine for it).
             assert_eq!(
+                // SAFETY: as above (nanosleep only reads, so read-only memory is fine for it).
                 unsafe { sys::nanosleep(p as *const Timespec, null_mut()) },
                 Err(Errno::EFAULT),
                 "nanosleep from {what}"

@@ -37,32 +37,6 @@ user_copy:
     .quad .Luser_copy_insn, .Luser_copy_fixup
     .popsection
 
-/* user_clear(dst, len) -> bytes not zeroed (0 on success). */
-    .balign 16
-    .global user_clear
-user_clear:
-    movq %rsi, %rcx
-    xorl %eax, %eax
-    testb $1, user_access_uses_stac(%rip)
-    jz .Luser_clear_open
-    stac
-.Luser_clear_open:
-.Luser_clear_insn:
-    rep stosb
-    jmp .Luser_clear_close
-.Luser_clear_fixup:
-    movq %rcx, %rax
-.Luser_clear_close:
-    testb $1, user_access_uses_stac(%rip)
-    jz .Luser_clear_done
-    clac
-.Luser_clear_done:
-    ret
-    .pushsection .ex_table, "a"
-    .balign 8
-    .quad .Luser_clear_insn, .Luser_clear_fixup
-    .popsection
-
 /* Set to 1 at boot when CR4.SMAP is on. */
     .section .data.user_access, "aw"
     .global user_access_uses_stac

@@ -183,3 +183,69 @@ mod tests {
         assert_eq!(Utsname::field_str(&long).map(str::len), Some(64));
     }
 }
+
+/// `clone` flags (Linux values).
+pub mod clone_flags {
+    /// Share the address space.
+    pub const CLONE_VM: u64 = 0x0000_0100;
+    /// Share filesystem information.
+    pub const CLONE_FS: u64 = 0x0000_0200;
+    /// Share the file descriptor table.
+    pub const CLONE_FILES: u64 = 0x0000_0400;
+    /// Share signal handlers.
+    pub const CLONE_SIGHAND: u64 = 0x0000_0800;
+    /// Same thread group (a thread, not a process).
+    pub const CLONE_THREAD: u64 = 0x0001_0000;
+    /// Share System V semaphore undo lists.
+    pub const CLONE_SYSVSEM: u64 = 0x0004_0000;
+    /// Set the new thread's TLS (FS base).
+    pub const CLONE_SETTLS: u64 = 0x0008_0000;
+    /// Write the new tid to `parent_tid`.
+    pub const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
+    /// Clear `child_tid` and futex-wake it when the thread exits.
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
+    /// Write the new tid to `child_tid`.
+    pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+    /// The flags a threads library passes.
+    pub const THREAD_FLAGS: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+}
+
+/// `futex` operations (Linux values).
+pub mod futex_op {
+    /// Wait while the value is as expected.
+    pub const FUTEX_WAIT: i32 = 0;
+    /// Wake waiters.
+    pub const FUTEX_WAKE: i32 = 1;
+    /// Wait, with a bitset and an absolute timeout.
+    pub const FUTEX_WAIT_BITSET: i32 = 9;
+    /// Wake waiters whose bitset intersects.
+    pub const FUTEX_WAKE_BITSET: i32 = 10;
+    /// The futex is private to the process.
+    pub const FUTEX_PRIVATE_FLAG: i32 = 128;
+    /// Absolute timeouts are on CLOCK_REALTIME.
+    pub const FUTEX_CLOCK_REALTIME: i32 = 256;
+    /// The bitset that matches every waiter.
+    pub const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
+}
+
+/// `prctl` options.
+pub mod prctl_option {
+    /// Names the calling thread.
+    pub const PR_SET_NAME: i32 = 15;
+    /// Reads the calling thread's name.
+    pub const PR_GET_NAME: i32 = 16;
+    /// Bytes of a thread name, its NUL included (Linux's `TASK_COMM_LEN`).
+    pub const TASK_COMM_LEN: usize = 16;
+}
+
+/// `arch_prctl` codes (Linux values).
+pub mod arch_prctl_code {
+    /// Set the GS base.
+    pub const ARCH_SET_GS: i32 = 0x1001;
+    /// Set the FS base.
+    pub const ARCH_SET_FS: i32 = 0x1002;
+    /// Get the FS base.
+    pub const ARCH_GET_FS: i32 = 0x1003;
+    /// Get the GS base.
+    pub const ARCH_GET_GS: i32 = 0x1004;
+}

@@ -67,6 +67,14 @@ pub const NMI_COUNT: u64 = 18;
 pub const NMI_FROM_CPU: u64 = 19;
 /// Returns 1 if the CPU has INVPCID and the kernel uses PCID, else 0.
 pub const USES_INVPCID: u64 = 20;
+/// `arg0` = tid, `arg1` = address of a NUL-terminated name (up to 16
+/// bytes): if this process is killed by a fault, the kill must name that
+/// thread (its tid and `PR_SET_NAME` name) for the boot-time test harness
+/// to count the expected fault.
+pub const EXPECT_FAULTING_THREAD: u64 = 21;
+/// Returns how many pages of the app's memory are resident (backed by
+/// frames) right now.
+pub const RESIDENT_PAGES: u64 = 22;
 
 /// Distance between two CPUs' entry areas, and so between their LSTARs
 /// under KPTI (the kernel checks at compile time that this is its stride).

@@ -74,6 +74,12 @@
 //! #   fn libos_test_register(_: &mut Task, _: u64, _: UserPtr<u8>, _: usize, _: u32, _: u64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn libos_debug(_: &mut Task, _: u64, _: u64, _: u64) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
 //! #   fn gettid(_: &mut Task) -> Result<i32, Errno> { Ok(1) }
+//! #   fn clone(_: &mut Task, _: u64, _: usize, _: UserPtrMut<i32>, _: UserPtrMut<i32>, _: u64) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn arch_prctl(_: &mut Task, _: i32, _: u64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn futex(_: &mut Task, _: UserPtrMut<u32>, _: i32, _: u32, _: UserPtr<Timespec>, _: UserPtrMut<u32>, _: u32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn set_tid_address(_: &mut Task, _: UserPtrMut<i32>) -> Result<i32, Errno> { Ok(1) }
+//! #   fn prctl(_: &mut Task, _: i32, _: u64, _: u64, _: u64, _: u64) -> Result<i32, Errno> { Err(Errno::EINVAL) }
+//! #   fn getcpu(_: &mut Task, _: UserPtrMut<u32>, _: UserPtrMut<u32>, _: usize) -> Result<(), Errno> { Ok(()) }
 //! #   fn sched_setaffinity(_: &mut Task, _: i32, _: usize, _: UserPtr<u8>) -> Result<(), Errno> { Ok(()) }
 //! #   fn sched_getaffinity(_: &mut Task, _: i32, _: usize, _: UserPtrMut<u8>) -> Result<usize, Errno> { Ok(8) }
 //! }
@@ -248,6 +254,97 @@ pub trait Syscalls {
     #[nr = 318]
     fn getrandom(buf: UserPtrMut<u8>, count: usize, flags: u32) -> usize;
 
+    /// Starts a new thread in the caller's address space (Linux's `clone`,
+    /// for threads only): `flags` must contain `CLONE_VM | CLONE_FS |
+    /// CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD` and may add
+    /// `CLONE_SYSVSEM`, `CLONE_SETTLS` (the new thread's FS base is `tls`),
+    /// `CLONE_PARENT_SETTID` (its tid is written to `parent_tid`),
+    /// `CLONE_CHILD_SETTID` (to `child_tid`) and `CLONE_CHILD_CLEARTID` (when
+    /// it exits, 0 is written to `child_tid` and a futex wake is done there:
+    /// how a thread is joined). The new thread continues from the same
+    /// instruction with RAX = 0 and RSP = `stack` (or the caller's RSP if
+    /// `stack` is 0); the caller gets the new tid. Errors: `EINVAL` for any
+    /// other flag combination (there are no separate processes: `fork` is not
+    /// supported), `EFAULT`, `ENOMEM`, `EAGAIN` beyond the thread limit.
+    ///
+    /// # Safety
+    ///
+    /// The new thread runs the caller's code on `stack` concurrently with
+    /// the caller: `stack` must be memory nothing else uses, with what the
+    /// code at the return address expects on it (with `stack` 0 both threads
+    /// would share one stack, which Rust code cannot survive). `tls`,
+    /// `parent_tid` and `child_tid` are written or kept as described, so
+    /// they must stay valid for that.
+    #[nr = 56]
+    unsafe fn clone(flags: u64, stack: usize, parent_tid: UserPtrMut<i32>, child_tid: UserPtrMut<i32>, tls: u64)
+    -> i32;
+
+    /// Sets or gets the calling thread's FS or GS base (thread-local
+    /// storage): `ARCH_SET_FS` (0x1002) and `ARCH_SET_GS` (0x1001) set it to
+    /// `addr`, which must be a user address (`EPERM` otherwise);
+    /// `ARCH_GET_FS` (0x1003) and `ARCH_GET_GS` (0x1004) write it to the u64
+    /// at `addr`. Other codes: `EINVAL`.
+    ///
+    /// # Safety
+    ///
+    /// The runtime keeps the thread's control block at the FS base: setting
+    /// it must leave a valid one there. The GET codes write 8 bytes at
+    /// `addr`, which must be memory the caller owns.
+    #[nr = 158]
+    unsafe fn arch_prctl(code: i32, addr: u64);
+
+    /// Fast user-space mutex support (Linux's `futex`): `FUTEX_WAIT` (0)
+    /// blocks while the u32 at `uaddr` equals `val` (`EAGAIN` if it does not),
+    /// until woken, until the relative `timeout` (null: none) passes
+    /// (`ETIMEDOUT`), or until the app is ending (`EINTR`); `FUTEX_WAKE` (1)
+    /// wakes up to `val` waiters on `uaddr` and returns how many.
+    /// `FUTEX_WAIT_BITSET` (9) and `FUTEX_WAKE_BITSET` (10) do the same with
+    /// `val3` as the bitset (the timeout is then absolute, on the monotonic
+    /// clock). `FUTEX_PRIVATE_FLAG` (128) is accepted (every futex here is
+    /// private to the app). `uaddr2` is unused. Errors: `EINVAL` (unknown op,
+    /// misaligned `uaddr`, bad timeout, zero bitset), `EFAULT`.
+    #[nr = 202]
+    fn futex(
+        uaddr: UserPtrMut<u32>,
+        op: i32,
+        val: u32,
+        timeout: UserPtr<Timespec>,
+        uaddr2: UserPtrMut<u32>,
+        val3: u32,
+    ) -> usize;
+
+    /// Sets where the calling thread's tid is cleared (and a futex wake
+    /// done) when it exits, as `CLONE_CHILD_CLEARTID`; returns its tid.
+    /// A null `tidptr` clears nothing.
+    ///
+    /// # Safety
+    ///
+    /// The u32 at `tidptr` is written when the thread exits, however long
+    /// after the call that is: it must stay memory the write cannot harm.
+    #[nr = 218]
+    unsafe fn set_tid_address(tidptr: UserPtrMut<i32>) -> i32;
+
+    /// Writes the index of the CPU the caller runs on to `cpu` and the NUMA
+    /// node (always 0) to `node`, each when not null. `unused` is ignored
+    /// (Linux's `tcache`). Errors: `EFAULT`.
+    #[nr = 309]
+    fn getcpu(cpu: UserPtrMut<u32>, node: UserPtrMut<u32>, unused: usize);
+
+    /// Process and thread settings (Linux's `prctl`): `PR_SET_NAME` (15)
+    /// names the calling thread with the NUL-terminated string at `arg2`
+    /// (at most 15 bytes are kept; fault reports and the kernel's thread
+    /// dump show it); `PR_GET_NAME` (16) writes the name, NUL-terminated, to
+    /// the 16 bytes at `arg2`. A new thread starts with its creator's name;
+    /// the first thread with the app's. `arg3` to `arg5` must be 0 for
+    /// these. Other options: `EINVAL`. Errors: `EFAULT`.
+    ///
+    /// # Safety
+    ///
+    /// `PR_GET_NAME` writes 16 bytes at `arg2`, which must be memory the
+    /// caller owns.
+    #[nr = 157]
+    unsafe fn prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> i32;
+
     /// Returns the calling thread's id (for the first thread, the process
     /// id).
     #[nr = 186]
@@ -407,6 +504,57 @@ mod tests {
             Ok(count)
         }
 
+        fn clone(
+            cx: &mut Recorder,
+            flags: u64,
+            stack: usize,
+            parent_tid: UserPtrMut<i32>,
+            child_tid: UserPtrMut<i32>,
+            tls: u64,
+        ) -> Result<i32, Errno> {
+            cx.record(
+                "clone",
+                &[flags.into(), stack as i128, parent_tid.addr().into(), child_tid.addr().into(), tls.into()],
+            );
+            Ok(2)
+        }
+
+        fn arch_prctl(cx: &mut Recorder, code: i32, addr: u64) -> Result<(), Errno> {
+            cx.record("arch_prctl", &[code.into(), addr.into()]);
+            Ok(())
+        }
+
+        fn futex(
+            cx: &mut Recorder,
+            uaddr: UserPtrMut<u32>,
+            op: i32,
+            val: u32,
+            timeout: UserPtr<Timespec>,
+            uaddr2: UserPtrMut<u32>,
+            val3: u32,
+        ) -> Result<usize, Errno> {
+            cx.record(
+                "futex",
+                &[uaddr.addr().into(), op.into(), val.into(), timeout.addr().into(), uaddr2.addr().into(), val3.into()],
+            );
+            Ok(0)
+        }
+
+        fn set_tid_address(cx: &mut Recorder, tidptr: UserPtrMut<i32>) -> Result<i32, Errno> {
+            cx.record("set_tid_address", &[tidptr.addr().into()]);
+            Ok(1)
+        }
+
+        fn prctl(cx: &mut Recorder, option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Result<i32, Errno> {
+            cx.record("prctl", &[option.into(), arg2.into(), arg3.into(), arg4.into(), arg5.into()]);
+            Ok(0)
+        }
+
+        fn getcpu(cx: &mut Recorder, cpu: UserPtrMut<u32>, node: UserPtrMut<u32>, unused: usize) -> Result<(), Errno> {
+            cx.record("getcpu", &[cpu.addr().into(), node.addr().into(), unused as i128]);
+            Ok(())
+        }
+
         fn gettid(cx: &mut Recorder) -> Result<i32, Errno> {
             cx.record("gettid", &[]);
             Ok(1)
@@ -476,6 +624,15 @@ mod tests {
             (nr::GETPID, 39),
             (nr::EXIT, 60),
             (nr::UNAME, 63),
+            (nr::CLONE, 56),
+            (nr::PRCTL, 157),
+            (nr::ARCH_PRCTL, 158),
+            (nr::GETTID, 186),
+            (nr::FUTEX, 202),
+            (nr::SCHED_SETAFFINITY, 203),
+            (nr::SCHED_GETAFFINITY, 204),
+            (nr::SET_TID_ADDRESS, 218),
+            (nr::GETCPU, 309),
             (nr::CLOCK_GETTIME, 228),
             (nr::EXIT_GROUP, 231),
             (nr::GETRANDOM, 318),
@@ -591,7 +748,7 @@ mod tests {
     fn the_static_copy_is_the_table() {
         assert_eq!(TABLE.len(), SYSCALL_TABLE_LEN);
         let declared = TABLE.iter().filter(|entry| entry.is_some()).count();
-        assert_eq!(declared, 19);
+        assert_eq!(declared, 25);
         for (nr, entry) in TABLE.iter().enumerate() {
             assert_eq!(entry.is_some(), syscall_name(nr as u64).is_some(), "{nr}");
         }

@@ -13,6 +13,7 @@
 //! | `test.self-check=wrong\|crash\|hang` | run the harness self-checks |
 //! | `probe=ring3` | check that ring 3, SYSCALL, interrupts and SMAP work (for `--accel auto`) |
 //! | `maxcpus=N` | start at most N CPUs |
+//! | `nmi=dump` | an NMI makes each CPU print its scheduler state (debugging hangs) |
 //!
 //! QEMU's multiboot loader puts the image's path in front of the command
 //! line (GRUB does not): a first word that contains `/` and no `=` is taken
@@ -62,6 +63,8 @@ pub struct BootOptions<'a> {
     pub probe: Option<&'a str>,
     /// `maxcpus=`.
     pub max_cpus: Option<usize>,
+    /// `nmi=dump`: an NMI prints each CPU's scheduler state.
+    pub nmi_dump: bool,
     /// Everything after the `--` word (the app's arguments), or "".
     pub app_args: &'a str,
     /// Words that were not understood (at most [`MAX_UNKNOWN`] kept).
@@ -91,6 +94,7 @@ impl<'a> BootOptions<'a> {
             self_check: None,
             probe: None,
             max_cpus: None,
+            nmi_dump: false,
             app_args,
             unknown: heapless::Vec::new(),
         };
@@ -132,6 +136,10 @@ impl<'a> BootOptions<'a> {
                 .map(|s| opts.self_check = Some(s)),
                 ("probe", Some(v)) if !v.is_empty() => {
                     opts.probe = Some(v);
+                    Ok(())
+                }
+                ("nmi", Some("dump")) => {
+                    opts.nmi_dump = true;
                     Ok(())
                 }
                 ("maxcpus", Some(v)) => match v.parse::<usize>() {

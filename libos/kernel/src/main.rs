@@ -77,11 +77,11 @@ extern "C" fn kernel_main(multiboot_info: u64) -> ! {
     }
     syscall::init_cpu(&area);
     sched::init_cpu(boot_stack_top);
-    time::init();
-
     if let Err(e) = acpi::init() {
         println!("[libos] ACPI tables not usable ({e:?}); power-off will halt instead");
     }
+    // After ACPI: it may name an HPET to measure the TSC against.
+    time::init();
 
     // Interrupts: the local APIC only; then the other CPUs.
     pic::disable();

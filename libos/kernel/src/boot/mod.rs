@@ -35,8 +35,6 @@ pub struct BootInfo {
     pub image: PhysRange,
     /// The app payload the xtask appended to the image, if any.
     pub payload: Option<PhysRange>,
-    /// Lower and upper memory in KiB, as the loader reported it.
-    pub mem_kib: Option<(u32, u32)>,
 }
 
 impl BootInfo {
@@ -142,7 +140,7 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
     reserve(PhysRange::new(0, 1 << 20));
     reserve(PhysRange::new(image.start, image.end.max(load_end)));
     let mut used_err = None;
-    mbi.for_each_used_range(&mem, CMDLINE_MAX, |r| reserve(r)).unwrap_or_else(|e| used_err = Some(e));
+    mbi.for_each_used_range(&mem, CMDLINE_MAX, reserve).unwrap_or_else(|e| used_err = Some(e));
     if let Some(e) = used_err {
         panic!("{e}");
     }
@@ -155,7 +153,6 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
         reserved,
         image,
         payload,
-        mem_kib: mbi.mem_kib,
     })
 }
 

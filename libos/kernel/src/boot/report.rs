@@ -53,10 +53,13 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
     let (dm, dt) = mib(extras.direct_mapped);
     let h = heap::stats();
     println!(
-        "  frames   {} free of {} usable ({fm}.{ft} MiB); direct map {dm}.{dt} MiB; heap {} KiB mapped",
+        "  frames   {} free of {} usable ({fm}.{ft} MiB); direct map {dm}.{dt} MiB; heap {} KiB mapped, \
+         {} bytes in {} allocations",
         s.free,
         s.usable,
-        h.mapped / 1024
+        h.mapped / 1024,
+        h.allocated,
+        h.allocations
     );
     let on = |b: bool| if b { "on" } else { "off" };
     let pcid = match cfg.pcid {
@@ -95,6 +98,7 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
     let clock = crate::time::clock();
     let source = match clock.source {
         crate::time::TscSource::Cpuid => "from CPUID",
+        crate::time::TscSource::Hpet => "measured against the HPET",
         crate::time::TscSource::Pit => "measured against the PIT",
     };
     println!(

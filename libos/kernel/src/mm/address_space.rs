@@ -422,13 +422,6 @@ impl AddressSpace {
     pub fn resident_pages(&self) -> u64 {
         self.inner.lock().resident
     }
-
-    /// How `virt` is mapped in the user root (for tests).
-    pub fn translate(&self, virt: u64) -> Option<paging::Translation> {
-        let _inner = self.inner.lock();
-        // SAFETY: under the inner lock; read-only walk.
-        unsafe { paging::translate(self.user_root(), virt) }
-    }
 }
 
 /// Top-down mmap placement starts below the stack's guard gap.

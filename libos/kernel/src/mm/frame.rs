@@ -131,6 +131,7 @@ pub fn stats() -> FrameStats {
 }
 
 /// The ranges the allocator may hand out (for the boot-time tests).
+#[cfg(feature = "boot-tests")]
 pub fn allocatable_ranges(out: &mut heapless::Vec<PhysRange, 128>) {
     with(|a| {
         out.clear();

@@ -21,7 +21,7 @@ use x86_64::PhysAddr;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::{PageTable, PhysFrame};
 
-use crate::arch::x86_64::paging::{self, Flags, KERNEL_TABLE_FLAGS, MapError, Translation, flags};
+use crate::arch::x86_64::paging::{self, Flags, KERNEL_TABLE_FLAGS, MapError, flags};
 use crate::boot::BootInfo;
 use crate::config;
 use crate::mm::{frame, phys};
@@ -118,9 +118,9 @@ fn map_direct(pml4: u64, range: PhysRange, read_only: PhysRange) -> u64 {
     let mut pa = range.start;
     while pa < range.end {
         let large = PhysRange::with_len(pa, LARGE);
-        // SAFETY (both arms): the table is not active yet and only this code
-        // uses it; the direct map aliases RAM the kernel manages.
         if pa.is_multiple_of(LARGE) && large.end <= range.end && !large.overlaps(&read_only) {
+            // SAFETY: the table is not active yet and only this code uses
+            // it; the direct map aliases RAM the kernel manages.
             match unsafe { paging::map_2m(pml4, DIRECT_MAP_BASE + pa, pa, flags::KERNEL_RW | g, KERNEL_TABLE_FLAGS) } {
                 Ok(()) | Err(MapError::AlreadyMapped) => {}
                 Err(e) => panic!("direct map at {pa:#x}: {e:?}"),
@@ -128,6 +128,7 @@ fn map_direct(pml4: u64, range: PhysRange, read_only: PhysRange) -> u64 {
             pa += LARGE;
         } else {
             let f = if read_only.contains(pa) { flags::KERNEL_RO } else { flags::KERNEL_RW };
+            // SAFETY: as for the large pages above.
             match unsafe { paging::map_4k(pml4, DIRECT_MAP_BASE + pa, pa, f | g, KERNEL_TABLE_FLAGS) } {
                 Ok(()) | Err(MapError::AlreadyMapped) | Err(MapError::HugePageInTheWay) => {}
                 Err(e) => panic!("direct map at {pa:#x}: {e:?}"),
@@ -158,8 +159,9 @@ pub fn unmap(virt: u64) -> Option<u64> {
     frame
 }
 
-/// How a kernel address is mapped.
-pub fn translate(virt: u64) -> Option<Translation> {
+/// How a kernel address is mapped (for the boot-time tests).
+#[cfg(feature = "boot-tests")]
+pub fn translate(virt: u64) -> Option<paging::Translation> {
     let _guard = KERNEL_TABLES.lock();
     // SAFETY: the lock is held; the walk only reads.
     unsafe { paging::translate(kernel_pml4(), virt) }

@@ -41,12 +41,6 @@ pub fn image_to_phys(virt: u64) -> u64 {
     if virt >= KERNEL_VIRT_OFFSET { virt - KERNEL_VIRT_OFFSET } else { virt }
 }
 
-/// The physical address behind a direct-map address.
-pub fn direct_to_phys(virt: u64) -> u64 {
-    debug_assert!(virt >= DIRECT_MAP_BASE);
-    virt - DIRECT_MAP_BASE
-}
-
 /// Fills the frame at `phys` with zeros.
 pub fn zero_frame(phys: u64) {
     // SAFETY: the caller owns the frame (just allocated); to_virt reaches it.

@@ -65,6 +65,7 @@ impl KernelStack {
     }
 
     /// The unmapped guard page.
+    #[cfg(feature = "boot-tests")]
     pub fn guard_page(&self) -> u64 {
         self.slot_base()
     }

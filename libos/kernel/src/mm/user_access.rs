@@ -5,7 +5,7 @@
 //! inside the copy, and the exception table turns that into a short copy.
 
 use entry_asm::layout::is_user_range;
-use entry_asm::symbols::{user_clear, user_copy};
+use entry_asm::symbols::user_copy;
 use libos_abi::errno::Errno;
 
 /// Turns SMAP handling on (STAC/CLAC around copies), when CR4.SMAP is set.
@@ -42,14 +42,6 @@ pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), (Errno, usize)> {
     // up), the source a kernel buffer of that length.
     let left = unsafe { user_copy(dst as *mut u8, src.as_ptr(), src.len()) };
     if left == 0 { Ok(()) } else { Err((Errno::EFAULT, src.len() - left)) }
-}
-
-/// Zeroes `len` bytes at user address `dst`.
-pub fn clear_user(dst: u64, len: usize) -> Result<(), Errno> {
-    check(dst, len)?;
-    // SAFETY: a checked user range; faults are fixed up.
-    let left = unsafe { user_clear(dst as *mut u8, len) };
-    if left == 0 { Ok(()) } else { Err(Errno::EFAULT) }
 }
 
 /// Types that are valid for every bit pattern (so bytes from an app can

@@ -16,6 +16,7 @@ use libos_kcore::boot_options::BootOptions;
 
 use super::{AppImage, ExitStatus, spawn};
 use crate::arch::x86_64::power;
+use crate::sched::ThreadName;
 use crate::testing::recovery::{FaultInfo, Outcome};
 use crate::testing::{Reason, Tally, Verdict, judge, print_done, print_result, print_start};
 
@@ -48,17 +49,39 @@ fn outcome_of(status: ExitStatus) -> Outcome {
     }
 }
 
+/// What a test asked of the fault that ends it, beyond its vector.
+struct FaultExpectation {
+    /// `EXPECT_ERROR_CODE`: (mask, value) the error code must match.
+    error_code: Option<(u64, u64)>,
+    /// `EXPECT_FAULTING_THREAD`: the thread it must come from.
+    thread: Option<(u32, ThreadName)>,
+}
+
 /// Whether a test that ended with `status` met `expect` (and, for a fault,
-/// the error code the test asked for with `EXPECT_ERROR_CODE`).
-fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, error_code: Option<(u64, u64)>) -> Verdict {
+/// what the test asked for with `EXPECT_ERROR_CODE` and
+/// `EXPECT_FAULTING_THREAD`).
+fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, expected: FaultExpectation) -> Verdict {
     if status == ExitStatus::Exited(EXIT_SKIPPED) {
         return Verdict::Ignored("skipped itself (see above)");
     }
-    if let (ExitStatus::Killed(k), Some((mask, value))) = (status, error_code)
+    if let (ExitStatus::Killed(k), Some((mask, value))) = (status, expected.error_code)
         && k.error_code & mask != value
     {
         let mut why = Reason::new();
         let _ = write!(why, "fault error code {:#x}, expected (code & {mask:#x}) == {value:#x}", k.error_code);
+        return Verdict::Failed(why);
+    }
+    if let (ExitStatus::Killed(k), Some((tid, name))) = (status, expected.thread)
+        && (k.tid, k.thread_name) != (tid, name)
+    {
+        let mut why = Reason::new();
+        let _ = write!(
+            why,
+            "the kill report names thread {} '{}', expected thread {tid} '{}'",
+            k.tid,
+            k.thread_name.as_str(),
+            name.as_str()
+        );
         return Verdict::Failed(why);
     }
     if status == ExitStatus::Exited(EXIT_WRONG_PANIC_MESSAGE) {
@@ -97,9 +120,12 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
         let result = match spawn(app, &[app.name, "--libos-test-run", &index]) {
             Ok(process) => {
                 let status = process.wait();
-                let error_code = process.expected_error_code();
+                let expected = FaultExpectation {
+                    error_code: process.expected_error_code(),
+                    thread: process.expected_faulting_thread(),
+                };
                 drop(process);
-                verdict(test.expect, status, error_code)
+                verdict(test.expect, status, expected)
             }
             Err(e) => {
                 let mut why = Reason::new();

@@ -45,20 +45,35 @@ pub enum Cause {
     },
 }
 
+/// "thread 7 'worker'", as the report names a thread.
+struct ThreadLabel<'a> {
+    tid: u32,
+    name: &'a str,
+}
+
+impl core::fmt::Display for ThreadLabel<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "thread {} '{}'", self.tid, self.name)
+    }
+}
+
 /// Prints the kill report and ends the running app. Never returns.
 pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     let task = sched::current();
     let process = task.process.clone().expect("a fault from ring 3 belongs to an app");
     let p = |args: core::fmt::Arguments<'_>| console::emergency_println(args);
+    // Another CPU may hold the name's lock for a moment (prctl); never wait
+    // on it in a report.
+    let name = task.name.try_lock().map(|n| *n).unwrap_or_default();
+    let thread = ThreadLabel { tid: task.tid, name: name.as_str() };
     let (signo, vec, address) = match cause {
         Cause::Exception { vector: v, page_fault } => {
             let cr2 = Cr2::read_raw();
             let signo = if page_fault == Some(FaultError::OutOfMemory) { signal::SIGKILL } else { signal_for(v) };
             p(format_args!(
-                "[libos] app '{}' (pid {}, thread {}) killed by {}: {} {} (vector {v}) in ring 3 at RIP {:#x}",
+                "[libos] app '{}' (pid {}, {thread}) killed by {}: {} {} (vector {v}) in ring 3 at RIP {:#x}",
                 process.name,
                 process.pid,
-                task.tid,
                 signal::name(signo),
                 mnemonic(v),
                 description(v),
@@ -82,11 +97,10 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
         }
         Cause::BadReturn { vector: v, target } => {
             p(format_args!(
-                "[libos] app '{}' (pid {}, thread {}) killed by SIGSEGV: returning to it faulted ({} {}): \
+                "[libos] app '{}' (pid {}, {thread}) killed by SIGSEGV: returning to it faulted ({} {}): \
                  return address {target:#x} is not a valid user address",
                 process.name,
                 process.pid,
-                task.tid,
                 mnemonic(v),
                 description(v)
             ));
@@ -107,6 +121,8 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
         rip: regs.rip,
         address,
         error_code: regs.orig_rax,
+        tid: task.tid,
+        thread_name: name,
     }));
     drop(task);
     drop(process);

@@ -52,8 +52,6 @@ pub struct LoadedImage {
     pub entry: u64,
     /// Initial RSP (points at argc).
     pub stack_pointer: u64,
-    /// Start of the program break area.
-    pub brk_start: u64,
 }
 
 fn prot_of(flags: libos_elf::SegmentFlags) -> Prot {
@@ -114,5 +112,5 @@ pub fn load(space: &AddressSpace, elf: &[u8], argv: &[&str], random: [u8; 16]) -
         return Err(LoadError::ArgumentsTooLong);
     }
     space.write_initial(stack.rsp, &stack.bytes).map_err(|_| LoadError::OutOfMemory)?;
-    Ok(LoadedImage { entry: file.entry(), stack_pointer: stack.rsp, brk_start: image_end })
+    Ok(LoadedImage { entry: file.entry(), stack_pointer: stack.rsp })
 }

@@ -18,7 +18,7 @@ use libos_abi::test::Expect;
 
 use crate::mm::address_space::AddressSpace;
 use crate::sched::wait::WaitQueue;
-use crate::sched::{self, Task};
+use crate::sched::{self, Task, ThreadName};
 use crate::sync::SpinLock;
 
 /// How a process ended.
@@ -43,6 +43,10 @@ pub struct Kill {
     pub address: u64,
     /// The exception's error code (`u64::MAX` if none).
     pub error_code: u64,
+    /// The thread that faulted.
+    pub tid: u32,
+    /// Its name, as the report printed it.
+    pub thread_name: ThreadName,
 }
 
 /// Linux signal numbers used in kill reports and exit statuses.
@@ -91,6 +95,8 @@ struct Inner {
     tests: Vec<RegisteredTest>,
     /// (mask, value) a fault's error code must match (test hook).
     expected_error_code: Option<(u64, u64)>,
+    /// The thread a fault must come from (test hook).
+    expected_fault_thread: Option<(u32, ThreadName)>,
 }
 
 /// A running app.
@@ -122,6 +128,7 @@ impl Process {
                 threads: Vec::new(),
                 tests: Vec::new(),
                 expected_error_code: None,
+                expected_fault_thread: None,
             }),
             exited: WaitQueue::new(),
         })
@@ -140,12 +147,28 @@ impl Process {
     /// Ends the whole process with `status` (the first status wins): every
     /// thread is marked to die before it next returns to ring 3.
     pub fn exit_group(&self, status: ExitStatus) {
-        let mut inner = self.inner.lock();
-        if inner.exit.is_none() {
-            inner.exit = Some(status);
-        }
-        for t in &inner.threads {
+        let threads: Vec<Arc<Task>> = {
+            let mut inner = self.inner.lock();
+            if inner.exit.is_none() {
+                inner.exit = Some(status);
+            }
+            inner.threads.clone()
+        };
+        let me = crate::arch::x86_64::percpu::cpu_index();
+        for t in threads {
             t.killed.store(true, Ordering::Release);
+            // A blocked thread wakes to find it must die; one running on
+            // another CPU is interrupted so it sees that on its way back.
+            if t.try_unblock() {
+                sched::enqueue(t);
+            } else if t.state() == sched::TaskState::Running {
+                let cpu = t.last_cpu.load(Ordering::Relaxed);
+                if cpu != me
+                    && let Some(c) = crate::arch::x86_64::percpu::cpu(cpu)
+                {
+                    crate::arch::x86_64::apic::send_ipi(c.apic_id.get(), crate::arch::x86_64::irq::vector::RESCHEDULE);
+                }
+            }
         }
     }
 
@@ -185,6 +208,16 @@ impl Process {
         self.inner.lock().expected_error_code
     }
 
+    /// Sets the thread a killing fault must come from (test hook).
+    pub fn expect_faulting_thread(&self, tid: u32, name: ThreadName) {
+        self.inner.lock().expected_fault_thread = Some((tid, name));
+    }
+
+    /// The thread a killing fault must come from, if the app set one.
+    pub fn expected_faulting_thread(&self) -> Option<(u32, ThreadName)> {
+        self.inner.lock().expected_fault_thread
+    }
+
     /// The tests the app registered.
     pub fn tests(&self) -> Vec<RegisteredTest> {
         self.inner.lock().tests.clone()
@@ -219,7 +252,10 @@ pub fn spawn(app: &AppImage, argv: &[&str]) -> Result<Arc<Process>, loader::Load
         regs.rdx = 0;
     })
     .ok_or(loader::LoadError::OutOfMemory)?;
-    let task = sched::spawn(task);
-    process.add_thread(task);
+    // Register the thread before it can run: it may finish at once on
+    // another CPU, and its exit must find itself in the list.
+    let task = Arc::new(task);
+    process.add_thread(task.clone());
+    sched::spawn(task);
     Ok(process)
 }

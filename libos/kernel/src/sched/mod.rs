@@ -14,6 +14,7 @@
 //! on CPUs its affinity allows; a task made runnable goes to the CPU it last
 //! ran on if allowed, else the least loaded allowed CPU.
 
+pub mod futex;
 pub mod sleep;
 pub mod task;
 pub mod timer;
@@ -25,14 +26,14 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use x86_64::VirtAddr;
-use x86_64::registers::model_specific::FsBase;
+use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 
 use crate::arch::x86_64::percpu::{self, PerCpu, this_cpu};
 use crate::arch::x86_64::{apic, gdt, interrupts, irq};
 use crate::config;
 use crate::mm::kernel_space;
 use crate::sync::SpinLock;
-pub use task::{Task, TaskState};
+pub use task::{Task, TaskState, ThreadName};
 
 /// A CPU's scheduler state (part of its `PerCpu`).
 pub struct CpuSched {
@@ -107,7 +108,7 @@ pub fn idle_loop() -> ! {
     loop {
         interrupts::disable_and_save();
         let cpu = this_cpu();
-        let work = !cpu.sched.runqueue.lock().is_empty();
+        let work = !cpu.sched.runqueue.lock().is_empty() || steal_into(cpu);
         if work || cpu.sched.need_resched.swap(false, Ordering::AcqRel) {
             schedule();
             continue;
@@ -129,37 +130,116 @@ pub fn current() -> Arc<Task> {
     t
 }
 
-/// The CPU a runnable task should go to.
-fn pick_cpu(task: &Task) -> usize {
-    let last = task.last_cpu.load(Ordering::Relaxed);
-    if task.may_run_on(last) && percpu::cpu(last).is_some_and(|c| c.online.load(Ordering::Acquire)) {
-        return last;
-    }
+/// The online CPUs a task may run on, with their data.
+fn allowed_cpus(task: &Task) -> impl Iterator<Item = (usize, &'static PerCpu)> + '_ {
     (0..percpu::cpu_count())
         .filter(|&c| task.may_run_on(c))
         .filter_map(|c| percpu::cpu(c).filter(|p| p.online.load(Ordering::Acquire)).map(|p| (c, p)))
-        .min_by_key(|(_, p)| p.sched.runqueue.lock().len())
-        .map(|(c, _)| c)
-        .unwrap_or(percpu::cpu_index())
 }
 
-/// Puts a runnable task on a run queue (waking that CPU if it is another).
+/// How busy a CPU is: tasks waiting, plus one if it runs a task.
+fn load(cpu: &PerCpu) -> usize {
+    cpu.sched.runqueue.lock().len() + usize::from(!cpu.sched.idle_now.load(Ordering::Acquire))
+}
+
+/// The CPU a runnable task should go to: the one it last ran on if that is
+/// idle, else any idle CPU it may use, else its last CPU, else the least
+/// loaded it may use.
+fn pick_cpu(task: &Task) -> usize {
+    let last = task.last_cpu.load(Ordering::Relaxed);
+    let last_ok = task.may_run_on(last) && percpu::cpu(last).is_some_and(|c| c.online.load(Ordering::Acquire));
+    if last_ok && percpu::cpu(last).is_some_and(|c| c.sched.idle_now.load(Ordering::Acquire)) {
+        return last;
+    }
+    if let Some((c, _)) = allowed_cpus(task).find(|(_, p)| p.sched.idle_now.load(Ordering::Acquire)) {
+        return c;
+    }
+    if last_ok {
+        return last;
+    }
+    allowed_cpus(task).min_by_key(|(_, p)| load(p)).map(|(c, _)| c).unwrap_or(percpu::cpu_index())
+}
+
+/// Puts a runnable task on a run queue, and lets that CPU know.
 pub fn enqueue(task: Arc<Task>) {
     debug_assert_eq!(task.state(), TaskState::Runnable);
     let target = pick_cpu(&task);
+    enqueue_on(target, task);
+}
+
+fn enqueue_on(target: usize, task: Arc<Task>) {
     let cpu = percpu::cpu(target).expect("enqueue: no such CPU");
     cpu.sched.runqueue.lock().push_back(task);
-    if target != percpu::cpu_index() {
+    if target == percpu::cpu_index() {
+        notice_new_work(cpu);
+    } else {
         apic::send_ipi(cpu.apic_id.get(), irq::vector::RESCHEDULE);
     }
 }
 
-/// Adds a new task.
-pub fn spawn(task: Task) -> Arc<Task> {
-    let task = Arc::new(task);
+/// Something was queued on `cpu` (this CPU): an idle CPU reschedules, a
+/// busy one starts a time slice for its running task.
+fn notice_new_work(cpu: &PerCpu) {
+    // SAFETY: this CPU's own slot (interrupts are off: lock holders and IRQ context).
+    let idle = unsafe { (*cpu.sched.current.get()).as_ref().is_none_or(|t| t.is_idle) };
+    if idle {
+        cpu.sched.need_resched.store(true, Ordering::Release);
+    } else {
+        timer::update_slice(cpu);
+    }
+}
+
+/// The reschedule IPI: another CPU queued a task here.
+pub fn reschedule_ipi() {
+    notice_new_work(this_cpu());
+}
+
+/// Moves one queued task of `cpu` (this CPU) to an idle CPU it may run
+/// on; returns whether it did.
+pub fn push_to_idle_cpu(cpu: &PerCpu) -> bool {
+    let mut rq = cpu.sched.runqueue.lock();
+    for i in 0..rq.len() {
+        let target = allowed_cpus(&rq[i]).find(|(c, p)| *c != cpu.index && p.sched.idle_now.load(Ordering::Acquire));
+        if let Some((target, _)) = target {
+            let task = rq.remove(i).expect("index in range");
+            drop(rq);
+            enqueue_on(target, task);
+            return true;
+        }
+    }
+    false
+}
+
+/// An idle CPU takes a task waiting on the busiest other CPU, if one may
+/// run here; returns whether it did.
+fn steal_into(cpu: &PerCpu) -> bool {
+    let victim = (0..percpu::cpu_count())
+        .filter(|&c| c != cpu.index)
+        .filter_map(percpu::cpu)
+        .max_by_key(|p| p.sched.runqueue.lock().len());
+    let Some(victim) = victim else { return false };
+    let task = {
+        let mut rq = victim.sched.runqueue.lock();
+        match rq.iter().rposition(|t| t.may_run_on(cpu.index)) {
+            Some(i) => rq.remove(i),
+            None => None,
+        }
+    };
+    match task {
+        Some(t) => {
+            cpu.sched.runqueue.lock().push_back(t);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Makes a new task runnable. Whoever must know about it (its process)
+/// must have been told before: from here on it may run, and even finish,
+/// on another CPU.
+pub fn spawn(task: Arc<Task>) {
     task.set_state(TaskState::Runnable);
-    enqueue(task.clone());
-    task
+    enqueue(task);
 }
 
 /// Lets other runnable tasks on this CPU run.
@@ -222,6 +302,8 @@ fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
     if let Some(area) = cpu.entry_area.get() {
         gdt::set_trampoline_stack(&area, next.stack_top);
     }
+    // A fresh slice if others wait here, none (and no timer) if not.
+    timer::new_slice(cpu);
 
     // SAFETY: this CPU's own slots, interrupts off. The previous task stays
     // alive in `previous` until finish_switch, so its context pointer is
@@ -231,8 +313,12 @@ fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
         load_address_space(cpu, &prev, &next);
         let prev_ctx = prev.context.get();
         let next_ctx = next.context.get();
+        // The user's FS base is live in IA32_FS_BASE, its GS base waits in
+        // IA32_KERNEL_GS_BASE (SWAPGS put it there on entry).
         (*prev_ctx).fs_base = FsBase::read().as_u64();
+        (*prev_ctx).gs_base = KernelGsBase::read().as_u64();
         FsBase::write(VirtAddr::new_truncate((*next_ctx).fs_base));
+        KernelGsBase::write(VirtAddr::new_truncate((*next_ctx).gs_base));
         let next_rsp = (*next_ctx).rsp;
         *cpu.sched.previous.get() = Some(prev);
         *cpu.sched.current.get() = Some(next);
@@ -292,8 +378,17 @@ fn load_address_space(cpu: &PerCpu, prev: &Task, next: &Task) {
 /// Ends the running task for good (the process decides what that means
 /// for the app). Never returns.
 pub fn exit_current() -> ! {
-    interrupts::disable_and_save();
     let task = current();
+    // CLONE_CHILD_CLEARTID: tell a joiner (while the address space is still ours).
+    let tid_addr = task.clear_child_tid.swap(0, Ordering::AcqRel);
+    if tid_addr != 0
+        && let Some(p) = &task.process
+        && !task.killed.load(Ordering::Acquire)
+        && crate::mm::user_access::write_user(tid_addr, &0u32).is_ok()
+    {
+        futex::wake(&p.space, tid_addr, u32::MAX, u32::MAX);
+    }
+    interrupts::disable_and_save();
     task.set_state(TaskState::Dead);
     if let Some(p) = &task.process {
         p.thread_exited(&task);
@@ -331,4 +426,26 @@ pub fn set_current_affinity(mask: u64) {
     if !current().may_run_on(percpu::cpu_index()) {
         schedule();
     }
+}
+
+/// Prints this CPU's scheduler state (from an NMI, with `nmi=dump`: for
+/// finding out where a hung run is stuck). Reads without locks.
+pub fn debug_dump() {
+    let cpu = this_cpu();
+    // SAFETY: diagnostic reads of this CPU's own slots from NMI context; a
+    // torn read only garbles the dump.
+    let (cur, queued) = unsafe {
+        let cur = (*cpu.sched.current.get()).as_ref().map(|t| (t.tid, t.state(), t.is_idle));
+        (cur, (*cpu.sched.runqueue.value_ptr()).len())
+    };
+    let isr = apic::in_service();
+    crate::console::emergency_println(format_args!(
+        "[nmi-dump] CPU {}: current {:?} queued {} need_resched {} idle_now {} ISR {:08x?}",
+        cpu.index,
+        cur,
+        queued,
+        cpu.sched.need_resched.load(Ordering::Relaxed),
+        cpu.sched.idle_now.load(Ordering::Relaxed),
+        isr
+    ));
 }

@@ -2,11 +2,8 @@
 
 use crate::time;
 
-/// Sleeps at least `ns` nanoseconds. Other runnable tasks run meanwhile.
-pub fn sleep_ns(ns: u64) {
-    let deadline = time::deadline_after(ns);
-    while time::rdtsc() < deadline {
-        super::yield_now();
-        core::hint::spin_loop();
-    }
+/// Sleeps at least `ns` nanoseconds (other tasks run meanwhile). Returns
+/// `false` if the app was ended before that.
+pub fn sleep_ns(ns: u64) -> bool {
+    super::timer::sleep_until(time::deadline_after(ns))
 }

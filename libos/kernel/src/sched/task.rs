@@ -10,6 +10,8 @@ use entry_asm::symbol_address;
 
 use crate::mm::stack::{self, KernelStack};
 use crate::process::Process;
+use crate::sync::SpinLock;
+use libos_abi::abi_types::prctl_option::TASK_COMM_LEN;
 
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +36,37 @@ pub struct SavedContext {
     pub rsp: u64,
     /// The user's FS base (thread-local storage).
     pub fs_base: u64,
+    /// The user's GS base.
+    pub gs_base: u64,
+}
+
+/// A thread's name (Linux's `comm`): up to 15 bytes, NUL-padded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadName([u8; TASK_COMM_LEN]);
+
+impl ThreadName {
+    /// The first 15 bytes of `bytes` (up to a NUL), as `PR_SET_NAME` keeps.
+    pub fn new(bytes: &[u8]) -> ThreadName {
+        let mut name = [0u8; TASK_COMM_LEN];
+        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len()).min(TASK_COMM_LEN - 1);
+        name[..len].copy_from_slice(&bytes[..len]);
+        ThreadName(name)
+    }
+
+    /// The NUL-padded bytes, as `PR_GET_NAME` returns them.
+    pub fn bytes(&self) -> &[u8; TASK_COMM_LEN] {
+        &self.0
+    }
+
+    /// The name as text (up to the first byte that is not UTF-8).
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(TASK_COMM_LEN);
+        match core::str::from_utf8(&self.0[..len]) {
+            Ok(s) => s,
+            // SAFETY: the bytes up to `valid_up_to` are valid UTF-8.
+            Err(e) => unsafe { core::str::from_utf8_unchecked(&self.0[..e.valid_up_to()]) },
+        }
+    }
 }
 
 /// One thread.
@@ -42,8 +75,11 @@ pub struct Task {
     pub tid: u32,
     /// The app it belongs to; `None` for the kernel's own per-CPU tasks.
     pub process: Option<Arc<Process>>,
-    /// Its kernel stack (`None`: it runs on a CPU's boot stack).
-    stack: Option<KernelStack>,
+    /// Its name (`prctl(PR_SET_NAME)`), for reports.
+    pub name: SpinLock<ThreadName>,
+    /// Its kernel stack, owned here so it is freed with the task (`None`:
+    /// it runs on a CPU's boot stack).
+    _stack: Option<KernelStack>,
     /// Top of its kernel stack; `pt_regs` of its user context sit right below.
     pub stack_top: u64,
     state: AtomicU8,
@@ -55,6 +91,14 @@ pub struct Task {
     pub last_cpu: AtomicUsize,
     /// A CPU's idle task: never queued; runs when nothing else can.
     pub is_idle: bool,
+    /// User address to clear and futex-wake when the thread exits
+    /// (`CLONE_CHILD_CLEARTID`, `set_tid_address`); 0 for none.
+    pub clear_child_tid: AtomicU64,
+    /// Bumped for each timed wait, so a timer from an earlier wait cannot
+    /// wake a later one.
+    pub wake_token: AtomicU64,
+    /// Set by a timer that ended the task's wait.
+    pub timed_out: AtomicBool,
     /// True while some CPU runs on this task's stack (until the switch away
     /// from it has finished), so no other CPU switches to it before.
     pub(crate) on_cpu: AtomicBool,
@@ -76,13 +120,17 @@ impl Task {
         Task {
             tid: 0,
             process: None,
-            stack: None,
+            name: SpinLock::new(ThreadName::new(b"kernel")),
+            _stack: None,
             stack_top,
             affinity: AtomicU64::new(1 << cpu),
             last_cpu: AtomicUsize::new(cpu),
             is_idle,
             state: AtomicU8::new(TaskState::Running as u8),
             killed: AtomicBool::new(false),
+            clear_child_tid: AtomicU64::new(0),
+            wake_token: AtomicU64::new(0),
+            timed_out: AtomicBool::new(false),
             on_cpu: AtomicBool::new(true),
             context: UnsafeCell::new(SavedContext::default()),
         }
@@ -124,16 +172,20 @@ impl Task {
         }
         Some(Task {
             tid: tid.unwrap_or_else(|| NEXT_TID.fetch_add(1, Ordering::Relaxed)),
+            name: SpinLock::new(ThreadName::new(process.name.as_bytes())),
             process: Some(process),
-            stack: Some(kstack),
+            _stack: Some(kstack),
             stack_top: top,
             affinity: AtomicU64::new(u64::MAX),
             last_cpu: AtomicUsize::new(crate::arch::x86_64::percpu::cpu_index()),
             is_idle: false,
             state: AtomicU8::new(TaskState::Runnable as u8),
             killed: AtomicBool::new(false),
+            clear_child_tid: AtomicU64::new(0),
+            wake_token: AtomicU64::new(0),
+            timed_out: AtomicBool::new(false),
             on_cpu: AtomicBool::new(false),
-            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0 }),
+            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0, gs_base: 0 }),
         })
     }
 
@@ -156,15 +208,19 @@ impl Task {
         Some(Task {
             tid: 0,
             process: None,
-            stack: Some(kstack),
+            name: SpinLock::new(ThreadName::new(b"kernel")),
+            _stack: Some(kstack),
             stack_top: top,
             affinity: AtomicU64::new(1 << cpu),
             last_cpu: AtomicUsize::new(cpu),
             is_idle,
             state: AtomicU8::new(TaskState::Runnable as u8),
             killed: AtomicBool::new(false),
+            clear_child_tid: AtomicU64::new(0),
+            wake_token: AtomicU64::new(0),
+            timed_out: AtomicBool::new(false),
             on_cpu: AtomicBool::new(false),
-            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0 }),
+            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0, gs_base: 0 }),
         })
     }
 
@@ -204,10 +260,5 @@ impl Task {
         self.state
             .compare_exchange(TaskState::Blocked as u8, TaskState::Runnable as u8, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
-    }
-
-    /// Whether it has a kernel stack of its own.
-    pub fn has_own_stack(&self) -> bool {
-        self.stack.is_some()
     }
 }

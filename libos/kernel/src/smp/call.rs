@@ -91,12 +91,3 @@ pub fn call_on(cpu: usize, func: fn(u64), arg: u64) {
     target.call.busy.store(false, Ordering::Release);
     interrupts::restore(irqs);
 }
-
-/// Runs `func(arg)` on every running CPU, one after the other.
-pub fn call_on_each(func: fn(u64), arg: u64) {
-    for cpu in 0..percpu::cpu_count() {
-        if percpu::cpu(cpu).is_some_and(|c| c.online.load(Ordering::Acquire)) {
-            call_on(cpu, func, arg);
-        }
-    }
-}

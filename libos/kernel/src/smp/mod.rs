@@ -120,7 +120,7 @@ pub fn start_application_processors(max_cpus: usize) -> SmpReport {
     };
     let boot_table = build_ap_boot_table();
     write_param(symbol_address!(ap_param_cr3), boot_table);
-    write_param(symbol_address!(ap_param_entry), ap_main as usize as u64);
+    write_param(symbol_address!(ap_param_entry), ap_main as *const () as u64);
     let delay_init = !cpu::features().hypervisor;
 
     for apic_id in aps {
@@ -237,9 +237,7 @@ pub fn nmi_later(helper: usize, target: u32, deadline: u64) {
     }
     let arg = alloc::boxed::Box::into_raw(alloc::boxed::Box::new((target, deadline))) as u64;
     match sched::Task::new_kernel(sender, arg, helper, false) {
-        Some(task) => {
-            sched::spawn(task);
-        }
+        Some(task) => sched::spawn(alloc::sync::Arc::new(task)),
         // SAFETY: the thread was not created, so the box is still ours.
         None => drop(unsafe { alloc::boxed::Box::from_raw(arg as *mut (u32, u64)) }),
     }

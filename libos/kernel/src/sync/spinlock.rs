@@ -56,19 +56,10 @@ impl<T> SpinLock<T> {
         }
     }
 
-    /// Whether someone holds the lock right now.
-    pub fn is_locked(&self) -> bool {
-        self.locked.load(Ordering::Relaxed)
-    }
-
-    /// Releases a lock whose holder can never release it (it was abandoned
-    /// by a fault or panic in a boot-time test, or the panic path needs the
-    /// console). Only for those emergency paths.
-    ///
-    /// # Safety
-    /// No guard of this lock may be used afterwards.
-    pub unsafe fn force_unlock(&self) {
-        self.locked.store(false, Ordering::Release);
+    /// The value, without locking: only for diagnostics that must not wait
+    /// (a torn read is acceptable there).
+    pub fn value_ptr(&self) -> *const T {
+        self.value.get()
     }
 }
 

@@ -10,6 +10,7 @@ use libos_abi::errno::Errno;
 use super::Cx;
 use crate::arch::x86_64::percpu::{self, this_cpu};
 use crate::arch::x86_64::{cpu, syscall};
+use crate::sched::ThreadName;
 use crate::testing::recovery::{Outcome, run_guarded};
 use crate::{config, process};
 
@@ -71,7 +72,7 @@ pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, E
         op::LAST_KERNEL_CR3 => Ok(this_cpu().last_cr3_writes().0),
         op::LAST_USER_CR3 => Ok(this_cpu().last_cr3_writes().1),
         op::ARM_TEST_TIMER => {
-            crate::arch::x86_64::apic::timer_oneshot_ns(crate::arch::x86_64::irq::vector::TEST, arg0);
+            crate::sched::timer::add_test_event(arg0);
             Ok(0)
         }
         op::TEST_INTERRUPTS => Ok(this_cpu().test_interrupts.load(Ordering::Relaxed)),
@@ -87,6 +88,13 @@ pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, E
             Ok(0)
         }
         op::USES_INVPCID => Ok((config::get().pcid_on() && config::get().invpcid) as u64),
+        op::RESIDENT_PAGES => Ok(process::current().ok_or(Errno::EINVAL)?.space.resident_pages()),
+        op::EXPECT_FAULTING_THREAD => {
+            let bytes = super::thread::read_name(arg1)?;
+            let tid = u32::try_from(arg0).map_err(|_| Errno::EINVAL)?;
+            process::current().ok_or(Errno::EINVAL)?.expect_faulting_thread(tid, ThreadName::new(&bytes));
+            Ok(0)
+        }
         op::EXPECT_ERROR_CODE => {
             process::current().ok_or(Errno::EINVAL)?.expect_error_code(arg0, arg1);
             Ok(0)

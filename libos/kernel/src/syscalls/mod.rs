@@ -8,6 +8,7 @@ mod io;
 mod memory;
 mod process;
 mod testing;
+mod thread;
 mod time;
 
 use core::fmt::Write;
@@ -143,6 +144,45 @@ impl Syscalls for Kernel {
 
     fn getrandom(_cx: &mut Cx, buf: UserPtrMut<u8>, count: usize, flags: u32) -> Result<usize, Errno> {
         info::getrandom(buf, count, flags)
+    }
+
+    fn clone(
+        cx: &mut Cx,
+        flags: u64,
+        stack: usize,
+        parent_tid: UserPtrMut<i32>,
+        child_tid: UserPtrMut<i32>,
+        tls: u64,
+    ) -> Result<i32, Errno> {
+        thread::clone(cx, flags, stack, parent_tid, child_tid, tls)
+    }
+
+    fn arch_prctl(_cx: &mut Cx, code: i32, addr: u64) -> Result<(), Errno> {
+        thread::arch_prctl(code, addr)
+    }
+
+    fn futex(
+        _cx: &mut Cx,
+        uaddr: UserPtrMut<u32>,
+        op: i32,
+        val: u32,
+        timeout: UserPtr<Timespec>,
+        _uaddr2: UserPtrMut<u32>,
+        val3: u32,
+    ) -> Result<usize, Errno> {
+        thread::futex(uaddr, op, val, timeout, val3)
+    }
+
+    fn set_tid_address(_cx: &mut Cx, tidptr: UserPtrMut<i32>) -> Result<i32, Errno> {
+        thread::set_tid_address(tidptr)
+    }
+
+    fn prctl(_cx: &mut Cx, option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Result<i32, Errno> {
+        thread::prctl(option, arg2, [arg3, arg4, arg5])
+    }
+
+    fn getcpu(_cx: &mut Cx, cpu: UserPtrMut<u32>, node: UserPtrMut<u32>, _unused: usize) -> Result<(), Errno> {
+        thread::getcpu(cpu, node)
     }
 
     fn gettid(_cx: &mut Cx) -> Result<i32, Errno> {

@@ -40,6 +40,5 @@ pub fn nanosleep(req: UserPtr<Timespec>, _rem: UserPtrMut<Timespec>) -> Result<(
         return Err(Errno::EINVAL);
     }
     let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
-    crate::sched::sleep::sleep_ns(ns);
-    Ok(())
+    if crate::sched::sleep::sleep_ns(ns) { Ok(()) } else { Err(Errno::EINTR) }
 }

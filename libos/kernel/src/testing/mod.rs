@@ -45,11 +45,13 @@ pub fn display_name(name: &str) -> (&'static str, &str) {
 
 /// Ends the running test as skipped (reported as ignored, not counted):
 /// for tests that cannot run in this configuration.
+#[cfg(feature = "boot-tests")]
 pub fn skip(reason: &'static str) -> ! {
     recovery::skip_current(reason)
 }
 
 /// Skips the running test unless at least `n` CPUs are online.
+#[cfg(feature = "boot-tests")]
 pub fn require_cpus(n: usize) {
     if crate::arch::x86_64::percpu::cpu_count() < n {
         skip(if n == 2 { "needs 2 CPUs" } else { "needs more CPUs" });
@@ -57,6 +59,8 @@ pub fn require_cpus(n: usize) {
 }
 
 /// A test's verdict.
+// Kept inline, like `Outcome`: made right after a fault or panic.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// It passed.
@@ -78,6 +82,8 @@ pub fn judge(expect: Expect, outcome: &Outcome) -> Verdict {
     }
 }
 
+// The error is a fixed-size string on purpose (no allocation; see `Verdict`).
+#[allow(clippy::result_large_err)]
 fn judge_run(expect: Expect, outcome: &Outcome) -> Result<(), Reason> {
     let mut why = Reason::new();
     let _ = match (expect, outcome) {

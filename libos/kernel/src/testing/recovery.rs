@@ -44,6 +44,9 @@ impl core::fmt::Display for FaultInfo {
 }
 
 /// How a guarded call ended.
+// Kept inline, not boxed: built on fault and panic paths, where allocating
+// is best avoided.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// It returned.
@@ -53,6 +56,7 @@ pub enum Outcome {
     /// It took this exception.
     Faulted(FaultInfo),
     /// It could not run here and said why (`testing::skip`).
+    #[cfg_attr(not(feature = "boot-tests"), allow(dead_code))]
     Skipped(&'static str),
 }
 
@@ -130,6 +134,7 @@ pub fn recover_from_panic(info: &core::panic::PanicInfo<'_>) {
 }
 
 /// Abandons the running guarded call as skipped (it cannot run here).
+#[cfg(feature = "boot-tests")]
 pub fn skip_current(reason: &'static str) -> ! {
     let cpu = this_cpu();
     let rec = cpu.recovery.replace(null_mut());

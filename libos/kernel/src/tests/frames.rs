@@ -2,10 +2,10 @@
 
 use alloc::vec::Vec;
 
-use libos_kcore::phys_range::PhysRange;
+use libos_kcore::phys_range::{PhysRange, RangeSet};
 use libos_macros::kernel_test;
 
-use crate::boot;
+use crate::boot::{self, MEMORY_MAP_MAX};
 use crate::mm::frame;
 
 #[kernel_test]
@@ -14,33 +14,59 @@ fn never_returns_a_reserved_frame() {
     let usable = info.usable_memory();
     let mut allocatable = heapless::Vec::new();
     frame::allocatable_ranges(&mut allocatable);
-    let before = frame::stats().free;
     // Take every free frame (kept in a heap vector allocated first so the
-    // heap does not need frames while we hold them all).
-    let mut taken: Vec<u64> = Vec::with_capacity(before as usize + 16);
+    // heap does not need frames while we hold them all; counted after the
+    // vector's own growth took what it needed).
+    let mut taken: Vec<u64> = Vec::with_capacity(frame::stats().free as usize + 16);
+    let before = frame::stats().free;
     while let Some(f) = frame::alloc() {
         taken.push(f);
     }
-    assert!(taken.len() as u64 >= before - 16, "allocated {} of {before} free frames", taken.len());
-    for &f in &taken {
-        let page = PhysRange::with_len(f, 4096);
-        assert!(!info.reserved.overlaps(&page), "frame {f:#x} is reserved");
-        assert!(usable.contains_range(&page), "frame {f:#x} is not usable RAM");
-        assert!(f >= 1 << 20, "frame {f:#x} is in the first MiB");
-        assert!(!info.image.overlaps(&page), "frame {f:#x} is inside the image");
-        if let Some(payload) = info.payload {
-            assert!(!payload.overlaps(&page), "frame {f:#x} is inside the app payload");
-        }
-        assert!(allocatable.iter().any(|r| r.contains(f)), "frame {f:#x} outside the allocatable ranges");
-    }
+    // Checked with every frame given back first, so a failure here does
+    // not starve the tests that follow.
+    let problem = frame_problem(&taken, info, &usable, &allocatable);
     // No heap allocation from here until the frames are back.
     taken.sort_unstable();
     let duplicate = taken.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]);
     for &f in &taken {
         frame::free(f);
     }
+    assert!(taken.len() as u64 >= before - 16, "allocated {} of {before} free frames", taken.len());
+    assert_eq!(problem, None);
     assert_eq!(duplicate, None, "a frame was handed out twice");
     assert_eq!(frame::stats().free, before);
+}
+
+/// What is wrong with the first bad frame of `taken`, if one is.
+fn frame_problem(
+    taken: &[u64],
+    info: &boot::BootInfo,
+    usable: &RangeSet<MEMORY_MAP_MAX>,
+    allocatable: &[PhysRange],
+) -> Option<heapless::String<96>> {
+    use core::fmt::Write;
+    let mut why = heapless::String::new();
+    for &f in taken {
+        let page = PhysRange::with_len(f, 4096);
+        let problem = if info.reserved.overlaps(&page) {
+            "is reserved"
+        } else if !usable.contains_range(&page) {
+            "is not usable RAM"
+        } else if f < 1 << 20 {
+            "is in the first MiB"
+        } else if info.image.overlaps(&page) {
+            "is inside the image"
+        } else if info.payload.is_some_and(|p| p.overlaps(&page)) {
+            "is inside the app payload"
+        } else if !allocatable.iter().any(|r| r.contains(f)) {
+            "is outside the allocatable ranges"
+        } else {
+            continue;
+        };
+        let _ = write!(why, "frame {f:#x} {problem}");
+        return Some(why);
+    }
+    None
 }
 
 #[kernel_test(should_panic = "not allocated")]

@@ -35,8 +35,10 @@ fn the_user_view_maps_only_the_allow_list() {
     space.write_initial(0x40_0000, b"user data").unwrap();
     let user = space.user_root();
     assert_eq!(user, space.pml4_pair() + PAGE_SIZE);
-    // SAFETY (all translates): a read-only walk of a table only this test uses.
-    let mapped = |va: u64| unsafe { paging::translate(user, va) };
+    let mapped = |va: u64| {
+        // SAFETY: a read-only walk of a table only this test uses.
+        unsafe { paging::translate(user, va) }
+    };
     let heap = Box::new(0u64);
     let absent = [
         ("kernel text", symbol_address!(__text_start)),

@@ -10,3 +10,4 @@ mod kpti;
 mod paging;
 mod smp;
 mod stacks;
+mod time;

@@ -53,7 +53,7 @@ fn some_kernel_function() -> u32 {
 
 #[kernel_test]
 fn writing_kernel_text_faults() {
-    let text = some_kernel_function as usize as u64;
+    let text = some_kernel_function as *const () as u64;
     let t = kernel_space::translate(text).expect("kernel text is mapped");
     assert!(!t.flags.contains(Flags::WRITABLE) && !t.flags.contains(Flags::NO_EXECUTE));
     expect_page_fault(text, PF_PRESENT | PF_WRITE, || probe_write(text, 0xCC));
@@ -93,7 +93,7 @@ fn executing_the_stack_and_data_faults() {
 
 #[kernel_test]
 fn direct_map_is_nx_and_text_alias_read_only() {
-    let text_phys = phys::image_to_phys(some_kernel_function as usize as u64);
+    let text_phys = phys::image_to_phys(some_kernel_function as *const () as u64);
     let alias = DIRECT_MAP_BASE + text_phys;
     let t = kernel_space::translate(alias).expect("the image is in the direct map");
     assert!(t.flags.contains(Flags::NO_EXECUTE));

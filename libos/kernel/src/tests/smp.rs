@@ -60,12 +60,12 @@ fn each_cpu_has_gs_on_its_own_data() {
             && KernelGsBase::read().as_u64() == 0;
         SEEN[i as usize].store(if ok { gs } else { 0 }, Ordering::Relaxed);
     });
-    for cpu in 0..n {
-        let gs = SEEN[cpu].load(Ordering::Relaxed);
+    for (cpu, seen) in SEEN.iter().enumerate().take(n) {
+        let gs = seen.load(Ordering::Relaxed);
         assert_ne!(gs, 0, "CPU {cpu}: GS base, index or user GS base wrong");
         assert_eq!(gs, percpu::cpu(cpu).unwrap() as *const percpu::PerCpu as u64);
-        for other in 0..cpu {
-            assert_ne!(gs, SEEN[other].load(Ordering::Relaxed), "CPUs {other} and {cpu} share per-CPU data");
+        for (other, earlier) in SEEN.iter().enumerate().take(cpu) {
+            assert_ne!(gs, earlier.load(Ordering::Relaxed), "CPUs {other} and {cpu} share per-CPU data");
         }
     }
 }
@@ -82,8 +82,7 @@ fn each_cpu_has_its_entry_area() {
         let tramp = t(cea::TRAMPOLINE).expect("trampoline mapped");
         assert_eq!(tramp.phys, trampoline_phys, "CPU {cpu}: trampoline alias maps something else");
         assert!(!tramp.flags.contains(Flags::NO_EXECUTE) && !tramp.flags.contains(Flags::WRITABLE));
-        for ist in 0..IST_COUNT {
-            let bottom = IST_STACKS[ist];
+        for (ist, &bottom) in IST_STACKS.iter().enumerate().take(IST_COUNT) {
             assert!(t(bottom - PAGE_SIZE).is_none(), "CPU {cpu}: IST {ist} has no guard page");
             assert!(t(bottom).is_some() && t(bottom + IST_STACK_SIZE - PAGE_SIZE).is_some());
             assert!(t(bottom).unwrap().flags.contains(Flags::NO_EXECUTE));
@@ -101,8 +100,8 @@ fn each_cpu_has_its_entry_area() {
             && tr == entry_asm::hw::selector::TSS;
         SEEN[i as usize].store(ok as u64, Ordering::Relaxed);
     });
-    for cpu in 0..n {
-        assert_eq!(SEEN[cpu].load(Ordering::Relaxed), 1, "CPU {cpu}: GDTR, IDTR or TR not its own");
+    for (cpu, seen) in SEEN.iter().enumerate().take(n) {
+        assert_eq!(seen.load(Ordering::Relaxed), 1, "CPU {cpu}: GDTR, IDTR or TR not its own");
     }
 }
 
@@ -139,7 +138,7 @@ fn a_self_ipi_taken_in_the_kernel_returns() {
 fn a_timer_interrupt_taken_in_the_kernel_returns() {
     let cpu = this_cpu();
     let before = cpu.test_interrupts.load(Ordering::Relaxed);
-    apic::timer_oneshot_ns(irq::vector::TEST, 100_000);
+    crate::sched::timer::add_test_event(100_000);
     assert!(wait_for(&cpu.test_interrupts, before), "the timer interrupt never arrived");
 }
 

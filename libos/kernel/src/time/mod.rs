@@ -1,13 +1,14 @@
 //! Time: the TSC as the clock.
 //!
 //! The TSC frequency comes from CPUID when the CPU reports it, otherwise
-//! from measuring it against the PIT at boot. Monotonic time is TSC ticks
+//! from measuring it at boot against the HPET (if ACPI lists one) or else
+//! the PIT. Monotonic time is TSC ticks
 //! since boot scaled by one multiplication; realtime adds the wall-clock
 //! time read from the CMOS RTC at boot. Both are read without a lock.
 
 use libos_kcore::time::TscScale;
 
-use crate::arch::x86_64::{cpu, pit, rtc};
+use crate::arch::x86_64::{acpi, cpu, hpet, pit, rtc};
 use crate::sync::InitCell;
 
 /// How the TSC frequency was found.
@@ -15,9 +16,14 @@ use crate::sync::InitCell;
 pub enum TscSource {
     /// CPUID leaf 0x15, 0x16 or the hypervisor's leaf 0x40000010.
     Cpuid,
+    /// Measured against the HPET's main counter.
+    Hpet,
     /// Measured against PIT channel 2.
     Pit,
 }
+
+/// How long the boot-time measurement runs.
+const CALIBRATION_MS: u64 = 10;
 
 /// The clock's parameters, fixed at boot.
 #[derive(Clone, Copy, Debug)]
@@ -44,9 +50,11 @@ pub fn rdtsc() -> u64 {
 /// Sets up the clock (boot CPU, once).
 pub fn init() -> &'static Clock {
     let tsc_at_boot = rdtsc();
-    let (hz, source) = match cpu::features().tsc_hz_from_cpuid {
-        Some(hz) => (hz, TscSource::Cpuid),
-        None => (pit::measure_tsc_hz(10), TscSource::Pit),
+    let hpet = || acpi::info().and_then(|a| a.hpet_address).and_then(|a| hpet::measure_tsc_hz(a, CALIBRATION_MS));
+    let (hz, source) = match (cpu::features().tsc_hz_from_cpuid, hpet()) {
+        (Some(hz), _) => (hz, TscSource::Cpuid),
+        (None, Some(hz)) => (hz, TscSource::Hpet),
+        (None, None) => (pit::measure_tsc_hz(CALIBRATION_MS), TscSource::Pit),
     };
     let wall = rtc::read().unix_seconds().unwrap_or(0).max(0) as u64;
     CLOCK.set(Clock {

@@ -66,6 +66,8 @@ pub struct AcpiInfo {
     pub pm1a_control_port: Option<u16>,
     /// SLP_TYPa for the S5 (soft-off) state.
     pub s5_sleep_type: Option<u8>,
+    /// Physical address of the HPET's registers (HPET table), if memory-mapped.
+    pub hpet_address: Option<u64>,
 }
 
 static INFO: InitCell<AcpiInfo> = InitCell::new();
@@ -77,13 +79,16 @@ pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
     // reads the EBDA and the BIOS ROM area.
     let tables = unsafe { AcpiTables::search_for_rsdp_bios(Handler)? };
     let mut info = AcpiInfo { tables: tables.headers().count(), ..AcpiInfo::default() };
-    if let Ok(fadt) = tables.find_table::<Fadt>() {
-        if let Ok(block) = fadt.pm1a_control_block() {
-            // Address space 1 is system I/O.
-            if block.address_space == acpi::address::AddressSpace::SystemIo {
-                info.pm1a_control_port = Some(block.address as u16);
-            }
-        }
+    // The PM1a control block must be in system I/O space for the power-off
+    // path to reach it with OUT.
+    if let Ok(fadt) = tables.find_table::<Fadt>()
+        && let Ok(block) = fadt.pm1a_control_block()
+        && block.address_space == acpi::address::AddressSpace::SystemIo
+    {
+        info.pm1a_control_port = Some(block.address as u16);
+    }
+    if let Ok(hpet) = acpi::HpetInfo::new(&tables) {
+        info.hpet_address = Some(hpet.base_address as u64);
     }
     if let Ok(madt) = tables.find_table::<Madt>() {
         let madt = madt.get();

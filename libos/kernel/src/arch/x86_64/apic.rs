@@ -63,13 +63,14 @@ mod icr {
     pub const DELIVERY_STARTUP: u64 = 6 << 8;
     pub const DELIVERY_PENDING: u32 = 1 << 12;
     pub const LEVEL_ASSERT: u64 = 1 << 14;
+    #[cfg(feature = "boot-tests")]
     pub const SHORTHAND_SELF: u64 = 1 << 18;
 }
 
+/// LVT delivery mode NMI.
+pub const LVT_DELIVERY_NMI: u32 = 4 << 8;
 /// LVT mask bit.
 pub const LVT_MASKED: u32 = 1 << 16;
-/// LVT timer mode: periodic.
-pub const TIMER_PERIODIC: u32 = 1 << 17;
 /// LVT timer mode: TSC deadline.
 pub const TIMER_TSC_DEADLINE: u32 = 2 << 17;
 
@@ -123,8 +124,9 @@ pub fn init_boot_cpu(x2apic: bool, madt_address: Option<u64>) -> Mode {
 }
 
 /// Enables this CPU's APIC (in the chosen mode) and sets it up: spurious
-/// vector, priority 0, LINT0 (the legacy PIC, masked) and LINT1 (NMI) as
-/// the firmware left them but masked, an error vector.
+/// vector, priority 0, LINT0 (the legacy PIC's line) masked, LINT1 as the
+/// external NMI line (the PC convention: a watchdog or an emulator's "nmi"
+/// command arrives there), an error vector.
 pub fn enable_this_cpu() {
     let mut m = Msr::new(msr::APIC_BASE);
     // SAFETY: enabling the local APIC (and x2APIC mode if chosen) is what
@@ -139,7 +141,7 @@ pub fn enable_this_cpu() {
     write(reg::SVR, 0x100 | super::irq::vector::SPURIOUS as u32);
     write(reg::TPR, 0);
     write(reg::LVT_LINT0, LVT_MASKED);
-    write(reg::LVT_LINT1, LVT_MASKED);
+    write(reg::LVT_LINT1, LVT_DELIVERY_NMI);
     write(reg::LVT_ERROR, super::irq::vector::APIC_ERROR as u32);
     write(reg::ESR, 0);
 }
@@ -150,6 +152,11 @@ pub fn id() -> u32 {
         Mode::X2Apic => read(reg::ID),
         Mode::XApic(_) => read(reg::ID) >> 24,
     }
+}
+
+/// The in-service register (256 bits: vectors being handled, awaiting EOI).
+pub fn in_service() -> [u32; 8] {
+    core::array::from_fn(|i| read(0x100 + 0x10 * i as u32))
 }
 
 /// Signals the end of the interrupt being handled.
@@ -163,11 +170,15 @@ fn send(dest: u32, low: u64) {
         // build valid commands.
         Mode::X2Apic => unsafe { Msr::new(msr::X2APIC_BASE + (reg::ICR_LOW >> 4)).write(((dest as u64) << 32) | low) },
         Mode::XApic(_) => {
+            // Two writes make one command: an interrupt in between that sends
+            // its own IPI would redirect this one. (x2APIC's ICR is one MSR.)
+            let irqs = super::interrupts::disable_and_save();
             write(reg::ICR_HIGH, dest << 24);
             write(reg::ICR_LOW, low as u32);
             while read(reg::ICR_LOW) & icr::DELIVERY_PENDING != 0 {
                 core::hint::spin_loop();
             }
+            super::interrupts::restore(irqs);
         }
     }
 }
@@ -177,7 +188,8 @@ pub fn send_ipi(dest: u32, vector: u8) {
     send(dest, icr::DELIVERY_FIXED | icr::LEVEL_ASSERT | vector as u64);
 }
 
-/// Sends interrupt `vector` to this CPU.
+/// Sends interrupt `vector` to this CPU (the boot-time tests do).
+#[cfg(feature = "boot-tests")]
 pub fn send_self(vector: u8) {
     send(0, icr::DELIVERY_FIXED | icr::LEVEL_ASSERT | icr::SHORTHAND_SELF | vector as u64);
 }
@@ -241,9 +253,4 @@ pub fn timer_ticks_per_ms() -> u64 {
 pub fn timer_oneshot_ns(vector: u8, ns: u64) {
     let ticks = (timer_ticks_per_ms() as u128 * ns as u128 / 1_000_000).clamp(1, u32::MAX as u128);
     timer_oneshot(vector, ticks as u32);
-}
-
-/// The one-shot timer's current count.
-pub fn timer_current() -> u32 {
-    read(reg::TIMER_CURRENT)
 }

@@ -118,6 +118,9 @@ extern "C" fn do_paranoid(regs: &mut PtRegs, vector: u64) {
         // NMIs are IPIs here (the boot-time tests send them): count and go
         // back to exactly where the CPU was, whatever its GS and CR3.
         percpu::this_cpu().nmis.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        if crate::boot::info().options.nmi_dump {
+            crate::sched::debug_dump();
+        }
         return;
     }
     if regs.from_user() {

@@ -20,12 +20,6 @@ pub fn restore(were_on: bool) {
     }
 }
 
-/// Whether interrupts are enabled on this CPU.
-#[inline]
-pub fn are_enabled() -> bool {
-    hw::are_enabled()
-}
-
 /// Stops this CPU for good.
 pub fn halt_forever() -> ! {
     loop {

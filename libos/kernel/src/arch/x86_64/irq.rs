@@ -37,7 +37,7 @@ pub fn handle(_regs: &mut PtRegs, v: u8) {
             cpu.timer_interrupts.fetch_add(1, Ordering::Relaxed);
             crate::sched::timer::tick();
         }
-        vector::RESCHEDULE => cpu.sched.need_resched.store(true, Ordering::Release),
+        vector::RESCHEDULE => crate::sched::reschedule_ipi(),
         vector::CALL_FUNCTION => crate::smp::call::run_pending(),
         vector::TEST => {
             cpu.test_interrupts.fetch_add(1, Ordering::Relaxed);

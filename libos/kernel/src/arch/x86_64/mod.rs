@@ -7,6 +7,7 @@ pub mod cpu_entry_area;
 pub mod exceptions;
 pub mod extable;
 pub mod gdt;
+pub mod hpet;
 pub mod idt;
 pub mod interrupts;
 pub mod irq;

@@ -32,6 +32,8 @@ pub struct PerCpu {
     pub fatal_depth: Cell<u32>,
     /// The scheduler's per-CPU state.
     pub sched: crate::sched::CpuSched,
+    /// This CPU's timer events and time slice.
+    pub timers: crate::sched::timer::CpuTimers,
     /// This CPU's entry area (set when the CPU comes up).
     pub entry_area: Cell<Option<crate::arch::x86_64::cpu_entry_area::EntryArea>>,
     /// Interrupts (and IPIs) handled.
@@ -81,6 +83,7 @@ impl PerCpu {
             recovery: Cell::new(core::ptr::null_mut()),
             fatal_depth: Cell::new(0),
             sched: crate::sched::CpuSched::new(),
+            timers: crate::sched::timer::CpuTimers::new(),
             entry_area: Cell::new(None),
             interrupts: AtomicU64::new(0),
             timer_interrupts: AtomicU64::new(0),
@@ -93,13 +96,6 @@ impl PerCpu {
 
     fn header(&self) -> *mut PerCpuHeader {
         self.header.get()
-    }
-
-    /// Top of the running task's kernel stack.
-    pub fn top_of_stack(&self) -> u64 {
-        // SAFETY: only this CPU writes the header, and not concurrently with
-        // this read (the entry code runs with interrupts off).
-        unsafe { (*self.header()).top_of_stack }
     }
 
     /// Sets the top of the running task's kernel stack (where entries from

@@ -20,8 +20,6 @@ use crate::config;
 mod invpcid_type {
     /// One address in one PCID.
     pub const INDIVIDUAL_ADDRESS: u64 = 0;
-    /// Everything of one PCID except global entries.
-    pub const SINGLE_CONTEXT: u64 = 1;
 }
 
 /// Executes INVPCID.
@@ -46,20 +44,6 @@ pub fn flush_user_page(pcid: u16, virt: u64) {
     if cfg.invpcid {
         // SAFETY: PCID is on and the CPU has INVPCID.
         unsafe { invpcid(invpcid_type::INDIVIDUAL_ADDRESS, pcid as u64 | CR3_PTI_USER_PCID, virt) };
-    } else {
-        this_cpu().set_user_flush_pending();
-    }
-}
-
-/// Invalidates everything of the user ASID of `pcid` on this CPU.
-pub fn flush_user_asid(pcid: u16) {
-    let cfg = config::get();
-    if !cfg.pcid_on() {
-        return;
-    }
-    if cfg.invpcid {
-        // SAFETY: PCID is on and the CPU has INVPCID.
-        unsafe { invpcid(invpcid_type::SINGLE_CONTEXT, pcid as u64 | CR3_PTI_USER_PCID, 0) };
     } else {
         this_cpu().set_user_flush_pending();
     }

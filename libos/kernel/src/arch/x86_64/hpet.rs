@@ -1,0 +1,82 @@
+//! The HPET (High Precision Event Timer), used once: to measure the TSC when
+//! CPUID does not give its frequency. ACPI's HPET table gives its address;
+//! its main counter runs at a period (in femtoseconds) the hardware reports.
+
+use core::ptr::NonNull;
+
+use volatile::VolatilePtr;
+
+use crate::mm::mmio::{self, Caching};
+
+/// Register offsets (IA-PC HPET specification, 2.3).
+mod reg {
+    /// General capabilities and ID: bits 63:32 are the counter period (fs).
+    pub const CAPABILITIES: u64 = 0x000;
+    /// General configuration: bit 0 enables the main counter.
+    pub const CONFIGURATION: u64 = 0x010;
+    /// The main counter.
+    pub const MAIN_COUNTER: u64 = 0x0F0;
+    /// Bytes of the register block.
+    pub const BLOCK_LEN: u64 = 0x400;
+}
+
+/// `CAPABILITIES` bit: the main counter is 64 bits wide (else 32).
+const COUNT_SIZE_CAP: u64 = 1 << 13;
+/// `CONFIGURATION` bit: the main counter runs.
+const ENABLE_CNF: u64 = 1;
+/// Femtoseconds per second.
+const FS_PER_S: u128 = 1_000_000_000_000_000;
+/// The largest period the specification allows (100 ns).
+const MAX_PERIOD_FS: u64 = 100_000_000;
+
+/// The HPET's registers, mapped.
+struct Hpet {
+    base: u64,
+}
+
+impl Hpet {
+    fn reg(&self, offset: u64) -> VolatilePtr<'_, u64> {
+        // SAFETY: `base` maps the whole register block (uncached) for as
+        // long as `self` lives; the offsets are inside it and 8-aligned.
+        unsafe { VolatilePtr::new(NonNull::new_unchecked((self.base + offset) as *mut u64)) }
+    }
+}
+
+/// Counts TSC ticks over about `ms` milliseconds of the HPET at physical
+/// address `phys`; `None` if its counter period is invalid.
+pub fn measure_tsc_hz(phys: u64, ms: u64) -> Option<u64> {
+    let hpet = Hpet { base: mmio::map(phys, reg::BLOCK_LEN, Caching::Uncached) };
+    let result = measure(&hpet, ms);
+    mmio::unmap(hpet.base, reg::BLOCK_LEN);
+    result
+}
+
+fn measure(hpet: &Hpet, ms: u64) -> Option<u64> {
+    let capabilities = hpet.reg(reg::CAPABILITIES).read();
+    let period_fs = capabilities >> 32;
+    let mask = if capabilities & COUNT_SIZE_CAP != 0 { u64::MAX } else { u32::MAX as u64 };
+    if period_fs == 0 || period_fs > MAX_PERIOD_FS {
+        return None;
+    }
+    let config = hpet.reg(reg::CONFIGURATION).read();
+    if config & ENABLE_CNF == 0 {
+        hpet.reg(reg::CONFIGURATION).write(config | ENABLE_CNF);
+    }
+    let ticks = (ms as u128 * FS_PER_S / 1000 / period_fs as u128) as u64;
+    let counter = || hpet.reg(reg::MAIN_COUNTER).read();
+    let c0 = counter();
+    let t0 = crate::time::rdtsc();
+    let (c1, t1) = loop {
+        let c = counter();
+        let t = crate::time::rdtsc();
+        if c.wrapping_sub(c0) & mask >= ticks {
+            break (c, t);
+        }
+        core::hint::spin_loop();
+    };
+    if config & ENABLE_CNF == 0 {
+        hpet.reg(reg::CONFIGURATION).write(config);
+    }
+    let elapsed_fs = (c1.wrapping_sub(c0) & mask) as u128 * period_fs as u128;
+    Some(((t1 - t0) as u128 * FS_PER_S / elapsed_fs) as u64)
+}

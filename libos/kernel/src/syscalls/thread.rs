@@ -1,0 +1,202 @@
+//! clone (threads), arch_prctl, futex, set_tid_address, getcpu.
+
+use core::sync::atomic::Ordering;
+
+use entry_asm::layout::{USER_END, is_user_range};
+use libos_abi::abi_types::Timespec;
+use libos_abi::abi_types::arch_prctl_code::{ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_FS, ARCH_SET_GS};
+use libos_abi::abi_types::clone_flags::*;
+use libos_abi::abi_types::futex_op::*;
+use libos_abi::abi_types::prctl_option::{PR_GET_NAME, PR_SET_NAME, TASK_COMM_LEN};
+use libos_abi::errno::Errno;
+use libos_abi::user_ptr::{UserPtr, UserPtrMut};
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{FsBase, KernelGsBase};
+
+use super::Cx;
+use crate::arch::x86_64::percpu;
+use crate::mm::user_access::{copy_from_user, copy_to_user, read_user, write_user};
+use crate::sched::{self, Task, ThreadName, futex};
+use crate::{process, time};
+
+/// Most threads one app may have.
+pub const MAX_THREADS: usize = 256;
+
+/// Flags `clone` accepts besides the thread flags.
+const OPTIONAL: u64 = CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_SYSVSEM;
+/// Flags `clone` requires: only threads of the caller's process.
+const REQUIRED: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+
+fn user_address(addr: u64) -> bool {
+    addr < USER_END
+}
+
+/// `clone`: a new thread of the calling app.
+pub fn clone(
+    cx: &mut Cx,
+    flags: u64,
+    stack: usize,
+    parent_tid: UserPtrMut<i32>,
+    child_tid: UserPtrMut<i32>,
+    tls: u64,
+) -> Result<i32, Errno> {
+    if flags & REQUIRED != REQUIRED || flags & !(REQUIRED | OPTIONAL) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_SETTLS != 0 && !user_address(tls) {
+        return Err(Errno::EPERM);
+    }
+    let process = process::current().ok_or(Errno::EINVAL)?;
+    if process.thread_count() >= MAX_THREADS {
+        return Err(Errno::EAGAIN);
+    }
+    let parent = sched::current();
+    let regs = *cx.regs();
+    let rsp = if stack != 0 { stack as u64 } else { regs.rsp };
+    let tid = Task::allocate_tid();
+    let child = Task::new_user(process.clone(), Some(tid), regs.rip, rsp, |r| {
+        *r = regs;
+        r.rax = 0;
+        r.rsp = rsp;
+    })
+    .ok_or(Errno::ENOMEM)?;
+    child.affinity.store(parent.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
+    *child.name.lock() = *parent.name.lock();
+    // SAFETY: the child has not run yet; only this code touches its context.
+    unsafe {
+        let ctx = &mut *child.context.get();
+        ctx.fs_base = if flags & CLONE_SETTLS != 0 { tls } else { FsBase::read().as_u64() };
+        ctx.gs_base = KernelGsBase::read().as_u64();
+    }
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        child.clear_child_tid.store(child_tid.addr(), Ordering::Relaxed);
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        write_user(parent_tid.addr(), &tid)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        write_user(child_tid.addr(), &tid)?;
+    }
+    // Registered before it can run (it may exit at once on another CPU).
+    let child = alloc::sync::Arc::new(child);
+    process.add_thread(child.clone());
+    sched::spawn(child);
+    Ok(tid as i32)
+}
+
+/// `arch_prctl`: the caller's FS and GS bases.
+pub fn arch_prctl(code: i32, addr: u64) -> Result<(), Errno> {
+    match code {
+        ARCH_SET_FS | ARCH_SET_GS if !user_address(addr) => Err(Errno::EPERM),
+        ARCH_SET_FS => {
+            FsBase::write(VirtAddr::new_truncate(addr));
+            Ok(())
+        }
+        // The user's GS base waits in IA32_KERNEL_GS_BASE while the kernel runs.
+        ARCH_SET_GS => {
+            KernelGsBase::write(VirtAddr::new_truncate(addr));
+            Ok(())
+        }
+        ARCH_GET_FS => write_user(addr, &FsBase::read().as_u64()),
+        ARCH_GET_GS => write_user(addr, &KernelGsBase::read().as_u64()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// TSC deadline for a futex timeout: relative for FUTEX_WAIT, absolute on
+/// the monotonic (or, with FUTEX_CLOCK_REALTIME, the realtime) clock for
+/// FUTEX_WAIT_BITSET.
+fn futex_deadline(timeout: UserPtr<Timespec>, absolute: bool, realtime: bool) -> Result<Option<u64>, Errno> {
+    if timeout.is_null() {
+        return Ok(None);
+    }
+    let t: Timespec = read_user(timeout.addr())?;
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
+    let relative = if !absolute {
+        ns
+    } else if realtime {
+        ns.saturating_sub(time::realtime_ns())
+    } else {
+        ns.saturating_sub(time::monotonic_ns())
+    };
+    Ok(Some(time::deadline_after(relative)))
+}
+
+/// `futex`.
+pub fn futex(uaddr: UserPtrMut<u32>, op: i32, val: u32, timeout: UserPtr<Timespec>, val3: u32) -> Result<usize, Errno> {
+    let process = process::current().ok_or(Errno::EINVAL)?;
+    let realtime = op & FUTEX_CLOCK_REALTIME != 0;
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    if !is_user_range(uaddr.addr(), 4) {
+        return Err(Errno::EFAULT);
+    }
+    match cmd {
+        FUTEX_WAIT if !realtime => {
+            let deadline = futex_deadline(timeout, false, false)?;
+            futex::wait(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline).map(|()| 0)
+        }
+        FUTEX_WAIT_BITSET => {
+            let deadline = futex_deadline(timeout, true, realtime)?;
+            futex::wait(&process.space, uaddr.addr(), val, val3, deadline).map(|()| 0)
+        }
+        FUTEX_WAKE if !realtime => Ok(futex::wake(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
+        FUTEX_WAKE_BITSET if !realtime => {
+            if val3 == 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(futex::wake(&process.space, uaddr.addr(), val, val3))
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `set_tid_address`.
+pub fn set_tid_address(tidptr: UserPtrMut<i32>) -> Result<i32, Errno> {
+    let task = sched::current();
+    task.clear_child_tid.store(tidptr.addr(), Ordering::Release);
+    Ok(task.tid as i32)
+}
+
+/// `prctl`: the calling thread's name.
+pub fn prctl(option: i32, arg2: u64, rest: [u64; 3]) -> Result<i32, Errno> {
+    match option {
+        PR_SET_NAME | PR_GET_NAME if rest != [0; 3] => Err(Errno::EINVAL),
+        PR_SET_NAME => {
+            let bytes = read_name(arg2)?;
+            *sched::current().name.lock() = ThreadName::new(&bytes);
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let name = *sched::current().name.lock();
+            copy_to_user(arg2, name.bytes()).map_err(|(e, _)| e)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Reads the name string at `addr`: `TASK_COMM_LEN` bytes, or fewer when
+/// a NUL comes before the end of readable memory (a short name may sit at
+/// the very end of a mapping).
+pub(super) fn read_name(addr: u64) -> Result<[u8; TASK_COMM_LEN], Errno> {
+    let mut out = [0u8; TASK_COMM_LEN];
+    match copy_from_user(&mut out, addr) {
+        Ok(()) => Ok(out),
+        Err((_, arrived)) if out[..arrived].contains(&0) => Ok(out),
+        Err((e, _)) => Err(e),
+    }
+}
+
+/// `getcpu`.
+pub fn getcpu(cpu: UserPtrMut<u32>, node: UserPtrMut<u32>) -> Result<(), Errno> {
+    if !cpu.is_null() {
+        write_user(cpu.addr(), &(percpu::cpu_index() as u32))?;
+    }
+    if !node.is_null() {
+        write_user(node.addr(), &0u32)?;
+    }
+    Ok(())
+}
