@@ -2,45 +2,44 @@
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use talc::TalcLock;
 use talc::base::Talc;
 use talc::base::binning::Binning;
-use talc::lock_api::{GuardSend, RawMutex};
+use talc::lock_api::{self, GuardSend};
 use talc::source::Source;
 
 use libos_abi::abi_types::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
 use libos_abi::syscalls::user;
 
-/// A spinlock for the heap. A waiter yields its CPU, so a holder that was
-/// preempted gets to run.
-pub struct RawSpin(AtomicBool);
+use crate::sync::raw_mutex::RawMutex;
 
-// SAFETY: the lock admits one holder at a time (compare-exchange on the
-// flag with Acquire, store Release on unlock).
-unsafe impl RawMutex for RawSpin {
+/// The heap's lock: the futex lock [`Mutex`](crate::sync::Mutex) uses, so a
+/// thread that finds the heap busy sleeps instead of spinning.
+pub struct HeapLock(RawMutex);
+
+// SAFETY: RawMutex admits one holder at a time (acquire on lock, release on
+// unlock), which is what lock_api requires.
+unsafe impl lock_api::RawMutex for HeapLock {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: RawSpin = RawSpin(AtomicBool::new(false));
+    const INIT: HeapLock = HeapLock(RawMutex::new());
     type GuardMarker = GuardSend;
 
     fn lock(&self) {
-        let mut spins = 0u32;
-        while !self.try_lock() {
-            spins += 1;
-            if spins.is_multiple_of(64) {
-                let _ = user::sched_yield();
-            }
-            core::hint::spin_loop();
-        }
+        self.0.lock();
     }
 
     fn try_lock(&self) -> bool {
-        self.0.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.0.try_lock()
     }
 
     unsafe fn unlock(&self) {
-        self.0.store(false, Ordering::Release);
+        // SAFETY: lock_api calls this only for the holder.
+        unsafe { self.0.unlock() };
+    }
+
+    fn is_locked(&self) -> bool {
+        self.0.is_locked()
     }
 }
 
@@ -62,11 +61,13 @@ unsafe impl Send for BrkSource {}
 unsafe impl Source for BrkSource {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
         let want = (layout.size() + layout.align() + 64 * 1024).max(256 * 1024).next_multiple_of(4096);
+        let brk = match talc.source.brk {
+            // SAFETY: brk(0) only asks where the break is.
+            0 => unsafe { user::brk(0) }.map_err(|_| ())?,
+            brk => brk,
+        };
         // SAFETY: brk only moves the break; the heap owns the memory above
         // the image (nothing else in the app uses brk).
-        let brk = talc.source.brk;
-        let brk = if brk == 0 { unsafe { user::brk(0) }.map_err(|_| ())? } else { brk };
-        // SAFETY: as above.
         let new = unsafe { user::brk(brk + want) }.map_err(|_| ())?;
         if new >= brk + want {
             talc.source.brk = new;
@@ -89,4 +90,4 @@ unsafe impl Source for BrkSource {
 }
 
 #[global_allocator]
-static HEAP: TalcLock<RawSpin, BrkSource> = TalcLock::new(BrkSource { heap_end: None, brk: 0 });
+static HEAP: TalcLock<HeapLock, BrkSource> = TalcLock::new(BrkSource { heap_end: None, brk: 0 });

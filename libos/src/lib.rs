@@ -24,15 +24,47 @@
 //!
 //! What the runtime provides: the entry point (`_start`, which reads the
 //! System V initial stack: argc, argv, envp, auxv), a heap (`talc` over
-//! memory from `brk`) so `alloc` works, [`print!`]/[`println!`]/
-//! [`eprintln!`], a panic handler that prints the message and location and
-//! exits with 101, [`process::exit`], [`env::args`], [`time`] and random
-//! bytes ([`random::fill`]). `#[libos::test]` registers boot-time tests
-//! that `cargo xtask test` runs.
+//! memory from `brk`, behind a futex lock) so `alloc` works,
+//! [`print!`]/[`println!`]/[`eprintln!`], a panic handler that names the
+//! thread, prints the message and location and exits with 101,
+//! [`process::exit`], [`env::args`], [`time`] and random bytes
+//! ([`random::fill`]). `#[libos::test]` registers boot-time tests that
+//! `cargo xtask test` runs.
+//!
+//! Threads and their synchronisation are shaped like `std`'s, so code moves
+//! over by changing `use std::` to `use libos::`: [`thread`] (`spawn`,
+//! `JoinHandle::join`, `scope`, `Builder`, `sleep`, `yield_now`, `park`,
+//! `current().id()`, [`thread_local!`]), [`sync`] (`Mutex`, `Condvar`,
+//! `RwLock`, `Once`, `OnceLock`, `LazyLock`, `Barrier`, `mpsc`, `Arc`,
+//! atomics) and [`time`] (`Instant`, `Duration`, `SystemTime`); [`cpu`]
+//! says how many CPUs there are and which one runs the caller.
+//!
+//! ```ignore
+//! use libos::prelude::*;
+//! use libos::sync::{Arc, Mutex};
+//! use libos::thread;
+//!
+//! let total = Arc::new(Mutex::new(0u64));
+//! let workers: Vec<_> = (0..libos::cpu::count() as u64)
+//!     .map(|i| {
+//!         let total = Arc::clone(&total);
+//!         thread::spawn(move || *total.lock().unwrap() += i)
+//!     })
+//!     .collect();
+//! for w in workers {
+//!     w.join().unwrap();
+//! }
+//! println!("sum of CPU indices: {}", total.lock().unwrap());
+//! ```
+//!
+//! Panics abort: a panic on any thread ends the app with exit code 101
+//! (there is no unwinding), so locks are never poisoned and `join` never
+//! returns `Err`.
 #![no_std]
 
 extern crate alloc;
 
+mod arch;
 pub mod env;
 mod heap;
 pub mod io;
@@ -40,6 +72,8 @@ pub mod prelude;
 pub mod process;
 pub mod random;
 pub mod rt;
+pub mod sync;
+pub mod thread;
 pub mod time;
 
 pub use libos_abi::errno::Errno;
@@ -77,36 +111,48 @@ pub mod testing {
         crate::process::exit(SKIPPED_EXIT_CODE)
     }
 
-    /// The number of CPUs running.
-    pub fn cpu_count() -> usize {
-        crate::debug::call(crate::debug::CPU_COUNT, 0, 0).unwrap_or(1) as usize
-    }
-
     /// Skips the running test unless at least `n` CPUs run.
     pub fn require_cpus(n: usize) {
-        if cpu_count() < n {
+        if crate::cpu::count() < n {
             skip("needs more CPUs than this configuration has");
         }
     }
 }
 
-/// Pinning the calling thread to CPUs.
+/// The CPUs: how many, which one runs the caller, and pinning to them.
 pub mod cpu {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
     use crate::Errno;
     use libos_abi::syscalls::user;
 
-    /// The index of the CPU the caller runs on right now.
-    pub fn current() -> usize {
-        crate::debug::call(crate::debug::CPU_INDEX, 0, 0).unwrap_or(0) as usize
+    /// CPUs online, read from the first thread's affinity at start (it may
+    /// run anywhere then).
+    static ONLINE: AtomicUsize = AtomicUsize::new(1);
+
+    pub(crate) fn init() {
+        if let Ok(mask) = affinity() {
+            ONLINE.store(mask.count_ones().max(1) as usize, Ordering::Relaxed);
+        }
     }
 
-    /// The number of CPUs running.
+    /// The index of the CPU the caller runs on right now (it may move
+    /// right after, unless pinned).
+    pub fn current() -> usize {
+        let mut cpu = 0u32;
+        // SAFETY: `cpu` is a writable u32; the node pointer is null.
+        let _ = unsafe { user::getcpu(&mut cpu, core::ptr::null_mut(), 0) };
+        cpu as usize
+    }
+
+    /// The number of CPUs the app runs on.
     pub fn count() -> usize {
-        crate::testing::cpu_count()
+        ONLINE.load(Ordering::Relaxed)
     }
 
     /// Restricts the calling thread to the CPUs in `mask` (bit n = CPU n);
-    /// it moves before this returns.
+    /// it moves before this returns. `EINVAL` if no CPU of the mask is
+    /// online.
     pub fn set_affinity(mask: u64) -> Result<(), Errno> {
         let bytes = mask.to_le_bytes();
         // SAFETY: the mask is 8 readable bytes.
@@ -121,8 +167,12 @@ pub mod cpu {
         Ok(u64::from_le_bytes(bytes))
     }
 
-    /// Runs the calling thread on CPU `cpu` only.
+    /// Runs the calling thread on CPU `cpu` only (`EINVAL` for a CPU that
+    /// is not online).
     pub fn pin_to(cpu: usize) -> Result<(), Errno> {
+        if cpu >= 64 {
+            return Err(Errno::EINVAL);
+        }
         set_affinity(1 << cpu)
     }
 }

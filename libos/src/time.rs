@@ -28,10 +28,33 @@ impl Instant {
         self.0.saturating_sub(earlier.0)
     }
 
+    /// Time since `earlier`, or `None` if `earlier` is later.
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        self.0.checked_sub(earlier.0)
+    }
+
+    /// Time since `earlier` (zero if `earlier` is later).
+    pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        self.duration_since(earlier)
+    }
+
     /// Time since this instant.
     pub fn elapsed(&self) -> Duration {
         Instant::now().duration_since(*self)
     }
+
+    /// `self + d`, or `None` on overflow.
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        self.0.checked_add(d).map(Instant)
+    }
+
+    /// `self - d`, or `None` before the clock's start.
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        self.0.checked_sub(d).map(Instant)
+    }
+
+    /// Later than any instant a program meets (for "no deadline").
+    pub(crate) const FAR_FUTURE: Instant = Instant(Duration::MAX);
 }
 
 impl Add<Duration> for Instant {
@@ -70,10 +93,16 @@ impl SystemTime {
     }
 }
 
-/// Sleeps at least `d`.
+/// Sleeps at least `d`: never returns early (the timer's resolution may
+/// add a little).
 pub fn sleep(d: Duration) {
-    let req = Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 };
-    let mut rem = Timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: both pointers are valid.
-    let _ = unsafe { user::nanosleep(&req, &mut rem) };
+    let start = Instant::now();
+    let mut left = d;
+    while !left.is_zero() {
+        let req = Timespec { tv_sec: left.as_secs().min(i64::MAX as u64) as i64, tv_nsec: left.subsec_nanos() as i64 };
+        let mut rem = Timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: both pointers are valid.
+        let _ = unsafe { user::nanosleep(&req, &mut rem) };
+        left = d.saturating_sub(start.elapsed());
+    }
 }

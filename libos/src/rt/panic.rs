@@ -1,15 +1,26 @@
 //! The panic handler: message and location on stderr, exit code 101.
+//!
+//! A panic ends the whole app, on whatever thread it happens (there is no
+//! unwinding to hand it to a joiner); the message names the thread as
+//! std's does.
 
 use super::test_runner;
 use crate::process;
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let thread = crate::thread::tcb::Tcb::try_current().and_then(|t| t.thread());
+    let name = thread.map_or("main", |t| t.name().unwrap_or("<unnamed>"));
+    let tid = thread.map_or(0, |t| t.os_id());
     match info.location() {
-        Some(loc) => {
-            crate::eprintln!("app panicked at {}:{}:{}:\n{}", loc.file(), loc.line(), loc.column(), info.message())
-        }
-        None => crate::eprintln!("app panicked:\n{}", info.message()),
+        Some(loc) => crate::eprintln!(
+            "thread '{name}' (tid {tid}) panicked at {}:{}:{}:\n{}",
+            loc.file(),
+            loc.line(),
+            loc.column(),
+            info.message()
+        ),
+        None => crate::eprintln!("thread '{name}' (tid {tid}) panicked:\n{}", info.message()),
     }
     process::exit(test_runner::panic_exit_code(info))
 }

@@ -82,6 +82,10 @@ impl<T: Termination, E: core::fmt::Debug> Termination for Result<T, E> {
 unsafe extern "C" fn libos_start(stack: *const u64) -> ! {
     // SAFETY: the kernel built a System V initial stack at `stack`.
     unsafe { env::init(stack) };
+    // The first thread's control block (FS base) before any code that may
+    // ask for the current thread or a thread-local.
+    crate::thread::init_first_thread();
+    crate::cpu::init();
     match env::arg(1) {
         Some("--libos-test-list") => super::test_runner::list(),
         Some("--libos-test-run") => super::test_runner::run(env::arg(2)),

@@ -1,0 +1,5 @@
+//! The instruction-set-specific parts of the runtime.
+
+mod x86_64;
+
+pub(crate) use x86_64::{thread_pointer, thread_start};
