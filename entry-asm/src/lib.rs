@@ -143,6 +143,7 @@ mod asm {
         USER_CS = const hw::selector::USER_CS,
         USER_DS = const hw::selector::USER_DS,
         ENOSYS = const libos_abi::errno::Errno::ENOSYS as i32,
+        LIBOS_DEBUG_NR = const libos_abi::syscalls::nr::LIBOS_DEBUG,
         CEA_RSP_SCRATCH = const cpu_entry_area::RSP_SCRATCH,
         CEA_TRAMPOLINE = const cpu_entry_area::TRAMPOLINE,
         CEA_TSS_SP1 = const cpu_entry_area::TSS + cpu_entry_area::tss::SP1,

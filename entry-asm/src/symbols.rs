@@ -12,6 +12,10 @@ unsafe extern "C" {
 
     /// LSTAR without KPTI: the SYSCALL entry in kernel text.
     pub static entry_SYSCALL_64: u8;
+    /// The benchmark's SYSCALL floor without KPTI (returns at once).
+    pub static entry_SYSCALL_64_bench_floor: u8;
+    /// The benchmark's SYSCALL floor with KPTI, in the trampoline page.
+    pub static entry_SYSCALL_64_bench_floor_trampoline: u8;
     /// CSTAR: refuses SYSCALL from 32-bit compatibility mode with -ENOSYS.
     pub static entry_SYSCALL_compat: u8;
     /// The trampoline page as linked (each CPU runs its own alias of it).

@@ -31,8 +31,10 @@ start64_high:
      */
     movabsq $__boot_stack_top, %rsp
     xorl %ebp, %ebp
-    /* Argument: physical address of the multiboot information (a 32-bit value). */
+    /* Arguments: physical address of the multiboot information (a 32-bit
+     * value) and the TSC start32 read first. */
     movl boot_multiboot_info, %edi
+    movq boot_first_tsc, %rsi
     /* RSP is 16-byte aligned here, so the callee sees the SysV alignment. */
     call kernel_main
     ud2

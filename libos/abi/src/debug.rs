@@ -75,6 +75,16 @@ pub const EXPECT_FAULTING_THREAD: u64 = 21;
 /// Returns how many pages of the app's memory are resident (backed by
 /// frames) right now.
 pub const RESIDENT_PAGES: u64 = 22;
+/// `arg0` = 1 points this CPU's LSTAR at the benchmark's floor entry (every
+/// SYSCALL but `libos_debug` returns at once, doing nothing), 0 back at the
+/// normal entry. For `cargo xtask bench`, from a thread pinned to a CPU.
+pub const BENCH_FLOOR: u64 = 23;
+/// Returns the TSC the kernel read at its first instructions (with
+/// `-icount`, the instructions executed before it; the benchmark's boot
+/// figure is the difference to a TSC read in `main`).
+pub const FIRST_INSTRUCTION_TSC: u64 = 24;
+/// Returns the TSC frequency the kernel's clock uses, in Hz.
+pub const TSC_HZ: u64 = 25;
 
 /// Distance between two CPUs' entry areas, and so between their LSTARs
 /// under KPTI (the kernel checks at compile time that this is its stride).

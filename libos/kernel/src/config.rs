@@ -1,6 +1,8 @@
 //! The kernel's configuration for this boot: command-line options and CPU
 //! features combined, decided once on the boot CPU.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use crate::arch::x86_64::cpu::Features;
 use crate::sync::InitCell;
 use libos_kcore::boot_options::BootOptions;
@@ -27,8 +29,6 @@ pub struct Config {
     pub pcid: PcidState,
     /// The CPU has INVPCID (used only with PCID).
     pub invpcid: bool,
-    /// Print every syscall.
-    pub trace_syscalls: bool,
     /// Global pages for kernel mappings (only without KPTI: with KPTI a
     /// global kernel entry would survive the switch to the user page table).
     pub global_kernel_pages: bool,
@@ -43,6 +43,16 @@ impl Config {
 
 static CONFIG: InitCell<Config> = InitCell::new();
 
+/// `trace_syscalls`, where the syscall path reads it on every call (one
+/// load, no initialisation check).
+static TRACE_SYSCALLS: AtomicBool = AtomicBool::new(false);
+
+/// Whether every syscall is printed (`strace` on the command line).
+#[inline]
+pub fn trace_syscalls() -> bool {
+    TRACE_SYSCALLS.load(Ordering::Relaxed)
+}
+
 /// Decides the configuration.
 pub fn decide(options: &BootOptions<'_>, f: &Features) -> &'static Config {
     let kpti = options.kpti.unwrap_or(true);
@@ -55,13 +65,8 @@ pub fn decide(options: &BootOptions<'_>, f: &Features) -> &'static Config {
     } else {
         PcidState::On
     };
-    CONFIG.set(Config {
-        kpti,
-        pcid,
-        invpcid: f.invpcid,
-        trace_syscalls: options.trace_syscalls,
-        global_kernel_pages: f.pge && !kpti,
-    })
+    TRACE_SYSCALLS.store(options.trace_syscalls, Ordering::Relaxed);
+    CONFIG.set(Config { kpti, pcid, invpcid: f.invpcid, global_kernel_pages: f.pge && !kpti })
 }
 
 /// The configuration decided at boot.

@@ -14,6 +14,8 @@
 //! 6. ACPI, the boot report; then the tests or the app.
 #![no_std]
 #![no_main]
+// The benchmark's empty image keeps only the entry below; the rest is unused.
+#![cfg_attr(feature = "bench-empty", allow(dead_code, unused_imports))]
 
 extern crate alloc;
 
@@ -41,9 +43,24 @@ use libos_abi::run::RunExit;
 use arch::x86_64::{acpi, apic, cpu, cpu_entry_area, gdt, idt, kpti, percpu, pic, power, syscall};
 use process::{AppImage, ExitStatus};
 
-/// The boot CPU's entry from `start64.s`.
+/// The boot CPU's entry from `start64.s` in the benchmark's empty image
+/// (feature `bench-empty`): the run ends at the first Rust instruction, so
+/// booting this image measures the emulator and firmware alone.
+#[cfg(feature = "bench-empty")]
 #[unsafe(no_mangle)]
-extern "C" fn kernel_main(multiboot_info: u64) -> ! {
+extern "C" fn kernel_main(_multiboot_info: u64, _first_tsc: u64) -> ! {
+    let success = RunExit::Success.port_value();
+    // SAFETY: port 0xF4 is QEMU's isa-debug-exit; this write ends the run
+    // with success.
+    unsafe { x86_64::instructions::port::Port::<u8>::new(entry_asm::hw::port::DEBUG_EXIT).write(success) };
+    arch::x86_64::interrupts::halt_forever()
+}
+
+/// The boot CPU's entry from `start64.s`.
+#[cfg(not(feature = "bench-empty"))]
+#[unsafe(no_mangle)]
+extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
+    time::set_first_instruction_tsc(first_tsc);
     console::init();
     let boot = boot::collect(multiboot_info);
     let features = cpu::detect();

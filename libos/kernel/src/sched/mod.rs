@@ -130,6 +130,22 @@ pub fn current() -> Arc<Task> {
     t
 }
 
+/// Calls `f` with the running task, without taking a reference count
+/// (for hot paths such as `getpid`).
+#[inline]
+pub fn with_current<R>(f: impl FnOnce(&Task) -> R) -> R {
+    let cpu = this_cpu();
+    let irqs = interrupts::disable_and_save();
+    // SAFETY: this CPU's own slot, read with interrupts off. The slot holds
+    // the running task, and a task is alive while it runs: even if it is
+    // preempted inside `f` and resumes on another CPU, that CPU's slot
+    // keeps it alive, so the reference stays valid for the whole call.
+    let task: *const Task = unsafe { Arc::as_ptr((*cpu.sched.current.get()).as_ref().expect("no current task")) };
+    interrupts::restore(irqs);
+    // SAFETY: see above.
+    f(unsafe { &*task })
+}
+
 /// The online CPUs a task may run on, with their data.
 fn allowed_cpus(task: &Task) -> impl Iterator<Item = (usize, &'static PerCpu)> + '_ {
     (0..percpu::cpu_count())
@@ -399,10 +415,27 @@ pub fn exit_current() -> ! {
 }
 
 /// Work before returning to ring 3: die if killed, reschedule if asked.
-/// Interrupts may be on or off; they are off on return.
+/// Interrupts may be on or off; they are off on return. The common case (no
+/// work) is two loads: it runs on every syscall.
+#[inline]
 pub fn exit_to_user_mode() {
+    interrupts::disable();
+    let cpu = percpu::this_cpu_from_user_entry();
+    // SAFETY: this CPU's own slot, read with interrupts off.
+    let current = unsafe { (*cpu.sched.current.get()).as_ref() };
+    let killed = current.is_none_or(|t| t.killed.load(Ordering::Relaxed));
+    if killed || cpu.sched.need_resched.load(Ordering::Relaxed) {
+        exit_to_user_mode_slow();
+    }
+}
+
+/// `exit_to_user_mode` when there is work: loops until none is left. A
+/// task on a CPU its affinity no longer allows moves here too (its own
+/// `sched_setaffinity` normally moved it already).
+#[cold]
+fn exit_to_user_mode_slow() {
     loop {
-        interrupts::disable_and_save();
+        interrupts::disable();
         let cpu = this_cpu();
         // SAFETY: this CPU's own slot, interrupts off.
         let current = unsafe { (*cpu.sched.current.get()).as_ref().expect("current") };

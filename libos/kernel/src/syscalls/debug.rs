@@ -32,7 +32,7 @@ pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, E
             Ok(matches!(outcome, Outcome::Faulted(_)) as u64)
         }
         op::SET_RETURN_RIP => {
-            let regs = cx.regs();
+            let regs = cx.regs_mut();
             regs.rip = arg0;
             if arg1 == 0 {
                 regs.rcx = arg0;
@@ -88,6 +88,12 @@ pub fn debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, E
             Ok(0)
         }
         op::USES_INVPCID => Ok((config::get().pcid_on() && config::get().invpcid) as u64),
+        op::BENCH_FLOOR => {
+            syscall::set_bench_floor(arg0 != 0);
+            Ok(0)
+        }
+        op::FIRST_INSTRUCTION_TSC => Ok(crate::time::first_instruction_tsc()),
+        op::TSC_HZ => Ok(crate::time::clock().scale.hz),
         op::RESIDENT_PAGES => Ok(process::current().ok_or(Errno::EINVAL)?.space.resident_pages()),
         op::EXPECT_FAULTING_THREAD => {
             let bytes = super::thread::read_name(arg1)?;

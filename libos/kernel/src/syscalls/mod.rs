@@ -25,13 +25,23 @@ use crate::config;
 pub struct Cx {
     /// The caller's `pt_regs` (valid for the whole call).
     regs: *mut PtRegs,
+    /// Set once a handler took the registers for writing: the return path
+    /// must then check them all before it may use SYSRET.
+    frame_changed: bool,
 }
 
 impl Cx {
     /// The caller's saved registers.
-    pub fn regs(&mut self) -> &mut PtRegs {
+    pub fn regs(&self) -> &PtRegs {
         // SAFETY: `regs` points at the caller's pt_regs on its kernel stack,
         // alive for the whole call, and only this handler uses it meanwhile.
+        unsafe { &*self.regs }
+    }
+
+    /// The caller's saved registers, to change where or how it returns.
+    pub fn regs_mut(&mut self) -> &mut PtRegs {
+        self.frame_changed = true;
+        // SAFETY: as in `regs`; `&mut self` makes the borrow exclusive.
         unsafe { &mut *self.regs }
     }
 }
@@ -43,23 +53,44 @@ pub enum Kernel {}
 static TABLE: [Option<SyscallHandler<Cx>>; SYSCALL_TABLE_LEN] = DispatchTable::<Kernel>::ENTRIES;
 
 /// Dispatches the syscall in `regs` and stores the result in `regs.rax`.
-pub fn handle(regs: &mut PtRegs) {
+/// Returns whether the handler changed any other saved register.
+#[inline]
+pub fn handle(regs: &mut PtRegs) -> bool {
+    if config::trace_syscalls() {
+        return handle_traced(regs);
+    }
+    let (ret, frame_changed) = dispatch(regs);
+    regs.rax = ret as u64;
+    frame_changed
+}
+
+/// Runs the handler of the number in `regs`: its result, and whether it
+/// took the registers for writing.
+#[inline]
+fn dispatch(regs: &mut PtRegs) -> (i64, bool) {
+    match TABLE.get(regs.orig_rax as usize) {
+        Some(Some(handler)) => {
+            let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+            let mut cx = Cx { regs, frame_changed: false };
+            let ret = handler(&mut cx, &args);
+            (ret, cx.frame_changed)
+        }
+        _ => (Errno::ENOSYS.to_ret(), false),
+    }
+}
+
+/// `handle` with every call printed (`strace` on the command line).
+#[cold]
+fn handle_traced(regs: &mut PtRegs) -> bool {
     let number = regs.orig_rax;
     let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-    let trace = config::get().trace_syscalls;
-    if trace && (number == nr::EXIT || number == nr::EXIT_GROUP) {
+    if number == nr::EXIT || number == nr::EXIT_GROUP {
         print_trace(number, &args, None);
     }
-    let mut cx = Cx { regs };
-    let ret = match TABLE.get(number as usize) {
-        Some(Some(handler)) => handler(&mut cx, &args),
-        _ => Errno::ENOSYS.to_ret(),
-    };
-    let regs = cx.regs();
+    let (ret, frame_changed) = dispatch(regs);
     regs.rax = ret as u64;
-    if trace {
-        print_trace(number, &args, Some(ret));
-    }
+    print_trace(number, &args, Some(ret));
+    frame_changed
 }
 
 fn print_trace(number: u64, args: &[u64; 6], ret: Option<i64>) {
@@ -186,7 +217,7 @@ impl Syscalls for Kernel {
     }
 
     fn gettid(_cx: &mut Cx) -> Result<i32, Errno> {
-        Ok(crate::sched::current().tid as i32)
+        Ok(crate::sched::with_current(|t| t.tid as i32))
     }
 
     fn sched_setaffinity(_cx: &mut Cx, tid: i32, len: usize, mask: UserPtr<u8>) -> Result<(), Errno> {

@@ -13,7 +13,7 @@ use crate::sched;
 
 /// `getpid`.
 pub fn getpid() -> Result<i32, Errno> {
-    Ok(process::current().map_or(0, |p| p.pid as i32))
+    Ok(crate::sched::with_current(|t| t.process.as_ref().map_or(0, |p| p.pid as i32)))
 }
 
 /// `exit`: ends the calling thread; the last thread's code is the app's.

@@ -6,6 +6,8 @@
 //! since boot scaled by one multiplication; realtime adds the wall-clock
 //! time read from the CMOS RTC at boot. Both are read without a lock.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use libos_kcore::time::TscScale;
 
 use crate::arch::x86_64::{acpi, cpu, hpet, pit, rtc};
@@ -39,6 +41,20 @@ pub struct Clock {
 }
 
 static CLOCK: InitCell<Clock> = InitCell::new();
+
+/// The TSC at the kernel's first instructions (start32), for the
+/// benchmark's boot figures.
+static FIRST_INSTRUCTION_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Records the TSC start32 read (once, at the top of `kernel_main`).
+pub fn set_first_instruction_tsc(tsc: u64) {
+    FIRST_INSTRUCTION_TSC.store(tsc, Ordering::Relaxed);
+}
+
+/// The TSC at the kernel's first instructions.
+pub fn first_instruction_tsc() -> u64 {
+    FIRST_INSTRUCTION_TSC.load(Ordering::Relaxed)
+}
 
 /// Reads the TSC.
 #[inline]

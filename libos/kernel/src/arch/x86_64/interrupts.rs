@@ -12,6 +12,18 @@ pub fn disable_and_save() -> bool {
     were_on
 }
 
+/// Enables interrupts on this CPU.
+#[inline]
+pub fn enable() {
+    hw::enable();
+}
+
+/// Disables interrupts on this CPU.
+#[inline]
+pub fn disable() {
+    hw::disable();
+}
+
 /// Re-enables interrupts if `were_on`.
 #[inline]
 pub fn restore(were_on: bool) {

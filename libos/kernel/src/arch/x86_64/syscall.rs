@@ -9,6 +9,7 @@ use x86_64::registers::model_specific::Msr;
 
 use crate::arch::x86_64::cpu_entry_area::EntryArea;
 use crate::arch::x86_64::interrupts;
+use crate::arch::x86_64::percpu::this_cpu;
 use crate::{config, sched, syscalls};
 
 // The test suite computes expected LSTARs with the ABI's copy of the stride.
@@ -59,6 +60,22 @@ pub fn init_cpu(area: &EntryArea) {
     wrmsr(msr::SFMASK, SFMASK);
 }
 
+/// Points this CPU's LSTAR at the benchmark's floor entry (`on`), which
+/// returns from every SYSCALL at once except `libos_debug`, or back at the
+/// normal entry. Only `cargo xtask bench` asks for this, from a thread
+/// pinned to this CPU.
+pub fn set_bench_floor(on: bool) {
+    let kpti = config::get().kpti;
+    let area = this_cpu().entry_area.get().expect("this CPU has an entry area");
+    let lstar = match (on, kpti) {
+        (true, true) => trampoline_alias(&area, symbol_address!(entry_SYSCALL_64_bench_floor_trampoline)),
+        (true, false) => symbol_address!(entry_SYSCALL_64_bench_floor),
+        (false, true) => trampoline_alias(&area, symbol_address!(entry_SYSCALL_64_trampoline)),
+        (false, false) => symbol_address!(entry_SYSCALL_64),
+    };
+    wrmsr(msr::LSTAR, lstar);
+}
+
 /// This CPU's LSTAR.
 pub fn lstar() -> u64 {
     // SAFETY: reading LSTAR has no side effects.
@@ -84,8 +101,18 @@ pub fn sysret_is_safe(regs: &PtRegs) -> bool {
 #[unsafe(no_mangle)]
 extern "C" fn do_syscall_64(regs: &mut PtRegs) -> bool {
     // pt_regs is complete: interrupts may come now.
-    interrupts::restore(true);
-    syscalls::handle(regs);
+    interrupts::enable();
+    let frame_changed = syscalls::handle(regs);
     sched::exit_to_user_mode();
-    sysret_is_safe(regs)
+    if frame_changed {
+        sysret_is_safe(regs)
+    } else {
+        // The frame is as the entry built it: RCX == RIP and R11 == RFLAGS
+        // (both pushed from the same registers), the user CS and SS (pushed
+        // as constants), and RIP just after a SYSCALL in user memory, which
+        // ends a page below the canonical boundary, so RIP is canonical.
+        // Only the user's own TF/RF can forbid SYSRET (it could not restore
+        // RF, and TF would trap right after it).
+        regs.rflags & (rflags::RF | rflags::TF) == 0
+    }
 }
