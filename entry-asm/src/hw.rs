@@ -107,8 +107,8 @@ pub mod rflags {
 }
 
 /// GDT selectors, in Linux's x86_64 order so that one STAR value serves both
-/// SYSCALL (kernel CS = STAR[47:32], SS = +8) and 64-bit SYSRET
-/// (CS = STAR[63:48] + 16, SS = STAR[63:48] + 8).
+/// SYSCALL (kernel CS = `STAR[47:32]`, SS = +8) and 64-bit SYSRET
+/// (CS = `STAR[63:48]` + 16, SS = `STAR[63:48]` + 8).
 pub mod selector {
     /// 32-bit kernel code (unused; keeps Linux's numbering).
     pub const KERNEL32_CS: u16 = 1 << 3;

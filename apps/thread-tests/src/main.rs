@@ -25,6 +25,12 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+/// TSC ticks per millisecond (the kernel's clock frequency: an emulator's
+/// TSC may run far slower than real hardware's).
+pub fn ticks_per_ms() -> u64 {
+    libos::debug::call(libos::debug::TSC_HZ, 0, 0).expect("TSC frequency") / 1000
+}
+
 /// Reads a byte with a plain `mov` (a fault is what some tests want).
 pub fn read_byte(addr: usize) -> u8 {
     // SAFETY: a one-byte volatile load the caller expects to work or to

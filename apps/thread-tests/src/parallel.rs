@@ -8,7 +8,7 @@ use libos::sync::{Arc, Barrier};
 use libos::testing::require_cpus;
 use libos::{cpu, debug, thread};
 
-use crate::rdtsc;
+use crate::{rdtsc, ticks_per_ms};
 
 /// Spins (no syscalls) until `counter` reaches `n`, or panics after
 /// `ticks` TSC ticks.
@@ -20,8 +20,10 @@ fn spin_until(counter: &AtomicUsize, n: usize, ticks: u64, what: &str) {
     }
 }
 
-/// About ten seconds of TSC ticks at any clock this runs on.
-const LONG: u64 = 30_000_000_000;
+/// How long a spin may wait before the test calls it a failure.
+fn long() -> u64 {
+    20_000 * ticks_per_ms()
+}
 
 #[libos::test]
 fn cpu_count_agrees_with_the_kernel() {
@@ -46,7 +48,7 @@ fn threads_run_in_parallel_on_every_cpu() {
                 cpu::pin_to(c).unwrap();
                 let on = cpu::current();
                 arrived.fetch_add(1, Ordering::AcqRel);
-                spin_until(&arrived, n, LONG, "parallel threads");
+                spin_until(&arrived, n, long(), "parallel threads");
                 // Still on the pinned CPU after the spin.
                 (on, cpu::current())
             })
@@ -71,12 +73,12 @@ fn runnable_threads_spread_over_the_cpus() {
             let (arrived, recorded) = (arrived.clone(), recorded.clone());
             thread::spawn(move || {
                 arrived.fetch_add(1, Ordering::AcqRel);
-                spin_until(&arrived, n, LONG, "spreading threads");
+                spin_until(&arrived, n, long(), "spreading threads");
                 let on = cpu::current();
                 recorded.fetch_add(1, Ordering::AcqRel);
                 // Keep the CPU busy until everyone has looked, so no CPU
                 // is freed early and reused.
-                spin_until(&recorded, n, LONG, "spreading threads");
+                spin_until(&recorded, n, long(), "spreading threads");
                 on
             })
         })
@@ -100,9 +102,10 @@ fn a_spinning_thread_does_not_starve_another_on_the_same_cpu() {
         thread::spawn(move || {
             started.store(true, Ordering::Release);
             let begin = rdtsc();
+            let limit = long();
             let mut spins = 0u64;
             while !stop.load(Ordering::Acquire) {
-                assert!(rdtsc() - begin < LONG, "the other thread never ran: starved");
+                assert!(rdtsc() - begin < limit, "the other thread never ran: starved");
                 spins += 1;
             }
             spins
@@ -131,11 +134,13 @@ fn a_spinning_thread_does_not_starve_another_on_the_same_cpu() {
 fn registers_survive_preemption() {
     cpu::pin_to(0).unwrap();
     let switches_seen = Arc::new(AtomicU64::new(0));
+    let ms = ticks_per_ms();
     let handles: Vec<_> = (0..2u64)
         .map(|i| {
             let seen = switches_seen.clone();
             thread::spawn(move || {
-                let (bad, gaps) = spin_with_patterns(0x1111_1111_1111_1111 * (i + 1), 3_000_000_000);
+                // 300 ms each (30 time slices): the two must take turns.
+                let (bad, gaps) = spin_with_patterns(0x1111_1111_1111_1111 * (i + 1), 300 * ms, ms);
                 seen.fetch_add(gaps, Ordering::Relaxed);
                 bad
             })
@@ -151,9 +156,9 @@ fn registers_survive_preemption() {
 
 /// Spins for `ticks` TSC ticks with `seed`-derived values in most general
 /// registers, checking them all the time. Returns (nonzero if one ever
-/// changed, how many times the TSC jumped by over 1M ticks between two
+/// changed, how many times the TSC jumped by over `gap` ticks between two
 /// checks: times the thread was off the CPU).
-fn spin_with_patterns(seed: u64, ticks: u64) -> (u64, u64) {
+fn spin_with_patterns(seed: u64, ticks: u64, gap: u64) -> (u64, u64) {
     let bad: u64;
     let gaps: u64;
     // SAFETY: only registers are used; RBX and RBP are saved and restored
@@ -197,7 +202,7 @@ fn spin_with_patterns(seed: u64, ticks: u64) -> (u64, u64) {
             "mov rcx, rax",
             "sub rcx, r13",
             "mov r13, rax",
-            "cmp rcx, 1000000",
+            "cmp rcx, r8",
             "jb 4f",
             "inc r11",
             "4:",
@@ -211,6 +216,7 @@ fn spin_with_patterns(seed: u64, ticks: u64) -> (u64, u64) {
             "pop rbx",
             inout("rdi") ticks => bad,
             in("rsi") seed,
+            in("r8") gap,
             out("rax") _, out("rcx") _, out("rdx") _,
             out("r11") gaps, out("r12") _, out("r13") _, out("r14") _, out("r15") _,
         );

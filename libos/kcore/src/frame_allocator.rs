@@ -360,7 +360,7 @@ mod tests {
         let (mut a, _) = booted();
         for _ in 0..50 {
             let f = a.allocate_below(4 * MIB).unwrap();
-            assert!(f < 4 * MIB && f >= MIB);
+            assert!((MIB..4 * MIB).contains(&f));
         }
         let low = a.allocate_contiguous(4, PAGE_SIZE, 4 * MIB).unwrap();
         assert!(low + 4 * PAGE_SIZE <= 4 * MIB);

@@ -101,16 +101,20 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
         crate::time::TscSource::Hpet => "measured against the HPET",
         crate::time::TscSource::Pit => "measured against the PIT",
     };
+    let mut rejected = heapless::String::<64>::new();
+    if let Some(hz) = clock.cpuid_rejected {
+        let _ = write!(rejected, "; CPUID said {} MHz, which the TSC does not run at", hz / 1_000_000);
+    }
     println!(
-        "  clock    TSC {}.{:03} MHz ({source}); random: {:?}",
+        "  clock    TSC {}.{:03} MHz ({source}{rejected}); random: {:?}",
         clock.scale.hz / 1_000_000,
         clock.scale.hz / 1000 % 1000,
         crate::random::source()
     );
     match acpi::info() {
         Some(a) => println!(
-            "  acpi     {} tables; power-off {}",
-            a.tables,
+            "  acpi     {}; power-off {}",
+            a.found.join(" "),
             if a.pm1a_control_port.is_some() && a.s5_sleep_type.is_some() { "available" } else { "unavailable" }
         ),
         None => println!("  acpi     not found"),

@@ -11,15 +11,26 @@ use crate::time;
 /// host load; real hardware agrees to well under 0.1%).
 const TOLERANCE_PERCENT: u64 = 5;
 
-fn close(a: u64, b: u64) -> bool {
-    a.abs_diff(b) * 100 <= b * TOLERANCE_PERCENT
+/// Tries a measurement up to 5 times (the emulator's thread may be
+/// descheduled in the middle of one on a loaded host) and returns the
+/// first within tolerance of `hz`, or the last.
+fn agrees(hz: u64, mut measure: impl FnMut() -> u64) -> Result<u64, u64> {
+    let mut last = 0;
+    for _ in 0..5 {
+        last = measure();
+        if last.abs_diff(hz) * 100 <= hz * TOLERANCE_PERCENT {
+            return Ok(last);
+        }
+    }
+    Err(last)
 }
 
 #[kernel_test]
 fn the_tsc_frequency_agrees_with_the_pit() {
     let hz = time::clock().scale.hz;
-    let pit = pit::measure_tsc_hz(20);
-    assert!(close(pit, hz), "PIT says {pit} Hz, the clock uses {hz} Hz");
+    if let Err(pit) = agrees(hz, || pit::measure_tsc_hz(20)) {
+        panic!("PIT says {pit} Hz, the clock uses {hz} Hz");
+    }
 }
 
 #[kernel_test]
@@ -28,8 +39,9 @@ fn the_tsc_frequency_agrees_with_the_hpet() {
         skip("no HPET in the ACPI tables");
     };
     let hz = time::clock().scale.hz;
-    let hpet = hpet::measure_tsc_hz(address, 20).expect("the HPET reports a valid period");
-    assert!(close(hpet, hz), "HPET says {hpet} Hz, the clock uses {hz} Hz");
+    if let Err(hpet) = agrees(hz, || hpet::measure_tsc_hz(address, 20).expect("the HPET reports a valid period")) {
+        panic!("HPET says {hpet} Hz, the clock uses {hz} Hz");
+    }
 }
 
 #[kernel_test]

@@ -26,6 +26,18 @@ pub enum TscSource {
 
 /// How long the boot-time measurement runs.
 const CALIBRATION_MS: u64 = 10;
+/// How long the check of a CPUID frequency runs.
+const CHECK_MS: u64 = 2;
+/// How far (in percent) a CPUID frequency may be from a quick measurement.
+const CHECK_TOLERANCE_PERCENT: u64 = 10;
+
+/// Measures the TSC against the HPET if ACPI lists one, else the PIT.
+fn measure(ms: u64) -> (u64, TscSource) {
+    match acpi::info().and_then(|a| a.hpet_address).and_then(|a| hpet::measure_tsc_hz(a, ms)) {
+        Some(hz) => (hz, TscSource::Hpet),
+        None => (pit::measure_tsc_hz(ms), TscSource::Pit),
+    }
+}
 
 /// The clock's parameters, fixed at boot.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +50,9 @@ pub struct Clock {
     pub realtime_at_boot_ns: u64,
     /// Where the frequency came from.
     pub source: TscSource,
+    /// A frequency CPUID reported but a measurement contradicted (an
+    /// emulator whose TSC does not run at its CPU model's rate: Bochs).
+    pub cpuid_rejected: Option<u64>,
 }
 
 static CLOCK: InitCell<Clock> = InitCell::new();
@@ -66,11 +81,20 @@ pub fn rdtsc() -> u64 {
 /// Sets up the clock (boot CPU, once).
 pub fn init() -> &'static Clock {
     let tsc_at_boot = rdtsc();
-    let hpet = || acpi::info().and_then(|a| a.hpet_address).and_then(|a| hpet::measure_tsc_hz(a, CALIBRATION_MS));
-    let (hz, source) = match (cpu::features().tsc_hz_from_cpuid, hpet()) {
-        (Some(hz), _) => (hz, TscSource::Cpuid),
-        (None, Some(hz)) => (hz, TscSource::Hpet),
-        (None, None) => (pit::measure_tsc_hz(CALIBRATION_MS), TscSource::Pit),
+    let mut cpuid_rejected = None;
+    let (hz, source) = match cpu::features().tsc_hz_from_cpuid {
+        // Trusted after a quick check: some emulators report their CPU
+        // model's frequency while their TSC runs at another rate.
+        Some(hz) => {
+            let (quick, _) = measure(CHECK_MS);
+            if quick.abs_diff(hz) * 100 <= hz * CHECK_TOLERANCE_PERCENT {
+                (hz, TscSource::Cpuid)
+            } else {
+                cpuid_rejected = Some(hz);
+                measure(CALIBRATION_MS)
+            }
+        }
+        None => measure(CALIBRATION_MS),
     };
     let wall = rtc::read().unix_seconds().unwrap_or(0).max(0) as u64;
     CLOCK.set(Clock {
@@ -78,6 +102,7 @@ pub fn init() -> &'static Clock {
         tsc_at_boot,
         realtime_at_boot_ns: wall * 1_000_000_000,
         source,
+        cpuid_rejected,
     })
 }
 

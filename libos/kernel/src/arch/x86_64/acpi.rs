@@ -22,8 +22,12 @@ pub struct Handler;
 impl AcpiHandler for Handler {
     unsafe fn map_physical_region<T>(&self, physical_address: usize, size: usize) -> PhysicalMapping<Self, T> {
         let virt = mmio::map(physical_address as u64, size as u64, Caching::WriteBack);
+        // The bytes readable from `virt` on: up to the end of its last page.
+        // (The crate reuses a mapping for a whole table when this says the
+        // table fits, so it must not count the part of the first page that
+        // lies before `virt`.)
         let page_off = physical_address as u64 % 4096;
-        let mapped_len = (page_off + size as u64).next_multiple_of(4096) as usize;
+        let mapped_len = ((page_off + size as u64).next_multiple_of(4096) - page_off) as usize;
         // SAFETY: `virt` maps `size` bytes at `physical_address`, which the
         // caller guarantees hold a valid T; the mapping lives until unmap.
         unsafe {
@@ -38,7 +42,7 @@ impl AcpiHandler for Handler {
     }
 
     fn unmap_physical_region<T>(region: &PhysicalMapping<Self, T>) {
-        mmio::unmap(region.virtual_start().as_ptr() as u64, region.region_length() as u64);
+        mmio::unmap(region.virtual_start().as_ptr() as u64, region.mapped_length() as u64);
     }
 }
 
@@ -60,8 +64,8 @@ pub struct AcpiInfo {
     pub cpus_ignored: usize,
     /// Physical address of the local APIC registers (MADT, with overrides).
     pub local_apic_address: Option<u64>,
-    /// Number of system description tables the RSDT/XSDT lists.
-    pub tables: usize,
+    /// The tables the kernel found and used, by signature.
+    pub found: heapless::Vec<&'static str, 8>,
     /// I/O port of the PM1a control register.
     pub pm1a_control_port: Option<u16>,
     /// SLP_TYPa for the S5 (soft-off) state.
@@ -78,19 +82,27 @@ pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
     // SAFETY: this is a BIOS machine (multiboot v1 on a PC); the search only
     // reads the EBDA and the BIOS ROM area.
     let tables = unsafe { AcpiTables::search_for_rsdp_bios(Handler)? };
-    let mut info = AcpiInfo { tables: tables.headers().count(), ..AcpiInfo::default() };
+    // Not `tables.headers()`: the acpi crate (5.2) maps only each table's
+    // header there, then checksums the whole table through that mapping,
+    // which faults when a table crosses into a page beyond the header's.
+    // `find_table` maps whole tables.
+    let mut info = AcpiInfo::default();
     // The PM1a control block must be in system I/O space for the power-off
     // path to reach it with OUT.
-    if let Ok(fadt) = tables.find_table::<Fadt>()
-        && let Ok(block) = fadt.pm1a_control_block()
-        && block.address_space == acpi::address::AddressSpace::SystemIo
-    {
-        info.pm1a_control_port = Some(block.address as u16);
+    if let Ok(fadt) = tables.find_table::<Fadt>() {
+        let _ = info.found.push("FADT");
+        if let Ok(block) = fadt.pm1a_control_block()
+            && block.address_space == acpi::address::AddressSpace::SystemIo
+        {
+            info.pm1a_control_port = Some(block.address as u16);
+        }
     }
     if let Ok(hpet) = acpi::HpetInfo::new(&tables) {
+        let _ = info.found.push("HPET");
         info.hpet_address = Some(hpet.base_address as u64);
     }
     if let Ok(madt) = tables.find_table::<Madt>() {
+        let _ = info.found.push("MADT");
         let madt = madt.get();
         info.local_apic_address = Some(madt.local_apic_address as u64);
         for entry in madt.entries() {
@@ -113,6 +125,7 @@ pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
         }
     }
     if let Ok(dsdt) = tables.dsdt() {
+        let _ = info.found.push("DSDT");
         let virt = mmio::map(dsdt.address as u64, dsdt.length as u64, Caching::WriteBack);
         // SAFETY: the DSDT's AML is mapped for its whole length just above.
         let aml = unsafe { core::slice::from_raw_parts(virt as *const u8, dsdt.length as usize) };
