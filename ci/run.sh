@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# What CI runs, in order: the toolchain, QEMU, then `cargo xtask lint`
-# (fmt, clippy, rustdoc) and `cargo xtask test` (host unit tests and every
-# boot-time suite). Each step prints a timestamped header and its elapsed
-# time; the first failing step ends the run with its status.
+# What CI runs, in order: the toolchain, QEMU, Bochs and GRUB's ISO tools,
+# then `cargo xtask lint` (fmt, clippy, rustdoc), `cargo xtask test` (host
+# unit tests and every boot-time suite under QEMU) and `cargo xtask test
+# --emulator bochs --no-host` (the kernel and app suites under Bochs CPU
+# models with PCID, which QEMU's TCG lacks). Each step prints a timestamped
+# header and its elapsed time; the first failing step ends the run with its
+# status.
 #
 # Run it from anywhere: it works from the repository root. Developers can run
-# the same checks with `cargo xtask lint && cargo xtask test`.
+# the same checks with `cargo xtask lint && cargo xtask test &&
+# cargo xtask test --emulator bochs --no-host`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -67,18 +71,53 @@ install_qemu() {
     qemu-system-x86_64 --version | head -n 1
 }
 
-# The test suite; its output is kept to repeat its closing line at the end.
+# Bochs (its BIOS and VGA BIOS) and what grub-mkrescue needs to make the
+# BIOS-bootable ISOs Bochs boots from.
+bochs_packages=(bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools)
+have_bochs_tools() {
+    command -v bochs >/dev/null 2>&1 &&
+        command -v grub-mkrescue >/dev/null 2>&1 &&
+        command -v xorriso >/dev/null 2>&1 &&
+        command -v mformat >/dev/null 2>&1 &&
+        [ -f /usr/share/bochs/BIOS-bochs-latest ] &&
+        [ -f /usr/share/vgabios/vgabios.bin ] &&
+        [ -f /usr/lib/grub/i386-pc/multiboot.mod ]
+}
+install_bochs() {
+    if ! have_bochs_tools; then
+        export DEBIAN_FRONTEND=noninteractive
+        as_root apt-get install -y "${bochs_packages[@]}" ||
+            { as_root apt-get update && as_root apt-get install -y "${bochs_packages[@]}"; }
+    fi
+    dpkg-query -W -f '${Package} ${Version}\n' "${bochs_packages[@]}" 2>/dev/null || true
+}
+
+# The test suites; their output is kept to repeat their closing lines at the end.
 test_log=$(mktemp)
-trap 'rm -f "$test_log"' EXIT
+bochs_log=$(mktemp)
+trap 'rm -f "$test_log" "$bochs_log"' EXIT
 run_tests() {
     cargo xtask test 2>&1 | tee "$test_log"
+}
+# The host tests ran in the step before.
+run_bochs_tests() {
+    cargo xtask test --emulator bochs --no-host 2>&1 | tee "$bochs_log"
 }
 
 step "toolchain" install_toolchain
 step "qemu" install_qemu
+step "bochs" install_bochs
 step "lint" cargo xtask lint
 step "test" run_tests
+step "test under bochs" run_bochs_tests
 
 printf '\n[%s] CI finished in %d s\n' "$(date -u +%H:%M:%S)" "$(($(date +%s) - ci_start))"
-# The test runner's closing line (`N passed, M failed`) ends CI's output too.
-grep -E '^[0-9]+ passed, [0-9]+ failed$' "$test_log" | tail -n 1
+# The test runners' closing lines (`N passed, M failed`) end CI's output
+# too, then their sum in the same form.
+qemu_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$test_log" | tail -n 1)
+bochs_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$bochs_log" | tail -n 1)
+printf 'qemu:  %s\nbochs: %s\n' "$qemu_line" "$bochs_line"
+read -r qemu_passed _ qemu_failed _ <<<"${qemu_line//,/}"
+read -r bochs_passed _ bochs_failed _ <<<"${bochs_line//,/}"
+printf '%d passed, %d failed\n' "$((${qemu_passed:-0} + ${bochs_passed:-0}))" \
+    "$((${qemu_failed:-0} + ${bochs_failed:-0}))"

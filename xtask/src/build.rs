@@ -7,9 +7,12 @@
 //!   that the plain and the `boot-tests` builds do not overwrite each other.
 //! - An app: `cargo build -p <app> --target x86_64-unknown-none --target-dir
 //!   target/user` with `CARGO_ENCODED_RUSTFLAGS` giving the static relocation
-//!   model, the small code model and the user linker script `libos/user.ld`
-//!   (release builds use thin LTO: fat LTO cannot merge code-model=small
-//!   modules with the target's prebuilt `core`).
+//!   model and the user linker script `libos/user.ld`. The code model stays
+//!   the target's (`kernel`, like its prebuilt `core` and `alloc`, so that
+//!   LTO can merge them): its sign-extended 32-bit addresses also reach
+//!   everything below 2 GiB, where apps are linked (the image build checks).
+//!   Release apps are built without debug information (`strip=debuginfo`):
+//!   the image carries the ELF.
 //! - Images go to `target/images/<app or kernel>[-tests][-release].bin`.
 
 use std::env;
@@ -32,8 +35,6 @@ pub const KERNEL_BIN: &str = "kernel";
 pub const BOOT_TESTS_FEATURE: &str = "boot-tests";
 /// The apps' linker script, relative to the workspace root.
 pub const USER_LINKER_SCRIPT: &str = "libos/user.ld";
-/// The LTO mode of release app builds (see [`Layout::build_app`]).
-pub const APP_RELEASE_LTO: &str = "thin";
 /// The image name used when there is no app.
 pub const NO_APP_NAME: &str = "kernel";
 
@@ -90,6 +91,18 @@ impl Layout {
     /// `target/images`.
     pub fn images_dir(&self) -> PathBuf {
         self.root.join("target/images")
+    }
+
+    /// `target/images/bochs`: the GRUB rescue ISOs that boot images under
+    /// Bochs.
+    pub fn bochs_iso_dir(&self) -> PathBuf {
+        self.images_dir().join("bochs")
+    }
+
+    /// `target/bochs`: one directory per Bochs run (bochsrc, log, serial
+    /// output), kept when the run failed.
+    pub fn bochs_work_dir(&self) -> PathBuf {
+        self.root.join("target/bochs")
     }
 
     /// `target/xtask`: the xtask's own state (the KVM probe cache).
@@ -192,12 +205,9 @@ impl Layout {
             .env_remove("RUSTFLAGS")
             .env("CARGO_ENCODED_RUSTFLAGS", flags);
         if release {
-            // The release profile's fat LTO merges the app with the
-            // prebuilt `core` of x86_64-unknown-none, whose bitcode has the
-            // target's code model (kernel): LLVM refuses to merge it with
-            // our code-model=small modules ("failed to load bitcode of
-            // module core-..."). Thin LTO links them.
-            cmd.arg("--release").env("CARGO_PROFILE_RELEASE_LTO", APP_RELEASE_LTO);
+            // The payload is the ELF itself: line tables would only make
+            // the image bigger (debug builds keep them for gdb).
+            cmd.arg("--release").env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
         }
         run_cargo(&mut cmd, &format!("the app `{app}`"))?;
         let elf = self.app_elf(app, release);
@@ -237,7 +247,6 @@ impl Default for Layout {
 pub fn app_rustflags(linker_script: &Path) -> OsString {
     let flags = [
         "-Crelocation-model=static".to_string(),
-        "-Ccode-model=small".to_string(),
         format!("-Clink-arg=-T{}", linker_script.display()),
         "-Clink-arg=--gc-sections".to_string(),
     ];
@@ -318,12 +327,7 @@ mod tests {
         let flags = flags.to_str().unwrap();
         assert_eq!(
             flags.split('\x1f').collect::<Vec<_>>(),
-            [
-                "-Crelocation-model=static",
-                "-Ccode-model=small",
-                "-Clink-arg=-T/w/libos/user.ld",
-                "-Clink-arg=--gc-sections"
-            ]
+            ["-Crelocation-model=static", "-Clink-arg=-T/w/libos/user.ld", "-Clink-arg=--gc-sections"]
         );
     }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::accel::{self, AccelChoice, ProbeSetup};
+use crate::bochs;
 use crate::build::{Flavor, Layout};
+use crate::emulator::Emulator;
 use crate::image::Image;
 use crate::install;
 use crate::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
@@ -98,21 +100,33 @@ pub fn image(spec: &ImageSpec, out: &Path, boot: &BootOptions) -> Result<()> {
     Ok(())
 }
 
+/// The timeout of `cargo xtask run` under QEMU unless `--timeout` says
+/// otherwise.
+pub const QEMU_RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// `cargo xtask run`'s own options.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// The machine and command line.
     pub boot: BootOptions,
-    /// `--accel`.
+    /// `--emulator`.
+    pub emulator: Emulator,
+    /// `--bochs-cpu` (Bochs).
+    pub bochs_cpu: String,
+    /// `--accel` (QEMU).
     pub accel: AccelChoice,
-    /// `--gdb`.
+    /// `--gdb` (QEMU).
     pub gdb: bool,
-    /// `--timeout` (ignored with `--gdb`).
-    pub timeout: Duration,
+    /// `--timeout` (ignored with `--gdb`); `None`: [`QEMU_RUN_TIMEOUT`] or
+    /// [`bochs::DEFAULT_TIMEOUT`].
+    pub timeout: Option<Duration>,
 }
 
 /// `cargo xtask run`: returns the exit status to exit with.
 pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
+    if opts.emulator == Emulator::Bochs {
+        return run_bochs(spec, opts);
+    }
     let layout = Layout::new();
     let qemu_path = install::ensure_qemu()?;
     let out = layout.image(spec.app.as_deref(), spec.flavor);
@@ -141,7 +155,7 @@ pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
         cmdline: opts.boot.cmdline.clone(),
         machine: Machine { accel: chosen.accel, ..machine },
         gdb: opts.gdb,
-        timeout: if opts.gdb { None } else { Some(opts.timeout) },
+        timeout: if opts.gdb { None } else { Some(opts.timeout.unwrap_or(QEMU_RUN_TIMEOUT)) },
     };
     eprintln!("xtask: $ {}", boot.shell_command());
     if opts.gdb {
@@ -167,6 +181,54 @@ pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
         }
         // QEMU's stderr, if any, was shown above as it came.
         Verdict::Problem(problem) => eprintln!("xtask: {problem}"),
+    }
+    Ok(status)
+}
+
+/// `cargo xtask run --emulator bochs`: returns the exit status to exit with.
+fn run_bochs(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
+    let layout = Layout::new();
+    let tools = install::ensure_bochs()?;
+    bochs::remove_stale_runs(&layout.bochs_work_dir());
+    let out = layout.image(spec.app.as_deref(), spec.flavor);
+    build_image(&layout, spec, &out)?;
+    let boot = bochs::Boot {
+        tools,
+        image: out,
+        cmdline: opts.boot.cmdline.clone(),
+        machine: bochs::Machine {
+            cpu: opts.bochs_cpu.clone(),
+            smp: opts.boot.smp,
+            mem_mib: bochs::mem_mib(&opts.boot.mem).map_err(anyhow::Error::msg)?,
+        },
+        timeout: opts.timeout.unwrap_or(bochs::DEFAULT_TIMEOUT),
+        iso_dir: layout.bochs_iso_dir(),
+        work_root: layout.bochs_work_dir(),
+    };
+    eprintln!("xtask: bochs: CPU model {}; timeout {}", boot.machine.describe(), run_result::format_secs(boot.timeout));
+    let stdout = std::io::stdout();
+    let finished = bochs::run(&boot, &mut |chunk| {
+        let mut out = stdout.lock();
+        let _ = out.write_all(chunk);
+        let _ = out.flush();
+    })
+    .context("running Bochs")?;
+    let status = finished.verdict.shell_status();
+    match &finished.verdict {
+        Verdict::Exit(_) => {
+            eprintln!(
+                "xtask: {} ({:.2} s under Bochs; exit status {status})",
+                finished.verdict.describe(),
+                finished.elapsed.as_secs_f64()
+            );
+            let _ = std::fs::remove_dir_all(&finished.work_dir);
+        }
+        other => {
+            eprint!("{}", finished.diagnostics);
+            eprintln!("xtask: {}", other.describe());
+            eprintln!("xtask: the run's files are kept in {}; to run it again:", finished.work_dir.display());
+            eprintln!("    {}", finished.command);
+        }
     }
     Ok(status)
 }

@@ -33,6 +33,8 @@ pub const MULTIBOOT_SEARCH_LIMIT: usize = 8192;
 pub const IMAGE_END_SYMBOL: &str = "__image_phys_end";
 /// The multiboot address fields are 32-bit: the whole image must lie below.
 const ADDRESS_LIMIT: u64 = 1 << 32;
+/// Apps must end below this virtual address (see `build::app_rustflags`).
+const APP_ADDRESS_LIMIT: u64 = 1 << 31;
 
 /// The app to append to the kernel.
 #[derive(Clone, Copy, Debug)]
@@ -182,7 +184,16 @@ pub fn build(kernel_elf: &[u8], app: Option<AppInput<'_>>) -> Result<Image> {
     let app_part = match app {
         None => None,
         Some(app) => {
-            Elf::parse(app.elf).map_err(|e| anyhow::anyhow!("the app `{}` is not a valid ELF file: {e}", app.name))?;
+            let elf = Elf::parse(app.elf)
+                .map_err(|e| anyhow::anyhow!("the app `{}` is not a valid ELF file: {e}", app.name))?;
+            // Apps are compiled with the target's `kernel` code model, whose
+            // 32-bit sign-extended addresses reach only the lowest 2 GiB.
+            let app_end = elf.load_segments().map(|s| s.header.vaddr + s.header.mem_size).max().unwrap_or(0);
+            ensure!(
+                app_end <= APP_ADDRESS_LIMIT,
+                "the app `{}` ends at {app_end:#x}, above 2 GiB: its code model cannot address that",
+                app.name
+            );
             let header = PayloadHeader::new(app.name, app.elf.len() as u64);
             let payload_offset = bytes.len() as u64;
             bytes.extend_from_slice(&header.to_bytes());

@@ -45,6 +45,13 @@ pub fn steps(apps: &[String]) -> Vec<Step> {
     bare_metal.extend(["--target", TARGET, "--", "-D", "warnings"].map(String::from));
     let mut doc = Step::new("rustdoc of the host crates", &["doc", "--no-deps"]);
     doc.env.push(("RUSTDOCFLAGS".into(), "-D warnings".into()));
+    // The crates an app author reads: the runtime, the ABI, the entry code
+    // and the kernel, documented for the target they build for.
+    let mut bare_metal_doc = Step::new(
+        "rustdoc of the bare-metal crates",
+        &["doc", "--no-deps", "-p", "libos", "-p", "entry-asm", "-p", KERNEL_PACKAGE, "--target", TARGET],
+    );
+    bare_metal_doc.env.push(("RUSTDOCFLAGS".into(), "-D warnings".into()));
     vec![
         Step::new("formatting", &["fmt", "--all", "--check"]),
         // The workspace's default-members: the host crates, the xtask included.
@@ -55,6 +62,7 @@ pub fn steps(apps: &[String]) -> Vec<Step> {
             &["clippy", "-p", KERNEL_PACKAGE, "--features", "boot-tests", "--target", TARGET, "--", "-D", "warnings"],
         ),
         doc,
+        bare_metal_doc,
     ]
 }
 
@@ -96,6 +104,7 @@ mod tests {
              --target x86_64-unknown-none -- -D warnings"
         );
         assert_eq!(steps[0].display(), "cargo fmt --all --check");
-        assert_eq!(steps.last().unwrap().display(), "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps");
+        let doc = steps.iter().find(|s| s.title == "rustdoc of the host crates").unwrap();
+        assert_eq!(doc.display(), "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps");
     }
 }

@@ -4,6 +4,10 @@
 //! - [`build`]: cargo invocations for the kernel and the apps, file layout;
 //! - [`image`]: the bootable image (kernel loaded flat + app payload);
 //! - [`qemu`]: QEMU's command line and a supervised, time-limited run;
+//! - [`bochs`]: booting under Bochs (PCID) from a GRUB rescue ISO, judged
+//!   from the serial output;
+//! - [`emulator`]: QEMU or Bochs behind one interface;
+//! - [`process`]: emulator processes that die with the xtask;
 //! - [`accel`]: TCG, KVM, or KVM after a cached probe;
 //! - [`run_result`]: how a run ended (QEMU status + exit line → verdict);
 //! - [`serial_protocol`]: the boot-time test protocol on the serial port;
@@ -11,16 +15,19 @@
 //! - [`test_runner`]: `cargo xtask test`;
 //! - [`host_tests`]: the host unit tests (`cargo test`) summarised;
 //! - [`lint`]: `cargo xtask lint` (what CI checks);
-//! - [`install`]: finding (and installing) QEMU;
+//! - [`install`]: finding (and installing) QEMU, Bochs and GRUB's tools;
 //! - [`commands`]: `build`, `image` and `run`.
 
 mod accel;
+mod bochs;
 mod build;
 mod commands;
+mod emulator;
 mod host_tests;
 mod image;
 mod install;
 mod lint;
+mod process;
 mod qemu;
 mod run_result;
 mod serial_protocol;
@@ -31,22 +38,26 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::ensure;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::accel::AccelChoice;
 use crate::build::Flavor;
 use crate::commands::{BootOptions, ImageSpec, RunOptions};
+use crate::emulator::Emulator;
 use crate::qemu::Firmware;
 use crate::test_runner::TestOptions;
 
 /// Build, run and test the library OS: a kernel (ring 0) and an app (ring 3)
-/// in one multiboot image, booted under QEMU.
+/// in one multiboot image, booted under QEMU (or Bochs, for PCID).
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", bin_name = "cargo xtask")]
 #[command(after_help = "Examples:\n  \
     cargo xtask run hello\n  \
     cargo xtask run hello --kpti off -- loglevel=debug -- arg1 arg2\n  \
+    cargo xtask run hello --emulator bochs --smp 2\n  \
     cargo xtask test mm::\n  \
+    cargo xtask test --emulator bochs --no-host\n  \
     cargo xtask image hello -o hello.bin")]
 struct Cli {
     #[command(subcommand)]
@@ -62,36 +73,55 @@ enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
-    /// Build, then boot the image under QEMU, the guest's serial output on stdout.
+    /// Build, then boot the image under QEMU or Bochs, the guest's serial output on stdout.
     ///
     /// Exits with the run's status: 0 success, 1 kernel failure, the app's
     /// exit code, 128+signal when the kernel killed the app, 124 timeout, 2
-    /// when QEMU or the guest misbehaved (QEMU error, triple fault). The
-    /// xtask's own messages go to stderr.
+    /// when the emulator or the guest misbehaved (QEMU error, triple fault).
+    /// The xtask's own messages go to stderr.
+    ///
+    /// Under Bochs (--emulator bochs) the image boots from a GRUB rescue ISO
+    /// (target/images/bochs/) and the run's outcome comes from the kernel's
+    /// exit line on the serial port; Bochs's files (bochsrc, log) are in
+    /// target/bochs/ and are kept when the run ends without an exit line.
     Run {
         #[command(flatten)]
         target: TargetArgs,
         #[command(flatten)]
         machine: MachineArgs,
-        /// Accelerator (auto: KVM only where a cached probe shows it runs our guest).
-        #[arg(long, value_enum, default_value_t = AccelChoice::Tcg)]
-        accel: AccelChoice,
+        /// The emulator.
+        #[arg(long, value_enum, default_value_t = Emulator::Qemu)]
+        emulator: Emulator,
+        /// Bochs's CPU model (`bochs --help cpu` lists them; corei7_skylake_x has
+        /// PCID and INVPCID, corei7_sandy_bridge_2600k PCID without INVPCID)
+        /// [default: corei7_skylake_x].
+        #[arg(long, value_name = "MODEL")]
+        bochs_cpu: Option<String>,
+        /// QEMU's accelerator (auto: KVM only where a cached probe shows it
+        /// runs our guest) [default: tcg].
+        #[arg(long, value_enum)]
+        accel: Option<AccelChoice>,
         /// Start QEMU halted, waiting for gdb on port 1234 (-s -S), with no
         /// timeout; prints the gdb command line to attach with symbols.
         #[arg(long)]
         gdb: bool,
-        /// Kill QEMU after this many seconds (exit status 124).
-        #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-        timeout: u64,
+        /// Kill the emulator after this many seconds (exit status 124)
+        /// [default: 60 under QEMU, 300 under Bochs].
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: Option<u64>,
         #[command(flatten)]
         cmdline: CmdlineArgs,
     },
     /// Run the whole test suite (host unit tests and boot-time suites).
     ///
     /// Host unit tests (cargo test), then the boot-time suites of
-    /// xtask/src/test_plan.rs: boot checks, kernel tests, harness
-    /// self-checks, app tests. One line per test; the last line is
-    /// `N passed, M failed`; exit status 0 iff nothing failed.
+    /// xtask/src/test_plan.rs under their configurations: boot checks,
+    /// kernel tests, harness self-checks, app tests. One line per test; the
+    /// last line is `N passed, M failed`; exit status 0 iff nothing failed.
+    ///
+    /// With --emulator bochs: the configurations for Bochs (CPU models with
+    /// PCID, named in each test's label); the QEMU-only suites (boot checks,
+    /// harness) do not run.
     Test {
         /// Only tests whose name contains FILTER (passed to the kernel as
         /// test.filter=FILTER; suites with fixed names that do not match are
@@ -102,12 +132,21 @@ enum Command {
         release: bool,
         #[command(flatten)]
         machine: MachineArgs,
-        /// Accelerator (auto: KVM only where a cached probe shows it runs our guest).
-        #[arg(long, value_enum, default_value_t = AccelChoice::Tcg)]
-        accel: AccelChoice,
-        /// Timeout of each boot in seconds (some boots set their own).
-        #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
-        timeout: u64,
+        /// The emulator.
+        #[arg(long, value_enum, default_value_t = Emulator::Qemu)]
+        emulator: Emulator,
+        /// Run every Bochs configuration with this CPU model instead of the
+        /// table's models.
+        #[arg(long, value_name = "MODEL")]
+        bochs_cpu: Option<String>,
+        /// QEMU's accelerator (auto: KVM only where a cached probe shows it
+        /// runs our guest) [default: tcg].
+        #[arg(long, value_enum)]
+        accel: Option<AccelChoice>,
+        /// Timeout of each boot in seconds (some boots set their own)
+        /// [default: 120 under QEMU, 300 under Bochs].
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: Option<u64>,
         /// Also show cargo test's output and every boot's full serial output.
         #[arg(long, short)]
         verbose: bool,
@@ -176,10 +215,10 @@ struct MachineArgs {
     /// Number of CPUs.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
     smp: u32,
-    /// Memory size, in QEMU's syntax (64M, 1G, 512 = MiB).
+    /// Memory size, in QEMU's syntax (64M, 1G, 512 = MiB; whole MiB under Bochs).
     #[arg(long, value_name = "SIZE", default_value = "128M", value_parser = parse_mem)]
     mem: String,
-    /// Firmware [default: qboot if /usr/share/qemu/qboot.rom exists, else seabios].
+    /// QEMU's firmware [default: qboot if /usr/share/qemu/qboot.rom exists, else seabios].
     #[arg(long, value_enum)]
     firmware: Option<Firmware>,
 }
@@ -188,6 +227,26 @@ impl MachineArgs {
     fn firmware(&self) -> Firmware {
         self.firmware.unwrap_or_else(Firmware::host_default)
     }
+}
+
+/// Checks that the options given fit the emulator: QEMU's options are
+/// refused under Bochs and the other way round.
+fn check_emulator_options(
+    emulator: Emulator,
+    bochs_cpu: Option<&str>,
+    accel: Option<AccelChoice>,
+    firmware: Option<Firmware>,
+    gdb: bool,
+) -> anyhow::Result<()> {
+    match emulator {
+        Emulator::Qemu => ensure!(bochs_cpu.is_none(), "--bochs-cpu needs --emulator bochs"),
+        Emulator::Bochs => {
+            for (given, option) in [(accel.is_some(), "--accel"), (firmware.is_some(), "--firmware"), (gdb, "--gdb")] {
+                ensure!(!given, "{option} is a QEMU option; it does not apply to --emulator bochs");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// On or off.
@@ -289,7 +348,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             commands::image(&target.spec(), &output, &boot).map(|()| 0)
         }
-        Command::Run { target, machine, accel, gdb, timeout, cmdline } => {
+        Command::Run { target, machine, emulator, bochs_cpu, accel, gdb, timeout, cmdline } => {
+            check_emulator_options(emulator, bochs_cpu.as_deref(), accel, machine.firmware, gdb)?;
             let opts = RunOptions {
                 boot: BootOptions {
                     smp: machine.smp,
@@ -297,26 +357,43 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     firmware: machine.firmware(),
                     cmdline: cmdline.line(),
                 },
-                accel,
+                emulator,
+                bochs_cpu: bochs_cpu.unwrap_or_else(|| bochs::DEFAULT_CPU.to_string()),
+                accel: accel.unwrap_or(AccelChoice::Tcg),
                 gdb,
-                timeout: Duration::from_secs(timeout),
+                timeout: timeout.map(Duration::from_secs),
             };
             commands::run(&target.spec(), &opts)
         }
-        Command::Test { filter, release, machine, accel, timeout, verbose, jobs, no_host, cmdline } => {
+        Command::Test {
+            filter,
+            release,
+            machine,
+            emulator,
+            bochs_cpu,
+            accel,
+            timeout,
+            verbose,
+            jobs,
+            no_host,
+            cmdline,
+        } => {
+            check_emulator_options(emulator, bochs_cpu.as_deref(), accel, machine.firmware, false)?;
             let jobs = jobs
                 .map(|j| j as usize)
                 .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let opts = TestOptions {
                 filter,
                 release,
-                accel,
+                emulator,
+                bochs_cpu,
+                accel: accel.unwrap_or(AccelChoice::Tcg),
                 mem: machine.mem.clone(),
                 smp: machine.smp,
                 firmware: machine.firmware(),
                 cmdline_words: cmdline.option_words(),
                 extra: cmdline.extra.clone(),
-                timeout: Duration::from_secs(timeout),
+                timeout: timeout.map(Duration::from_secs),
                 verbose,
                 jobs,
                 no_host,
@@ -372,6 +449,43 @@ mod tests {
         assert!(Cli::try_parse_from(["cargo xtask", "run", "hello", "--no-app"]).is_err());
         let Command::Run { target, .. } = parse(&["run", "--no-app"]).command else { panic!() };
         assert_eq!(target.spec().app, None);
+    }
+
+    #[test]
+    fn the_documented_bochs_default_is_the_default() {
+        let run = Cli::command();
+        let run = run.find_subcommand("run").unwrap();
+        let arg = run.get_arguments().find(|a| a.get_id() == "bochs_cpu").unwrap();
+        let help = arg.get_long_help().or(arg.get_help()).unwrap().to_string();
+        assert!(help.contains(&format!("[default: {}]", bochs::DEFAULT_CPU)), "{help}");
+    }
+
+    #[test]
+    fn emulator_options() {
+        let Command::Run { emulator, bochs_cpu, timeout, accel, .. } =
+            parse(&["run", "hello", "--emulator", "bochs", "--bochs-cpu", "corei7_sandy_bridge_2600k"]).command
+        else {
+            panic!("not run");
+        };
+        assert_eq!(emulator, Emulator::Bochs);
+        assert_eq!(bochs_cpu.as_deref(), Some("corei7_sandy_bridge_2600k"));
+        assert_eq!((timeout, accel), (None, None));
+        let Command::Test { emulator, timeout, .. } = parse(&["test", "--timeout", "30"]).command else {
+            panic!("not test");
+        };
+        assert_eq!((emulator, timeout), (Emulator::Qemu, Some(30)));
+        assert!(check_emulator_options(Emulator::Bochs, Some("tigerlake"), None, None, false).is_ok());
+        assert!(check_emulator_options(Emulator::Qemu, None, Some(AccelChoice::Kvm), None, true).is_ok());
+        let err = check_emulator_options(Emulator::Qemu, Some("tigerlake"), None, None, false).unwrap_err();
+        assert!(err.to_string().contains("--bochs-cpu needs --emulator bochs"), "{err}");
+        for (accel, firmware, gdb, option) in [
+            (Some(AccelChoice::Tcg), None, false, "--accel"),
+            (None, Some(Firmware::Seabios), false, "--firmware"),
+            (None, None, true, "--gdb"),
+        ] {
+            let err = check_emulator_options(Emulator::Bochs, None, accel, firmware, gdb).unwrap_err().to_string();
+            assert!(err.starts_with(option), "{err}");
+        }
     }
 
     #[test]

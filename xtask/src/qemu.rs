@@ -6,20 +6,22 @@
 //! thread that started it dies (the xtask killed by Ctrl-C included: QEMU
 //! stays in our process group and gets the SIGINT as well). Its standard
 //! input is `/dev/null`, so it never puts the terminal in raw mode. A timeout
-//! or any error kills it with SIGKILL and reaps it; a [`ChildGuard`] does the
-//! same when a run is abandoned by a panic.
+//! or any error kills it with SIGKILL and reaps it; a
+//! [`ChildGuard`] does the same when a run is
+//! abandoned by a panic.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use crate::process::{ChildGuard, die_with_parent};
 use crate::run_result::QemuEnd;
 
 /// The QEMU binary the xtask runs.
@@ -58,6 +60,14 @@ pub enum Firmware {
 }
 
 impl Firmware {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Firmware::Qboot => "qboot",
+            Firmware::Seabios => "seabios",
+        }
+    }
+
     /// qboot when this host has it, SeaBIOS otherwise.
     pub fn host_default() -> Firmware {
         if Path::new(QBOOT_ROM).is_file() { Firmware::Qboot } else { Firmware::Seabios }
@@ -104,9 +114,16 @@ impl Boot {
             Accel::Tcg => "max".to_string(),
             Accel::Kvm => "host".to_string(),
         });
+        // QEMU 7.2 runs an x86 guest's vCPUs one at a time on one host
+        // thread unless asked for multi-threaded TCG: with it, an app's
+        // threads really run in parallel (a 2-CPU prime sieve: 2.1x).
+        let accel = match m.accel {
+            Accel::Tcg if m.smp > 1 => "tcg,thread=multi",
+            other => other.name(),
+        };
         let mut args: Vec<OsString> = Vec::new();
         let mut push = |a: &str| args.push(a.into());
-        for a in ["-machine", "pc", "-accel", m.accel.name(), "-cpu", &cpu, "-m", &m.mem] {
+        for a in ["-machine", "pc", "-accel", accel, "-cpu", &cpu, "-m", &m.mem] {
             push(a);
         }
         push("-smp");
@@ -174,32 +191,6 @@ pub struct Finished {
     pub elapsed: Duration,
 }
 
-/// Kills (SIGKILL) and reaps the child when dropped, unless it was reaped.
-struct ChildGuard {
-    child: Child,
-    reaped: bool,
-}
-
-impl ChildGuard {
-    fn kill_and_reap(&mut self) -> Result<ExitStatus> {
-        // kill() fails only if the process was already reaped, which
-        // `reaped` rules out; an exited but unreaped child is fine.
-        let _ = self.child.kill();
-        let status = self.child.wait().context("waiting for QEMU after killing it")?;
-        self.reaped = true;
-        Ok(status)
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if !self.reaped {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// Boots the image and waits for the run to end: QEMU exits, or the
 /// timeout passes (QEMU is then killed). `on_serial` gets the guest's serial
 /// output chunk by chunk as it arrives, on the calling thread.
@@ -213,7 +204,7 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
     die_with_parent(&mut command);
     let started = Instant::now();
     let child = command.spawn().with_context(|| format!("starting {}", boot.qemu.display()))?;
-    let mut guard = ChildGuard { child, reaped: false };
+    let mut guard = ChildGuard::new(child);
 
     let mut stdout = guard.child.stdout.take().context("QEMU's stdout pipe")?;
     let mut stderr = guard.child.stderr.take().context("QEMU's stderr pipe")?;
@@ -276,8 +267,7 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
         guard.kill_and_reap()?
     } else {
         loop {
-            if let Some(status) = guard.child.try_wait().context("waiting for QEMU")? {
-                guard.reaped = true;
+            if let Some(status) = guard.try_reap()? {
                 break status;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -304,26 +294,6 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
         QemuEnd::Signaled(status.signal().unwrap_or(0))
     };
     Ok(Finished { end, serial, stderr, elapsed })
-}
-
-/// Makes the child get SIGKILL when the thread that spawned it dies.
-fn die_with_parent(command: &mut Command) {
-    let parent = std::process::id() as libc::pid_t;
-    // SAFETY: the closure runs in the child between fork and exec, and only
-    // calls prctl and getppid, which are async-signal-safe, and builds an
-    // io::Error from errno (no allocation for the `last_os_error` path).
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died before prctl: then nobody would kill us.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
 }
 
 /// QEMU's version line (`QEMU emulator version 7.2.22 (...)`).
@@ -356,11 +326,18 @@ mod tests {
     fn command_line() {
         assert_eq!(
             boot().shell_command(),
-            "/usr/bin/qemu-system-x86_64 -machine pc -accel tcg -cpu max -m 128M -smp 2 \
+            "/usr/bin/qemu-system-x86_64 -machine pc -accel tcg,thread=multi -cpu max -m 128M -smp 2 \
              -kernel /w/target/images/hello.bin -append 'kpti=off -- a '\\''b c'\\''' \
              -display none -monitor none -serial stdio -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x01 -bios /usr/share/qemu/qboot.rom"
         );
+    }
+
+    #[test]
+    fn one_cpu_keeps_single_threaded_tcg() {
+        let mut b = boot();
+        b.machine.smp = 1;
+        assert!(b.shell_command().contains("-accel tcg -cpu max"));
     }
 
     #[test]

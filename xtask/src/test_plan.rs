@@ -1,15 +1,21 @@
 //! The boot-time test suites: one table, [`SUITES`].
 //!
-//! A suite boots an image (the kernel alone, or the kernel with each app that
-//! has boot-time tests) once per [`BootSpec`] and per [`Config`], with a
-//! kernel command line and an expectation ([`Expect`]). Adding a suite is
-//! adding an entry here; [`expand`] turns the table into the list of boots
-//! for a given filter and set of apps.
+//! A suite boots an image (the kernel alone, one app, or the kernel with
+//! each app that has boot-time tests) once per [`BootSpec`] and per
+//! [`Config`], with a kernel command line and an expectation ([`Expect`]).
+//! A configuration names its emulator ([`Vm`]: QEMU, or Bochs with a CPU
+//! model), so `cargo xtask test --emulator E` runs the configurations of E
+//! only; a suite without one for E does not run under E. Adding a suite is
+//! adding an entry here, adding a configuration one line; [`expand`] turns
+//! the table into the list of boots for an emulator, a filter and a set of
+//! apps.
 
 use std::time::Duration;
 
 use libos_abi::run::RunExit;
 
+use crate::bochs;
+use crate::emulator::Emulator;
 use crate::qemu::Firmware;
 
 /// Which kernel an image is built with.
@@ -26,28 +32,118 @@ pub enum KernelKind {
 pub enum Target {
     /// The kernel alone (no app payload).
     Kernel(KernelKind),
-    /// Every app whose ELF has a non-empty `.libos_tests` section, each with
-    /// this kernel: one suite per app, named after the app.
+    /// Every app whose ELF has a non-empty `.libos_tests` section and that
+    /// no [`Target::App`] suite names, each with this kernel: one suite per
+    /// app, named after the app.
     AppsWithTests(KernelKind),
+    /// This app, if it exists and has boot-time tests, with this kernel;
+    /// the results are named after the app.
+    App(&'static str, KernelKind),
 }
 
-/// A configuration a suite is repeated under. The default configuration
-/// has an empty label; others suffix every reported test name with
-/// ` [label]`.
+/// The emulator a configuration runs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vm {
+    /// QEMU, with the accelerator's default CPU (or the boot's `cpu`).
+    Qemu,
+    /// Bochs with this CPU model (`bochs --help cpu` lists them).
+    Bochs(&'static str),
+}
+
+impl Vm {
+    /// The emulator.
+    pub fn emulator(self) -> Emulator {
+        match self {
+            Vm::Qemu => Emulator::Qemu,
+            Vm::Bochs(_) => Emulator::Bochs,
+        }
+    }
+}
+
+/// A configuration a suite is repeated under. Its label, after every
+/// reported test name as ` [label]`, is derived from it: the Bochs CPU
+/// model, the command line words, `smp=N`, `firmware=F` (the default QEMU
+/// configuration has none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Shown after the test names (`kpti=off`); empty for the default.
-    pub label: &'static str,
+    /// The emulator (and Bochs's CPU model).
+    pub vm: Vm,
     /// Extra kernel command line words.
     pub cmdline: &'static [&'static str],
     /// A CPU count instead of `--smp`.
     pub smp: Option<u32>,
-    /// A firmware instead of `--firmware` (SMP may need SeaBIOS's ACPI tables).
+    /// A QEMU firmware instead of `--firmware` (SMP may need SeaBIOS's ACPI
+    /// tables).
     pub firmware: Option<Firmware>,
 }
 
-/// The default configuration.
-pub const DEFAULT: Config = Config { label: "", cmdline: &[], smp: None, firmware: None };
+/// The default configuration: QEMU, nothing changed.
+pub const DEFAULT: Config = Config { vm: Vm::Qemu, cmdline: &[], smp: None, firmware: None };
+
+impl Config {
+    /// Bochs with this CPU model, nothing else changed.
+    pub const fn bochs(cpu: &'static str) -> Config {
+        Config { vm: Vm::Bochs(cpu), ..DEFAULT }
+    }
+
+    /// The same with these kernel command line words.
+    pub const fn with(self, cmdline: &'static [&'static str]) -> Config {
+        Config { cmdline, ..self }
+    }
+
+    /// The same with this many CPUs.
+    pub const fn cpus(self, smp: u32) -> Config {
+        Config { smp: Some(smp), ..self }
+    }
+
+    /// The label (see [`Config`]); `bochs_cpu` replaces the Bochs model.
+    pub fn label(&self, bochs_cpu: Option<&str>) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if let Vm::Bochs(cpu) = self.vm {
+            parts.push(bochs_cpu.unwrap_or(cpu).to_string());
+        }
+        parts.extend(self.cmdline.iter().map(|w| w.to_string()));
+        if let Some(smp) = self.smp {
+            parts.push(format!("smp={smp}"));
+        }
+        if let Some(firmware) = self.firmware {
+            parts.push(format!("firmware={}", firmware.name()));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Bochs with the default CPU model: PCID, INVPCID, SMEP, SMAP, FSGSBASE.
+const SKYLAKE_X: Config = Config::bochs(bochs::DEFAULT_CPU);
+/// Bochs with PCID but no INVPCID (the kernel's deferred-flush path).
+const SANDY_BRIDGE: Config = Config::bochs(bochs::SANDY_BRIDGE_CPU);
+
+/// The kernel's boot-time tests run under these.
+const KERNEL_CONFIGS: &[Config] =
+    &[DEFAULT, DEFAULT.with(&["kpti=off"]), DEFAULT.cpus(4), SKYLAKE_X, SKYLAKE_X.cpus(2)];
+
+/// Every app's boot-time tests run under these. QEMU's TCG has no PCID, so
+/// `pcid=off` under QEMU takes the same paths as the default; Bochs's
+/// models have it, and with several CPUs the TLB shootdowns take the PCID
+/// paths too (INVPCID on Skylake-X, the deferred user flush on Sandy
+/// Bridge).
+const APP_CONFIGS: &[Config] = &[
+    DEFAULT,
+    DEFAULT.with(&["kpti=off"]),
+    DEFAULT.with(&["pcid=off"]),
+    DEFAULT.cpus(4),
+    SKYLAKE_X,
+    SKYLAKE_X.with(&["pcid=off"]),
+    SKYLAKE_X.cpus(4),
+    SANDY_BRIDGE,
+    SANDY_BRIDGE.cpus(2),
+];
+
+/// The app whose tests need several CPUs.
+pub const SMP_TESTS_APP: &str = "smp-tests";
+
+/// [`SMP_TESTS_APP`] runs under these.
+const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
 /// What must happen for a boot to pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +217,8 @@ pub enum HarnessCheck {
 pub struct BootSpec {
     /// Kernel command line words.
     pub cmdline: &'static [&'static str],
-    /// A `-cpu` model instead of the accelerator's default.
+    /// A QEMU `-cpu` model instead of the accelerator's default (suites with
+    /// such boots have QEMU configurations only).
     pub cpu: Option<&'static str>,
     /// A timeout instead of `--timeout`.
     pub timeout_secs: Option<u64>,
@@ -136,6 +233,9 @@ pub struct Suite {
     pub name: &'static str,
     /// What it boots.
     pub target: Target,
+    /// The fewest CPUs it needs: configurations with fewer (their `smp`, or
+    /// `--smp`) are left out.
+    pub min_cpus: u32,
     /// The configurations it is repeated under.
     pub configs: &'static [Config],
     /// Its boots.
@@ -150,11 +250,19 @@ const SELF_CHECK_WRONG: &[(&str, bool)] = &[
     ("selfcheck::panic_never_comes", false),
 ];
 
+/// The boot of the protocol suites: the word `test`, every test counts.
+const PROTOCOL_BOOT: BootSpec =
+    BootSpec { cmdline: &["test"], cpu: None, timeout_secs: None, expect: Expect::Protocol { expect_tests: true } };
+
 /// Every suite, in the order results are printed.
+///
+/// `boot-checks` and `harness` run under QEMU only: they use QEMU CPU
+/// models (`qemu32`, `-nx`) and a timeout calibrated for QEMU.
 pub const SUITES: &[Suite] = &[
     Suite {
         name: "boot-checks",
         target: Target::Kernel(KernelKind::Plain),
+        min_cpus: 1,
         configs: &[DEFAULT],
         boots: &[
             BootSpec {
@@ -192,17 +300,14 @@ pub const SUITES: &[Suite] = &[
     Suite {
         name: "kernel",
         target: Target::Kernel(KernelKind::BootTests),
-        configs: &[DEFAULT],
-        boots: &[BootSpec {
-            cmdline: &["test"],
-            cpu: None,
-            timeout_secs: None,
-            expect: Expect::Protocol { expect_tests: true },
-        }],
+        min_cpus: 1,
+        configs: KERNEL_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
     },
     Suite {
         name: "harness",
         target: Target::Kernel(KernelKind::BootTests),
+        min_cpus: 1,
         configs: &[DEFAULT],
         boots: &[
             BootSpec {
@@ -237,17 +342,16 @@ pub const SUITES: &[Suite] = &[
     Suite {
         name: "apps",
         target: Target::AppsWithTests(KernelKind::Plain),
-        configs: &[
-            DEFAULT,
-            Config { label: "kpti=off", cmdline: &["kpti=off"], smp: None, firmware: None },
-            Config { label: "smp=4", cmdline: &[], smp: Some(4), firmware: None },
-        ],
-        boots: &[BootSpec {
-            cmdline: &["test"],
-            cpu: None,
-            timeout_secs: None,
-            expect: Expect::Protocol { expect_tests: true },
-        }],
+        min_cpus: 1,
+        configs: APP_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
+    },
+    Suite {
+        name: SMP_TESTS_APP,
+        target: Target::App(SMP_TESTS_APP, KernelKind::Plain),
+        min_cpus: 2,
+        configs: SMP_APP_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
     },
 ];
 
@@ -270,18 +374,20 @@ pub enum ImageRef {
 pub struct PlannedBoot {
     /// The suite's name (an app's name for app suites).
     pub suite: String,
-    /// ` [label]` for non-default configurations, else empty.
+    /// ` [label]` for configurations with a label, else empty.
     pub suffix: String,
     /// The image.
     pub image: ImageRef,
     /// The suite's and configuration's command line words (the test filter
     /// included); the runner appends the common ones.
     pub cmdline: Vec<String>,
-    /// `-cpu` override.
+    /// The emulator.
+    pub emulator: Emulator,
+    /// The CPU model: QEMU's `-cpu` override, or Bochs's model (always set).
     pub cpu: Option<String>,
     /// CPU count override.
     pub smp: Option<u32>,
-    /// Firmware override.
+    /// Firmware override (QEMU).
     pub firmware: Option<Firmware>,
     /// Timeout override.
     pub timeout: Option<Duration>,
@@ -289,26 +395,86 @@ pub struct PlannedBoot {
     pub expect: Expect,
 }
 
+/// What to plan for.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanRequest<'a> {
+    /// Only configurations of this emulator.
+    pub emulator: Emulator,
+    /// The apps whose ELF has boot-time tests.
+    pub apps_with_tests: &'a [String],
+    /// `cargo xtask test FILTER`.
+    pub filter: Option<&'a str>,
+    /// `--smp`: the CPU count of configurations that set none.
+    pub smp: u32,
+    /// `--bochs-cpu`: replaces the CPU model of every Bochs configuration
+    /// (configurations that then repeat an earlier one are left out).
+    pub bochs_cpu: Option<&'a str>,
+}
+
+/// The boots to run, and the suites left out for the emulator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The boots, in print order.
+    pub boots: Vec<PlannedBoot>,
+    /// Suites with no configuration for the emulator.
+    pub suites_not_run: Vec<&'static str>,
+}
+
 /// The kernel command line word that passes a test filter.
 pub fn filter_word(filter: &str) -> String {
     format!("test.filter={filter}")
 }
 
-/// Expands the table: the boots to run, in print order. `apps_with_tests`
-/// are the apps whose ELF has boot-time tests. With a filter, boots with a
-/// fixed test name that does not contain it are left out, and protocol
-/// boots pass it to the guest.
-pub fn expand(suites: &[Suite], apps_with_tests: &[String], filter: Option<&str>) -> Vec<PlannedBoot> {
-    let mut planned = Vec::new();
+/// Expands the table: the boots to run, in print order. With a filter,
+/// boots with a fixed test name that does not contain it are left out, and
+/// protocol boots pass it to the guest.
+pub fn expand(suites: &[Suite], request: &PlanRequest<'_>) -> Plan {
+    let filter = request.filter;
+    // Apps with a suite of their own are not in the generic app suites.
+    let own_suite: Vec<&str> = suites
+        .iter()
+        .filter_map(|s| match s.target {
+            Target::App(app, _) => Some(app),
+            _ => None,
+        })
+        .collect();
+    let mut plan = Plan { boots: Vec::new(), suites_not_run: Vec::new() };
     for suite in suites {
+        let configs: Vec<&Config> = suite.configs.iter().filter(|c| c.vm.emulator() == request.emulator).collect();
+        if configs.is_empty() {
+            plan.suites_not_run.push(suite.name);
+            continue;
+        }
         let targets: Vec<(String, ImageRef)> = match suite.target {
             Target::Kernel(kind) => vec![(suite.name.to_string(), ImageRef::Kernel(kind))],
-            Target::AppsWithTests(kernel) => {
-                apps_with_tests.iter().map(|app| (app.clone(), ImageRef::App { app: app.clone(), kernel })).collect()
-            }
+            Target::AppsWithTests(kernel) => request
+                .apps_with_tests
+                .iter()
+                .filter(|app| !own_suite.contains(&app.as_str()))
+                .map(|app| (app.clone(), ImageRef::App { app: app.clone(), kernel }))
+                .collect(),
+            Target::App(app, kernel) => request
+                .apps_with_tests
+                .iter()
+                .filter(|a| *a == app)
+                .map(|app| (app.clone(), ImageRef::App { app: app.clone(), kernel }))
+                .collect(),
         };
         for (name, image) in &targets {
-            for config in suite.configs {
+            let mut labels: Vec<String> = Vec::new();
+            for config in &configs {
+                if config.smp.unwrap_or(request.smp) < suite.min_cpus {
+                    continue;
+                }
+                let label = config.label(request.bochs_cpu);
+                if labels.contains(&label) {
+                    continue;
+                }
+                labels.push(label.clone());
+                let cpu_of_config = match config.vm {
+                    Vm::Qemu => None,
+                    Vm::Bochs(cpu) => Some(request.bochs_cpu.unwrap_or(cpu)),
+                };
                 for boot in suite.boots {
                     if let (Some(fixed), Some(filter)) = (boot.expect.fixed_name(), filter)
                         && !fixed.contains(filter)
@@ -320,12 +486,13 @@ pub fn expand(suites: &[Suite], apps_with_tests: &[String], filter: Option<&str>
                     if let (Expect::Protocol { .. }, Some(filter)) = (boot.expect, filter) {
                         cmdline.push(filter_word(filter));
                     }
-                    planned.push(PlannedBoot {
+                    plan.boots.push(PlannedBoot {
                         suite: name.clone(),
-                        suffix: if config.label.is_empty() { String::new() } else { format!(" [{}]", config.label) },
+                        suffix: if label.is_empty() { String::new() } else { format!(" [{label}]") },
                         image: image.clone(),
                         cmdline,
-                        cpu: boot.cpu.map(str::to_string),
+                        emulator: request.emulator,
+                        cpu: cpu_of_config.or(boot.cpu).map(str::to_string),
                         smp: config.smp,
                         firmware: config.firmware,
                         timeout: boot.timeout_secs.map(Duration::from_secs),
@@ -339,7 +506,7 @@ pub fn expand(suites: &[Suite], apps_with_tests: &[String], filter: Option<&str>
             }
         }
     }
-    planned
+    plan
 }
 
 #[cfg(test)]
@@ -356,63 +523,177 @@ mod tests {
             .collect()
     }
 
+    fn request<'a>(emulator: Emulator, apps: &'a [String], filter: Option<&'a str>) -> PlanRequest<'a> {
+        PlanRequest { emulator, apps_with_tests: apps, filter, smp: 1, bochs_cpu: None }
+    }
+
+    fn apps(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
     #[test]
-    fn the_full_plan_without_apps() {
-        let plan = expand(SUITES, &[], None);
+    fn the_full_qemu_plan_without_apps() {
+        let plan = expand(SUITES, &request(Emulator::Qemu, &[], None));
         assert_eq!(
-            names(&plan),
+            names(&plan.boots),
             [
                 "boot::rejects_cpu_without_long_mode ",
                 "boot::rejects_cpu_without_nx ",
                 "boot::plain_kernel_boots ",
                 "kernel test",
+                "kernel [kpti=off] test kpti=off",
+                "kernel [smp=4] test",
                 "harness::reports_failing_tests test test.self-check=wrong",
                 "harness::attributes_crash_to_running_test test test.self-check=crash",
                 "harness::attributes_timeout_to_running_test test test.self-check=hang",
             ]
         );
-        assert_eq!(plan[0].cpu.as_deref(), Some("qemu32"));
-        assert_eq!(plan[1].cpu.as_deref(), Some("qemu64,-nx"));
-        assert_eq!(plan[0].image, ImageRef::Kernel(KernelKind::Plain));
-        assert_eq!(plan[3].image, ImageRef::Kernel(KernelKind::BootTests));
-        assert_eq!(plan[6].timeout, Some(Duration::from_secs(10)));
-        assert_eq!(plan[3].expect, Expect::Protocol { expect_tests: true });
+        assert!(plan.suites_not_run.is_empty());
+        let boots = &plan.boots;
+        assert!(boots.iter().all(|b| b.emulator == Emulator::Qemu));
+        assert_eq!(boots[0].cpu.as_deref(), Some("qemu32"));
+        assert_eq!(boots[1].cpu.as_deref(), Some("qemu64,-nx"));
+        assert_eq!(boots[3].cpu, None);
+        assert_eq!(boots[0].image, ImageRef::Kernel(KernelKind::Plain));
+        assert_eq!(boots[3].image, ImageRef::Kernel(KernelKind::BootTests));
+        assert_eq!(boots[5].smp, Some(4));
+        assert_eq!(boots[8].timeout, Some(Duration::from_secs(10)));
+        assert_eq!(boots[3].expect, Expect::Protocol { expect_tests: true });
     }
 
     #[test]
-    fn app_suites_repeat_under_their_configurations() {
-        let plan = expand(SUITES, &["hello".to_string(), "net".to_string()], None);
-        let apps: Vec<_> = plan.iter().filter(|b| matches!(b.image, ImageRef::App { .. })).collect();
-        assert_eq!(apps.len(), 6);
+    fn app_suites_repeat_under_their_qemu_configurations() {
+        let plan = expand(SUITES, &request(Emulator::Qemu, &apps(&["hello", "net"]), None));
+        let apps: Vec<_> = plan.boots.iter().filter(|b| matches!(b.image, ImageRef::App { .. })).collect();
+        assert_eq!(apps.len(), 8);
         assert_eq!(apps[0].suite, "hello");
         assert_eq!(apps[0].suffix, "");
         assert_eq!(apps[1].suffix, " [kpti=off]");
         assert_eq!(apps[1].cmdline, ["test", "kpti=off"]);
-        assert_eq!(apps[2].suffix, " [smp=4]");
-        assert_eq!(apps[2].smp, Some(4));
-        assert_eq!(apps[3].suite, "net");
-        assert_eq!(apps[3].image, ImageRef::App { app: "net".into(), kernel: KernelKind::Plain });
+        assert_eq!(apps[2].suffix, " [pcid=off]");
+        assert_eq!(apps[2].cmdline, ["test", "pcid=off"]);
+        assert_eq!(apps[3].suffix, " [smp=4]");
+        assert_eq!(apps[3].smp, Some(4));
+        assert_eq!(apps[4].suite, "net");
+        assert_eq!(apps[4].image, ImageRef::App { app: "net".into(), kernel: KernelKind::Plain });
+    }
+
+    #[test]
+    fn the_bochs_plan_names_the_cpu_model() {
+        let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
+        assert_eq!(plan.suites_not_run, ["boot-checks", "harness"]);
+        assert_eq!(
+            names(&plan.boots),
+            [
+                "kernel [corei7_skylake_x] test",
+                "kernel [corei7_skylake_x, smp=2] test",
+                "hello [corei7_skylake_x] test",
+                "hello [corei7_skylake_x, pcid=off] test pcid=off",
+                "hello [corei7_skylake_x, smp=4] test",
+                "hello [corei7_sandy_bridge_2600k] test",
+                "hello [corei7_sandy_bridge_2600k, smp=2] test",
+            ]
+        );
+        assert!(plan.boots.iter().all(|b| b.emulator == Emulator::Bochs && b.cpu.is_some()));
+        assert_eq!(plan.boots[1].smp, Some(2));
+        assert_eq!(plan.boots[5].cpu.as_deref(), Some("corei7_sandy_bridge_2600k"));
+    }
+
+    #[test]
+    fn a_bochs_cpu_override_replaces_every_model_once() {
+        let req = PlanRequest { bochs_cpu: Some("broadwell_ult"), ..request(Emulator::Bochs, &[], None) };
+        let apps = apps(&["hello"]);
+        let plan = expand(SUITES, &PlanRequest { apps_with_tests: &apps, ..req });
+        assert_eq!(
+            names(&plan.boots),
+            [
+                "kernel [broadwell_ult] test",
+                "kernel [broadwell_ult, smp=2] test",
+                "hello [broadwell_ult] test",
+                "hello [broadwell_ult, pcid=off] test pcid=off",
+                "hello [broadwell_ult, smp=4] test",
+                "hello [broadwell_ult, smp=2] test",
+            ]
+        );
+        assert!(plan.boots.iter().all(|b| b.cpu.as_deref() == Some("broadwell_ult")));
+    }
+
+    #[test]
+    fn smp_tests_run_only_with_several_cpus() {
+        let all = apps(&["hello", SMP_TESTS_APP]);
+        let qemu = expand(SUITES, &request(Emulator::Qemu, &all, None));
+        let smp: Vec<_> = qemu.boots.iter().filter(|b| b.suite == SMP_TESTS_APP).collect();
+        assert_eq!(
+            names(&smp.iter().map(|b| (*b).clone()).collect::<Vec<_>>()),
+            ["smp-tests [smp=2] test", "smp-tests [smp=4] test"]
+        );
+        assert_eq!(qemu.boots.iter().filter(|b| b.suite == "hello").count(), 4, "not in the generic app suite");
+        let bochs = expand(SUITES, &request(Emulator::Bochs, &all, None));
+        let smp: Vec<_> = bochs.boots.iter().filter(|b| b.suite == SMP_TESTS_APP).collect();
+        assert_eq!(smp.len(), 1);
+        assert_eq!(smp[0].suffix, " [corei7_skylake_x, smp=2]");
+        assert_eq!(smp[0].smp, Some(2));
+        // Without the app, nothing.
+        let none = expand(SUITES, &request(Emulator::Qemu, &apps(&["hello"]), None));
+        assert!(none.boots.iter().all(|b| b.suite != SMP_TESTS_APP));
+    }
+
+    #[test]
+    fn the_minimum_cpu_count_uses_smp_for_configurations_without_one() {
+        const SUITE: Suite = Suite {
+            name: "needs-two",
+            target: Target::Kernel(KernelKind::BootTests),
+            min_cpus: 2,
+            configs: &[DEFAULT, DEFAULT.with(&["kpti=off"]).cpus(2)],
+            boots: &[PROTOCOL_BOOT],
+        };
+        let plan = expand(&[SUITE], &request(Emulator::Qemu, &[], None));
+        assert_eq!(names(&plan.boots), ["needs-two [kpti=off, smp=2] test kpti=off"]);
+        let plan = expand(&[SUITE], &PlanRequest { smp: 2, ..request(Emulator::Qemu, &[], None) });
+        assert_eq!(plan.boots.len(), 2);
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(DEFAULT.label(None), "");
+        let seabios = Config { firmware: Some(Firmware::Seabios), ..DEFAULT.cpus(4) };
+        assert_eq!(seabios.label(None), "smp=4, firmware=seabios");
+        assert_eq!(SKYLAKE_X.with(&["pcid=off", "kpti=on"]).label(None), "corei7_skylake_x, pcid=off, kpti=on");
+        assert_eq!(SANDY_BRIDGE.label(Some("tigerlake")), "tigerlake");
+    }
+
+    #[test]
+    fn qemu_cpu_models_stay_under_qemu() {
+        for suite in SUITES {
+            if suite.boots.iter().any(|b| b.cpu.is_some()) {
+                assert!(suite.configs.iter().all(|c| c.vm == Vm::Qemu), "{}", suite.name);
+            }
+        }
     }
 
     #[test]
     fn filter_skips_fixed_names_and_reaches_the_guest() {
-        let plan = expand(SUITES, &["hello".to_string()], Some("mm::"));
+        let hello = apps(&["hello"]);
+        let plan = expand(SUITES, &request(Emulator::Qemu, &hello, Some("mm::")));
         assert_eq!(
-            names(&plan),
+            names(&plan.boots),
             [
                 "kernel test test.filter=mm::",
+                "kernel [kpti=off] test kpti=off test.filter=mm::",
+                "kernel [smp=4] test test.filter=mm::",
                 "hello test test.filter=mm::",
                 "hello [kpti=off] test kpti=off test.filter=mm::",
+                "hello [pcid=off] test pcid=off test.filter=mm::",
                 "hello [smp=4] test test.filter=mm::",
             ]
         );
-        assert_eq!(plan[0].expect, Expect::Protocol { expect_tests: false });
-        let plan = expand(SUITES, &[], Some("harness::attributes"));
-        let fixed: Vec<_> = plan.iter().filter_map(|b| b.expect.fixed_name()).collect();
+        assert_eq!(plan.boots[0].expect, Expect::Protocol { expect_tests: false });
+        let plan = expand(SUITES, &request(Emulator::Qemu, &[], Some("harness::attributes")));
+        let fixed: Vec<_> = plan.boots.iter().filter_map(|b| b.expect.fixed_name()).collect();
         assert_eq!(fixed, ["harness::attributes_crash_to_running_test", "harness::attributes_timeout_to_running_test"]);
-        let plan = expand(SUITES, &[], Some("long_mode"));
-        assert_eq!(plan[0].expect.fixed_name(), Some("boot::rejects_cpu_without_long_mode"));
-        assert_eq!(plan.len(), 2, "the kernel suite still runs, filtered by the guest");
+        let plan = expand(SUITES, &request(Emulator::Qemu, &[], Some("long_mode")));
+        assert_eq!(plan.boots[0].expect.fixed_name(), Some("boot::rejects_cpu_without_long_mode"));
+        assert_eq!(plan.boots.len(), 4, "the kernel suite still runs, filtered by the guest");
     }
 
     #[test]

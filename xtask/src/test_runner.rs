@@ -14,16 +14,20 @@ use libos_abi::test::TEST_SECTION;
 use libos_elf::Elf;
 
 use crate::accel::{self, AccelChoice, ProbeSetup};
+use crate::bochs;
 use crate::build::{Flavor, Layout};
+use crate::emulator::{Emulator, Launch};
 use crate::host_tests;
 use crate::install;
-use crate::qemu::{self, Accel, Boot, Firmware, Machine};
+use crate::qemu::{self, Accel, Firmware, Machine};
 use crate::run_result::{self, Verdict};
 use crate::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
-use crate::test_plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlannedBoot};
+use crate::test_plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
+/// The timeout of a QEMU boot unless `--timeout` or the boot says otherwise.
+pub const QEMU_DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Everything `cargo xtask test` was asked to do.
 #[derive(Clone, Debug)]
@@ -32,20 +36,25 @@ pub struct TestOptions {
     pub filter: Option<String>,
     /// Build in release mode.
     pub release: bool,
-    /// `--accel`.
+    /// `--emulator`.
+    pub emulator: Emulator,
+    /// `--bochs-cpu`: one Bochs CPU model instead of the table's.
+    pub bochs_cpu: Option<String>,
+    /// `--accel` (QEMU).
     pub accel: AccelChoice,
     /// `--mem`.
     pub mem: String,
     /// `--smp` (a configuration may override it).
     pub smp: u32,
-    /// `--firmware` (a configuration may override it).
+    /// `--firmware` (QEMU; a configuration may override it).
     pub firmware: Firmware,
     /// Kernel command line words from the options (`kpti=off`, ...).
     pub cmdline_words: Vec<String>,
     /// Words after `--`, appended to every command line.
     pub extra: Vec<String>,
-    /// Timeout of each boot (a boot may set its own).
-    pub timeout: Duration,
+    /// `--timeout`: of each boot (a boot may set its own); `None`: the
+    /// emulator's default ([`QEMU_DEFAULT_TIMEOUT`], [`bochs::DEFAULT_TIMEOUT`]).
+    pub timeout: Option<Duration>,
     /// Show every boot's serial output.
     pub verbose: bool,
     /// Boots run at once.
@@ -128,9 +137,18 @@ fn build_failure(name: &str, error: &anyhow::Error, totals: &mut Totals) {
     totals.failed += 1;
 }
 
+/// The programs of the emulator.
+enum Programs {
+    Qemu(PathBuf),
+    Bochs(bochs::Tools),
+}
+
 /// Builds what the plan needs, then runs the boots.
 fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Result<()> {
-    let qemu_path = install::ensure_qemu()?;
+    let programs = match opts.emulator {
+        Emulator::Qemu => Programs::Qemu(install::ensure_qemu()?),
+        Emulator::Bochs => Programs::Bochs(install::ensure_bochs()?),
+    };
     let release = opts.release;
 
     // Apps first: which of them have boot-time tests decides the plan.
@@ -148,7 +166,22 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
             Err(e) => build_failure(&app, &e, totals),
         }
     }
-    let plan = test_plan::expand(test_plan::SUITES, &apps_with_tests, opts.filter.as_deref());
+    let request = PlanRequest {
+        emulator: opts.emulator,
+        apps_with_tests: &apps_with_tests,
+        filter: opts.filter.as_deref(),
+        smp: opts.smp,
+        bochs_cpu: opts.bochs_cpu.as_deref(),
+    };
+    let plan = test_plan::expand(test_plan::SUITES, &request);
+    if !plan.suites_not_run.is_empty() {
+        let why = match opts.emulator {
+            Emulator::Bochs => "they rely on QEMU CPU models and timeouts",
+            Emulator::Qemu => "they have no QEMU configuration",
+        };
+        println!("not run under {}: {} ({why})", opts.emulator.name(), plan.suites_not_run.join(", "));
+    }
+    let plan = plan.boots;
 
     // Kernels, then images.
     let kinds: BTreeSet<KernelKind> = plan
@@ -195,39 +228,80 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         println!("note: {} boot(s) not run because their image could not be built", skipped.len());
     }
 
-    // The accelerator.
-    let machine =
-        Machine { accel: Accel::Tcg, cpu: None, mem: opts.mem.clone(), smp: opts.smp, firmware: opts.firmware };
-    let setup = ProbeSetup { qemu: &qemu_path, machine: machine.clone(), cache: layout.state_dir().join("kvm-probe") };
-    let chosen = accel::choose(opts.accel, &setup, &mut || probe_image(layout, release));
-    println!("accelerator: {} ({})", chosen.accel.name(), chosen.reason);
-
-    let boots: Vec<Boot> = runnable
-        .iter()
-        .map(|planned| {
-            let mut words = planned.cmdline.clone();
-            words.extend(opts.cmdline_words.iter().cloned());
-            words.extend(opts.extra.iter().cloned());
-            Boot {
-                qemu: qemu_path.clone(),
-                image: images[&planned.image].clone(),
-                cmdline: words.join(" "),
-                machine: Machine {
-                    accel: chosen.accel,
-                    cpu: planned.cpu.clone(),
-                    smp: planned.smp.unwrap_or(opts.smp),
-                    firmware: planned.firmware.unwrap_or(opts.firmware),
-                    ..machine.clone()
-                },
-                gdb: false,
-                timeout: Some(planned.timeout.unwrap_or(opts.timeout)),
+    let command_words = |planned: &PlannedBoot| {
+        let mut words = planned.cmdline.clone();
+        words.extend(opts.cmdline_words.iter().cloned());
+        words.extend(opts.extra.iter().cloned());
+        words.join(" ")
+    };
+    let launches: Vec<Launch> = match programs {
+        Programs::Qemu(qemu_path) => {
+            let machine =
+                Machine { accel: Accel::Tcg, cpu: None, mem: opts.mem.clone(), smp: opts.smp, firmware: opts.firmware };
+            let setup =
+                ProbeSetup { qemu: &qemu_path, machine: machine.clone(), cache: layout.state_dir().join("kvm-probe") };
+            let chosen = accel::choose(opts.accel, &setup, &mut || probe_image(layout, release));
+            println!("accelerator: {} ({})", chosen.accel.name(), chosen.reason);
+            let timeout = opts.timeout.unwrap_or(QEMU_DEFAULT_TIMEOUT);
+            runnable
+                .iter()
+                .map(|planned| {
+                    Launch::Qemu(qemu::Boot {
+                        qemu: qemu_path.clone(),
+                        image: images[&planned.image].clone(),
+                        cmdline: command_words(planned),
+                        machine: Machine {
+                            accel: chosen.accel,
+                            cpu: planned.cpu.clone(),
+                            smp: planned.smp.unwrap_or(opts.smp),
+                            firmware: planned.firmware.unwrap_or(opts.firmware),
+                            ..machine.clone()
+                        },
+                        gdb: false,
+                        timeout: Some(planned.timeout.unwrap_or(timeout)),
+                    })
+                })
+                .collect()
+        }
+        Programs::Bochs(tools) => {
+            bochs::remove_stale_runs(&layout.bochs_work_dir());
+            let mem_mib = bochs::mem_mib(&opts.mem).map_err(anyhow::Error::msg)?;
+            let timeout = opts.timeout.unwrap_or(bochs::DEFAULT_TIMEOUT);
+            let mut models: Vec<&str> = Vec::new();
+            for model in runnable.iter().filter_map(|b| b.cpu.as_deref()) {
+                if !models.contains(&model) {
+                    models.push(model);
+                }
             }
-        })
-        .collect();
-    let jobs = opts.jobs.clamp(1, boots.len().max(1));
-    println!("running {} boot(s), {jobs} at a time", boots.len());
+            println!(
+                "bochs: CPU models {}; {mem_mib} MiB; timeout {} per boot",
+                if models.is_empty() { "(none)".to_string() } else { models.join(", ") },
+                run_result::format_secs(timeout)
+            );
+            runnable
+                .iter()
+                .map(|planned| {
+                    Launch::Bochs(bochs::Boot {
+                        tools: tools.clone(),
+                        image: images[&planned.image].clone(),
+                        cmdline: command_words(planned),
+                        machine: bochs::Machine {
+                            cpu: planned.cpu.clone().unwrap_or_else(|| bochs::DEFAULT_CPU.to_string()),
+                            smp: planned.smp.unwrap_or(opts.smp),
+                            mem_mib,
+                        },
+                        timeout: planned.timeout.unwrap_or(timeout),
+                        iso_dir: layout.bochs_iso_dir(),
+                        work_root: layout.bochs_work_dir(),
+                    })
+                })
+                .collect()
+        }
+    };
+    let jobs = opts.jobs.clamp(1, launches.len().max(1));
+    println!("running {} boot(s), {jobs} at a time", launches.len());
     let boot_started = Instant::now();
-    run_boots(&runnable, &boots, jobs, opts.verbose, totals);
+    run_boots(&runnable, &launches, jobs, opts.verbose, totals);
     println!("boots took {:.1} s", boot_started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -275,11 +349,28 @@ struct BootReport {
     results: Vec<TestResult>,
     details: String,
     show_details: bool,
+    /// The emulator's wall time (none if it could not run).
+    elapsed: Option<Duration>,
+}
+
+/// How many of the slowest boots the summary names.
+const SLOWEST_SHOWN: usize = 3;
+
+/// `slowest boots: kernel [smp=4] 3.1 s, hello 0.4 s` (at most
+/// [`SLOWEST_SHOWN`]), from (name, wall time) pairs.
+fn slowest_line(times: &[(String, Duration)]) -> Option<String> {
+    let mut sorted: Vec<&(String, Duration)> = times.iter().collect();
+    sorted.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+    let shown: Vec<String> =
+        sorted.iter().take(SLOWEST_SHOWN).map(|(name, d)| format!("{name} {:.1} s", d.as_secs_f64())).collect();
+    (!shown.is_empty()).then(|| format!("slowest boots: {}", shown.join(", ")))
 }
 
 /// Runs the boots on `jobs` threads; prints their lines grouped per boot in
-/// plan order, each as soon as every earlier boot has finished.
-fn run_boots(plan: &[PlannedBoot], boots: &[Boot], jobs: usize, verbose: bool, totals: &mut Totals) {
+/// plan order, each as soon as every earlier boot has finished; then names
+/// the slowest boots.
+fn run_boots(plan: &[PlannedBoot], boots: &[Launch], jobs: usize, verbose: bool, totals: &mut Totals) {
+    let mut times: Vec<(String, Duration)> = Vec::new();
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Msg>();
     thread::scope(|scope| {
@@ -316,6 +407,11 @@ fn run_boots(plan: &[PlannedBoot], boots: &[Boot], jobs: usize, verbose: bool, t
                 for result in &report.results {
                     totals.add(result);
                 }
+                if let Some(elapsed) = report.elapsed {
+                    let planned = &plan[current];
+                    let name = planned.expect.fixed_name().unwrap_or(&planned.suite);
+                    times.push((format!("{name}{}", planned.suffix), elapsed));
+                }
                 if report.show_details {
                     print!("{}", report.details);
                 }
@@ -328,10 +424,13 @@ fn run_boots(plan: &[PlannedBoot], boots: &[Boot], jobs: usize, verbose: bool, t
             }
         }
     });
+    if let Some(line) = slowest_line(&times) {
+        println!("{line}");
+    }
 }
 
 /// Runs one boot and judges it; `emit` gets each result line as it is known.
-fn run_one(planned: &PlannedBoot, boot: &Boot, verbose: bool, emit: &mut dyn FnMut(String)) -> BootReport {
+fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn FnMut(String)) -> BootReport {
     let mut parser = Parser::new();
     let live = matches!(planned.expect, Expect::Protocol { .. });
     let suffix = planned.suffix.as_str();
@@ -342,16 +441,16 @@ fn run_one(planned: &PlannedBoot, boot: &Boot, verbose: bool, emit: &mut dyn FnM
             }
         }
     };
-    let finished = match qemu::run(boot, qemu::Stderr::Capture, &mut on_serial) {
+    let finished = match boot.run(&mut on_serial) {
         Ok(finished) => finished,
         Err(e) => {
             let name = planned.expect.fixed_name().unwrap_or(&planned.suite);
-            let result = TestResult::failed(name, format!("could not run QEMU: {e:#}"));
+            let result = TestResult::failed(name, format!("could not run {}: {e:#}", boot.emulator().name()));
             emit(result.line(suffix));
-            return BootReport { results: vec![result], details: String::new(), show_details: false };
+            return BootReport { results: vec![result], details: String::new(), show_details: false, elapsed: None };
         }
     };
-    let verdict = run_result::decode(finished.end, &finished.serial);
+    let verdict = finished.verdict.clone();
     let results = match planned.expect {
         Expect::Protocol { expect_tests } => {
             for event in parser.finish(&planned.suite, &verdict) {
@@ -388,22 +487,31 @@ fn run_one(planned: &PlannedBoot, boot: &Boot, verbose: bool, emit: &mut dyn FnM
     };
     let failed = results.iter().any(TestResult::is_failure);
     let mut details = format!(
-        "    ---- {}{}: `{}` ({}, {:.2} s)\n    $ {}\n",
+        "    ---- {}{}: `{}` ({}, {}, {:.2} s)\n    $ {}\n",
         planned.suite,
         planned.suffix,
-        boot.cmdline,
+        boot.cmdline(),
+        boot.emulator().name(),
         verdict.describe(),
         finished.elapsed.as_secs_f64(),
-        boot.shell_command()
+        finished.command
     );
     let serial = String::from_utf8_lossy(&finished.serial);
     details.push_str(&indented(&serial, if verbose { usize::MAX } else { FAILURE_TAIL_LINES }));
-    let stderr = String::from_utf8_lossy(&finished.stderr);
-    if !stderr.trim().is_empty() {
-        details.push_str("    ---- QEMU's stderr\n");
-        details.push_str(&indented(&stderr, usize::MAX));
+    for line in finished.diagnostics.lines() {
+        if line.starts_with("---- ") {
+            details.push_str(&format!("    {line}\n"));
+        } else {
+            details.push_str(&format!("    | {line}\n"));
+        }
     }
-    BootReport { results, details, show_details: verbose || failed }
+    // A Bochs run's files are kept for a failure.
+    if failed && let Some(dir) = &finished.work_dir {
+        details.push_str(&format!("    ---- the run's files are kept in {}\n", dir.display()));
+    } else {
+        finished.clean_up();
+    }
+    BootReport { results, details, show_details: verbose || failed, elapsed: Some(finished.elapsed) }
 }
 
 /// Checks a named outcome: a text in the output and the way the run ended.
@@ -646,6 +754,17 @@ test selfcheck::panic_never_comes ... FAILED: expected panic, but it returned\n\
         let reset = Verdict::Problem("QEMU exited with status 0: the guest reset itself".into());
         let err = check_outcome(None, RunExit::Success, b"", &reset).unwrap_err();
         assert!(err.contains("the guest reset itself"), "{err}");
+    }
+
+    #[test]
+    fn the_slowest_boots_are_named() {
+        let secs = |s: u64| Duration::from_millis(s * 100);
+        let times: Vec<(String, Duration)> = [("a", 5), ("b [smp=4]", 31), ("c", 12), ("d", 20)]
+            .iter()
+            .map(|(n, t)| (n.to_string(), secs(*t)))
+            .collect();
+        assert_eq!(slowest_line(&times).unwrap(), "slowest boots: b [smp=4] 3.1 s, d 2.0 s, c 1.2 s");
+        assert_eq!(slowest_line(&[]), None);
     }
 
     #[test]
