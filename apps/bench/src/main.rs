@@ -109,6 +109,8 @@ fn boot() {
 }
 
 fn scaling(iterations: u64) {
+    let flags = debug::call(debug::ENTRY_FLAGS, 0, 0).unwrap_or(0);
+    println!("[bench] config kpti={} pcid={}", flags & 1, (flags >> 1) & 1);
     let n = cpu::count();
     for threads in 1..=n {
         let barrier = Arc::new(Barrier::new(threads + 1));

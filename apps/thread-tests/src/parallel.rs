@@ -61,19 +61,27 @@ fn threads_run_in_parallel_on_every_cpu() {
     }
 }
 
-/// N unpinned threads that stay runnable end up on N different CPUs.
+/// N unpinned threads that stay runnable end up on N different CPUs: two
+/// that start on one CPU take turns there, and at the end of a time slice
+/// the waiting one moves to an idle CPU. They are given 100 slices (on a
+/// loaded host an emulated CPU may not run for a while) before they look.
 #[libos::test]
 fn runnable_threads_spread_over_the_cpus() {
     require_cpus(2);
     let n = cpu::count();
     let arrived = Arc::new(AtomicUsize::new(0));
     let recorded = Arc::new(AtomicUsize::new(0));
+    let settle = 1000 * ticks_per_ms();
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let (arrived, recorded) = (arrived.clone(), recorded.clone());
             thread::spawn(move || {
                 arrived.fetch_add(1, Ordering::AcqRel);
                 spin_until(&arrived, n, long(), "spreading threads");
+                let until = rdtsc() + settle;
+                while rdtsc() < until {
+                    core::hint::spin_loop();
+                }
                 let on = cpu::current();
                 recorded.fetch_add(1, Ordering::AcqRel);
                 // Keep the CPU busy until everyone has looked, so no CPU

@@ -30,6 +30,7 @@ use crate::arch::x86_64::paging::{self, Flags, USER_TABLE_FLAGS};
 use crate::arch::x86_64::{kpti, tlb};
 use crate::config;
 use crate::mm::{frame, kernel_space, phys};
+use crate::smp::shootdown::FlushBatch;
 use crate::sync::SpinLock;
 
 /// Most memory one app may have resident (pages), so that an app cannot
@@ -365,6 +366,7 @@ impl AddressSpace {
             other => region_errno(other),
         })?;
         let root = self.user_root();
+        let mut batch = FlushBatch::user(self);
         for p in &pieces {
             let mut va = p.start;
             while va < p.end {
@@ -372,45 +374,52 @@ impl AddressSpace {
                 let present = unsafe { paging::translate(root, va) }.is_some();
                 if present {
                     if prot == Prot::NONE {
-                        self.unmap_one(&mut inner, va);
+                        self.unmap_one(&mut inner, va, &mut batch);
                     } else {
                         // SAFETY: as above.
                         unsafe { paging::set_flags_4k(root, va, pte_flags(prot)) };
-                        self.flush(va);
+                        self.flush_here(va);
+                        batch.push(va);
                     }
                 }
                 va += PAGE_SIZE;
             }
         }
+        // Flushed on the other CPUs (and freed) before the call returns.
+        batch.flush();
         Ok(())
     }
 
-    /// Unmaps and frees the pages of removed regions.
+    /// Unmaps and frees the pages of removed regions; other CPUs running
+    /// this address space have forgotten them when this returns.
     fn unmap_pieces(&self, inner: &mut Inner, pieces: &[Region]) {
+        let mut batch = FlushBatch::user(self);
         for p in pieces {
             let mut va = p.start;
             while va < p.end {
-                self.unmap_one(inner, va);
+                self.unmap_one(inner, va, &mut batch);
                 va += PAGE_SIZE;
             }
         }
+        batch.flush();
     }
 
-    fn unmap_one(&self, inner: &mut Inner, va: u64) {
+    /// Unmaps one page; its frame is freed once `batch` has flushed it on
+    /// the other CPUs.
+    fn unmap_one(&self, inner: &mut Inner, va: u64, batch: &mut FlushBatch<'_>) {
         // SAFETY: under the inner lock; the region is gone, nothing may use the page.
         if let Some(f) = unsafe { paging::unmap_4k(self.user_root(), va) } {
-            self.flush(va);
-            frame::free(f);
+            self.flush_here(va);
+            batch.push_and_free(va, f);
             inner.resident -= 1;
         }
     }
 
-    fn flush(&self, va: u64) {
+    /// Flushes `va` from this CPU's TLB if it runs this address space.
+    fn flush_here(&self, va: u64) {
         if self.is_active_here() {
             tlb::flush_user_page(self.pcid, va);
         }
-        // Other CPUs running this address space get a shootdown.
-        crate::smp::shootdown::user_page(self, va);
     }
 
     /// The regions (a copy, for tests and reports).

@@ -17,6 +17,7 @@ use talc::source::Source;
 
 use crate::arch::x86_64::paging::flags;
 use crate::mm::{frame, kernel_space};
+use crate::smp::shootdown::FlushBatch;
 use crate::sync::SpinLock;
 
 /// Smallest growth step.
@@ -46,9 +47,13 @@ fn map_fresh(start: u64, len: u64) -> bool {
             None => false,
         };
         if !ok {
+            // These pages were never handed out, so no other CPU can hold
+            // their translations: the frames can go back at once (the
+            // batch's flush at the end is a formality).
+            let mut batch = FlushBatch::kernel();
             while va > start {
                 va -= PAGE_SIZE;
-                if let Some(f) = kernel_space::unmap(va) {
+                if let Some(f) = kernel_space::unmap(va, &mut batch) {
                     frame::free(f);
                 }
             }

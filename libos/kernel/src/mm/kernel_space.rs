@@ -25,6 +25,7 @@ use crate::arch::x86_64::paging::{self, Flags, KERNEL_TABLE_FLAGS, MapError, fla
 use crate::boot::BootInfo;
 use crate::config;
 use crate::mm::{frame, phys};
+use crate::smp::shootdown::FlushBatch;
 use crate::sync::{InitCell, SpinLock};
 
 static KERNEL_PML4: InitCell<u64> = InitCell::new();
@@ -147,15 +148,19 @@ pub fn map(virt: u64, phys: u64, flags: Flags) -> Result<(), MapError> {
     unsafe { paging::map_4k(kernel_pml4(), virt, phys, flags, KERNEL_TABLE_FLAGS) }
 }
 
-/// Unmaps a kernel page and flushes it from this CPU's TLB; returns its frame.
-pub fn unmap(virt: u64) -> Option<u64> {
-    let _guard = KERNEL_TABLES.lock();
+/// Unmaps a kernel page and flushes it from this CPU's TLB; returns its
+/// frame. Other CPUs may still hold the translation (a dead task's stack,
+/// say): the page goes into `batch`, and the caller must not reuse the
+/// frame or the address before the batch is flushed.
+pub fn unmap(virt: u64, batch: &mut FlushBatch<'_>) -> Option<u64> {
+    let guard = KERNEL_TABLES.lock();
     // SAFETY: the lock is held; the caller owns the region and no longer uses the page.
     let frame = unsafe { paging::unmap_4k(kernel_pml4(), virt) };
     paging::flush_local(virt);
-    drop(_guard);
-    // Other CPUs may hold the translation (a dead task's stack, say).
-    crate::smp::shootdown::kernel_page(virt);
+    drop(guard);
+    if frame.is_some() {
+        batch.push(virt);
+    }
     frame
 }
 

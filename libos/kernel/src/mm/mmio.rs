@@ -9,6 +9,7 @@ use entry_asm::layout::{IOREMAP_BASE, IOREMAP_MAX, PAGE_SIZE};
 
 use crate::arch::x86_64::paging::{Flags, flags};
 use crate::mm::kernel_space;
+use crate::smp::shootdown::FlushBatch;
 
 static NEXT: AtomicU64 = AtomicU64::new(IOREMAP_BASE);
 
@@ -45,9 +46,12 @@ pub fn map(phys: u64, len: u64, caching: Caching) -> u64 {
 pub fn unmap(virt: u64, len: u64) {
     let first = virt - virt % PAGE_SIZE;
     let end = (virt + len.max(1)).next_multiple_of(PAGE_SIZE);
+    let mut batch = FlushBatch::kernel();
     let mut va = first;
     while va < end {
-        kernel_space::unmap(va);
+        kernel_space::unmap(va, &mut batch);
         va += PAGE_SIZE;
     }
+    // The area's addresses are never reused, and device or firmware pages
+    // are not frames to free: flushing when the batch drops is enough.
 }

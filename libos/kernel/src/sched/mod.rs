@@ -463,7 +463,7 @@ pub fn set_current_affinity(mask: u64) {
 
 /// Prints this CPU's scheduler state (from an NMI, with `nmi=dump`: for
 /// finding out where a hung run is stuck). Reads without locks.
-pub fn debug_dump() {
+pub fn debug_dump(interrupted_rip: u64) {
     let cpu = this_cpu();
     // SAFETY: diagnostic reads of this CPU's own slots from NMI context; a
     // torn read only garbles the dump.
@@ -473,7 +473,7 @@ pub fn debug_dump() {
     };
     let isr = apic::in_service();
     crate::console::emergency_println(format_args!(
-        "[nmi-dump] CPU {}: current {:?} queued {} need_resched {} idle_now {} ISR {:08x?}",
+        "[nmi-dump] CPU {}: RIP {interrupted_rip:#x} current {:?} queued {} need_resched {} idle_now {} ISR {:08x?}",
         cpu.index,
         cur,
         queued,

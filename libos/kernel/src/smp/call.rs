@@ -64,30 +64,50 @@ pub fn run_pending() {
 }
 
 /// Runs `func(arg)` on CPU `cpu` and returns when it has finished. On this
-/// CPU it is a plain call.
+/// CPU it is a plain call. (The boot-time tests use it.)
+#[cfg(feature = "boot-tests")]
 pub fn call_on(cpu: usize, func: fn(u64), arg: u64) {
-    let me = this_cpu();
-    if cpu == me.index {
+    if cpu == this_cpu().index {
         func(arg);
         return;
     }
-    let target = percpu::cpu(cpu).expect("call_on: no such CPU");
+    call_on_many(1 << cpu, func, arg);
+}
+
+/// Runs `func(arg)` on every CPU in `cpus` (bit n = CPU n; this CPU and
+/// CPUs that are not online are left out) and returns when all have
+/// finished. The requests go out together and run in parallel: one round
+/// trip, not one per CPU.
+pub fn call_on_many(cpus: u64, func: fn(u64), arg: u64) {
+    let me = this_cpu().index;
+    let targets = || {
+        (0..percpu::cpu_count())
+            .filter(move |&c| c != me && c < 64 && cpus & (1 << c) != 0)
+            .filter_map(percpu::cpu)
+            .filter(|p| p.online.load(Ordering::Acquire))
+    };
     let irqs = interrupts::disable_and_save();
-    while target.call.busy.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-        run_pending();
-        core::hint::spin_loop();
+    for target in targets() {
+        // Serving our own slot while waiting: two CPUs calling each other
+        // each finish the other's request.
+        while target.call.busy.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            run_pending();
+            core::hint::spin_loop();
+        }
+        // SAFETY: this caller holds `busy`; the target reads `func` only
+        // after the Release store of `pending` below.
+        unsafe { *target.call.func.get() = Some(func) };
+        target.call.arg.store(arg, Ordering::Relaxed);
+        target.call.done.store(false, Ordering::Relaxed);
+        target.call.pending.store(true, Ordering::Release);
+        apic::send_ipi(target.apic_id.get(), irq::vector::CALL_FUNCTION);
     }
-    // SAFETY: this caller holds `busy`; the target reads `func` only after
-    // the Release store of `pending` below.
-    unsafe { *target.call.func.get() = Some(func) };
-    target.call.arg.store(arg, Ordering::Relaxed);
-    target.call.done.store(false, Ordering::Relaxed);
-    target.call.pending.store(true, Ordering::Release);
-    apic::send_ipi(target.apic_id.get(), irq::vector::CALL_FUNCTION);
-    while !target.call.done.load(Ordering::Acquire) {
-        run_pending();
-        core::hint::spin_loop();
+    for target in targets() {
+        while !target.call.done.load(Ordering::Acquire) {
+            run_pending();
+            core::hint::spin_loop();
+        }
+        target.call.busy.store(false, Ordering::Release);
     }
-    target.call.busy.store(false, Ordering::Release);
     interrupts::restore(irqs);
 }

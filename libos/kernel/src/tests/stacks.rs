@@ -3,7 +3,7 @@
 use libos_macros::kernel_test;
 
 use crate::mm::kernel_space;
-use crate::mm::stack::KernelStack;
+use crate::mm::stack::{DEFAULT_PAGES, KernelStack};
 use crate::testing::recovery::{Outcome, run_guarded};
 use crate::tests::paging::probe_write;
 
@@ -30,6 +30,23 @@ fn freed_stacks_are_unmapped() {
     let (bottom, top) = (stack.bottom(), stack.top());
     drop(stack);
     assert!(kernel_space::translate(bottom).is_none() && kernel_space::translate(top - 8).is_none());
+}
+
+/// A freed stack of the default size stays mapped in the cache and is the
+/// next one handed out (no app runs during the kernel's tests, so nothing
+/// else takes it), cleared.
+#[kernel_test]
+fn a_freed_default_stack_is_reused_cleared() {
+    let stack = KernelStack::new(DEFAULT_PAGES).expect("stack");
+    let bottom = stack.bottom();
+    // SAFETY: the stack's lowest word is mapped and unused.
+    unsafe { (bottom as *mut u64).write_volatile(0x5afe) };
+    drop(stack);
+    assert!(kernel_space::translate(bottom).is_some(), "a cached stack was unmapped");
+    let again = KernelStack::new(DEFAULT_PAGES).expect("stack");
+    assert_eq!(again.bottom(), bottom, "the cached stack was not reused");
+    // SAFETY: as above.
+    assert_eq!(unsafe { (bottom as *const u64).read_volatile() }, 0, "the reused stack was not cleared");
 }
 
 /// Recurses until the stack runs out (on purpose: it never returns).

@@ -120,7 +120,7 @@ extern "C" fn do_paranoid(regs: &mut PtRegs, vector: u64) {
         // back to exactly where the CPU was, whatever its GS and CR3.
         percpu::this_cpu().nmis.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         if crate::boot::info().options.nmi_dump {
-            crate::sched::debug_dump();
+            crate::sched::debug_dump(regs.rip);
         }
         return;
     }
