@@ -3,13 +3,15 @@
 # then `cargo xtask lint` (fmt, clippy, rustdoc), `cargo xtask test` (host
 # unit tests and every boot-time suite under QEMU) and `cargo xtask test
 # --emulator bochs --no-host` (the kernel and app suites under Bochs CPU
-# models with PCID, which QEMU's TCG lacks). Each step prints a timestamped
-# header and its elapsed time; the first failing step ends the run with its
-# status.
+# models with PCID, which QEMU's TCG lacks), then a smoke run of the
+# benchmark (`cargo xtask bench --quick`: it keeps the benchmark working; it
+# fails only when a boot fails or its output cannot be read, never on a
+# number). Each step prints a timestamped header and its elapsed time; the
+# first failing step ends the run with its status.
 #
 # Run it from anywhere: it works from the repository root. Developers can run
 # the same checks with `cargo xtask lint && cargo xtask test &&
-# cargo xtask test --emulator bochs --no-host`.
+# cargo xtask test --emulator bochs --no-host && cargo xtask bench --quick`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -110,6 +112,7 @@ step "bochs" install_bochs
 step "lint" cargo xtask lint
 step "test" run_tests
 step "test under bochs" run_bochs_tests
+step "bench smoke" cargo xtask bench --quick
 
 printf '\n[%s] CI finished in %d s\n' "$(date -u +%H:%M:%S)" "$(($(date +%s) - ci_start))"
 # The test runners' closing lines (`N passed, M failed`) end CI's output

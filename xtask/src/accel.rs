@@ -281,6 +281,7 @@ mod tests {
                 mem: "128M".into(),
                 smp: 1,
                 firmware: qemu::Firmware::Seabios,
+                icount: false,
             },
             cache: PathBuf::from("/nonexistent/cache"),
         };

@@ -3,8 +3,9 @@
 //! - The kernel: `cargo build -p libos-kernel --bin kernel --target
 //!   x86_64-unknown-none --target-dir target/kernel`, with the workspace's
 //!   `.cargo/config.toml` rustflags (static relocation model). The ELF is
-//!   copied to `target/images/kernel[-tests][-release].elf` right away, so
-//!   that the plain and the `boot-tests` builds do not overwrite each other.
+//!   copied to `target/images/kernel[-tests|-bench-empty][-release].elf`
+//!   right away, so that the plain, the `boot-tests` and the `bench-empty`
+//!   builds do not overwrite each other.
 //! - An app: `cargo build -p <app> --target x86_64-unknown-none --target-dir
 //!   target/user` with `CARGO_ENCODED_RUSTFLAGS` giving the static relocation
 //!   model and the user linker script `libos/user.ld`. The code model stays
@@ -13,7 +14,7 @@
 //!   everything below 2 GiB, where apps are linked (the image build checks).
 //!   Release apps are built without debug information (`strip=debuginfo`):
 //!   the image carries the ELF.
-//! - Images go to `target/images/<app or kernel>[-tests][-release].bin`.
+//! - Images go to `target/images/<app or kernel>[-tests|-bench-empty][-release].bin`.
 
 use std::env;
 use std::ffi::OsString;
@@ -33,6 +34,9 @@ pub const KERNEL_PACKAGE: &str = "libos-kernel";
 pub const KERNEL_BIN: &str = "kernel";
 /// The kernel feature that compiles the boot-time tests in.
 pub const BOOT_TESTS_FEATURE: &str = "boot-tests";
+/// The kernel feature of the benchmark's empty image: the run ends at the
+/// kernel's first Rust instruction.
+pub const BENCH_EMPTY_FEATURE: &str = "bench-empty";
 /// The apps' linker script, relative to the workspace root.
 pub const USER_LINKER_SCRIPT: &str = "libos/user.ld";
 /// The image name used when there is no app.
@@ -55,14 +59,26 @@ pub struct Flavor {
     pub release: bool,
     /// The kernel with its boot-time tests (`--features boot-tests`).
     pub boot_tests: bool,
+    /// The benchmark's empty kernel (`--features bench-empty`), which ends
+    /// the run at its first Rust instruction; only without an app.
+    pub bench_empty: bool,
 }
 
 impl Flavor {
-    /// `[-tests][-release]`, the suffix of file names of this flavour.
+    /// The plain kernel of a profile.
+    pub fn plain(release: bool) -> Flavor {
+        Flavor { release, boot_tests: false, bench_empty: false }
+    }
+
+    /// `[-tests|-bench-empty][-release]`, the suffix of file names of this
+    /// flavour.
     pub fn suffix(self) -> String {
         let mut s = String::new();
         if self.boot_tests {
             s.push_str("-tests");
+        }
+        if self.bench_empty {
+            s.push_str("-bench-empty");
         }
         if self.release {
             s.push_str("-release");
@@ -122,7 +138,7 @@ impl Layout {
 
     /// Where cargo leaves an app's ELF.
     pub fn app_elf(&self, app: &str, release: bool) -> PathBuf {
-        let flavor = Flavor { release, boot_tests: false };
+        let flavor = Flavor::plain(release);
         self.root.join("target/user").join(TARGET).join(flavor.profile_dir()).join(app)
     }
 
@@ -166,6 +182,10 @@ impl Layout {
 
     /// Builds the kernel; returns the path of its copied ELF.
     pub fn build_kernel(&self, flavor: Flavor) -> Result<PathBuf> {
+        ensure!(
+            !(flavor.boot_tests && flavor.bench_empty),
+            "the kernel cannot be built with both its boot tests and as the benchmark's empty image"
+        );
         let target_dir = self.root.join("target/kernel");
         let mut cmd = Command::new(cargo());
         cmd.current_dir(&self.root)
@@ -181,7 +201,16 @@ impl Layout {
         if flavor.boot_tests {
             cmd.args(["--features", BOOT_TESTS_FEATURE]);
         }
-        let what = if flavor.boot_tests { "the kernel (with boot tests)" } else { "the kernel" };
+        if flavor.bench_empty {
+            cmd.args(["--features", BENCH_EMPTY_FEATURE]);
+        }
+        let what = if flavor.boot_tests {
+            "the kernel (with boot tests)"
+        } else if flavor.bench_empty {
+            "the benchmark's empty kernel"
+        } else {
+            "the kernel"
+        };
         run_cargo(&mut cmd, what)?;
         let built = target_dir.join(TARGET).join(flavor.profile_dir()).join(KERNEL_BIN);
         let kept = self.kernel_elf(flavor);
@@ -311,13 +340,16 @@ mod tests {
     #[test]
     fn flavours_name_files() {
         let layout = Layout { root: PathBuf::from("/w") };
-        let plain = Flavor { release: false, boot_tests: false };
-        let tests = Flavor { release: false, boot_tests: true };
-        let release_tests = Flavor { release: true, boot_tests: true };
+        let plain = Flavor::plain(false);
+        let tests = Flavor { boot_tests: true, ..plain };
+        let release_tests = Flavor { release: true, boot_tests: true, bench_empty: false };
+        let empty = Flavor { bench_empty: true, ..Flavor::plain(true) };
         assert_eq!(layout.kernel_elf(plain), Path::new("/w/target/images/kernel.elf"));
         assert_eq!(layout.kernel_elf(release_tests), Path::new("/w/target/images/kernel-tests-release.elf"));
         assert_eq!(layout.image(Some("hello"), tests), Path::new("/w/target/images/hello-tests.bin"));
         assert_eq!(layout.image(None, plain), Path::new("/w/target/images/kernel.bin"));
+        assert_eq!(layout.kernel_elf(empty), Path::new("/w/target/images/kernel-bench-empty-release.elf"));
+        assert_eq!(layout.image(None, empty), Path::new("/w/target/images/kernel-bench-empty-release.bin"));
         assert_eq!(layout.app_elf("hello", true), Path::new("/w/target/user/x86_64-unknown-none/release/hello"));
     }
 

@@ -89,6 +89,7 @@ pub fn image(spec: &ImageSpec, out: &Path, boot: &BootOptions) -> Result<()> {
             mem: boot.mem.clone(),
             smp: boot.smp,
             firmware: boot.firmware,
+            icount: false,
         },
         gdb: false,
         timeout: None,
@@ -138,11 +139,12 @@ pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
         mem: opts.boot.mem.clone(),
         smp: opts.boot.smp,
         firmware: opts.boot.firmware,
+        icount: false,
     };
     let setup = ProbeSetup { qemu: &qemu_path, machine: machine.clone(), cache: layout.state_dir().join("kvm-probe") };
     let release = spec.flavor.release;
     let chosen = accel::choose(opts.accel, &setup, &mut || {
-        let flavor = Flavor { release, boot_tests: false };
+        let flavor = Flavor::plain(release);
         let probe = ImageSpec { app: Some(accel::PROBE_APP.to_string()), flavor };
         let path = layout.image(Some(accel::PROBE_APP), flavor);
         build_image(&layout, &probe, &path).map(|_| path)

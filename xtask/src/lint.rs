@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::build::{KERNEL_PACKAGE, Layout, TARGET, cargo};
+use crate::build::{BENCH_EMPTY_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo};
 use crate::qemu::shell_quote;
 
 /// One check: a title and a cargo command line.
@@ -57,13 +57,20 @@ pub fn steps(apps: &[String]) -> Vec<Step> {
         // The workspace's default-members: the host crates, the xtask included.
         Step::new("clippy, host crates", &["clippy", "--all-targets", "--", "-D", "warnings"]),
         Step { title: "clippy, bare-metal crates".into(), args: bare_metal, env: Vec::new() },
-        Step::new(
-            "clippy, the kernel with its boot tests",
-            &["clippy", "-p", KERNEL_PACKAGE, "--features", "boot-tests", "--target", TARGET, "--", "-D", "warnings"],
-        ),
+        kernel_clippy("clippy, the kernel with its boot tests", BOOT_TESTS_FEATURE),
+        // The benchmark's empty image (`cargo xtask bench`) must keep building.
+        kernel_clippy("clippy, the benchmark's empty kernel", BENCH_EMPTY_FEATURE),
         doc,
         bare_metal_doc,
     ]
+}
+
+/// clippy on the kernel built with a feature.
+fn kernel_clippy(title: &str, feature: &str) -> Step {
+    Step::new(
+        title,
+        &["clippy", "-p", KERNEL_PACKAGE, "--features", feature, "--target", TARGET, "--", "-D", "warnings"],
+    )
 }
 
 /// Runs every step; fails at the first one that fails.
@@ -104,6 +111,11 @@ mod tests {
              --target x86_64-unknown-none -- -D warnings"
         );
         assert_eq!(steps[0].display(), "cargo fmt --all --check");
+        let empty = steps.iter().find(|s| s.title == "clippy, the benchmark's empty kernel").unwrap();
+        assert_eq!(
+            empty.display(),
+            "cargo clippy -p libos-kernel --features bench-empty --target x86_64-unknown-none -- -D warnings"
+        );
         let doc = steps.iter().find(|s| s.title == "rustdoc of the host crates").unwrap();
         assert_eq!(doc.display(), "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps");
     }

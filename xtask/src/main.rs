@@ -16,9 +16,19 @@
 //! - [`host_tests`]: the host unit tests (`cargo test`) summarised;
 //! - [`lint`]: `cargo xtask lint` (what CI checks);
 //! - [`install`]: finding (and installing) QEMU, Bochs and GRUB's tools;
-//! - [`commands`]: `build`, `image` and `run`.
+//! - [`commands`]: `build`, `image` and `run`;
+//! - [`mod@bench`]: `cargo xtask bench`, with [`bench_lines`] (the bench app's
+//!   output), [`bench_report`] (figures, JSON, comparison),
+//!   [`bench_targets`], [`bench_table`] (the console report) and
+//!   [`bench_env`] (commit, versions, host).
 
 mod accel;
+mod bench;
+mod bench_env;
+mod bench_lines;
+mod bench_report;
+mod bench_table;
+mod bench_targets;
 mod bochs;
 mod build;
 mod commands;
@@ -42,6 +52,7 @@ use anyhow::ensure;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::accel::AccelChoice;
+use crate::bench::BenchOptions;
 use crate::build::Flavor;
 use crate::commands::{BootOptions, ImageSpec, RunOptions};
 use crate::emulator::Emulator;
@@ -58,6 +69,7 @@ use crate::test_runner::TestOptions;
     cargo xtask run hello --emulator bochs --smp 2\n  \
     cargo xtask test mm::\n  \
     cargo xtask test --emulator bochs --no-host\n  \
+    cargo xtask bench --quick\n  \
     cargo xtask image hello -o hello.bin")]
 struct Cli {
     #[command(subcommand)]
@@ -174,11 +186,48 @@ enum Command {
         #[command(flatten)]
         cmdline: CmdlineArgs,
     },
+    /// Measure the syscall path, boot and size (release images); a table and a JSON file.
+    ///
+    /// Syscall round trips (null, getpid, and the bare SYSCALL/SYSRET floor)
+    /// in instructions, deterministic (QEMU -icount shift=0 and Bochs, whose
+    /// TSC counts instructions: each run checks it), and in ns and emulated
+    /// cycles under plain TCG (noisy: the median of --runs runs); KPTI on and
+    /// off, with PCID under Bochs. Boot: instructions and time to the app's
+    /// main, whole-process wall time of hello next to an empty image. Size of
+    /// the hello image and the least memory it boots in. Scaling of getpid
+    /// over 1..N CPUs (multi-threaded TCG). The targets, met or missed.
+    ///
+    /// The figures also go to `target/bench/<UTC time>.json` (or --out) with
+    /// the commit, the emulators' versions and the host. Not a test: it fails
+    /// only when a boot fails or its output cannot be read, never on a number.
+    Bench {
+        /// A smoke run (well under a minute once built): small counts, one run
+        /// each, one Bochs configuration, a 3-boot memory search.
+        #[arg(long)]
+        quick: bool,
+        /// Print each figure's ratio to the same figure in an earlier JSON file.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+        /// Runs of each noisy measurement; the median is reported [default: 5, --quick 1].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        runs: Option<u32>,
+        /// Round trips per syscall path per run, and getpid calls per thread
+        /// per scaling run (ten times as many with KPTI off) [default: 100000,
+        /// --quick 10000].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        iterations: Option<u64>,
+        /// Leave out the Bochs runs (PCID).
+        #[arg(long)]
+        no_bochs: bool,
+        /// Write the JSON here instead of `target/bench/<UTC time>.json`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Run the checks CI runs before the tests: fmt, clippy and rustdoc.
     ///
     /// cargo fmt --check; clippy -D warnings for the host crates, the
-    /// bare-metal crates and every app, and the kernel with boot tests;
-    /// cargo doc with RUSTDOCFLAGS=-D warnings.
+    /// bare-metal crates and every app, the kernel with boot tests and the
+    /// benchmark's empty kernel; cargo doc with RUSTDOCFLAGS=-D warnings.
     Lint,
 }
 
@@ -204,7 +253,7 @@ impl TargetArgs {
     fn spec(&self) -> ImageSpec {
         ImageSpec {
             app: if self.no_app { None } else { self.app.clone() },
-            flavor: Flavor { release: self.release, boot_tests: self.boot_tests },
+            flavor: Flavor { boot_tests: self.boot_tests, ..Flavor::plain(self.release) },
         }
     }
 }
@@ -399,6 +448,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 no_host,
             };
             test_runner::run(&opts)
+        }
+        Command::Bench { quick, compare, runs, iterations, no_bochs, out } => {
+            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out })
         }
         Command::Lint => lint::run().map(|()| 0),
     }

@@ -87,6 +87,11 @@ pub struct Machine {
     pub smp: u32,
     /// The firmware.
     pub firmware: Firmware,
+    /// Count instructions (`-icount shift=0`, TCG only): the virtual clocks,
+    /// the guest's TSC included, advance exactly one tick per instruction
+    /// executed, which makes a run deterministic. It needs single-threaded
+    /// TCG (`-accel tcg,thread=single`), whatever the number of CPUs.
+    pub icount: bool,
 }
 
 /// One boot of an image.
@@ -117,7 +122,9 @@ impl Boot {
         // QEMU 7.2 runs an x86 guest's vCPUs one at a time on one host
         // thread unless asked for multi-threaded TCG: with it, an app's
         // threads really run in parallel (a 2-CPU prime sieve: 2.1x).
+        // -icount refuses multi-threaded TCG (and KVM: QEMU then says so).
         let accel = match m.accel {
+            Accel::Tcg if m.icount => "tcg,thread=single",
             Accel::Tcg if m.smp > 1 => "tcg,thread=multi",
             other => other.name(),
         };
@@ -128,6 +135,10 @@ impl Boot {
         }
         push("-smp");
         push(&m.smp.to_string());
+        if m.icount {
+            push("-icount");
+            push("shift=0");
+        }
         push("-kernel");
         args.push(self.image.clone().into_os_string());
         let mut push = |a: &str| args.push(a.into());
@@ -316,7 +327,14 @@ mod tests {
             qemu: PathBuf::from("/usr/bin/qemu-system-x86_64"),
             image: PathBuf::from("/w/target/images/hello.bin"),
             cmdline: "kpti=off -- a 'b c'".into(),
-            machine: Machine { accel: Accel::Tcg, cpu: None, mem: "128M".into(), smp: 2, firmware: Firmware::Qboot },
+            machine: Machine {
+                accel: Accel::Tcg,
+                cpu: None,
+                mem: "128M".into(),
+                smp: 2,
+                firmware: Firmware::Qboot,
+                icount: false,
+            },
             gdb: false,
             timeout: Some(Duration::from_secs(60)),
         }
@@ -338,6 +356,21 @@ mod tests {
         let mut b = boot();
         b.machine.smp = 1;
         assert!(b.shell_command().contains("-accel tcg -cpu max"));
+    }
+
+    #[test]
+    fn icount_runs_single_threaded_tcg() {
+        let mut b = boot();
+        b.machine.icount = true;
+        assert_eq!(
+            b.shell_command(),
+            "/usr/bin/qemu-system-x86_64 -machine pc -accel tcg,thread=single -cpu max -m 128M -smp 2 \
+             -icount shift=0 -kernel /w/target/images/hello.bin -append 'kpti=off -- a '\\''b c'\\''' \
+             -display none -monitor none -serial stdio -no-reboot \
+             -device isa-debug-exit,iobase=0xf4,iosize=0x01 -bios /usr/share/qemu/qboot.rom"
+        );
+        b.machine.smp = 1;
+        assert!(b.shell_command().contains("-accel tcg,thread=single -cpu max -m 128M -smp 1 -icount shift=0 "));
     }
 
     #[test]

@@ -192,7 +192,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         .collect();
     let mut kernels: HashMap<KernelKind, PathBuf> = HashMap::new();
     for kind in kinds {
-        let flavor = Flavor { release, boot_tests: kind == KernelKind::BootTests };
+        let flavor = Flavor { boot_tests: kind == KernelKind::BootTests, ..Flavor::plain(release) };
         match layout.build_kernel(flavor) {
             Ok(elf) => {
                 kernels.insert(kind, elf);
@@ -212,7 +212,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         let Some(kernel_elf) = kernels.get(&kind) else {
             continue;
         };
-        let flavor = Flavor { release, boot_tests: kind == KernelKind::BootTests };
+        let flavor = Flavor { boot_tests: kind == KernelKind::BootTests, ..Flavor::plain(release) };
         let out = layout.image(app, flavor);
         let app_input = app.map(|a| (a, app_elfs[a].as_path()));
         match layout.write_image(kernel_elf, app_input, &out) {
@@ -236,8 +236,14 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     };
     let launches: Vec<Launch> = match programs {
         Programs::Qemu(qemu_path) => {
-            let machine =
-                Machine { accel: Accel::Tcg, cpu: None, mem: opts.mem.clone(), smp: opts.smp, firmware: opts.firmware };
+            let machine = Machine {
+                accel: Accel::Tcg,
+                cpu: None,
+                mem: opts.mem.clone(),
+                smp: opts.smp,
+                firmware: opts.firmware,
+                icount: false,
+            };
             let setup =
                 ProbeSetup { qemu: &qemu_path, machine: machine.clone(), cache: layout.state_dir().join("kvm-probe") };
             let chosen = accel::choose(opts.accel, &setup, &mut || probe_image(layout, release));
@@ -308,7 +314,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
 
 /// The plain kernel with `hello`, for the KVM probe.
 fn probe_image(layout: &Layout, release: bool) -> Result<PathBuf> {
-    let flavor = Flavor { release, boot_tests: false };
+    let flavor = Flavor::plain(release);
     let app = layout.build_app(accel::PROBE_APP, release)?;
     let kernel = layout.build_kernel(flavor)?;
     let out = layout.image(Some(accel::PROBE_APP), flavor);
