@@ -277,8 +277,9 @@ fn boot(out: &mut String, report: &Report) {
     out.push_str(&table.render());
     out.push_str(
         "empty image: the kernel built with bench-empty ends the run at its first Rust instruction, so\n\
-         its process time is QEMU's and the firmware's floor. Time to main includes the kernel's TSC\n\
-         calibration: 10 ms of busy-waiting on the HPET (under -icount, ~10 million instructions).\n",
+         its process time is QEMU's and the firmware's floor. Time to main includes the kernel's clock\n\
+         calibration: 2 ms of busy-waiting on the HPET for the TSC and 1 ms for the APIC timer (under\n\
+         -icount, about 3 million instructions).\n",
     );
 }
 

@@ -91,18 +91,12 @@ impl<S: BitmapStorage> FrameAllocator<S> {
     pub fn add_free(&mut self, range: PhysRange) -> u64 {
         let r = range.shrink_to_pages(PAGE_SIZE);
         let end = r.end.min(self.frames * PAGE_SIZE);
-        let mut added = 0;
-        let mut addr = r.start;
-        while addr < end {
-            let frame = addr / PAGE_SIZE;
-            if self.bit(frame) {
-                self.set_bit(frame, false);
-                self.free += 1;
-                self.usable += 1;
-                added += 1;
-            }
-            addr += PAGE_SIZE;
+        if r.start >= end {
+            return 0;
         }
+        let added = self.set_range(r.start / PAGE_SIZE, end / PAGE_SIZE, false);
+        self.free += added;
+        self.usable += added;
         if added > 0 {
             // A full set only costs precision: `free` then also accepts
             // frames outside the recorded ranges.
@@ -116,18 +110,12 @@ impl<S: BitmapStorage> FrameAllocator<S> {
     pub fn reserve(&mut self, range: PhysRange) -> u64 {
         let r = range.grow_to_pages(PAGE_SIZE);
         let end = r.end.min(self.frames * PAGE_SIZE);
-        let mut taken = 0;
-        let mut addr = r.start;
-        while addr < end {
-            let frame = addr / PAGE_SIZE;
-            if !self.bit(frame) {
-                self.set_bit(frame, true);
-                self.free -= 1;
-                self.usable -= 1;
-                taken += 1;
-            }
-            addr += PAGE_SIZE;
+        if r.start >= end {
+            return 0;
         }
+        let taken = self.set_range(r.start / PAGE_SIZE, end / PAGE_SIZE, true);
+        self.free -= taken;
+        self.usable -= taken;
         let _ = self.allocatable.remove(PhysRange::new(r.start, end));
         taken
     }
@@ -240,6 +228,25 @@ impl<S: BitmapStorage> FrameAllocator<S> {
 
     fn bit(&self, frame: u64) -> bool {
         self.storage.words()[(frame / 64) as usize] & (1 << (frame % 64)) != 0
+    }
+
+    /// Marks frames `first..end` used or free, a word at a time; returns
+    /// how many changed.
+    fn set_range(&mut self, first: u64, end: u64, used: bool) -> u64 {
+        let words = self.storage.words_mut();
+        let mut changed = 0;
+        let mut frame = first;
+        while frame < end {
+            let in_word = frame % 64;
+            let n = (64 - in_word).min(end - frame);
+            let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << in_word };
+            let word = &mut words[(frame / 64) as usize];
+            let before = *word;
+            *word = if used { before | mask } else { before & !mask };
+            changed += u64::from((before ^ *word).count_ones());
+            frame += n;
+        }
+        changed
     }
 
     fn set_bit(&mut self, frame: u64, used: bool) {
