@@ -8,12 +8,14 @@
 //!   builds do not overwrite each other.
 //! - An app: `cargo build -p <app> --target x86_64-unknown-none --target-dir
 //!   target/user` with `CARGO_ENCODED_RUSTFLAGS` giving the static relocation
-//!   model and the user linker script `libos/user.ld`. The code model stays
-//!   the target's (`kernel`, like its prebuilt `core` and `alloc`, so that
-//!   LTO can merge them): its sign-extended 32-bit addresses also reach
-//!   everything below 2 GiB, where apps are linked (the image build checks).
-//!   Release apps are built without debug information (`strip=debuginfo`):
-//!   the image carries the ELF.
+//!   model, the small code model (apps live in the low 2 GiB, at 4 MiB) and
+//!   the user linker script `libos/user.ld`. Release apps are built without
+//!   LTO: the target's prebuilt `core` and `alloc` carry the `kernel` code
+//!   model, and LLVM refuses to merge modules of two code models (fat and
+//!   thin LTO alike); plain linking mixes them fine, since both reach the
+//!   low 2 GiB (the image build checks the app ends there). They are also
+//!   built without debug information (`strip=debuginfo`): the image carries
+//!   the ELF.
 //! - Images go to `target/images/<app or kernel>[-tests|-bench-empty][-release].bin`.
 
 use std::env;
@@ -234,9 +236,12 @@ impl Layout {
             .env_remove("RUSTFLAGS")
             .env("CARGO_ENCODED_RUSTFLAGS", flags);
         if release {
-            // The payload is the ELF itself: line tables would only make
-            // the image bigger (debug builds keep them for gdb).
-            cmd.arg("--release").env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+            // No LTO (see the module docs); and the payload is the ELF
+            // itself: line tables would only make the image bigger (debug
+            // builds keep them for gdb).
+            cmd.arg("--release")
+                .env("CARGO_PROFILE_RELEASE_LTO", "false")
+                .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
         }
         run_cargo(&mut cmd, &format!("the app `{app}`"))?;
         let elf = self.app_elf(app, release);
@@ -276,6 +281,7 @@ impl Default for Layout {
 pub fn app_rustflags(linker_script: &Path) -> OsString {
     let flags = [
         "-Crelocation-model=static".to_string(),
+        "-Ccode-model=small".to_string(),
         format!("-Clink-arg=-T{}", linker_script.display()),
         "-Clink-arg=--gc-sections".to_string(),
     ];
@@ -359,7 +365,12 @@ mod tests {
         let flags = flags.to_str().unwrap();
         assert_eq!(
             flags.split('\x1f').collect::<Vec<_>>(),
-            ["-Crelocation-model=static", "-Clink-arg=-T/w/libos/user.ld", "-Clink-arg=--gc-sections"]
+            [
+                "-Crelocation-model=static",
+                "-Ccode-model=small",
+                "-Clink-arg=-T/w/libos/user.ld",
+                "-Clink-arg=--gc-sections"
+            ]
         );
     }
 

@@ -186,12 +186,13 @@ pub fn build(kernel_elf: &[u8], app: Option<AppInput<'_>>) -> Result<Image> {
         Some(app) => {
             let elf = Elf::parse(app.elf)
                 .map_err(|e| anyhow::anyhow!("the app `{}` is not a valid ELF file: {e}", app.name))?;
-            // Apps are compiled with the target's `kernel` code model, whose
-            // 32-bit sign-extended addresses reach only the lowest 2 GiB.
+            // Apps use the small code model, and the target's prebuilt
+            // `core` and `alloc` the `kernel` one, whose 32-bit sign-extended
+            // addresses reach only the lowest 2 GiB.
             let app_end = elf.load_segments().map(|s| s.header.vaddr + s.header.mem_size).max().unwrap_or(0);
             ensure!(
                 app_end <= APP_ADDRESS_LIMIT,
-                "the app `{}` ends at {app_end:#x}, above 2 GiB: its code model cannot address that",
+                "the app `{}` ends at {app_end:#x}, above 2 GiB: the code models cannot address that",
                 app.name
             );
             let header = PayloadHeader::new(app.name, app.elf.len() as u64);

@@ -93,9 +93,95 @@ impl TscScale {
     }
 }
 
+/// A reading of another clock taken between two TSC reads. Under an
+/// emulator (or a hypervisor) the CPU may stop for milliseconds between
+/// any two instructions; a reading whose TSC bracket is narrow is known to
+/// have happened at the bracket's middle, give or take half its width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PairedReading {
+    /// The other clock's value.
+    pub value: u64,
+    /// The TSC just before the read.
+    pub tsc_before: u64,
+    /// The TSC just after the read.
+    pub tsc_after: u64,
+}
+
+impl PairedReading {
+    /// The TSC at the reading (the bracket's middle).
+    pub const fn tsc(&self) -> u64 {
+        self.tsc_before + (self.tsc_after - self.tsc_before) / 2
+    }
+
+    /// The bracket's width: how uncertain `tsc` is.
+    pub const fn width(&self) -> u64 {
+        self.tsc_after - self.tsc_before
+    }
+}
+
+/// Of `tries` readings of `read` paired with `tsc`, the one with the
+/// narrowest bracket.
+pub fn read_paired(tries: usize, mut tsc: impl FnMut() -> u64, mut read: impl FnMut() -> u64) -> PairedReading {
+    let mut best: Option<PairedReading> = None;
+    for _ in 0..tries.max(1) {
+        let tsc_before = tsc();
+        let value = read();
+        let tsc_after = tsc();
+        let r = PairedReading { value, tsc_before, tsc_after: tsc_after.max(tsc_before) };
+        if best.is_none_or(|b| r.width() < b.width()) {
+            best = Some(r);
+        }
+    }
+    best.expect("at least one try")
+}
+
+/// TSC ticks per `unit` of the other clock, from two paired readings of a
+/// clock that counts up by `elapsed` units between them (`None` if no
+/// time passed on either).
+pub fn tsc_per(start: &PairedReading, end: &PairedReading, elapsed: u64, unit: u64) -> Option<u64> {
+    let tsc = end.tsc().checked_sub(start.tsc())?;
+    if elapsed == 0 || tsc == 0 {
+        return None;
+    }
+    Some((tsc as u128 * unit as u128 / elapsed as u128) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_narrowest_bracket_wins() {
+        // A TSC that jumps by 1000 during the first two reads (the CPU
+        // stopped), then advances by 1 per read.
+        let mut now = 0u64;
+        let steps = [0u64, 1000, 1, 1, 1, 1];
+        let mut i = 0;
+        let tsc = || {
+            now += steps.get(i).copied().unwrap_or(1);
+            i += 1;
+            now
+        };
+        let mut value = 10;
+        let r = read_paired(3, tsc, || {
+            value += 1;
+            value
+        });
+        assert_eq!(r.width(), 1);
+        assert_eq!(r.value, 12);
+        assert_eq!(r.tsc(), r.tsc_before);
+    }
+
+    #[test]
+    fn rate_from_two_readings() {
+        let start = PairedReading { value: 100, tsc_before: 1_000, tsc_after: 1_010 };
+        let end = PairedReading { value: 1_100, tsc_before: 3_001_000, tsc_after: 3_001_010 };
+        // 3,000,000 TSC ticks over 1000 units: 3000 per unit, 3e9 per 1e6 units.
+        assert_eq!(tsc_per(&start, &end, 1_000, 1), Some(3_000));
+        assert_eq!(tsc_per(&start, &end, 1_000, 1_000_000), Some(3_000_000_000));
+        assert_eq!(tsc_per(&end, &start, 1_000, 1), None);
+        assert_eq!(tsc_per(&start, &end, 0, 1), None);
+    }
 
     #[test]
     fn known_dates() {

@@ -7,6 +7,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use entry_asm::hw::msr;
+use libos_kcore::time::read_paired;
 use volatile::VolatilePtr;
 use x86_64::registers::model_specific::Msr;
 
@@ -234,12 +235,20 @@ pub fn calibrate_timer() -> u64 {
     write(reg::TIMER_DIVIDE, 0b0011);
     write(reg::LVT_TIMER, LVT_MASKED);
     write(reg::TIMER_INITIAL, u32::MAX);
-    let end = crate::time::deadline_after(1_000_000);
-    while crate::time::rdtsc() < end {
+    // The count runs down from here. Both ends are TSC-bracketed reads (an
+    // emulated CPU may stop between any two instructions).
+    let current = || read(reg::TIMER_CURRENT) as u64;
+    let start = read_paired(5, crate::time::rdtsc, current);
+    let until = crate::time::deadline_after(1_000_000);
+    while crate::time::rdtsc() < until {
         core::hint::spin_loop();
     }
-    let ticks = (u32::MAX - read(reg::TIMER_CURRENT)) as u64;
+    let end = read_paired(5, crate::time::rdtsc, current);
     write(reg::TIMER_INITIAL, 0);
+    let counted = start.value.saturating_sub(end.value);
+    let tsc = end.tsc().saturating_sub(start.tsc()).max(1);
+    let tsc_per_ms = crate::time::clock().scale.hz / 1000;
+    let ticks = (counted as u128 * tsc_per_ms as u128 / tsc as u128) as u64;
     TIMER_TICKS_PER_MS.store(ticks.max(1), Ordering::Relaxed);
     ticks
 }

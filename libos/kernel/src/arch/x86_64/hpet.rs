@@ -4,6 +4,7 @@
 
 use core::ptr::NonNull;
 
+use libos_kcore::time::{read_paired, tsc_per};
 use volatile::VolatilePtr;
 
 use crate::mm::mmio::{self, Caching};
@@ -28,6 +29,8 @@ const ENABLE_CNF: u64 = 1;
 const FS_PER_S: u128 = 1_000_000_000_000_000;
 /// The largest period the specification allows (100 ns).
 const MAX_PERIOD_FS: u64 = 100_000_000;
+/// Reads per end of a measurement (the tightest counts).
+const PAIRED_TRIES: usize = 5;
 
 /// The HPET's registers, mapped.
 struct Hpet {
@@ -64,19 +67,17 @@ fn measure(hpet: &Hpet, ms: u64) -> Option<u64> {
     }
     let ticks = (ms as u128 * FS_PER_S / 1000 / period_fs as u128) as u64;
     let counter = || hpet.reg(reg::MAIN_COUNTER).read();
-    let c0 = counter();
-    let t0 = crate::time::rdtsc();
-    let (c1, t1) = loop {
-        let c = counter();
-        let t = crate::time::rdtsc();
-        if c.wrapping_sub(c0) & mask >= ticks {
-            break (c, t);
-        }
+    // Each end is the tightest of a few TSC-bracketed reads: an emulated
+    // CPU can stop between any two instructions, and a stop between the
+    // two clocks' reads would skew the result by its whole length.
+    let start = read_paired(PAIRED_TRIES, crate::time::rdtsc, counter);
+    while counter().wrapping_sub(start.value) & mask < ticks {
         core::hint::spin_loop();
-    };
+    }
+    let end = read_paired(PAIRED_TRIES, crate::time::rdtsc, counter);
     if config & ENABLE_CNF == 0 {
         hpet.reg(reg::CONFIGURATION).write(config);
     }
-    let elapsed_fs = (c1.wrapping_sub(c0) & mask) as u128 * period_fs as u128;
-    Some(((t1 - t0) as u128 * FS_PER_S / elapsed_fs) as u64)
+    let elapsed_fs = (end.value.wrapping_sub(start.value) & mask).checked_mul(period_fs)?;
+    tsc_per(&start, &end, elapsed_fs, FS_PER_S as u64)
 }
