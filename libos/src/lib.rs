@@ -65,6 +65,7 @@
 extern crate alloc;
 
 mod arch;
+pub mod cpu;
 pub mod env;
 mod heap;
 pub mod io;
@@ -73,6 +74,7 @@ pub mod process;
 pub mod random;
 pub mod rt;
 pub mod sync;
+pub mod testing;
 pub mod thread;
 pub mod time;
 
@@ -96,84 +98,6 @@ pub mod debug {
         // SAFETY: the debug operations the test suite uses cannot break the
         // app's memory safety except SET_RETURN_RIP, which tests use knowingly.
         unsafe { libos_abi::syscalls::user::libos_debug(op, arg0, arg1) }
-    }
-}
-
-/// Help for boot-time tests (`#[libos::test]`).
-pub mod testing {
-    /// Exit code that tells the kernel's test runner a test skipped itself.
-    pub const SKIPPED_EXIT_CODE: i32 = 103;
-
-    /// Ends the running test as skipped: it cannot run in this
-    /// configuration (reported as ignored, not counted).
-    pub fn skip(reason: &str) -> ! {
-        crate::eprintln!("test skipped: {reason}");
-        crate::process::exit(SKIPPED_EXIT_CODE)
-    }
-
-    /// Skips the running test unless at least `n` CPUs run.
-    pub fn require_cpus(n: usize) {
-        if crate::cpu::count() < n {
-            skip("needs more CPUs than this configuration has");
-        }
-    }
-}
-
-/// The CPUs: how many, which one runs the caller, and pinning to them.
-pub mod cpu {
-    use core::sync::atomic::{AtomicUsize, Ordering};
-
-    use crate::Errno;
-    use libos_abi::syscalls::user;
-
-    /// CPUs online, read from the first thread's affinity at start (it may
-    /// run anywhere then).
-    static ONLINE: AtomicUsize = AtomicUsize::new(1);
-
-    pub(crate) fn init() {
-        if let Ok(mask) = affinity() {
-            ONLINE.store(mask.count_ones().max(1) as usize, Ordering::Relaxed);
-        }
-    }
-
-    /// The index of the CPU the caller runs on right now (it may move
-    /// right after, unless pinned).
-    pub fn current() -> usize {
-        let mut cpu = 0u32;
-        // SAFETY: `cpu` is a writable u32; the node pointer is null.
-        let _ = unsafe { user::getcpu(&mut cpu, core::ptr::null_mut(), 0) };
-        cpu as usize
-    }
-
-    /// The number of CPUs the app runs on.
-    pub fn count() -> usize {
-        ONLINE.load(Ordering::Relaxed)
-    }
-
-    /// Restricts the calling thread to the CPUs in `mask` (bit n = CPU n);
-    /// it moves before this returns. `EINVAL` if no CPU of the mask is
-    /// online.
-    pub fn set_affinity(mask: u64) -> Result<(), Errno> {
-        let bytes = mask.to_le_bytes();
-        // SAFETY: the mask is 8 readable bytes.
-        unsafe { user::sched_setaffinity(0, bytes.len(), bytes.as_ptr()) }
-    }
-
-    /// The CPUs the calling thread may run on.
-    pub fn affinity() -> Result<u64, Errno> {
-        let mut bytes = [0u8; 8];
-        // SAFETY: 8 writable bytes.
-        unsafe { user::sched_getaffinity(0, bytes.len(), bytes.as_mut_ptr()) }?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    /// Runs the calling thread on CPU `cpu` only (`EINVAL` for a CPU that
-    /// is not online).
-    pub fn pin_to(cpu: usize) -> Result<(), Errno> {
-        if cpu >= 64 {
-            return Err(Errno::EINVAL);
-        }
-        set_affinity(1 << cpu)
     }
 }
 

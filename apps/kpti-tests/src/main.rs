@@ -4,9 +4,8 @@
 #![no_std]
 #![no_main]
 
-use core::arch::asm;
-
 use libos::__private::abi::abi_types::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
+use libos::testing::spin_with_register_patterns;
 use libos::{cpu, debug, sys};
 
 #[libos::main]
@@ -121,66 +120,10 @@ fn an_interrupt_in_ring_3_returns_with_registers_intact() {
     pin_here();
     let before = debug::call(debug::TEST_INTERRUPTS, 0, 0).unwrap();
     debug::call(debug::ARM_TEST_TIMER, 500_000, 0).unwrap();
-    let bad = spin_with_patterns(200_000_000);
+    // 100 ms of spinning; the timer fires after 0.5 ms.
+    let ticks = debug::call(debug::TSC_HZ, 0, 0).unwrap() / 10;
+    let spin = spin_with_register_patterns(0x5eed, ticks, u64::MAX);
     let after = debug::call(debug::TEST_INTERRUPTS, 0, 0).unwrap();
     assert!(after > before, "no interrupt arrived while the app ran");
-    assert_eq!(bad, 0, "registers changed across the interrupt");
-}
-
-/// Spins for `cycles` TSC ticks with known values in most registers,
-/// checking them all the time; returns nonzero if one ever changed.
-pub fn spin_with_patterns(cycles: u64) -> u64 {
-    let bad: u64;
-    // SAFETY: only registers are used (RBX and RBP saved and restored);
-    // RDTSC is allowed in ring 3.
-    unsafe {
-        asm!(
-            "push rbx",
-            "push rbp",
-            "rdtsc",
-            "shl rdx, 32",
-            "or rax, rdx",
-            "lea rcx, [rax + rdi]",
-            "mov rbx, 0x1111111111111111",
-            "mov rbp, 0x2222222222222222",
-            "mov rsi, 0x3333333333333333",
-            "mov r8, 0x4444444444444444",
-            "mov r9, 0x5555555555555555",
-            "mov r10, 0x6666666666666666",
-            "mov r11, 0x7777777777777777",
-            "mov r12, 0x8888888888888888",
-            "mov r13, 0x9999999999999999",
-            "mov r14, 0xaaaaaaaaaaaaaaaa",
-            "mov r15, 0xbbbbbbbbbbbbbbbb",
-            "xor edi, edi",
-            "2:",
-            "mov rax, 0x1111111111111111", "cmp rbx, rax", "jne 3f",
-            "mov rax, 0x2222222222222222", "cmp rbp, rax", "jne 3f",
-            "mov rax, 0x3333333333333333", "cmp rsi, rax", "jne 3f",
-            "mov rax, 0x4444444444444444", "cmp r8, rax", "jne 3f",
-            "mov rax, 0x5555555555555555", "cmp r9, rax", "jne 3f",
-            "mov rax, 0x6666666666666666", "cmp r10, rax", "jne 3f",
-            "mov rax, 0x7777777777777777", "cmp r11, rax", "jne 3f",
-            "mov rax, 0x8888888888888888", "cmp r12, rax", "jne 3f",
-            "mov rax, 0x9999999999999999", "cmp r13, rax", "jne 3f",
-            "mov rax, 0xaaaaaaaaaaaaaaaa", "cmp r14, rax", "jne 3f",
-            "mov rax, 0xbbbbbbbbbbbbbbbb", "cmp r15, rax", "jne 3f",
-            "rdtsc",
-            "shl rdx, 32",
-            "or rax, rdx",
-            "cmp rax, rcx",
-            "jb 2b",
-            "jmp 4f",
-            "3:",
-            "mov edi, 1",
-            "4:",
-            "pop rbp",
-            "pop rbx",
-            inout("rdi") cycles => bad,
-            out("rax") _, out("rcx") _, out("rdx") _, out("rsi") _,
-            out("r8") _, out("r9") _, out("r10") _, out("r11") _,
-            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
-        );
-    }
-    bad
+    assert!(spin.intact, "registers changed across the interrupt");
 }

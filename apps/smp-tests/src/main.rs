@@ -4,10 +4,8 @@
 #![no_std]
 #![no_main]
 
-use core::arch::asm;
-
 use libos::prelude::*;
-use libos::testing::require_cpus;
+use libos::testing::{require_cpus, spin_with_register_patterns};
 use libos::{cpu, debug};
 
 #[libos::main]
@@ -58,55 +56,14 @@ fn an_nmi_in_ring_3_returns_with_registers_intact() {
     // may be slow to run on a loaded host), at most 5 s. Almost all the
     // time is spent spinning in ring 3, so that is where the NMI lands.
     let piece = 50 * debug::call(debug::TSC_HZ, 0, 0).unwrap() / 1000;
-    let mut bad = 0;
+    let mut intact = true;
     for _ in 0..100 {
-        bad |= spin_with_patterns(piece);
+        intact &= spin_with_register_patterns(0x5eed, piece, u64::MAX).intact;
         if debug::call(debug::NMI_COUNT, 0, 0).unwrap() > before {
             break;
         }
     }
     let after = debug::call(debug::NMI_COUNT, 0, 0).unwrap();
     assert!(after > before, "no NMI arrived while the app ran");
-    assert_eq!(bad, 0, "registers changed across the NMI");
-}
-
-/// Spins for `cycles` TSC ticks with known values in most registers,
-/// checking them all the time; returns nonzero if one ever changed.
-fn spin_with_patterns(cycles: u64) -> u64 {
-    let bad: u64;
-    // SAFETY: only registers are used (RBX and RBP saved and restored).
-    unsafe {
-        asm!(
-            "push rbx",
-            "push rbp",
-            "rdtsc",
-            "shl rdx, 32",
-            "or rax, rdx",
-            "lea rcx, [rax + rdi]",
-            "mov rbx, 0x1212121212121212",
-            "mov rbp, 0x3434343434343434",
-            "mov r12, 0x5656565656565656",
-            "mov r15, 0x7878787878787878",
-            "xor edi, edi",
-            "2:",
-            "mov rax, 0x1212121212121212", "cmp rbx, rax", "jne 3f",
-            "mov rax, 0x3434343434343434", "cmp rbp, rax", "jne 3f",
-            "mov rax, 0x5656565656565656", "cmp r12, rax", "jne 3f",
-            "mov rax, 0x7878787878787878", "cmp r15, rax", "jne 3f",
-            "rdtsc",
-            "shl rdx, 32",
-            "or rax, rdx",
-            "cmp rax, rcx",
-            "jb 2b",
-            "jmp 4f",
-            "3:",
-            "mov edi, 1",
-            "4:",
-            "pop rbp",
-            "pop rbx",
-            inout("rdi") cycles => bad,
-            out("rax") _, out("rcx") _, out("rdx") _, out("r12") _, out("r15") _,
-        );
-    }
-    bad
+    assert!(intact, "registers changed across the NMI");
 }

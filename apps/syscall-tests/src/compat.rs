@@ -36,11 +36,10 @@ fn compat_mode_syscall_is_an_invalid_opcode_on_intel() {
 /// Runs `getpid` with SYSCALL from 32-bit compatibility mode; returns EAX.
 fn syscall_in_compat_mode() -> u32 {
     let result: u32;
-    // SAFETY: far-jumps into 32-bit compatibility mode through USER32_CS
-    // (0x23), issues SYSCALL (getpid) there without touching the stack, and
-    // far-jumps back to 64-bit mode through USER_CS (0x33). Far jumps are
-    // used rather than far returns: QEMU 7.2's TCG pops a far return's
-    // frame as a supervisor access, which SMAP then refuses.
+    // Far jumps, not far returns: QEMU 7.2's TCG pops a far return's frame
+    // as a supervisor access, which SMAP then refuses.
+    // SAFETY: far-jumps to compatibility mode (USER32_CS, 0x23), issues
+    // SYSCALL (getpid) without touching the stack, far-jumps back (0x33).
     unsafe {
         asm!(
             "leal 3f, %eax",

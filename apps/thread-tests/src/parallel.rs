@@ -1,11 +1,10 @@
 //! Threads on every CPU, spreading, and preemption.
 
-use core::arch::asm;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use libos::prelude::*;
 use libos::sync::{Arc, Barrier};
-use libos::testing::require_cpus;
+use libos::testing::{require_cpus, spin_with_register_patterns};
 use libos::{cpu, debug, thread};
 
 use crate::{rdtsc, ticks_per_ms};
@@ -148,88 +147,18 @@ fn registers_survive_preemption() {
             let seen = switches_seen.clone();
             thread::spawn(move || {
                 // 300 ms each (30 time slices): the two must take turns.
-                let (bad, gaps) = spin_with_patterns(0x1111_1111_1111_1111 * (i + 1), 300 * ms, ms);
-                seen.fetch_add(gaps, Ordering::Relaxed);
-                bad
+                let spin = spin_with_register_patterns(0x1234_5678 * (i + 1), 300 * ms, ms);
+                seen.fetch_add(spin.gaps, Ordering::Relaxed);
+                spin.intact
             })
         })
         .collect();
     for h in handles {
-        assert_eq!(h.join().unwrap(), 0, "a register changed across preemption");
+        assert!(h.join().unwrap(), "a register changed across preemption");
     }
     let gaps = switches_seen.load(Ordering::Relaxed);
     println!("the two threads saw {gaps} long gaps (preemptions) between them");
     assert!(gaps > 0, "no thread was ever preempted");
-}
-
-/// Spins for `ticks` TSC ticks with `seed`-derived values in most general
-/// registers, checking them all the time. Returns (nonzero if one ever
-/// changed, how many times the TSC jumped by over `gap` ticks between two
-/// checks: times the thread was off the CPU).
-fn spin_with_patterns(seed: u64, ticks: u64, gap: u64) -> (u64, u64) {
-    let bad: u64;
-    let gaps: u64;
-    // SAFETY: only registers are used; RBX and RBP are saved and restored
-    // on the stack, every other register used is declared clobbered.
-    unsafe {
-        asm!(
-            "push rbx",
-            "push rbp",
-            "mov rbx, rsi",
-            "mov rbp, rsi",
-            "not rbp",
-            "mov r12, rsi",
-            "rol r12, 13",
-            "mov r15, rsi",
-            "rol r15, 29",
-            "rdtsc",
-            "shl rdx, 32",
-            "or rax, rdx",
-            "lea r14, [rax + rdi]",    // end
-            "mov r13, rax",            // last TSC
-            "xor edi, edi",            // bad
-            "xor r11d, r11d",          // gaps
-            "2:",
-            "cmp rbx, rsi",
-            "jne 3f",
-            "mov rcx, rsi",
-            "not rcx",
-            "cmp rbp, rcx",
-            "jne 3f",
-            "mov rcx, rsi",
-            "rol rcx, 13",
-            "cmp r12, rcx",
-            "jne 3f",
-            "mov rcx, rsi",
-            "rol rcx, 29",
-            "cmp r15, rcx",
-            "jne 3f",
-            "rdtsc",
-            "shl rdx, 32",
-            "or rax, rdx",
-            "mov rcx, rax",
-            "sub rcx, r13",
-            "mov r13, rax",
-            "cmp rcx, r8",
-            "jb 4f",
-            "inc r11",
-            "4:",
-            "cmp rax, r14",
-            "jb 2b",
-            "jmp 5f",
-            "3:",
-            "mov edi, 1",
-            "5:",
-            "pop rbp",
-            "pop rbx",
-            inout("rdi") ticks => bad,
-            in("rsi") seed,
-            in("r8") gap,
-            out("rax") _, out("rcx") _, out("rdx") _,
-            out("r11") gaps, out("r12") _, out("r13") _, out("r14") _, out("r15") _,
-        );
-    }
-    (bad, gaps)
 }
 
 /// All threads meet at a barrier many times over; each round has exactly

@@ -2,4 +2,4 @@
 
 mod x86_64;
 
-pub(crate) use x86_64::{thread_pointer, thread_start};
+pub(crate) use x86_64::{register_patterns, thread_pointer, thread_start};

@@ -153,6 +153,8 @@ unsafe impl x86_64::structures::paging::FrameAllocator<Size4KiB> for PageTableFr
 }
 
 impl x86_64::structures::paging::FrameDeallocator<Size4KiB> for PageTableFrames {
+    /// # Safety
+    /// As the trait requires: `frame` came from this allocator and is unused.
     unsafe fn deallocate_frame(&mut self, frame: PhysFrame<Size4KiB>) {
         free(frame.start_address().as_u64());
     }

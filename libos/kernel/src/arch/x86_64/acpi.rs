@@ -20,6 +20,8 @@ use crate::sync::InitCell;
 pub struct Handler;
 
 impl AcpiHandler for Handler {
+    /// # Safety
+    /// As the trait requires: `physical_address` holds a `T` (an ACPI table).
     unsafe fn map_physical_region<T>(&self, physical_address: usize, size: usize) -> PhysicalMapping<Self, T> {
         let virt = mmio::map(physical_address as u64, size as u64, Caching::WriteBack);
         // The bytes readable from `virt` on: up to the end of its last page.
