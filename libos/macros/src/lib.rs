@@ -20,6 +20,7 @@
 
 mod errors;
 mod main_attr;
+mod plain_fn;
 mod syscall_table;
 mod test_attr;
 

@@ -6,6 +6,7 @@ use quote::{ToTokens, quote};
 use syn::ItemFn;
 
 use crate::errors::Errors;
+use crate::plain_fn::check_plain_fn;
 
 /// Expands `#[main]` on `item`.
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -16,24 +17,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         errors.at(&attr, "#[libos::main] takes no arguments");
     }
     let wanted = format!("a #[libos::main] function must be `fn {0}()` or `fn {0}() -> T`", sig.ident);
-    if !sig.inputs.is_empty() {
-        errors.at(&sig.inputs, format!("{wanted}: it takes no arguments (read them from the runtime)"));
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(&sig.generics, format!("{wanted}: it must not be generic"));
-    }
-    if let Some(asyncness) = &sig.asyncness {
-        errors.at(asyncness, format!("{wanted}: it must not be `async`"));
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        errors.at(unsafety, format!("{wanted}: it must not be `unsafe`"));
-    }
-    if let Some(abi) = &sig.abi {
-        errors.at(abi, format!("{wanted}: it must not declare an ABI"));
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.at(variadic, format!("{wanted}: it must not be variadic"));
-    }
+    check_plain_fn(sig, &wanted, " (read them from the runtime)", &mut errors);
     errors.finish(|| ())?;
 
     let name = &item.sig.ident;

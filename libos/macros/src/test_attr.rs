@@ -7,6 +7,7 @@ use syn::ext::IdentExt;
 use syn::{Ident, ItemFn, LitStr, ReturnType, Type};
 
 use crate::errors::Errors;
+use crate::plain_fn::check_plain_fn;
 
 /// The exception mnemonics `expect_fault` accepts, indexed by vector
 /// (Intel SDM vol. 3, table 6-1); `None` for the reserved vectors 9 and 15.
@@ -140,24 +141,7 @@ fn check_signature(item: &ItemFn, flavor: Flavor) -> syn::Result<()> {
     let mut errors = Errors::default();
     let attr = flavor.attribute();
     let wanted = format!("a {attr} function must be `fn {}()`", sig.ident);
-    if !sig.inputs.is_empty() {
-        errors.at(&sig.inputs, format!("{wanted}: it takes no arguments"));
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(&sig.generics, format!("{wanted}: it must not be generic"));
-    }
-    if let Some(asyncness) = &sig.asyncness {
-        errors.at(asyncness, format!("{wanted}: it must not be `async`"));
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        errors.at(unsafety, format!("{wanted}: it must not be `unsafe`"));
-    }
-    if let Some(abi) = &sig.abi {
-        errors.at(abi, format!("{wanted}: it must not declare an ABI"));
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.at(variadic, format!("{wanted}: it must not be variadic"));
-    }
+    check_plain_fn(sig, &wanted, "", &mut errors);
     if let ReturnType::Type(_, ty) = &sig.output
         && !matches!(&**ty, Type::Tuple(t) if t.elems.is_empty())
     {
