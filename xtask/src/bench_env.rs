@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use libos_kcore::time::CalendarTime;
 use serde::{Deserialize, Serialize};
 
 /// The circumstances of a run.
@@ -75,22 +76,9 @@ pub fn load_average(loadavg: &str) -> Option<String> {
     (words.len() == 3).then(|| words.join(" "))
 }
 
-/// A moment as UTC calendar fields.
+/// A moment as UTC calendar fields (the kernel's own calendar code).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Utc {
-    /// Year.
-    pub year: i64,
-    /// Month, 1..=12.
-    pub month: u32,
-    /// Day of the month, 1..=31.
-    pub day: u32,
-    /// Hour.
-    pub hour: u32,
-    /// Minute.
-    pub minute: u32,
-    /// Second.
-    pub second: u32,
-}
+pub struct Utc(pub CalendarTime);
 
 impl Utc {
     /// Now.
@@ -99,29 +87,16 @@ impl Utc {
         Utc::from_unix(secs as i64)
     }
 
-    /// The calendar fields of a Unix time (proleptic Gregorian calendar).
+    /// The calendar fields of a Unix time.
     pub fn from_unix(secs: i64) -> Utc {
-        let days = secs.div_euclid(86_400);
-        let in_day = secs.rem_euclid(86_400) as u32;
-        // Days to a civil date, counting 400-year eras from 0000-03-01 so
-        // that the leap day ends each year.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let day_of_era = z.rem_euclid(146_097);
-        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let shifted_month = (5 * day_of_year + 2) / 153;
-        let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-        let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        Utc { year, month, day, hour: in_day / 3600, minute: in_day / 60 % 60, second: in_day % 60 }
+        Utc(CalendarTime::from_unix(secs))
     }
 
     /// `2025-01-02T03:04:05Z`.
     pub fn iso8601(&self) -> String {
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
+            self.0.year, self.0.month, self.0.day, self.0.hour, self.0.minute, self.0.second
         )
     }
 

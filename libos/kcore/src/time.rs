@@ -31,6 +31,25 @@ pub struct CalendarTime {
 }
 
 impl CalendarTime {
+    /// The UTC calendar fields of Unix time `secs` (the inverse of
+    /// [`unix_seconds`](Self::unix_seconds)).
+    pub const fn from_unix(secs: i64) -> CalendarTime {
+        let days = secs.div_euclid(86_400);
+        let in_day = secs.rem_euclid(86_400) as u32;
+        // Days to a date, counting 400-year eras from 0000-03-01 so that the
+        // leap day ends each year (the inverse of `days_from_civil`).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + (month <= 2) as i64;
+        CalendarTime { year, month, day, hour: in_day / 3600, minute: in_day / 60 % 60, second: in_day % 60 }
+    }
+
     /// Seconds since the Unix epoch, or `None` if a field is out of range.
     pub const fn unix_seconds(&self) -> Option<i64> {
         if self.month < 1 || self.month > 12 || self.day < 1 || self.day > 31 || self.hour > 23 {
@@ -193,6 +212,17 @@ mod tests {
         let leap = CalendarTime { year: 2024, month: 2, day: 29, hour: 0, minute: 0, second: 0 };
         assert_eq!(leap.unix_seconds(), Some(1_709_164_800));
         assert_eq!(CalendarTime { month: 13, ..t }.unix_seconds(), None);
+    }
+
+    #[test]
+    fn unix_time_to_dates_and_back() {
+        let t = CalendarTime::from_unix(951_782_400);
+        assert_eq!((t.year, t.month, t.day), (2000, 2, 29));
+        assert_eq!(CalendarTime::from_unix(-1).unix_seconds(), Some(-1));
+        assert_eq!(CalendarTime::from_unix(-1).year, 1969);
+        for secs in [0i64, 1_735_787_045, 4_107_542_399, -86_400 * 365 * 300, 1_795_297_440] {
+            assert_eq!(CalendarTime::from_unix(secs).unix_seconds(), Some(secs), "{secs}");
+        }
     }
 
     #[test]

@@ -115,25 +115,32 @@ unsafe impl Sync for Task {}
 unsafe impl Send for Task {}
 
 impl Task {
-    /// The task for the code a CPU is already running on its boot stack.
-    pub fn for_boot_context(stack_top: u64, cpu: usize, is_idle: bool) -> Task {
+    /// A task with nothing of an app: the fields every constructor starts
+    /// from. `saved_rsp` is where its first switch resumes; `running` says
+    /// whether a CPU runs it already (its boot context).
+    fn blank(stack: Option<KernelStack>, stack_top: u64, saved_rsp: u64, cpu: usize, running: bool) -> Task {
         Task {
             tid: 0,
             process: None,
             name: SpinLock::new(ThreadName::new(b"kernel")),
-            _stack: None,
+            _stack: stack,
             stack_top,
             affinity: AtomicU64::new(1 << cpu),
             last_cpu: AtomicUsize::new(cpu),
-            is_idle,
-            state: AtomicU8::new(TaskState::Running as u8),
+            is_idle: false,
+            state: AtomicU8::new(if running { TaskState::Running } else { TaskState::Runnable } as u8),
             killed: AtomicBool::new(false),
             clear_child_tid: AtomicU64::new(0),
             wake_token: AtomicU64::new(0),
             timed_out: AtomicBool::new(false),
-            on_cpu: AtomicBool::new(true),
-            context: UnsafeCell::new(SavedContext::default()),
+            on_cpu: AtomicBool::new(running),
+            context: UnsafeCell::new(SavedContext { rsp: saved_rsp, fs_base: 0, gs_base: 0 }),
         }
+    }
+
+    /// The task for the code a CPU is already running on its boot stack.
+    pub fn for_boot_context(stack_top: u64, cpu: usize, is_idle: bool) -> Task {
+        Task { is_idle, ..Task::blank(None, stack_top, 0, cpu, true) }
     }
 
     /// A new user thread of `process` that will enter ring 3 at `rip` with
@@ -170,22 +177,13 @@ impl Task {
             }
             frame.add(6).write(symbol_address!(task_first_entry));
         }
+        let cpu = crate::arch::x86_64::percpu::cpu_index();
         Some(Task {
             tid: tid.unwrap_or_else(|| NEXT_TID.fetch_add(1, Ordering::Relaxed)),
             name: SpinLock::new(ThreadName::new(process.name.as_bytes())),
             process: Some(process),
-            _stack: Some(kstack),
-            stack_top: top,
             affinity: AtomicU64::new(u64::MAX),
-            last_cpu: AtomicUsize::new(crate::arch::x86_64::percpu::cpu_index()),
-            is_idle: false,
-            state: AtomicU8::new(TaskState::Runnable as u8),
-            killed: AtomicBool::new(false),
-            clear_child_tid: AtomicU64::new(0),
-            wake_token: AtomicU64::new(0),
-            timed_out: AtomicBool::new(false),
-            on_cpu: AtomicBool::new(false),
-            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0, gs_base: 0 }),
+            ..Task::blank(Some(kstack), top, frame_addr, cpu, false)
         })
     }
 
@@ -200,28 +198,12 @@ impl Task {
         // SAFETY: the stack is fresh, mapped and ours.
         unsafe {
             let frame = frame_addr as *mut u64;
-            let words = [0, 0, arg, func as usize as u64, 0, 0, symbol_address!(task_kernel_entry)];
+            let words = [0, 0, arg, func as *const () as u64, 0, 0, symbol_address!(task_kernel_entry)];
             for (i, w) in words.iter().enumerate() {
                 frame.add(i).write(*w);
             }
         }
-        Some(Task {
-            tid: 0,
-            process: None,
-            name: SpinLock::new(ThreadName::new(b"kernel")),
-            _stack: Some(kstack),
-            stack_top: top,
-            affinity: AtomicU64::new(1 << cpu),
-            last_cpu: AtomicUsize::new(cpu),
-            is_idle,
-            state: AtomicU8::new(TaskState::Runnable as u8),
-            killed: AtomicBool::new(false),
-            clear_child_tid: AtomicU64::new(0),
-            wake_token: AtomicU64::new(0),
-            timed_out: AtomicBool::new(false),
-            on_cpu: AtomicBool::new(false),
-            context: UnsafeCell::new(SavedContext { rsp: frame_addr, fs_base: 0, gs_base: 0 }),
-        })
+        Some(Task { is_idle, ..Task::blank(Some(kstack), top, frame_addr, cpu, false) })
     }
 
     /// Whether the task may run on `cpu`.
