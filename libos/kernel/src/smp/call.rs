@@ -80,14 +80,15 @@ pub fn call_on(cpu: usize, func: fn(u64), arg: u64) {
 /// trip, not one per CPU.
 pub fn call_on_many(cpus: u64, func: fn(u64), arg: u64) {
     let me = this_cpu().index;
-    let targets = || {
-        (0..percpu::cpu_count())
-            .filter(move |&c| c != me && c < 64 && cpus & (1 << c) != 0)
-            .filter_map(percpu::cpu)
-            .filter(|p| p.online.load(Ordering::Acquire))
-    };
     let irqs = interrupts::disable_and_save();
-    for target in targets() {
+    // The CPUs posted to, decided once: one coming online meanwhile must
+    // not be waited on (or its slot released) without having been posted.
+    let mut posted: heapless::Vec<&'static percpu::PerCpu, 64> = heapless::Vec::new();
+    let targets = (0..percpu::cpu_count())
+        .filter(|&c| c != me && c < 64 && cpus & (1 << c) != 0)
+        .filter_map(percpu::cpu)
+        .filter(|p| p.online.load(Ordering::Acquire));
+    for target in targets {
         // Serving our own slot while waiting: two CPUs calling each other
         // each finish the other's request.
         while target.call.busy.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
@@ -101,8 +102,10 @@ pub fn call_on_many(cpus: u64, func: fn(u64), arg: u64) {
         target.call.done.store(false, Ordering::Relaxed);
         target.call.pending.store(true, Ordering::Release);
         apic::send_ipi(target.apic_id.get(), irq::vector::CALL_FUNCTION);
+        // At most 64 CPUs pass the filter above.
+        let _ = posted.push(target);
     }
-    for target in targets() {
+    for target in posted {
         while !target.call.done.load(Ordering::Acquire) {
             run_pending();
             core::hint::spin_loop();
