@@ -27,6 +27,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::image::{self, AppInput, Image};
+use crate::install;
 
 /// The bare-metal target of the kernel and the apps.
 pub const TARGET: &str = "x86_64-unknown-none";
@@ -188,6 +189,7 @@ impl Layout {
             !(flavor.boot_tests && flavor.bench_empty),
             "the kernel cannot be built with both its boot tests and as the benchmark's empty image"
         );
+        install::ensure_rust_targets(&self.root, &[TARGET])?;
         let target_dir = self.root.join("target/kernel");
         let mut cmd = Command::new(cargo());
         cmd.current_dir(&self.root)
@@ -228,6 +230,7 @@ impl Layout {
             "cannot link the app `{app}`: the user linker script {} does not exist yet",
             script.display()
         );
+        install::ensure_rust_targets(&self.root, &[TARGET])?;
         let flags = app_rustflags(&script);
         let mut cmd = Command::new(cargo());
         cmd.current_dir(&self.root)
