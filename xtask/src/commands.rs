@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::accel::{self, AccelChoice, ProbeSetup};
-use crate::bochs;
+use crate::build::image::Image;
 use crate::build::{Flavor, Layout};
 use crate::emulator::Emulator;
-use crate::image::Image;
+use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
+use crate::emulator::bochs;
+use crate::emulator::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
+use crate::emulator::run_result::{self, Verdict};
 use crate::install;
-use crate::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
-use crate::run_result::{self, Verdict};
 
 /// Which image to build.
 #[derive(Clone, Debug)]
@@ -61,7 +61,7 @@ pub fn build(spec: &ImageSpec) -> Result<()> {
 }
 
 /// What to boot and how, as given on the command line.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootOptions {
     /// `--smp`.
     pub smp: u32,

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::bochs::{self, BOCHS, GRUB_MKRESCUE};
-use crate::qemu::QEMU;
+use crate::emulator::bochs::{self, BOCHS, GRUB_MKRESCUE};
+use crate::emulator::qemu::QEMU;
 
 /// The Debian package that provides `qemu-system-x86_64`.
 pub const QEMU_PACKAGE: &str = "qemu-system-x86";

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::build::{BENCH_EMPTY_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo};
-use crate::qemu::shell_quote;
+use crate::emulator::qemu::shell_quote;
 
 /// One check: a title and a cargo command line.
 #[derive(Clone, Debug, PartialEq, Eq)]

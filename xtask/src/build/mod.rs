@@ -18,6 +18,8 @@
 //!   the ELF.
 //! - Images go to `target/images/<app or kernel>[-tests|-bench-empty][-release].bin`.
 
+pub mod image;
+
 use std::env;
 use std::ffi::OsString;
 use std::fs;
@@ -26,7 +28,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::image::{self, AppInput, Image};
+use self::image::{AppInput, Image};
 use crate::install;
 
 /// The bare-metal target of the kernel and the apps.

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::process::{ChildGuard, die_with_parent};
-use crate::run_result::QemuEnd;
+use crate::emulator::process::{ChildGuard, die_with_parent};
+use crate::emulator::run_result::QemuEnd;
 
 /// The QEMU binary the xtask runs.
 pub const QEMU: &str = "qemu-system-x86_64";

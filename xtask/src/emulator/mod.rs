@@ -1,14 +1,19 @@
 //! The emulators a boot runs under (QEMU, Bochs), behind one interface for
 //! the test runner.
 
+pub mod accel;
+pub mod bochs;
+pub mod process;
+pub mod qemu;
+pub mod run_result;
+
 use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::run_result::{self, Verdict};
-use crate::{bochs, qemu};
+use self::run_result::Verdict;
 
 /// Which emulator boots the images.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]

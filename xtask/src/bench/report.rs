@@ -14,9 +14,9 @@ use std::path::Path;
 use anyhow::{Context, Result, ensure};
 use serde::{Deserialize, Serialize};
 
-use crate::bench_env::Environment;
-use crate::bench_lines::{EntryConfig, SyscallPath};
-use crate::bench_targets::TargetResult;
+use crate::bench::env::Environment;
+use crate::bench::lines::{EntryConfig, SyscallPath};
+use crate::bench::targets::TargetResult;
 use crate::build::write_atomically;
 
 /// The version of the file's layout; bumped when a figure's id changes
@@ -447,7 +447,7 @@ pub fn compare(new: &[Figure], old: &[Figure]) -> Vec<Comparison> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::bench_env::Environment;
+    use crate::bench::env::Environment;
 
     #[test]
     fn medians() {
@@ -562,7 +562,7 @@ pub(crate) mod tests {
             notes: vec!["nothing skipped".into()],
             figures: Vec::new(),
         };
-        report.targets = crate::bench_targets::evaluate(&report);
+        report.targets = crate::bench::targets::evaluate(&report);
         report.finish();
         report
     }

@@ -13,16 +13,16 @@ use libos_abi::run::RunExit;
 use libos_abi::test::TEST_SECTION;
 use libos_elf::Elf;
 
-use crate::accel::{self, AccelChoice, ProbeSetup};
-use crate::bochs;
 use crate::build::{Flavor, Layout};
+use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
+use crate::emulator::bochs;
+use crate::emulator::qemu::{self, Accel, Firmware, Machine};
+use crate::emulator::run_result::{self, Verdict};
 use crate::emulator::{Emulator, Launch};
-use crate::host_tests;
 use crate::install;
-use crate::qemu::{self, Accel, Firmware, Machine};
-use crate::run_result::{self, Verdict};
-use crate::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
-use crate::test_plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
+use crate::testing::host_tests;
+use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
+use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
@@ -173,7 +173,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         smp: opts.smp,
         bochs_cpu: opts.bochs_cpu.as_deref(),
     };
-    let plan = test_plan::expand(test_plan::SUITES, &request);
+    let plan = plan::expand(plan::SUITES, &request);
     if !plan.suites_not_run.is_empty() {
         let why = match opts.emulator {
             Emulator::Bochs => "they rely on QEMU CPU models and timeouts",
@@ -733,7 +733,7 @@ test selfcheck::panic_never_comes ... FAILED: expected panic, but it returned\n\
 
     #[test]
     fn test_records_are_found_by_their_bracketing_symbols() {
-        use crate::image::tests::{Seg, synthetic_elf};
+        use crate::build::image::tests::{Seg, synthetic_elf};
         let dir = std::env::temp_dir().join(format!("xtask-has-tests-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let seg = || Seg { vaddr: 0x40_0000, paddr: 0x40_0000, data: vec![0; 64], mem_size: 64, flags: 4 };

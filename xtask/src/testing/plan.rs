@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use libos_abi::run::RunExit;
 
-use crate::bochs;
 use crate::emulator::Emulator;
-use crate::qemu::Firmware;
+use crate::emulator::bochs;
+use crate::emulator::qemu::Firmware;
 
 /// Which kernel an image is built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -29,7 +29,7 @@ use libos_abi::run::{
     EXIT_LINE, RunExit, TEST_DONE, TEST_FAILED, TEST_OK, TEST_RESULT_PREFIX, TEST_RESULT_SEPARATOR, TEST_START,
 };
 
-use crate::run_result::{Verdict, format_secs};
+use crate::emulator::run_result::{Verdict, format_secs};
 
 /// How many lines of output a crash report quotes.
 const CRASH_CONTEXT_LINES: usize = 3;

@@ -12,8 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bench_lines::SyscallPath;
-use crate::bench_report::{Report, Setup};
+use crate::bench::lines::SyscallPath;
+use crate::bench::report::{Report, Setup};
 
 /// Instructions per null syscall round trip with KPTI on, at most.
 pub const NULL_SYSCALL_MAX_INSTRUCTIONS: f64 = 80.0;
@@ -224,8 +224,8 @@ fn scaling_targets(report: &Report, out: &mut Vec<TargetResult>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench_report::tests::sample;
-    use crate::bench_report::{MemSearch, Summary};
+    use crate::bench::report::tests::sample;
+    use crate::bench::report::{MemSearch, Summary};
 
     fn find<'a>(results: &'a [TargetResult], starts: &str) -> &'a TargetResult {
         results.iter().find(|t| t.target.starts_with(starts)).unwrap_or_else(|| panic!("{starts}: {results:#?}"))

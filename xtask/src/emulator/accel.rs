@@ -16,8 +16,8 @@ use std::time::Duration;
 use anyhow::Result;
 use libos_abi::run::RunExit;
 
-use crate::qemu::{self, Accel, Boot, Machine};
-use crate::run_result::{self, Verdict};
+use crate::emulator::qemu::{self, Accel, Boot, Machine};
+use crate::emulator::run_result::{self, Verdict};
 
 /// The line the kernel prints when `probe=ring3` succeeded.
 pub const PROBE_OK_LINE: &str = "[libos] probe: ring3 ok";

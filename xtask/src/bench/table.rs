@@ -4,9 +4,9 @@
 
 use std::fmt::Write;
 
-use crate::bench_lines::{EntryConfig, SyscallPath};
-use crate::bench_report::{Comparison, Earlier, Report, Setup, Summary};
-use crate::bench_targets::Outcome;
+use crate::bench::lines::{EntryConfig, SyscallPath};
+use crate::bench::report::{Comparison, Earlier, Report, Setup, Summary};
+use crate::bench::targets::Outcome;
 
 /// Instructions per round trip measured for Linux 6.1 (Debian cloud
 /// kernel) under QEMU TCG `-cpu max -icount shift=0`, from the project's
@@ -334,7 +334,7 @@ fn scaling(out: &mut String, report: &Report) {
             f.threads.to_string(),
             with_spread(&f.throughput, 0),
             format!("{:.2}", f.ratio),
-            format!("{:.1}", crate::bench_targets::SCALING_MIN_EFFICIENCY * f64::from(f.threads)),
+            format!("{:.1}", crate::bench::targets::SCALING_MIN_EFFICIENCY * f64::from(f.threads)),
         ]);
     }
     out.push_str(&table.render());
@@ -390,8 +390,8 @@ pub fn render_comparison(rows: &[Comparison], earlier: &Earlier, path: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench_report::tests::sample;
-    use crate::bench_report::{Figure, compare};
+    use crate::bench::report::tests::sample;
+    use crate::bench::report::{Figure, compare};
 
     #[test]
     fn tables_align() {

@@ -32,10 +32,16 @@
 //!
 //! The benchmark is not a test: it fails only when a boot fails or its
 //! output cannot be read (the error shows the serial output's tail), never
-//! on a number. The figures go to the console ([`crate::bench_table`]) and
-//! to a JSON file in `target/bench/` ([`crate::bench_report`]) with the
+//! on a number. The figures go to the console ([`crate::bench::table`]) and
+//! to a JSON file in `target/bench/` ([`crate::bench::report`]) with the
 //! commit, the emulators' versions and the host, so that runs can be
 //! compared (`--compare`).
+
+mod env;
+mod lines;
+mod report;
+mod table;
+mod targets;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -43,22 +49,20 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use libos_abi::run::RunExit;
 
-use crate::bench_env::{Environment, Utc, host_cores};
-use crate::bench_lines::{self, EntryConfig, ScalingTiming, SyscallPath, SyscallsRun};
-use crate::bench_report::{
+use self::env::{Environment, Utc, host_cores};
+use self::lines::{EntryConfig, ScalingTiming, SyscallPath, SyscallsRun};
+use self::report::{
     BootFigures, Config, Earlier, MemSearch, Report, SCHEMA, ScalingFigure, Setup, SizeFigures, Summary, SyscallFigure,
     TscCheck, compare,
 };
-use crate::bench_table;
-use crate::bench_targets;
-use crate::bochs;
+use crate::build::image::Image;
 use crate::build::{Flavor, Layout};
 use crate::commands::{ImageSpec, build_image};
+use crate::emulator::bochs;
+use crate::emulator::qemu::{self, Accel, Firmware, Machine};
+use crate::emulator::run_result::Verdict;
 use crate::emulator::{Ended, Launch};
-use crate::image::Image;
 use crate::install;
-use crate::qemu::{self, Accel, Firmware, Machine};
-use crate::run_result::Verdict;
 
 /// The app that measures.
 pub const BENCH_APP: &str = "bench";
@@ -147,7 +151,7 @@ impl Plan {
             scaling_configs: if quick { vec![KPTI_ON] } else { vec![KPTI_ON, KPTI_OFF] },
             bochs_configs: if quick { vec![KPTI_ON] } else { vec![KPTI_ON, PCID_OFF, KPTI_OFF] },
             // Quick: 16 MiB (the target), then 8 and 4.
-            mem_high_mib: if quick { bench_targets::MEM_TARGET_MIB } else { MEM_RANGE_MIB.1 },
+            mem_high_mib: if quick { targets::MEM_TARGET_MIB } else { MEM_RANGE_MIB.1 },
             mem_max_boots: if quick { 3 } else { u32::MAX },
         }
     }
@@ -217,7 +221,7 @@ pub fn timed_figures(runs: &[SyscallsRun]) -> Result<Vec<SyscallFigure>> {
     );
     let mut figures = Vec::new();
     for path in SyscallPath::ALL {
-        let per_call = |f: fn(&bench_lines::SyscallTiming) -> u64| -> Vec<f64> {
+        let per_call = |f: fn(&lines::SyscallTiming) -> u64| -> Vec<f64> {
             runs.iter().map(|r| r.timing(path)).map(|t| f(&t) as f64 / t.iterations as f64).collect()
         };
         figures.push(SyscallFigure {
@@ -404,7 +408,7 @@ impl Bench {
 
     fn syscalls(&self, launch: &Launch, what: &str) -> Result<SyscallsRun> {
         let ended = self.boot(launch, what)?;
-        self.decode(what, &ended, bench_lines::syscalls_run)
+        self.decode(what, &ended, lines::syscalls_run)
     }
 
     fn syscalls_cmdline(&self, words: &str) -> String {
@@ -464,7 +468,7 @@ impl Bench {
         let launch = self.qemu_launch(&self.images.bench, cmdline.clone(), 1, MEM, true, QEMU_TIMEOUT);
         let what = "QEMU -icount: boot";
         let ended = self.boot(&launch, what)?;
-        let boot = self.decode(what, &ended, bench_lines::boot_run)?;
+        let boot = self.decode(what, &ended, lines::boot_run)?;
         // The icount syscalls runs checked what a tick is.
         let ratio =
             report.tsc_checks.iter().find(|c| c.setup == Setup::QemuIcount).and_then(TscCheck::ticks_per_instruction);
@@ -478,7 +482,7 @@ impl Bench {
             let launch = self.qemu_launch(&self.images.bench, cmdline.clone(), 1, MEM, false, QEMU_TIMEOUT);
             let what = format!("QEMU TCG: boot, run {i}/{}", self.plan.runs);
             let ended = self.boot(&launch, &what)?;
-            ms.push(self.decode(&what, &ended, bench_lines::boot_run)?.ms());
+            ms.push(self.decode(&what, &ended, lines::boot_run)?.ms());
         }
         report.boot.ms_to_main = Summary::of(ms);
 
@@ -532,7 +536,7 @@ impl Bench {
                 let what =
                     format!("QEMU TCG -smp {cpus}, {}: scaling, run {i}/{}", describe_words(words), self.plan.runs);
                 let ended = self.boot(&launch, &what)?;
-                runs.push(self.decode(&what, &ended, |serial| bench_lines::scaling_run(serial, cpus))?);
+                runs.push(self.decode(&what, &ended, |serial| lines::scaling_run(serial, cpus))?);
                 // The scaling mode prints no config line: KPTI as asked,
                 // PCID never under TCG.
                 entry = Some(EntryConfig { kpti: words != KPTI_OFF, pcid: false });
@@ -655,9 +659,9 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
     }
 
     report.elapsed_s = started.elapsed().as_secs_f64();
-    report.targets = bench_targets::evaluate(&report);
+    report.targets = targets::evaluate(&report);
     report.finish();
-    print!("{}", bench_table::render(&report));
+    print!("{}", table::render(&report));
     let out = opts
         .out
         .clone()
@@ -665,7 +669,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
     report.write(&out)?;
     if let (Some(earlier), Some(path)) = (&earlier, &opts.compare) {
         let rows = compare(&report.figures, &earlier.figures);
-        print!("{}", bench_table::render_comparison(&rows, earlier, &path.display().to_string()));
+        print!("{}", table::render_comparison(&rows, earlier, &path.display().to_string()));
     }
     println!("\nwrote {} ({:.0} s)", out.display(), report.elapsed_s);
     Ok(0)
@@ -674,7 +678,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench_lines::{Check, SyscallTiming};
+    use crate::bench::lines::{Check, SyscallTiming};
 
     fn run_of(config: EntryConfig, check_tsc: u64, per_call: [u64; 3], ns: [u64; 3]) -> SyscallsRun {
         SyscallsRun {

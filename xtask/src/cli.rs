@@ -1,0 +1,474 @@
+//! The command line: the commands and their options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::ensure;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::build::Flavor;
+use crate::commands::{BootOptions, ImageSpec};
+use crate::emulator::Emulator;
+use crate::emulator::accel::AccelChoice;
+use crate::emulator::qemu::Firmware;
+
+/// Build, run and test the library OS: a kernel (ring 0) and an app (ring 3)
+/// in one multiboot image, booted under QEMU (or Bochs, for PCID).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+#[command(after_help = "Examples:\n  \
+    cargo xtask run hello\n  \
+    cargo xtask run hello --kpti off -- loglevel=debug -- arg1 arg2\n  \
+    cargo xtask run hello --emulator bochs --smp 2\n  \
+    cargo xtask test mm::\n  \
+    cargo xtask test --emulator bochs --no-host\n  \
+    cargo xtask bench --quick\n  \
+    cargo xtask image hello -o hello.bin")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the kernel and an app, write the image, print its path and sizes.
+    ///
+    /// The image goes to `target/images/<app>[-tests][-release].bin`.
+    Build {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Build, then boot the image under QEMU or Bochs, the guest's serial output on stdout.
+    ///
+    /// Exits with the run's status: 0 success, 1 kernel failure, the app's
+    /// exit code, 128+signal when the kernel killed the app, 124 timeout, 2
+    /// when the emulator or the guest misbehaved (QEMU error, triple fault).
+    /// The xtask's own messages go to stderr.
+    ///
+    /// Under Bochs (--emulator bochs) the image boots from a GRUB rescue ISO
+    /// (target/images/bochs/) and the run's outcome comes from the kernel's
+    /// exit line on the serial port; Bochs's files (bochsrc, log) are in
+    /// target/bochs/ and are kept when the run ends without an exit line.
+    Run {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        boot: BootArgs,
+        /// Start QEMU halted, waiting for gdb on port 1234 (-s -S), with no
+        /// timeout; prints the gdb command line to attach with symbols.
+        #[arg(long)]
+        gdb: bool,
+    },
+    /// Run the whole test suite (host unit tests and boot-time suites).
+    ///
+    /// Host unit tests (cargo test), then the boot-time suites of
+    /// xtask/src/testing/plan.rs under their configurations: boot checks,
+    /// kernel tests, harness self-checks, app tests. One line per test; the
+    /// last line is `N passed, M failed`; exit status 0 iff nothing failed.
+    ///
+    /// With --emulator bochs: the configurations for Bochs (CPU models with
+    /// PCID, named in each test's label); the QEMU-only suites (boot checks,
+    /// harness) do not run.
+    Test {
+        /// Only tests whose name contains FILTER (passed to the kernel as
+        /// test.filter=FILTER; suites with fixed names that do not match are
+        /// skipped).
+        filter: Option<String>,
+        /// Build with the release profile.
+        #[arg(long)]
+        release: bool,
+        #[command(flatten)]
+        boot: BootArgs,
+        /// Also show cargo test's output and every boot's full serial output.
+        #[arg(long, short)]
+        verbose: bool,
+        /// Boots to run at once [default: the number of host CPUs].
+        #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: Option<u64>,
+        /// Skip the host unit tests.
+        #[arg(long)]
+        no_host: bool,
+    },
+    /// Build and write the bootable image to PATH; print how to boot it.
+    ///
+    /// The machine and command line options only shape the printed
+    /// qemu-system-x86_64 command line.
+    Image {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Where to write the image.
+        #[arg(short, long, value_name = "PATH")]
+        output: PathBuf,
+        #[command(flatten)]
+        machine: MachineArgs,
+        #[command(flatten)]
+        cmdline: CmdlineArgs,
+    },
+    /// Measure the syscall path, boot and size (release images); a table and a JSON file.
+    ///
+    /// Syscall round trips (null, getpid, and the bare SYSCALL/SYSRET floor)
+    /// in instructions, deterministic (QEMU -icount shift=0 and Bochs, whose
+    /// TSC counts instructions: each run checks it), and in ns and emulated
+    /// cycles under plain TCG (noisy: the median of --runs runs); KPTI on and
+    /// off, with PCID under Bochs. Boot: instructions and time to the app's
+    /// main, whole-process wall time of hello next to an empty image. Size of
+    /// the hello image and the least memory it boots in. Scaling of getpid
+    /// over 1..N CPUs (multi-threaded TCG). The targets, met or missed.
+    ///
+    /// The figures also go to `target/bench/<UTC time>.json` (or --out) with
+    /// the commit, the emulators' versions and the host. Not a test: it fails
+    /// only when a boot fails or its output cannot be read, never on a number.
+    Bench {
+        /// A smoke run (well under a minute once built): small counts, one run
+        /// each, one Bochs configuration, a 3-boot memory search.
+        #[arg(long)]
+        quick: bool,
+        /// Print each figure's ratio to the same figure in an earlier JSON file.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+        /// Runs of each noisy measurement; the median is reported [default: 5, --quick 1].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        runs: Option<u32>,
+        /// Round trips per syscall path per run, and getpid calls per thread
+        /// per scaling run (ten times as many with KPTI off) [default: 100000,
+        /// --quick 10000].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        iterations: Option<u64>,
+        /// Leave out the Bochs runs (PCID).
+        #[arg(long)]
+        no_bochs: bool,
+        /// Write the JSON here instead of `target/bench/<UTC time>.json`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Run the checks CI runs before the tests: fmt, clippy and rustdoc.
+    ///
+    /// cargo fmt --check; clippy -D warnings for the host crates, the
+    /// bare-metal crates and every app, the kernel with boot tests and the
+    /// benchmark's empty kernel; cargo doc with RUSTDOCFLAGS=-D warnings.
+    Lint,
+}
+
+/// Which image: an app (or the kernel alone) and how to build it.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The app to build: a directory under apps/.
+    #[arg(required_unless_present = "no_app")]
+    pub app: Option<String>,
+    /// The kernel alone, without an app.
+    #[arg(long, hide = true, conflicts_with = "app")]
+    pub no_app: bool,
+    /// Build with the release profile.
+    #[arg(long)]
+    pub release: bool,
+    /// Build the kernel with its boot-time tests (feature boot-tests); run
+    /// them with the command line word `test`.
+    #[arg(long)]
+    pub boot_tests: bool,
+}
+
+impl TargetArgs {
+    pub fn spec(&self) -> ImageSpec {
+        ImageSpec {
+            app: if self.no_app { None } else { self.app.clone() },
+            flavor: Flavor { boot_tests: self.boot_tests, ..Flavor::plain(self.release) },
+        }
+    }
+}
+
+/// The virtual machine.
+#[derive(Debug, Args)]
+pub struct MachineArgs {
+    /// Number of CPUs.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub smp: u32,
+    /// Memory size, in QEMU's syntax (64M, 1G, 512 = MiB; whole MiB under Bochs).
+    #[arg(long, value_name = "SIZE", default_value = "128M", value_parser = parse_mem)]
+    pub mem: String,
+    /// QEMU's firmware [default: qboot if /usr/share/qemu/qboot.rom exists, else seabios].
+    #[arg(long, value_enum)]
+    pub firmware: Option<Firmware>,
+}
+
+impl MachineArgs {
+    /// `--firmware`, or the host's default.
+    pub fn firmware(&self) -> Firmware {
+        self.firmware.unwrap_or_else(Firmware::host_default)
+    }
+
+    /// The machine with this command line.
+    pub fn boot_options(&self, cmdline: &CmdlineArgs) -> BootOptions {
+        BootOptions { smp: self.smp, mem: self.mem.clone(), firmware: self.firmware(), cmdline: cmdline.line() }
+    }
+}
+
+/// How the images boot: the machine, the emulator and the kernel command
+/// line. `run` and `test` both take these.
+#[derive(Debug, Args)]
+pub struct BootArgs {
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    /// The emulator.
+    #[arg(long, value_enum, default_value_t = Emulator::Qemu)]
+    pub emulator: Emulator,
+    /// Bochs's CPU model (`bochs --help cpu` lists them; corei7_skylake_x has
+    /// PCID and INVPCID, corei7_sandy_bridge_2600k PCID without INVPCID);
+    /// `test` runs every Bochs configuration with it instead of the table's
+    /// models [default: corei7_skylake_x].
+    #[arg(long, value_name = "MODEL")]
+    pub bochs_cpu: Option<String>,
+    /// QEMU's accelerator (auto: KVM only where a cached probe shows it
+    /// runs our guest) [default: tcg].
+    #[arg(long, value_enum)]
+    pub accel: Option<AccelChoice>,
+    /// Kill the emulator after this many seconds (`run` then exits with
+    /// status 124); for `test`, of each boot (some boots set their own)
+    /// [default under QEMU: 60 for run, 120 for test; under Bochs: 300].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    #[command(flatten)]
+    pub cmdline: CmdlineArgs,
+}
+
+impl BootArgs {
+    /// Checks that the options given fit the emulator: QEMU's options are
+    /// refused under Bochs and the other way round. `gdb`: whether `--gdb`
+    /// (a QEMU option of `run`) was given.
+    pub fn check(&self, gdb: bool) -> anyhow::Result<()> {
+        check_emulator_options(self.emulator, self.bochs_cpu.as_deref(), self.accel, self.machine.firmware, gdb)
+    }
+
+    /// The machine and the whole command line, as `run` and `image` use them.
+    pub fn boot_options(&self) -> BootOptions {
+        self.machine.boot_options(&self.cmdline)
+    }
+
+    /// `--accel`, or its default.
+    pub fn accel(&self) -> AccelChoice {
+        self.accel.unwrap_or(AccelChoice::Tcg)
+    }
+
+    /// `--timeout`.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(Duration::from_secs)
+    }
+}
+
+/// Checks that the options given fit the emulator: QEMU's options are
+/// refused under Bochs and the other way round.
+pub fn check_emulator_options(
+    emulator: Emulator,
+    bochs_cpu: Option<&str>,
+    accel: Option<AccelChoice>,
+    firmware: Option<Firmware>,
+    gdb: bool,
+) -> anyhow::Result<()> {
+    match emulator {
+        Emulator::Qemu => ensure!(bochs_cpu.is_none(), "--bochs-cpu needs --emulator bochs"),
+        Emulator::Bochs => {
+            for (given, option) in [(accel.is_some(), "--accel"), (firmware.is_some(), "--firmware"), (gdb, "--gdb")] {
+                ensure!(!given, "{option} is a QEMU option; it does not apply to --emulator bochs");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// On or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn word(self) -> &'static str {
+        match self {
+            OnOff::On => "on",
+            OnOff::Off => "off",
+        }
+    }
+}
+
+/// The kernel command line.
+#[derive(Debug, Args)]
+pub struct CmdlineArgs {
+    /// Kernel page-table isolation (adds kpti=on|off to the kernel command line).
+    #[arg(long, value_enum, value_name = "on|off", hide_possible_values = true)]
+    pub kpti: Option<OnOff>,
+    /// Use of PCIDs (adds pcid=on|off to the kernel command line).
+    #[arg(long, value_enum, value_name = "on|off", hide_possible_values = true)]
+    pub pcid: Option<OnOff>,
+    /// Trace every system call (adds trace=syscalls).
+    #[arg(long)]
+    pub trace_syscalls: bool,
+    /// Words appended verbatim to the kernel command line; the kernel gives
+    /// the words after a literal `--` among them to the app as argv[1..].
+    #[arg(last = true, value_name = "EXTRA")]
+    pub extra: Vec<String>,
+}
+
+impl CmdlineArgs {
+    /// The words the options stand for, without the extra words.
+    pub fn option_words(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        if let Some(kpti) = self.kpti {
+            words.push(format!("kpti={}", kpti.word()));
+        }
+        if let Some(pcid) = self.pcid {
+            words.push(format!("pcid={}", pcid.word()));
+        }
+        if self.trace_syscalls {
+            words.push("trace=syscalls".to_string());
+        }
+        words
+    }
+
+    /// The whole command line.
+    pub fn line(&self) -> String {
+        let mut words = self.option_words();
+        words.extend(self.extra.iter().cloned());
+        words.join(" ")
+    }
+}
+
+/// Accepts QEMU's `-m` sizes: a number, optionally with a unit suffix
+/// (B, K, M, G, T; any case); no suffix means MiB.
+pub fn parse_mem(text: &str) -> Result<String, String> {
+    let digits_end = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, suffix) = text.split_at(digits_end);
+    let valid_number = !number.is_empty()
+        && number.matches('.').count() <= 1
+        && !number.starts_with('.')
+        && !number.ends_with('.')
+        && number.parse::<f64>().is_ok_and(|n| n > 0.0);
+    let valid_suffix = suffix.is_empty() || (suffix.len() == 1 && "bBkKmMgGtT".contains(suffix));
+    if valid_number && valid_suffix {
+        Ok(text.to_string())
+    } else {
+        Err(format!("`{text}` is not a memory size (examples: 128M, 1G, 512)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::emulator::bochs;
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn extra_words_keep_every_double_dash() {
+        let Command::Run { boot, target, .. } =
+            parse(&["run", "hello", "--kpti", "off", "--", "kpti=off", "--", "a", "b"]).command
+        else {
+            panic!("not run");
+        };
+        assert_eq!(target.app.as_deref(), Some("hello"));
+        assert_eq!(boot.cmdline.extra, ["kpti=off", "--", "a", "b"]);
+        assert_eq!(boot.boot_options().cmdline, "kpti=off kpti=off -- a b");
+    }
+
+    #[test]
+    pub fn option_words() {
+        let Command::Test { boot, filter, jobs, .. } =
+            parse(&["test", "mm::", "--pcid", "off", "--trace-syscalls", "-j", "1"]).command
+        else {
+            panic!("not test");
+        };
+        assert_eq!(filter.as_deref(), Some("mm::"));
+        assert_eq!(jobs, Some(1));
+        assert_eq!(boot.cmdline.option_words(), ["pcid=off", "trace=syscalls"]);
+    }
+
+    #[test]
+    fn an_app_or_no_app() {
+        assert!(Cli::try_parse_from(["cargo xtask", "run"]).is_err());
+        assert!(Cli::try_parse_from(["cargo xtask", "run", "hello", "--no-app"]).is_err());
+        let Command::Run { target, .. } = parse(&["run", "--no-app"]).command else { panic!() };
+        assert_eq!(target.spec().app, None);
+    }
+
+    #[test]
+    fn run_and_test_share_the_boot_options() {
+        let cli = Cli::command();
+        let ids = |name: &str| -> Vec<String> {
+            let cmd = cli.find_subcommand(name).unwrap();
+            cmd.get_arguments().map(|a| a.get_id().to_string()).collect()
+        };
+        let (run, test) = (ids("run"), ids("test"));
+        let boot = BootArgs::augment_args(clap::Command::new("boot"));
+        let boot = boot.get_arguments().map(|a| a.get_id().to_string()).collect::<Vec<_>>();
+        assert!(boot.len() >= 10, "{boot:?}");
+        for id in &boot {
+            assert!(run.contains(id) && test.contains(id), "{id} missing from run or test");
+        }
+        let Command::Run { boot: r, .. } = parse(&["run", "hello", "--smp", "2", "--pcid", "off", "--", "x"]).command
+        else {
+            panic!("not run");
+        };
+        let Command::Test { boot: t, .. } = parse(&["test", "--smp", "2", "--pcid", "off", "--", "x"]).command else {
+            panic!("not test");
+        };
+        assert_eq!(r.boot_options(), t.boot_options());
+    }
+
+    #[test]
+    fn the_documented_bochs_default_is_the_default() {
+        let run = Cli::command();
+        let run = run.find_subcommand("run").unwrap();
+        let arg = run.get_arguments().find(|a| a.get_id() == "bochs_cpu").unwrap();
+        let help = arg.get_long_help().or(arg.get_help()).unwrap().to_string();
+        assert!(help.contains(&format!("[default: {}]", bochs::DEFAULT_CPU)), "{help}");
+    }
+
+    #[test]
+    fn emulator_options() {
+        let Command::Run { boot, .. } =
+            parse(&["run", "hello", "--emulator", "bochs", "--bochs-cpu", "corei7_sandy_bridge_2600k"]).command
+        else {
+            panic!("not run");
+        };
+        assert_eq!(boot.emulator, Emulator::Bochs);
+        assert_eq!(boot.bochs_cpu.as_deref(), Some("corei7_sandy_bridge_2600k"));
+        assert_eq!((boot.timeout, boot.accel), (None, None));
+        boot.check(false).unwrap();
+        let err = boot.check(true).unwrap_err().to_string();
+        assert!(err.starts_with("--gdb"), "{err}");
+        let Command::Test { boot, .. } = parse(&["test", "--timeout", "30"]).command else {
+            panic!("not test");
+        };
+        assert_eq!((boot.emulator, boot.timeout()), (Emulator::Qemu, Some(Duration::from_secs(30))));
+        assert!(check_emulator_options(Emulator::Bochs, Some("tigerlake"), None, None, false).is_ok());
+        assert!(check_emulator_options(Emulator::Qemu, None, Some(AccelChoice::Kvm), None, true).is_ok());
+        let err = check_emulator_options(Emulator::Qemu, Some("tigerlake"), None, None, false).unwrap_err();
+        assert!(err.to_string().contains("--bochs-cpu needs --emulator bochs"), "{err}");
+        for (accel, firmware, gdb, option) in [
+            (Some(AccelChoice::Tcg), None, false, "--accel"),
+            (None, Some(Firmware::Seabios), false, "--firmware"),
+            (None, None, true, "--gdb"),
+        ] {
+            let err = check_emulator_options(Emulator::Bochs, None, accel, firmware, gdb).unwrap_err().to_string();
+            assert!(err.starts_with(option), "{err}");
+        }
+    }
+
+    #[test]
+    fn memory_sizes() {
+        for ok in ["128M", "1G", "512", "64m", "1.5G", "4096K"] {
+            assert!(parse_mem(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "M", "12X", "1GB", "-1G", "0", "1..5G", ".5G"] {
+            assert!(parse_mem(bad).is_err(), "{bad}");
+        }
+    }
+}
