@@ -1,39 +1,82 @@
 //! The command line: the commands and their options.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::ensure;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::build::Flavor;
-use crate::commands::{BootOptions, ImageSpec};
+use crate::commands::{AppChoice, BootOptions, Spelling};
 use crate::emulator::Emulator;
 use crate::emulator::accel::AccelChoice;
 use crate::emulator::qemu::Firmware;
+use crate::new_app::GitPin;
 
 /// Build, run and test the library OS: a kernel (ring 0) and an app (ring 3)
 /// in one multiboot image, booted under QEMU (or Bochs, for PCID).
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask")]
-#[command(after_help = "Examples:\n  \
-    cargo xtask run hello\n  \
-    cargo xtask run hello --kpti off -- loglevel=debug -- arg1 arg2\n  \
-    cargo xtask run hello --emulator bochs --smp 2\n  \
-    cargo xtask test mm::\n  \
-    cargo xtask test --emulator bochs --no-host\n  \
-    cargo xtask bench --quick\n  \
-    cargo xtask image hello -o hello.bin")]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The examples at the end of `cargo xtask --help`.
+const XTASK_EXAMPLES: &str = "Examples:
+  cargo xtask run hello
+  cargo xtask run hello --kpti off -- loglevel=debug -- arg1 arg2
+  cargo xtask run hello --emulator bochs --smp 2
+  cargo xtask test mm::
+  cargo xtask test --emulator bochs --no-host
+  cargo xtask bench --quick
+  cargo xtask image hello -o hello.bin
+  cargo xtask new myapp --path ../myapp
+  cargo xtask run --app-path ../myapp";
+
+/// The examples at the end of `cargo libos --help`.
+const LIBOS_EXAMPLES: &str = "Examples:
+  cargo libos new myapp && cd myapp
+  cargo libos run
+  cargo libos run --smp 4 -- -- arg1 arg2
+  cargo libos test
+  cargo libos image -o myapp.bin";
+
+impl Cli {
+    /// Parses the command line of the binary: `cargo libos ARGS` runs it
+    /// as `cargo-libos libos ARGS`; `cargo xtask ARGS` (the alias) as
+    /// `cargo-libos ARGS`. Exits with clap's message on a bad command line.
+    pub fn parse_args(args: Vec<OsString>) -> (Spelling, Cli) {
+        let (spelling, args) = spelling_of(args);
+        let name = spelling.command();
+        let examples = match spelling {
+            Spelling::Xtask => XTASK_EXAMPLES,
+            Spelling::CargoLibos => LIBOS_EXAMPLES,
+        };
+        let matches = Cli::command().name(name).bin_name(name).after_help(examples).get_matches_from(args);
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        (spelling, cli)
+    }
+}
+
+/// How the binary was invoked, and its arguments without cargo's
+/// subcommand word.
+pub fn spelling_of(mut args: Vec<OsString>) -> (Spelling, Vec<OsString>) {
+    if args.get(1).is_some_and(|a| a == "libos") {
+        args.remove(1);
+        (Spelling::CargoLibos, args)
+    } else {
+        (Spelling::Xtask, args)
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build the kernel and an app, write the image, print its path and sizes.
     ///
-    /// The image goes to `target/images/<app>[-tests][-release].bin`.
+    /// The image goes to `target/images/<app>[-tests][-release].bin` (for an
+    /// app outside the framework, to `<its target dir>/libos/images/`).
     Build {
         #[command(flatten)]
         target: TargetArgs,
@@ -74,6 +117,11 @@ pub enum Command {
         /// test.filter=FILTER; suites with fixed names that do not match are
         /// skipped).
         filter: Option<String>,
+        /// Test only this app, by its directory (an app crate anywhere on
+        /// disk): its `#[libos::test]` functions, in one boot with the options
+        /// given. `cargo libos test` in an app's directory does the same.
+        #[arg(long, value_name = "DIR")]
+        app_path: Option<PathBuf>,
         /// Build with the release profile.
         #[arg(long)]
         release: bool,
@@ -141,6 +189,23 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Write a new app crate: Cargo.toml, src/main.rs, README.md.
+    ///
+    /// The app depends on libos (of this framework by default, by path; or
+    /// by git with --git and --rev or --tag) and has a `#[libos::main]` and
+    /// one `#[libos::test]`. In the framework's repository an app is
+    /// apps/NAME, which the workspace picks up; anywhere else (--path) it is
+    /// a crate of its own that needs nothing but its Cargo.toml.
+    New {
+        /// The app's name.
+        name: String,
+        /// The app's directory [default: apps/NAME of the framework with
+        /// `cargo xtask`, ./NAME with `cargo libos`].
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+        #[command(flatten)]
+        libos: LibosSourceArgs,
+    },
     /// Run the checks CI runs before the tests: fmt, clippy and rustdoc.
     ///
     /// cargo fmt --check; clippy -D warnings for the host crates, the
@@ -152,11 +217,16 @@ pub enum Command {
 /// Which image: an app (or the kernel alone) and how to build it.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// The app to build: a directory under apps/.
-    #[arg(required_unless_present = "no_app")]
+    /// The app: one of the framework's apps, by name (a directory under
+    /// apps/) [default: the app of the current directory].
+    #[arg(conflicts_with = "app_path")]
     pub app: Option<String>,
+    /// The app by its directory: an app crate anywhere on disk. The kernel
+    /// is built from the libos source that the app depends on.
+    #[arg(long, value_name = "DIR")]
+    pub app_path: Option<PathBuf>,
     /// The kernel alone, without an app.
-    #[arg(long, hide = true, conflicts_with = "app")]
+    #[arg(long, hide = true, conflicts_with_all = ["app", "app_path"])]
     pub no_app: bool,
     /// Build with the release profile.
     #[arg(long)]
@@ -168,11 +238,53 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    pub fn spec(&self) -> ImageSpec {
-        ImageSpec {
-            app: if self.no_app { None } else { self.app.clone() },
-            flavor: Flavor { boot_tests: self.boot_tests, ..Flavor::plain(self.release) },
+    /// Which app.
+    pub fn choice(&self) -> AppChoice {
+        match (&self.app, &self.app_path) {
+            _ if self.no_app => AppChoice::KernelOnly,
+            (Some(name), _) => AppChoice::Named(name.clone()),
+            (None, Some(dir)) => AppChoice::Path(dir.clone()),
+            (None, None) => AppChoice::Current,
         }
+    }
+
+    /// Profile and kernel flavour.
+    pub fn flavor(&self) -> Flavor {
+        Flavor { boot_tests: self.boot_tests, ..Flavor::plain(self.release) }
+    }
+}
+
+/// Where a new app's `libos` comes from.
+#[derive(Debug, Args)]
+pub struct LibosSourceArgs {
+    /// Depend on the framework at DIR (its checkout, or its libos/
+    /// directory) [default: the framework of this tool: with `cargo xtask`
+    /// its checkout; with `cargo libos` the checkout around the current
+    /// directory, else the one it was installed from].
+    #[arg(long, value_name = "DIR", conflicts_with = "git")]
+    pub libos_path: Option<PathBuf>,
+    /// Depend on the framework's git repository at URL.
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// With --git: pin this commit.
+    #[arg(long, requires = "git", conflicts_with_all = ["tag", "branch"])]
+    pub rev: Option<String>,
+    /// With --git: pin this tag.
+    #[arg(long, requires = "git", conflicts_with = "branch")]
+    pub tag: Option<String>,
+    /// With --git: follow this branch.
+    #[arg(long, requires = "git")]
+    pub branch: Option<String>,
+}
+
+impl LibosSourceArgs {
+    /// The git pin given, if any.
+    pub fn pin(&self) -> Option<GitPin> {
+        self.rev
+            .clone()
+            .map(GitPin::Rev)
+            .or_else(|| self.tag.clone().map(GitPin::Tag))
+            .or_else(|| self.branch.clone().map(GitPin::Branch))
     }
 }
 
@@ -391,11 +503,34 @@ mod tests {
     }
 
     #[test]
-    fn an_app_or_no_app() {
-        assert!(Cli::try_parse_from(["cargo xtask", "run"]).is_err());
+    fn an_app_by_name_by_path_here_or_no_app() {
+        let choice = |args: &[&str]| {
+            let Command::Run { target, .. } = parse(args).command else { panic!("not run") };
+            target.choice()
+        };
+        assert_eq!(choice(&["run", "hello"]), AppChoice::Named("hello".into()));
+        assert_eq!(choice(&["run", "--app-path", "../x"]), AppChoice::Path("../x".into()));
+        assert_eq!(choice(&["run"]), AppChoice::Current);
+        assert_eq!(choice(&["run", "--no-app"]), AppChoice::KernelOnly);
         assert!(Cli::try_parse_from(["cargo xtask", "run", "hello", "--no-app"]).is_err());
-        let Command::Run { target, .. } = parse(&["run", "--no-app"]).command else { panic!() };
-        assert_eq!(target.spec().app, None);
+        assert!(Cli::try_parse_from(["cargo xtask", "run", "hello", "--app-path", "x"]).is_err());
+        assert!(Cli::try_parse_from(["cargo xtask", "image", "--app-path", "x", "-o", "x.bin"]).is_ok());
+        let Command::Test { app_path, .. } = parse(&["test", "--app-path", "/a"]).command else { panic!() };
+        assert_eq!(app_path.as_deref(), Some(std::path::Path::new("/a")));
+    }
+
+    #[test]
+    fn both_spellings() {
+        let args = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
+        let (spelling, rest) = spelling_of(args(&["/bin/cargo-libos", "libos", "run"]));
+        assert_eq!((spelling, rest), (Spelling::CargoLibos, args(&["/bin/cargo-libos", "run"])));
+        let (spelling, rest) = spelling_of(args(&["target/debug/cargo-libos", "run", "libos"]));
+        assert_eq!((spelling, rest), (Spelling::Xtask, args(&["target/debug/cargo-libos", "run", "libos"])));
+        let (_, cli) = Cli::parse_args(args(&["cargo-libos", "libos", "new", "x", "--git", "u", "--tag", "v1"]));
+        let Command::New { name, libos, .. } = cli.command else { panic!("not new") };
+        assert_eq!((name.as_str(), libos.pin()), ("x", Some(GitPin::Tag("v1".into()))));
+        assert!(Cli::try_parse_from(["x", "new", "a", "--rev", "r"]).is_err(), "--rev needs --git");
+        assert!(Cli::try_parse_from(["x", "new", "a", "--git", "u", "--libos-path", "p"]).is_err());
     }
 
     #[test]

@@ -4,16 +4,87 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::build::image::Image;
-use crate::build::{Flavor, Layout};
+use crate::build::{Flavor, Layout, app};
 use crate::emulator::Emulator;
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
 use crate::emulator::run_result::{self, Verdict};
 use crate::install;
+
+/// How the tool was invoked: the same commands, two spellings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spelling {
+    /// `cargo xtask ...`, in the framework's checkout (the alias runs the
+    /// xtask package's binary).
+    Xtask,
+    /// `cargo libos ...`: the installed `cargo-libos`, usually in an app's
+    /// own directory.
+    CargoLibos,
+}
+
+impl Spelling {
+    /// The command as typed: `cargo xtask` or `cargo libos`.
+    pub fn command(self) -> &'static str {
+        match self {
+            Spelling::Xtask => "cargo xtask",
+            Spelling::CargoLibos => "cargo libos",
+        }
+    }
+}
+
+/// Which app a command works on, as the command line says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppChoice {
+    /// One of the framework's apps (`apps/NAME`).
+    Named(String),
+    /// An app crate by its directory, anywhere on disk.
+    Path(PathBuf),
+    /// The app of the current directory.
+    Current,
+    /// The kernel alone.
+    KernelOnly,
+}
+
+/// The framework's workspace: with `cargo xtask`, the xtask's own; with
+/// `cargo libos`, the one around the current directory.
+pub fn framework(spelling: Spelling) -> Result<Layout> {
+    match spelling {
+        Spelling::Xtask => Ok(Layout::new()),
+        Spelling::CargoLibos => app::framework_around_current_dir().map(Layout::workspace),
+    }
+}
+
+/// The layout that builds the chosen app, and the app's name (`None` for
+/// the kernel alone).
+pub fn select(spelling: Spelling, choice: &AppChoice) -> Result<(Layout, Option<String>)> {
+    let dir = match choice {
+        AppChoice::Named(name) => return Ok((framework(spelling)?, Some(name.clone()))),
+        AppChoice::KernelOnly => return Ok((framework(spelling)?, None)),
+        AppChoice::Path(dir) => dir.clone(),
+        AppChoice::Current => match app::current_app_dir() {
+            Some(dir) => dir,
+            None => bail!(
+                "there is no app in the current directory: run this in an app's directory, or give \
+                 --app-path DIR{}",
+                if spelling == Spelling::Xtask { " or the name of one of the framework's apps" } else { "" }
+            ),
+        },
+    };
+    let located = app::locate(&dir)?;
+    let ours = env!("CARGO_PKG_VERSION");
+    if located.libos_version != ours {
+        eprintln!(
+            "xtask: note: this tool is version {ours} and the app's libos {}; if the build fails, \
+             install the tool from the same source (`cargo install --locked --path <framework>/xtask`)",
+            located.libos_version
+        );
+    }
+    Ok((located.layout, Some(located.name)))
+}
 
 /// Which image to build.
 #[derive(Clone, Debug)]
@@ -51,10 +122,9 @@ pub fn build_image(layout: &Layout, spec: &ImageSpec, out: &Path) -> Result<Buil
 }
 
 /// `cargo xtask build`.
-pub fn build(spec: &ImageSpec) -> Result<()> {
-    let layout = Layout::new();
+pub fn build(layout: &Layout, spec: &ImageSpec) -> Result<()> {
     let out = layout.image(spec.app.as_deref(), spec.flavor);
-    let built = build_image(&layout, spec, &out)?;
+    let built = build_image(layout, spec, &out)?;
     println!("{}", out.display());
     println!("{}", built.image.size_report());
     Ok(())
@@ -74,9 +144,8 @@ pub struct BootOptions {
 }
 
 /// `cargo xtask image`: writes the image to `out` and prints how to boot it.
-pub fn image(spec: &ImageSpec, out: &Path, boot: &BootOptions) -> Result<()> {
-    let layout = Layout::new();
-    let built = build_image(&layout, spec, out)?;
+pub fn image(layout: &Layout, spec: &ImageSpec, out: &Path, boot: &BootOptions) -> Result<()> {
+    let built = build_image(layout, spec, out)?;
     println!("wrote {}", out.display());
     println!("{}", built.image.size_report());
     let example = Boot {
@@ -124,14 +193,13 @@ pub struct RunOptions {
 }
 
 /// `cargo xtask run`: returns the exit status to exit with.
-pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
+pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
     if opts.emulator == Emulator::Bochs {
-        return run_bochs(spec, opts);
+        return run_bochs(layout, spec, opts);
     }
-    let layout = Layout::new();
     let qemu_path = install::ensure_qemu()?;
     let out = layout.image(spec.app.as_deref(), spec.flavor);
-    let built = build_image(&layout, spec, &out)?;
+    let built = build_image(layout, spec, &out)?;
 
     let machine = Machine {
         accel: Accel::Tcg,
@@ -145,9 +213,10 @@ pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
     let release = spec.flavor.release;
     let chosen = accel::choose(opts.accel, &setup, &mut || {
         let flavor = Flavor::plain(release);
-        let probe = ImageSpec { app: Some(accel::PROBE_APP.to_string()), flavor };
-        let path = layout.image(Some(accel::PROBE_APP), flavor);
-        build_image(&layout, &probe, &path).map(|_| path)
+        let app = accel::probe_app(layout);
+        let probe = ImageSpec { app: Some(app.clone()), flavor };
+        let path = layout.image(Some(&app), flavor);
+        build_image(layout, &probe, &path).map(|_| path)
     });
     eprintln!("xtask: accelerator: {} ({})", chosen.accel.name(), chosen.reason);
 
@@ -188,12 +257,11 @@ pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
 }
 
 /// `cargo xtask run --emulator bochs`: returns the exit status to exit with.
-fn run_bochs(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
-    let layout = Layout::new();
+fn run_bochs(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
     let tools = install::ensure_bochs()?;
     bochs::remove_stale_runs(&layout.bochs_work_dir());
     let out = layout.image(spec.app.as_deref(), spec.flavor);
-    build_image(&layout, spec, &out)?;
+    build_image(layout, spec, &out)?;
     let boot = bochs::Boot {
         tools,
         image: out,

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::build::toolchain::Toolchain;
 use crate::emulator::bochs::{self, BOCHS, GRUB_MKRESCUE};
 use crate::emulator::qemu::QEMU;
 
@@ -139,55 +140,53 @@ pub fn running_as_root() -> bool {
     })
 }
 
-/// Makes sure the Rust toolchain that builds the workspace has the standard
-/// library of each of `targets` (`rustc --print target-libdir --target T`
-/// holds a `libcore-*.rlib`). rustup does not add a pinned toolchain's
-/// missing targets when the toolchain itself is already installed, so a
-/// machine that had Rust 1.95 without them fails with "can't find crate for
-/// `core`". A missing target is added with `rustup target add` (the command
-/// is printed first); without rustup, the error names the command to run.
-/// Asked once per target and process.
-pub fn ensure_rust_targets(root: &Path, targets: &[&str]) -> Result<()> {
-    static CHECKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// Makes sure `toolchain` has the standard library of each of `targets`
+/// (`rustc --print target-libdir --target T` holds a `libcore-*.rlib`).
+/// rustup does not add a pinned toolchain's missing targets when the
+/// toolchain itself is already installed, so a machine that had Rust 1.95
+/// without them fails with "can't find crate for `core`". A missing target
+/// is added with `rustup target add` (the command is printed first);
+/// without rustup, the error names the command to run. A pinned toolchain
+/// that is missing is installed first. `root` is the directory rustc and
+/// rustup run in (the framework's, whose `rust-toolchain.toml` applies).
+/// Asked once per toolchain, target and process.
+pub fn ensure_rust_targets(toolchain: &Toolchain, root: &Path, targets: &[&str]) -> Result<()> {
+    static CHECKED: std::sync::Mutex<Vec<(Toolchain, String)>> = std::sync::Mutex::new(Vec::new());
     let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
-    let missing: Vec<&str> = targets
-        .iter()
-        .copied()
-        .filter(|t| !checked.iter().any(|c| c == t))
-        .filter(|t| !target_installed(root, t))
-        .collect();
+    let missing: Vec<&str> =
+        targets.iter().copied().filter(|t| !checked.iter().any(|(c, ct)| c == toolchain && ct == t)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    toolchain.ensure_installed()?;
+    let missing: Vec<&str> = missing.into_iter().filter(|t| !target_installed(toolchain, root, t)).collect();
     if !missing.is_empty() {
+        let (words, mut cmd) = toolchain.rustup_target_add(&missing);
         let list = missing.join(" ");
         if find_in_path("rustup").is_none() {
             bail!(
                 "the Rust standard library for {list} is not installed, and there is no rustup to \
-                 add it. Install the target(s) for this toolchain, with rustup:\n    rustup target add {list}"
+                 add it. Install the target(s) for this toolchain, with rustup:\n    {words}"
             );
         }
-        eprintln!("xtask: the toolchain lacks the standard library for {list}; running `rustup target add {list}`");
-        let status = Command::new("rustup")
-            .current_dir(root)
-            .args(["target", "add"])
-            .args(&missing)
-            .status()
-            .context("running rustup")?;
-        anyhow::ensure!(status.success(), "`rustup target add {list}` failed (see its output above)");
-        if let Some(still) = missing.iter().find(|t| !target_installed(root, t)) {
+        eprintln!("xtask: the toolchain lacks the standard library for {list}; running `{words}`");
+        let status = cmd.current_dir(root).status().context("running rustup")?;
+        anyhow::ensure!(status.success(), "`{words}` failed (see its output above)");
+        if let Some(still) = missing.iter().find(|t| !target_installed(toolchain, root, t)) {
             bail!(
-                "`rustup target add {list}` succeeded but rustc still has no standard library for {still}; \
+                "`{words}` succeeded but rustc still has no standard library for {still}; \
                  try `rustup toolchain install` in {}",
                 root.display()
             );
         }
     }
-    checked.extend(targets.iter().map(|t| t.to_string()));
+    checked.extend(targets.iter().map(|t| (toolchain.clone(), t.to_string())));
     Ok(())
 }
 
-/// Whether the rustc that cargo uses in `root` has `target`'s `core`.
-fn target_installed(root: &Path, target: &str) -> bool {
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let Ok(out) = Command::new(rustc).current_dir(root).args(["--print", "target-libdir", "--target", target]).output()
+/// Whether the rustc of `toolchain` (run in `root`) has `target`'s `core`.
+fn target_installed(toolchain: &Toolchain, root: &Path, target: &str) -> bool {
+    let Ok(out) = toolchain.rustc().current_dir(root).args(["--print", "target-libdir", "--target", target]).output()
     else {
         return false;
     };
@@ -247,7 +246,7 @@ mod tests {
     #[test]
     fn the_host_target_has_its_standard_library() {
         let root = crate::build::workspace_root();
-        assert!(target_installed(&root, "x86_64-unknown-linux-gnu"));
-        assert!(!target_installed(&root, "surely-no-such-target"));
+        assert!(target_installed(&Toolchain::Invoking, &root, "x86_64-unknown-linux-gnu"));
+        assert!(!target_installed(&Toolchain::Invoking, &root, "surely-no-such-target"));
     }
 }

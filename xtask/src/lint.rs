@@ -77,7 +77,7 @@ fn kernel_clippy(title: &str, feature: &str) -> Step {
 pub fn run() -> Result<()> {
     let layout = Layout::new();
     let apps = layout.apps()?;
-    crate::install::ensure_rust_targets(&layout.root, &[TARGET])?;
+    crate::install::ensure_rust_targets(&layout.toolchain, &layout.root, &[TARGET])?;
     let all = Instant::now();
     for step in steps(&apps) {
         println!("==> {}: {}", step.title, step.display());

@@ -28,21 +28,22 @@ mod commands;
 mod emulator;
 mod install;
 mod lint;
+mod new_app;
 mod testing;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::bench::BenchOptions;
+use crate::build::app;
 use crate::cli::{Cli, Command};
-use crate::commands::RunOptions;
+use crate::commands::{AppChoice, ImageSpec, RunOptions, Spelling};
 use crate::emulator::{bochs, run_result};
+use crate::new_app::LibosSource;
 use crate::testing::runner::{self, TestOptions};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match dispatch(cli) {
+    let (spelling, cli) = Cli::parse_args(std::env::args_os().collect());
+    match dispatch(spelling, cli) {
         Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -51,14 +52,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Build { target } => commands::build(&target.spec()).map(|()| 0),
+        Command::Build { target } => {
+            let (layout, app) = commands::select(spelling, &target.choice())?;
+            commands::build(&layout, &ImageSpec { app, flavor: target.flavor() }).map(|()| 0)
+        }
         Command::Image { target, output, machine, cmdline } => {
-            commands::image(&target.spec(), &output, &machine.boot_options(&cmdline)).map(|()| 0)
+            let (layout, app) = commands::select(spelling, &target.choice())?;
+            let spec = ImageSpec { app, flavor: target.flavor() };
+            commands::image(&layout, &spec, &output, &machine.boot_options(&cmdline)).map(|()| 0)
         }
         Command::Run { target, boot, gdb } => {
             boot.check(gdb)?;
+            let (layout, app) = commands::select(spelling, &target.choice())?;
             let opts = RunOptions {
                 boot: boot.boot_options(),
                 emulator: boot.emulator,
@@ -67,14 +74,27 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 gdb,
                 timeout: boot.timeout(),
             };
-            commands::run(&target.spec(), &opts)
+            commands::run(&layout, &ImageSpec { app, flavor: target.flavor() }, &opts)
         }
-        Command::Test { filter, release, boot, verbose, jobs, no_host } => {
+        Command::Test { filter, app_path, release, boot, verbose, jobs, no_host } => {
             boot.check(false)?;
+            // An app by its directory; with `cargo libos`, the app of the
+            // current directory if there is one; else the whole suite.
+            let choice = match (app_path, spelling) {
+                (Some(dir), _) => Some(AppChoice::Path(dir)),
+                (None, Spelling::CargoLibos) => app::current_app_dir().map(AppChoice::Path),
+                (None, Spelling::Xtask) => None,
+            };
+            let (layout, app) = match choice {
+                Some(choice) => commands::select(spelling, &choice)?,
+                None => (commands::framework(spelling)?, None),
+            };
             let jobs = jobs
                 .map(|j| j as usize)
                 .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let opts = TestOptions {
+                layout,
+                app,
                 filter,
                 release,
                 emulator: boot.emulator,
@@ -91,6 +111,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 no_host,
             };
             runner::run(&opts)
+        }
+        Command::New { name, path, libos } => {
+            let source = match (libos.git.clone(), &libos.libos_path) {
+                (Some(url), _) => Some(LibosSource::Git { url, pin: libos.pin() }),
+                (None, Some(dir)) => Some(LibosSource::Path(new_app::framework_root(dir)?)),
+                (None, None) => None,
+            };
+            new_app::command(spelling, name, path, source).map(|()| 0)
+        }
+        Command::Bench { .. } | Command::Lint if spelling == Spelling::CargoLibos => {
+            anyhow::bail!("`bench` and `lint` check the framework itself: run `cargo xtask bench|lint` in its checkout")
         }
         Command::Bench { quick, compare, runs, iterations, no_bochs, out } => {
             bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out })

@@ -813,7 +813,7 @@ mod tests {
         std::fs::set_permissions(&qemu, perms).unwrap();
         let image = dir.join("image.bin");
         let bench = Bench {
-            layout: Layout { root: dir.clone() },
+            layout: Layout::workspace(dir.clone()),
             plan: Plan::new(&BenchOptions::default(), 1),
             qemu,
             firmware: Firmware::Seabios,

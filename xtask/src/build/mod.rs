@@ -1,26 +1,37 @@
 //! Building the kernel and the apps with cargo, and writing images.
 //!
 //! - The kernel: `cargo build -p libos-kernel --bin kernel --target
-//!   x86_64-unknown-none --target-dir target/kernel`, with the workspace's
-//!   `.cargo/config.toml` rustflags (static relocation model). The ELF is
-//!   copied to `target/images/kernel[-tests|-bench-empty][-release].elf`
-//!   right away, so that the plain, the `boot-tests` and the `bench-empty`
-//!   builds do not overwrite each other.
-//! - An app: `cargo build -p <app> --target x86_64-unknown-none --target-dir
-//!   target/user` with `CARGO_ENCODED_RUSTFLAGS` giving the static relocation
-//!   model, the small code model (apps live in the low 2 GiB, at 4 MiB) and
-//!   the user linker script `libos/user.ld`. Release apps are built without
-//!   LTO: the target's prebuilt `core` and `alloc` carry the `kernel` code
-//!   model, and LLVM refuses to merge modules of two code models (fat and
-//!   thin LTO alike); plain linking mixes them fine, since both reach the
-//!   low 2 GiB (the image build checks the app ends there). They are also
-//!   built without debug information (`strip=debuginfo`): the image carries
-//!   the ELF.
-//! - Images go to `target/images/<app or kernel>[-tests|-bench-empty][-release].bin`.
+//!   x86_64-unknown-none --target-dir <out>/kernel`, run in the framework's
+//!   workspace so that its `.cargo/config.toml` rustflags (static relocation
+//!   model) apply. The ELF is copied to
+//!   `<out>/images/kernel[-tests|-bench-empty][-release].elf` right away, so
+//!   that the plain, the `boot-tests` and the `bench-empty` builds do not
+//!   overwrite each other.
+//! - An app: `cargo build --target x86_64-unknown-none` with everything an
+//!   app needs passed by the xtask, so that an app's own Cargo.toml needs
+//!   nothing but its `libos` dependency: `CARGO_ENCODED_RUSTFLAGS` gives the
+//!   static relocation model, the small code model (apps live in the low 2
+//!   GiB, at 4 MiB) and the user linker script `user.ld` of the `libos`
+//!   package the app depends on; `CARGO_PROFILE_*` gives the profile
+//!   ([`app_profile_env`]). Release apps are built without LTO: the
+//!   target's prebuilt `core` and `alloc` carry the `kernel` code model, and
+//!   LLVM refuses to merge modules of two code models (fat and thin LTO
+//!   alike); plain linking mixes them fine, since both reach the low 2 GiB
+//!   (the image build checks the app ends there). They are also built
+//!   without debug information (`strip=debuginfo`): the image carries the
+//!   ELF.
+//! - Where things go ([`Layout`]). For the framework's own apps
+//!   (`apps/NAME`), `<out>` is the workspace's `target/` and apps build in
+//!   `target/user`. For an app elsewhere ([`app`]), the app builds in its
+//!   own target directory, where cargo puts any build
+//!   (`<its target>/x86_64-unknown-none/<profile>/<name>`), and `<out>` is
+//!   `<its target>/libos/`: the kernel's build, the images, Bochs's runs.
+//! - Images go to `<out>/images/<app or kernel>[-tests|-bench-empty][-release].bin`.
 
+pub mod app;
 pub mod image;
+pub mod toolchain;
 
-use std::env;
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,7 +39,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
 
+use self::app::OutsideApp;
 use self::image::{AppInput, Image};
+use self::toolchain::Toolchain;
+pub use self::toolchain::cargo;
 use crate::install;
 
 /// The bare-metal target of the kernel and the apps.
@@ -42,19 +56,14 @@ pub const BOOT_TESTS_FEATURE: &str = "boot-tests";
 /// The kernel feature of the benchmark's empty image: the run ends at the
 /// kernel's first Rust instruction.
 pub const BENCH_EMPTY_FEATURE: &str = "bench-empty";
-/// The apps' linker script, relative to the workspace root.
-pub const USER_LINKER_SCRIPT: &str = "libos/user.ld";
+/// The apps' linker script, in the `libos` package's directory.
+pub const USER_LINKER_SCRIPT: &str = "user.ld";
 /// The image name used when there is no app.
 pub const NO_APP_NAME: &str = "kernel";
 
 /// The workspace root (the parent of the xtask's own directory).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lies inside the workspace").to_path_buf()
-}
-
-/// The cargo that runs us (`$CARGO`), so nested builds use the same toolchain.
-pub fn cargo() -> OsString {
-    env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
 /// What to build: profile and kernel flavour.
@@ -96,39 +105,89 @@ impl Flavor {
     }
 }
 
-/// Paths of the workspace's build outputs.
+/// Where the framework is, and where the build outputs go.
 #[derive(Clone, Debug)]
 pub struct Layout {
-    /// The workspace root.
+    /// The framework's workspace root: the kernel is built there, and its
+    /// apps are `apps/*`.
     pub root: PathBuf,
+    /// The `libos` package's directory (its `user.ld`).
+    pub libos_dir: PathBuf,
+    /// Where the framework's outputs go: the workspace's `target/`, or
+    /// `<target>/libos` of an app outside it.
+    pub out: PathBuf,
+    /// The app outside the workspace this layout builds, if any; then it is
+    /// the only app.
+    pub outside: Option<OutsideApp>,
+    /// The toolchain of the builds.
+    pub toolchain: Toolchain,
 }
 
 impl Layout {
-    /// The layout of this workspace.
+    /// The layout of this workspace (the xtask's own).
     pub fn new() -> Layout {
-        Layout { root: workspace_root() }
+        Layout::workspace(workspace_root())
     }
 
-    /// `target/images`.
+    /// The layout of the framework's workspace at `root`, with its apps.
+    pub fn workspace(root: PathBuf) -> Layout {
+        Layout {
+            libos_dir: root.join("libos"),
+            out: root.join("target"),
+            root,
+            outside: None,
+            toolchain: Toolchain::Invoking,
+        }
+    }
+
+    /// The layout that builds `app`, a crate outside the framework's
+    /// workspace at `root`, whose `libos` dependency is in `libos_dir`: the
+    /// framework's pinned toolchain, the outputs in the app's target
+    /// directory.
+    pub fn outside(root: PathBuf, libos_dir: PathBuf, app: OutsideApp) -> Layout {
+        Layout {
+            toolchain: Toolchain::of_framework(&root),
+            out: app.target_dir.join("libos"),
+            root,
+            libos_dir,
+            outside: Some(app),
+        }
+    }
+
+    /// `<out>/images`.
     pub fn images_dir(&self) -> PathBuf {
-        self.root.join("target/images")
+        self.out.join("images")
     }
 
-    /// `target/images/bochs`: the GRUB rescue ISOs that boot images under
+    /// `<out>/images/bochs`: the GRUB rescue ISOs that boot images under
     /// Bochs.
     pub fn bochs_iso_dir(&self) -> PathBuf {
         self.images_dir().join("bochs")
     }
 
-    /// `target/bochs`: one directory per Bochs run (bochsrc, log, serial
+    /// `<out>/bochs`: one directory per Bochs run (bochsrc, log, serial
     /// output), kept when the run failed.
     pub fn bochs_work_dir(&self) -> PathBuf {
-        self.root.join("target/bochs")
+        self.out.join("bochs")
     }
 
-    /// `target/xtask`: the xtask's own state (the KVM probe cache).
+    /// `<out>/xtask`: the xtask's own state (the KVM probe cache).
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join("target/xtask")
+        self.out.join("xtask")
+    }
+
+    /// `<out>/kernel`: the kernel's cargo target directory.
+    pub fn kernel_target_dir(&self) -> PathBuf {
+        self.out.join("kernel")
+    }
+
+    /// The apps' cargo target directory: `target/user` in the workspace,
+    /// the app's own outside it.
+    pub fn user_target_dir(&self) -> PathBuf {
+        match &self.outside {
+            Some(app) => app.target_dir.clone(),
+            None => self.out.join("user"),
+        }
     }
 
     /// Where the kernel ELF of a flavour is kept.
@@ -144,11 +203,15 @@ impl Layout {
     /// Where cargo leaves an app's ELF.
     pub fn app_elf(&self, app: &str, release: bool) -> PathBuf {
         let flavor = Flavor::plain(release);
-        self.root.join("target/user").join(TARGET).join(flavor.profile_dir()).join(app)
+        self.user_target_dir().join(TARGET).join(flavor.profile_dir()).join(app)
     }
 
-    /// The apps: directories `apps/*` with a Cargo.toml, sorted by name.
+    /// The apps: directories `apps/*` with a Cargo.toml, sorted by name;
+    /// or the one app outside the workspace.
     pub fn apps(&self) -> Result<Vec<String>> {
+        if let Some(app) = &self.outside {
+            return Ok(vec![app.name.clone()]);
+        }
         let dir = self.root.join("apps");
         let mut apps = Vec::new();
         for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
@@ -191,9 +254,9 @@ impl Layout {
             !(flavor.boot_tests && flavor.bench_empty),
             "the kernel cannot be built with both its boot tests and as the benchmark's empty image"
         );
-        install::ensure_rust_targets(&self.root, &[TARGET])?;
-        let target_dir = self.root.join("target/kernel");
-        let mut cmd = Command::new(cargo());
+        install::ensure_rust_targets(&self.toolchain, &self.root, &[TARGET])?;
+        let target_dir = self.kernel_target_dir();
+        let mut cmd = self.toolchain.cargo();
         cmd.current_dir(&self.root)
             .args(["build", "-p", KERNEL_PACKAGE, "--bin", KERNEL_BIN, "--target", TARGET])
             .arg("--target-dir")
@@ -226,27 +289,33 @@ impl Layout {
 
     /// Builds an app; returns the path of its ELF.
     pub fn build_app(&self, app: &str, release: bool) -> Result<PathBuf> {
-        let script = self.root.join(USER_LINKER_SCRIPT);
+        if let Some(outside) = &self.outside {
+            ensure!(outside.name == app, "this build is for the app `{}`, not `{app}`", outside.name);
+        }
+        let script = self.libos_dir.join(USER_LINKER_SCRIPT);
         ensure!(
             script.is_file(),
-            "cannot link the app `{app}`: the user linker script {} does not exist yet",
+            "cannot link the app `{app}`: the user linker script {} does not exist",
             script.display()
         );
-        install::ensure_rust_targets(&self.root, &[TARGET])?;
-        let flags = app_rustflags(&script);
-        let mut cmd = Command::new(cargo());
-        cmd.current_dir(&self.root)
-            .args(["build", "-p", app, "--target", TARGET, "--target-dir"])
-            .arg(self.root.join("target/user"))
+        install::ensure_rust_targets(&self.toolchain, &self.root, &[TARGET])?;
+        let mut cmd = self.toolchain.cargo();
+        match &self.outside {
+            Some(outside) => {
+                let dir = outside.manifest.parent().unwrap_or(Path::new("."));
+                cmd.current_dir(dir).args(["build", "--manifest-path"]).arg(&outside.manifest).args(["--bin", app]);
+            }
+            None => {
+                cmd.current_dir(&self.root).args(["build", "-p", app]);
+            }
+        }
+        cmd.args(["--target", TARGET, "--target-dir"])
+            .arg(self.user_target_dir())
             .env_remove("RUSTFLAGS")
-            .env("CARGO_ENCODED_RUSTFLAGS", flags);
+            .env("CARGO_ENCODED_RUSTFLAGS", app_rustflags(&script))
+            .envs(app_profile_env(release).iter().copied());
         if release {
-            // No LTO (see the module docs); and the payload is the ELF
-            // itself: line tables would only make the image bigger (debug
-            // builds keep them for gdb).
-            cmd.arg("--release")
-                .env("CARGO_PROFILE_RELEASE_LTO", "false")
-                .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+            cmd.arg("--release");
         }
         run_cargo(&mut cmd, &format!("the app `{app}`"))?;
         let elf = self.app_elf(app, release);
@@ -291,6 +360,26 @@ pub fn app_rustflags(linker_script: &Path) -> OsString {
         "-Clink-arg=--gc-sections".to_string(),
     ];
     flags.join("\x1f").into()
+}
+
+/// The profile settings of an app build, as cargo's `CARGO_PROFILE_*`
+/// variables (cargo's configuration, which comes before the manifest's
+/// `[profile]`): the framework's, for its own apps and apps elsewhere alike.
+/// Debug: `opt-level = 1` (boot-time tests run under an emulator; level 1
+/// keeps debug information useful and builds fast). Release: `opt-level =
+/// "s"`, one codegen unit, no LTO and no debug information (see the module
+/// docs).
+pub fn app_profile_env(release: bool) -> &'static [(&'static str, &'static str)] {
+    if release {
+        &[
+            ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s"),
+            ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
+            ("CARGO_PROFILE_RELEASE_LTO", "false"),
+            ("CARGO_PROFILE_RELEASE_STRIP", "debuginfo"),
+        ]
+    } else {
+        &[("CARGO_PROFILE_DEV_OPT_LEVEL", "1")]
+    }
 }
 
 /// The `name` of the `[package]` table of a Cargo.toml (a line-level read,
@@ -350,7 +439,7 @@ mod tests {
 
     #[test]
     fn flavours_name_files() {
-        let layout = Layout { root: PathBuf::from("/w") };
+        let layout = Layout::workspace(PathBuf::from("/w"));
         let plain = Flavor::plain(false);
         let tests = Flavor { boot_tests: true, ..plain };
         let release_tests = Flavor { release: true, boot_tests: true, bench_empty: false };
@@ -362,6 +451,31 @@ mod tests {
         assert_eq!(layout.kernel_elf(empty), Path::new("/w/target/images/kernel-bench-empty-release.elf"));
         assert_eq!(layout.image(None, empty), Path::new("/w/target/images/kernel-bench-empty-release.bin"));
         assert_eq!(layout.app_elf("hello", true), Path::new("/w/target/user/x86_64-unknown-none/release/hello"));
+    }
+
+    #[test]
+    fn an_app_outside_builds_in_its_own_target_directory() {
+        let app = OutsideApp {
+            name: "myapp".into(),
+            manifest: PathBuf::from("/home/u/myapp/Cargo.toml"),
+            target_dir: PathBuf::from("/home/u/myapp/target"),
+        };
+        let layout = Layout::outside(PathBuf::from("/fw"), PathBuf::from("/fw/libos"), app);
+        let plain = Flavor::plain(false);
+        assert_eq!(layout.app_elf("myapp", false), Path::new("/home/u/myapp/target/x86_64-unknown-none/debug/myapp"));
+        assert_eq!(layout.image(Some("myapp"), plain), Path::new("/home/u/myapp/target/libos/images/myapp.bin"));
+        assert_eq!(layout.kernel_elf(plain), Path::new("/home/u/myapp/target/libos/images/kernel.elf"));
+        assert_eq!(layout.kernel_target_dir(), Path::new("/home/u/myapp/target/libos/kernel"));
+        assert_eq!(layout.bochs_work_dir(), Path::new("/home/u/myapp/target/libos/bochs"));
+        assert_eq!(layout.apps().unwrap(), ["myapp"]);
+        assert!(layout.check_app("hello").is_err());
+        assert!(layout.build_app("hello", false).unwrap_err().to_string().contains("not `hello`"));
+    }
+
+    #[test]
+    fn app_profiles() {
+        assert_eq!(app_profile_env(false), [("CARGO_PROFILE_DEV_OPT_LEVEL", "1")]);
+        assert!(app_profile_env(true).contains(&("CARGO_PROFILE_RELEASE_LTO", "false")));
     }
 
     #[test]

@@ -25,8 +25,18 @@ pub const PROBE_OK_LINE: &str = "[libos] probe: ring3 ok";
 pub const PROBE_CMDLINE: &str = "probe=ring3";
 /// How long the probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
-/// The app whose image is the probe.
+/// The framework's app whose image is the probe.
 pub const PROBE_APP: &str = "hello";
+
+/// The app whose image is the probe: [`PROBE_APP`] in the framework's
+/// workspace; the app itself outside it (every app runs the probe: the
+/// runtime answers `--libos-probe`).
+pub fn probe_app(layout: &crate::build::Layout) -> String {
+    match &layout.outside {
+        Some(app) => app.name.clone(),
+        None => PROBE_APP.to_string(),
+    }
+}
 
 /// What the user asked for with `--accel`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -355,6 +355,18 @@ pub const SUITES: &[Suite] = &[
     },
 ];
 
+/// `cargo xtask test --app-path DIR` and `cargo libos test`: one app's
+/// tests, in one boot with the options given (`--smp`, `--kpti`, ...), as
+/// `cargo test` runs a crate's tests once. The configurations above test
+/// the framework; an app's author picks the ones that matter to them.
+pub const ONE_APP: &[Suite] = &[Suite {
+    name: "app",
+    target: Target::AppsWithTests(KernelKind::Plain),
+    min_cpus: 1,
+    configs: &[DEFAULT, SKYLAKE_X],
+    boots: &[PROTOCOL_BOOT],
+}];
+
 /// The image a boot needs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ImageRef {

@@ -32,6 +32,11 @@ pub const QEMU_DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Everything `cargo xtask test` was asked to do.
 #[derive(Clone, Debug)]
 pub struct TestOptions {
+    /// The framework's workspace, or the layout of the one app outside it.
+    pub layout: Layout,
+    /// Test only this app (`--app-path`): its tests in one boot, no host
+    /// tests.
+    pub app: Option<String>,
     /// Only tests whose name contains this.
     pub filter: Option<String>,
     /// Build in release mode.
@@ -73,7 +78,8 @@ pub struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, result: &TestResult) {
+    /// Counts a result.
+    pub fn add(&mut self, result: &TestResult) {
         match result.outcome {
             Outcome::Ok => self.passed += 1,
             Outcome::Failed(_) => self.failed += 1,
@@ -89,16 +95,18 @@ pub fn run(opts: &TestOptions) -> Result<i32> {
     {
         bail!("the test filter must be one word (it goes on the kernel command line): {filter:?}");
     }
-    let layout = Layout::new();
+    let layout = &opts.layout;
     let mut totals = Totals::default();
     let started = Instant::now();
 
-    if opts.no_host {
+    if let Some(app) = &opts.app {
+        println!("testing the app `{app}` (its #[libos::test] functions, in one boot)");
+    } else if opts.no_host {
         println!("host tests: skipped (--no-host)");
     } else {
-        host_stage(&layout, opts, &mut totals)?;
+        host_stage(layout, opts, &mut totals)?;
     }
-    boot_stage(&layout, opts, &mut totals)?;
+    boot_stage(layout, opts, &mut totals)?;
 
     println!("total time {:.1} s", started.elapsed().as_secs_f64());
     println!("{} passed, {} failed", totals.passed, totals.failed);
@@ -155,7 +163,11 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     println!("building the apps, the kernels and the images");
     let mut app_elfs: HashMap<String, PathBuf> = HashMap::new();
     let mut apps_with_tests = Vec::new();
-    for app in layout.apps()? {
+    let apps = match &opts.app {
+        Some(app) => vec![app.clone()],
+        None => layout.apps()?,
+    };
+    for app in apps {
         match layout.build_app(&app, release).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))) {
             Ok((tests, elf)) => {
                 if tests {
@@ -173,7 +185,14 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         smp: opts.smp,
         bochs_cpu: opts.bochs_cpu.as_deref(),
     };
-    let plan = plan::expand(plan::SUITES, &request);
+    let suites = if opts.app.is_some() { plan::ONE_APP } else { plan::SUITES };
+    if let Some(app) = &opts.app
+        && app_elfs.contains_key(app)
+        && !apps_with_tests.contains(app)
+    {
+        println!("the app `{app}` has no #[libos::test] functions");
+    }
+    let plan = plan::expand(suites, &request);
     if !plan.suites_not_run.is_empty() {
         let why = match opts.emulator {
             Emulator::Bochs => "they rely on QEMU CPU models and timeouts",
@@ -312,13 +331,14 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     Ok(())
 }
 
-/// The plain kernel with `hello`, for the KVM probe.
+/// The plain kernel with the probe app, for the KVM probe.
 fn probe_image(layout: &Layout, release: bool) -> Result<PathBuf> {
     let flavor = Flavor::plain(release);
-    let app = layout.build_app(accel::PROBE_APP, release)?;
+    let name = accel::probe_app(layout);
+    let app = layout.build_app(&name, release)?;
     let kernel = layout.build_kernel(flavor)?;
-    let out = layout.image(Some(accel::PROBE_APP), flavor);
-    layout.write_image(&kernel, Some((accel::PROBE_APP, &app)), &out)?;
+    let out = layout.image(Some(&name), flavor);
+    layout.write_image(&kernel, Some((&name, &app)), &out)?;
     Ok(out)
 }
 
@@ -632,7 +652,8 @@ fn indented(text: &str, max: usize) -> String {
     out
 }
 
-fn print_indented(text: &str, max: usize) {
+/// Prints the last `max` lines of `text`, indented.
+pub fn print_indented(text: &str, max: usize) {
     print!("{}", indented(text, max));
 }
 
