@@ -3,9 +3,12 @@
 //! - [`plan`]: the table of boot-time test suites and their configurations;
 //! - [`runner`]: runs the plan, one line per test, `N passed, M failed`;
 //! - [`serial_protocol`]: the boot-time test protocol on the serial port;
-//! - [`host_tests`]: the host unit tests (`cargo test`) summarised.
+//! - [`host_tests`]: the host unit tests (`cargo test`) summarised;
+//! - [`out_of_tree`]: an app made by `new` outside the repository runs and
+//!   passes its test, through `cargo xtask` and `cargo libos`.
 
 pub mod host_tests;
+pub mod out_of_tree;
 pub mod plan;
 pub mod runner;
 pub mod serial_protocol;

@@ -20,9 +20,9 @@ use crate::emulator::qemu::{self, Accel, Firmware, Machine};
 use crate::emulator::run_result::{self, Verdict};
 use crate::emulator::{Emulator, Launch};
 use crate::install;
-use crate::testing::host_tests;
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
+use crate::testing::{host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
@@ -107,6 +107,9 @@ pub fn run(opts: &TestOptions) -> Result<i32> {
         host_stage(layout, opts, &mut totals)?;
     }
     boot_stage(layout, opts, &mut totals)?;
+    if opts.app.is_none() && opts.emulator == Emulator::Qemu {
+        out_of_tree::stage(layout, opts.filter.as_deref(), opts.verbose, &mut totals);
+    }
 
     println!("total time {:.1} s", started.elapsed().as_secs_f64());
     println!("{} passed, {} failed", totals.passed, totals.failed);
