@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What CI runs, in order: first the README's promise to a newcomer, on a
 # toolchain from which the bare-metal target has been removed: `cargo xtask
-# run hello`, then `cargo xtask test` (host unit tests and every boot-time
-# suite under QEMU), with the xtask installing the target and QEMU itself.
+# run hello`, then `cargo xtask test` (host unit tests, every boot-time
+# suite under QEMU, and an app made with `cargo xtask new` outside the
+# repository, run with `--app-path` and as `cargo libos`), with the xtask
+# installing the target and QEMU itself.
 # Then Bochs and GRUB's ISO tools, `cargo xtask lint` (fmt, clippy, rustdoc)
 # and `cargo xtask test --emulator bochs --no-host` (the kernel and app suites under Bochs CPU
 # models with PCID, which QEMU's TCG lacks), then a smoke run of the

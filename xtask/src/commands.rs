@@ -67,11 +67,16 @@ pub fn select(spelling: Spelling, choice: &AppChoice) -> Result<(Layout, Option<
         AppChoice::Path(dir) => dir.clone(),
         AppChoice::Current => match app::current_app_dir() {
             Some(dir) => dir,
-            None => bail!(
-                "there is no app in the current directory: run this in an app's directory, or give \
-                 --app-path DIR{}",
-                if spelling == Spelling::Xtask { " or the name of one of the framework's apps" } else { "" }
-            ),
+            None => {
+                let named = match framework(spelling).and_then(|layout| layout.apps()) {
+                    Ok(apps) => format!(" or the name of one of the framework's apps ({})", apps.join(", ")),
+                    Err(_) => String::new(),
+                };
+                bail!(
+                    "there is no app in the current directory: run this in an app's directory, or give \
+                     --app-path DIR{named}"
+                )
+            }
         },
     };
     let located = app::locate(&dir)?;
