@@ -82,6 +82,7 @@ pub fn image(spec: &ImageSpec, out: &Path, boot: &BootOptions) -> Result<()> {
     let example = Boot {
         qemu: PathBuf::from(QEMU),
         image: out.to_path_buf(),
+        initrd: None,
         cmdline: boot.cmdline.clone(),
         machine: Machine {
             accel: Accel::Tcg,
@@ -154,6 +155,7 @@ pub fn run(spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
     let boot = Boot {
         qemu: qemu_path,
         image: out,
+        initrd: None,
         cmdline: opts.boot.cmdline.clone(),
         machine: Machine { accel: chosen.accel, ..machine },
         gdb: opts.gdb,

@@ -348,6 +348,7 @@ impl Bench {
         Launch::Qemu(qemu::Boot {
             qemu: self.qemu.clone(),
             image: image.to_path_buf(),
+            initrd: None,
             cmdline,
             machine: Machine {
                 accel: Accel::Tcg,
