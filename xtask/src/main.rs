@@ -92,8 +92,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             runner::run(&opts)
         }
-        Command::Bench { quick, compare, runs, iterations, no_bochs, out } => {
-            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out })
+        Command::Bench { quick, compare, runs, iterations, no_bochs, no_linux, out } => {
+            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out, no_linux })
         }
         Command::Lint => lint::run().map(|()| 0),
     }
