@@ -167,7 +167,8 @@ pub fn render(out: &mut String, report: &Report) {
          \x20   {} pti=on|off -- syscalls {}\n\
          KPTI on is pti=on; neither side has PCID under TCG. Linux's ns: CLOCK_MONOTONIC around the\n\
          loop (ours: TSC ticks at the kernel's measured frequency). Linux's TSC counts instructions\n\
-         under -icount: {}. The kernel is kept in target/linux/kernel (delete it to fetch the newest).",
+         under -icount: {}.\n\
+         The kernel is kept in target/linux/kernel (delete it to fetch the newest).",
         linux.cmdline,
         report.config.iterations,
         if checks.is_empty() { "not checked".to_string() } else { checks.join(", ") }
