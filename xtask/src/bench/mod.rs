@@ -732,6 +732,9 @@ mod tests {
         assert_eq!((quick.bochs_configs.len(), quick.mem_high_mib, quick.mem_max_boots), (1, 16, 3));
         let one = Plan::new(&BenchOptions { runs: Some(0), iterations: Some(7), ..BenchOptions::default() }, 1);
         assert_eq!((one.runs, one.iterations, one.scaling_cpus), (1, 7, 1));
+        assert_eq!((full.linux_skipped, quick.linux_skipped), (None, Some("--quick")));
+        let no_linux = Plan::new(&BenchOptions { no_linux: true, quick: true, ..BenchOptions::default() }, 2);
+        assert_eq!(no_linux.linux_skipped, Some("--no-linux"));
     }
 
     #[test]
