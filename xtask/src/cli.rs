@@ -163,6 +163,12 @@ pub enum Command {
     /// the hello image and the least memory it boots in. Scaling of getpid
     /// over 1..N CPUs (multi-threaded TCG). The targets, met or missed.
     ///
+    /// Linux beside us, in the same run: Debian's cloud kernel (fetched with
+    /// apt-get download into target/linux, never installed; cached) boots on
+    /// the same QEMU machine with a one-file initramfs whose /init runs the
+    /// same loops (apps/bench/linux); each figure it measures gets a Linux
+    /// column and the ratio.
+    ///
     /// The figures also go to `target/bench/<UTC time>.json` (or --out) with
     /// the commit, the emulators' versions and the host. Not a test: it fails
     /// only when a boot fails or its output cannot be read, never on a number.
@@ -185,6 +191,9 @@ pub enum Command {
         /// Leave out the Bochs runs (PCID).
         #[arg(long)]
         no_bochs: bool,
+        /// Leave out the Linux guest (--quick leaves it out too).
+        #[arg(long)]
+        no_linux: bool,
         /// Write the JSON here instead of `target/bench/<UTC time>.json`.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,

@@ -156,6 +156,7 @@ pub fn image(layout: &Layout, spec: &ImageSpec, out: &Path, boot: &BootOptions) 
     let example = Boot {
         qemu: PathBuf::from(QEMU),
         image: out.to_path_buf(),
+        initrd: None,
         cmdline: boot.cmdline.clone(),
         machine: Machine {
             accel: Accel::Tcg,
@@ -228,6 +229,7 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
     let boot = Boot {
         qemu: qemu_path,
         image: out,
+        initrd: None,
         cmdline: opts.boot.cmdline.clone(),
         machine: Machine { accel: chosen.accel, ..machine },
         gdb: opts.gdb,

@@ -123,8 +123,8 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
         Command::Bench { .. } | Command::Lint if spelling == Spelling::CargoLibos => {
             anyhow::bail!("`bench` and `lint` check the framework itself: run `cargo xtask bench|lint` in its checkout")
         }
-        Command::Bench { quick, compare, runs, iterations, no_bochs, out } => {
-            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out })
+        Command::Bench { quick, compare, runs, iterations, no_bochs, no_linux, out } => {
+            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out, no_linux })
         }
         Command::Lint => lint::run().map(|()| 0),
     }

@@ -6,6 +6,11 @@
 //! Each figure is one line, `[bench] <what> key=value ...`, with raw
 //! totals (TSC ticks, nanoseconds, iterations); the xtask divides.
 //!
+//! The measured loops and the lines are `bench-workload`'s
+//! (`apps/bench/workload`): the Linux guest's `/init` (`apps/bench/linux`)
+//! runs the same code under Linux in the same benchmark run, so that the
+//! two kernels are compared on the same instructions.
+//!
 //! Modes (the first argument):
 //! - `syscalls [iterations]`: on CPU 0, a loop of known length (to check
 //!   that the TSC counts instructions, under `-icount`), then round trips of
@@ -17,79 +22,33 @@
 #![no_std]
 #![no_main]
 
-use core::arch::asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use bench_workload::line::{Config, Syscall};
+use bench_workload::{GETPID, UNKNOWN_SYSCALL, measure, rdtsc, syscall_loop};
 use libos::prelude::*;
 use libos::sync::{Arc, Barrier};
 use libos::time::Instant;
 use libos::{cpu, debug, thread};
 
-/// A syscall number no kernel table has: the call fails with -ENOSYS.
-const UNKNOWN_SYSCALL: u64 = 500;
-/// `getpid`.
-const GETPID: u64 = libos::sys::nr::GETPID;
+// The shared workload speaks Linux's numbers, which our table keeps.
+const _: () = assert!(GETPID == libos::sys::nr::GETPID);
 
-/// The TSC (with `-icount shift=0`: instructions executed).
-fn rdtsc() -> u64 {
-    // SAFETY: RDTSC only reads a counter (allowed in ring 3).
-    unsafe { core::arch::x86_64::_rdtsc() }
+fn report(path: &str, iterations: u64, tsc: u64, hz: u64) {
+    let ns = (tsc as u128 * 1_000_000_000 / hz as u128) as u64;
+    println!("{}", Syscall { path, iterations, tsc, ns });
 }
 
-/// `iterations` round trips of syscall `nr` with no arguments, in a tight
-/// loop: returns the TSC ticks they took.
-fn syscall_loop(nr: u64, iterations: u64) -> u64 {
-    let start = rdtsc();
-    // SAFETY: `nr` is an unknown number or getpid (or any number under the
-    // floor entry): none takes arguments or touches memory. SYSCALL
-    // clobbers RCX and R11.
-    unsafe {
-        asm!(
-            "2:",
-            "mov rax, {nr}",
-            "syscall",
-            "dec {n}",
-            "jnz 2b",
-            nr = in(reg) nr,
-            n = inout(reg) iterations => _,
-            out("rax") _, out("rcx") _, out("r11") _,
-            options(nostack),
-        );
-    }
-    rdtsc() - start
-}
-
-/// `iterations` runs of a loop body of exactly 2 instructions (`dec`,
-/// `jnz`): the TSC ticks they took.
-fn known_loop(iterations: u64) -> u64 {
-    let start = rdtsc();
-    // SAFETY: only a register counts down.
-    unsafe {
-        asm!("2:", "dec {n}", "jnz 2b", n = inout(reg) iterations => _, options(nomem, nostack));
-    }
-    rdtsc() - start
-}
-
-/// Times `iterations` round trips of `nr` (after a warm-up). No other
-/// syscall may run meanwhile: under the floor entry every call but
-/// `libos_debug` does nothing, printing included.
-fn measure(nr: u64, iterations: u64) -> u64 {
-    syscall_loop(nr, iterations / 10 + 1);
-    syscall_loop(nr, iterations)
-}
-
-fn report(name: &str, iterations: u64, ticks: u64, hz: u64) {
-    let ns = ticks as u128 * 1_000_000_000 / hz as u128;
-    println!("[bench] syscall path={name} iterations={iterations} tsc={ticks} ns={ns}");
+/// The entry configuration, as the kernel reports it.
+fn config() -> Config {
+    let flags = debug::call(debug::ENTRY_FLAGS, 0, 0).unwrap_or(0);
+    Config { kpti: flags & 1 != 0, pcid: flags & 2 != 0 }
 }
 
 fn syscalls(iterations: u64) {
     cpu::pin_to(0).expect("pin to CPU 0");
-    // Two lengths, so the fixed cost of reading the TSC drops out.
-    let (a, b) = (known_loop(10_000), known_loop(110_000));
-    println!("[bench] check loop_instructions=2 iterations=100000 tsc={}", b - a);
-    let flags = debug::call(debug::ENTRY_FLAGS, 0, 0).unwrap_or(0);
-    println!("[bench] config kpti={} pcid={}", flags & 1, (flags >> 1) & 1);
+    println!("{}", bench_workload::check());
+    println!("{}", config());
     let hz = debug::call(debug::TSC_HZ, 0, 0).expect("TSC frequency");
     report("null", iterations, measure(UNKNOWN_SYSCALL, iterations), hz);
     report("getpid", iterations, measure(GETPID, iterations), hz);
@@ -109,8 +68,7 @@ fn boot() {
 }
 
 fn scaling(iterations: u64) {
-    let flags = debug::call(debug::ENTRY_FLAGS, 0, 0).unwrap_or(0);
-    println!("[bench] config kpti={} pcid={}", flags & 1, (flags >> 1) & 1);
+    println!("{}", config());
     let n = cpu::count();
     for threads in 1..=n {
         let barrier = Arc::new(Barrier::new(threads + 1));

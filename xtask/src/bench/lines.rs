@@ -136,7 +136,7 @@ impl ScalingTiming {
 }
 
 /// One decoded line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Line {
     /// `check`.
     Check(Check),
@@ -148,6 +148,8 @@ pub enum Line {
     Boot(BootTiming),
     /// `scaling`.
     Scaling(ScalingTiming),
+    /// `kernel release=...`: the Linux guest's `uname -r`.
+    Kernel(String),
 }
 
 /// The `key=value` words of a line after its kind.
@@ -228,6 +230,7 @@ fn parse_body(body: &str) -> Result<Line> {
                 ns: f.number("ns")?,
             })
         }
+        "kernel" => Line::Kernel(f.text("release")?.to_string()),
         other => bail!("unknown kind `{other}`"),
     })
 }
@@ -258,11 +261,17 @@ impl SyscallsRun {
 /// Decodes a `syscalls` run: exactly one check, one config and one timing
 /// per path.
 pub fn syscalls_run(serial: &str) -> Result<SyscallsRun> {
+    syscalls_run_of(serial, &SyscallPath::ALL)
+}
+
+/// Decodes a `syscalls` run that times `paths` (the Linux guest has no
+/// floor entry): exactly one check, one config and one timing per path.
+pub fn syscalls_run_of(serial: &str, paths: &[SyscallPath]) -> Result<SyscallsRun> {
     let lines = parse_all(serial)?;
     let check = exactly_one(&lines, "check", |l| if let Line::Check(c) = l { Some(*c) } else { None })?;
     let config = exactly_one(&lines, "config", |l| if let Line::Config(c) = l { Some(*c) } else { None })?;
     let mut timings = Vec::new();
-    for path in SyscallPath::ALL {
+    for &path in paths {
         let what = format!("syscall path={}", path.name());
         timings.push(exactly_one(&lines, &what, |l| match l {
             Line::Syscall(t) if t.path == path => Some(*t),
@@ -270,6 +279,12 @@ pub fn syscalls_run(serial: &str) -> Result<SyscallsRun> {
         })?);
     }
     Ok(SyscallsRun { check, config, timings })
+}
+
+/// The release the Linux guest's `/init` reports: exactly one kernel line.
+pub fn kernel_release(serial: &str) -> Result<String> {
+    let lines = parse_all(serial)?;
+    exactly_one(&lines, "kernel", |l| if let Line::Kernel(r) = l { Some(r.clone()) } else { None })
 }
 
 /// Decodes a `boot` run: exactly one boot line.
@@ -330,6 +345,8 @@ mod tests {
         let line = parse_line("partial[bench] boot tsc=14675768 tsc_hz=999999700\r").unwrap().unwrap();
         assert_eq!(line, Line::Boot(BootTiming { tsc: 14_675_768, tsc_hz: 999_999_700 }));
         let Line::Boot(boot) = line else { unreachable!() };
+        let release = "[bench] kernel release=6.1.0-57-cloud-amd64\r";
+        assert_eq!(parse_line(release).unwrap().unwrap(), Line::Kernel("6.1.0-57-cloud-amd64".into()));
         assert!((boot.ms() - 14.675_772).abs() < 1e-3, "{}", boot.ms());
     }
 
@@ -343,6 +360,7 @@ mod tests {
             "[bench] config kpti=1",
             "[bench] boot tsc=1 tsc_hz=0",
             "[bench] boot tsc 1",
+            "[bench] kernel version=6.1",
             "[bench] frobnicate a=1",
             "[bench] ",
         ] {

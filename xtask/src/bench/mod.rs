@@ -29,6 +29,13 @@
 //!   under multi-threaded TCG, as a ratio to one thread (N = the host's
 //!   CPUs, at most 4). It measures QEMU's parallelism and the host's other
 //!   load as much as ours.
+//! - **Linux beside us** ([`linux`]): Debian's cloud kernel, booted in the
+//!   same run on the same QEMU machine, with an `/init` that runs the bench
+//!   app's loops (the same source, built for `x86_64-unknown-linux-musl`);
+//!   each figure it measures is shown beside ours with the ratio. The null
+//!   syscall and `getpid` now, under `-icount` and plain TCG, `pti=on` and
+//!   `off`. `--no-linux` (and `--quick`) leave it out; without apt or a
+//!   network the notes say so and the run goes on.
 //!
 //! The benchmark is not a test: it fails only when a boot fails or its
 //! output cannot be read (the error shows the serial output's tail), never
@@ -39,6 +46,7 @@
 
 mod env;
 mod lines;
+mod linux;
 mod report;
 mod table;
 mod targets;
@@ -50,7 +58,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use libos_abi::run::RunExit;
 
 use self::env::{Environment, Utc, host_cores};
-use self::lines::{EntryConfig, ScalingTiming, SyscallPath, SyscallsRun};
+use self::lines::{EntryConfig, ScalingTiming, SyscallsRun};
 use self::report::{
     BootFigures, Config, Earlier, MemSearch, Report, SCHEMA, ScalingFigure, Setup, SizeFigures, Summary, SyscallFigure,
     TscCheck, compare,
@@ -108,6 +116,8 @@ pub struct BenchOptions {
     pub no_bochs: bool,
     /// `--out FILE`: where the JSON goes.
     pub out: Option<PathBuf>,
+    /// `--no-linux`: no Linux guest beside us.
+    pub no_linux: bool,
 }
 
 /// How many of everything a run does.
@@ -134,6 +144,8 @@ pub struct Plan {
     pub mem_high_mib: u32,
     /// See [`Plan::mem_high_mib`].
     pub mem_max_boots: u32,
+    /// Why the Linux guest is left out (`--no-linux`, `--quick`), if it is.
+    pub linux_skipped: Option<&'static str>,
 }
 
 impl Plan {
@@ -153,6 +165,13 @@ impl Plan {
             // Quick: 16 MiB (the target), then 8 and 4.
             mem_high_mib: if quick { targets::MEM_TARGET_MIB } else { MEM_RANGE_MIB.1 },
             mem_max_boots: if quick { 3 } else { u32::MAX },
+            linux_skipped: if opts.no_linux {
+                Some("--no-linux")
+            } else if quick {
+                Some("--quick")
+            } else {
+                None
+            },
         }
     }
 
@@ -212,15 +231,19 @@ pub fn instruction_figures(setup: Setup, run: &SyscallsRun) -> (TscCheck, Vec<Sy
 }
 
 /// The figures of several runs of one configuration under plain TCG: the
-/// median ns and TSC ticks per round trip.
+/// median ns and TSC ticks per round trip of each path the first run timed.
 pub fn timed_figures(runs: &[SyscallsRun]) -> Result<Vec<SyscallFigure>> {
     let first = runs.first().context("no runs")?;
     ensure!(
         runs.iter().all(|r| r.config == first.config),
         "the runs of one configuration report different entry configurations"
     );
+    ensure!(
+        runs.iter().all(|r| r.timings.iter().map(|t| t.path).eq(first.timings.iter().map(|t| t.path))),
+        "the runs of one configuration timed different paths"
+    );
     let mut figures = Vec::new();
-    for path in SyscallPath::ALL {
+    for path in first.timings.iter().map(|t| t.path) {
         let per_call = |f: fn(&lines::SyscallTiming) -> u64| -> Vec<f64> {
             runs.iter().map(|r| r.timing(path)).map(|t| f(&t) as f64 / t.iterations as f64).collect()
         };
@@ -348,6 +371,7 @@ impl Bench {
         Launch::Qemu(qemu::Boot {
             qemu: self.qemu.clone(),
             image: image.to_path_buf(),
+            initrd: None,
             cmdline,
             machine: Machine {
                 accel: Accel::Tcg,
@@ -643,11 +667,13 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
         scaling: Vec::new(),
         targets: Vec::new(),
         notes,
+        linux: None,
         figures: Vec::new(),
     };
     bench.qemu_instructions(&mut report)?;
     bench.bochs_instructions(&mut report)?;
     bench.tcg_times(&mut report)?;
+    linux::run(&bench, &mut report)?;
     bench.boot_figures(&mut report)?;
     report.size.mem = Some(bench.mem_search()?);
     bench.scaling(&mut report)?;
@@ -678,7 +704,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::lines::{Check, SyscallTiming};
+    use crate::bench::lines::{Check, SyscallPath, SyscallTiming};
 
     fn run_of(config: EntryConfig, check_tsc: u64, per_call: [u64; 3], ns: [u64; 3]) -> SyscallsRun {
         SyscallsRun {
@@ -706,6 +732,9 @@ mod tests {
         assert_eq!((quick.bochs_configs.len(), quick.mem_high_mib, quick.mem_max_boots), (1, 16, 3));
         let one = Plan::new(&BenchOptions { runs: Some(0), iterations: Some(7), ..BenchOptions::default() }, 1);
         assert_eq!((one.runs, one.iterations, one.scaling_cpus), (1, 7, 1));
+        assert_eq!((full.linux_skipped, quick.linux_skipped), (None, Some("--quick")));
+        let no_linux = Plan::new(&BenchOptions { no_linux: true, quick: true, ..BenchOptions::default() }, 2);
+        assert_eq!(no_linux.linux_skipped, Some("--no-linux"));
     }
 
     #[test]

@@ -306,6 +306,10 @@ pub struct Report {
     pub targets: Vec<TargetResult>,
     /// What did not run, and why.
     pub notes: Vec<String>,
+    /// The Linux guest's figures, measured in the same run (`None`: not
+    /// run; the notes say why).
+    #[serde(default)]
+    pub linux: Option<crate::bench::linux::LinuxReport>,
     /// Every figure, flat (filled by [`Report::finish`]).
     pub figures: Vec<Figure>,
 }
@@ -365,6 +369,7 @@ impl Report {
             push(format!("{stem}/throughput"), "calls/s", f.throughput.median);
             push(format!("{stem}/ratio"), "x 1 thread", f.ratio);
         }
+        out.extend(crate::bench::linux::beside::figures(self));
         out
     }
 
@@ -560,6 +565,7 @@ pub(crate) mod tests {
             ],
             targets: Vec::new(),
             notes: vec!["nothing skipped".into()],
+            linux: None,
             figures: Vec::new(),
         };
         report.targets = crate::bench::targets::evaluate(&report);

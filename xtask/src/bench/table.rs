@@ -1,18 +1,13 @@
 //! The console report of `cargo xtask bench`: one table per section, every
-//! column header with its unit, the targets, the reference rows from
-//! `shared/NOTES.md`, and the comparison with an earlier run.
+//! column header with its unit, Linux beside us (measured in the same run,
+//! `crate::bench::linux::beside`), the targets, and the comparison with an
+//! earlier run.
 
 use std::fmt::Write;
 
 use crate::bench::lines::{EntryConfig, SyscallPath};
 use crate::bench::report::{Comparison, Earlier, Report, Setup, Summary};
 use crate::bench::targets::Outcome;
-
-/// Instructions per round trip measured for Linux 6.1 (Debian cloud
-/// kernel) under QEMU TCG `-cpu max -icount shift=0`, from the project's
-/// notes (`shared/NOTES.md`): not measured by this benchmark. (pti, null,
-/// getpid).
-pub const LINUX_ANCHORS: [(&str, u32, u32); 2] = [("pti=off", 212, 310), ("pti=on", 220, 318)];
 
 /// A table: left-aligned leading columns, right-aligned figures.
 #[derive(Clone, Debug, Default)]
@@ -126,6 +121,7 @@ pub fn render(report: &Report) -> String {
     tsc_checks(&mut out, report);
     instructions(&mut out, report);
     tcg_times(&mut out, report);
+    crate::bench::linux::beside::render(&mut out, report);
     boot(&mut out, report);
     size(&mut out, report);
     scaling(&mut out, report);
@@ -187,21 +183,11 @@ fn instructions(out: &mut String, report: &Report) {
             table.row(row);
         }
     }
-    for (pti, null, getpid) in LINUX_ANCHORS {
-        table.row(vec![
-            "Linux 6.1 (reference)".into(),
-            format!("{pti}, from NOTES.md"),
-            null.to_string(),
-            getpid.to_string(),
-            "-".into(),
-        ]);
-    }
     out.push_str(&table.render());
     out.push_str(
         "null: an unknown syscall number (-ENOSYS). floor: a bare SYSCALL/SYSRET entry that does no work,\n\
          installed by the benchmark only, to show the floor. Every figure includes the user loop around\n\
-         the call (mov, syscall, dec, jnz: 4 instructions). Linux rows: Linux 6.1 under the same QEMU\n\
-         -icount, from shared/NOTES.md, not measured by this run.\n",
+         the call (mov, syscall, dec, jnz: 4 instructions). Linux's: \"Beside Linux\" below (or the notes say why not).\n",
     );
 }
 
@@ -425,8 +411,6 @@ mod tests {
             "load 0.50 0.40 0.30",
             "QEMU -icount shift=0  1     yes (200000 ticks for 200000 instructions)",
             "null [instr]",
-            "Linux 6.1 (reference)  pti=on, from NOTES.md",
-            "not measured by this run",
             "4 instructions",
             "null [TSC ticks]",
             "14,675,768",
@@ -442,7 +426,8 @@ mod tests {
         let mut without_bochs = sample();
         without_bochs.syscalls.retain(|f| f.setup != Setup::Bochs);
         let text_without = render(&without_bochs);
-        assert!(text_without.contains("Bochs sync=none        not run (see the notes)"), "{text_without}");
+        assert!(text_without.contains("Bochs sync=none       not run (see the notes)"), "{text_without}");
+        assert!(!text.contains("== Beside Linux"), "no Linux section without a Linux guest");
         let qemu_on = text.lines().find(|l| l.starts_with("QEMU -icount shift=0") && l.contains("KPTI on")).unwrap();
         assert!(qemu_on.contains("131.0") && qemu_on.contains("170.0") && qemu_on.ends_with("7.0"), "{qemu_on}");
     }

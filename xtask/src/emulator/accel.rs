@@ -126,6 +126,7 @@ fn probe(setup: &ProbeSetup<'_>, image: &Path) -> (bool, String) {
     let boot = Boot {
         qemu: setup.qemu.to_path_buf(),
         image: image.to_path_buf(),
+        initrd: None,
         cmdline: PROBE_CMDLINE.to_string(),
         machine: Machine { accel: Accel::Kvm, cpu: None, smp: 1, ..setup.machine.clone() },
         gdb: false,

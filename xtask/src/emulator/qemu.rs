@@ -101,6 +101,8 @@ pub struct Boot {
     pub qemu: PathBuf,
     /// The image given to `-kernel`.
     pub image: PathBuf,
+    /// An initial RAM disk (`-initrd`), for a Linux kernel.
+    pub initrd: Option<PathBuf>,
     /// The kernel command line (`-append`), empty for none.
     pub cmdline: String,
     /// The machine.
@@ -141,6 +143,10 @@ impl Boot {
         }
         push("-kernel");
         args.push(self.image.clone().into_os_string());
+        if let Some(initrd) = &self.initrd {
+            args.push("-initrd".into());
+            args.push(initrd.clone().into_os_string());
+        }
         let mut push = |a: &str| args.push(a.into());
         if !self.cmdline.is_empty() {
             push("-append");
@@ -326,6 +332,7 @@ mod tests {
         Boot {
             qemu: PathBuf::from("/usr/bin/qemu-system-x86_64"),
             image: PathBuf::from("/w/target/images/hello.bin"),
+            initrd: None,
             cmdline: "kpti=off -- a 'b c'".into(),
             machine: Machine {
                 accel: Accel::Tcg,
@@ -386,6 +393,18 @@ mod tests {
         assert!(cmd.ends_with("-s -S"), "{cmd}");
         b.machine.cpu = Some("qemu64,-nx".into());
         assert!(b.shell_command().contains("-cpu qemu64,-nx"));
+    }
+
+    #[test]
+    fn an_initrd_follows_the_kernel() {
+        let mut b = boot();
+        b.initrd = Some(PathBuf::from("/w/target/linux/initramfs.cpio"));
+        assert!(
+            b.shell_command()
+                .contains("-kernel /w/target/images/hello.bin -initrd /w/target/linux/initramfs.cpio -append"),
+            "{}",
+            b.shell_command()
+        );
     }
 
     #[test]

@@ -277,6 +277,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                     Launch::Qemu(qemu::Boot {
                         qemu: qemu_path.clone(),
                         image: images[&planned.image].clone(),
+                        initrd: None,
                         cmdline: command_words(planned),
                         machine: Machine {
                             accel: chosen.accel,

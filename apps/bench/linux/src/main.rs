@@ -1,0 +1,188 @@
+//! The Linux guest of `cargo xtask bench`: the bench app's workloads as a
+//! static Linux program, which the xtask builds for
+//! `x86_64-unknown-linux-musl`, packs as the only file (`/init`) of an
+//! initramfs and boots under Debian's cloud kernel, on the same QEMU
+//! command line as our images. It measures with the same code as the bench
+//! app (`bench-workload`), prints the same `[bench]` lines and powers the
+//! machine off.
+//!
+//! Its arguments come from the kernel command line, after `--` (Linux
+//! passes them to init, `init/main.c`): the mode and its count, as the
+//! bench app's (`syscalls 100000`).
+//!
+//! Modes ([`WORKLOADS`]):
+//! - `syscalls [iterations]`: the loop of known length (does the TSC count
+//!   instructions?), the entry configuration (`pti`, `pcid` in
+//!   `/proc/cpuinfo`), then round trips of an unknown syscall (-ENOSYS) and
+//!   of `getpid`, timed with the TSC and `CLOCK_MONOTONIC`.
+//!
+//! Its console is the kernel's: before running init, Linux opens
+//! `/dev/console` as fds 0-2 (`init/main.c`, `console_on_rootfs`), from its
+//! built-in initramfs (`usr/default_cpio_list` has the node), so the
+//! initramfs needs no device node. It must: Rust's `std` checks fds 0-2
+//! before `main` and, when they are closed and `/dev/null` cannot be
+//! opened, aborts (musl's abort ends in `hlt`, so init dies of SIGSEGV and
+//! the kernel panics with "Attempted to kill init! exitcode=0x0000000b").
+//!
+//! As process 1 it mounts `/proc` first; at the end it waits for the serial
+//! line to drain and calls `reboot(LINUX_REBOOT_CMD_POWER_OFF)`. Run as any
+//! other process (on the host: `cargo run -p bench-linux -- syscalls 1000`)
+//! it only measures and exits.
+
+use std::ffi::{CStr, CString};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use bench_workload::line::{Config, Kernel, Syscall};
+use bench_workload::{GETPID, UNKNOWN_SYSCALL, syscall_loop, warm_up};
+
+/// A workload: its mode name (the first argument) and what it runs with
+/// the count (the second).
+type Workload = (&'static str, fn(u64) -> Result<(), String>);
+
+/// Every mode. A new workload is a function and a line here (and the
+/// matching function and line in `WORKLOADS` of
+/// `xtask/src/bench/linux/mod.rs`).
+const WORKLOADS: &[Workload] = &[("syscalls", syscalls)];
+
+/// The count when the command line gives none.
+const DEFAULT_ITERATIONS: u64 = 100_000;
+
+fn main() -> ExitCode {
+    let init = std::process::id() == 1;
+    if init && let Err(e) = mount("proc", "/proc", "proc") {
+        eprintln!("bench-linux: {e}");
+    }
+    let status = run(std::env::args().skip(1).collect());
+    if init {
+        power_off();
+    }
+    status
+}
+
+/// Runs the mode the arguments name.
+fn run(args: Vec<String>) -> ExitCode {
+    let mode = args.first().map(String::as_str).unwrap_or("");
+    let iterations = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(DEFAULT_ITERATIONS);
+    let Some((_, workload)) = WORKLOADS.iter().find(|(name, _)| *name == mode) else {
+        let names: Vec<&str> = WORKLOADS.iter().map(|(name, _)| *name).collect();
+        eprintln!("bench-linux: unknown mode {mode:?} (the modes: {})", names.join(", "));
+        return ExitCode::from(2);
+    };
+    match kernel_release() {
+        Ok(release) => println!("{}", Kernel { release: &release }),
+        Err(e) => eprintln!("bench-linux: {e}"),
+    }
+    match workload(iterations) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench-linux: {mode}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `syscalls`: the same measurements as the bench app's mode of that name,
+/// but the floor entry, which only our kernel has.
+fn syscalls(iterations: u64) -> Result<(), String> {
+    println!("{}", bench_workload::check());
+    println!("{}", entry_config()?);
+    for (path, nr) in [("null", UNKNOWN_SYSCALL), ("getpid", GETPID)] {
+        warm_up(nr, iterations);
+        let started = Instant::now();
+        let tsc = syscall_loop(nr, iterations);
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        println!("{}", Syscall { path, iterations, tsc, ns });
+    }
+    Ok(())
+}
+
+/// KPTI and PCID as this kernel runs them: the `pti` flag of
+/// `/proc/cpuinfo` is Linux's `X86_FEATURE_PTI`, set when it isolates page
+/// tables (`arch/x86/mm/pti.c`, `pti_check_boottime_disable`); `pcid` is
+/// the CPU's feature, which Linux uses whenever it is there
+/// (`arch/x86/mm/init.c`, `setup_pcid`).
+fn entry_config() -> Result<Config, String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").map_err(|e| format!("reading /proc/cpuinfo: {e}"))?;
+    config_of_cpuinfo(&cpuinfo)
+}
+
+/// The entry configuration from the text of `/proc/cpuinfo` (its first
+/// CPU's `flags` line).
+fn config_of_cpuinfo(cpuinfo: &str) -> Result<Config, String> {
+    let flags = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("flags").and_then(|rest| rest.trim_start().strip_prefix(':')))
+        .ok_or("no `flags` line in /proc/cpuinfo")?;
+    let has = |flag: &str| flags.split_whitespace().any(|f| f == flag);
+    Ok(Config { kpti: has("pti"), pcid: has("pcid") })
+}
+
+/// `uname -r`.
+fn kernel_release() -> Result<String, String> {
+    // SAFETY: `utsname` is plain old data; all zeroes is a valid value.
+    let mut names: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `names` is a valid, writable `utsname`.
+    if unsafe { libc::uname(&mut names) } != 0 {
+        return Err(format!("uname: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: uname(2) fills `release` with a NUL-terminated string.
+    let release = unsafe { CStr::from_ptr(names.release.as_ptr()) };
+    Ok(release.to_string_lossy().replace(char::is_whitespace, "_"))
+}
+
+/// Mounts a filesystem of `fstype` (no device) at `dir`, made first.
+fn mount(source: &str, dir: &str, fstype: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {dir}: {e}"))?;
+    let c = |s: &str| CString::new(s).expect("no NUL");
+    let (source_c, dir_c, fstype_c) = (c(source), c(dir), c(fstype));
+    // SAFETY: NUL-terminated strings that outlive the call; no data.
+    let r = unsafe { libc::mount(source_c.as_ptr(), dir_c.as_ptr(), fstype_c.as_ptr(), 0, std::ptr::null()) };
+    if r != 0 {
+        return Err(format!("mounting {fstype} on {dir}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// Ends the machine: flushes our output, waits until the serial line has
+/// sent it (or the power-off would cut its tail), and powers off.
+fn power_off() -> ! {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: tcdrain and sync take no pointers.
+    unsafe {
+        libc::tcdrain(1);
+        libc::sync();
+    }
+    // SAFETY: powering off as process 1 is what this program is for.
+    unsafe { libc::reboot(libc::LINUX_REBOOT_CMD_POWER_OFF) };
+    // Only without CAP_SYS_BOOT: init exiting panics the kernel, which the
+    // xtask's `panic=-1` turns into a reboot and QEMU's -no-reboot into an
+    // exit.
+    eprintln!("bench-linux: reboot(POWER_OFF): {}", std::io::Error::last_os_error());
+    std::process::exit(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_configuration_comes_from_the_flags() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\n\
+                       flags\t\t: fpu vme pse tsc pti smep\nbugs\t\t: sysret_ss_attrs\n\
+                       processor\t: 1\nflags\t\t: fpu pcid\n";
+        assert_eq!(config_of_cpuinfo(cpuinfo), Ok(Config { kpti: true, pcid: false }));
+        let pcid = "flags : fpu pcid ptis\n";
+        assert_eq!(config_of_cpuinfo(pcid), Ok(Config { kpti: false, pcid: true }), "whole words only");
+        assert!(config_of_cpuinfo("vendor_id : x\n").is_err());
+    }
+
+    #[test]
+    fn unknown_modes_fail_and_known_ones_run() {
+        assert_eq!(run(vec!["frobnicate".into()]), ExitCode::from(2));
+        // On the host (a Linux), the workload itself runs.
+        assert_eq!(run(vec!["syscalls".into(), "100".into()]), ExitCode::SUCCESS);
+    }
+}
