@@ -289,11 +289,11 @@ pub(crate) fn write_newc(members: &[(&[u8], u32, u32, &[u8])]) -> alloc::vec::Ve
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(name);
         out.push(0);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     };
@@ -402,7 +402,7 @@ mod tests {
                     _ => 0,
                 };
             }
-            if rng.next() % 8 == 0 {
+            if rng.next().is_multiple_of(8) {
                 let len = (rng.next() as usize) % a.len();
                 a.truncate(len);
             }

@@ -71,7 +71,16 @@ pub fn open<H: FsLock>(t: &MountTable<H>, who: &Caller, path: &[u8], flags: i32,
         // O_EXCL: a symbolic link in the last component is not followed and
         // counts as existing (`open(2)`).
         let follow = flags & (O_EXCL | O_NOFOLLOW) == 0;
-        match lookup.resolve_or_absent(who.base, path, follow)? {
+        let parent = lookup.parent(who.base, path)?;
+        let resolved = match parent.last {
+            // `open_last_lookups`: a trailing slash with O_CREAT is EISDIR,
+            // whether the name exists or not.
+            Last::Name(_) if parent.trailing_slash => return Err(Errno::EISDIR),
+            Last::Name(name) => lookup.resolve_or_absent(parent.dir, &name, follow)?,
+            Last::Root | Last::Dot => Resolved::Found(parent.dir),
+            Last::DotDot => Resolved::Found(lookup.dotdot(parent.dir)?),
+        };
+        match resolved {
             Resolved::Found(at) => {
                 if flags & O_EXCL != 0 {
                     return Err(Errno::EEXIST);

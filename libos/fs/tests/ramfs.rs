@@ -279,7 +279,7 @@ fn the_limit_gives_enospc_to_the_writer_only() {
     let big = fs.create(root, b"big", 0o644, 0, 0).unwrap();
     // A write that does not fit writes what fits.
     let n = fs.write(big, 0, &vec![2u8; 100 * 1024]).unwrap();
-    assert!(n > 0 && n < 100 * 1024 && n % CHUNK == 0, "short write of {n}");
+    assert!(n > 0 && n < 100 * 1024 && n.is_multiple_of(CHUNK), "short write of {n}");
     assert!(fs.used_bytes() <= limit);
     assert_eq!(fs.write(big, n as u64, &[2u8; 10]), Err(Errno::ENOSPC));
     // Creating fails without leaving anything behind once even an inode

@@ -54,3 +54,42 @@ pub fn table() -> MountTable<Locked> {
 pub fn caller(t: &MountTable<Locked>, base: Location) -> Caller {
     Caller { root: t.root(), base, uid: 0, gid: 0 }
 }
+
+/// Runs a host tool; panics with a clear message when it is missing
+/// (`cargo xtask test` installs the Debian packages the tests need).
+pub fn run_tool(cmd: &mut std::process::Command) -> std::process::Output {
+    let name = cmd.get_program().to_string_lossy().into_owned();
+    cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run `{name}` ({e}): install the Debian packages cpio, e2fsprogs (cargo xtask test does)")
+    })
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("libos-fs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Packs `dir` with GNU `cpio -o -H newc` (as `find . | cpio`, names
+/// starting with `./`).
+pub fn gnu_cpio(dir: &std::path::Path) -> Vec<u8> {
+    use std::process::{Command, Stdio};
+    let find = Command::new("find").arg(".").current_dir(dir).stdout(Stdio::piped()).output().expect("find");
+    let mut child = Command::new("cpio")
+        .args(["-o", "-H", "newc", "--quiet"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `cpio` ({e}): install the Debian package cpio (cargo xtask test does)"));
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    let list = find.stdout.clone();
+    let writer = std::thread::spawn(move || stdin.write_all(&list).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "cpio failed");
+    out.stdout
+}
