@@ -15,7 +15,9 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod block_device;
 pub mod cpio;
+pub mod ext2;
 pub mod filesystem;
 pub mod mount;
 pub mod path;
