@@ -17,10 +17,13 @@ use libos_fs::filesystem::{FileSystem, Ino};
 
 use common::{clock, run_tool, temp_dir};
 
-/// A disk that records every write (sector, bytes).
+/// The writes a device saw: (sector, bytes), in order.
+type WriteLog = Arc<Mutex<Vec<(u64, Vec<u8>)>>>;
+
+/// A disk that records every write.
 struct RecordingDisk {
     disk: MemDisk,
-    log: Arc<Mutex<Vec<(u64, Vec<u8>)>>>,
+    log: WriteLog,
 }
 
 impl BlockDevice for RecordingDisk {
