@@ -56,6 +56,33 @@ pub const ROOT_INO: Ino = 1;
 
 const _: () = assert!(MAXSYMLINKS == 40);
 
+/// Parses the size of the `fs.ram=SIZE` boot option as Linux's `memparse`
+/// does (`lib/cmdline.c`): a decimal, `0x` hex or `0` octal number and an
+/// optional binary suffix `K`, `M`, `G`, `T`, `P` or `E` (either case).
+/// `None` for anything else or an overflow.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'k' | b'K' => (&text[..text.len() - 1], 10),
+        b'm' | b'M' => (&text[..text.len() - 1], 20),
+        b'g' | b'G' => (&text[..text.len() - 1], 30),
+        b't' | b'T' => (&text[..text.len() - 1], 40),
+        b'p' | b'P' => (&text[..text.len() - 1], 50),
+        b'e' | b'E' => (&text[..text.len() - 1], 60),
+        _ => (text, 0),
+    };
+    let value = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        u64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse::<u64>().ok()?
+    };
+    if digits.starts_with('+') || digits.starts_with('-') {
+        return None;
+    }
+    value.checked_mul(1u64 << shift)
+}
+
 /// A regular file's contents.
 struct FileData {
     size: u64,
@@ -1034,5 +1061,29 @@ impl FileSystem for RamFs {
         node.pins = node.pins.checked_sub(1).ok_or(Errno::EINVAL)?;
         self.maybe_free(ino);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_as_memparse_does() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("64M"), Some(64 << 20));
+        assert_eq!(parse_size("64m"), Some(64 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("512k"), Some(512 << 10));
+        assert_eq!(parse_size("0x1000"), Some(4096));
+        assert_eq!(parse_size("010"), Some(8));
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("16E"), None);
+        assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("M"), None);
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(parse_size("+1"), None);
+        assert_eq!(parse_size("12Q"), None);
+        assert_eq!(parse_size("99999999999999999999"), None);
     }
 }

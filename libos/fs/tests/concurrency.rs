@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{O_CREAT, O_RDWR, O_TRUNC, RENAME_EXCHANGE, RENAME_NOREPLACE};
+use libos_fs::block_device::MemDisk;
+use libos_fs::ext2::Ext2;
 use libos_fs::filesystem::{FileSystem, FileType};
 use libos_fs::mount::{FsLock, Location, MountTable};
 use libos_fs::ramfs::RamFs;
@@ -19,20 +21,87 @@ use libos_fs::vfs::{self, Caller};
 
 use common::clock;
 
-struct RamLock(Mutex<RamFs>);
+/// A file system behind a std mutex, the type kept so the test can look
+/// inside afterwards.
+struct Locked<F>(Mutex<F>);
 
-impl FsLock for RamLock {
-    type Fs = RamFs;
-    fn lock(&self) -> impl DerefMut<Target = RamFs> + '_ {
+impl<F: FileSystem> FsLock for Locked<F> {
+    type Fs = F;
+    fn lock(&self) -> impl DerefMut<Target = F> + '_ {
         self.0.lock().unwrap()
     }
+}
+
+/// Runs the workers on `fs`; returns the table, `/shared` and the totals.
+fn run_threads<F: FileSystem + 'static>(fs: F) -> (Arc<MountTable<Locked<F>>>, Location) {
+    let t = Arc::new(MountTable::new(Locked(Mutex::new(fs)), false, 1));
+    let root = t.root();
+    let who = Caller { root, base: root, uid: 0, gid: 0 };
+    let dir = vfs::mkdir(&t, &who, b"/shared", 0o755).unwrap();
+    let in_dir = Caller { base: dir, ..who };
+    let handles: Vec<_> = (0..THREADS)
+        .map(|i| {
+            let t = Arc::clone(&t);
+            std::thread::spawn(move || worker(&t, in_dir, dir, 0x9e37_79b9 + i as u64 * 7919))
+        })
+        .collect();
+    let mut totals: HashMap<&'static str, usize> = HashMap::new();
+    for h in handles {
+        for (k, v) in h.join().unwrap() {
+            *totals.entry(k).or_default() += v;
+        }
+    }
+    println!("{totals:?}");
+    for op in ["write", "rename", "rename2", "link", "unlink", "mkdir", "refused", "enospc"] {
+        assert!(totals.get(op).copied().unwrap_or(0) > 0, "no successful {op}: {totals:?}");
+    }
+    (t, dir)
+}
+
+/// Every name in `dir` resolves, link counts equal the names, `..` is
+/// right; then removes everything. Returns the number of inodes seen.
+fn check_and_empty(fs: &mut dyn FileSystem, root: u64, dir: u64) -> usize {
+    let mut names: HashMap<u64, u32> = HashMap::new();
+    let mut entries = vec![];
+    fs.readdir(dir, 0, &mut |e| {
+        if e.name != b"." && e.name != b".." {
+            entries.push((e.name.to_vec(), e.ino));
+        }
+        true
+    })
+    .unwrap();
+    let mut subdirs = 0;
+    for (name, ino) in &entries {
+        assert_eq!(fs.lookup(dir, name).unwrap(), *ino);
+        let a = fs.getattr(*ino).unwrap();
+        if a.file_type() == FileType::Directory {
+            subdirs += 1;
+            assert_eq!(a.nlink, 2);
+            assert_eq!(fs.lookup(*ino, b"..").unwrap(), dir);
+        } else {
+            *names.entry(*ino).or_default() += 1;
+        }
+    }
+    for (ino, n) in &names {
+        assert_eq!(fs.getattr(*ino).unwrap().nlink, *n, "inode {ino}");
+    }
+    assert_eq!(fs.getattr(dir).unwrap().nlink, 2 + subdirs);
+    for (name, ino) in entries {
+        if fs.getattr(ino).unwrap().file_type() == FileType::Directory {
+            fs.rmdir(dir, &name).unwrap();
+        } else {
+            fs.unlink(dir, &name).unwrap();
+        }
+    }
+    fs.rmdir(root, b"shared").unwrap();
+    subdirs as usize + names.len()
 }
 
 const THREADS: usize = 4;
 const OPS: usize = 3000;
 const NAMES: u64 = 24;
 
-fn worker(t: &MountTable<RamLock>, who: Caller, dir: Location, seed: u64) -> HashMap<&'static str, usize> {
+fn worker<H: FsLock>(t: &MountTable<H>, who: Caller, dir: Location, seed: u64) -> HashMap<&'static str, usize> {
     let mut state = seed;
     let mut next = move || {
         state ^= state << 13;
@@ -104,71 +173,44 @@ fn worker(t: &MountTable<RamLock>, who: Caller, dir: Location, seed: u64) -> Has
 }
 
 #[test]
-fn threads_in_one_directory_leave_it_consistent() {
+fn threads_in_one_directory_of_the_ram_file_system_leave_it_consistent() {
     // A limit small enough that ENOSPC happens too.
     let fs = RamFs::new(96 * 1024, clock()).unwrap();
     let baseline = fs.used_bytes();
-    let t = Arc::new(MountTable::new(RamLock(Mutex::new(fs)), false, 1));
-    let root = t.root();
-    let who = Caller { root, base: root, uid: 0, gid: 0 };
-    let dir = vfs::mkdir(&t, &who, b"/shared", 0o755).unwrap();
-    let in_dir = Caller { base: dir, ..who };
-    let handles: Vec<_> = (0..THREADS)
-        .map(|i| {
-            let t = Arc::clone(&t);
-            std::thread::spawn(move || worker(&t, in_dir, dir, 0x9e37_79b9 + i as u64 * 7919))
-        })
-        .collect();
-    let mut totals: HashMap<&'static str, usize> = HashMap::new();
-    for h in handles {
-        for (k, v) in h.join().unwrap() {
-            *totals.entry(k).or_default() += v;
-        }
-    }
-    println!("{totals:?}");
-    for op in ["write", "rename", "rename2", "link", "unlink", "mkdir", "refused", "enospc"] {
-        assert!(totals.get(op).copied().unwrap_or(0) > 0, "no successful {op}: {totals:?}");
-    }
-
+    let (t, dir) = run_threads(fs);
     let mut fs = t.get(0).unwrap().fs.0.lock().unwrap();
-    // Every name resolves; link counts equal the names of each inode.
-    let mut names: HashMap<u64, u32> = HashMap::new();
-    let mut entries = vec![];
-    fs.readdir(dir.ino, 0, &mut |e| {
-        if e.name != b"." && e.name != b".." {
-            entries.push((e.name.to_vec(), e.ino));
-        }
-        true
-    })
-    .unwrap();
-    let mut subdirs = 0;
-    for (name, ino) in &entries {
-        assert_eq!(fs.lookup(dir.ino, name).unwrap(), *ino);
-        let a = fs.getattr(*ino).unwrap();
-        if a.file_type() == FileType::Directory {
-            subdirs += 1;
-            assert_eq!(a.nlink, 2);
-            assert_eq!(fs.lookup(*ino, b"..").unwrap(), dir.ino);
-        } else {
-            *names.entry(*ino).or_default() += 1;
-        }
-    }
-    for (ino, n) in &names {
-        assert_eq!(fs.getattr(*ino).unwrap().nlink, *n, "inode {ino}");
-    }
-    assert_eq!(fs.getattr(dir.ino).unwrap().nlink, 2 + subdirs);
-    // Inodes alive: root, /shared, its subdirectories and the files.
-    assert_eq!(fs.inode_count(), 2 + subdirs as usize + names.len());
     assert_eq!(fs.recount_bytes(), fs.used_bytes());
-    // Removing everything gives back all the space.
-    for (name, ino) in entries {
-        if fs.getattr(ino).unwrap().file_type() == FileType::Directory {
-            fs.rmdir(dir.ino, &name).unwrap();
-        } else {
-            fs.unlink(dir.ino, &name).unwrap();
-        }
-    }
-    fs.rmdir(root.ino, b"shared").unwrap();
-    assert_eq!(fs.used_bytes(), baseline);
+    let root = fs.root();
+    let seen = check_and_empty(&mut *fs, root, dir.ino);
+    assert!(seen > 0);
+    assert_eq!(fs.used_bytes(), baseline, "space leaked");
     assert_eq!(fs.inode_count(), 1);
+}
+
+#[test]
+fn threads_in_one_directory_of_ext2_leave_it_consistent() {
+    let tmp = common::temp_dir("ext2-threads");
+    let img = tmp.join("t.img");
+    let out = common::run_tool(
+        std::process::Command::new("mkfs.ext2").args(["-q", "-F", "-b", "1024"]).arg(&img).arg("200K"),
+    );
+    assert!(out.status.success());
+    let mut fs = Ext2::mount(MemDisk::new(std::fs::read(&img).unwrap()), clock(), false).unwrap();
+    let before = fs.statfs().unwrap();
+    let (t, dir) = run_threads(fs);
+    let mut fs = t.get(0).unwrap().fs.0.lock().unwrap();
+    fs.sync().unwrap();
+    std::fs::write(&img, &fs.device().data).unwrap();
+    let out = common::run_tool(std::process::Command::new("e2fsck").args(["-f", "-n"]).arg(&img));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let root = fs.root();
+    let seen = check_and_empty(&mut *fs, root, dir.ino);
+    assert!(seen > 0);
+    let after = fs.statfs().unwrap();
+    assert_eq!((after.blocks_free, after.files_free), (before.blocks_free, before.files_free), "space leaked");
+    fs.sync().unwrap();
+    std::fs::write(&img, &fs.device().data).unwrap();
+    let out = common::run_tool(std::process::Command::new("e2fsck").args(["-f", "-n"]).arg(&img));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(&tmp);
 }
