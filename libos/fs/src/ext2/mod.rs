@@ -39,12 +39,23 @@
 //! `e2fsck -p` (what a boot runs) alone 90 of 91, and the synced files
 //! read back intact after each.
 //!
+//! **Requests.** Whole blocks of file data move in runs of consecutive
+//! blocks, up to 1 MiB per device request, straight between the device and
+//! the caller's buffer; new blocks are allocated in runs (one bitmap and
+//! one descriptor write per run); metadata blocks (bitmaps, descriptors,
+//! inode tables, indirect and directory blocks) are read through a small
+//! cache that every write updates (writes still go to the device at once,
+//! so the order above holds). Writing 16 MiB in 1 MiB calls on 4 KiB
+//! blocks takes 6 device writes and no reads per MiB, reading it back one
+//! read per MiB (`tests/ext2_io.rs`; 1,025 writes and 1,407 reads per MiB
+//! before runs and the cache).
+//!
 //! Time stamps are whole seconds (ext2's); access times are not updated by
 //! reads (as `noatime`).
 
 pub mod layout;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -81,7 +92,18 @@ pub struct Ext2<D: BlockDevice> {
     /// Open files, by inode: an inode whose last name goes stays until its
     /// last unpin.
     pins: BTreeMap<u32, u32>,
+    /// Metadata blocks read lately (bitmaps, descriptors, inode tables,
+    /// indirect and directory blocks), kept equal to the disk: every write
+    /// goes to the device at once and updates its copy here.
+    cache: BTreeMap<u32, Vec<u8>>,
+    /// The cached blocks, oldest first.
+    cache_order: VecDeque<u32>,
 }
+
+/// How many metadata blocks the cache keeps.
+const META_CACHE_BLOCKS: usize = 64;
+/// The most blocks one data request moves.
+const MAX_RUN_BLOCKS: usize = 256;
 
 /// Where a logical block's pointer lives: the slot in `i_block` and the
 /// indexes in each level of indirect blocks below it.
@@ -146,6 +168,8 @@ impl<D: BlockDevice> Ext2<D> {
             sectors_per_block,
             clock,
             pins: BTreeMap::new(),
+            cache: BTreeMap::new(),
+            cache_order: VecDeque::new(),
         };
         let gdt_bytes = group_count as usize * GROUP_DESC_SIZE;
         let gdt_blocks = gdt_bytes.div_ceil(block_size);
@@ -197,7 +221,24 @@ impl<D: BlockDevice> Ext2<D> {
 
     // ---- Blocks ------------------------------------------------------
 
+    /// A metadata block, through the cache.
     fn read_block(&mut self, block: u32) -> Result<Vec<u8>, Errno> {
+        if let Some(data) = self.cache.get(&block) {
+            return Ok(data.clone());
+        }
+        let data = self.read_data_block(block)?;
+        if self.cache.len() >= META_CACHE_BLOCKS
+            && let Some(old) = self.cache_order.pop_front()
+        {
+            self.cache.remove(&old);
+        }
+        self.cache.insert(block, data.clone());
+        self.cache_order.push_back(block);
+        Ok(data)
+    }
+
+    /// A block of file data, from the device.
+    fn read_data_block(&mut self, block: u32) -> Result<Vec<u8>, Errno> {
         if block >= self.sb.blocks_count() {
             return Err(Errno::EIO);
         }
@@ -207,15 +248,36 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     fn write_block(&mut self, block: u32, data: &[u8]) -> Result<(), Errno> {
-        if block >= self.sb.blocks_count() || block <= self.sb.first_data_block() && block != 0 {
-            // Never the superblock's own block by accident.
-            return Err(Errno::EIO);
-        }
-        if block == 0 {
-            return Err(Errno::EIO);
-        }
         debug_assert_eq!(data.len(), self.block_size);
-        self.dev.write_sectors(u64::from(block) * self.sectors_per_block, data)
+        self.write_run(block, data)
+    }
+
+    /// Writes whole blocks from `start` (never the superblock's or below),
+    /// keeping cached copies equal.
+    fn write_run(&mut self, start: u32, data: &[u8]) -> Result<(), Errno> {
+        let count = (data.len() / self.block_size) as u64;
+        if start <= self.sb.first_data_block()
+            || u64::from(start) + count > u64::from(self.sb.blocks_count())
+            || data.len() % self.block_size != 0
+        {
+            return Err(Errno::EIO);
+        }
+        self.dev.write_sectors(u64::from(start) * self.sectors_per_block, data)?;
+        for (i, chunk) in data.chunks(self.block_size).enumerate() {
+            if let Some(copy) = self.cache.get_mut(&(start + i as u32)) {
+                copy.copy_from_slice(chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads whole blocks from `start` into `buf`.
+    fn read_run(&mut self, start: u32, buf: &mut [u8]) -> Result<(), Errno> {
+        let count = (buf.len() / self.block_size) as u64;
+        if u64::from(start) + count > u64::from(self.sb.blocks_count()) {
+            return Err(Errno::EIO);
+        }
+        self.dev.read_sectors(u64::from(start) * self.sectors_per_block, buf)
     }
 
     fn write_superblock(&mut self) -> Result<(), Errno> {
@@ -274,6 +336,13 @@ impl<D: BlockDevice> Ext2<D> {
     /// Allocates a block, preferring the group `goal_group`; `ENOSPC` when
     /// the disk is full.
     fn alloc_block(&mut self, goal_group: usize) -> Result<u32, Errno> {
+        Ok(self.alloc_blocks(goal_group, 1)?.0)
+    }
+
+    /// Allocates a run of up to `want` consecutive blocks (at least one) in
+    /// one group, preferring `goal_group`: one bitmap and one descriptor
+    /// write. Returns the first block and how many.
+    fn alloc_blocks(&mut self, goal_group: usize, want: u32) -> Result<(u32, u32), Errno> {
         let n = self.groups.len();
         for step in 0..n {
             let g = (goal_group + step) % n;
@@ -283,18 +352,25 @@ impl<D: BlockDevice> Ext2<D> {
             let bitmap_at = self.groups[g].block_bitmap();
             let mut bitmap = self.read_block(bitmap_at)?;
             let count = self.group_block_count(g) as usize;
-            let Some(bit) = find_zero_bit(&bitmap, count) else {
+            let Some(first) = find_zero_bit(&bitmap, count) else {
                 continue;
             };
-            bitmap[bit / 8] |= 1 << (bit % 8);
-            let block = self.sb.first_data_block() + (g as u32) * self.sb.blocks_per_group() + bit as u32;
+            let mut run = 0usize;
+            while run < want as usize
+                && first + run < count
+                && bitmap[(first + run) / 8] & (1 << ((first + run) % 8)) == 0
+            {
+                bitmap[(first + run) / 8] |= 1 << ((first + run) % 8);
+                run += 1;
+            }
+            let block = self.sb.first_data_block() + (g as u32) * self.sb.blocks_per_group() + first as u32;
             self.write_block(bitmap_at, &bitmap)?;
-            let free = self.groups[g].free_blocks() - 1;
+            let free = self.groups[g].free_blocks().saturating_sub(run as u16);
             self.groups[g].set_free_blocks(free);
             self.write_group_desc(g)?;
-            let sb_free = self.sb.free_blocks_count().saturating_sub(1);
+            let sb_free = self.sb.free_blocks_count().saturating_sub(run as u32);
             self.sb.set_free_blocks_count(sb_free);
-            return Ok(block);
+            return Ok((block, run as u32));
         }
         Err(Errno::ENOSPC)
     }
@@ -487,25 +563,48 @@ impl<D: BlockDevice> Ext2<D> {
     /// already on disk), making (zeroed, written first) indirect blocks on
     /// the way; the caller writes the inode.
     fn bmap_set(&mut self, inode: &mut Inode, lblk: u64, pblk: u32, goal: usize) -> Result<(), Errno> {
-        let path = self.block_path(lblk)?;
-        let spb = self.sectors_per_block as u32;
-        if path.depth == 0 {
-            inode.set_block(path.slot, pblk);
-            return Ok(());
+        self.bmap_set_run(inode, lblk, pblk, 1, goal)
+    }
+
+    /// As [`Ext2::bmap_set`] for `count` consecutive logical blocks pointed
+    /// at `count` consecutive physical ones: each indirect block written
+    /// once.
+    fn bmap_set_run(&mut self, inode: &mut Inode, lblk: u64, pblk: u32, count: u32, goal: usize) -> Result<(), Errno> {
+        let ptrs = self.ptrs_per_block() as usize;
+        let mut i = 0u32;
+        while i < count {
+            let path = self.block_path(lblk + u64::from(i))?;
+            if path.depth == 0 {
+                inode.set_block(path.slot, pblk + i);
+                i += 1;
+                continue;
+            }
+            let leaf = self.leaf_block(inode, &path, goal)?;
+            let mut block = self.read_block(leaf)?;
+            let first = path.index[path.depth - 1];
+            let here = ((ptrs - first) as u32).min(count - i);
+            for j in 0..here {
+                set_le32(&mut block, (first + j as usize) * 4, pblk + i + j);
+            }
+            self.write_block(leaf, &block)?;
+            i += here;
         }
+        Ok(())
+    }
+
+    /// The last-level indirect block on `path`, made (zeroed and written
+    /// before anything points at it) where missing.
+    fn leaf_block(&mut self, inode: &mut Inode, path: &BlockPath, goal: usize) -> Result<u32, Errno> {
+        let spb = self.sectors_per_block as u32;
         let mut cur = inode.block(path.slot);
         if cur == 0 {
             cur = self.new_zeroed_block(goal)?;
             inode.set_block(path.slot, cur);
             inode.set_blocks_512(inode.blocks_512() + spb);
         }
-        for level in 0..path.depth {
+        for level in 0..path.depth - 1 {
             let mut block = self.read_block(cur)?;
             let at = path.index[level] * 4;
-            if level + 1 == path.depth {
-                set_le32(&mut block, at, pblk);
-                return self.write_block(cur, &block);
-            }
             let mut next = le32(&block, at);
             if next == 0 {
                 next = self.new_zeroed_block(goal)?;
@@ -515,7 +614,7 @@ impl<D: BlockDevice> Ext2<D> {
             }
             cur = next;
         }
-        Ok(())
+        Ok(cur)
     }
 
     fn new_zeroed_block(&mut self, goal: usize) -> Result<u32, Errno> {
@@ -609,17 +708,40 @@ impl<D: BlockDevice> Ext2<D> {
             return Ok(0);
         }
         let n = buf.len().min((size - offset).min(usize::MAX as u64) as usize);
-        let bs = self.block_size as u64;
+        let bs = self.block_size;
         let mut done = 0;
         while done < n {
             let pos = offset + done as u64;
-            let within = (pos % bs) as usize;
-            let len = (self.block_size - within).min(n - done);
-            let pblk = self.bmap(inode, pos / bs)?;
-            if pblk == 0 {
+            let lblk = pos / bs as u64;
+            let within = (pos % bs as u64) as usize;
+            let first = self.bmap(inode, lblk)?;
+            if within == 0 && n - done >= bs {
+                // Whole blocks: a run of consecutive ones (or of holes) in
+                // one request, straight into the caller's buffer.
+                let most = ((n - done) / bs).min(MAX_RUN_BLOCKS) as u64;
+                let mut count = 1;
+                while count < most {
+                    let next = self.bmap(inode, lblk + count)?;
+                    let follows = if first == 0 { next == 0 } else { next == first + count as u32 };
+                    if !follows {
+                        break;
+                    }
+                    count += 1;
+                }
+                let out = &mut buf[done..done + count as usize * bs];
+                if first == 0 {
+                    out.fill(0);
+                } else {
+                    self.read_run(first, out)?;
+                }
+                done += out.len();
+                continue;
+            }
+            let len = (bs - within).min(n - done);
+            if first == 0 {
                 buf[done..done + len].fill(0);
             } else {
-                let block = self.read_block(pblk)?;
+                let block = self.read_data_block(first)?;
                 buf[done..done + len].copy_from_slice(&block[within..within + len]);
             }
             done += len;
@@ -630,45 +752,93 @@ impl<D: BlockDevice> Ext2<D> {
     /// Writes `buf` at `offset` into the file's blocks (not its size or
     /// times); returns the bytes written (short when the disk filled).
     fn write_data(&mut self, ino: u32, inode: &mut Inode, offset: u64, buf: &[u8]) -> Result<usize, Errno> {
-        let bs = self.block_size as u64;
+        let bs = self.block_size;
         let goal = self.inode_group(ino);
         let spb = self.sectors_per_block as u32;
         let mut done = 0;
         while done < buf.len() {
             let pos = offset + done as u64;
-            let lblk = pos / bs;
-            let within = (pos % bs) as usize;
-            let len = (self.block_size - within).min(buf.len() - done);
-            let pblk = self.bmap(inode, lblk)?;
-            let step = if pblk != 0 {
-                let mut block =
-                    if len == self.block_size { vec![0u8; self.block_size] } else { self.read_block(pblk)? };
-                block[within..within + len].copy_from_slice(&buf[done..done + len]);
-                self.write_block(pblk, &block)
-            } else {
-                // A hole: the new block's contents go to disk before any
-                // pointer to it.
-                let mut block = vec![0u8; self.block_size];
-                block[within..within + len].copy_from_slice(&buf[done..done + len]);
-                match self.alloc_block(goal) {
-                    Ok(new) => {
-                        let r = self.write_block(new, &block).and_then(|()| self.bmap_set(inode, lblk, new, goal));
-                        match r {
-                            Ok(()) => {
-                                inode.set_blocks_512(inode.blocks_512() + spb);
-                                Ok(())
-                            }
-                            Err(e) => {
-                                let _ = self.free_block(new);
+            let lblk = pos / bs as u64;
+            let within = (pos % bs as u64) as usize;
+            let first = self.bmap(inode, lblk)?;
+            let whole = if within == 0 { ((buf.len() - done) / bs).min(MAX_RUN_BLOCKS) } else { 0 };
+            let step = if whole > 0 {
+                // Whole blocks: a run of consecutive ones, or of holes.
+                let mut count = 1u64;
+                while count < whole as u64 {
+                    let next = self.bmap(inode, lblk + count)?;
+                    let follows = if first == 0 { next == 0 } else { next == first + count as u32 };
+                    if !follows {
+                        break;
+                    }
+                    count += 1;
+                }
+                if first != 0 {
+                    let data = &buf[done..done + count as usize * bs];
+                    self.write_run(first, data).map(|()| data.len())
+                } else {
+                    // New blocks: allocated, filled, then pointed at.
+                    match self.alloc_blocks(goal, count as u32) {
+                        Ok((start, got)) => {
+                            let data = &buf[done..done + got as usize * bs];
+                            if let Err(e) = self.write_run(start, data) {
+                                for b in start..start + got {
+                                    let _ = self.free_block(b);
+                                }
                                 Err(e)
+                            } else if let Err(e) = self.bmap_set_run(inode, lblk, start, got, goal) {
+                                // Linking stopped part way (no room for an
+                                // indirect block): keep what is linked, free
+                                // the rest.
+                                let mut linked = 0;
+                                for i in 0..got {
+                                    if self.bmap(inode, lblk + u64::from(i))? == start + i {
+                                        linked += 1;
+                                    } else {
+                                        let _ = self.free_block(start + i);
+                                    }
+                                }
+                                inode.set_blocks_512(inode.blocks_512() + linked * spb);
+                                if linked > 0 { Ok(linked as usize * bs) } else { Err(e) }
+                            } else {
+                                inode.set_blocks_512(inode.blocks_512() + got * spb);
+                                Ok(data.len())
                             }
                         }
+                        Err(e) => Err(e),
                     }
-                    Err(e) => Err(e),
+                }
+            } else {
+                let len = (bs - within).min(buf.len() - done);
+                if first != 0 {
+                    let mut block = self.read_data_block(first)?;
+                    block[within..within + len].copy_from_slice(&buf[done..done + len]);
+                    self.write_block(first, &block).map(|()| len)
+                } else {
+                    // A hole: the new block's contents go to disk before
+                    // any pointer to it.
+                    let mut block = vec![0u8; bs];
+                    block[within..within + len].copy_from_slice(&buf[done..done + len]);
+                    match self.alloc_block(goal) {
+                        Ok(new) => {
+                            let r = self.write_block(new, &block).and_then(|()| self.bmap_set(inode, lblk, new, goal));
+                            match r {
+                                Ok(()) => {
+                                    inode.set_blocks_512(inode.blocks_512() + spb);
+                                    Ok(len)
+                                }
+                                Err(e) => {
+                                    let _ = self.free_block(new);
+                                    Err(e)
+                                }
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             };
             match step {
-                Ok(()) => done += len,
+                Ok(n) => done += n,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             }
@@ -1397,7 +1567,7 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
             if within != 0 {
                 let pblk = self.bmap(&inode, size / bs)?;
                 if pblk != 0 {
-                    let mut block = self.read_block(pblk)?;
+                    let mut block = self.read_data_block(pblk)?;
                     block[within..].fill(0);
                     self.write_block(pblk, &block)?;
                 }
