@@ -258,7 +258,7 @@ impl<D: BlockDevice> Ext2<D> {
         let count = (data.len() / self.block_size) as u64;
         if start <= self.sb.first_data_block()
             || u64::from(start) + count > u64::from(self.sb.blocks_count())
-            || data.len() % self.block_size != 0
+            || !data.len().is_multiple_of(self.block_size)
         {
             return Err(Errno::EIO);
         }
