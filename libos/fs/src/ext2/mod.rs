@@ -389,10 +389,10 @@ impl<D: BlockDevice> Ext2<D> {
         }
         bitmap[bit / 8] &= !(1 << (bit % 8));
         self.write_block(bitmap_at, &bitmap)?;
-        let free = self.groups[g].free_blocks() + 1;
+        let free = self.groups[g].free_blocks().saturating_add(1);
         self.groups[g].set_free_blocks(free);
         self.write_group_desc(g)?;
-        let sb_free = self.sb.free_blocks_count() + 1;
+        let sb_free = self.sb.free_blocks_count().saturating_add(1);
         self.sb.set_free_blocks_count(sb_free);
         Ok(())
     }
@@ -425,9 +425,9 @@ impl<D: BlockDevice> Ext2<D> {
             bitmap[bit / 8] |= 1 << (bit % 8);
             self.write_block(bitmap_at, &bitmap)?;
             let gd = &mut self.groups[g];
-            gd.set_free_inodes(gd.free_inodes() - 1);
+            gd.set_free_inodes(gd.free_inodes().saturating_sub(1));
             if is_dir {
-                gd.set_used_dirs(gd.used_dirs() + 1);
+                gd.set_used_dirs(gd.used_dirs().saturating_add(1));
             }
             self.write_group_desc(g)?;
             let sb_free = self.sb.free_inodes_count().saturating_sub(1);
@@ -448,12 +448,12 @@ impl<D: BlockDevice> Ext2<D> {
         bitmap[bit / 8] &= !(1 << (bit % 8));
         self.write_block(bitmap_at, &bitmap)?;
         let gd = &mut self.groups[g];
-        gd.set_free_inodes(gd.free_inodes() + 1);
+        gd.set_free_inodes(gd.free_inodes().saturating_add(1));
         if was_dir {
             gd.set_used_dirs(gd.used_dirs().saturating_sub(1));
         }
         self.write_group_desc(g)?;
-        let sb_free = self.sb.free_inodes_count() + 1;
+        let sb_free = self.sb.free_inodes_count().saturating_add(1);
         self.sb.set_free_inodes_count(sb_free);
         Ok(())
     }
@@ -600,7 +600,7 @@ impl<D: BlockDevice> Ext2<D> {
         if cur == 0 {
             cur = self.new_zeroed_block(goal)?;
             inode.set_block(path.slot, cur);
-            inode.set_blocks_512(inode.blocks_512() + spb);
+            inode.set_blocks_512(inode.blocks_512().saturating_add(spb));
         }
         for level in 0..path.depth - 1 {
             let mut block = self.read_block(cur)?;
@@ -610,7 +610,7 @@ impl<D: BlockDevice> Ext2<D> {
                 next = self.new_zeroed_block(goal)?;
                 set_le32(&mut block, at, next);
                 self.write_block(cur, &block)?;
-                inode.set_blocks_512(inode.blocks_512() + spb);
+                inode.set_blocks_512(inode.blocks_512().saturating_add(spb));
             }
             cur = next;
         }
@@ -651,7 +651,7 @@ impl<D: BlockDevice> Ext2<D> {
             span = span.saturating_mul(p);
         }
         let spb = self.sectors_per_block as u32;
-        inode.set_blocks_512(inode.blocks_512().saturating_sub(freed.len() as u32 * spb));
+        inode.set_blocks_512(inode.blocks_512().saturating_sub((freed.len() as u32).saturating_mul(spb)));
         Ok(freed)
     }
 
@@ -798,10 +798,10 @@ impl<D: BlockDevice> Ext2<D> {
                                         let _ = self.free_block(start + i);
                                     }
                                 }
-                                inode.set_blocks_512(inode.blocks_512() + linked * spb);
+                                inode.set_blocks_512(inode.blocks_512().saturating_add(linked * spb));
                                 if linked > 0 { Ok(linked as usize * bs) } else { Err(e) }
                             } else {
-                                inode.set_blocks_512(inode.blocks_512() + got * spb);
+                                inode.set_blocks_512(inode.blocks_512().saturating_add(got * spb));
                                 Ok(data.len())
                             }
                         }
@@ -824,7 +824,7 @@ impl<D: BlockDevice> Ext2<D> {
                             let r = self.write_block(new, &block).and_then(|()| self.bmap_set(inode, lblk, new, goal));
                             match r {
                                 Ok(()) => {
-                                    inode.set_blocks_512(inode.blocks_512() + spb);
+                                    inode.set_blocks_512(inode.blocks_512().saturating_add(spb));
                                     Ok(len)
                                 }
                                 Err(e) => {
@@ -1000,8 +1000,8 @@ impl<D: BlockDevice> Ext2<D> {
             let _ = self.free_block(new);
             return Err(e);
         }
-        dir.set_blocks_512(dir.blocks_512() + self.sectors_per_block as u32);
-        dir.set_size(dir.size() + self.block_size as u64);
+        dir.set_blocks_512(dir.blocks_512().saturating_add(self.sectors_per_block as u32));
+        dir.set_size(dir.size().saturating_add(self.block_size as u64));
         self.touch_dir(dir);
         self.write_inode(dir_ino, dir)
     }
@@ -1126,7 +1126,7 @@ impl<D: BlockDevice> Ext2<D> {
         }
         if is_dir {
             let mut dir_inode = self.read_inode(dir_ino)?;
-            dir_inode.set_links(dir_inode.links() + 1);
+            dir_inode.set_links(dir_inode.links().saturating_add(1));
             self.write_inode(dir_ino, &dir_inode)?;
         }
         Ok(Ino::from(ino))
@@ -1144,7 +1144,7 @@ impl<D: BlockDevice> Ext2<D> {
 
     fn change_links(&mut self, ino: u32, delta: i32) -> Result<(), Errno> {
         let mut inode = self.read_inode(ino)?;
-        let links = (i32::from(inode.links()) + delta).max(0) as u16;
+        let links = (i32::from(inode.links()) + delta).clamp(0, i32::from(u16::MAX)) as u16;
         inode.set_links(links);
         inode.set_ctime(self.now());
         self.write_inode(ino, &inode)
@@ -1329,7 +1329,7 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
         self.begin_change()?;
         // The count goes up before the new name exists: a crash between
         // leaves a count one too high, which e2fsck fixes.
-        inode.set_links(inode.links() + 1);
+        inode.set_links(inode.links().saturating_add(1));
         inode.set_ctime(self.now());
         self.write_inode(ino32, &inode)?;
         let file_type = self.file_type_of(mode);
@@ -1450,6 +1450,9 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
         }
         if ino_is_dir && self.is_within(nd, ino)? {
             return Err(Errno::EINVAL);
+        }
+        if ino_is_dir && od != nd && target.is_none() && u32::from(nd_inode.links()) >= LINK_MAX {
+            return Err(Errno::EMLINK);
         }
         self.begin_change()?;
         // The new name first (a crash leaves two names and a count one
