@@ -333,6 +333,12 @@ pub fn getdents64<H: FsLock>(
     let mut filled = 0;
     let mut too_small = false;
     let next = t.with(at.mount, |fs| {
+        // A removed directory lists nothing: Linux's `iterate_dir` answers
+        // ENOENT for it (`IS_DEADDIR`).
+        let attr = fs.getattr(at.ino)?;
+        if attr.file_type() == FileType::Directory && attr.nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
         fs.readdir(at.ino, cursor, &mut |entry| match write_dirent64(
             &mut buf[filled..],
             entry.ino,

@@ -141,6 +141,12 @@ fn getdents64_packs_records_and_resumes() {
     }
     assert_eq!(names.len(), 23);
     assert_eq!(&names[..2], &[".", ".."]);
+    // A removed directory that is still open lists nothing.
+    let gone = vfs::mkdir(&t, &who, b"gone", 0o755).unwrap();
+    t.with(gone.mount, |fs| fs.pin(gone.ino)).unwrap();
+    vfs::unlink(&t, &who, b"gone", libos_abi::fs_types::AT_REMOVEDIR).unwrap();
+    assert_eq!(vfs::getdents64(&t, gone, 0, &mut [0u8; 100]), Err(Errno::ENOENT));
+    vfs::close(&t, gone).unwrap();
     let mut tiny = [0u8; 20];
     assert_eq!(vfs::getdents64(&t, tmp, 0, &mut tiny), Err(Errno::EINVAL));
     let file = Lookup::new(&t, t.root()).resolve(tmp, b"file-00", true).unwrap();
