@@ -57,6 +57,16 @@ pub const BOCHS_NEEDS: &[Need] = &[
     (Thing::Program("mformat"), "mtools"),
 ];
 
+/// What the host tests run: the file system tests check our cpio reader
+/// against GNU `cpio` and our ext2 against `mkfs.ext2`, `e2fsck` and
+/// `debugfs` (`libos/fs/tests`).
+pub const HOST_TEST_NEEDS: &[Need] = &[
+    (Thing::Program("cpio"), "cpio"),
+    (Thing::Program("mkfs.ext2"), "e2fsprogs"),
+    (Thing::Program("e2fsck"), "e2fsprogs"),
+    (Thing::Program("debugfs"), "e2fsprogs"),
+];
+
 /// The things that are missing, and their packages (each package once).
 fn missing(needs: &[Need]) -> (Vec<String>, Vec<&'static str>) {
     let mut things = Vec::new();

@@ -10,6 +10,8 @@
 //! - [`errno`]: error numbers (Linux x86_64 values).
 //! - [`user_ptr`]: addresses in the app's memory as system call arguments.
 //! - [`abi_types`]: structures and flags with Linux layouts and values.
+//! - [`fs_types`]: the file calls' structures (`stat`, `statx`, `statfs`,
+//!   `linux_dirent64`) and flags (`O_*`, `AT_*`, `S_IF*`, `RENAME_*`...).
 //! - [`test`](mod@test): the records `#[kernel_test]` and `#[libos::test]` register.
 //! - [`debug`]: operations of the `libos_debug` test hook.
 #![no_std]
@@ -17,6 +19,7 @@
 pub mod abi_types;
 pub mod debug;
 pub mod errno;
+pub mod fs_types;
 pub mod image;
 pub mod run;
 pub mod syscall_arg;

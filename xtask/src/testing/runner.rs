@@ -119,6 +119,7 @@ pub fn run(opts: &TestOptions) -> Result<i32> {
 /// Runs `cargo test` and prints one line per test binary.
 fn host_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Result<()> {
     println!("host tests: cargo test --no-fail-fast (output shown for failures; --verbose shows all)");
+    crate::install::ensure(crate::install::HOST_TEST_NEEDS, "host tests")?;
     let report = host_tests::run(&layout.root, opts.filter.as_deref(), opts.verbose)?;
     for binary in &report.binaries {
         if opts.filter.is_some() && binary.ok && binary.passed + binary.failed == 0 {
