@@ -92,12 +92,14 @@ pub mod sys {
 /// Kernel hooks for the boot-time test suite (`libos_abi::debug`).
 pub mod debug {
     pub use libos_abi::debug::*;
+    /// The raw stubs of the hook calls (`libos_test_register`, `libos_debug`).
+    pub use libos_abi::syscalls::user_hooks as stubs;
 
     /// Calls `libos_debug(op, arg0, arg1)`.
     pub fn call(op: u64, arg0: u64, arg1: u64) -> Result<u64, crate::Errno> {
         // SAFETY: the debug operations the test suite uses cannot break the
         // app's memory safety except SET_RETURN_RIP, which tests use knowingly.
-        unsafe { libos_abi::syscalls::user::libos_debug(op, arg0, arg1) }
+        unsafe { libos_abi::syscalls::user_hooks::libos_debug(op, arg0, arg1) }
     }
 }
 

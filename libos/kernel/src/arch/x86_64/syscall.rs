@@ -102,7 +102,7 @@ pub fn sysret_is_safe(regs: &PtRegs) -> bool {
 extern "C" fn do_syscall_64(regs: &mut PtRegs) -> bool {
     // pt_regs is complete: interrupts may come now.
     interrupts::enable();
-    let frame_changed = syscalls::handle(regs);
+    let frame_changed = syscalls::dispatch(regs);
     sched::exit_to_user_mode();
     if frame_changed {
         sysret_is_safe(regs)
