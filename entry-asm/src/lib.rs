@@ -119,6 +119,7 @@ mod asm {
             include_str!("entry/interrupts.s"),
             include_str!("entry/syscall_64.s"),
             include_str!("entry/trampoline.s"),
+            include_str!("entry/bench_floor.s"),
             include_str!("support/switch.s"),
         ),
         ERROR_CODE_VECTORS = const ERROR_CODE_VECTORS,
@@ -138,8 +139,12 @@ mod asm {
         CR3_NOFLUSH_BIT = const hw::cr::CR3_NOFLUSH.trailing_zeros(),
         MSR_GS_BASE = const hw::msr::GS_BASE,
         PERCPU_USER_RSP_SCRATCH = const percpu::off::USER_RSP_SCRATCH,
+        // Test images record CR3 writes (RECORD_CR3 in calling.s).
+        RECORD_CR3 = const cfg!(feature = "testing") as u8,
         PERCPU_LAST_KERNEL_CR3 = const percpu::off::LAST_KERNEL_CR3,
         PERCPU_LAST_USER_CR3 = const percpu::off::LAST_USER_CR3,
+        // Benchmark images have the floor entries (bench_floor.s).
+        BENCH_FLOOR = const cfg!(feature = "bench") as u8,
         USER_CS = const hw::selector::USER_CS,
         USER_DS = const hw::selector::USER_DS,
         ENOSYS = const libos_abi::errno::Errno::ENOSYS as i32,

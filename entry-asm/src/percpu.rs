@@ -34,10 +34,14 @@ pub struct PerCpuHeader {
     pub user_pcid_flush_pending: u64,
     /// This CPU's index (0 = the boot CPU).
     pub cpu: u64,
-    /// The last value the entry code wrote to CR3 when entering the kernel
-    /// (NOFLUSH bit included): what boot-time tests check KPTI/PCID with.
+    /// Test images only: the last value the entry code wrote to CR3 when
+    /// entering the kernel (NOFLUSH bit included, which CR3 does not read
+    /// back): what the KPTI tests check KPTI and PCID with.
+    #[cfg(feature = "testing")]
     pub last_kernel_cr3: u64,
-    /// The last value the exit code wrote to CR3 when returning to ring 3.
+    /// Test images only: the last value the exit code wrote to CR3 when
+    /// returning to ring 3.
+    #[cfg(feature = "testing")]
     pub last_user_cr3: u64,
 }
 
@@ -52,8 +56,16 @@ pub mod off {
     pub const ENTRY_FLAGS: usize = offset_of!(PerCpuHeader, entry_flags);
     pub const USER_PCID_FLUSH_PENDING: usize = offset_of!(PerCpuHeader, user_pcid_flush_pending);
     pub const CPU: usize = offset_of!(PerCpuHeader, cpu);
+    #[cfg(feature = "testing")]
     pub const LAST_KERNEL_CR3: usize = offset_of!(PerCpuHeader, last_kernel_cr3);
+    #[cfg(feature = "testing")]
     pub const LAST_USER_CR3: usize = offset_of!(PerCpuHeader, last_user_cr3);
+    // Production images have no records: the assembly assembles no store
+    // (see `RECORD_CR3` in entry-asm/src/lib.rs), these offsets go unused.
+    #[cfg(not(feature = "testing"))]
+    pub const LAST_KERNEL_CR3: usize = 0;
+    #[cfg(not(feature = "testing"))]
+    pub const LAST_USER_CR3: usize = 0;
 }
 
 const _: () = assert!(off::SELF_PTR == 0, "Rust reads the per-CPU pointer at %gs:0");

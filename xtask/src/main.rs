@@ -33,6 +33,7 @@ mod bochs;
 mod build;
 mod commands;
 mod emulator;
+mod hook_symbols;
 mod host_tests;
 mod image;
 mod install;
@@ -53,7 +54,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::accel::AccelChoice;
 use crate::bench::BenchOptions;
-use crate::build::Flavor;
+use crate::build::{Flavor, Hooks};
 use crate::commands::{BootOptions, ImageSpec, RunOptions};
 use crate::emulator::Emulator;
 use crate::qemu::Firmware;
@@ -247,13 +248,22 @@ struct TargetArgs {
     /// them with the command line word `test`.
     #[arg(long)]
     boot_tests: bool,
+    /// Build the test flavour: the kernel and the app with the test hooks
+    /// (features `testing` and `libos/testing`); an app's tests then run
+    /// with the command line word `test`.
+    #[arg(long)]
+    testing: bool,
 }
 
 impl TargetArgs {
     fn spec(&self) -> ImageSpec {
         ImageSpec {
             app: if self.no_app { None } else { self.app.clone() },
-            flavor: Flavor { boot_tests: self.boot_tests, ..Flavor::plain(self.release) },
+            flavor: Flavor {
+                boot_tests: self.boot_tests,
+                hooks: if self.testing { Hooks::Testing } else { Hooks::None },
+                ..Flavor::plain(self.release)
+            },
         }
     }
 }

@@ -73,6 +73,22 @@
 .endm
 
 /*
+ * RECORD_CR3 reg, slot: test images only (feature `testing`, RECORD_CR3 =
+ * 1): store the CR3 value in `reg` in this CPU's per-CPU header at `slot`,
+ * where the KPTI tests read it back (libos_debug LAST_KERNEL_CR3 and
+ * LAST_USER_CR3): CR3 itself does not read back the NOFLUSH bit. GS is the
+ * kernel's at every use, and mapped once CR3 is. Each store carries a local
+ * symbol `entry_record_cr3_N`, by which `cargo xtask test` checks that a
+ * production kernel, which assembles none of this, has no such store.
+ */
+.macro RECORD_CR3 reg, slot
+    .if {RECORD_CR3}
+entry_record_cr3_\@:
+    movq \reg, %gs:\slot
+    .endif
+.endm
+
+/*
  * SWITCH_TO_KERNEL_CR3 scratch: if CR3 holds a user page table, switch to
  * the kernel's. Under KPTI every address space is an 8 KiB-aligned pair of
  * PML4 pages, kernel half at the lower page, user half at the upper, so
@@ -81,8 +97,7 @@
  * NOFLUSH (bit 63) so that the kernel ASID keeps its TLB entries. Whether
  * PCID is on is read off the CR3 value itself (bit 11 is only ever set in a
  * PCID user CR3). Without KPTI, bit 12 is never set and CR3 is left alone.
- * The value written is recorded in this CPU's per-CPU data (GS is the
- * kernel's at every use, and mapped once CR3 is), for the boot-time tests.
+ * Test images record the value written (RECORD_CR3).
  * (Linux: SWITCH_TO_KERNEL_CR3 / ADJUST_KERNEL_CR3.)
  */
 .macro SWITCH_TO_KERNEL_CR3 scratch
@@ -94,7 +109,7 @@
     btsq ${CR3_NOFLUSH_BIT}, \scratch
 .Lswitch_kcr3_write_\@:
     movq \scratch, %cr3
-    movq \scratch, %gs:{PERCPU_LAST_KERNEL_CR3}
+    RECORD_CR3 \scratch, {PERCPU_LAST_KERNEL_CR3}
 .Lswitch_kcr3_done_\@:
 .endm
 
@@ -121,7 +136,7 @@
     movq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
 .Lswitch_ucr3_write_\@:
     btsq ${CR3_USER_PGTABLE_BIT}, \scratch
-    movq \scratch, %gs:{PERCPU_LAST_USER_CR3}
+    RECORD_CR3 \scratch, {PERCPU_LAST_USER_CR3}
     movq \scratch, %cr3
 .Lswitch_ucr3_done_\@:
 .endm

@@ -77,22 +77,6 @@ entry_SYSCALL_64_stage2:
     jmp entry_SYSCALL_64_after_hwframe
 
 /*
- * entry_SYSCALL_64_bench_floor: the benchmark's floor with KPTI off,
- * installed in one CPU's LSTAR only while `cargo xtask bench` measures it
- * (libos_debug BENCH_FLOOR). It returns at once: SYSCALL then SYSRET is the
- * cheapest round trip there is, and the benchmark subtracts it from the real
- * paths. One call goes through: libos_debug (RAX = its number) takes the
- * normal entry, so the benchmark can put LSTAR back.
- * CPU state: CPL 0, user GS, user RSP, IF = 0; RCX/R11 = user RIP/RFLAGS.
- */
-    .balign 16
-    .global entry_SYSCALL_64_bench_floor
-entry_SYSCALL_64_bench_floor:
-    cmpl ${LIBOS_DEBUG_NR}, %eax
-    je entry_SYSCALL_64
-    sysretq
-
-/*
  * entry_SYSCALL_compat: CSTAR, SYSCALL from 32-bit compatibility mode.
  * This kernel has no 32-bit syscall ABI, so, as Linux without IA32
  * emulation does (ignore_sysret), the call fails with -ENOSYS and returns

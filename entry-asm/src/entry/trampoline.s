@@ -18,19 +18,6 @@
 entry_trampoline_page:
 
 /*
- * entry_SYSCALL_64_bench_floor_trampoline: the benchmark's floor with KPTI
- * on (see entry_SYSCALL_64_bench_floor in syscall_64.s). It lives in this
- * page so that each CPU's alias of it can leave through its own
- * trampoline. CR3 stays the user's: nothing of the kernel is touched.
- */
-    .balign 16
-    .global entry_SYSCALL_64_bench_floor_trampoline
-entry_SYSCALL_64_bench_floor_trampoline:
-    cmpl ${LIBOS_DEBUG_NR}, %eax
-    je entry_SYSCALL_64_trampoline
-    sysretq
-
-/*
  * entry_SYSCALL_64_trampoline. CPU state as for entry_SYSCALL_64, plus:
  * CR3 = the user page table (user ASID with PCID).
  */

@@ -31,6 +31,7 @@ mod sched;
 mod smp;
 mod sync;
 mod syscalls;
+#[cfg(feature = "hooks")]
 mod testing;
 #[cfg(feature = "boot-tests")]
 mod tests;
@@ -123,10 +124,7 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
         probe(app.as_ref());
     }
     if boot.options.test {
-        match &app {
-            Some(app) => process::app_tests::run(app, &boot.options),
-            None => testing::run_kernel_tests(&boot.options),
-        }
+        run_tests(app.as_ref(), &boot.options);
     }
     match app {
         Some(app) => run_app(&app, boot.options.app_arg_words().collect()),
@@ -135,6 +133,24 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
             power::exit(RunExit::Success)
         }
     }
+}
+
+/// `test` on the command line: runs the app's tests, or the kernel's, and
+/// ends the run with the result.
+#[cfg(feature = "hooks")]
+fn run_tests(app: Option<&AppImage>, options: &libos_kcore::boot_options::BootOptions<'_>) -> ! {
+    match app {
+        Some(app) => process::app_tests::run(app, options),
+        None => testing::run_kernel_tests(options),
+    }
+}
+
+/// `test` on the command line of a production kernel: it has no test
+/// runner (the `libos_test_register` hook is not in its table).
+#[cfg(not(feature = "hooks"))]
+fn run_tests(_app: Option<&AppImage>, _options: &libos_kcore::boot_options::BootOptions<'_>) -> ! {
+    println!("[libos] this kernel has no test runner: tests need a kernel built with the `testing` feature");
+    power::exit(RunExit::Failure)
 }
 
 /// Runs the app with `args` and ends the run with its exit status.

@@ -302,7 +302,9 @@ pub fn kernel_test(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The same arguments and checks as [`macro@kernel_test`]; the record's
 /// types are named through `::libos::__private::abi`, so the app needs only
-/// `libos` as a dependency.
+/// `libos` as a dependency. The test exists only in test builds (`libos`'s
+/// `testing` feature, which `cargo xtask test` enables), as `#[cfg(test)]`
+/// keeps a test out of other builds.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     output(test_attr::expand(attr.into(), item.into(), test_attr::Flavor::App))

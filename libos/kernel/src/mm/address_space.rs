@@ -17,6 +17,7 @@
 //! touch (demand paging), except the ELF image, which the loader fills.
 
 use alloc::sync::Arc;
+#[cfg(feature = "hooks")]
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
@@ -422,12 +423,14 @@ impl AddressSpace {
         }
     }
 
-    /// The regions (a copy, for tests and reports).
+    /// The regions (a copy, for the test hooks).
+    #[cfg(feature = "hooks")]
     pub fn regions(&self) -> Vec<Region> {
         self.inner.lock().regions.iter().copied().collect()
     }
 
-    /// Pages resident now.
+    /// Pages resident now (read by the test hooks).
+    #[cfg(feature = "hooks")]
     pub fn resident_pages(&self) -> u64 {
         self.inner.lock().resident
     }

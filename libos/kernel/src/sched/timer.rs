@@ -32,6 +32,7 @@ pub enum Action {
         token: u64,
     },
     /// Count a test-vector interrupt (for the boot-time tests).
+    #[cfg(feature = "hooks")]
     CountTestInterrupt,
 }
 
@@ -96,6 +97,7 @@ fn add(cpu: &PerCpu, deadline: u64, action: Action) {
     reprogram(cpu);
 }
 
+#[cfg(feature = "hooks")]
 /// Counts a test interrupt `ns` nanoseconds from now, through the timer
 /// interrupt (the boot-time tests use it to take an interrupt in ring 3).
 pub fn add_test_event(ns: u64) {
@@ -188,6 +190,7 @@ pub fn tick() {
                     sched::enqueue(task);
                 }
             }
+            #[cfg(feature = "hooks")]
             Action::CountTestInterrupt => {
                 cpu.test_interrupts.fetch_add(1, Ordering::Relaxed);
             }

@@ -222,6 +222,7 @@ extern "C" fn ap_main(index: u64) -> ! {
     sched::idle_loop()
 }
 
+#[cfg(feature = "hooks")]
 /// Has CPU `helper` send an NMI to the CPU with APIC id `target` once the
 /// TSC reaches `deadline` (a kernel thread pinned to `helper`; for the
 /// boot-time tests, so an NMI can arrive while an app runs in ring 3).

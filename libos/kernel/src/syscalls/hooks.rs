@@ -76,7 +76,7 @@ impl Hooks for Kernel {
                     return Err(Errno::EOPNOTSUPP);
                 }
                 let p = process::current().ok_or(Errno::EINVAL)?;
-                Ok(crate::arch::x86_64::kpti::audit_user_page_table(&p.space, &p.space.regions()))
+                Ok(crate::testing::kpti_audit::audit_user_page_table(&p.space, &p.space.regions()))
             }
             op::KERNEL_HEAP_ADDRESS => {
                 let p = process::current().ok_or(Errno::EINVAL)?;
@@ -100,7 +100,10 @@ impl Hooks for Kernel {
             op::KERNEL_GS_BASE => Ok(this_cpu() as *const percpu::PerCpu as u64),
             op::CPU_COUNT => Ok(percpu::cpu_count() as u64),
             op::USER_FLUSH_PENDING => Ok(this_cpu().user_flush_pending() as u64),
+            // Test kernels record the CR3 values the entry path writes.
+            #[cfg(feature = "testing")]
             op::LAST_KERNEL_CR3 => Ok(this_cpu().last_cr3_writes().0),
+            #[cfg(feature = "testing")]
             op::LAST_USER_CR3 => Ok(this_cpu().last_cr3_writes().1),
             op::ARM_TEST_TIMER => {
                 crate::sched::timer::add_test_event(arg0);
@@ -121,6 +124,8 @@ impl Hooks for Kernel {
                 Ok(0)
             }
             op::USES_INVPCID => Ok((config::get().pcid_on() && config::get().invpcid) as u64),
+            // Benchmark kernels have the floor entries.
+            #[cfg(feature = "bench")]
             op::BENCH_FLOOR => {
                 syscall::set_bench_floor(arg0 != 0);
                 Ok(0)

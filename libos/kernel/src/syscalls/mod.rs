@@ -19,7 +19,8 @@ mod process;
 mod sched;
 mod thread;
 mod time;
-// The test and benchmark hooks.
+// The test and benchmark hooks: only in kernels built for them.
+#[cfg(feature = "hooks")]
 mod hooks;
 
 use core::fmt::Write;
@@ -47,7 +48,10 @@ impl Cx {
         unsafe { &*self.regs }
     }
 
-    /// The caller's saved registers, to change where or how it returns.
+    /// The caller's saved registers, to change where or how it returns
+    /// (a call that rewrites its caller's frame, as `rt_sigreturn` will;
+    /// today only a test hook does).
+    #[cfg_attr(not(feature = "hooks"), allow(dead_code))]
     pub fn regs_mut(&mut self) -> &mut PtRegs {
         self.frame_changed = true;
         // SAFETY: as in `regs`; `&mut self` makes the borrow exclusive.
@@ -77,7 +81,13 @@ impl Syscalls for Kernel {
     type Context = Cx;
 }
 
-/// The table the entry path indexes.
+/// The table the entry path indexes: the ABI alone in a production kernel,
+/// whose hook numbers then answer -ENOSYS like any unknown number.
+#[cfg(not(feature = "hooks"))]
+static TABLE: SyscallTable<Cx, ABI_TABLE_LEN> = DispatchTable::<Kernel>::ABI;
+/// The table the entry path indexes: the ABI and the test and benchmark
+/// hooks.
+#[cfg(feature = "hooks")]
 static TABLE: SyscallTable<Cx, ABI_TABLE_LEN> = DispatchTable::<Kernel>::WITH_HOOKS;
 
 /// Runs the syscall in `regs` (number in `orig_rax`, arguments in the

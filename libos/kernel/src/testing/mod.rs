@@ -8,6 +8,7 @@
 //! faults unexpectedly fails without taking the run down. The output is the
 //! protocol of `libos_abi::run`, parsed by `cargo xtask test`.
 
+pub mod kpti_audit;
 pub mod recovery;
 mod self_check;
 

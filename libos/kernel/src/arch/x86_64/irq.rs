@@ -1,5 +1,6 @@
 //! Interrupt vectors this kernel uses, and what happens when one arrives.
 
+#[cfg(feature = "hooks")]
 use core::sync::atomic::Ordering;
 
 use entry_asm::pt_regs::PtRegs;
@@ -16,6 +17,7 @@ pub mod vector {
     /// The local APIC timer.
     pub const TIMER: u8 = 0xEC;
     /// A self-IPI the boot-time tests send.
+    #[cfg(feature = "hooks")]
     pub const TEST: u8 = 0xF0;
     /// Run a function another CPU queued here.
     pub const CALL_FUNCTION: u8 = 0xFB;
@@ -30,15 +32,12 @@ pub mod vector {
 /// Handles an external interrupt or IPI.
 pub fn handle(_regs: &mut PtRegs, v: u8) {
     let cpu = this_cpu();
-    cpu.interrupts.fetch_add(1, Ordering::Relaxed);
     match v {
         vector::SPURIOUS | vector::LEGACY_PIC_FIRST..=vector::LEGACY_PIC_LAST => return,
-        vector::TIMER => {
-            cpu.timer_interrupts.fetch_add(1, Ordering::Relaxed);
-            crate::sched::timer::tick();
-        }
+        vector::TIMER => crate::sched::timer::tick(),
         vector::RESCHEDULE => crate::sched::reschedule_ipi(),
         vector::CALL_FUNCTION => crate::smp::call::run_pending(),
+        #[cfg(feature = "hooks")]
         vector::TEST => {
             cpu.test_interrupts.fetch_add(1, Ordering::Relaxed);
         }

@@ -27,6 +27,7 @@ pub struct PerCpu {
     /// Local APIC id.
     pub apic_id: Cell<u32>,
     /// The boot-time test recovery point armed on this CPU, or null.
+    #[cfg(feature = "hooks")]
     pub recovery: Cell<*mut crate::testing::recovery::Recovery>,
     /// Nesting depth of fatal-report printing (a fault while reporting a fault).
     pub fatal_depth: Cell<u32>,
@@ -36,11 +37,8 @@ pub struct PerCpu {
     pub timers: crate::sched::timer::CpuTimers,
     /// This CPU's entry area (set when the CPU comes up).
     pub entry_area: Cell<Option<crate::arch::x86_64::cpu_entry_area::EntryArea>>,
-    /// Interrupts (and IPIs) handled.
-    pub interrupts: AtomicU64,
-    /// Timer interrupts handled.
-    pub timer_interrupts: AtomicU64,
-    /// Test self-IPIs handled.
+    /// Test interrupts handled (self-IPIs and test timer events).
+    #[cfg(feature = "hooks")]
     pub test_interrupts: AtomicU64,
     /// NMIs handled.
     pub nmis: AtomicU64,
@@ -75,18 +73,20 @@ impl PerCpu {
                 entry_flags: 0,
                 user_pcid_flush_pending: 0,
                 cpu: index as u64,
+                #[cfg(feature = "testing")]
                 last_kernel_cr3: 0,
+                #[cfg(feature = "testing")]
                 last_user_cr3: 0,
             }),
             index,
             apic_id: Cell::new(0),
+            #[cfg(feature = "hooks")]
             recovery: Cell::new(core::ptr::null_mut()),
             fatal_depth: Cell::new(0),
             sched: crate::sched::CpuSched::new(),
             timers: crate::sched::timer::CpuTimers::new(),
             entry_area: Cell::new(None),
-            interrupts: AtomicU64::new(0),
-            timer_interrupts: AtomicU64::new(0),
+            #[cfg(feature = "hooks")]
             test_interrupts: AtomicU64::new(0),
             nmis: AtomicU64::new(0),
             call: crate::smp::call::CallSlot::new(),
@@ -124,7 +124,8 @@ impl PerCpu {
         unsafe { (*self.header()).entry_flags = f };
     }
 
-    /// The entry-path flags.
+    /// The entry-path flags (read by the test hooks).
+    #[cfg(feature = "hooks")]
     pub fn entry_flags(&self) -> u64 {
         // SAFETY: see `top_of_stack`.
         unsafe { (*self.header()).entry_flags }
@@ -137,12 +138,14 @@ impl PerCpu {
     }
 
     /// The CR3 values the entry and exit code last wrote (kernel, user).
+    #[cfg(feature = "testing")]
     pub fn last_cr3_writes(&self) -> (u64, u64) {
         // SAFETY: see `top_of_stack`.
         unsafe { ((*self.header()).last_kernel_cr3, (*self.header()).last_user_cr3) }
     }
 
-    /// Whether a user-ASID flush is pending.
+    /// Whether a user-ASID flush is pending (read by the test hooks).
+    #[cfg(feature = "hooks")]
     pub fn user_flush_pending(&self) -> bool {
         // SAFETY: see `top_of_stack`.
         unsafe { (*self.header()).user_pcid_flush_pending != 0 }

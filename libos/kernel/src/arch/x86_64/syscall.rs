@@ -9,7 +9,6 @@ use x86_64::registers::model_specific::Msr;
 
 use crate::arch::x86_64::cpu_entry_area::EntryArea;
 use crate::arch::x86_64::interrupts;
-use crate::arch::x86_64::percpu::this_cpu;
 use crate::{config, sched, syscalls};
 
 // The test suite computes expected LSTARs with the ABI's copy of the stride.
@@ -63,10 +62,11 @@ pub fn init_cpu(area: &EntryArea) {
 /// Points this CPU's LSTAR at the benchmark's floor entry (`on`), which
 /// returns from every SYSCALL at once except `libos_debug`, or back at the
 /// normal entry. Only `cargo xtask bench` asks for this, from a thread
-/// pinned to this CPU.
+/// pinned to this CPU; only benchmark kernels have the floor.
+#[cfg(feature = "bench")]
 pub fn set_bench_floor(on: bool) {
     let kpti = config::get().kpti;
-    let area = this_cpu().entry_area.get().expect("this CPU has an entry area");
+    let area = crate::arch::x86_64::percpu::this_cpu().entry_area.get().expect("this CPU has an entry area");
     let lstar = match (on, kpti) {
         (true, true) => trampoline_alias(&area, symbol_address!(entry_SYSCALL_64_bench_floor_trampoline)),
         (true, false) => symbol_address!(entry_SYSCALL_64_bench_floor),
@@ -76,7 +76,8 @@ pub fn set_bench_floor(on: bool) {
     wrmsr(msr::LSTAR, lstar);
 }
 
-/// This CPU's LSTAR.
+/// This CPU's LSTAR (read by the test hooks).
+#[cfg(feature = "hooks")]
 pub fn lstar() -> u64 {
     // SAFETY: reading LSTAR has no side effects.
     unsafe { Msr::new(msr::LSTAR).read() }
