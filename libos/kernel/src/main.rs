@@ -25,6 +25,7 @@ mod config;
 mod console;
 mod mm;
 mod panic;
+mod percpu;
 mod process;
 mod random;
 mod sched;
@@ -36,12 +37,13 @@ mod testing;
 #[cfg(feature = "boot-tests")]
 mod tests;
 mod time;
+mod trap;
 
 use alloc::vec::Vec;
 
 use libos_abi::run::RunExit;
 
-use arch::x86_64::{acpi, apic, cpu, cpu_entry_area, gdt, idt, kpti, percpu, pic, power, syscall};
+use arch::x86_64::{acpi, apic, cpu, idt, kpti, pic, power};
 use process::{AppImage, ExitStatus};
 
 /// The boot CPU's entry from `start64.s` in the benchmark's empty image
@@ -61,6 +63,9 @@ extern "C" fn kernel_main(_multiboot_info: u64, _first_tsc: u64) -> ! {
 #[cfg(not(feature = "bench-empty"))]
 #[unsafe(no_mangle)]
 extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
+    // SAFETY: the first thing the boot CPU does, interrupts off: from here
+    // on per-CPU variables work (the boot CPU's are the statics' own).
+    unsafe { percpu::init_cpu(0) };
     time::set_first_instruction_tsc(first_tsc);
     console::init();
     let boot = boot::collect(multiboot_info);
@@ -75,25 +80,17 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
         cpu::enable_pcid();
     }
 
-    // This CPU's data, entry area and descriptor tables.
-    let this = percpu::allocate(0);
-    let area = cpu_entry_area::build(0);
+    // The ways into the kernel: the IDT (once), then this CPU's entry
+    // area, descriptor tables, entry state and SYSCALL.
     let boot_stack_top = entry_asm::symbol_address!(__boot_stack_top);
-    gdt::load(&area, boot_stack_top);
     idt::build();
-    idt::load();
-    percpu::install(this);
-    this.set_entry_stack_top(area.entry_stack_top());
-    this.set_top_of_stack(boot_stack_top);
-    this.set_entry_flags(cfg.kpti, cfg.pcid_on());
-    this.entry_area.set(Some(area));
+    trap::init_cpu(boot_stack_top);
 
-    // Ring 3: user copies with SMAP, the user half of KPTI, SYSCALL, tasks.
+    // Ring 3: user copies with SMAP, the user half of KPTI, tasks.
     mm::user_access::init(protections.smap);
     if cfg.kpti {
         kpti::init();
     }
-    syscall::init_cpu(&area);
     sched::init_cpu(boot_stack_top);
     if let Err(e) = acpi::init() {
         println!("[libos] ACPI tables not usable ({e:?}); power-off will halt instead");
@@ -104,7 +101,7 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     // Interrupts: the local APIC only; then the other CPUs.
     pic::disable();
     let apic_mode = apic::init_boot_cpu(features.x2apic, acpi::info().and_then(|a| a.local_apic_address));
-    this.apic_id.set(apic::id());
+    smp::record_apic_id();
     apic::calibrate_timer();
     let max_cpus = boot.options.max_cpus.unwrap_or(entry_asm::layout::MAX_CPUS);
     let smp = smp::start_application_processors(max_cpus);

@@ -6,8 +6,9 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use libos_abi::run::RunExit;
 
-use crate::arch::x86_64::{interrupts, percpu, power};
+use crate::arch::x86_64::{interrupts, power};
 use crate::console;
+use crate::percpu;
 
 /// How many CPUs are panicking (a second panic skips the niceties).
 static PANICKING: AtomicUsize = AtomicUsize::new(0);

@@ -167,7 +167,7 @@ impl Process {
             }
             inner.threads.clone()
         };
-        let me = crate::arch::x86_64::percpu::cpu_index();
+        let me = crate::percpu::cpu_index();
         for t in threads {
             t.killed.store(true, Ordering::Release);
             // A blocked thread wakes to find it must die; one running on
@@ -176,10 +176,8 @@ impl Process {
                 sched::enqueue(t);
             } else if t.state() == sched::TaskState::Running {
                 let cpu = t.last_cpu.load(Ordering::Relaxed);
-                if cpu != me
-                    && let Some(c) = crate::arch::x86_64::percpu::cpu(cpu)
-                {
-                    crate::arch::x86_64::apic::send_ipi(c.apic_id.get(), crate::arch::x86_64::irq::vector::RESCHEDULE);
+                if cpu != me {
+                    crate::smp::send_ipi(cpu, crate::arch::x86_64::vectors::RESCHEDULE);
                 }
             }
         }

@@ -177,7 +177,7 @@ impl Task {
             }
             frame.add(6).write(symbol_address!(task_first_entry));
         }
-        let cpu = crate::arch::x86_64::percpu::cpu_index();
+        let cpu = crate::percpu::cpu_index();
         Some(Task {
             tid: tid.unwrap_or_else(|| NEXT_TID.fetch_add(1, Ordering::Relaxed)),
             name: SpinLock::new(ThreadName::new(process.name.as_bytes())),

@@ -14,10 +14,11 @@ use libos_abi::test::Expect;
 use libos_abi::user_ptr::UserPtr;
 
 use super::{Cx, Kernel};
-use crate::arch::x86_64::percpu::{self, this_cpu};
+use crate::arch::x86_64::percpu as entry_percpu;
 use crate::arch::x86_64::{cpu, syscall};
 use crate::config;
 use crate::mm::user_access::copy_from_user;
+use crate::percpu;
 use crate::process::{self, RegisteredTest};
 use crate::sched::ThreadName;
 use crate::testing::recovery::{Outcome, run_guarded};
@@ -96,29 +97,27 @@ impl Hooks for Kernel {
                 }
                 Ok(mask)
             }
-            op::ENTRY_FLAGS => Ok(this_cpu().entry_flags()),
-            op::KERNEL_GS_BASE => Ok(this_cpu() as *const percpu::PerCpu as u64),
+            op::ENTRY_FLAGS => Ok(entry_percpu::entry_flags()),
+            op::KERNEL_GS_BASE => Ok(entry_percpu::header_address()),
             op::CPU_COUNT => Ok(percpu::cpu_count() as u64),
-            op::USER_FLUSH_PENDING => Ok(this_cpu().user_flush_pending() as u64),
+            op::USER_FLUSH_PENDING => Ok(entry_percpu::user_flush_pending() as u64),
             // Test kernels record the CR3 values the entry path writes.
             #[cfg(feature = "testing")]
-            op::LAST_KERNEL_CR3 => Ok(this_cpu().last_cr3_writes().0),
+            op::LAST_KERNEL_CR3 => Ok(entry_percpu::last_cr3_writes().0),
             #[cfg(feature = "testing")]
-            op::LAST_USER_CR3 => Ok(this_cpu().last_cr3_writes().1),
+            op::LAST_USER_CR3 => Ok(entry_percpu::last_cr3_writes().1),
             op::ARM_TEST_TIMER => {
                 crate::sched::timer::add_test_event(arg0);
                 Ok(0)
             }
-            op::TEST_INTERRUPTS => Ok(this_cpu().test_interrupts.load(Ordering::Relaxed)),
-            op::NMI_COUNT => Ok(this_cpu().nmis.load(Ordering::Relaxed)),
+            op::TEST_INTERRUPTS => Ok(crate::trap::irq::TEST_INTERRUPTS.this().load(Ordering::Relaxed)),
+            op::NMI_COUNT => Ok(crate::trap::paranoid::NMIS.this().load(Ordering::Relaxed)),
             op::NMI_FROM_CPU => {
                 let helper = arg0 as usize;
-                if helper == percpu::cpu_index()
-                    || percpu::cpu(helper).is_none_or(|c| !c.online.load(Ordering::Acquire))
-                {
+                if helper == percpu::cpu_index() || !percpu::is_online(helper) {
                     return Err(Errno::EINVAL);
                 }
-                let target = this_cpu().apic_id.get();
+                let target = crate::smp::apic_id(percpu::cpu_index()).ok_or(Errno::EINVAL)?;
                 let deadline = crate::time::deadline_after(arg1);
                 crate::smp::nmi_later(helper, target, deadline);
                 Ok(0)
@@ -127,7 +126,7 @@ impl Hooks for Kernel {
             // Benchmark kernels have the floor entries.
             #[cfg(feature = "bench")]
             op::BENCH_FLOOR => {
-                syscall::set_bench_floor(arg0 != 0);
+                syscall::set_bench_floor(arg0 != 0, config::get().kpti);
                 Ok(0)
             }
             op::FIRST_INSTRUCTION_TSC => Ok(crate::time::first_instruction_tsc()),

@@ -8,22 +8,14 @@ use libos_abi::syscalls::Sched;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 
 use super::{Cx, Kernel};
-use crate::arch::x86_64::percpu;
 use crate::mm::user_access::{copy_from_user, copy_to_user, write_user};
-use crate::sched;
+use crate::{percpu, sched};
 
 /// Bytes of the kernel's CPU mask (64 CPUs).
 const MASK_BYTES: usize = 8;
 
 fn check_tid(tid: i32) -> Result<(), Errno> {
     if tid == 0 || tid as u32 == sched::current().tid { Ok(()) } else { Err(Errno::ESRCH) }
-}
-
-/// The CPUs that are running, as a mask.
-fn online_mask() -> u64 {
-    (0..percpu::cpu_count())
-        .filter(|&c| percpu::cpu(c).is_some_and(|p| p.online.load(Ordering::Acquire)))
-        .fold(0, |m, c| m | 1 << c)
 }
 
 impl Sched for Kernel {
@@ -41,7 +33,7 @@ impl Sched for Kernel {
         let mut bytes = [0u8; MASK_BYTES];
         let n = len.min(MASK_BYTES);
         copy_from_user(&mut bytes[..n], mask.addr()).map_err(|(e, _)| e)?;
-        let wanted = u64::from_le_bytes(bytes) & online_mask();
+        let wanted = u64::from_le_bytes(bytes) & percpu::online_mask();
         if wanted == 0 {
             return Err(Errno::EINVAL);
         }
@@ -55,7 +47,7 @@ impl Sched for Kernel {
         if len < MASK_BYTES {
             return Err(Errno::EINVAL);
         }
-        let m = sched::current().affinity.load(Ordering::Acquire) & online_mask();
+        let m = sched::current().affinity.load(Ordering::Acquire) & percpu::online_mask();
         copy_to_user(mask.addr(), &m.to_le_bytes()).map_err(|(e, _)| e)?;
         Ok(MASK_BYTES)
     }

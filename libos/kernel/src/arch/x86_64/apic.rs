@@ -140,11 +140,11 @@ pub fn enable_this_cpu() {
         }
         m.write(v);
     }
-    write(reg::SVR, 0x100 | super::irq::vector::SPURIOUS as u32);
+    write(reg::SVR, 0x100 | super::vectors::SPURIOUS as u32);
     write(reg::TPR, 0);
     write(reg::LVT_LINT0, LVT_MASKED);
     write(reg::LVT_LINT1, LVT_DELIVERY_NMI);
-    write(reg::LVT_ERROR, super::irq::vector::APIC_ERROR as u32);
+    write(reg::LVT_ERROR, super::vectors::APIC_ERROR as u32);
     write(reg::ESR, 0);
 }
 
