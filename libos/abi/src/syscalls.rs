@@ -122,12 +122,12 @@
 //! static SYSCALLS: libos_abi::dispatch::SyscallTable<Caller, ABI_TABLE_LEN> = DispatchTable::<Kernel>::ABI;
 //!
 //! let mut t = Caller { regs: [1, 0x40_0120, 14, 0, 0, 0], console: Vec::new() };
-//! assert_eq!(SYSCALLS.dispatch(&mut t, nr::WRITE), 14);
+//! assert_eq!(SYSCALLS.dispatch(&mut t, nr::WRITE).ret, 14);
 //! t.regs[0] = 7;
-//! assert_eq!(SYSCALLS.dispatch(&mut t, nr::WRITE), -9);
-//! assert_eq!(SYSCALLS.dispatch(&mut t, 500), -38);
+//! assert_eq!(SYSCALLS.dispatch(&mut t, nr::WRITE).ret, -9);
+//! assert_eq!(SYSCALLS.dispatch(&mut t, 500).ret, -38);
 //! // The hooks are not in a production table.
-//! assert_eq!(SYSCALLS.dispatch(&mut t, nr::LIBOS_DEBUG), -38);
+//! assert_eq!(SYSCALLS.dispatch(&mut t, nr::LIBOS_DEBUG).ret, -38);
 //! ```
 
 use crate::abi_types::{Timespec, Utsname};
@@ -463,6 +463,7 @@ libos_macros::syscall_table! {
         /// changes to the app's memory included: the caller must know what `op`
         /// does and uphold what it requires.
         #[nr = 1025]
+        #[rewrites_frame]
         unsafe fn libos_debug(op: u64, arg0: u64, arg1: u64) -> u64;
     }
 }
@@ -676,7 +677,13 @@ mod tests {
             Ok(())
         }
 
-        fn libos_debug(cx: &mut Recorder, op: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
+        fn libos_debug(
+            cx: &mut Recorder,
+            _frame: crate::dispatch::RewritesFrame,
+            op: u64,
+            arg0: u64,
+            arg1: u64,
+        ) -> Result<u64, Errno> {
             cx.record("libos_debug", &[op.into(), arg0.into(), arg1.into()]);
             Ok(u64::MAX / 2)
         }
@@ -699,8 +706,12 @@ mod tests {
 
     fn call_in(table: &SyscallTable<Recorder, ABI_TABLE_LEN>, nr: u64, args: &[u64; 6]) -> (i64, Recorder) {
         let mut cx = Recorder { args: *args, calls: Vec::new() };
-        let ret = table.dispatch(&mut cx, nr);
-        (ret, cx)
+        let result = table.dispatch(&mut cx, nr);
+        // Only the call declared `#[rewrites_frame]` says so (and only where
+        // the table has it).
+        let has_debug = core::ptr::eq(table, &WITH_HOOKS);
+        assert_eq!(result.frame_rewritten, has_debug && nr == nr::LIBOS_DEBUG, "{nr}");
+        (result.ret, cx)
     }
 
     fn call(nr: u64, args: &[u64; 6]) -> (i64, Recorder) {

@@ -58,8 +58,13 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 /// `u64`, `i64`, `u32`, `i32` or `!`. A call declared `unsafe fn` has an
 /// unsafe app stub (its docs then need a `# Safety` section, which stays off
 /// the kernel's docs); a call taking a pointer always has one. Numbers must
-/// be below 4096. A topic marked `#[hooks]` holds test and benchmark hooks,
-/// not part of the ABI: its numbers must lie above every other call's.
+/// be below 4096. A call marked `#[rewrites_frame]` may change its caller's
+/// saved registers beyond RAX: its handler gets a
+/// `libos_abi::dispatch::RewritesFrame` argument (no other can, so the
+/// kernel's mutable registers take one), and its entry says so, so the
+/// kernel checks the whole frame before SYSRET. A topic marked `#[hooks]`
+/// holds test and benchmark hooks, not part of the ABI: its numbers must lie
+/// above every other call's.
 ///
 /// Generated (with the first topic's visibility): `mod nr` (one `u64`
 /// constant per call, its name in upper case), `ABI_TABLE_LEN`,
@@ -128,11 +133,11 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 /// fn main() {
 ///     let table = DispatchTable::<Kernel>::ABI;
 ///     let mut t = Thread { args: [1, 0x1000, 5, 0, 0, 0], log: Vec::new() };
-///     assert_eq!(table.dispatch(&mut t, nr::WRITE), 5);
+///     assert_eq!(table.dispatch(&mut t, nr::WRITE).ret, 5);
 ///     t.args[1] = 0;
-///     assert_eq!(table.dispatch(&mut t, nr::WRITE), -14);
-///     assert_eq!(table.dispatch(&mut t, 2), -(Errno::ENOSYS as i64));
-///     assert_eq!(table.dispatch(&mut t, nr::GETPID), 1);
+///     assert_eq!(table.dispatch(&mut t, nr::WRITE).ret, -14);
+///     assert_eq!(table.dispatch(&mut t, 2).ret, -(Errno::ENOSYS as i64));
+///     assert_eq!(table.dispatch(&mut t, nr::GETPID).ret, 1);
 ///     assert_eq!(t.log[0], "fd 1, 5 bytes at UserPtr(0x1000)");
 ///     assert_eq!(ABI_TABLE_LEN, 40);
 ///     assert_eq!(syscall_name(39), Some("getpid"));

@@ -39,7 +39,10 @@ const SUPPORTED_RETS: &str = "(), usize, isize, u64, i64, u32, i32 and !";
 const INTEGERS: [&str; 6] = ["i32", "u32", "i64", "u64", "usize", "isize"];
 
 /// Parameter names the expansion uses itself.
-const RESERVED_NAMES: [&str; 2] = ["cx", "regs"];
+const RESERVED_NAMES: [&str; 3] = ["cx", "regs", "frame"];
+
+/// The attribute of a call that may rewrite its caller's saved registers.
+const REWRITES_FRAME_ATTRIBUTE: &str = "rewrites_frame";
 
 /// The name of the base trait the expansion declares (the kernel's
 /// `Context`); no topic may take it.
@@ -101,6 +104,9 @@ struct Call {
     safety: Vec<String>,
     /// Declared `unsafe fn`: the app's stub is unsafe even without pointers.
     unsafe_for_app: bool,
+    /// Marked `#[rewrites_frame]`: the handler gets a `RewritesFrame` and
+    /// the entry path checks the whole frame after it.
+    rewrites_frame: bool,
     /// Its arguments.
     args: Vec<Arg>,
     /// Its success type.
@@ -317,12 +323,15 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
         errors.at(&sig.generics, format!("syscall `{name}` must not be generic: arguments travel as plain registers"));
     }
 
-    // Attributes: docs and exactly one `#[nr = N]`.
+    // Attributes: docs, exactly one `#[nr = N]`, maybe `#[rewrites_frame]`.
     let mut nr = None;
     let mut docs = Vec::new();
+    let mut rewrites_frame = false;
     for attr in &f.attrs {
         if attr.path().is_ident("doc") {
             docs.push(attr.clone());
+        } else if attr.path().is_ident(REWRITES_FRAME_ATTRIBUTE) && matches!(attr.meta, syn::Meta::Path(_)) {
+            rewrites_frame = true;
         } else if attr.path().is_ident("nr") {
             if nr.is_some() {
                 errors.at(attr, format!("syscall `{name}` has more than one `#[nr = N]`"));
@@ -335,7 +344,9 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
         } else {
             errors.at(
                 attr,
-                format!("unsupported attribute on syscall `{name}`; only doc comments and `#[nr = N]` are allowed"),
+                format!(
+                    "unsupported attribute on syscall `{name}`; only doc comments, `#[nr = N]` and `#[rewrites_frame]` are allowed"
+                ),
             );
         }
     }
@@ -431,6 +442,7 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
         docs,
         safety,
         unsafe_for_app,
+        rewrites_frame,
         args,
         ret: ret.unwrap_or(Ret::Unit),
     })
@@ -677,7 +689,9 @@ fn gen_traits(table: &Table) -> TokenStream {
         let Topic { vis, name, docs, .. } = topic;
         let methods = topic.calls.iter().map(|call| {
             let Call { name, docs, .. } = call;
+            let frame = call.rewrites_frame.then(|| quote!(frame: #krate::dispatch::RewritesFrame));
             let params = std::iter::once(quote!(cx: &mut Self::Context))
+                .chain(frame)
                 .chain(call.args.iter().map(|Arg { name, ty, .. }| quote!(#name: #ty)));
             let ret = match &call.ret {
                 Ret::Unit => quote!(::core::result::Result<(), #krate::errno::Errno>),
@@ -685,10 +699,18 @@ fn gen_traits(table: &Table) -> TokenStream {
                 Ret::Never => quote!(!),
             };
             let number = format!(" System call number {}.", call.nr);
+            let frame_doc = call.rewrites_frame.then(|| {
+                quote! {
+                    #[doc = ""]
+                    #[doc = " Declared `#[rewrites_frame]`: `frame` lets the handler change the"]
+                    #[doc = " caller's saved registers, which the return path then checks whole."]
+                }
+            });
             quote! {
                 #(#docs)*
                 #[doc = ""]
                 #[doc = #number]
+                #frame_doc
                 fn #name(#(#params),*) -> #ret;
             }
         });
@@ -738,24 +760,46 @@ fn gen_dispatch(table: &Table) -> TokenStream {
                         #d::SyscallArgs::arg(&*cx, #i),
                     ) {
                         ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(errno) => return errno.to_ret(),
+                        ::core::result::Result::Err(errno) => return #d::SyscallResult::value(errno.to_ret()),
                     };
                 }
             });
-            let handler_args = std::iter::once(format_ident!("cx")).chain(call.args.iter().map(|a| a.name.clone()));
+            let frame = call.rewrites_frame.then(|| format_ident!("frame"));
+            let handler_args = std::iter::once(format_ident!("cx"))
+                .chain(frame.clone())
+                .chain(call.args.iter().map(|a| a.name.clone()));
             let call_handler = quote!(<K as super::#topic_name>::#name(#(#handler_args),*));
+            let rewritten = call.rewrites_frame;
             let body = match call.ret {
                 Ret::Never => call_handler,
-                _ => quote!(#krate::syscall_arg::encode_result(#call_handler)),
+                _ => quote! {
+                    #d::SyscallResult {
+                        ret: #krate::syscall_arg::encode_result(#call_handler),
+                        frame_rewritten: #rewritten,
+                    }
+                },
             };
+            let make_frame = frame.map(|frame| {
+                let comment = format!(
+                    " SAFETY: this is the table's entry of `{name}`, declared `#[rewrites_frame]`: it \
+                     says the frame may be rewritten (`frame_rewritten: true`), so the entry path \
+                     checks the whole frame after the handler."
+                );
+                quote! {
+                    #[allow(unused_doc_comments)]
+                    #[doc = #comment]
+                    let #frame = unsafe { #d::RewritesFrame::new() };
+                }
+            });
             let doc = format!(
                 "The entry of {}: decodes the arguments, encodes the result.",
                 handler_link(topic, call, "super::")
             );
             quote! {
                 #[doc = #doc]
-                pub(super) fn #name<K: super::#topic_name>(cx: &mut K::Context) -> i64 {
+                pub(super) fn #name<K: super::#topic_name>(cx: &mut K::Context) -> #d::SyscallResult {
                     #(#conversions)*
+                    #make_frame
                     #body
                 }
             }
@@ -1084,6 +1128,7 @@ mod tests {
             pub trait Hooks {
                 /// Debugs.
                 #[nr = 1025]
+                #[rewrites_frame]
                 fn debug(op: u64) -> u64;
             }
         }
@@ -1228,8 +1273,35 @@ mod tests {
         assert!(all.contains("impl < K : Io + Misc > DispatchTable < K >"), "{all}");
         assert!(all.contains("impl < K : Io + Misc + Hooks > DispatchTable < K >"), "{all}");
         let entry = text(find(&file, "entry"));
-        assert!(entry.contains("fn sched_yield < K : super :: Misc > (cx : & mut K :: Context) -> i64"), "{entry}");
+        assert!(
+            entry.contains(
+                "fn sched_yield < K : super :: Misc > (cx : & mut K :: Context) -> crate :: dispatch :: SyscallResult"
+            ),
+            "{entry}"
+        );
         assert!(entry.contains("SyscallArgs :: arg (& * cx , 2usize)"), "{entry}");
+    }
+
+    #[test]
+    fn only_calls_declared_to_rewrite_the_frame_get_the_token_and_say_so() {
+        let file = expand_ok(sample());
+        let syn::Item::Trait(hooks) = find(&file, "Hooks") else { panic!("not a trait") };
+        assert_eq!(
+            methods(hooks),
+            [
+                "fn debug (cx : & mut Self :: Context , frame : crate :: dispatch :: RewritesFrame , op : u64) -> :: core :: result :: Result < u64 , crate :: errno :: Errno >"
+            ]
+        );
+        let syn::Item::Trait(io) = find(&file, "Io") else { panic!("not a trait") };
+        assert!(!text(io).contains("RewritesFrame"));
+        let entry = text(find(&file, "entry"));
+        assert_eq!(entry.matches("frame_rewritten : true").count(), 1, "{entry}");
+        assert_eq!(entry.matches("frame_rewritten : false").count(), 3, "{entry}");
+        assert!(
+            entry.contains("SAFETY: this is the table's entry of `debug`, declared `#[rewrites_frame]`"),
+            "{entry}"
+        );
+        assert!(entry.contains("< K as super :: Hooks > :: debug (cx , frame , op)"), "{entry}");
     }
 
     #[test]

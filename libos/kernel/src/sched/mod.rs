@@ -23,7 +23,7 @@ pub mod wait;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
@@ -40,31 +40,37 @@ per_cpu! {
     static SCHED: CpuSched = CpuSched::new();
 }
 
+/// What `CpuSched::current_killed` points at before a CPU's first task.
+static NEVER_KILLED: AtomicBool = AtomicBool::new(false);
+
 /// A CPU's scheduler state.
 pub struct CpuSched {
     /// The task running on this CPU.
     current: UnsafeCell<Option<Arc<Task>>>,
+    /// The `killed` flag of `current` (which keeps it alive), or
+    /// `NEVER_KILLED`: what the return to ring 3 tests on every system
+    /// call, with no check for "no task".
+    current_killed: AtomicPtr<AtomicBool>,
     /// The task this CPU just switched away from, kept alive until the
     /// switch has finished.
     previous: UnsafeCell<Option<Arc<Task>>>,
     /// This CPU's idle task.
     idle: UnsafeCell<Option<Arc<Task>>>,
     /// Tasks ready to run here.
-    pub runqueue: SpinLock<VecDeque<Arc<Task>>>,
+    runqueue: SpinLock<VecDeque<Arc<Task>>>,
     /// Set to ask for a reschedule before the next return to ring 3.
-    pub need_resched: AtomicBool,
+    need_resched: AtomicBool,
     /// The CPU is halted in its idle task.
-    pub idle_now: AtomicBool,
+    idle_now: AtomicBool,
     /// Physical address of the PML4 pair loaded in CR3 (to skip reloads).
     loaded_pml4: AtomicU64,
-    /// Tasks switched in on this CPU (for reports and tests).
-    pub switches: AtomicU64,
 }
 
-// SAFETY: `current`, `previous` and `idle` are touched only by the CPU they
-// belong to, with interrupts off (its NMI handler reads them, for a dump,
-// knowing a read may be torn); other CPUs touch only `runqueue` (a lock),
-// `need_resched` and `idle_now` (atomics).
+// SAFETY: `current`, `current_killed`, `previous`, `idle` and `loaded_pml4`
+// are touched only by the CPU they belong to, with interrupts off (its NMI
+// handler reads `current`, for a dump, knowing a read may be torn); other
+// CPUs touch only `runqueue` (a lock), `need_resched` and `idle_now`
+// (atomics).
 unsafe impl Sync for CpuSched {}
 
 impl CpuSched {
@@ -72,13 +78,13 @@ impl CpuSched {
     pub const fn new() -> CpuSched {
         CpuSched {
             current: UnsafeCell::new(None),
+            current_killed: AtomicPtr::new(&NEVER_KILLED as *const AtomicBool as *mut AtomicBool),
             previous: UnsafeCell::new(None),
             idle: UnsafeCell::new(None),
             runqueue: SpinLock::new(VecDeque::new()),
             need_resched: AtomicBool::new(false),
             idle_now: AtomicBool::new(false),
             loaded_pml4: AtomicU64::new(0),
-            switches: AtomicU64::new(0),
         }
     }
 }
@@ -101,6 +107,7 @@ pub fn init_cpu(boot_stack_top: u64) {
     } else {
         Arc::new(Task::new_kernel(idle_thread, 0, index, true).expect("no memory for the idle task"))
     };
+    cpu.current_killed.store(&boot.killed as *const AtomicBool as *mut AtomicBool, Ordering::Relaxed);
     // SAFETY: only this CPU touches its slots, with nothing running yet.
     unsafe {
         *cpu.current.get() = Some(boot);
@@ -359,8 +366,8 @@ fn switch_to(me: usize, cpu: &CpuSched, next: Arc<Task>) {
         KernelGsBase::write(VirtAddr::new_truncate((*next_ctx).gs_base));
         let next_rsp = (*next_ctx).rsp;
         *cpu.previous.get() = Some(prev);
+        cpu.current_killed.store(&next.killed as *const AtomicBool as *mut AtomicBool, Ordering::Relaxed);
         *cpu.current.get() = Some(next);
-        cpu.switches.fetch_add(1, Ordering::Relaxed);
         entry_asm::symbols::switch_stacks(core::ptr::addr_of_mut!((*prev_ctx).rsp), next_rsp);
     }
 }
@@ -437,15 +444,16 @@ pub fn exit_current() -> ! {
 
 /// Work before returning to ring 3: die if killed, reschedule if asked.
 /// Interrupts may be on or off; they are off on return. The common case (no
-/// work) is two loads: it runs on every syscall.
+/// work) is three loads: it runs on every syscall.
 #[inline]
 pub fn exit_to_user_mode() {
     interrupts::disable();
     let cpu = SCHED.this();
-    // SAFETY: this CPU's own slot, read with interrupts off.
-    let current = unsafe { (*cpu.current.get()).as_ref() };
-    let killed = current.is_none_or(|t| t.killed.load(Ordering::Relaxed));
-    if killed || cpu.need_resched.load(Ordering::Relaxed) {
+    // SAFETY: `current_killed` points at the running task's `killed` (the
+    // task lives while it is `current`, and this CPU, interrupts off, does
+    // not switch away meanwhile) or at `NEVER_KILLED`.
+    let killed = unsafe { &*cpu.current_killed.load(Ordering::Relaxed) };
+    if killed.load(Ordering::Relaxed) || cpu.need_resched.load(Ordering::Relaxed) {
         exit_to_user_mode_slow();
     }
 }

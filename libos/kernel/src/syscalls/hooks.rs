@@ -8,6 +8,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use libos_abi::debug as op;
+use libos_abi::dispatch::RewritesFrame;
 use libos_abi::errno::Errno;
 use libos_abi::syscalls::Hooks;
 use libos_abi::test::Expect;
@@ -47,7 +48,7 @@ impl Hooks for Kernel {
         Ok(())
     }
 
-    fn libos_debug(cx: &mut Cx, operation: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
+    fn libos_debug(cx: &mut Cx, frame: RewritesFrame, operation: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
         match operation {
             op::SMAP_PROBE => {
                 crate::mm::user_access::check(arg0, 1)?;
@@ -64,7 +65,7 @@ impl Hooks for Kernel {
                 Ok(matches!(outcome, Outcome::Faulted(_)) as u64)
             }
             op::SET_RETURN_RIP => {
-                let regs = cx.regs_mut();
+                let regs = cx.regs_mut(frame);
                 regs.rip = arg0;
                 if arg1 == 0 {
                     regs.rcx = arg0;

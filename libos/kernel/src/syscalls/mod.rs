@@ -26,43 +26,43 @@ mod hooks;
 use core::fmt::Write;
 
 use entry_asm::pt_regs::PtRegs;
-use libos_abi::dispatch::{SyscallArgs, SyscallTable};
+use libos_abi::dispatch::{RewritesFrame, SyscallArgs, SyscallTable};
 use libos_abi::syscalls::{ABI_TABLE_LEN, DispatchTable, Syscalls, nr, trace_call, trace_result};
 
 use crate::config;
 
-/// What a handler works on: the calling thread's saved registers.
-pub struct Cx {
-    /// The caller's `pt_regs` (valid for the whole call).
-    regs: *mut PtRegs,
-    /// Set once a handler took the registers for writing: the return path
-    /// must then check them all before it may use SYSRET.
-    frame_changed: bool,
-}
+/// What a handler works on: the calling thread's saved registers, its
+/// `pt_regs` (the very frame the entry built: `&mut Cx` is `&mut PtRegs`,
+/// so it costs nothing to make).
+#[repr(transparent)]
+pub struct Cx(PtRegs);
 
 impl Cx {
-    /// The caller's saved registers.
-    pub fn regs(&self) -> &PtRegs {
-        // SAFETY: `regs` points at the caller's pt_regs on its kernel stack,
-        // alive for the whole call, and only this handler uses it meanwhile.
-        unsafe { &*self.regs }
+    /// The context of the call whose frame is `regs`.
+    fn of(regs: &mut PtRegs) -> &mut Cx {
+        // SAFETY: `Cx` is a `repr(transparent)` wrapper of `PtRegs`; the
+        // borrow is the one given.
+        unsafe { &mut *(regs as *mut PtRegs as *mut Cx) }
     }
 
-    /// The caller's saved registers, to change where or how it returns
-    /// (a call that rewrites its caller's frame, as `rt_sigreturn` will;
-    /// today only a test hook does).
+    /// The caller's saved registers.
+    pub fn regs(&self) -> &PtRegs {
+        &self.0
+    }
+
+    /// The caller's saved registers, to change where or how it returns:
+    /// only for the handlers of calls declared `#[rewrites_frame]` (they
+    /// alone get the token), whose return the entry path checks whole.
     #[cfg_attr(not(feature = "hooks"), allow(dead_code))]
-    pub fn regs_mut(&mut self) -> &mut PtRegs {
-        self.frame_changed = true;
-        // SAFETY: as in `regs`; `&mut self` makes the borrow exclusive.
-        unsafe { &mut *self.regs }
+    pub fn regs_mut(&mut self, _frame: RewritesFrame) -> &mut PtRegs {
+        &mut self.0
     }
 }
 
 impl SyscallArgs for Cx {
     #[inline(always)]
     fn arg(&self, index: usize) -> u64 {
-        let regs = self.regs();
+        let regs = &self.0;
         match index {
             0 => regs.rdi,
             1 => regs.rsi,
@@ -92,18 +92,18 @@ static TABLE: SyscallTable<Cx, ABI_TABLE_LEN> = DispatchTable::<Kernel>::WITH_HO
 
 /// Runs the syscall in `regs` (number in `orig_rax`, arguments in the
 /// argument registers) and stores its result in `regs.rax`. Returns whether
-/// the handler changed any other saved register (then the return path
-/// checks them all before it may use SYSRET).
+/// the call may have changed any other saved register (a call declared
+/// `#[rewrites_frame]`: the return path then checks them all before it may
+/// use SYSRET).
 #[inline]
 pub fn dispatch(regs: &mut PtRegs) -> bool {
     if config::trace_syscalls() {
         return dispatch_traced(regs);
     }
     let number = regs.orig_rax;
-    let mut cx = Cx { regs, frame_changed: false };
-    let ret = TABLE.dispatch(&mut cx, number);
-    regs.rax = ret as u64;
-    cx.frame_changed
+    let result = TABLE.dispatch(Cx::of(regs), number);
+    regs.rax = result.ret as u64;
+    result.frame_rewritten
 }
 
 /// `dispatch` with every call printed (`strace` on the command line).
@@ -114,11 +114,10 @@ fn dispatch_traced(regs: &mut PtRegs) -> bool {
     if number == nr::EXIT || number == nr::EXIT_GROUP {
         print_trace(number, &args, None);
     }
-    let mut cx = Cx { regs, frame_changed: false };
-    let ret = TABLE.dispatch(&mut cx, number);
-    regs.rax = ret as u64;
-    print_trace(number, &args, Some(ret));
-    cx.frame_changed
+    let result = TABLE.dispatch(Cx::of(regs), number);
+    regs.rax = result.ret as u64;
+    print_trace(number, &args, Some(result.ret));
+    result.frame_rewritten
 }
 
 fn print_trace(number: u64, args: &[u64; 6], ret: Option<i64>) {

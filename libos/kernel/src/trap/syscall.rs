@@ -18,12 +18,13 @@ extern "C" fn do_syscall_64(regs: &mut PtRegs) -> bool {
     // pt_regs is complete: interrupts may come now (and preempt the task at
     // its next return to ring 3).
     interrupts::enable();
-    let frame_changed = syscalls::dispatch(regs);
+    let frame_rewritten = syscalls::dispatch(regs);
     sched::exit_to_user_mode();
-    if frame_changed {
+    if frame_rewritten {
         syscall::sysret_is_safe(regs)
     } else {
-        // The frame is as the entry built it: RCX == RIP and R11 == RFLAGS
+        // No call declared `#[rewrites_frame]`: the frame is as the entry
+        // built it: RCX == RIP and R11 == RFLAGS
         // (both pushed from the same registers), the user CS and SS (pushed
         // as constants), and RIP just after a SYSCALL in user memory, which
         // ends a page below the canonical boundary, so RIP is canonical.
