@@ -127,6 +127,20 @@ impl AddressSpace {
         }))
     }
 
+    /// Takes the lock of the regions and page tables. It is held across
+    /// TLB shootdowns (`unmap_pieces`), whose targets answer from an
+    /// interrupt handler: a CPU that waited for it with interrupts off could
+    /// deadlock the holder (see `smp::call`), so it is only ever taken with
+    /// interrupts on (system calls, page faults from a context that had them
+    /// on, the loader).
+    fn lock_inner(&self) -> crate::sync::SpinLockGuard<'_, Inner> {
+        debug_assert!(
+            crate::arch::x86_64::interrupts::are_enabled(),
+            "an address space's lock taken with interrupts off"
+        );
+        self.inner.lock()
+    }
+
     /// CR3 for the kernel's view: the lower page, kernel ASID.
     pub fn kernel_cr3(&self) -> u64 {
         self.pair | self.pcid as u64
@@ -209,7 +223,7 @@ impl AddressSpace {
     /// Resolves a page fault at `addr` (demand paging). `write` and `fetch`
     /// say what the access was; `present` whether the page was mapped.
     pub fn handle_fault(&self, addr: u64, write: bool, fetch: bool, present: bool) -> Result<(), FaultError> {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let Some(region) = inner.regions.find(addr).copied() else {
             let below_stack = inner
                 .regions
@@ -229,14 +243,14 @@ impl AddressSpace {
 
     /// Adds a region at a fixed place (loader: image segments, the stack).
     pub fn add_region(&self, start: u64, len: u64, prot: Prot, kind: Kind) -> Result<(), Errno> {
-        self.inner.lock().regions.insert(start, len, prot, kind).map_err(region_errno)
+        self.lock_inner().regions.insert(start, len, prot, kind).map_err(region_errno)
     }
 
     /// Writes `data` at user address `virt` through the direct map,
     /// populating pages as needed (the loader: this address space need not
     /// be active). The range must lie in regions.
     pub fn write_initial(&self, virt: u64, data: &[u8]) -> Result<(), Errno> {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let mut done = 0usize;
         while done < data.len() {
             let va = virt + done as u64;
@@ -259,7 +273,7 @@ impl AddressSpace {
 
     /// Sets where the program break area starts (after the loaded image).
     pub fn set_brk_start(&self, start: u64) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         inner.brk_start = start;
         inner.brk = start;
     }
@@ -267,7 +281,7 @@ impl AddressSpace {
     /// Linux's `brk`: returns the new break, or the old one if `addr` is
     /// 0 or cannot be honoured.
     pub fn brk(&self, addr: u64) -> u64 {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let (start, old) = (inner.brk_start, inner.brk);
         if addr < start || addr >= USER_END || start == 0 {
             return old;
@@ -306,7 +320,7 @@ impl AddressSpace {
         if len > USER_END - USER_MIN {
             return Err(Errno::ENOMEM);
         }
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let at = if fixed || noreplace {
             if !hint.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
@@ -343,7 +357,7 @@ impl AddressSpace {
             return Err(Errno::EINVAL);
         }
         let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::EINVAL)?;
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let removed = inner.regions.remove(addr, len).map_err(|e| match e {
             RegionError::Invalid => Errno::EINVAL,
             other => region_errno(other),
@@ -361,7 +375,7 @@ impl AddressSpace {
             return Ok(());
         }
         let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::ENOMEM)?;
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let pieces = inner.regions.protect(addr, len, prot).map_err(|e| match e {
             RegionError::NotMapped | RegionError::Invalid => Errno::ENOMEM,
             other => region_errno(other),
@@ -426,13 +440,13 @@ impl AddressSpace {
     /// The regions (a copy, for the test hooks).
     #[cfg(feature = "hooks")]
     pub fn regions(&self) -> Vec<Region> {
-        self.inner.lock().regions.iter().copied().collect()
+        self.lock_inner().regions.iter().copied().collect()
     }
 
     /// Pages resident now (read by the test hooks).
     #[cfg(feature = "hooks")]
     pub fn resident_pages(&self) -> u64 {
-        self.inner.lock().resident
+        self.lock_inner().resident
     }
 }
 

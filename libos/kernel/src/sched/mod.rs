@@ -422,6 +422,11 @@ fn load_address_space(me: usize, cpu: &CpuSched, prev: &Task, next: &Task) {
 /// Ends the running task for good (the process decides what that means
 /// for the app). Never returns.
 pub fn exit_current() -> ! {
+    // A thread ends with interrupts on, as Linux's `do_exit` runs: its last
+    // write to the app (CLONE_CHILD_CLEARTID) may fault and page in under
+    // the address space's lock, which another CPU may hold across a TLB
+    // shootdown that this CPU must answer.
+    interrupts::enable();
     let task = current();
     // CLONE_CHILD_CLEARTID: tell a joiner (while the address space is still ours).
     let tid_addr = task.clear_child_tid.swap(0, Ordering::AcqRel);

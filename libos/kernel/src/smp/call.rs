@@ -3,9 +3,15 @@
 //!
 //! Each CPU has one [`CallSlot`]. A caller takes the target's slot, writes
 //! the function and its argument, sends the CALL_FUNCTION IPI and waits for
-//! the target to mark it done. While waiting (and while waiting for a busy
-//! slot) a CPU serves its own slot, so two CPUs calling each other cannot
-//! deadlock even with interrupts off.
+//! the target to mark it done. The waiting code (for a busy slot, and for
+//! the answer) runs this CPU's own pending request itself, with interrupts
+//! off: two CPUs calling each other, each holding a lock, each finish the
+//! other's request (a boot test does exactly that). A target answers from
+//! its IPI handler, so it must be able to take interrupts: a CPU that waits
+//! for a lock the caller holds waits with interrupts on (`SpinLock`), and a
+//! lock held across a call (an address space's, across its TLB shootdowns)
+//! is never taken with interrupts off: system calls run with them on, and
+//! so do the faults that page in app memory (`trap::exception`).
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -212,3 +212,96 @@ fn a_device_vector_runs_its_handler() {
     assert_eq!(again, vector, "the released vector is handed out first");
     crate::trap::irq::release_device_vector(again);
 }
+
+/// A step the test's two CPUs have reached (0: none).
+static STEP_CPU0: AtomicU64 = AtomicU64::new(0);
+static STEP_CPU1: AtomicU64 = AtomicU64::new(0);
+static LOCK_CPU0: crate::sync::SpinLock<()> = crate::sync::SpinLock::new(());
+static LOCK_CPU1: crate::sync::SpinLock<()> = crate::sync::SpinLock::new(());
+
+/// Waits (up to two seconds) until `step` reaches `at_least`.
+fn wait_for_step(step: &AtomicU64, at_least: u64) -> bool {
+    let end = time::deadline_after(2_000_000_000);
+    while time::rdtsc() < end {
+        if step.load(Ordering::Acquire) >= at_least {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    false
+}
+
+/// Shoots a kernel page down on CPU `cpu` alone (the page is any address:
+/// the target only invalidates it), the way `smp::shootdown` does.
+fn shoot_down(cpu: usize) {
+    crate::smp::call::call_on_many(
+        1 << cpu,
+        crate::arch::x86_64::paging::flush_local,
+        &STEP_CPU0 as *const AtomicU64 as u64,
+    );
+}
+
+/// Runs `func` as a kernel thread on CPU 1.
+fn on_cpu1(func: extern "C" fn(u64) -> !) {
+    let task = crate::sched::Task::new_kernel(func, 0, 1, false).expect("a kernel thread");
+    crate::sched::spawn(alloc::sync::Arc::new(task));
+}
+
+/// Two CPUs, each holding a lock (interrupts off), shoot each other down at
+/// once: each waits for the other's answer, and each answers the other's
+/// request from its own waiting loop (`smp::call`). Without that, both
+/// would wait forever, and the harness would report a hang.
+#[kernel_test]
+fn two_cpus_shooting_each_other_down_while_holding_locks_do_not_deadlock() {
+    require_cpus(2);
+    STEP_CPU0.store(0, Ordering::Release);
+    STEP_CPU1.store(0, Ordering::Release);
+    extern "C" fn cpu1(_: u64) -> ! {
+        let guard = LOCK_CPU1.lock();
+        STEP_CPU1.store(1, Ordering::Release);
+        if wait_for_step(&STEP_CPU0, 1) {
+            shoot_down(0);
+        }
+        drop(guard);
+        STEP_CPU1.store(2, Ordering::Release);
+        crate::sched::exit_current()
+    }
+    let guard = LOCK_CPU0.lock();
+    on_cpu1(cpu1);
+    assert!(wait_for_step(&STEP_CPU1, 1), "CPU 1 never took its lock");
+    STEP_CPU0.store(1, Ordering::Release);
+    shoot_down(1);
+    drop(guard);
+    assert!(wait_for_step(&STEP_CPU1, 2), "CPU 1 never finished its shootdown");
+}
+
+/// A CPU that waits for a lock with interrupts on answers the holder's
+/// shootdown from its interrupt handler while it spins (the lock itself
+/// runs nothing), so the holder's shootdown completes and the lock is
+/// released.
+#[kernel_test]
+fn a_cpu_spinning_on_a_lock_answers_the_holders_shootdown() {
+    require_cpus(2);
+    STEP_CPU0.store(0, Ordering::Release);
+    STEP_CPU1.store(0, Ordering::Release);
+    extern "C" fn cpu1(_: u64) -> ! {
+        STEP_CPU1.store(1, Ordering::Release);
+        // Spins here, interrupts on (a kernel thread runs with them on),
+        // while CPU 0 holds the lock and shoots CPU 1 down.
+        let guard = LOCK_CPU0.lock();
+        drop(guard);
+        STEP_CPU1.store(2, Ordering::Release);
+        crate::sched::exit_current()
+    }
+    let guard = LOCK_CPU0.lock();
+    on_cpu1(cpu1);
+    assert!(wait_for_step(&STEP_CPU1, 1), "CPU 1 never started");
+    // Give CPU 1 time to reach its spin on the lock.
+    let end = time::deadline_after(5_000_000);
+    while time::rdtsc() < end {
+        core::hint::spin_loop();
+    }
+    shoot_down(1);
+    drop(guard);
+    assert!(wait_for_step(&STEP_CPU1, 2), "CPU 1 never got the lock");
+}

@@ -2,6 +2,12 @@
 
 use x86_64::instructions::interrupts as hw;
 
+/// Whether interrupts are enabled on this CPU (RFLAGS.IF).
+#[inline]
+pub fn are_enabled() -> bool {
+    hw::are_enabled()
+}
+
 /// Disables interrupts and returns whether they were enabled.
 #[inline]
 pub fn disable_and_save() -> bool {
