@@ -1,9 +1,10 @@
 //! The part of the per-CPU data that the assembly reaches through `%gs`.
 //!
-//! The kernel's `PerCpu` structure starts with a [`PerCpuHeader`]; while the
-//! CPU runs kernel code its GS base (`IA32_GS_BASE`) points at it, and while it
-//! runs user code the pointer waits in `IA32_KERNEL_GS_BASE` until the entry
-//! code's SWAPGS brings it back.
+//! Each CPU has one [`PerCpuHeader`] (the kernel's `arch::x86_64::percpu`);
+//! while the CPU runs kernel code its GS base (`IA32_GS_BASE`) points at it,
+//! and while it runs user code the pointer waits in `IA32_KERNEL_GS_BASE`
+//! until the entry code's SWAPGS brings it back. The kernel's other per-CPU
+//! state lives in per-CPU variables, indexed by the header's `cpu`.
 
 use core::mem::offset_of;
 
@@ -19,7 +20,8 @@ pub mod flags {
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct PerCpuHeader {
-    /// Address of this structure, so Rust can read `%gs:0` to find it.
+    /// Address of this structure (`%gs:0`; the tests compare it with the GS
+    /// base).
     pub self_ptr: u64,
     /// Top of the running task's kernel stack (its `pt_regs` sit right below).
     pub top_of_stack: u64,

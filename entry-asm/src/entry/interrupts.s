@@ -1,5 +1,7 @@
 /*
- * interrupts.s: entry and exit for interrupts and exceptions.
+ * interrupts.s: entry and exit for interrupts and exceptions (Linux's
+ * idtentry, error_entry, paranoid_entry and their exits,
+ * arch/x86/entry/entry_64.S, 6.1). The Rust side is libos/kernel/src/trap.
  *
  * All of this is entry text: under KPTI it is also mapped into every user
  * page table, because the CPU jumps here with the user's CR3 still loaded.
@@ -11,7 +13,8 @@
  * in idt_stub_table (read by the kernel to fill the IDT).
  *
  * On entry the CPU has pushed SS, RSP, RFLAGS, CS, RIP and, for some
- * exceptions, an error code. A stub pushes -1 as the error code where the
+ * exceptions, an error code (Intel SDM Vol. 3A, "Exception and Interrupt
+ * Reference"; ERROR_CODE_VECTORS). A stub pushes -1 as the error code where the
  * CPU pushed none (so pt_regs->orig_rax is always there), then RDI, and
  * puts the vector in EDI. NMI, #DB, #DF and #MC arrive on IST stacks and
  * take the paranoid path; every other vector the common one.
@@ -92,7 +95,7 @@ idt_common_entry:
     CLEAR_REGS
     movq %rsp, %rdi
     movl %r12d, %esi
-    CALL_ALIGNED do_interrupt
+    CALL_ALIGNED do_interrupt               /* trap/mod.rs */
     /* Back with IF = 0 and RSP = pt_regs. Return where the interrupt came from. */
     testb $3, {PTREGS_CS}(%rsp)
     jnz entry_return_to_user_iret
@@ -177,7 +180,7 @@ idt_paranoid_entry:
     /* CR3 = kernel. R12-R14 are callee-saved across the call. */
     movq %rsp, %rdi
     movl %r12d, %esi
-    CALL_ALIGNED do_paranoid
+    CALL_ALIGNED do_paranoid                /* trap/paranoid.rs */
     /* Restore CR3, then GS, as found. */
     RESTORE_CR3 %r14
     testl %r13d, %r13d

@@ -1,6 +1,6 @@
 /*
- * trampoline.s: the per-CPU SYSCALL trampoline (seed 000; Linux 4.15's
- * entry_SYSCALL_64_trampoline).
+ * trampoline.s: the per-CPU SYSCALL trampoline (Linux 4.15 to 4.18's
+ * entry_SYSCALL_64_trampoline, arch/x86/entry/entry_64.S).
  *
  * Under KPTI a SYSCALL arrives with the user's CR3: nothing of the kernel
  * is mapped but the entry areas and the entry text. The trampoline page is

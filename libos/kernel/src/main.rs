@@ -4,14 +4,17 @@
 //! the boot page tables, the boot stack) and brings the machine up in this
 //! order:
 //!
-//! 1. the console, so everything after can report;
-//! 2. the boot information (memory map, command line), copied before the
+//! 1. its per-CPU data (`percpu`: before anything reads per-CPU state);
+//! 2. the console, so everything after can report;
+//! 3. the boot information (memory map, command line), copied before the
 //!    loader's memory is reused;
-//! 3. CPU features and the configuration (KPTI, PCID);
-//! 4. the frame allocator, then the kernel's own page tables (per-section
+//! 4. CPU features and the configuration (KPTI, PCID);
+//! 5. the frame allocator, then the kernel's own page tables (per-section
 //!    permissions, direct map) replacing the boot identity map;
-//! 5. the heap, the per-CPU data, the entry area, GDT, TSS and IDT;
-//! 6. ACPI, the boot report; then the tests or the app.
+//! 6. the heap, the IDT, then the ways into the kernel on this CPU
+//!    (`trap::init_cpu`: entry area, GDT, TSS, entry state, SYSCALL);
+//! 7. ACPI, the APIC, the other CPUs, the boot report; then the tests or
+//!    the app.
 #![no_std]
 #![no_main]
 // The benchmark's empty image keeps only the entry below; the rest is unused.

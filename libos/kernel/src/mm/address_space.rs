@@ -1,6 +1,9 @@
 //! An app's address space: its page tables and its regions.
 //!
-//! Every address space is a pair of PML4 pages, 8 KiB aligned (seed 002):
+//! Every address space is a pair of PML4 pages, 8 KiB aligned, as Linux's
+//! page-table isolation allocates a PGD (`PGD_ALLOCATION_ORDER` 1 in
+//! `arch/x86/include/asm/pgalloc.h`, the user half one page above, selected
+//! by `PTI_USER_PGTABLE_BIT` in `arch/x86/entry/calling.h`):
 //!
 //! - the lower page is the kernel's view: the kernel half (slots 256..512)
 //!   copied from the kernel page table (the PDPTs are shared, so later
