@@ -123,11 +123,13 @@ static ONLINE: AtomicU64 = AtomicU64::new(0);
 /// Once per CPU, on that CPU, with interrupts off, `index` its own and
 /// below `MAX_CPUS`.
 pub unsafe fn init_cpu(index: usize) {
+    // The header first: from here on the CPU knows its index (a report
+    // printed while the values are allocated names it).
+    // SAFETY: as this function's contract.
+    unsafe { crate::arch::x86_64::percpu::install(index) };
     for allocate in registry() {
         allocate(index);
     }
-    // SAFETY: as this function's contract.
-    unsafe { crate::arch::x86_64::percpu::install(index) };
     CPU_COUNT.fetch_max(index + 1, Ordering::AcqRel);
 }
 
