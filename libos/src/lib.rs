@@ -29,7 +29,8 @@
 //! thread, prints the message and location and exits with 101,
 //! [`process::exit`], [`env::args`], [`time`] and random bytes
 //! ([`random::fill`]). `#[libos::test]` registers boot-time tests that
-//! `cargo xtask test` runs.
+//! `cargo xtask test` runs; they, `testing` and `debug` exist only with the
+//! feature `testing` (test builds), as `#[cfg(test)]` code does.
 //!
 //! Threads and their synchronisation are shaped like `std`'s, so code moves
 //! over by changing `use std::` to `use libos::`: [`thread`] (`spawn`,
