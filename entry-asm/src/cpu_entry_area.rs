@@ -23,7 +23,9 @@
 //!
 //! The trampoline finds its own area RIP-relatively (it is mapped at
 //! `area + TRAMPOLINE`), which is why SYSCALL's LSTAR differs between CPUs
-//! by exactly [`STRIDE`] (seed 000).
+//! by exactly [`STRIDE`] (as with Linux 4.15 to 4.18's per-CPU
+//! `entry_SYSCALL_64_trampoline`, `arch/x86/entry/entry_64.S`, mapped by
+//! `setup_cpu_entry_area` in `arch/x86/mm/cpu_entry_area.c`).
 
 use crate::layout::{CPU_ENTRY_AREA_BASE, MAX_CPUS, PAGE_SIZE};
 
@@ -76,8 +78,10 @@ pub mod tss {
     pub const SIZE: u64 = 104;
 }
 
-/// Offset of the SYSCALL scratch slot: the top word of the entry stack
-/// ("the top word of the SYSENTER stack is hot and usable as scratch", seed 000).
+/// Offset of the SYSCALL scratch slot: the top word of the entry stack, where
+/// the trampoline parks the user RSP before it has a stack (Linux 4.15's
+/// `RSP_SCRATCH`, the top word of the SYSENTER stack, in
+/// `arch/x86/entry/entry_64.S`).
 pub const RSP_SCRATCH: u64 = ENTRY_STACK_TOP - 8;
 
 /// Virtual address of the read-only IDT alias.

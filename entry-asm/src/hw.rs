@@ -209,7 +209,9 @@ pub mod vector {
     /// Number of architecturally defined exception vectors.
     pub const EXCEPTIONS: usize = 32;
 
-    /// Whether the CPU pushes an error code for this exception vector.
+    /// Whether the CPU pushes an error code for this exception vector
+    /// (Intel SDM Vol. 3A, table "Protected-Mode Exceptions and
+    /// Interrupts").
     pub const fn has_error_code(v: u8) -> bool {
         matches!(v, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30)
     }

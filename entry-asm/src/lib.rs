@@ -1,7 +1,8 @@
 //! Every instruction that runs before Rust can, and the entry paths.
 //!
-//! - `boot/`: the multiboot header, the 32-bit start and the switch to long
-//!   mode, ending in a call to the kernel's `kernel_main`.
+//! - `boot/`: the multiboot header, the 32-bit start, the AP trampoline and
+//!   the one switch to long mode they share, ending in a call to the
+//!   kernel's `kernel_main` (or `ap_main`).
 //! - [`pt_regs`], [`percpu`], [`cpu_entry_area`], [`layout`]: the structures and
 //!   numbers the assembly shares with Rust, each offset checked at compile
 //!   time and handed to the assembly as a `const` operand, so the two can
@@ -74,14 +75,20 @@ mod asm {
         options(att_syntax)
     );
 
+    // The 32-bit start and the AP trampoline, in one piece so that the
+    // long-mode switch of long_mode.s is defined once for both.
     global_asm!(
-        include_str!("boot/start32.s"),
+        concat!(
+            include_str!("boot/long_mode.s"),
+            include_str!("boot/start32.s"),
+            include_str!("boot/ap_trampoline.s"),
+        ),
         BOOTLOADER_MAGIC = const hw::multiboot::BOOTLOADER_MAGIC,
         RFLAGS_ID = const hw::rflags::ID,
         CR4_PAE = const hw::cr::CR4_PAE,
         MSR_EFER = const hw::msr::EFER,
         EFER_BITS = const hw::efer::LME | hw::efer::NXE,
-        CR0_BITS = const hw::cr::CR0_PG | hw::cr::CR0_WP,
+        CR0_BITS = const hw::cr::CR0_PG | hw::cr::CR0_PE | hw::cr::CR0_WP,
         BOOT_CS = const boot_gdt::CS,
         EXIT_FAILURE = const libos_abi::run::EXIT_FAILURE,
         DEBUG_EXIT = const hw::port::DEBUG_EXIT,
@@ -89,15 +96,6 @@ mod asm {
         PTE_RW = const hw::pte::PRESENT | hw::pte::WRITABLE,
         LARGE_PAGE_SIZE = const layout::LARGE_PAGE_SIZE,
         COM1 = const hw::port::COM1,
-        options(att_syntax)
-    );
-
-    global_asm!(
-        include_str!("boot/ap_trampoline.s"),
-        CR4_PAE = const hw::cr::CR4_PAE,
-        MSR_EFER = const hw::msr::EFER,
-        EFER_BITS = const hw::efer::LME | hw::efer::NXE,
-        CR0_BITS = const hw::cr::CR0_PG | hw::cr::CR0_PE | hw::cr::CR0_WP,
         AP_CS = const boot_gdt::CS,
         AP_DS = const boot_gdt::DS,
         AP_TRAMPOLINE_PHYS = const AP_TRAMPOLINE_PHYS,
@@ -119,6 +117,7 @@ mod asm {
             include_str!("entry/interrupts.s"),
             include_str!("entry/syscall_64.s"),
             include_str!("entry/trampoline.s"),
+            include_str!("entry/bench_floor.s"),
             include_str!("support/switch.s"),
         ),
         ERROR_CODE_VECTORS = const ERROR_CODE_VECTORS,
@@ -138,8 +137,12 @@ mod asm {
         CR3_NOFLUSH_BIT = const hw::cr::CR3_NOFLUSH.trailing_zeros(),
         MSR_GS_BASE = const hw::msr::GS_BASE,
         PERCPU_USER_RSP_SCRATCH = const percpu::off::USER_RSP_SCRATCH,
+        // Test images record CR3 writes (RECORD_CR3 in calling.s).
+        RECORD_CR3 = const cfg!(feature = "testing") as u8,
         PERCPU_LAST_KERNEL_CR3 = const percpu::off::LAST_KERNEL_CR3,
         PERCPU_LAST_USER_CR3 = const percpu::off::LAST_USER_CR3,
+        // Benchmark images have the floor entries (bench_floor.s).
+        BENCH_FLOOR = const cfg!(feature = "bench") as u8,
         USER_CS = const hw::selector::USER_CS,
         USER_DS = const hw::selector::USER_DS,
         ENOSYS = const libos_abi::errno::Errno::ENOSYS as i32,

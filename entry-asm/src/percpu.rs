@@ -1,9 +1,10 @@
 //! The part of the per-CPU data that the assembly reaches through `%gs`.
 //!
-//! The kernel's `PerCpu` structure starts with a [`PerCpuHeader`]; while the
-//! CPU runs kernel code its GS base (`IA32_GS_BASE`) points at it, and while it
-//! runs user code the pointer waits in `IA32_KERNEL_GS_BASE` until the entry
-//! code's SWAPGS brings it back.
+//! Each CPU has one [`PerCpuHeader`] (the kernel's `arch::x86_64::percpu`);
+//! while the CPU runs kernel code its GS base (`IA32_GS_BASE`) points at it,
+//! and while it runs user code the pointer waits in `IA32_KERNEL_GS_BASE`
+//! until the entry code's SWAPGS brings it back. The kernel's other per-CPU
+//! state lives in per-CPU variables, indexed by the header's `cpu`.
 
 use core::mem::offset_of;
 
@@ -19,7 +20,8 @@ pub mod flags {
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct PerCpuHeader {
-    /// Address of this structure, so Rust can read `%gs:0` to find it.
+    /// Address of this structure (`%gs:0`; the tests compare it with the GS
+    /// base).
     pub self_ptr: u64,
     /// Top of the running task's kernel stack (its `pt_regs` sit right below).
     pub top_of_stack: u64,
@@ -34,10 +36,14 @@ pub struct PerCpuHeader {
     pub user_pcid_flush_pending: u64,
     /// This CPU's index (0 = the boot CPU).
     pub cpu: u64,
-    /// The last value the entry code wrote to CR3 when entering the kernel
-    /// (NOFLUSH bit included): what boot-time tests check KPTI/PCID with.
+    /// Test images only: the last value the entry code wrote to CR3 when
+    /// entering the kernel (NOFLUSH bit included, which CR3 does not read
+    /// back): what the KPTI tests check KPTI and PCID with.
+    #[cfg(feature = "testing")]
     pub last_kernel_cr3: u64,
-    /// The last value the exit code wrote to CR3 when returning to ring 3.
+    /// Test images only: the last value the exit code wrote to CR3 when
+    /// returning to ring 3.
+    #[cfg(feature = "testing")]
     pub last_user_cr3: u64,
 }
 
@@ -52,8 +58,16 @@ pub mod off {
     pub const ENTRY_FLAGS: usize = offset_of!(PerCpuHeader, entry_flags);
     pub const USER_PCID_FLUSH_PENDING: usize = offset_of!(PerCpuHeader, user_pcid_flush_pending);
     pub const CPU: usize = offset_of!(PerCpuHeader, cpu);
+    #[cfg(feature = "testing")]
     pub const LAST_KERNEL_CR3: usize = offset_of!(PerCpuHeader, last_kernel_cr3);
+    #[cfg(feature = "testing")]
     pub const LAST_USER_CR3: usize = offset_of!(PerCpuHeader, last_user_cr3);
+    // Production images have no records: the assembly assembles no store
+    // (see `RECORD_CR3` in entry-asm/src/lib.rs), these offsets go unused.
+    #[cfg(not(feature = "testing"))]
+    pub const LAST_KERNEL_CR3: usize = 0;
+    #[cfg(not(feature = "testing"))]
+    pub const LAST_USER_CR3: usize = 0;
 }
 
 const _: () = assert!(off::SELF_PTR == 0, "Rust reads the per-CPU pointer at %gs:0");

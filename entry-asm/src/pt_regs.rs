@@ -29,8 +29,9 @@ pub struct PtRegs {
     pub rdx: u64,
     pub rsi: u64,
     pub rdi: u64,
-    /// Syscall number on syscall entry; error code (or `-1`) on exceptions;
-    /// `!vector` on interrupts.
+    /// Syscall number on syscall entry; the error code on exceptions that
+    /// push one; `-1` on every other exception and on interrupts (the IDT
+    /// stubs push it; the vector travels in a register, not here).
     pub orig_rax: u64,
     pub rip: u64,
     pub cs: u64,

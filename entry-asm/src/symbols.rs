@@ -13,8 +13,10 @@ unsafe extern "C" {
     /// LSTAR without KPTI: the SYSCALL entry in kernel text.
     pub static entry_SYSCALL_64: u8;
     /// The benchmark's SYSCALL floor without KPTI (returns at once).
+    #[cfg(feature = "bench")]
     pub static entry_SYSCALL_64_bench_floor: u8;
     /// The benchmark's SYSCALL floor with KPTI, in the trampoline page.
+    #[cfg(feature = "bench")]
     pub static entry_SYSCALL_64_bench_floor_trampoline: u8;
     /// CSTAR: refuses SYSCALL from 32-bit compatibility mode with -ENOSYS.
     pub static entry_SYSCALL_compat: u8;

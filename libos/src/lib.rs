@@ -29,7 +29,8 @@
 //! thread, prints the message and location and exits with 101,
 //! [`process::exit`], [`env::args`], [`time`] and random bytes
 //! ([`random::fill`]). `#[libos::test]` registers boot-time tests that
-//! `cargo xtask test` runs.
+//! `cargo xtask test` runs; they, `testing` and `debug` exist only with the
+//! feature `testing` (test builds), as `#[cfg(test)]` code does.
 //!
 //! Threads and their synchronisation are shaped like `std`'s, so code moves
 //! over by changing `use std::` to `use libos::`: [`thread`] (`spawn`,
@@ -74,6 +75,7 @@ pub mod process;
 pub mod random;
 pub mod rt;
 pub mod sync;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod thread;
 pub mod time;
@@ -89,19 +91,70 @@ pub mod sys {
     pub use libos_abi::syscalls::user::*;
 }
 
-/// Kernel hooks for the boot-time test suite (`libos_abi::debug`).
+/// The kernel hooks of the boot-time tests and the benchmark
+/// (`libos_abi::debug`): only in test builds (feature `testing`), and only
+/// test and benchmark kernels answer them; a production kernel returns
+/// `ENOSYS`.
+#[cfg(feature = "testing")]
 pub mod debug {
     pub use libos_abi::debug::*;
+    /// The raw stubs of the hook calls (`libos_test_register`, `libos_debug`).
+    pub use libos_abi::syscalls::user_hooks as stubs;
 
-    /// Calls `libos_debug(op, arg0, arg1)`.
-    pub fn call(op: u64, arg0: u64, arg1: u64) -> Result<u64, crate::Errno> {
-        // SAFETY: the debug operations the test suite uses cannot break the
-        // app's memory safety except SET_RETURN_RIP, which tests use knowingly.
-        unsafe { libos_abi::syscalls::user::libos_debug(op, arg0, arg1) }
+    use crate::Errno;
+
+    /// Calls `libos_debug(op, arg0, arg1)` for an operation that cannot
+    /// break the app's memory safety ([`is_memory_safe`]): every one but
+    /// `SET_RETURN_RIP` (tests issue it from assembly, where the changed
+    /// return is expected) and `BENCH_FLOOR` ([`set_bench_floor`]), for
+    /// which this fails with `EINVAL` without asking the kernel.
+    pub fn call(op: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
+        if !is_memory_safe(op) {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: `op` is an operation that only reads or reports kernel
+        // state, reads app memory, or arms test events (`is_memory_safe`):
+        // none changes app memory, registers or the syscall entry.
+        unsafe { stubs::libos_debug(op, arg0, arg1) }
+    }
+
+    /// Points this CPU's SYSCALL entry at the benchmark's floor (`on`), or
+    /// back at the normal entry (`BENCH_FLOOR`; benchmark kernels only).
+    ///
+    /// # Safety
+    ///
+    /// While the floor is installed every system call on this CPU but
+    /// `libos_debug` returns at once, unanswered, with its own number in RAX
+    /// as the "result": no other system call (printing, allocating, a lock
+    /// that waits) may run on this CPU until it is removed, and the caller
+    /// must stay on this CPU (pinned) until then.
+    pub unsafe fn set_bench_floor(on: bool) -> Result<(), Errno> {
+        // SAFETY: the caller keeps the contract above, the whole of what
+        // BENCH_FLOOR asks.
+        unsafe { stubs::libos_debug(BENCH_FLOOR, on as u64, 0) }.map(|_| ())
     }
 }
 
 #[doc(hidden)]
 pub mod __private {
     pub use libos_abi as abi;
+
+    /// What `#[libos::test]` expands to goes through this macro: kept in
+    /// test builds (feature `testing`), dropped in others, the way
+    /// `#[cfg(test)]` drops a test. (A proc macro cannot see the features of
+    /// `libos`; this macro is defined per feature here.)
+    #[cfg(feature = "testing")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __libos_testing_only {
+        ($($item:tt)*) => { $($item)* };
+    }
+    /// See the other definition.
+    #[cfg(not(feature = "testing"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __libos_testing_only {
+        ($($item:tt)*) => {};
+    }
+    pub use __libos_testing_only as testing_only;
 }

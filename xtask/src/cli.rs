@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::build::Flavor;
+use crate::build::{Flavor, Hooks};
 use crate::commands::{AppChoice, BootOptions, Spelling};
 use crate::emulator::Emulator;
 use crate::emulator::accel::AccelChoice;
@@ -75,8 +75,8 @@ pub fn spelling_of(mut args: Vec<OsString>) -> (Spelling, Vec<OsString>) {
 pub enum Command {
     /// Build the kernel and an app, write the image, print its path and sizes.
     ///
-    /// The image goes to `target/images/<app>[-tests][-release].bin` (for an
-    /// app outside the framework, to `<its target dir>/libos/images/`).
+    /// The image goes to `target/images/<app>[-tests|-testing][-release].bin`
+    /// (for an app outside the framework, to `<its target dir>/libos/images/`).
     Build {
         #[command(flatten)]
         target: TargetArgs,
@@ -218,8 +218,9 @@ pub enum Command {
     /// Run the checks CI runs before the tests: fmt, clippy and rustdoc.
     ///
     /// cargo fmt --check; clippy -D warnings for the host crates, the
-    /// bare-metal crates and every app, the kernel with boot tests and the
-    /// benchmark's empty kernel; cargo doc with RUSTDOCFLAGS=-D warnings.
+    /// bare-metal crates and every app, libos without its test hooks, the
+    /// kernel with boot tests, the benchmark's kernel and the benchmark's
+    /// empty kernel; cargo doc with RUSTDOCFLAGS=-D warnings.
     Lint,
 }
 
@@ -244,6 +245,11 @@ pub struct TargetArgs {
     /// them with the command line word `test`.
     #[arg(long)]
     pub boot_tests: bool,
+    /// Build the test flavour: the kernel and the app with the test hooks
+    /// (features `testing` and `libos/testing`); an app's tests then run
+    /// with the command line word `test`.
+    #[arg(long)]
+    pub testing: bool,
 }
 
 impl TargetArgs {
@@ -259,7 +265,11 @@ impl TargetArgs {
 
     /// Profile and kernel flavour.
     pub fn flavor(&self) -> Flavor {
-        Flavor { boot_tests: self.boot_tests, ..Flavor::plain(self.release) }
+        Flavor {
+            boot_tests: self.boot_tests,
+            hooks: if self.testing { Hooks::Testing } else { Hooks::None },
+            ..Flavor::plain(self.release)
+        }
     }
 }
 
@@ -526,6 +536,17 @@ mod tests {
         assert!(Cli::try_parse_from(["cargo xtask", "image", "--app-path", "x", "-o", "x.bin"]).is_ok());
         let Command::Test { app_path, .. } = parse(&["test", "--app-path", "/a"]).command else { panic!() };
         assert_eq!(app_path.as_deref(), Some(std::path::Path::new("/a")));
+    }
+
+    #[test]
+    fn testing_builds_the_test_flavour() {
+        let flavor = |args: &[&str]| {
+            let Command::Run { target, .. } = parse(args).command else { panic!("not run") };
+            target.flavor()
+        };
+        assert_eq!(flavor(&["run", "hello"]), Flavor::plain(false));
+        assert_eq!(flavor(&["run", "hello", "--testing", "--release"]), Flavor::testing(true));
+        assert_eq!(flavor(&["run", "--app-path", "../x", "--testing"]).hooks, Hooks::Testing);
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub fn build_image(layout: &Layout, spec: &ImageSpec, out: &Path) -> Result<Buil
         layout.check_app(app)?;
     }
     let app_elf = match &spec.app {
-        Some(app) => Some(layout.build_app(app, spec.flavor.release)?),
+        Some(app) => Some(layout.build_app(app, spec.flavor)?),
         None => None,
     };
     let kernel_elf = layout.build_kernel(spec.flavor)?;

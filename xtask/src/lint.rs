@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::build::{BENCH_EMPTY_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo};
+use crate::build::{BENCH_EMPTY_FEATURE, BENCH_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo};
 use crate::emulator::qemu::shell_quote;
 
 /// One check: a title and a cargo command line.
@@ -57,7 +57,16 @@ pub fn steps(apps: &[String]) -> Vec<Step> {
         // The workspace's default-members: the host crates, the xtask included.
         Step::new("clippy, host crates", &["clippy", "--all-targets", "--", "-D", "warnings"]),
         Step { title: "clippy, bare-metal crates".into(), args: bare_metal, env: Vec::new() },
+        // The test apps ask for `libos/testing`, which the step above unifies
+        // for every crate: `libos` alone, as production apps get it.
+        Step::new(
+            "clippy, libos without its test hooks",
+            &["clippy", "-p", "libos", "--target", TARGET, "--", "-D", "warnings"],
+        ),
+        // The production kernel is in the step above; the test hooks come
+        // with the boot tests.
         kernel_clippy("clippy, the kernel with its boot tests", BOOT_TESTS_FEATURE),
+        kernel_clippy("clippy, the benchmark's kernel", BENCH_FEATURE),
         // The benchmark's empty image (`cargo xtask bench`) must keep building.
         kernel_clippy("clippy, the benchmark's empty kernel", BENCH_EMPTY_FEATURE),
         doc,

@@ -13,7 +13,8 @@
 //!   run ended: QEMU status + exit line → verdict);
 //! - [`testing`]: `cargo xtask test`: [`testing::plan`] (the table of
 //!   boot-time test suites), [`testing::runner`], [`testing::serial_protocol`]
-//!   (the boot-time test protocol on the serial port) and
+//!   (the boot-time test protocol on the serial port),
+//!   [`testing::hook_symbols`] (no hooks in production kernels) and
 //!   [`testing::host_tests`] (the host unit tests, summarised);
 //! - [`mod@bench`]: `cargo xtask bench` (the bench app's output, figures, JSON,
 //!   comparison, targets, the console report, the environment);

@@ -4,7 +4,7 @@
 use core::ptr::{null_mut, without_provenance, without_provenance_mut};
 
 use libos::Errno;
-use libos::sys;
+use libos::{debug, sys};
 use libos_abi_types::*;
 
 /// Constants of the ABI the tests pass.
@@ -113,10 +113,10 @@ fn invalid_arguments_are_einval_or_ebadf() {
         assert_eq!(sys::nanosleep(&negative, null_mut()), Err(Errno::EINVAL));
         let mut b = [0u8; 4];
         assert_eq!(sys::getrandom(b.as_mut_ptr(), 4, 0xF0), Err(Errno::EINVAL));
-        assert_eq!(sys::libos_test_register(0, b"x".as_ptr(), 0, 0, 0), Err(Errno::EINVAL));
-        assert_eq!(sys::libos_test_register(0, b"x".as_ptr(), 100_000, 0, 0), Err(Errno::EINVAL));
-        assert_eq!(sys::libos_test_register(0, b"x".as_ptr(), 1, 77, 0), Err(Errno::EINVAL));
-        assert_eq!(sys::libos_debug(u64::MAX, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(debug::stubs::libos_test_register(0, b"x".as_ptr(), 0, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(debug::stubs::libos_test_register(0, b"x".as_ptr(), 100_000, 0, 0), Err(Errno::EINVAL));
+        assert_eq!(debug::stubs::libos_test_register(0, b"x".as_ptr(), 1, 77, 0), Err(Errno::EINVAL));
+        assert_eq!(debug::stubs::libos_debug(u64::MAX, 0, 0), Err(Errno::EINVAL));
     }
 }
 

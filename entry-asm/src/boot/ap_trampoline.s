@@ -5,10 +5,10 @@
  * 1 MiB) and fills in its parameter block, then sends INIT-SIPI-SIPI with
  * vector AP_TRAMPOLINE_PHYS >> 12. The AP starts here in 16-bit real mode
  * with CS = AP_TRAMPOLINE_PHYS >> 4, IP = 0, interrupts off, no stack.
- * It goes straight to long mode (PAE, CR3, EFER.LME|NXE, then PG|PE
- * together) on a page table that identity-maps this page and maps the
- * kernel, far-jumps into 64-bit code, loads its stack and calls the
- * kernel's ap_main(cpu_index). Everything here is position dependent on
+ * It goes straight to long mode (ENTER_LONG_MODE, long_mode.s: PAE, CR3,
+ * EFER.LME|NXE, then PG|PE together) on a page table that identity-maps
+ * this page and maps the kernel, far-jumps into 64-bit code, loads its
+ * stack and calls the kernel's ap_main(cpu_index). Everything here is position dependent on
  * AP_TRAMPOLINE_PHYS: addresses are written as offsets from the start.
  */
     .section .ap_trampoline, "ax"
@@ -22,20 +22,12 @@ ap_trampoline_start:
     movw %cs, %ax
     movw %ax, %ds
 
-    /* Long-mode paging: PAE, the parameter block's CR3 (below 4 GiB). */
-    movl %cr4, %eax
-    orl ${CR4_PAE}, %eax
-    movl %eax, %cr4
-    movl (ap_param_cr3 - ap_trampoline_start), %eax
-    movl %eax, %cr3
-    movl ${MSR_EFER}, %ecx
-    rdmsr
-    orl ${EFER_BITS}, %eax
-    wrmsr
-    /* Protected mode and paging at once: long mode (compatibility) is active. */
-    movl %cr0, %eax
-    orl ${CR0_BITS}, %eax
-    movl %eax, %cr0
+    /*
+     * Long mode on the parameter block's page table (below 4 GiB), the
+     * boot CPU's sequence (long_mode.s): protected mode and paging come on
+     * at once, and long mode (compatibility) is active.
+     */
+    ENTER_LONG_MODE (ap_param_cr3 - ap_trampoline_start)
     /* A 64-bit code segment from the trampoline's own GDT. */
     lgdtl (ap_gdt_pointer - ap_trampoline_start)
     ljmpl ${AP_CS}, ${AP_TRAMPOLINE_PHYS} + (ap_long_mode - ap_trampoline_start)

@@ -10,8 +10,8 @@
  *
  * It checks that a multiboot loader started us and that the CPU can run a
  * 64-bit kernel (long mode and NX), printing a clear message on COM1 if not,
- * builds the early page tables, enables PAE, LME, NXE, paging and WP, and
- * far-jumps into 64-bit code (start64.s).
+ * builds the early page tables, switches to long mode (ENTER_LONG_MODE,
+ * long_mode.s) and far-jumps into 64-bit code (start64.s).
  */
     .section .boot.text, "ax"
     .code32
@@ -64,27 +64,8 @@ _start32:
 
     call boot32_build_page_tables
 
-    /* PAE paging structures, then CR3 = the boot PML4 (physical, below 4 GiB). */
-    movl %cr4, %eax
-    orl ${CR4_PAE}, %eax
-    movl %eax, %cr4
-    movl $boot_pml4, %eax
-    movl %eax, %cr3
-
-    /* EFER: long mode enable and no-execute enable. */
-    movl ${MSR_EFER}, %ecx
-    rdmsr
-    orl ${EFER_BITS}, %eax
-    wrmsr
-
-    /*
-     * Paging on. With EFER.LME set this activates long mode (compatibility
-     * mode until CS is a 64-bit segment). WP makes ring-0 writes honour
-     * read-only pages from now on.
-     */
-    movl %cr0, %eax
-    orl ${CR0_BITS}, %eax
-    movl %eax, %cr0
+    /* Long mode on the boot PML4 (physical, below 4 GiB): long_mode.s. */
+    ENTER_LONG_MODE $boot_pml4
 
     /* A GDT with a 64-bit code segment; the far jump enters 64-bit mode. */
     lgdt boot_gdt_pointer

@@ -53,8 +53,9 @@
 /*
  * CLEAR_REGS: zero the registers that still hold values from the
  * interrupted context once pt_regs has them, so that nothing the user
- * controls can steer speculative execution in the kernel (as Linux does).
- * RSP, RDI (pt_regs pointer) and R12 (vector) are left alone.
+ * controls can steer speculative execution in the kernel (Linux's
+ * PUSH_AND_CLEAR_REGS, arch/x86/entry/calling.h). RSP, RDI (pt_regs
+ * pointer) and R12 (vector) are left alone.
  */
 .macro CLEAR_REGS
     xorl %eax, %eax
@@ -73,38 +74,91 @@
 .endm
 
 /*
- * SWITCH_TO_KERNEL_CR3 scratch: if CR3 holds a user page table, switch to
- * the kernel's. Under KPTI every address space is an 8 KiB-aligned pair of
- * PML4 pages, kernel half at the lower page, user half at the upper, so
- * clearing CR3 bit 12 selects the kernel half; with PCID the user ASID is
- * the kernel ASID plus bit 11, so bit 11 is cleared too, and the write sets
- * NOFLUSH (bit 63) so that the kernel ASID keeps its TLB entries. Whether
- * PCID is on is read off the CR3 value itself (bit 11 is only ever set in a
- * PCID user CR3). Without KPTI, bit 12 is never set and CR3 is left alone.
- * The value written is recorded in this CPU's per-CPU data (GS is the
- * kernel's at every use, and mapped once CR3 is), for the boot-time tests.
- * (Linux: SWITCH_TO_KERNEL_CR3 / ADJUST_KERNEL_CR3.)
+ * RECORD_CR3 reg, slot: test images only (feature `testing`, RECORD_CR3 =
+ * 1): store the CR3 value in `reg` in this CPU's per-CPU header at `slot`,
+ * where the KPTI tests read it back (libos_debug LAST_KERNEL_CR3 and
+ * LAST_USER_CR3): CR3 itself does not read back the NOFLUSH bit. GS is the
+ * kernel's at every use, and mapped once CR3 is. Each store carries a local
+ * symbol `entry_record_cr3_N`, by which `cargo xtask test` checks that a
+ * production kernel, which assembles none of this, has no such store.
  */
-.macro SWITCH_TO_KERNEL_CR3 scratch
-    movq %cr3, \scratch
-    btrq ${CR3_USER_PGTABLE_BIT}, \scratch
+.macro RECORD_CR3 reg, slot
+    .if {RECORD_CR3}
+entry_record_cr3_\@:
+    movq \reg, %gs:\slot
+    .endif
+.endm
+
+/*
+ * ADJUST_AND_WRITE_KERNEL_CR3 reg, record: `reg` holds the CR3 value found;
+ * if it is a user page table, switch to the kernel's. Under KPTI every
+ * address space is an 8 KiB-aligned pair of PML4 pages, kernel half at the
+ * lower page, user half at the upper, so clearing CR3 bit 12 selects the
+ * kernel half; with PCID the user ASID is the kernel ASID plus bit 11, so
+ * bit 11 is cleared too, and the write sets NOFLUSH (bit 63) so that the
+ * kernel ASID keeps its TLB entries. Whether PCID is on is read off the
+ * CR3 value itself (bit 11 is only ever set in a PCID user CR3). Without
+ * KPTI, bit 12 is never set and CR3 is left alone. With `record`, test
+ * images record the value written (RECORD_CR3). (Linux:
+ * ADJUST_KERNEL_CR3, arch/x86/entry/calling.h.)
+ */
+.macro ADJUST_AND_WRITE_KERNEL_CR3 reg, record
+    btrq ${CR3_USER_PGTABLE_BIT}, \reg
     jnc .Lswitch_kcr3_done_\@
-    btrq ${CR3_USER_PCID_BIT}, \scratch
+    btrq ${CR3_USER_PCID_BIT}, \reg
     jnc .Lswitch_kcr3_write_\@
-    btsq ${CR3_NOFLUSH_BIT}, \scratch
+    btsq ${CR3_NOFLUSH_BIT}, \reg
 .Lswitch_kcr3_write_\@:
-    movq \scratch, %cr3
-    movq \scratch, %gs:{PERCPU_LAST_KERNEL_CR3}
+    movq \reg, %cr3
+    .if \record
+    RECORD_CR3 \reg, {PERCPU_LAST_KERNEL_CR3}
+    .endif
 .Lswitch_kcr3_done_\@:
 .endm
 
 /*
- * SWITCH_TO_USER_CR3 scratch: the mirror, with the kernel's GS active and
- * this CPU's entry flags deciding. Under KPTI set bit 12 (user half); with
- * PCID also bit 11 (user ASID) and NOFLUSH, unless user mappings changed
- * since this CPU last returned to ring 3 with this ASID (Linux's
- * user_pcid_flush_mask): then write without NOFLUSH, which flushes the
- * user ASID, and clear the mark.
+ * SWITCH_TO_KERNEL_CR3 scratch: switch to the kernel's page table if CR3
+ * holds a user one; every entry from ring 3 (Linux: SWITCH_TO_KERNEL_CR3).
+ */
+.macro SWITCH_TO_KERNEL_CR3 scratch
+    movq %cr3, \scratch
+    ADJUST_AND_WRITE_KERNEL_CR3 \scratch, record=1
+.endm
+
+/*
+ * SAVE_AND_SWITCH_TO_KERNEL_CR3 scratch, save: the same for the paranoid
+ * entry, which may interrupt the kernel anywhere: the CR3 found goes to
+ * `save` (callee-saved) for RESTORE_CR3, and nothing is recorded (an NMI
+ * must not change what the tests read). (Linux: SAVE_AND_SWITCH_TO_KERNEL_CR3.)
+ */
+.macro SAVE_AND_SWITCH_TO_KERNEL_CR3 scratch, save
+    movq %cr3, \save
+    movq \save, \scratch
+    ADJUST_AND_WRITE_KERNEL_CR3 \scratch, record=0
+.endm
+
+/*
+ * USER_CR3_NOFLUSH reg: `reg` holds a PCID user CR3 about to be written:
+ * set NOFLUSH (bit 63), so the user ASID keeps its TLB entries, unless user
+ * mappings changed since this CPU last ran with this ASID (a pending user
+ * flush, Linux's user_pcid_flush_mask): then clear the mark and leave
+ * NOFLUSH off, so that the write flushes the user ASID.
+ */
+.macro USER_CR3_NOFLUSH reg
+    cmpq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
+    jne .Luser_cr3_flush_\@
+    btsq ${CR3_NOFLUSH_BIT}, \reg
+    jmp .Luser_cr3_done_\@
+.Luser_cr3_flush_\@:
+    movq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
+.Luser_cr3_done_\@:
+.endm
+
+/*
+ * SWITCH_TO_USER_CR3 scratch: the mirror, on every return to ring 3, with
+ * the kernel's GS active and this CPU's entry flags deciding. Under KPTI
+ * set bit 12 (user half); with PCID also bit 11 (user ASID), and NOFLUSH as
+ * USER_CR3_NOFLUSH decides. (Linux: SWITCH_TO_USER_CR3_STACK.)
  */
 .macro SWITCH_TO_USER_CR3 scratch
     testb ${FLAG_KPTI}, %gs:{PERCPU_ENTRY_FLAGS}
@@ -113,17 +167,29 @@
     testb ${FLAG_PCID}, %gs:{PERCPU_ENTRY_FLAGS}
     jz .Lswitch_ucr3_write_\@
     btsq ${CR3_USER_PCID_BIT}, \scratch
-    cmpq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
-    jne .Lswitch_ucr3_flush_\@
-    btsq ${CR3_NOFLUSH_BIT}, \scratch
-    jmp .Lswitch_ucr3_write_\@
-.Lswitch_ucr3_flush_\@:
-    movq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
+    USER_CR3_NOFLUSH \scratch
 .Lswitch_ucr3_write_\@:
     btsq ${CR3_USER_PGTABLE_BIT}, \scratch
-    movq \scratch, %gs:{PERCPU_LAST_USER_CR3}
+    RECORD_CR3 \scratch, {PERCPU_LAST_USER_CR3}
     movq \scratch, %cr3
 .Lswitch_ucr3_done_\@:
+.endm
+
+/*
+ * RESTORE_CR3 save: the paranoid exit puts back the CR3 that
+ * SAVE_AND_SWITCH_TO_KERNEL_CR3 found, if it was a user one (a kernel one
+ * was never changed), with NOFLUSH as USER_CR3_NOFLUSH decides when it has
+ * a PCID. (Linux: RESTORE_CR3.)
+ */
+.macro RESTORE_CR3 save
+    btq ${CR3_USER_PGTABLE_BIT}, \save
+    jnc .Lrestore_cr3_done_\@
+    btq ${CR3_USER_PCID_BIT}, \save
+    jnc .Lrestore_cr3_write_\@
+    USER_CR3_NOFLUSH \save
+.Lrestore_cr3_write_\@:
+    movq \save, %cr3
+.Lrestore_cr3_done_\@:
 .endm
 
 /*

@@ -1,5 +1,7 @@
 /*
- * interrupts.s: entry and exit for interrupts and exceptions.
+ * interrupts.s: entry and exit for interrupts and exceptions (Linux's
+ * idtentry, error_entry, paranoid_entry and their exits,
+ * arch/x86/entry/entry_64.S, 6.1). The Rust side is libos/kernel/src/trap.
  *
  * All of this is entry text: under KPTI it is also mapped into every user
  * page table, because the CPU jumps here with the user's CR3 still loaded.
@@ -11,7 +13,8 @@
  * in idt_stub_table (read by the kernel to fill the IDT).
  *
  * On entry the CPU has pushed SS, RSP, RFLAGS, CS, RIP and, for some
- * exceptions, an error code. A stub pushes -1 as the error code where the
+ * exceptions, an error code (Intel SDM Vol. 3A, "Exception and Interrupt
+ * Reference"; ERROR_CODE_VECTORS). A stub pushes -1 as the error code where the
  * CPU pushed none (so pt_regs->orig_rax is always there), then RDI, and
  * puts the vector in EDI. NMI, #DB, #DF and #MC arrive on IST stacks and
  * take the paranoid path; every other vector the common one.
@@ -92,7 +95,7 @@ idt_common_entry:
     CLEAR_REGS
     movq %rsp, %rdi
     movl %r12d, %esi
-    CALL_ALIGNED do_interrupt
+    CALL_ALIGNED do_interrupt               /* trap/mod.rs */
     /* Back with IF = 0 and RSP = pt_regs. Return where the interrupt came from. */
     testb $3, {PTREGS_CS}(%rsp)
     jnz entry_return_to_user_iret
@@ -149,60 +152,37 @@ entry_iret_to_user:
  * idt_paranoid_entry: NMI, #DB, #DF and #MC. They arrive on their own IST
  * stacks at any moment, even inside the few instructions of the entry and
  * exit paths where GS or CR3 do not match CS. So decide from the state
- * itself, not from CS (Linux's paranoid_entry/paranoid_exit): GS from the
- * sign of IA32_GS_BASE (a kernel GS base is a kernel address; the user can
- * only set user addresses), CR3 from its user bit; switch what needs
- * switching, and restore exactly what was found.
+ * itself, not from CS (Linux's paranoid_entry/paranoid_exit,
+ * arch/x86/entry/entry_64.S): GS from the sign of IA32_GS_BASE (a kernel GS
+ * base is a kernel address; the user can only set user addresses), CR3
+ * from its user bit; switch what needs switching, and restore exactly what
+ * was found.
  *
  * Stack (IST): rdi, orig_rax, rip, cs, rflags, rsp, ss; EDI = vector; IF = 0.
  */
     .balign 16
 idt_paranoid_entry:
     PUSH_REGS_AFTER_RDI
+    /* All registers are saved: RSP points at a complete pt_regs. */
     movl %edi, %r12d
     cld
+    CLEAR_REGS
+    /* GS: R13 = 1 if it was the user's and is swapped back on exit. */
     movl ${MSR_GS_BASE}, %ecx
     rdmsr
-    xorl %r13d, %r13d                   /* R13 = 1 if we swap GS back on exit */
     testl %edx, %edx
     js .Lparanoid_gs_ok
     swapgs
     movl $1, %r13d
 .Lparanoid_gs_ok:
-    /* GS = kernel. R14 = the CR3 found, restored on exit. */
-    movq %cr3, %r14
-    SWITCH_TO_KERNEL_CR3 %rax
+    /* GS = kernel. CR3: the one found goes to R14, the kernel's is loaded. */
+    SAVE_AND_SWITCH_TO_KERNEL_CR3 %rax, %r14
     /* CR3 = kernel. R12-R14 are callee-saved across the call. */
-    xorl %eax, %eax
-    xorl %ecx, %ecx
-    xorl %edx, %edx
-    xorl %esi, %esi
-    xorl %r8d, %r8d
-    xorl %r9d, %r9d
-    xorl %r10d, %r10d
-    xorl %r11d, %r11d
-    xorl %ebp, %ebp
-    xorl %r15d, %r15d
     movq %rsp, %rdi
     movl %r12d, %esi
-    CALL_ALIGNED do_paranoid
-    /*
-     * Restore CR3 if it was a user one. With PCID it goes back with NOFLUSH
-     * (its TLB entries are still good) unless a user flush became pending.
-     */
-    btq ${CR3_USER_PGTABLE_BIT}, %r14
-    jnc .Lparanoid_cr3_ok
-    btq ${CR3_USER_PCID_BIT}, %r14
-    jnc .Lparanoid_write_cr3
-    cmpq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
-    jne .Lparanoid_flush_user
-    btsq ${CR3_NOFLUSH_BIT}, %r14
-    jmp .Lparanoid_write_cr3
-.Lparanoid_flush_user:
-    movq $0, %gs:{PERCPU_USER_PCID_FLUSH_PENDING}
-.Lparanoid_write_cr3:
-    movq %r14, %cr3
-.Lparanoid_cr3_ok:
+    CALL_ALIGNED do_paranoid                /* trap/paranoid.rs */
+    /* Restore CR3, then GS, as found. */
+    RESTORE_CR3 %r14
     testl %r13d, %r13d
     jz .Lparanoid_gs_restored
     swapgs

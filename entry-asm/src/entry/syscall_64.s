@@ -1,8 +1,9 @@
 /*
  * syscall_64.s: the SYSCALL entry and its SYSRET exit (Linux's
- * entry_SYSCALL_64 in arch/x86/entry/entry_64.S, seeds 001 and 003).
+ * entry_SYSCALL_64 and syscall_return_via_sysret, arch/x86/entry/entry_64.S,
+ * 6.1).
  *
- * SYSCALL leaves the CPU in this state (Intel SDM, SYSCALL):
+ * SYSCALL leaves the CPU in this state (Intel SDM Vol. 2B, "SYSCALL"):
  *   CPL 0; CS = STAR[47:32] (KERNEL_CS), SS = +8 (KERNEL_DS);
  *   RIP = LSTAR; RCX = the user RIP after the SYSCALL; R11 = the user
  *   RFLAGS; RFLAGS &= ~SFMASK (IF, TF, DF, AC, NT, IOPL cleared);
@@ -38,7 +39,10 @@ entry_SYSCALL_64_after_hwframe:
     PUSH_REGS_AFTER_RDI rax=$-{ENOSYS}          /* pt_regs->rax = -ENOSYS until dispatched */
     CLEAR_REGS
     movq %rsp, %rdi
-    /* do_syscall_64 enables interrupts, dispatches, disables them again. */
+    /*
+     * do_syscall_64 (libos/kernel/src/trap/syscall.rs) enables interrupts,
+     * dispatches, does the work before the return, disables them again.
+     */
     CALL_ALIGNED do_syscall_64
     /*
      * AL = 1 when SYSRET may return (Linux's conditions, checked in Rust:
@@ -75,22 +79,6 @@ entry_SYSCALL_64_after_hwframe:
 entry_SYSCALL_64_stage2:
     popq %rdi
     jmp entry_SYSCALL_64_after_hwframe
-
-/*
- * entry_SYSCALL_64_bench_floor: the benchmark's floor with KPTI off,
- * installed in one CPU's LSTAR only while `cargo xtask bench` measures it
- * (libos_debug BENCH_FLOOR). It returns at once: SYSCALL then SYSRET is the
- * cheapest round trip there is, and the benchmark subtracts it from the real
- * paths. One call goes through: libos_debug (RAX = its number) takes the
- * normal entry, so the benchmark can put LSTAR back.
- * CPU state: CPL 0, user GS, user RSP, IF = 0; RCX/R11 = user RIP/RFLAGS.
- */
-    .balign 16
-    .global entry_SYSCALL_64_bench_floor
-entry_SYSCALL_64_bench_floor:
-    cmpl ${LIBOS_DEBUG_NR}, %eax
-    je entry_SYSCALL_64
-    sysretq
 
 /*
  * entry_SYSCALL_compat: CSTAR, SYSCALL from 32-bit compatibility mode.

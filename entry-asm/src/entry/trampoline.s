@@ -1,6 +1,6 @@
 /*
- * trampoline.s: the per-CPU SYSCALL trampoline (seed 000; Linux 4.15's
- * entry_SYSCALL_64_trampoline).
+ * trampoline.s: the per-CPU SYSCALL trampoline (Linux 4.15 to 4.18's
+ * entry_SYSCALL_64_trampoline, arch/x86/entry/entry_64.S).
  *
  * Under KPTI a SYSCALL arrives with the user's CR3: nothing of the kernel
  * is mapped but the entry areas and the entry text. The trampoline page is
@@ -16,19 +16,6 @@
     .balign 4096
     .global entry_trampoline_page
 entry_trampoline_page:
-
-/*
- * entry_SYSCALL_64_bench_floor_trampoline: the benchmark's floor with KPTI
- * on (see entry_SYSCALL_64_bench_floor in syscall_64.s). It lives in this
- * page so that each CPU's alias of it can leave through its own
- * trampoline. CR3 stays the user's: nothing of the kernel is touched.
- */
-    .balign 16
-    .global entry_SYSCALL_64_bench_floor_trampoline
-entry_SYSCALL_64_bench_floor_trampoline:
-    cmpl ${LIBOS_DEBUG_NR}, %eax
-    je entry_SYSCALL_64_trampoline
-    sysretq
 
 /*
  * entry_SYSCALL_64_trampoline. CPU state as for entry_SYSCALL_64, plus:

@@ -45,12 +45,16 @@ task_first_entry:
 /*
  * task_kernel_entry: a new kernel thread's first "return" from
  * switch_stacks. R12 = its function, R13 = the function's argument (both
- * popped from the prepared frame); kernel CR3 and GS; IF = 0.
+ * popped from the prepared frame); kernel CR3 and GS; IF = 0. The thread
+ * runs with interrupts on, as Linux's kernel threads do (the end of
+ * Linux's task switch, finish_task_switch, enables them): it may wait for
+ * a lock whose holder waits for this CPU's answer to a TLB shootdown.
  */
     .balign 16
     .global task_kernel_entry
 task_kernel_entry:
     CALL_ALIGNED schedule_tail
+    sti
     movq %r13, %rdi
     /* RSP 16-byte aligned at the call, as the SysV ABI wants. */
     andq $-16, %rsp

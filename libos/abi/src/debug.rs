@@ -1,11 +1,14 @@
-//! Operations of the `libos_debug` syscall (number 1025).
+//! Operations of the `libos_debug` hook (number 1025).
 //!
-//! They exist for the boot-time test suite: each one lets a test app ask
-//! the kernel to show or do something that ring 3 cannot observe on its
-//! own (what CR3 looks like inside the kernel, whether SMAP blocks a kernel
-//! read of user memory, an audit of the app's own user page table, ...).
-//! None of them lets an app harm the kernel; unknown operations give
-//! `EINVAL`.
+//! They exist for the boot-time test suite and the benchmark: each one lets
+//! a test app ask the kernel to show or do something that ring 3 cannot
+//! observe on its own (what CR3 looks like inside the kernel, whether SMAP
+//! blocks a kernel read of user memory, an audit of the app's own user page
+//! table, ...). Only test and benchmark kernels have the hook; a production
+//! kernel answers its number with `ENOSYS`. Unknown operations give
+//! `EINVAL`, and so do `LAST_KERNEL_CR3` and `LAST_USER_CR3` in a benchmark
+//! kernel (only test kernels record CR3 writes) and `BENCH_FLOOR` in a test
+//! kernel (only benchmark kernels have the floor).
 
 /// `arg0` = a user address. The kernel reads it *without* opening SMAP
 /// (no STAC) inside a guarded call; returns 1 if that read faulted (SMAP
@@ -85,6 +88,16 @@ pub const BENCH_FLOOR: u64 = 23;
 pub const FIRST_INSTRUCTION_TSC: u64 = 24;
 /// Returns the TSC frequency the kernel's clock uses, in Hz.
 pub const TSC_HZ: u64 = 25;
+
+/// The highest operation number.
+pub const LAST_OPERATION: u64 = TSC_HZ;
+
+/// Whether operation `op` cannot break the app's memory safety: all but
+/// [`SET_RETURN_RIP`] (the call returns elsewhere) and [`BENCH_FLOOR`]
+/// (every later system call returns unanswered).
+pub const fn is_memory_safe(op: u64) -> bool {
+    !matches!(op, SET_RETURN_RIP | BENCH_FLOOR)
+}
 
 /// Distance between two CPUs' entry areas, and so between their LSTARs
 /// under KPTI (the kernel checks at compile time that this is its stride).

@@ -3,8 +3,11 @@
 //! - [`run`]: how a run ends (the `isa-debug-exit` encoding) and the lines the
 //!   kernel prints that the xtask parses.
 //! - [`image`]: the layout of a bootable image (kernel plus app payload).
-//! - [`syscalls`]: the system call table, declared once: the kernel's handler
-//!   trait and dispatch table, the tracer and the app's stubs.
+//! - [`syscalls`]: the system call table, declared once by topic: the
+//!   kernel's handler traits and dispatch tables, the tracer and the app's
+//!   stubs.
+//! - [`dispatch`]: the table those become, and how it runs a call.
+//! - [`nospec`]: bounds checks that hold under speculation.
 //! - [`syscall_arg`]: how typed arguments and results travel in registers,
 //!   and the raw `syscall` instruction.
 //! - [`errno`]: error numbers (Linux x86_64 values).
@@ -18,9 +21,11 @@
 
 pub mod abi_types;
 pub mod debug;
+pub mod dispatch;
 pub mod errno;
 pub mod fs_types;
 pub mod image;
+pub mod nospec;
 pub mod run;
 pub mod syscall_arg;
 pub mod syscalls;

@@ -10,8 +10,8 @@ use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::arch::x86_64::interrupts;
-use crate::arch::x86_64::percpu::cpu_index;
 use crate::arch::x86_64::serial::Uart16550;
+use crate::percpu::cpu_index;
 
 struct Console {
     /// 0 when free, else the holder's CPU index + 1.

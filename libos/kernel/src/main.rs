@@ -4,14 +4,17 @@
 //! the boot page tables, the boot stack) and brings the machine up in this
 //! order:
 //!
-//! 1. the console, so everything after can report;
-//! 2. the boot information (memory map, command line), copied before the
+//! 1. its per-CPU data (`percpu`: before anything reads per-CPU state);
+//! 2. the console, so everything after can report;
+//! 3. the boot information (memory map, command line), copied before the
 //!    loader's memory is reused;
-//! 3. CPU features and the configuration (KPTI, PCID);
-//! 4. the frame allocator, then the kernel's own page tables (per-section
+//! 4. CPU features and the configuration (KPTI, PCID);
+//! 5. the frame allocator, then the kernel's own page tables (per-section
 //!    permissions, direct map) replacing the boot identity map;
-//! 5. the heap, the per-CPU data, the entry area, GDT, TSS and IDT;
-//! 6. ACPI, the boot report; then the tests or the app.
+//! 6. the heap, the IDT, then the ways into the kernel on this CPU
+//!    (`trap::init_cpu`: entry area, GDT, TSS, entry state, SYSCALL);
+//! 7. ACPI, the APIC, the other CPUs, the boot report; then the tests or
+//!    the app.
 #![no_std]
 #![no_main]
 // The benchmark's empty image keeps only the entry below; the rest is unused.
@@ -25,22 +28,25 @@ mod config;
 mod console;
 mod mm;
 mod panic;
+mod percpu;
 mod process;
 mod random;
 mod sched;
 mod smp;
 mod sync;
 mod syscalls;
+#[cfg(feature = "hooks")]
 mod testing;
 #[cfg(feature = "boot-tests")]
 mod tests;
 mod time;
+mod trap;
 
 use alloc::vec::Vec;
 
 use libos_abi::run::RunExit;
 
-use arch::x86_64::{acpi, apic, cpu, cpu_entry_area, gdt, idt, kpti, percpu, pic, power, syscall};
+use arch::x86_64::{acpi, apic, cpu, idt, kpti, pic, power};
 use process::{AppImage, ExitStatus};
 
 /// The boot CPU's entry from `start64.s` in the benchmark's empty image
@@ -60,6 +66,9 @@ extern "C" fn kernel_main(_multiboot_info: u64, _first_tsc: u64) -> ! {
 #[cfg(not(feature = "bench-empty"))]
 #[unsafe(no_mangle)]
 extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
+    // SAFETY: the first thing the boot CPU does, interrupts off: from here
+    // on per-CPU variables work (the boot CPU's are the statics' own).
+    unsafe { percpu::init_cpu(0) };
     time::set_first_instruction_tsc(first_tsc);
     console::init();
     let boot = boot::collect(multiboot_info);
@@ -74,25 +83,17 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
         cpu::enable_pcid();
     }
 
-    // This CPU's data, entry area and descriptor tables.
-    let this = percpu::allocate(0);
-    let area = cpu_entry_area::build(0);
+    // The ways into the kernel: the IDT (once), then this CPU's entry
+    // area, descriptor tables, entry state and SYSCALL.
     let boot_stack_top = entry_asm::symbol_address!(__boot_stack_top);
-    gdt::load(&area, boot_stack_top);
     idt::build();
-    idt::load();
-    percpu::install(this);
-    this.set_entry_stack_top(area.entry_stack_top());
-    this.set_top_of_stack(boot_stack_top);
-    this.set_entry_flags(cfg.kpti, cfg.pcid_on());
-    this.entry_area.set(Some(area));
+    trap::init_cpu(boot_stack_top);
 
-    // Ring 3: user copies with SMAP, the user half of KPTI, SYSCALL, tasks.
+    // Ring 3: user copies with SMAP, the user half of KPTI, tasks.
     mm::user_access::init(protections.smap);
     if cfg.kpti {
         kpti::init();
     }
-    syscall::init_cpu(&area);
     sched::init_cpu(boot_stack_top);
     if let Err(e) = acpi::init() {
         println!("[libos] ACPI tables not usable ({e:?}); power-off will halt instead");
@@ -103,7 +104,7 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     // Interrupts: the local APIC only; then the other CPUs.
     pic::disable();
     let apic_mode = apic::init_boot_cpu(features.x2apic, acpi::info().and_then(|a| a.local_apic_address));
-    this.apic_id.set(apic::id());
+    smp::record_apic_id();
     apic::calibrate_timer();
     let max_cpus = boot.options.max_cpus.unwrap_or(entry_asm::layout::MAX_CPUS);
     let smp = smp::start_application_processors(max_cpus);
@@ -123,10 +124,7 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
         probe(app.as_ref());
     }
     if boot.options.test {
-        match &app {
-            Some(app) => process::app_tests::run(app, &boot.options),
-            None => testing::run_kernel_tests(&boot.options),
-        }
+        run_tests(app.as_ref(), &boot.options);
     }
     match app {
         Some(app) => run_app(&app, boot.options.app_arg_words().collect()),
@@ -135,6 +133,24 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
             power::exit(RunExit::Success)
         }
     }
+}
+
+/// `test` on the command line: runs the app's tests, or the kernel's, and
+/// ends the run with the result.
+#[cfg(feature = "hooks")]
+fn run_tests(app: Option<&AppImage>, options: &libos_kcore::boot_options::BootOptions<'_>) -> ! {
+    match app {
+        Some(app) => process::app_tests::run(app, options),
+        None => testing::run_kernel_tests(options),
+    }
+}
+
+/// `test` on the command line of a production kernel: it has no test
+/// runner (the `libos_test_register` hook is not in its table).
+#[cfg(not(feature = "hooks"))]
+fn run_tests(_app: Option<&AppImage>, _options: &libos_kcore::boot_options::BootOptions<'_>) -> ! {
+    println!("[libos] this kernel has no test runner: tests need a kernel built with the `testing` feature");
+    power::exit(RunExit::Failure)
 }
 
 /// Runs the app with `args` and ends the run with its exit status.

@@ -6,16 +6,18 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use libos_abi::run::RunExit;
 
-use crate::arch::x86_64::{interrupts, percpu, power};
+use crate::arch::x86_64::{interrupts, power};
 use crate::console;
-use crate::testing::recovery;
+use crate::percpu;
 
 /// How many CPUs are panicking (a second panic skips the niceties).
 static PANICKING: AtomicUsize = AtomicUsize::new(0);
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    recovery::recover_from_panic(info);
+    // A boot-time test that panics on purpose (or fails) resumes its runner.
+    #[cfg(feature = "hooks")]
+    crate::testing::recovery::recover_from_panic(info);
     interrupts::disable_and_save();
     let cpu = percpu::cpu_index();
     if PANICKING.fetch_add(1, Ordering::SeqCst) > 0 {

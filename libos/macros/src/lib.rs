@@ -1,9 +1,9 @@
 //! Procedural macros of the library OS.
 //!
-//! - [`macro@syscall_table`]: one trait declaration of the system calls
-//!   becomes the kernel's handler trait and dense dispatch table, the
-//!   strace-style tracer and the app's `syscall` stubs (used on
-//!   `libos_abi::syscalls::Syscalls`).
+//! - [`syscall_table!`]: one declaration of the system calls, grouped by
+//!   topic, becomes the kernel's handler traits and dense dispatch tables,
+//!   the strace-style tracer and the app's `syscall` stubs (used in
+//!   `libos_abi::syscalls`).
 //! - [`macro@kernel_test`] and [`macro@test`]: register a boot-time test of
 //!   the kernel or of an app (as `#[libos::test]`) in the `.libos_tests` link
 //!   section.
@@ -14,7 +14,7 @@
 //! module, so the expansion and its errors are unit-tested without a
 //! compiler. Errors are reported together, each at the tokens it is about.
 //!
-//! Dependencies: `syn` (with `full`) parses the annotated trait and
+//! Dependencies: `syn` (with `full`) parses the declared traits and
 //! functions, `quote` writes the expansion as templates, and `proc-macro2`
 //! gives the token type the unit tests can use.
 
@@ -45,65 +45,101 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
     }
 }
 
-/// Declares the system call table: one trait yields the kernel's dispatch
-/// table and the app's stubs.
+/// Declares the system call table: one declaration, grouped by topic,
+/// yields the kernel's handler traits and dispatch tables and the app's
+/// stubs.
 ///
-/// On a trait whose items are `fn name(args) -> T;`, each with doc comments
-/// and `#[nr = N]`. Arguments: at most six, of types `i32`, `u32`, `i64`,
-/// `u64`, `usize`, `isize`, `UserPtr<T>` or `UserPtrMut<T>` (for any `T`);
-/// return type: `()`, `usize`, `isize`, `u64`, `i64`, `u32`, `i32` or `!`.
-/// A call declared `unsafe fn` has an unsafe app stub (its docs then need a
-/// `# Safety` section, which stays off the kernel's docs); a call taking a
-/// pointer always has one. Numbers must be below 4096.
+/// The input is an optional `crate = <path of libos_abi>;` (default
+/// `::libos_abi`; `crate = crate` inside that crate), then one trait per
+/// topic, each with doc comments, whose items are `fn name(args) -> T;`,
+/// each with doc comments and `#[nr = N]`. Arguments: at most six, of types
+/// `i32`, `u32`, `i64`, `u64`, `usize`, `isize`, `UserPtr<T>` or
+/// `UserPtrMut<T>` (for any `T`); return type: `()`, `usize`, `isize`,
+/// `u64`, `i64`, `u32`, `i32` or `!`. A call declared `unsafe fn` has an
+/// unsafe app stub (its docs then need a `# Safety` section, which stays off
+/// the kernel's docs); a call taking a pointer always has one. Numbers must
+/// be below 4096. A call marked `#[rewrites_frame]` may change its caller's
+/// saved registers beyond RAX: its handler gets a
+/// `libos_abi::dispatch::RewritesFrame` argument (no other can, so the
+/// kernel's mutable registers take one), and its entry says so, so the
+/// kernel checks the whole frame before SYSRET. A topic marked `#[hooks]`
+/// holds test and benchmark hooks, not part of the ABI: its numbers must lie
+/// above every other call's.
 ///
-/// Generated next to it (with the trait's visibility): `mod nr` (one
-/// `u64` constant per call, its name in upper case), `SYSCALL_TABLE_LEN`,
-/// `syscall_name`, the trait rewritten for the kernel (a `Context` type and
-/// a `cx: &mut Self::Context` first argument; results as
-/// `Result<T, Errno>`), `SyscallHandler`, `DispatchTable` (with `ENTRIES`),
-/// `dispatch`, `trace_call`, `trace_result` and `mod user` (the app's stubs,
-/// x86_64 only). `libos_abi::syscalls` shows the result.
-///
-/// The expansion names `libos-abi` as `::libos_abi`; inside that crate, pass
-/// `#[syscall_table(crate = crate)]`.
+/// Generated (with the first topic's visibility): `mod nr` (one `u64`
+/// constant per call, its name in upper case), `ABI_TABLE_LEN`,
+/// `FIRST_HOOK`, `HOOKS_TABLE_LEN`, `syscall_name`, `is_hook`; the base
+/// trait `Syscalls` (the kernel's `Context`, from which the table reads the
+/// arguments through `libos_abi::dispatch::SyscallArgs`) and each topic as a
+/// subtrait of it whose methods take a `cx: &mut Self::Context` first
+/// argument and return `Result<T, Errno>`; `DispatchTable<K>` with `ABI`
+/// (the ABI's topics) and `WITH_HOOKS` (all of them), each a
+/// `libos_abi::dispatch::SyscallTable` whose `dispatch` runs a call;
+/// `trace_call`, `trace_result`; and `mod user` and `mod user_hooks` (the
+/// app's stubs, x86_64 only). `libos_abi::syscalls` shows the result.
 ///
 /// ```
+/// use libos_abi::dispatch::SyscallArgs;
 /// use libos_abi::errno::Errno;
 /// use libos_abi::user_ptr::UserPtr;
 ///
-/// /// A two-call table.
-/// #[libos_macros::syscall_table]
-/// pub trait Calls {
-///     /// Writes `count` bytes of `buf` to `fd`; returns how many it wrote.
-///     #[nr = 1]
-///     fn write(fd: i32, buf: UserPtr<u8>, count: usize) -> usize;
-///     /// Returns the caller's id.
-///     #[nr = 39]
-///     fn getpid() -> i32;
-/// }
-///
-/// struct Kernel;
-///
-/// impl Calls for Kernel {
-///     type Context = Vec<String>;
-///
-///     fn write(log: &mut Vec<String>, fd: i32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
-///         log.push(format!("fd {fd}, {count} bytes at {buf:?}"));
-///         if buf.is_null() { Err(Errno::EFAULT) } else { Ok(count) }
+/// libos_macros::syscall_table! {
+///     /// Output.
+///     pub trait Io {
+///         /// Writes `count` bytes of `buf` to `fd`; returns how many it wrote.
+///         #[nr = 1]
+///         fn write(fd: i32, buf: UserPtr<u8>, count: usize) -> usize;
 ///     }
 ///
-///     fn getpid(_log: &mut Vec<String>) -> Result<i32, Errno> {
+///     /// Processes.
+///     pub trait Process {
+///         /// Returns the caller's id.
+///         #[nr = 39]
+///         fn getpid() -> i32;
+///     }
+/// }
+///
+/// /// The calling thread: its argument registers and a log.
+/// struct Thread {
+///     args: [u64; 6],
+///     log: Vec<String>,
+/// }
+///
+/// impl SyscallArgs for Thread {
+///     fn arg(&self, index: usize) -> u64 {
+///         self.args[index]
+///     }
+/// }
+///
+/// enum Kernel {}
+///
+/// impl Syscalls for Kernel {
+///     type Context = Thread;
+/// }
+///
+/// impl Io for Kernel {
+///     fn write(t: &mut Thread, fd: i32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
+///         t.log.push(format!("fd {fd}, {count} bytes at {buf:?}"));
+///         if buf.is_null() { Err(Errno::EFAULT) } else { Ok(count) }
+///     }
+/// }
+///
+/// impl Process for Kernel {
+///     fn getpid(_t: &mut Thread) -> Result<i32, Errno> {
 ///         Ok(1)
 ///     }
 /// }
 ///
 /// fn main() {
-///     let mut log = Vec::new();
-///     assert_eq!(dispatch::<Kernel>(&mut log, nr::WRITE, &[1, 0x1000, 5, 0, 0, 0]), 5);
-///     assert_eq!(dispatch::<Kernel>(&mut log, nr::WRITE, &[1, 0, 5, 0, 0, 0]), -14);
-///     assert_eq!(dispatch::<Kernel>(&mut log, 2, &[0; 6]), -(Errno::ENOSYS as i64));
-///     assert_eq!(log[0], "fd 1, 5 bytes at UserPtr(0x1000)");
-///     assert_eq!(SYSCALL_TABLE_LEN, 40);
+///     let table = DispatchTable::<Kernel>::ABI;
+///     let mut t = Thread { args: [1, 0x1000, 5, 0, 0, 0], log: Vec::new() };
+///     assert_eq!(table.dispatch(&mut t, nr::WRITE).ret, 5);
+///     t.args[1] = 0;
+///     assert_eq!(table.dispatch(&mut t, nr::WRITE).ret, -14);
+///     assert_eq!(table.dispatch(&mut t, 2).ret, -(Errno::ENOSYS as i64));
+///     assert_eq!(table.dispatch(&mut t, nr::GETPID).ret, 1);
+///     assert_eq!(t.log[0], "fd 1, 5 bytes at UserPtr(0x1000)");
+///     assert_eq!(ABI_TABLE_LEN, 40);
 ///     assert_eq!(syscall_name(39), Some("getpid"));
 ///
 ///     let mut line = String::new();
@@ -116,15 +152,16 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 /// Two calls with one number are an error of the macro:
 ///
 /// ```compile_fail
-/// /// Calls.
-/// #[libos_macros::syscall_table]
-/// pub trait Calls {
-///     /// Reads.
-///     #[nr = 0]
-///     fn read(fd: i32) -> usize;
-///     /// Also reads.
-///     #[nr = 0]
-///     fn read_again(fd: i32) -> usize;
+/// libos_macros::syscall_table! {
+///     /// Files.
+///     pub trait Files {
+///         /// Reads.
+///         #[nr = 0]
+///         fn read(fd: i32) -> usize;
+///         /// Also reads.
+///         #[nr = 0]
+///         fn read_again(fd: i32) -> usize;
+///     }
 /// }
 /// fn main() {}
 /// ```
@@ -132,12 +169,13 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 /// So is an argument type outside the list:
 ///
 /// ```compile_fail
-/// /// Calls.
-/// #[libos_macros::syscall_table]
-/// pub trait Calls {
-///     /// Opens.
-///     #[nr = 2]
-///     fn open(path: &str) -> i32;
+/// libos_macros::syscall_table! {
+///     /// Files.
+///     pub trait Files {
+///         /// Opens.
+///         #[nr = 2]
+///         fn open(path: &str) -> i32;
+///     }
 /// }
 /// fn main() {}
 /// ```
@@ -151,32 +189,74 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 ///     use libos_abi::errno::Errno;
 ///     use libos_abi::user_ptr::UserPtr;
 ///
-///     #[libos_macros::syscall_table]
-///     pub trait Syscalls {
-///         /// Writes.
-///         #[nr = 1]
-///         fn write(fd: i32, buf: UserPtr<u8>, count: usize) -> usize;
+///     libos_macros::syscall_table! {
+///         /// Processes.
+///         pub trait Process {
+///             /// The process id.
+///             #[nr = 39]
+///             fn getpid() -> i32;
+///             /// The thread id.
+///             #[nr = 186]
+///             fn gettid() -> i32;
+///         }
+///     }
+/// }
+///
+/// struct Regs([u64; 6]);
+/// impl libos_abi::dispatch::SyscallArgs for Regs {
+///     fn arg(&self, index: usize) -> u64 { self.0[index] }
+/// }
+///
+/// enum Kernel {}
+///
+/// impl table::Syscalls for Kernel {
+///     type Context = Regs;
+/// }
+///
+/// impl table::Process for Kernel {
+///     fn gettid(_: &mut Regs) -> Result<i32, libos_abi::errno::Errno> {
+///         Ok(1)
+///     }
+///     // `getpid` is missing.
+/// }
+/// # fn main() {}
+/// ```
+///
+/// So does a handler with a wrong signature (E0053, "method has an
+/// incompatible type for trait"):
+///
+/// ```compile_fail,E0053
+/// libos_macros::syscall_table! {
+///     /// Processes.
+///     pub trait Process {
 ///         /// The process id.
 ///         #[nr = 39]
 ///         fn getpid() -> i32;
 ///     }
 /// }
 ///
+/// struct Regs([u64; 6]);
+/// impl libos_abi::dispatch::SyscallArgs for Regs {
+///     fn arg(&self, index: usize) -> u64 { self.0[index] }
+/// }
+///
 /// enum Kernel {}
 ///
-/// impl table::Syscalls for Kernel {
-///     type Context = ();
+/// impl Syscalls for Kernel {
+///     type Context = Regs;
+/// }
 ///
-///     fn write(_: &mut (), _fd: i32, _buf: libos_abi::user_ptr::UserPtr<u8>, count: usize) -> Result<usize, libos_abi::errno::Errno> {
-///         Ok(count)
+/// impl Process for Kernel {
+///     // Returns a u32 where the declaration says i32.
+///     fn getpid(_: &mut Regs) -> Result<u32, libos_abi::errno::Errno> {
+///         Ok(1)
 ///     }
-///     // `getpid` is missing.
 /// }
 /// # fn main() {}
 /// ```
-#[proc_macro_attribute]
-pub fn syscall_table(attr: TokenStream, item: TokenStream) -> TokenStream {
-    output(syscall_table::expand(attr.into(), item.into()))
+#[proc_macro]
+pub fn syscall_table(input: TokenStream) -> TokenStream {
+    output(syscall_table::expand(input.into()))
 }
 
 /// Registers a boot-time test of the kernel.
@@ -227,7 +307,9 @@ pub fn kernel_test(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The same arguments and checks as [`macro@kernel_test`]; the record's
 /// types are named through `::libos::__private::abi`, so the app needs only
-/// `libos` as a dependency.
+/// `libos` as a dependency. The test exists only in test builds (`libos`'s
+/// `testing` feature, which `cargo xtask test` enables), as `#[cfg(test)]`
+/// keeps a test out of other builds.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     output(test_attr::expand(attr.into(), item.into(), test_attr::Flavor::App))

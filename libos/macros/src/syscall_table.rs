@@ -1,5 +1,6 @@
-//! `#[syscall_table]`: one trait declaration expands to the kernel's trait and
-//! dispatch table, the tracer and the app's stubs.
+//! `syscall_table!`: one declaration of the system calls, grouped by topic,
+//! expands to the kernel's handler traits and dispatch table, the tracer and
+//! the app's stubs.
 //!
 //! The work is split in two: [`parse`] checks the declaration and turns it
 //! into a [`Table`] (collecting every error it finds, each spanned at the
@@ -10,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
 
 use crate::errors::Errors;
 use syn::{
@@ -37,19 +39,56 @@ const SUPPORTED_RETS: &str = "(), usize, isize, u64, i64, u32, i32 and !";
 const INTEGERS: [&str; 6] = ["i32", "u32", "i64", "u64", "usize", "isize"];
 
 /// Parameter names the expansion uses itself.
-const RESERVED_NAMES: [&str; 2] = ["cx", "regs"];
+const RESERVED_NAMES: [&str; 3] = ["cx", "regs", "frame"];
+
+/// The attribute of a call that may rewrite its caller's saved registers.
+const REWRITES_FRAME_ATTRIBUTE: &str = "rewrites_frame";
+
+/// The name of the base trait the expansion declares (the kernel's
+/// `Context`); no topic may take it.
+const BASE_TRAIT: &str = "Syscalls";
+
+/// The attribute that marks a topic of test and benchmark hooks.
+const HOOKS_ATTRIBUTE: &str = "hooks";
 
 /// The checked declaration.
 pub(crate) struct Table {
     /// Path of the `libos-abi` crate in the expansion (`crate` inside it).
     krate: Path,
-    /// Visibility of the declared trait, given to every generated item.
+    /// Visibility of the first topic, given to the items the topics share.
     vis: Visibility,
-    /// The trait's name (`Syscalls`).
+    /// The topics, in declaration order.
+    topics: Vec<Topic>,
+}
+
+impl Table {
+    /// Every call, in declaration order.
+    fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.topics.iter().flat_map(|t| t.calls.iter())
+    }
+
+    /// The calls of the ABI topics (or of the hook topics).
+    fn calls_where(&self, hooks: bool) -> impl Iterator<Item = (&Topic, &Call)> {
+        self.topics.iter().filter(move |t| t.hooks == hooks).flat_map(|t| t.calls.iter().map(move |c| (t, c)))
+    }
+
+    /// The topics of the ABI (or the hook topics).
+    fn topics_where(&self, hooks: bool) -> impl Iterator<Item = &Topic> {
+        self.topics.iter().filter(move |t| t.hooks == hooks)
+    }
+}
+
+/// One topic: a trait of the declaration.
+struct Topic {
+    /// Its visibility.
+    vis: Visibility,
+    /// Its name (`Memory`).
     name: Ident,
-    /// The trait's attributes (its docs).
-    attrs: Vec<Attribute>,
-    /// The system calls, in declaration order.
+    /// Its doc comments.
+    docs: Vec<Attribute>,
+    /// Marked `#[hooks]`: test and benchmark hooks, not part of the ABI.
+    hooks: bool,
+    /// Its calls, in declaration order.
     calls: Vec<Call>,
 }
 
@@ -65,6 +104,9 @@ struct Call {
     safety: Vec<String>,
     /// Declared `unsafe fn`: the app's stub is unsafe even without pointers.
     unsafe_for_app: bool,
+    /// Marked `#[rewrites_frame]`: the handler gets a `RewritesFrame` and
+    /// the entry path checks the whole frame after it.
+    rewrites_frame: bool,
     /// Its arguments.
     args: Vec<Arg>,
     /// Its success type.
@@ -113,79 +155,147 @@ enum Ret {
     Never,
 }
 
-/// Expands `#[syscall_table(attr)] item`.
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let krate = parse_attr(attr)?;
-    let item: ItemTrait = syn::parse2(item)?;
-    let table = parse(krate, item)?;
+/// The macro's input: an optional `crate = <path>;`, then the topics.
+struct Input {
+    /// The path of `libos-abi` (default `::libos_abi`).
+    krate: Path,
+    /// The topic traits.
+    traits: Vec<ItemTrait>,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Input> {
+        let mut krate: Path = syn::parse_quote!(::libos_abi);
+        if input.peek(syn::Token![crate]) && input.peek2(syn::Token![=]) {
+            input.parse::<syn::Token![crate]>()?;
+            input.parse::<syn::Token![=]>()?;
+            krate = Path::parse_mod_style(input)?;
+            input.parse::<syn::Token![;]>()?;
+        }
+        let mut traits = Vec::new();
+        while !input.is_empty() {
+            traits.push(input.parse()?);
+        }
+        Ok(Input { krate, traits })
+    }
+}
+
+/// Expands `syscall_table! { input }`.
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let Input { krate, traits } = syn::parse2(input)?;
+    let table = parse(krate, traits)?;
     Ok(generate(&table))
 }
 
-/// The attribute's arguments: nothing, or `crate = <path>` (the path of
-/// `libos-abi`; default `::libos_abi`).
-fn parse_attr(attr: TokenStream) -> syn::Result<Path> {
-    let mut krate: Path = syn::parse_quote!(::libos_abi);
-    let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("crate") {
-            krate = meta.value()?.parse()?;
-            Ok(())
-        } else {
-            Err(meta.error("unsupported argument; the only one is `crate = <path of libos_abi>`"))
-        }
-    });
-    syn::parse::Parser::parse2(parser, attr)?;
-    Ok(krate)
-}
-
 /// Checks the declaration; all the errors found, combined, on failure.
-pub(crate) fn parse(krate: Path, item: ItemTrait) -> syn::Result<Table> {
+pub(crate) fn parse(krate: Path, traits: Vec<ItemTrait>) -> syn::Result<Table> {
     let mut errors = Errors::default();
-    if let Some(unsafety) = item.unsafety {
-        errors.at(unsafety, "the syscall table trait must not be `unsafe`");
-    }
-    if let Some(auto) = item.auto_token {
-        errors.at(auto, "the syscall table trait must not be `auto`");
-    }
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-        errors.at(&item.generics, "the syscall table trait takes no generics");
-    }
-    if !item.supertraits.is_empty() {
-        errors.at(&item.supertraits, "the syscall table trait takes no supertraits");
-    }
-
-    let mut calls: Vec<Call> = Vec::new();
+    let mut topics: Vec<Topic> = Vec::new();
     let mut by_nr: HashMap<u64, Ident> = HashMap::new();
     let mut by_name: HashSet<String> = HashSet::new();
-    for trait_item in item.items {
-        let TraitItem::Fn(f) = trait_item else {
-            errors.at(trait_item, "the syscall table declares only functions (`fn name(args) -> T;`)");
+    let mut topic_names: HashSet<String> = HashSet::new();
+    for item in traits {
+        let Some(mut topic) = parse_topic(&item, &mut errors) else { continue };
+        if !topic_names.insert(topic.name.to_string()) {
+            errors.at(&topic.name, format!("topic `{}` is declared twice", topic.name));
             continue;
-        };
-        let call = match parse_call(f) {
-            Ok(call) => call,
-            Err(e) => {
-                errors.push(e);
+        }
+        let declared = item.items.len();
+        for trait_item in item.items {
+            let TraitItem::Fn(f) = trait_item else {
+                errors.at(trait_item, "a topic declares only functions (`fn name(args) -> T;`)");
+                continue;
+            };
+            let call = match parse_call(f) {
+                Ok(call) => call,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let key = call.name.to_string();
+            if by_name.contains(&key) {
+                errors.push(syn::Error::new(call.name.span(), format!("syscall `{key}` is declared twice")));
                 continue;
             }
-        };
-        let key = call.name.to_string();
-        if by_name.contains(&key) {
-            errors.push(syn::Error::new(call.name.span(), format!("syscall `{key}` is declared twice")));
-            continue;
+            if let Some(first) = by_nr.get(&call.nr) {
+                let message = format!("syscall number {} is declared twice: `{}` and `{}`", call.nr, first, call.name);
+                errors.push(syn::Error::new(call.name.span(), message));
+                continue;
+            }
+            by_name.insert(key);
+            by_nr.insert(call.nr, call.name.clone());
+            topic.calls.push(call);
         }
-        if let Some(first) = by_nr.get(&call.nr) {
-            let message = format!("syscall number {} is declared twice: `{}` and `{}`", call.nr, first, call.name);
-            errors.push(syn::Error::new(call.name.span(), message));
-            continue;
+        if declared == 0 {
+            errors.at(&topic.name, format!("topic `{}` declares no syscall", topic.name));
         }
-        by_name.insert(key);
-        by_nr.insert(call.nr, call.name.clone());
-        calls.push(call);
+        topics.push(topic);
     }
-    if calls.is_empty() && errors.is_empty() {
-        errors.at(&item.ident, "the syscall table declares no syscall");
+    if errors.is_empty() && !topics.iter().any(|t| !t.hooks) {
+        errors.push(syn::Error::new(proc_macro2::Span::call_site(), "the syscall table declares no topic of the ABI"));
     }
-    errors.finish(|| Table { krate, vis: item.vis, name: item.ident, attrs: item.attrs, calls })
+    // The hooks sit in a table of their own above the ABI's.
+    let highest_abi = topics.iter().filter(|t| !t.hooks).flat_map(|t| &t.calls).map(|c| c.nr).max();
+    if let Some(highest) = highest_abi {
+        for call in topics.iter().filter(|t| t.hooks).flat_map(|t| &t.calls).filter(|c| c.nr <= highest) {
+            errors.at(
+                &call.name,
+                format!(
+                    "hook `{}` has number {}, but hooks must lie above every call of the ABI (the highest is {highest})",
+                    call.name, call.nr
+                ),
+            );
+        }
+    }
+    let vis = topics.first().map(|t| t.vis.clone()).unwrap_or(Visibility::Inherited);
+    errors.finish(|| Table { krate, vis, topics })
+}
+
+/// Checks a topic's trait header and attributes (its calls are checked by
+/// the caller); `None` when it cannot be used at all.
+fn parse_topic(item: &ItemTrait, errors: &mut Errors) -> Option<Topic> {
+    if let Some(unsafety) = item.unsafety {
+        errors.at(unsafety, "a syscall topic must not be `unsafe`");
+    }
+    if let Some(auto) = item.auto_token {
+        errors.at(auto, "a syscall topic must not be `auto`");
+    }
+    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        errors.at(&item.generics, "a syscall topic takes no generics");
+    }
+    if !item.supertraits.is_empty() {
+        errors
+            .at(&item.supertraits, format!("a syscall topic takes no supertraits (the expansion adds `{BASE_TRAIT}`)"));
+    }
+    if item.ident == BASE_TRAIT {
+        errors.at(
+            &item.ident,
+            format!("`{BASE_TRAIT}` is the base trait the expansion declares; name the topic otherwise"),
+        );
+        return None;
+    }
+    let mut docs = Vec::new();
+    let mut hooks = false;
+    for attr in &item.attrs {
+        if attr.path().is_ident("doc") {
+            docs.push(attr.clone());
+        } else if attr.path().is_ident(HOOKS_ATTRIBUTE) && matches!(attr.meta, syn::Meta::Path(_)) {
+            hooks = true;
+        } else {
+            errors.at(
+                attr,
+                format!(
+                    "unsupported attribute on topic `{}`; only doc comments and `#[hooks]` are allowed",
+                    item.ident
+                ),
+            );
+        }
+    }
+    if !docs.iter().any(has_text) {
+        errors.at(&item.ident, format!("topic `{}` has no doc comment: say what its calls are about", item.ident));
+    }
+    Some(Topic { vis: item.vis.clone(), name: item.ident.clone(), docs, hooks, calls: Vec::new() })
 }
 
 /// Checks one declared function.
@@ -213,12 +323,15 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
         errors.at(&sig.generics, format!("syscall `{name}` must not be generic: arguments travel as plain registers"));
     }
 
-    // Attributes: docs and exactly one `#[nr = N]`.
+    // Attributes: docs, exactly one `#[nr = N]`, maybe `#[rewrites_frame]`.
     let mut nr = None;
     let mut docs = Vec::new();
+    let mut rewrites_frame = false;
     for attr in &f.attrs {
         if attr.path().is_ident("doc") {
             docs.push(attr.clone());
+        } else if attr.path().is_ident(REWRITES_FRAME_ATTRIBUTE) && matches!(attr.meta, syn::Meta::Path(_)) {
+            rewrites_frame = true;
         } else if attr.path().is_ident("nr") {
             if nr.is_some() {
                 errors.at(attr, format!("syscall `{name}` has more than one `#[nr = N]`"));
@@ -231,7 +344,9 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
         } else {
             errors.at(
                 attr,
-                format!("unsupported attribute on syscall `{name}`; only doc comments and `#[nr = N]` are allowed"),
+                format!(
+                    "unsupported attribute on syscall `{name}`; only doc comments, `#[nr = N]` and `#[rewrites_frame]` are allowed"
+                ),
             );
         }
     }
@@ -327,6 +442,7 @@ fn parse_call(f: TraitItemFn) -> syn::Result<Call> {
         docs,
         safety,
         unsafe_for_app,
+        rewrites_frame,
         args,
         ret: ret.unwrap_or(Ret::Unit),
     })
@@ -469,54 +585,83 @@ pub(crate) fn generate(table: &Table) -> TokenStream {
     let parts = [
         gen_nr_module(table),
         gen_names(table),
-        gen_trait(table),
+        gen_traits(table),
         gen_dispatch(table),
         gen_trace(table),
-        gen_user(table),
+        gen_user(table, false),
+        gen_user(table, true),
     ];
     quote!(#(#parts)*)
 }
 
-/// The table's length: the highest number plus one.
-fn table_len(table: &Table) -> usize {
-    let max = table.calls.iter().map(|c| c.nr).max().unwrap_or(0);
+/// The numbers of the ABI's table: `0..ABI_TABLE_LEN`.
+fn abi_table_len(table: &Table) -> usize {
+    let max = table.calls_where(false).map(|(_, c)| c.nr).max().unwrap_or(0);
     usize::try_from(max).expect("numbers are below MAX_NR") + 1
 }
 
-/// `mod nr` and `SYSCALL_TABLE_LEN`.
+/// The hook table: its first number and its length (`(ABI_TABLE_LEN, 0)`
+/// without hooks).
+fn hook_range(table: &Table) -> (u64, usize) {
+    let numbers: Vec<u64> = table.calls_where(true).map(|(_, c)| c.nr).collect();
+    match (numbers.iter().min(), numbers.iter().max()) {
+        (Some(&first), Some(&last)) => (first, usize::try_from(last - first).expect("numbers are below MAX_NR") + 1),
+        _ => (abi_table_len(table) as u64, 0),
+    }
+}
+
+/// A link to a call's handler in the docs: `[`Memory::mmap`](super::Memory::mmap)`.
+fn handler_link(topic: &Topic, call: &Call, prefix: &str) -> String {
+    format!("[`{t}::{c}`]({prefix}{t}::{c})", t = topic.name, c = call.name)
+}
+
+/// `mod nr`, `ABI_TABLE_LEN`, `FIRST_HOOK` and `HOOKS_TABLE_LEN`.
 fn gen_nr_module(table: &Table) -> TokenStream {
     let vis = &table.vis;
-    let trait_name = &table.name;
-    let consts = table.calls.iter().map(|call| {
-        let const_name = call.const_name();
-        let nr = call.nr;
-        let doc = format!("Number of [`{name}`](super::{trait_name}::{name}).", name = call.name);
-        quote! {
-            #[doc = #doc]
-            pub const #const_name: u64 = #nr;
-        }
+    let consts = table.topics.iter().flat_map(|topic| {
+        topic.calls.iter().map(move |call| {
+            let const_name = call.const_name();
+            let nr = call.nr;
+            let doc = format!("Number of {}.", handler_link(topic, call, "super::"));
+            quote! {
+                #[doc = #doc]
+                pub const #const_name: u64 = #nr;
+            }
+        })
     });
-    let len = table_len(table);
-    let module_doc = format!("The system call numbers, one per method of [`{trait_name}`](super::{trait_name}).");
+    let abi_len = abi_table_len(table);
+    let (first_hook, hooks_len) = hook_range(table);
     quote! {
-        #[doc = #module_doc]
+        /// The system call numbers, one per call of every topic.
         #vis mod nr {
             #(#consts)*
         }
 
-        /// Entries in the dense dispatch table: the highest system call number
+        /// Entries of the ABI's dense table: its highest system call number
         /// plus one.
-        #vis const SYSCALL_TABLE_LEN: usize = #len;
+        #vis const ABI_TABLE_LEN: usize = #abi_len;
+
+        /// The first number of the hook table (the test and benchmark hooks,
+        /// above every number of the ABI).
+        #vis const FIRST_HOOK: u64 = #first_hook;
+
+        /// Entries of the hook table (numbers `FIRST_HOOK..FIRST_HOOK +
+        /// HOOKS_TABLE_LEN`).
+        #vis const HOOKS_TABLE_LEN: usize = #hooks_len;
     }
 }
 
-/// `syscall_name`.
+/// `syscall_name` and `is_hook`.
 fn gen_names(table: &Table) -> TokenStream {
     let vis = &table.vis;
-    let arms = table.calls.iter().map(|call| {
+    let arms = table.calls().map(|call| {
         let const_name = call.const_name();
         let name = call.name.to_string();
         quote!(nr::#const_name => ::core::option::Option::Some(#name),)
+    });
+    let hooks = table.calls_where(true).map(|(_, call)| {
+        let const_name = call.const_name();
+        quote!(nr::#const_name)
     });
     quote! {
         /// The name of system call `nr` (`"write"` for 1), for tracing;
@@ -527,115 +672,205 @@ fn gen_names(table: &Table) -> TokenStream {
                 _ => ::core::option::Option::None,
             }
         }
-    }
-}
 
-/// The kernel-side trait.
-fn gen_trait(table: &Table) -> TokenStream {
-    let Table { krate, vis, name, attrs, .. } = table;
-    let methods = table.calls.iter().map(|call| {
-        let Call { name, docs, .. } = call;
-        let params = std::iter::once(quote!(cx: &mut Self::Context))
-            .chain(call.args.iter().map(|Arg { name, ty, .. }| quote!(#name: #ty)));
-        let ret = match &call.ret {
-            Ret::Unit => quote!(::core::result::Result<(), #krate::errno::Errno>),
-            Ret::Int(ty) => quote!(::core::result::Result<#ty, #krate::errno::Errno>),
-            Ret::Never => quote!(!),
-        };
-        quote! {
-            #(#docs)*
-            fn #name(#(#params),*) -> #ret;
-        }
-    });
-    quote! {
-        #(#attrs)*
-        #vis trait #name {
-            /// What every handler gets as its first argument: the kernel's
-            /// state for the calling task.
-            type Context;
-
-            #(#methods)*
+        /// Whether `nr` is a test or benchmark hook (a call of a `#[hooks]`
+        /// topic, which production kernels leave to `-ENOSYS`).
+        #vis fn is_hook(nr: u64) -> bool {
+            [#(#hooks),*].contains(&nr)
         }
     }
 }
 
-/// `SyscallHandler`, `DispatchTable` and `dispatch`.
-fn gen_dispatch(table: &Table) -> TokenStream {
-    let Table { krate, vis, name: trait_name, .. } = table;
-    let errno = quote!(#krate::errno::Errno);
-    let entries = table.calls.iter().map(|call| {
-        let name = &call.name;
-        let const_name = call.const_name();
-        quote! {
-            entries[nr::#const_name as usize] = ::core::option::Option::Some(Self::#name as SyscallHandler<K::Context>);
-        }
-    });
-    let thunks = table.calls.iter().map(|call| {
-        let name = &call.name;
-        let regs = if call.args.is_empty() { quote!(_regs) } else { quote!(regs) };
-        let conversions = call.args.iter().enumerate().map(|(i, Arg { name, ty, .. })| {
+/// The base trait and one trait per topic, for the kernel.
+fn gen_traits(table: &Table) -> TokenStream {
+    let Table { krate, vis, .. } = table;
+    let base = format_ident!("{BASE_TRAIT}");
+    let topics = table.topics.iter().map(|topic| {
+        let Topic { vis, name, docs, .. } = topic;
+        let methods = topic.calls.iter().map(|call| {
+            let Call { name, docs, .. } = call;
+            let frame = call.rewrites_frame.then(|| quote!(frame: #krate::dispatch::RewritesFrame));
+            let params = std::iter::once(quote!(cx: &mut Self::Context))
+                .chain(frame)
+                .chain(call.args.iter().map(|Arg { name, ty, .. }| quote!(#name: #ty)));
+            let ret = match &call.ret {
+                Ret::Unit => quote!(::core::result::Result<(), #krate::errno::Errno>),
+                Ret::Int(ty) => quote!(::core::result::Result<#ty, #krate::errno::Errno>),
+                Ret::Never => quote!(!),
+            };
+            let number = format!(" System call number {}.", call.nr);
+            let frame_doc = call.rewrites_frame.then(|| {
+                quote! {
+                    #[doc = ""]
+                    #[doc = " Declared `#[rewrites_frame]`: `frame` lets the handler change the"]
+                    #[doc = " caller's saved registers, which the return path then checks whole."]
+                }
+            });
             quote! {
-                let #name = match <#ty as #krate::syscall_arg::SyscallArg>::from_raw(regs[#i]) {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(errno) => return errno.to_ret(),
-                };
+                #(#docs)*
+                #[doc = ""]
+                #[doc = #number]
+                #frame_doc
+                fn #name(#(#params),*) -> #ret;
             }
         });
-        let handler_args = std::iter::once(format_ident!("cx")).chain(call.args.iter().map(|a| a.name.clone()));
-        let call_handler = quote!(K::#name(#(#handler_args),*));
-        let body = match call.ret {
-            Ret::Never => call_handler,
-            _ => quote!(#krate::syscall_arg::encode_result(#call_handler)),
-        };
-        let doc = format!("Decodes the registers for [`{trait_name}::{name}`] and encodes its result.");
+        let hook_doc = topic.hooks.then(|| {
+            quote! {
+                #[doc = ""]
+                #[doc = " A topic of hooks: only test and benchmark kernels implement it"]
+                #[doc = " (`DispatchTable::WITH_HOOKS`); a production kernel's table has"]
+                #[doc = " none of its numbers."]
+            }
+        });
         quote! {
-            #[doc = #doc]
-            fn #name(cx: &mut K::Context, #regs: &[u64; 6]) -> i64 {
-                #(#conversions)*
-                #body
+            #(#docs)*
+            #hook_doc
+            #vis trait #name: #base {
+                #(#methods)*
             }
         }
     });
-    let struct_doc = format!(
-        "The dense dispatch table for a kernel type `K` implementing [`{trait_name}`]: \
-         [`DispatchTable::ENTRIES`] has one entry per number below [`SYSCALL_TABLE_LEN`], \
-         `None` for the numbers no syscall has."
-    );
     quote! {
-        /// A handler in the dispatch table: the context, the six argument
-        /// registers (RDI, RSI, RDX, R10, R8, R9), and the raw result for RAX
-        /// (`-errno` on failure).
-        #vis type SyscallHandler<C> = fn(&mut C, &[u64; 6]) -> i64;
+        /// The kernel's side of the table: implemented once, it names the
+        /// context every handler gets; each topic trait (a subtrait of this
+        /// one) is implemented where its handlers live.
+        #vis trait #base {
+            /// What every handler gets as its first argument: the kernel's
+            /// state for the calling thread, from which the table reads the
+            /// arguments.
+            type Context: #krate::dispatch::SyscallArgs + 'static;
+        }
 
-        #[doc = #struct_doc]
-        #vis struct DispatchTable<K>(::core::marker::PhantomData<fn() -> K>);
+        #(#topics)*
+    }
+}
 
-        impl<K: #trait_name> DispatchTable<K> {
-            /// The handlers indexed by system call number. A constant, so a
-            /// kernel can copy it into a `static` and index it from its
-            /// system call entry path.
-            pub const ENTRIES: [::core::option::Option<SyscallHandler<K::Context>>; SYSCALL_TABLE_LEN] = {
-                let mut entries: [::core::option::Option<SyscallHandler<K::Context>>; SYSCALL_TABLE_LEN] =
-                    [::core::option::Option::None; SYSCALL_TABLE_LEN];
-                #(#entries)*
-                entries
+/// The entries (one function per call) and `DispatchTable`.
+fn gen_dispatch(table: &Table) -> TokenStream {
+    let Table { krate, vis, .. } = table;
+    let d = quote!(#krate::dispatch);
+    let thunks = table.topics.iter().flat_map(|topic| {
+        let d = d.clone();
+        topic.calls.iter().map(move |call| {
+            let topic_name = &topic.name;
+            let name = &call.name;
+            let conversions = call.args.iter().enumerate().map(|(i, Arg { name, ty, .. })| {
+                quote! {
+                    let #name = match <#ty as #krate::syscall_arg::SyscallArg>::from_raw(
+                        #d::SyscallArgs::arg(&*cx, #i),
+                    ) {
+                        ::core::result::Result::Ok(value) => value,
+                        ::core::result::Result::Err(errno) => return #d::SyscallResult::value(errno.to_ret()),
+                    };
+                }
+            });
+            let frame = call.rewrites_frame.then(|| format_ident!("frame"));
+            let handler_args = std::iter::once(format_ident!("cx"))
+                .chain(frame.clone())
+                .chain(call.args.iter().map(|a| a.name.clone()));
+            let call_handler = quote!(<K as super::#topic_name>::#name(#(#handler_args),*));
+            let rewritten = call.rewrites_frame;
+            let body = match call.ret {
+                Ret::Never => call_handler,
+                _ => quote! {
+                    #d::SyscallResult {
+                        ret: #krate::syscall_arg::encode_result(#call_handler),
+                        frame_rewritten: #rewritten,
+                    }
+                },
             };
+            let make_frame = frame.map(|frame| {
+                let comment = format!(
+                    " SAFETY: this is the table's entry of `{name}`, declared `#[rewrites_frame]`: it \
+                     says the frame may be rewritten (`frame_rewritten: true`), so the entry path \
+                     checks the whole frame after the handler."
+                );
+                quote! {
+                    #[allow(unused_doc_comments)]
+                    #[doc = #comment]
+                    let #frame = unsafe { #d::RewritesFrame::new() };
+                }
+            });
+            let doc = format!(
+                "The entry of {}: decodes the arguments, encodes the result.",
+                handler_link(topic, call, "super::")
+            );
+            quote! {
+                #[doc = #doc]
+                pub(super) fn #name<K: super::#topic_name>(cx: &mut K::Context) -> #d::SyscallResult {
+                    #(#conversions)*
+                    #make_frame
+                    #body
+                }
+            }
+        })
+    });
+    let fill = |hooks: bool, base: TokenStream| {
+        table
+            .calls_where(hooks)
+            .map(|(_, call)| {
+                let name = &call.name;
+                let const_name = call.const_name();
+                quote! {
+                    entries[(nr::#const_name - #base) as usize] = entry::#name::<K>;
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let abi_entries = fill(false, quote!(0));
+    let hook_entries = fill(true, quote!(FIRST_HOOK));
+    let abi_topics: Vec<&Ident> = table.topics_where(false).map(|t| &t.name).collect();
+    let all_topics: Vec<&Ident> = table.topics.iter().map(|t| &t.name).collect();
+    let handler = quote!(#d::SyscallHandler<K::Context>);
+    let with_hooks = (table.topics_where(true).count() > 0).then(|| {
+        quote! {
+            impl<K: #(#all_topics)+*> DispatchTable<K> {
+                /// The hook entries, from [`FIRST_HOOK`].
+                const HOOK_ENTRIES: [#handler; HOOKS_TABLE_LEN] = {
+                    let mut entries: [#handler; HOOKS_TABLE_LEN] = [#d::ni_syscall::<K::Context>; HOOKS_TABLE_LEN];
+                    #(#hook_entries)*
+                    entries
+                };
+
+                /// The table of a test or benchmark kernel: the ABI and the
+                /// hooks.
+                pub const WITH_HOOKS: #d::SyscallTable<K::Context, ABI_TABLE_LEN> =
+                    #d::SyscallTable::new(Self::ABI_ENTRIES, FIRST_HOOK, &Self::HOOK_ENTRIES);
+            }
+        }
+    });
+    quote! {
+        /// One entry per call: decodes the six argument registers through
+        /// [`SyscallArg`](crate::syscall_arg::SyscallArg), calls the handler
+        /// and encodes its result as Linux does (`-errno` for an error).
+        mod entry {
+            #[allow(unused_imports)]
+            use super::*;
 
             #(#thunks)*
         }
 
-        /// Runs system call `nr` with the six argument registers `args` on
-        /// `K`'s handler and returns the raw result for RAX: the value,
-        /// `-errno` for an error, and `-ENOSYS` for a number the table does not
-        /// declare (holes, `SYSCALL_TABLE_LEN` and beyond). The same lookup as
-        /// indexing [`DispatchTable::ENTRIES`].
-        #vis fn dispatch<K: #trait_name>(cx: &mut K::Context, nr: u64, args: &[u64; 6]) -> i64 {
-            let entries = const { &DispatchTable::<K>::ENTRIES };
-            match usize::try_from(nr).ok().and_then(|index| entries.get(index)) {
-                ::core::option::Option::Some(::core::option::Option::Some(handler)) => handler(cx, args),
-                _ => #errno::ENOSYS.to_ret(),
-            }
+        /// The dispatch tables of a kernel type `K` that implements the
+        /// topics: dense, indexed by number, [`ni_syscall`](crate::dispatch::ni_syscall)
+        /// (`-ENOSYS`) for every number without a call.
+        #vis struct DispatchTable<K>(::core::marker::PhantomData<fn() -> K>);
+
+        impl<K: #(#abi_topics)+*> DispatchTable<K> {
+            /// The ABI's entries, by number.
+            const ABI_ENTRIES: [#handler; ABI_TABLE_LEN] = {
+                let mut entries: [#handler; ABI_TABLE_LEN] = [#d::ni_syscall::<K::Context>; ABI_TABLE_LEN];
+                #(#abi_entries)*
+                entries
+            };
+
+            /// The table of a production kernel: the ABI only (every hook
+            /// number answers `-ENOSYS`). A constant, so a kernel copies it
+            /// into a `static` and its entry path indexes that.
+            pub const ABI: #d::SyscallTable<K::Context, ABI_TABLE_LEN> =
+                #d::SyscallTable::new(Self::ABI_ENTRIES, FIRST_HOOK, &[]);
         }
+
+        #with_hooks
     }
 }
 
@@ -643,7 +878,7 @@ fn gen_dispatch(table: &Table) -> TokenStream {
 fn gen_trace(table: &Table) -> TokenStream {
     let Table { krate, vis, .. } = table;
     let sa = quote!(#krate::syscall_arg);
-    let call_arms = table.calls.iter().map(|call| {
+    let call_arms = table.calls().map(|call| {
         let const_name = call.const_name();
         let open = format!("{}(", call.name);
         let args = call.args.iter().enumerate().map(|(i, Arg { ty, .. })| {
@@ -661,7 +896,7 @@ fn gen_trace(table: &Table) -> TokenStream {
             }
         }
     });
-    let result_arms = table.calls.iter().map(|call| {
+    let result_arms = table.calls().map(|call| {
         let const_name = call.const_name();
         let body = match &call.ret {
             Ret::Unit => quote!(#sa::trace_ret::<()>(ret, out)),
@@ -716,84 +951,124 @@ fn pointer_safety(call: &Call) -> Vec<String> {
         .collect()
 }
 
-/// `mod user`: the app's stubs.
-fn gen_user(table: &Table) -> TokenStream {
-    let Table { krate, vis, name: trait_name, .. } = table;
+/// The justification of a stub's `unsafe` block, written into the
+/// expansion as a doc attribute of the statement (a proc macro's output
+/// carries no comments).
+fn stub_safety_comment(call: &Call) -> String {
+    if call.user_unsafe() {
+        format!(
+            " SAFETY: this stub is an `unsafe fn` whose `# Safety` section is the contract of `{}`; \
+             its caller upholds it, which is all the raw `syscall` helper asks.",
+            call.name
+        )
+    } else {
+        format!(
+            " SAFETY: `{}` is declared `fn` (not `unsafe fn`) and takes no pointer, so the \
+             declaration vouches that it touches no app memory and no mapping Rust relies on \
+             whatever the argument values: the raw `syscall` helper's whole contract.",
+            call.name
+        )
+    }
+}
+
+/// `mod user` (the ABI's stubs) or `mod user_hooks` (the hooks' stubs).
+fn gen_user(table: &Table, hooks: bool) -> TokenStream {
+    let Table { krate, vis, .. } = table;
     let sa = quote!(#krate::syscall_arg);
-    let stubs = table.calls.iter().map(|call| {
-        let Call { name, docs, .. } = call;
-        let const_name = call.const_name();
-        let params = call.args.iter().map(|Arg { name, kind, ty }| match kind {
-            ArgKind::Int => quote!(#name: #ty),
-            ArgKind::Ptr(target) => quote!(#name: *const #target),
-            ArgKind::PtrMut(target) => quote!(#name: *mut #target),
-        });
-        let raw_args = std::iter::once(quote!(super::nr::#const_name))
-            .chain(call.args.iter().map(|Arg { name, ty, .. }| quote!(<#ty as #sa::SyscallArg>::to_raw(#name))));
-        let count = call.args.len();
-        let see =
-            format!(" The system call [`{trait_name}::{name}`](super::{trait_name}::{name}) (number {}).", call.nr);
+    let stubs: Vec<TokenStream> = table
+        .calls_where(hooks)
+        .map(|(topic, call)| {
+            let Call { name, docs, .. } = call;
+            let const_name = call.const_name();
+            let params = call.args.iter().map(|Arg { name, kind, ty }| match kind {
+                ArgKind::Int => quote!(#name: #ty),
+                ArgKind::Ptr(target) => quote!(#name: *const #target),
+                ArgKind::PtrMut(target) => quote!(#name: *mut #target),
+            });
+            let raw_args = std::iter::once(quote!(super::nr::#const_name))
+                .chain(call.args.iter().map(|Arg { name, ty, .. }| quote!(<#ty as #sa::SyscallArg>::to_raw(#name))));
+            let count = call.args.len();
+            let see = format!(" The system call {} (number {}).", handler_link(topic, call, "super::"), call.nr);
 
-        let mut safety: Vec<String> = call.safety.clone();
-        safety.extend(pointer_safety(call));
-        let safety_docs = (!safety.is_empty()).then(|| {
+            let mut safety: Vec<String> = call.safety.clone();
+            safety.extend(pointer_safety(call));
+            let safety_docs = (!safety.is_empty()).then(|| {
+                quote! {
+                    #[doc = ""]
+                    #[doc = " # Safety"]
+                    #[doc = ""]
+                    #(#[doc = #safety])*
+                }
+            });
+            let unsafety = call.user_unsafe().then(|| quote!(unsafe));
+            let comment = stub_safety_comment(call);
+            match call.ret {
+                Ret::Never => {
+                    let raw_fn = format_ident!("syscall{}_noreturn", count);
+                    quote! {
+                        #(#docs)*
+                        #[doc = ""]
+                        #[doc = #see]
+                        #safety_docs
+                        #[inline(always)]
+                        pub #unsafety fn #name(#(#params),*) -> ! {
+                            #[allow(unused_doc_comments)]
+                            #[doc = #comment]
+                            unsafe { #sa::raw::#raw_fn(#(#raw_args),*) };
+                        }
+                    }
+                }
+                ref ret => {
+                    let raw_fn = format_ident!("syscall{}", count);
+                    let ok = match ret {
+                        Ret::Int(ty) => quote!(#ty),
+                        _ => quote!(()),
+                    };
+                    quote! {
+                        #(#docs)*
+                        #[doc = ""]
+                        #[doc = #see]
+                        #[doc = " Fails with the error the kernel returns."]
+                        #safety_docs
+                        #[inline(always)]
+                        pub #unsafety fn #name(#(#params),*) -> ::core::result::Result<#ok, #krate::errno::Errno> {
+                            #[allow(unused_doc_comments)]
+                            #[doc = #comment]
+                            let ret = unsafe { #sa::raw::#raw_fn(#(#raw_args),*) };
+                            #sa::decode_result::<#ok>(ret)
+                        }
+                    }
+                }
+            }
+        })
+        .collect();
+    if hooks && stubs.is_empty() {
+        return TokenStream::new();
+    }
+    let (module, doc) = if hooks {
+        (
+            format_ident!("user_hooks"),
             quote! {
-                #[doc = ""]
-                #[doc = " # Safety"]
-                #[doc = ""]
-                #(#[doc = #safety])*
-            }
-        });
-        let unsafety = call.user_unsafe().then(|| quote!(unsafe));
-
-        // SAFETY (of the `unsafe` blocks written below): a stub is an
-        // `unsafe fn` whose `# Safety` section is the raw call's contract
-        // whenever the call takes a pointer or is declared `unsafe fn`; every
-        // other call is one the declaration vouches for as sound with any
-        // argument values (it touches no app memory and no mapping Rust
-        // relies on), which is the raw helpers' whole contract.
-        match call.ret {
-            Ret::Never => {
-                let raw_fn = format_ident!("syscall{}_noreturn", count);
-                quote! {
-                    #(#docs)*
-                    #[doc = ""]
-                    #[doc = #see]
-                    #safety_docs
-                    #[inline(always)]
-                    pub #unsafety fn #name(#(#params),*) -> ! {
-                        unsafe { #sa::raw::#raw_fn(#(#raw_args),*) }
-                    }
-                }
-            }
-            ref ret => {
-                let raw_fn = format_ident!("syscall{}", count);
-                let ok = match ret {
-                    Ret::Int(ty) => quote!(#ty),
-                    _ => quote!(()),
-                };
-                quote! {
-                    #(#docs)*
-                    #[doc = ""]
-                    #[doc = #see]
-                    #[doc = " Fails with the error the kernel returns."]
-                    #safety_docs
-                    #[inline(always)]
-                    pub #unsafety fn #name(#(#params),*) -> ::core::result::Result<#ok, #krate::errno::Errno> {
-                        let ret = unsafe { #sa::raw::#raw_fn(#(#raw_args),*) };
-                        #sa::decode_result::<#ok>(ret)
-                    }
-                }
-            }
-        }
-    });
+                /// The app side of the hook topics, as [`user`] is of the ABI:
+                /// only test and benchmark kernels answer these (a production
+                /// kernel returns `-ENOSYS`).
+            },
+        )
+    } else {
+        (
+            format_ident!("user"),
+            quote! {
+                /// The app side: one function per system call of the ABI, taking
+                /// raw pointers where the kernel side takes `UserPtr`/`UserPtrMut`,
+                /// returning the decoded result. Each is the `syscall` instruction
+                /// inline, with the Linux x86_64 convention.
+            },
+        )
+    };
     quote! {
-        /// The app side: one function per system call, taking raw pointers
-        /// where the kernel side takes `UserPtr`/`UserPtrMut`, returning the
-        /// decoded result. Each is the `syscall` instruction inline, with the
-        /// Linux x86_64 convention.
+        #doc
         #[cfg(target_arch = "x86_64")]
-        #vis mod user {
+        #vis mod #module {
             #[allow(unused_imports)]
             use super::*;
 
@@ -801,20 +1076,19 @@ fn gen_user(table: &Table) -> TokenStream {
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Expands `#[syscall_table(crate = crate)]` on `item`.
-    fn expand_ok(item: TokenStream) -> syn::File {
-        let out = expand(quote!(crate = crate), item).unwrap_or_else(|e| panic!("expansion failed: {e}"));
+    /// Expands `syscall_table! { crate = crate; topics }`.
+    fn expand_ok(topics: TokenStream) -> syn::File {
+        let out = expand(quote!(crate = crate; #topics)).unwrap_or_else(|e| panic!("expansion failed: {e}"));
         syn::parse2(out).expect("the expansion parses as items")
     }
 
-    /// The messages of the errors `#[syscall_table]` gives for `item`.
-    fn errors(item: TokenStream) -> Vec<String> {
-        match expand(TokenStream::new(), item) {
+    /// The messages of the errors `syscall_table!` gives for `topics`.
+    fn errors(topics: TokenStream) -> Vec<String> {
+        match expand(topics) {
             Ok(_) => panic!("expansion succeeded"),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
         }
@@ -827,11 +1101,14 @@ mod tests {
 
     fn sample() -> TokenStream {
         quote! {
-            /// The calls.
-            pub trait Syscalls {
+            /// Output.
+            pub trait Io {
                 /// Writes bytes.
                 #[nr = 1]
                 fn write(fd: i32, buf: UserPtr<u8>, count: usize) -> usize;
+            }
+            /// The rest.
+            pub trait Misc {
                 /// Yields.
                 #[nr = 24]
                 fn sched_yield();
@@ -845,6 +1122,14 @@ mod tests {
                 /// Ends the task.
                 #[nr = 60]
                 fn exit(code: i32) -> !;
+            }
+            /// Hooks.
+            #[hooks]
+            pub trait Hooks {
+                /// Debugs.
+                #[nr = 1025]
+                #[rewrites_frame]
+                fn debug(op: u64) -> u64;
             }
         }
     }
@@ -876,50 +1161,75 @@ mod tests {
         let file = expand_ok(sample());
         for name in [
             "nr",
-            "SYSCALL_TABLE_LEN",
+            "ABI_TABLE_LEN",
+            "FIRST_HOOK",
+            "HOOKS_TABLE_LEN",
             "syscall_name",
+            "is_hook",
             "Syscalls",
-            "SyscallHandler",
+            "Io",
+            "Misc",
+            "Hooks",
+            "entry",
             "DispatchTable",
-            "dispatch",
             "trace_call",
             "trace_result",
             "user",
+            "user_hooks",
         ] {
             find(&file, name);
         }
         let nr = text(find(&file, "nr"));
         assert!(nr.contains("pub const WRITE : u64 = 1u64"), "{nr}");
         assert!(nr.contains("pub const SCHED_YIELD : u64 = 24u64"), "{nr}");
-        assert!(text(find(&file, "SYSCALL_TABLE_LEN")).contains("61usize"));
+        assert!(nr.contains("pub const DEBUG : u64 = 1025u64"), "{nr}");
+        // The hooks are not in the ABI's table.
+        assert!(text(find(&file, "ABI_TABLE_LEN")).contains("61usize"));
+        assert!(text(find(&file, "FIRST_HOOK")).contains("1025u64"));
+        assert!(text(find(&file, "HOOKS_TABLE_LEN")).contains("1usize"));
     }
 
-    #[test]
-    fn kernel_trait_takes_context_and_returns_results() {
-        let file = expand_ok(sample());
-        let syn::Item::Trait(t) = find(&file, "Syscalls") else { panic!("not a trait") };
-        let methods: Vec<String> = t
-            .items
+    /// The signatures of a trait's methods.
+    fn methods(t: &syn::ItemTrait) -> Vec<String> {
+        t.items
             .iter()
             .filter_map(|item| match item {
                 TraitItem::Fn(f) => Some(text(&f.sig)),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn kernel_traits_take_context_and_return_results() {
+        let file = expand_ok(sample());
+        let syn::Item::Trait(base) = find(&file, "Syscalls") else { panic!("not a trait") };
+        assert!(methods(base).is_empty());
+        assert!(base.items.iter().any(|i| matches!(i, TraitItem::Type(ty) if ty.ident == "Context")));
+        let syn::Item::Trait(io) = find(&file, "Io") else { panic!("not a trait") };
+        assert_eq!(text(&io.supertraits), "Syscalls");
         assert_eq!(
-            methods,
+            methods(io),
             [
-                "fn write (cx : & mut Self :: Context , fd : i32 , buf : UserPtr < u8 > , count : usize) -> :: core :: result :: Result < usize , crate :: errno :: Errno >",
+                "fn write (cx : & mut Self :: Context , fd : i32 , buf : UserPtr < u8 > , count : usize) -> :: core :: result :: Result < usize , crate :: errno :: Errno >"
+            ]
+        );
+        let syn::Item::Trait(misc) = find(&file, "Misc") else { panic!("not a trait") };
+        assert_eq!(
+            methods(misc),
+            [
                 "fn sched_yield (cx : & mut Self :: Context) -> :: core :: result :: Result < () , crate :: errno :: Errno >",
                 "fn munmap (cx : & mut Self :: Context , addr : usize , length : usize) -> :: core :: result :: Result < () , crate :: errno :: Errno >",
                 "fn exit (cx : & mut Self :: Context , code : i32) -> !",
             ]
         );
-        assert!(t.items.iter().any(|i| matches!(i, TraitItem::Type(ty) if ty.ident == "Context")));
-        // The kernel's docs leave out the app's `# Safety` section.
-        let munmap = text(&t.items[3]);
+        // The kernel's docs leave out the app's `# Safety` section and give the number.
+        let munmap = text(&misc.items[1]);
         assert!(munmap.contains("Unmaps."), "{munmap}");
+        assert!(munmap.contains("System call number 11."), "{munmap}");
         assert!(!munmap.contains("Safety"), "{munmap}");
+        let syn::Item::Trait(hooks) = find(&file, "Hooks") else { panic!("not a trait") };
+        assert!(text(hooks).contains("only test and benchmark kernels implement it"));
     }
 
     #[test]
@@ -934,29 +1244,150 @@ mod tests {
         assert!(user.contains("Nothing may live there."), "{user}");
         assert!(user.contains("`buf` must be valid for reads"), "{user}");
         assert!(user.contains("inline (always)"), "{user}");
+        // The hooks have stubs of their own, not among the ABI's.
+        assert!(!user.contains("fn debug"), "{user}");
+        assert!(text(find(&file, "user_hooks")).contains("pub fn debug (op : u64)"));
     }
 
     #[test]
-    fn dispatch_table_has_entries_and_thunks() {
+    fn every_unsafe_block_of_the_stubs_says_why_it_is_sound() {
         let file = expand_ok(sample());
-        let table = text(&file);
+        let user = text(find(&file, "user"));
+        let blocks = user.matches("unsafe {").count();
+        assert_eq!(blocks, 4, "{user}");
+        assert_eq!(user.matches("SAFETY: ").count(), blocks, "{user}");
+        // A safe stub: the declaration vouches for the call.
+        assert!(user.contains("SAFETY: `sched_yield` is declared `fn` (not `unsafe fn`) and takes no pointer"));
+        // An unsafe stub: its caller upholds the contract.
         assert!(
-            table.contains("entries [nr :: WRITE as usize] = :: core :: option :: Option :: Some (Self :: write"),
-            "{table}"
+            user.contains("SAFETY: this stub is an `unsafe fn` whose `# Safety` section is the contract of `munmap`")
         );
-        assert!(table.contains("fn sched_yield (cx : & mut K :: Context , _regs : & [u64 ; 6]) -> i64"), "{table}");
+    }
+
+    #[test]
+    fn dispatch_tables_have_entries() {
+        let file = expand_ok(sample());
+        let all = text(&file);
+        assert!(all.contains("entries [(nr :: WRITE - 0) as usize] = entry :: write :: < K >"), "{all}");
+        assert!(all.contains("entries [(nr :: DEBUG - FIRST_HOOK) as usize] = entry :: debug :: < K >"), "{all}");
+        assert!(all.contains("impl < K : Io + Misc > DispatchTable < K >"), "{all}");
+        assert!(all.contains("impl < K : Io + Misc + Hooks > DispatchTable < K >"), "{all}");
+        let entry = text(find(&file, "entry"));
+        assert!(
+            entry.contains(
+                "fn sched_yield < K : super :: Misc > (cx : & mut K :: Context) -> crate :: dispatch :: SyscallResult"
+            ),
+            "{entry}"
+        );
+        assert!(entry.contains("SyscallArgs :: arg (& * cx , 2usize)"), "{entry}");
+    }
+
+    #[test]
+    fn only_calls_declared_to_rewrite_the_frame_get_the_token_and_say_so() {
+        let file = expand_ok(sample());
+        let syn::Item::Trait(hooks) = find(&file, "Hooks") else { panic!("not a trait") };
+        assert_eq!(
+            methods(hooks),
+            [
+                "fn debug (cx : & mut Self :: Context , frame : crate :: dispatch :: RewritesFrame , op : u64) -> :: core :: result :: Result < u64 , crate :: errno :: Errno >"
+            ]
+        );
+        let syn::Item::Trait(io) = find(&file, "Io") else { panic!("not a trait") };
+        assert!(!text(io).contains("RewritesFrame"));
+        let entry = text(find(&file, "entry"));
+        assert_eq!(entry.matches("frame_rewritten : true").count(), 1, "{entry}");
+        assert_eq!(entry.matches("frame_rewritten : false").count(), 3, "{entry}");
+        assert!(
+            entry.contains("SAFETY: this is the table's entry of `debug`, declared `#[rewrites_frame]`"),
+            "{entry}"
+        );
+        assert!(entry.contains("< K as super :: Hooks > :: debug (cx , frame , op)"), "{entry}");
     }
 
     #[test]
     fn default_crate_path_is_libos_abi() {
-        let out = expand(TokenStream::new(), sample()).unwrap().to_string();
+        let out = expand(sample()).unwrap().to_string();
         assert!(out.contains(":: libos_abi :: errno :: Errno"));
+    }
+
+    #[test]
+    fn hooks_lie_above_the_abi() {
+        let messages = errors(quote! {
+            /// The ABI.
+            pub trait Calls {
+                /// A.
+                #[nr = 60]
+                fn a();
+            }
+            /// Hooks.
+            #[hooks]
+            pub trait Hooks {
+                /// B.
+                #[nr = 59]
+                fn b();
+            }
+        });
+        assert_eq!(
+            messages,
+            ["hook `b` has number 59, but hooks must lie above every call of the ABI (the highest is 60)"]
+        );
+        let messages = errors(quote! {
+            /// Hooks only.
+            #[hooks]
+            pub trait Hooks {
+                /// B.
+                #[nr = 1]
+                fn b();
+            }
+        });
+        assert_eq!(messages, ["the syscall table declares no topic of the ABI"]);
+    }
+
+    #[test]
+    fn malformed_topics() {
+        let messages = errors(quote! {
+            /// Reserved name.
+            pub trait Syscalls {
+                /// A.
+                #[nr = 1]
+                fn a();
+            }
+            pub unsafe trait Undocumented<T>: Send {
+                /// B.
+                #[nr = 2]
+                fn b();
+            }
+            /// Twice.
+            pub trait Twice {
+                /// C.
+                #[nr = 3]
+                fn c();
+            }
+            /// Twice.
+            #[inline]
+            pub trait Twice {
+                /// D.
+                #[nr = 4]
+                fn d();
+            }
+            /// Empty.
+            pub trait Empty {}
+        });
+        assert_has(&messages, "`Syscalls` is the base trait the expansion declares");
+        assert_has(&messages, "a syscall topic must not be `unsafe`");
+        assert_has(&messages, "a syscall topic takes no generics");
+        assert_has(&messages, "a syscall topic takes no supertraits");
+        assert_has(&messages, "topic `Undocumented` has no doc comment");
+        assert_has(&messages, "topic `Twice` is declared twice");
+        assert_has(&messages, "unsupported attribute on topic `Twice`");
+        assert_has(&messages, "topic `Empty` declares no syscall");
     }
 
     #[test]
     fn duplicate_number() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 fn write(fd: i32) -> usize;
@@ -971,7 +1402,8 @@ mod tests {
     #[test]
     fn duplicate_name() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 fn write(fd: i32) -> usize;
@@ -987,7 +1419,8 @@ mod tests {
     #[test]
     fn unsupported_argument_type() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 fn write(fd: String, buf: *const u8, n: UserPtr, m: UserPtr<u8, u8>) -> usize;
@@ -1005,7 +1438,8 @@ mod tests {
     fn unsupported_return_type() {
         for ret in [quote!(String), quote!(bool), quote!(Result<usize, Errno>), quote!(u8)] {
             let messages = errors(quote! {
-                pub trait Syscalls {
+                /// Topic.
+            pub trait Calls {
                     /// A.
                     #[nr = 1]
                     fn f() -> #ret;
@@ -1021,7 +1455,8 @@ mod tests {
     #[test]
     fn missing_nr() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 fn write(fd: i32) -> usize;
             }
@@ -1032,7 +1467,8 @@ mod tests {
     #[test]
     fn bad_nr() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = "one"]
                 fn a();
@@ -1057,7 +1493,8 @@ mod tests {
     #[test]
     fn too_many_arguments() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 fn f(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64, g: u64);
@@ -1069,7 +1506,8 @@ mod tests {
     #[test]
     fn self_receiver() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 fn write(&self, fd: i32) -> usize;
@@ -1081,7 +1519,8 @@ mod tests {
     #[test]
     fn generics() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 fn write<T>(fd: i32) -> usize;
@@ -1089,19 +1528,21 @@ mod tests {
         });
         assert_has(&messages, "syscall `write` must not be generic");
         let messages = errors(quote! {
-            pub trait Syscalls<T> {
+            /// Topic.
+            pub trait Calls<T> {
                 /// A.
                 #[nr = 1]
                 fn write(fd: i32) -> usize;
             }
         });
-        assert_has(&messages, "the syscall table trait takes no generics");
+        assert_has(&messages, "a syscall topic takes no generics");
     }
 
     #[test]
     fn missing_docs() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 #[nr = 1]
                 fn write(fd: i32) -> usize;
                 ///
@@ -1116,7 +1557,8 @@ mod tests {
     #[test]
     fn unsafe_needs_a_safety_section_and_safety_needs_unsafe() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 unsafe fn a();
@@ -1135,8 +1577,10 @@ mod tests {
 
     #[test]
     fn other_malformed_declarations() {
+        let sample = sample();
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 /// A.
                 #[nr = 1]
                 fn a(cx: u64);
@@ -1158,21 +1602,17 @@ mod tests {
         assert_has(&messages, "syscall `b` must not have a body");
         assert_has(&messages, "unsupported attribute on syscall `c`");
         assert_has(&messages, "arguments must be plain names");
-        assert_has(&messages, "declares only functions");
-        assert_eq!(
-            errors(quote!(
-                pub trait Syscalls {}
-            )),
-            ["the syscall table declares no syscall"]
-        );
-        let bad_attr = expand(quote!(krate = crate), sample()).err().unwrap();
-        assert!(bad_attr.to_string().contains("unsupported argument"));
+        assert_has(&messages, "a topic declares only functions");
+        assert_eq!(errors(TokenStream::new()), ["the syscall table declares no topic of the ABI"]);
+        let bad_header = expand(quote!(krate = crate; #sample)).err().unwrap();
+        assert!(bad_header.to_string().contains("expected"), "{bad_header}");
     }
 
     #[test]
     fn every_error_is_reported_at_once() {
         let messages = errors(quote! {
-            pub trait Syscalls {
+            /// Topic.
+            pub trait Calls {
                 #[nr = 1]
                 fn a(x: String);
                 /// B.

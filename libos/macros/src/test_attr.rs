@@ -195,7 +195,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream, flavor: Flavor) -> sy
             run: #name,
         };
     });
-    Ok(out)
+    Ok(match flavor {
+        // The kernel's tests are compiled only with its `boot-tests` feature.
+        Flavor::Kernel => out,
+        // An app's test and its record exist only when `libos` is built
+        // with its `testing` feature (test images), as `#[cfg(test)]` keeps
+        // a test out of other builds; the cfg is `libos`'s, so the
+        // expansion goes through its macro.
+        Flavor::App => quote!(::libos::__private::testing_only! { #out }),
+    })
 }
 
 #[cfg(test)]
@@ -239,6 +247,8 @@ mod tests {
     fn app_flavor_uses_the_libos_reexport() {
         let out = expand_ok(TokenStream::new(), Flavor::App);
         assert!(out.contains(":: libos :: __private :: abi :: test :: TestCase"), "{out}");
+        // Kept only in test builds of `libos`.
+        assert!(out.starts_with(":: libos :: __private :: testing_only ! { fn maps_a_page ()"), "{out}");
     }
 
     #[test]

@@ -2,4 +2,6 @@
 
 mod x86_64;
 
-pub(crate) use x86_64::{register_patterns, thread_pointer, thread_start};
+#[cfg(feature = "testing")]
+pub(crate) use x86_64::register_patterns;
+pub(crate) use x86_64::{thread_pointer, thread_start};

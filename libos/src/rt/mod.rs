@@ -2,6 +2,7 @@
 
 mod panic;
 mod start;
+#[cfg(feature = "testing")]
 mod test_runner;
 
 pub use start::Termination;

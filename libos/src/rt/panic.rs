@@ -4,7 +4,6 @@
 //! unwinding to hand it to a joiner); the message names the thread as
 //! std's does.
 
-use super::test_runner;
 use crate::process;
 
 #[panic_handler]
@@ -22,5 +21,9 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         ),
         None => crate::eprintln!("thread '{name}' (tid {tid}) panicked:\n{}", info.message()),
     }
-    process::exit(test_runner::panic_exit_code(info))
+    #[cfg(feature = "testing")]
+    let code = super::test_runner::panic_exit_code(info);
+    #[cfg(not(feature = "testing"))]
+    let code = super::PANIC_EXIT_CODE;
+    process::exit(code)
 }

@@ -87,7 +87,9 @@ unsafe extern "C" fn libos_start(stack: *const u64) -> ! {
     crate::thread::init_first_thread();
     crate::cpu::init();
     match env::arg(1) {
+        #[cfg(feature = "testing")]
         Some("--libos-test-list") => super::test_runner::list(),
+        #[cfg(feature = "testing")]
         Some("--libos-test-run") => super::test_runner::run(env::arg(2)),
         Some("--libos-probe") => probe(),
         _ => process::exit(__libos_main()),

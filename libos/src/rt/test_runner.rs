@@ -41,7 +41,7 @@ pub fn list() -> ! {
         let (kind, arg) = t.expect.to_raw();
         // SAFETY: the name is a valid string of that length.
         let r = unsafe {
-            libos_abi::syscalls::user::libos_test_register(index as u64, t.name.as_ptr(), t.name.len(), kind, arg)
+            libos_abi::syscalls::user_hooks::libos_test_register(index as u64, t.name.as_ptr(), t.name.len(), kind, arg)
         };
         if let Err(e) = r {
             crate::eprintln!("registering test {} failed: {e}", t.name);

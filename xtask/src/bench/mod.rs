@@ -64,7 +64,7 @@ use self::report::{
     TscCheck, compare,
 };
 use crate::build::image::Image;
-use crate::build::{Flavor, Layout};
+use crate::build::{Flavor, Hooks, Layout};
 use crate::commands::{ImageSpec, build_image};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
@@ -577,12 +577,15 @@ impl Bench {
 /// `hello`, and the empty kernel alone; returns them and their sizes.
 fn build_images(layout: &Layout) -> Result<(Images, SizeFigures)> {
     let release = Flavor::plain(true);
+    // The bench app talks to the kernel's benchmark hooks (libos_debug);
+    // hello and the empty kernel are production images.
+    let bench_flavor = Flavor { hooks: Hooks::Bench, ..release };
     let build = |app: Option<&str>, flavor: Flavor| -> Result<(PathBuf, Image)> {
         let out = layout.image(app, flavor);
         let built = build_image(layout, &ImageSpec { app: app.map(str::to_string), flavor }, &out)?;
         Ok((out, built.image))
     };
-    let (bench, _) = build(Some(BENCH_APP), release)?;
+    let (bench, _) = build(Some(BENCH_APP), bench_flavor)?;
     let (hello, hello_image) = build(Some(HELLO_APP), release)?;
     let (empty, empty_image) = build(None, Flavor { bench_empty: true, ..release })?;
     Ok((Images { bench, hello, empty }, size_figures(&hello_image, &empty_image)))

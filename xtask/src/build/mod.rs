@@ -4,16 +4,21 @@
 //!   x86_64-unknown-none --target-dir <out>/kernel`, run in the framework's
 //!   workspace so that its `.cargo/config.toml` rustflags (static relocation
 //!   model) apply. The ELF is copied to
-//!   `<out>/images/kernel[-tests|-bench-empty][-release].elf` right away, so
-//!   that the plain, the `boot-tests` and the `bench-empty` builds do not
-//!   overwrite each other.
+//!   `<out>/images/kernel[-tests|-testing|-bench][-bench-empty][-release].elf`
+//!   right away, so that the builds of different flavours do not overwrite
+//!   each other.
+//! - The kernel's flavours: production (no feature: only the ABI), `testing`
+//!   (the test hooks), `bench` (the benchmark's hooks), `boot-tests` (the
+//!   test hooks and the kernel's own tests), `bench-empty`.
 //! - An app: `cargo build --target x86_64-unknown-none` with everything an
 //!   app needs passed by the xtask, so that an app's own Cargo.toml needs
 //!   nothing but its `libos` dependency: `CARGO_ENCODED_RUSTFLAGS` gives the
 //!   static relocation model, the small code model (apps live in the low 2
 //!   GiB, at 4 MiB) and the user linker script `user.ld` of the `libos`
 //!   package the app depends on; `CARGO_PROFILE_*` gives the profile
-//!   ([`app_profile_env`]). Release apps are built without LTO: the
+//!   ([`app_profile_env`]); the test and benchmark flavours add
+//!   `--features libos/testing` (the app's tests and `libos`'s hooks).
+//!   Release apps are built without LTO: the
 //!   target's prebuilt `core` and `alloc` carry the `kernel` code model, and
 //!   LLVM refuses to merge modules of two code models (fat and thin LTO
 //!   alike); plain linking mixes them fine, since both reach the low 2 GiB
@@ -26,7 +31,9 @@
 //!   own target directory, where cargo puts any build
 //!   (`<its target>/x86_64-unknown-none/<profile>/<name>`), and `<out>` is
 //!   `<its target>/libos/`: the kernel's build, the images, Bochs's runs.
-//! - Images go to `<out>/images/<app or kernel>[-tests|-bench-empty][-release].bin`.
+//!   Test builds of apps (with `libos/testing`) go to `<out>/user-testing`
+//!   instead, so that neither build overwrites the other's.
+//! - Images go to `<out>/images/<app or kernel>[-tests|-testing|-bench][-bench-empty][-release].bin`.
 
 pub mod app;
 pub mod image;
@@ -53,6 +60,12 @@ pub const KERNEL_PACKAGE: &str = "libos-kernel";
 pub const KERNEL_BIN: &str = "kernel";
 /// The kernel feature that compiles the boot-time tests in.
 pub const BOOT_TESTS_FEATURE: &str = "boot-tests";
+/// The kernel feature of test images: the test hooks.
+pub const TESTING_FEATURE: &str = "testing";
+/// The kernel feature of benchmark images: the benchmark's hooks.
+pub const BENCH_FEATURE: &str = "bench";
+/// The app feature of test and benchmark images: `libos`'s test hooks.
+pub const APP_TESTING_FEATURE: &str = "libos/testing";
 /// The kernel feature of the benchmark's empty image: the run ends at the
 /// kernel's first Rust instruction.
 pub const BENCH_EMPTY_FEATURE: &str = "bench-empty";
@@ -66,30 +79,60 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lies inside the workspace").to_path_buf()
 }
 
+/// Which hooks the kernel and the app are built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hooks {
+    /// None: a production image, the ABI only.
+    None,
+    /// The test hooks (kernel feature `testing`, `libos/testing`).
+    Testing,
+    /// The benchmark's hooks (kernel feature `bench`, `libos/testing`).
+    Bench,
+}
+
 /// What to build: profile and kernel flavour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Flavor {
     /// `--release`.
     pub release: bool,
-    /// The kernel with its boot-time tests (`--features boot-tests`).
+    /// The kernel with its boot-time tests (`--features boot-tests`, which
+    /// implies the test hooks).
     pub boot_tests: bool,
     /// The benchmark's empty kernel (`--features bench-empty`), which ends
     /// the run at its first Rust instruction; only without an app.
     pub bench_empty: bool,
+    /// The hooks.
+    pub hooks: Hooks,
 }
 
 impl Flavor {
-    /// The plain kernel of a profile.
+    /// The production kernel of a profile.
     pub fn plain(release: bool) -> Flavor {
-        Flavor { release, boot_tests: false, bench_empty: false }
+        Flavor { release, boot_tests: false, bench_empty: false, hooks: Hooks::None }
     }
 
-    /// `[-tests|-bench-empty][-release]`, the suffix of file names of this
-    /// flavour.
+    /// The test flavour of a profile (the test hooks).
+    pub fn testing(release: bool) -> Flavor {
+        Flavor { hooks: Hooks::Testing, ..Flavor::plain(release) }
+    }
+
+    /// Whether apps are built with `libos/testing`.
+    pub fn app_testing(self) -> bool {
+        self.boot_tests || self.hooks != Hooks::None
+    }
+
+    /// `[-tests|-testing|-bench][-bench-empty][-release]`, the suffix of
+    /// file names of this flavour.
     pub fn suffix(self) -> String {
         let mut s = String::new();
         if self.boot_tests {
             s.push_str("-tests");
+        } else {
+            match self.hooks {
+                Hooks::None => {}
+                Hooks::Testing => s.push_str("-testing"),
+                Hooks::Bench => s.push_str("-bench"),
+            }
         }
         if self.bench_empty {
             s.push_str("-bench-empty");
@@ -200,10 +243,17 @@ impl Layout {
         self.images_dir().join(format!("{}{}.bin", app.unwrap_or(NO_APP_NAME), flavor.suffix()))
     }
 
-    /// Where cargo leaves an app's ELF.
-    pub fn app_elf(&self, app: &str, release: bool) -> PathBuf {
-        let flavor = Flavor::plain(release);
-        self.user_target_dir().join(TARGET).join(flavor.profile_dir()).join(app)
+    /// Where cargo leaves an app's ELF built for `flavor`.
+    pub fn app_elf(&self, app: &str, flavor: Flavor) -> PathBuf {
+        self.app_target_dir(flavor).join(TARGET).join(flavor.profile_dir()).join(app)
+    }
+
+    /// The cargo target directory of apps built for `flavor`: the
+    /// production build in [`Layout::user_target_dir`], the test build
+    /// (with `libos/testing`) in `<out>/user-testing`, apart, so that
+    /// neither build overwrites the other's.
+    pub fn app_target_dir(&self, flavor: Flavor) -> PathBuf {
+        if flavor.app_testing() { self.out.join("user-testing") } else { self.user_target_dir() }
     }
 
     /// The apps: directories `apps/*` with a Cargo.toml, sorted by name;
@@ -269,6 +319,16 @@ impl Layout {
         }
         if flavor.boot_tests {
             cmd.args(["--features", BOOT_TESTS_FEATURE]);
+        } else {
+            match flavor.hooks {
+                Hooks::None => {}
+                Hooks::Testing => {
+                    cmd.args(["--features", TESTING_FEATURE]);
+                }
+                Hooks::Bench => {
+                    cmd.args(["--features", BENCH_FEATURE]);
+                }
+            }
         }
         if flavor.bench_empty {
             cmd.args(["--features", BENCH_EMPTY_FEATURE]);
@@ -278,7 +338,11 @@ impl Layout {
         } else if flavor.bench_empty {
             "the benchmark's empty kernel"
         } else {
-            "the kernel"
+            match flavor.hooks {
+                Hooks::None => "the kernel",
+                Hooks::Testing => "the kernel (with the test hooks)",
+                Hooks::Bench => "the kernel (with the benchmark's hooks)",
+            }
         };
         run_cargo(&mut cmd, what)?;
         let built = target_dir.join(TARGET).join(flavor.profile_dir()).join(KERNEL_BIN);
@@ -287,11 +351,13 @@ impl Layout {
         Ok(kept)
     }
 
-    /// Builds an app; returns the path of its ELF.
-    pub fn build_app(&self, app: &str, release: bool) -> Result<PathBuf> {
+    /// Builds an app for `flavor` (its profile; `libos/testing` for the test
+    /// and benchmark flavours); returns the path of its ELF.
+    pub fn build_app(&self, app: &str, flavor: Flavor) -> Result<PathBuf> {
         if let Some(outside) = &self.outside {
             ensure!(outside.name == app, "this build is for the app `{}`, not `{app}`", outside.name);
         }
+        let release = flavor.release;
         let script = self.libos_dir.join(USER_LINKER_SCRIPT);
         ensure!(
             script.is_file(),
@@ -310,15 +376,18 @@ impl Layout {
             }
         }
         cmd.args(["--target", TARGET, "--target-dir"])
-            .arg(self.user_target_dir())
+            .arg(self.app_target_dir(flavor))
             .env_remove("RUSTFLAGS")
             .env("CARGO_ENCODED_RUSTFLAGS", app_rustflags(&script))
             .envs(app_profile_env(release).iter().copied());
+        if flavor.app_testing() {
+            cmd.args(["--features", APP_TESTING_FEATURE]);
+        }
         if release {
             cmd.arg("--release");
         }
         run_cargo(&mut cmd, &format!("the app `{app}`"))?;
-        let elf = self.app_elf(app, release);
+        let elf = self.app_elf(app, flavor);
         ensure!(
             elf.is_file(),
             "cargo built the app `{app}` but {} does not exist (is its binary named `{app}`?)",
@@ -442,7 +511,7 @@ mod tests {
         let layout = Layout::workspace(PathBuf::from("/w"));
         let plain = Flavor::plain(false);
         let tests = Flavor { boot_tests: true, ..plain };
-        let release_tests = Flavor { release: true, boot_tests: true, bench_empty: false };
+        let release_tests = Flavor { boot_tests: true, ..Flavor::plain(true) };
         let empty = Flavor { bench_empty: true, ..Flavor::plain(true) };
         assert_eq!(layout.kernel_elf(plain), Path::new("/w/target/images/kernel.elf"));
         assert_eq!(layout.kernel_elf(release_tests), Path::new("/w/target/images/kernel-tests-release.elf"));
@@ -450,7 +519,18 @@ mod tests {
         assert_eq!(layout.image(None, plain), Path::new("/w/target/images/kernel.bin"));
         assert_eq!(layout.kernel_elf(empty), Path::new("/w/target/images/kernel-bench-empty-release.elf"));
         assert_eq!(layout.image(None, empty), Path::new("/w/target/images/kernel-bench-empty-release.bin"));
-        assert_eq!(layout.app_elf("hello", true), Path::new("/w/target/user/x86_64-unknown-none/release/hello"));
+        assert_eq!(
+            layout.app_elf("hello", Flavor::plain(true)),
+            Path::new("/w/target/user/x86_64-unknown-none/release/hello")
+        );
+        let testing = Flavor::testing(false);
+        assert_eq!(layout.kernel_elf(testing), Path::new("/w/target/images/kernel-testing.elf"));
+        assert_eq!(
+            layout.app_elf("hello", testing),
+            Path::new("/w/target/user-testing/x86_64-unknown-none/debug/hello")
+        );
+        let bench = Flavor { hooks: Hooks::Bench, ..Flavor::plain(true) };
+        assert_eq!(layout.image(Some("bench"), bench), Path::new("/w/target/images/bench-bench-release.bin"));
     }
 
     #[test]
@@ -462,14 +542,19 @@ mod tests {
         };
         let layout = Layout::outside(PathBuf::from("/fw"), PathBuf::from("/fw/libos"), app);
         let plain = Flavor::plain(false);
-        assert_eq!(layout.app_elf("myapp", false), Path::new("/home/u/myapp/target/x86_64-unknown-none/debug/myapp"));
+        assert_eq!(layout.app_elf("myapp", plain), Path::new("/home/u/myapp/target/x86_64-unknown-none/debug/myapp"));
+        // Its test build (with `libos/testing`) apart from the production one.
+        assert_eq!(
+            layout.app_elf("myapp", Flavor::testing(false)),
+            Path::new("/home/u/myapp/target/libos/user-testing/x86_64-unknown-none/debug/myapp")
+        );
         assert_eq!(layout.image(Some("myapp"), plain), Path::new("/home/u/myapp/target/libos/images/myapp.bin"));
         assert_eq!(layout.kernel_elf(plain), Path::new("/home/u/myapp/target/libos/images/kernel.elf"));
         assert_eq!(layout.kernel_target_dir(), Path::new("/home/u/myapp/target/libos/kernel"));
         assert_eq!(layout.bochs_work_dir(), Path::new("/home/u/myapp/target/libos/bochs"));
         assert_eq!(layout.apps().unwrap(), ["myapp"]);
         assert!(layout.check_app("hello").is_err());
-        assert!(layout.build_app("hello", false).unwrap_err().to_string().contains("not `hello`"));
+        assert!(layout.build_app("hello", plain).unwrap_err().to_string().contains("not `hello`"));
     }
 
     #[test]

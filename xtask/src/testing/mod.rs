@@ -4,9 +4,12 @@
 //! - [`runner`]: runs the plan, one line per test, `N passed, M failed`;
 //! - [`serial_protocol`]: the boot-time test protocol on the serial port;
 //! - [`host_tests`]: the host unit tests (`cargo test`) summarised;
+//! - [`hook_symbols`]: a production kernel has no test or benchmark hook
+//!   (read off its symbol table);
 //! - [`out_of_tree`]: an app made by `new` outside the repository runs and
 //!   passes its test, through `cargo xtask` and `cargo libos`.
 
+pub mod hook_symbols;
 pub mod host_tests;
 pub mod out_of_tree;
 pub mod plan;

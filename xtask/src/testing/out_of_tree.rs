@@ -16,8 +16,9 @@
 //! builds in this workspace's `target/user` (`CARGO_TARGET_DIR`), beside
 //! the in-tree apps: the `libos` crates it shares with them are compiled
 //! once. Its images go to `target/user/libos/`, and its kernel target
-//! directory there is a link to the workspace's (see [`share_kernel_build`]),
-//! so the check costs a few seconds once the suite has built its kernels.
+//! directory and its test build's target directory there are links to the
+//! workspace's (see [`share_builds`]), so the check costs a few seconds
+//! once the suite has built its kernels and the apps' test builds.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -28,7 +29,7 @@ use anyhow::{Context, Result, ensure};
 use super::runner::Totals;
 use super::serial_protocol::TestResult;
 use crate::build::app::OutsideApp;
-use crate::build::{Layout, cargo};
+use crate::build::{Flavor, Layout, cargo};
 use crate::new_app::{self, LibosSource, NewApp};
 
 /// The check's name in the results.
@@ -85,7 +86,7 @@ fn check(layout: &Layout, log: &mut String) -> Result<()> {
     let exe = std::env::current_exe().context("finding the xtask's binary")?;
     std::os::unix::fs::symlink(&exe, bin_dir.join("cargo-libos")).context("linking cargo-libos")?;
     new_app::create(&NewApp { name: APP.into(), dir: app_dir.clone(), libos: LibosSource::Path(root.clone()) })?;
-    share_kernel_build(layout)?;
+    share_builds(layout)?;
 
     let path = std::env::join_paths(
         std::iter::once(bin_dir.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
@@ -121,28 +122,37 @@ fn check(layout: &Layout, log: &mut String) -> Result<()> {
 /// Points the app's kernel target directory at the workspace's own
 /// (`<target>/user/libos/kernel` → `<target>/kernel`): it is the same
 /// kernel source, toolchain and flags, so the app's build finds the
-/// kernel built already instead of compiling it and its crates again.
-fn share_kernel_build(layout: &Layout) -> Result<()> {
+/// kernel built already instead of compiling it and its crates again. The
+/// same for the target directory of the app's test build (with
+/// `libos/testing`): `<target>/user/libos/user-testing` →
+/// `<target>/user-testing`, where the in-tree apps' test builds are.
+fn share_builds(layout: &Layout) -> Result<()> {
     let outside = Layout::outside(
         layout.root.clone(),
         layout.libos_dir.clone(),
         OutsideApp { name: APP.into(), manifest: PathBuf::new(), target_dir: layout.user_target_dir() },
     );
-    let link = outside.kernel_target_dir();
-    let target = layout.kernel_target_dir();
-    if std::fs::read_link(&link).is_ok_and(|t| t == target) {
+    let testing = Flavor::testing(false);
+    link_dir(&outside.kernel_target_dir(), &layout.kernel_target_dir())?;
+    link_dir(&outside.app_target_dir(testing), &layout.app_target_dir(testing))
+}
+
+/// Makes `link` a symbolic link to the directory `target` (created if
+/// missing), replacing whatever `link` was.
+fn link_dir(link: &Path, target: &Path) -> Result<()> {
+    if std::fs::read_link(link).is_ok_and(|t| t == target) {
         return Ok(());
     }
     if link.is_dir() && !link.is_symlink() {
-        std::fs::remove_dir_all(&link).with_context(|| format!("removing {}", link.display()))?;
+        std::fs::remove_dir_all(link).with_context(|| format!("removing {}", link.display()))?;
     } else if link.is_symlink() {
-        std::fs::remove_file(&link).with_context(|| format!("removing {}", link.display()))?;
+        std::fs::remove_file(link).with_context(|| format!("removing {}", link.display()))?;
     }
     if let Some(parent) = link.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    std::os::unix::fs::symlink(&target, &link).with_context(|| format!("linking {}", link.display()))
+    std::fs::create_dir_all(target).with_context(|| format!("creating {}", target.display()))?;
+    std::os::unix::fs::symlink(target, link).with_context(|| format!("linking {}", link.display()))
 }
 
 /// Runs one step, adding its command and output to the log.

@@ -18,12 +18,16 @@ use crate::emulator::Emulator;
 use crate::emulator::bochs;
 use crate::emulator::qemu::Firmware;
 
-/// Which kernel an image is built with.
+/// Which kernel an image is built with (and, for an app, which flavour of
+/// the app: with `libos/testing` but for production kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KernelKind {
-    /// The plain kernel.
-    Plain,
-    /// The kernel built with `--features boot-tests`.
+    /// The production kernel (no feature: the ABI only).
+    Production,
+    /// The kernel with the test hooks (`--features testing`).
+    Testing,
+    /// The kernel built with `--features boot-tests` (the test hooks and
+    /// the kernel's own tests).
     BootTests,
 }
 
@@ -39,6 +43,9 @@ pub enum Target {
     /// This app, if it exists and has boot-time tests, with this kernel;
     /// the results are named after the app.
     App(&'static str, KernelKind),
+    /// This app, tests or not, with this kernel (a production kernel gets
+    /// the app's production build): for boots that check how a run ends.
+    AppRun(&'static str, KernelKind),
 }
 
 /// The emulator a configuration runs under.
@@ -141,6 +148,10 @@ const APP_CONFIGS: &[Config] = &[
 
 /// The app whose tests need several CPUs.
 pub const SMP_TESTS_APP: &str = "smp-tests";
+
+/// The app that calls the hook numbers with every operation and checks
+/// they answer -ENOSYS (exit 0) or not (exit 1).
+pub const NO_HOOKS_APP: &str = "no-hooks";
 
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
@@ -261,7 +272,7 @@ const PROTOCOL_BOOT: BootSpec =
 pub const SUITES: &[Suite] = &[
     Suite {
         name: "boot-checks",
-        target: Target::Kernel(KernelKind::Plain),
+        target: Target::Kernel(KernelKind::Production),
         min_cpus: 1,
         configs: &[DEFAULT],
         boots: &[
@@ -341,17 +352,54 @@ pub const SUITES: &[Suite] = &[
     },
     Suite {
         name: "apps",
-        target: Target::AppsWithTests(KernelKind::Plain),
+        target: Target::AppsWithTests(KernelKind::Testing),
         min_cpus: 1,
         configs: APP_CONFIGS,
         boots: &[PROTOCOL_BOOT],
     },
     Suite {
         name: SMP_TESTS_APP,
-        target: Target::App(SMP_TESTS_APP, KernelKind::Plain),
+        target: Target::App(SMP_TESTS_APP, KernelKind::Testing),
         min_cpus: 2,
         configs: SMP_APP_CONFIGS,
         boots: &[PROTOCOL_BOOT],
+    },
+    // A production image (the kernel and the app built without hooks): the
+    // hook numbers answer -ENOSYS with every operation. `cargo xtask test`
+    // also checks the production kernel's symbols (`hook_symbols`).
+    Suite {
+        name: "production",
+        target: Target::AppRun(NO_HOOKS_APP, KernelKind::Production),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &[],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Outcome {
+                name: "production::hook_numbers_answer_enosys",
+                output_contains: Some("no-hooks: every hook number answered -ENOSYS"),
+                exit: RunExit::Success,
+            },
+        }],
+    },
+    // The same app on a test kernel must see the hooks: the check above
+    // can fail.
+    Suite {
+        name: "production-check",
+        target: Target::AppRun(NO_HOOKS_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &[],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Outcome {
+                name: "production::the_check_sees_the_hooks_of_a_test_kernel",
+                output_contains: Some("no-hooks: a hook answered"),
+                exit: RunExit::AppCode(1),
+            },
+        }],
     },
 ];
 
@@ -361,7 +409,7 @@ pub const SUITES: &[Suite] = &[
 /// the framework; an app's author picks the ones that matter to them.
 pub const ONE_APP: &[Suite] = &[Suite {
     name: "app",
-    target: Target::AppsWithTests(KernelKind::Plain),
+    target: Target::AppsWithTests(KernelKind::Testing),
     min_cpus: 1,
     configs: &[DEFAULT, SKYLAKE_X],
     boots: &[PROTOCOL_BOOT],
@@ -471,6 +519,9 @@ pub fn expand(suites: &[Suite], request: &PlanRequest<'_>) -> Plan {
                 .filter(|a| *a == app)
                 .map(|app| (app.clone(), ImageRef::App { app: app.clone(), kernel }))
                 .collect(),
+            Target::AppRun(app, kernel) => {
+                vec![(suite.name.to_string(), ImageRef::App { app: app.to_string(), kernel })]
+            }
         };
         for (name, image) in &targets {
             let mut labels: Vec<String> = Vec::new();
@@ -558,6 +609,8 @@ mod tests {
                 "harness::reports_failing_tests test test.self-check=wrong",
                 "harness::attributes_crash_to_running_test test test.self-check=crash",
                 "harness::attributes_timeout_to_running_test test test.self-check=hang",
+                "production::hook_numbers_answer_enosys ",
+                "production::the_check_sees_the_hooks_of_a_test_kernel ",
             ]
         );
         assert!(plan.suites_not_run.is_empty());
@@ -566,17 +619,20 @@ mod tests {
         assert_eq!(boots[0].cpu.as_deref(), Some("qemu32"));
         assert_eq!(boots[1].cpu.as_deref(), Some("qemu64,-nx"));
         assert_eq!(boots[3].cpu, None);
-        assert_eq!(boots[0].image, ImageRef::Kernel(KernelKind::Plain));
+        assert_eq!(boots[0].image, ImageRef::Kernel(KernelKind::Production));
         assert_eq!(boots[3].image, ImageRef::Kernel(KernelKind::BootTests));
         assert_eq!(boots[5].smp, Some(4));
         assert_eq!(boots[8].timeout, Some(Duration::from_secs(10)));
         assert_eq!(boots[3].expect, Expect::Protocol { expect_tests: true });
+        // The production image: the app's and the kernel's production builds.
+        assert_eq!(boots[9].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Production });
+        assert_eq!(boots[10].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Testing });
     }
 
     #[test]
     fn app_suites_repeat_under_their_qemu_configurations() {
         let plan = expand(SUITES, &request(Emulator::Qemu, &apps(&["hello", "net"]), None));
-        let apps: Vec<_> = plan.boots.iter().filter(|b| matches!(b.image, ImageRef::App { .. })).collect();
+        let apps: Vec<_> = plan.boots.iter().filter(|b| b.suite == "hello" || b.suite == "net").collect();
         assert_eq!(apps.len(), 8);
         assert_eq!(apps[0].suite, "hello");
         assert_eq!(apps[0].suffix, "");
@@ -587,13 +643,13 @@ mod tests {
         assert_eq!(apps[3].suffix, " [smp=4]");
         assert_eq!(apps[3].smp, Some(4));
         assert_eq!(apps[4].suite, "net");
-        assert_eq!(apps[4].image, ImageRef::App { app: "net".into(), kernel: KernelKind::Plain });
+        assert_eq!(apps[4].image, ImageRef::App { app: "net".into(), kernel: KernelKind::Testing });
     }
 
     #[test]
     fn the_bochs_plan_names_the_cpu_model() {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
-        assert_eq!(plan.suites_not_run, ["boot-checks", "harness"]);
+        assert_eq!(plan.suites_not_run, ["boot-checks", "harness", "production", "production-check"]);
         assert_eq!(
             names(&plan.boots),
             [

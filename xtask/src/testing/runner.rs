@@ -13,7 +13,7 @@ use libos_abi::run::RunExit;
 use libos_abi::test::TEST_SECTION;
 use libos_elf::Elf;
 
-use crate::build::{Flavor, Layout};
+use crate::build::{Flavor, Hooks, Layout};
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
@@ -22,7 +22,7 @@ use crate::emulator::{Emulator, Launch};
 use crate::install;
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
-use crate::testing::{host_tests, out_of_tree};
+use crate::testing::{hook_symbols, host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
@@ -163,21 +163,23 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     };
     let release = opts.release;
 
-    // Apps first: which of them have boot-time tests decides the plan.
+    // Apps first (test builds): which of them have boot-time tests decides
+    // the plan.
     println!("building the apps, the kernels and the images");
-    let mut app_elfs: HashMap<String, PathBuf> = HashMap::new();
+    let mut app_elfs: HashMap<(String, KernelKind), PathBuf> = HashMap::new();
     let mut apps_with_tests = Vec::new();
     let apps = match &opts.app {
         Some(app) => vec![app.clone()],
         None => layout.apps()?,
     };
     for app in apps {
-        match layout.build_app(&app, release).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))) {
+        match layout.build_app(&app, Flavor::testing(release)).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))) {
             Ok((tests, elf)) => {
                 if tests {
                     apps_with_tests.push(app.clone());
                 }
-                app_elfs.insert(app, elf);
+                app_elfs.insert((app.clone(), KernelKind::Testing), elf.clone());
+                app_elfs.insert((app, KernelKind::BootTests), elf);
             }
             Err(e) => build_failure(&app, &e, totals),
         }
@@ -191,7 +193,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     };
     let suites = if opts.app.is_some() { plan::ONE_APP } else { plan::SUITES };
     if let Some(app) = &opts.app
-        && app_elfs.contains_key(app)
+        && app_elfs.contains_key(&(app.clone(), KernelKind::Testing))
         && !apps_with_tests.contains(app)
     {
         println!("the app `{app}` has no #[libos::test] functions");
@@ -215,13 +217,18 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         .collect();
     let mut kernels: HashMap<KernelKind, PathBuf> = HashMap::new();
     for kind in kinds {
-        let flavor = Flavor { boot_tests: kind == KernelKind::BootTests, ..Flavor::plain(release) };
+        let flavor = kernel_flavor(kind, release);
         match layout.build_kernel(flavor) {
             Ok(elf) => {
                 kernels.insert(kind, elf);
             }
             Err(e) => build_failure(&format!("kernel{}", flavor.suffix()), &e, totals),
         }
+    }
+    // The framework's own check; one app's tests (`--app-path`, `cargo libos
+    // test`) are that app's results only.
+    if opts.app.is_none() {
+        check_hook_symbols(&kernels, opts.filter.as_deref(), totals);
     }
     let mut images: HashMap<ImageRef, PathBuf> = HashMap::new();
     for boot in &plan {
@@ -235,9 +242,21 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         let Some(kernel_elf) = kernels.get(&kind) else {
             continue;
         };
-        let flavor = Flavor { boot_tests: kind == KernelKind::BootTests, ..Flavor::plain(release) };
+        let flavor = kernel_flavor(kind, release);
         let out = layout.image(app, flavor);
-        let app_input = app.map(|a| (a, app_elfs[a].as_path()));
+        let app_elf = match app {
+            // Production images carry the app's production build.
+            Some(a) if !app_elfs.contains_key(&(a.to_string(), kind)) => match layout.build_app(a, flavor) {
+                Ok(elf) => Some(app_elfs.entry((a.to_string(), kind)).or_insert(elf).clone()),
+                Err(e) => {
+                    build_failure(a, &e, totals);
+                    continue;
+                }
+            },
+            Some(a) => Some(app_elfs[&(a.to_string(), kind)].clone()),
+            None => None,
+        };
+        let app_input = app.zip(app_elf.as_deref());
         match layout.write_image(kernel_elf, app_input, &out) {
             Ok(_) => {
                 images.insert(boot.image.clone(), out);
@@ -336,11 +355,44 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     Ok(())
 }
 
-/// The plain kernel with the probe app, for the KVM probe.
+/// The flavour of a kernel kind.
+fn kernel_flavor(kind: KernelKind, release: bool) -> Flavor {
+    match kind {
+        KernelKind::Production => Flavor::plain(release),
+        KernelKind::Testing => Flavor::testing(release),
+        KernelKind::BootTests => Flavor { boot_tests: true, hooks: Hooks::Testing, ..Flavor::plain(release) },
+    }
+}
+
+/// Reads the symbols of the production kernel (it must have no hook) and
+/// of the test kernel (it must have them, or the first check proves
+/// nothing), for those the plan built; one test line each.
+fn check_hook_symbols(kernels: &HashMap<KernelKind, PathBuf>, filter: Option<&str>, totals: &mut Totals) {
+    type Check = fn(&[u8]) -> Result<(), String>;
+    let checks: [(KernelKind, &str, Check); 2] = [
+        (KernelKind::Production, "production::kernel_has_no_hook_symbols", hook_symbols::check_production),
+        (KernelKind::Testing, "production::test_kernel_shows_its_hook_symbols", hook_symbols::check_testing),
+    ];
+    for (kind, name, check) in checks {
+        let Some(elf) = kernels.get(&kind) else { continue };
+        if filter.is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let verdict = std::fs::read(elf).map_err(|e| format!("reading {}: {e}", elf.display())).and_then(|b| check(&b));
+        let result = match verdict {
+            Ok(()) => TestResult::ok(name),
+            Err(why) => TestResult::failed(name, why),
+        };
+        println!("{}", result.line(""));
+        totals.add(&result);
+    }
+}
+
+/// The production kernel with the probe app, for the KVM probe.
 fn probe_image(layout: &Layout, release: bool) -> Result<PathBuf> {
     let flavor = Flavor::plain(release);
     let name = accel::probe_app(layout);
-    let app = layout.build_app(&name, release)?;
+    let app = layout.build_app(&name, flavor)?;
     let kernel = layout.build_kernel(flavor)?;
     let out = layout.image(Some(&name), flavor);
     layout.write_image(&kernel, Some((&name, &app)), &out)?;

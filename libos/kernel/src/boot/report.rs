@@ -77,9 +77,9 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
         on(cfg.kpti)
     );
     let mut ids = heapless::String::<256>::new();
-    for i in 0..crate::arch::x86_64::percpu::cpu_count() {
-        if let Some(c) = crate::arch::x86_64::percpu::cpu(i) {
-            let _ = write!(ids, "{}{}", if i == 0 { "" } else { " " }, c.apic_id.get());
+    for i in 0..crate::percpu::cpu_count() {
+        if let Some(id) = crate::smp::apic_id(i) {
+            let _ = write!(ids, "{}{}", if i == 0 { "" } else { " " }, id);
         }
     }
     let smp = extras.smp;

@@ -1,6 +1,9 @@
 //! An app's address space: its page tables and its regions.
 //!
-//! Every address space is a pair of PML4 pages, 8 KiB aligned (seed 002):
+//! Every address space is a pair of PML4 pages, 8 KiB aligned, as Linux's
+//! page-table isolation allocates a PGD (`PGD_ALLOCATION_ORDER` 1 in
+//! `arch/x86/include/asm/pgalloc.h`, the user half one page above, selected
+//! by `PTI_USER_PGTABLE_BIT` in `arch/x86/entry/calling.h`):
 //!
 //! - the lower page is the kernel's view: the kernel half (slots 256..512)
 //!   copied from the kernel page table (the PDPTs are shared, so later
@@ -17,6 +20,7 @@
 //! touch (demand paging), except the ELF image, which the loader fills.
 
 use alloc::sync::Arc;
+#[cfg(feature = "hooks")]
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
@@ -126,6 +130,20 @@ impl AddressSpace {
         }))
     }
 
+    /// Takes the lock of the regions and page tables. It is held across
+    /// TLB shootdowns (`unmap_pieces`), whose targets answer from an
+    /// interrupt handler: a CPU that waited for it with interrupts off could
+    /// deadlock the holder (see `smp::call`), so it is only ever taken with
+    /// interrupts on (system calls, page faults from a context that had them
+    /// on, the loader).
+    fn lock_inner(&self) -> crate::sync::SpinLockGuard<'_, Inner> {
+        debug_assert!(
+            crate::arch::x86_64::interrupts::are_enabled(),
+            "an address space's lock taken with interrupts off"
+        );
+        self.inner.lock()
+    }
+
     /// CR3 for the kernel's view: the lower page, kernel ASID.
     pub fn kernel_cr3(&self) -> u64 {
         self.pair | self.pcid as u64
@@ -208,7 +226,7 @@ impl AddressSpace {
     /// Resolves a page fault at `addr` (demand paging). `write` and `fetch`
     /// say what the access was; `present` whether the page was mapped.
     pub fn handle_fault(&self, addr: u64, write: bool, fetch: bool, present: bool) -> Result<(), FaultError> {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let Some(region) = inner.regions.find(addr).copied() else {
             let below_stack = inner
                 .regions
@@ -228,14 +246,14 @@ impl AddressSpace {
 
     /// Adds a region at a fixed place (loader: image segments, the stack).
     pub fn add_region(&self, start: u64, len: u64, prot: Prot, kind: Kind) -> Result<(), Errno> {
-        self.inner.lock().regions.insert(start, len, prot, kind).map_err(region_errno)
+        self.lock_inner().regions.insert(start, len, prot, kind).map_err(region_errno)
     }
 
     /// Writes `data` at user address `virt` through the direct map,
     /// populating pages as needed (the loader: this address space need not
     /// be active). The range must lie in regions.
     pub fn write_initial(&self, virt: u64, data: &[u8]) -> Result<(), Errno> {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let mut done = 0usize;
         while done < data.len() {
             let va = virt + done as u64;
@@ -258,7 +276,7 @@ impl AddressSpace {
 
     /// Sets where the program break area starts (after the loaded image).
     pub fn set_brk_start(&self, start: u64) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         inner.brk_start = start;
         inner.brk = start;
     }
@@ -266,7 +284,7 @@ impl AddressSpace {
     /// Linux's `brk`: returns the new break, or the old one if `addr` is
     /// 0 or cannot be honoured.
     pub fn brk(&self, addr: u64) -> u64 {
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let (start, old) = (inner.brk_start, inner.brk);
         if addr < start || addr >= USER_END || start == 0 {
             return old;
@@ -305,7 +323,7 @@ impl AddressSpace {
         if len > USER_END - USER_MIN {
             return Err(Errno::ENOMEM);
         }
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let at = if fixed || noreplace {
             if !hint.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
@@ -342,7 +360,7 @@ impl AddressSpace {
             return Err(Errno::EINVAL);
         }
         let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::EINVAL)?;
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let removed = inner.regions.remove(addr, len).map_err(|e| match e {
             RegionError::Invalid => Errno::EINVAL,
             other => region_errno(other),
@@ -360,7 +378,7 @@ impl AddressSpace {
             return Ok(());
         }
         let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::ENOMEM)?;
-        let mut inner = self.inner.lock();
+        let mut inner = self.lock_inner();
         let pieces = inner.regions.protect(addr, len, prot).map_err(|e| match e {
             RegionError::NotMapped | RegionError::Invalid => Errno::ENOMEM,
             other => region_errno(other),
@@ -422,14 +440,16 @@ impl AddressSpace {
         }
     }
 
-    /// The regions (a copy, for tests and reports).
+    /// The regions (a copy, for the test hooks).
+    #[cfg(feature = "hooks")]
     pub fn regions(&self) -> Vec<Region> {
-        self.inner.lock().regions.iter().copied().collect()
+        self.lock_inner().regions.iter().copied().collect()
     }
 
-    /// Pages resident now.
+    /// Pages resident now (read by the test hooks).
+    #[cfg(feature = "hooks")]
     pub fn resident_pages(&self) -> u64 {
-        self.inner.lock().resident
+        self.lock_inner().resident
     }
 }
 

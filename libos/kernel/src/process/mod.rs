@@ -5,15 +5,18 @@
 //! exits, when a thread calls `exit_group`, or when the kernel kills it for
 //! a fault; whoever waits for it gets an [`ExitStatus`].
 
+#[cfg(feature = "hooks")]
 pub mod app_tests;
 pub mod fault;
 pub mod loader;
 
+#[cfg(feature = "hooks")]
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
+#[cfg(feature = "hooks")]
 use libos_abi::test::Expect;
 
 use crate::mm::address_space::AddressSpace;
@@ -79,6 +82,7 @@ pub mod signal {
 }
 
 /// A test an app told the kernel about (`libos_test_register`).
+#[cfg(feature = "hooks")]
 #[derive(Clone, Debug)]
 pub struct RegisteredTest {
     /// Its index in the app's test section.
@@ -92,10 +96,20 @@ pub struct RegisteredTest {
 struct Inner {
     exit: Option<ExitStatus>,
     threads: Vec<Arc<Task>>,
+    /// What the test hooks told the kernel about this process.
+    #[cfg(feature = "hooks")]
+    test: TestRecords,
+}
+
+/// What an app's test runner and tests tell the kernel through the hooks.
+#[cfg(feature = "hooks")]
+#[derive(Default)]
+struct TestRecords {
+    /// The tests the app registered (`libos_test_register`).
     tests: Vec<RegisteredTest>,
-    /// (mask, value) a fault's error code must match (test hook).
+    /// (mask, value) a fault's error code must match (`EXPECT_ERROR_CODE`).
     expected_error_code: Option<(u64, u64)>,
-    /// The thread a fault must come from (test hook).
+    /// The thread a fault must come from (`EXPECT_FAULTING_THREAD`).
     expected_fault_thread: Option<(u32, ThreadName)>,
 }
 
@@ -126,9 +140,8 @@ impl Process {
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
-                tests: Vec::new(),
-                expected_error_code: None,
-                expected_fault_thread: None,
+                #[cfg(feature = "hooks")]
+                test: TestRecords::default(),
             }),
             exited: WaitQueue::new(),
         })
@@ -154,7 +167,7 @@ impl Process {
             }
             inner.threads.clone()
         };
-        let me = crate::arch::x86_64::percpu::cpu_index();
+        let me = crate::percpu::cpu_index();
         for t in threads {
             t.killed.store(true, Ordering::Release);
             // A blocked thread wakes to find it must die; one running on
@@ -163,10 +176,8 @@ impl Process {
                 sched::enqueue(t);
             } else if t.state() == sched::TaskState::Running {
                 let cpu = t.last_cpu.load(Ordering::Relaxed);
-                if cpu != me
-                    && let Some(c) = crate::arch::x86_64::percpu::cpu(cpu)
-                {
-                    crate::arch::x86_64::apic::send_ipi(c.apic_id.get(), crate::arch::x86_64::irq::vector::RESCHEDULE);
+                if cpu != me {
+                    crate::smp::send_ipi(cpu, crate::arch::x86_64::vectors::RESCHEDULE);
                 }
             }
         }
@@ -192,35 +203,39 @@ impl Process {
         self.exited.wait_until(|| self.inner.lock().threads.is_empty());
         self.inner.lock().exit.unwrap_or(ExitStatus::Exited(0))
     }
+}
 
+/// The test hooks' records.
+#[cfg(feature = "hooks")]
+impl Process {
     /// Records a test the app registered.
     pub fn register_test(&self, test: RegisteredTest) {
-        self.inner.lock().tests.push(test);
+        self.inner.lock().test.tests.push(test);
     }
 
     /// Sets the error code a killing fault must have (test hook).
     pub fn expect_error_code(&self, mask: u64, value: u64) {
-        self.inner.lock().expected_error_code = Some((mask, value));
+        self.inner.lock().test.expected_error_code = Some((mask, value));
     }
 
     /// The error code a killing fault must have, if the app set one.
     pub fn expected_error_code(&self) -> Option<(u64, u64)> {
-        self.inner.lock().expected_error_code
+        self.inner.lock().test.expected_error_code
     }
 
     /// Sets the thread a killing fault must come from (test hook).
     pub fn expect_faulting_thread(&self, tid: u32, name: ThreadName) {
-        self.inner.lock().expected_fault_thread = Some((tid, name));
+        self.inner.lock().test.expected_fault_thread = Some((tid, name));
     }
 
     /// The thread a killing fault must come from, if the app set one.
     pub fn expected_faulting_thread(&self) -> Option<(u32, ThreadName)> {
-        self.inner.lock().expected_fault_thread
+        self.inner.lock().test.expected_fault_thread
     }
 
     /// The tests the app registered.
     pub fn tests(&self) -> Vec<RegisteredTest> {
-        self.inner.lock().tests.clone()
+        self.inner.lock().test.tests.clone()
     }
 }
 

@@ -23,51 +23,68 @@ pub mod wait;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 
-use crate::arch::x86_64::percpu::{self, PerCpu, this_cpu};
-use crate::arch::x86_64::{apic, gdt, interrupts, irq};
-use crate::config;
+use crate::arch::x86_64::{apic, gdt, interrupts, percpu as entry_percpu, vectors};
 use crate::mm::kernel_space;
+use crate::percpu::{self, cpu_index};
 use crate::sync::SpinLock;
+use crate::{config, per_cpu, smp};
 pub use task::{Task, TaskState, ThreadName};
 
-/// A CPU's scheduler state (part of its `PerCpu`).
+per_cpu! {
+    /// Each CPU's scheduler state.
+    static SCHED: CpuSched = CpuSched::new();
+}
+
+/// What `CpuSched::current_killed` points at before a CPU's first task.
+static NEVER_KILLED: AtomicBool = AtomicBool::new(false);
+
+/// A CPU's scheduler state.
 pub struct CpuSched {
     /// The task running on this CPU.
     current: UnsafeCell<Option<Arc<Task>>>,
+    /// The `killed` flag of `current` (which keeps it alive), or
+    /// `NEVER_KILLED`: what the return to ring 3 tests on every system
+    /// call, with no check for "no task".
+    current_killed: AtomicPtr<AtomicBool>,
     /// The task this CPU just switched away from, kept alive until the
     /// switch has finished.
     previous: UnsafeCell<Option<Arc<Task>>>,
     /// This CPU's idle task.
     idle: UnsafeCell<Option<Arc<Task>>>,
     /// Tasks ready to run here.
-    pub runqueue: SpinLock<VecDeque<Arc<Task>>>,
+    runqueue: SpinLock<VecDeque<Arc<Task>>>,
     /// Set to ask for a reschedule before the next return to ring 3.
-    pub need_resched: AtomicBool,
+    need_resched: AtomicBool,
     /// The CPU is halted in its idle task.
-    pub idle_now: AtomicBool,
+    idle_now: AtomicBool,
     /// Physical address of the PML4 pair loaded in CR3 (to skip reloads).
     loaded_pml4: AtomicU64,
-    /// Tasks switched in on this CPU (for reports and tests).
-    pub switches: AtomicU64,
 }
+
+// SAFETY: `current`, `current_killed`, `previous`, `idle` and `loaded_pml4`
+// are touched only by the CPU they belong to, with interrupts off (its NMI
+// handler reads `current`, for a dump, knowing a read may be torn); other
+// CPUs touch only `runqueue` (a lock), `need_resched` and `idle_now`
+// (atomics).
+unsafe impl Sync for CpuSched {}
 
 impl CpuSched {
     /// Empty state.
     pub const fn new() -> CpuSched {
         CpuSched {
             current: UnsafeCell::new(None),
+            current_killed: AtomicPtr::new(&NEVER_KILLED as *const AtomicBool as *mut AtomicBool),
             previous: UnsafeCell::new(None),
             idle: UnsafeCell::new(None),
             runqueue: SpinLock::new(VecDeque::new()),
             need_resched: AtomicBool::new(false),
             idle_now: AtomicBool::new(false),
             loaded_pml4: AtomicU64::new(0),
-            switches: AtomicU64::new(0),
         }
     }
 }
@@ -82,21 +99,22 @@ impl Default for CpuSched {
 /// An AP's boot context becomes its idle task; the boot CPU's keeps
 /// running `kernel_main` and gets an idle kernel thread.
 pub fn init_cpu(boot_stack_top: u64) {
-    let cpu = this_cpu();
-    let is_ap = cpu.index != 0;
-    let boot = Arc::new(Task::for_boot_context(boot_stack_top, cpu.index, is_ap));
+    let (index, cpu) = (cpu_index(), SCHED.this());
+    let is_ap = index != 0;
+    let boot = Arc::new(Task::for_boot_context(boot_stack_top, index, is_ap));
     let idle = if is_ap {
         boot.clone()
     } else {
-        Arc::new(Task::new_kernel(idle_thread, 0, cpu.index, true).expect("no memory for the idle task"))
+        Arc::new(Task::new_kernel(idle_thread, 0, index, true).expect("no memory for the idle task"))
     };
+    cpu.current_killed.store(&boot.killed as *const AtomicBool as *mut AtomicBool, Ordering::Relaxed);
     // SAFETY: only this CPU touches its slots, with nothing running yet.
     unsafe {
-        *cpu.sched.current.get() = Some(boot);
-        *cpu.sched.idle.get() = Some(idle);
+        *cpu.current.get() = Some(boot);
+        *cpu.idle.get() = Some(idle);
     }
-    cpu.sched.loaded_pml4.store(kernel_space::kernel_pml4(), Ordering::Relaxed);
-    cpu.online.store(true, Ordering::Release);
+    cpu.loaded_pml4.store(kernel_space::kernel_pml4(), Ordering::Relaxed);
+    percpu::set_online();
 }
 
 extern "C" fn idle_thread(_: u64) -> ! {
@@ -107,25 +125,24 @@ extern "C" fn idle_thread(_: u64) -> ! {
 pub fn idle_loop() -> ! {
     loop {
         interrupts::disable_and_save();
-        let cpu = this_cpu();
-        let work = !cpu.sched.runqueue.lock().is_empty() || steal_into(cpu);
-        if work || cpu.sched.need_resched.swap(false, Ordering::AcqRel) {
+        let cpu = SCHED.this();
+        let work = !cpu.runqueue.lock().is_empty() || steal_into(cpu_index());
+        if work || cpu.need_resched.swap(false, Ordering::AcqRel) {
             schedule();
             continue;
         }
-        cpu.sched.idle_now.store(true, Ordering::Release);
+        cpu.idle_now.store(true, Ordering::Release);
         // STI and HLT together: an interrupt arriving in between still wakes us.
         x86_64::instructions::interrupts::enable_and_hlt();
-        cpu.sched.idle_now.store(false, Ordering::Release);
+        cpu.idle_now.store(false, Ordering::Release);
     }
 }
 
 /// The running task.
 pub fn current() -> Arc<Task> {
-    let cpu = this_cpu();
     let irqs = interrupts::disable_and_save();
     // SAFETY: this CPU's own slot, read with interrupts off.
-    let t = unsafe { (*cpu.sched.current.get()).clone() }.expect("no current task");
+    let t = unsafe { (*SCHED.this().current.get()).clone() }.expect("no current task");
     interrupts::restore(irqs);
     t
 }
@@ -134,28 +151,27 @@ pub fn current() -> Arc<Task> {
 /// (for hot paths such as `getpid`).
 #[inline]
 pub fn with_current<R>(f: impl FnOnce(&Task) -> R) -> R {
-    let cpu = this_cpu();
     let irqs = interrupts::disable_and_save();
     // SAFETY: this CPU's own slot, read with interrupts off. The slot holds
     // the running task, and a task is alive while it runs: even if it is
     // preempted inside `f` and resumes on another CPU, that CPU's slot
     // keeps it alive, so the reference stays valid for the whole call.
-    let task: *const Task = unsafe { Arc::as_ptr((*cpu.sched.current.get()).as_ref().expect("no current task")) };
+    let task: *const Task = unsafe { Arc::as_ptr((*SCHED.this().current.get()).as_ref().expect("no current task")) };
     interrupts::restore(irqs);
     // SAFETY: see above.
     f(unsafe { &*task })
 }
 
-/// The online CPUs a task may run on, with their data.
-fn allowed_cpus(task: &Task) -> impl Iterator<Item = (usize, &'static PerCpu)> + '_ {
+/// The online CPUs a task may run on, with their scheduler state.
+fn allowed_cpus(task: &Task) -> impl Iterator<Item = (usize, &'static CpuSched)> + '_ {
     (0..percpu::cpu_count())
-        .filter(|&c| task.may_run_on(c))
-        .filter_map(|c| percpu::cpu(c).filter(|p| p.online.load(Ordering::Acquire)).map(|p| (c, p)))
+        .filter(|&c| task.may_run_on(c) && percpu::is_online(c))
+        .filter_map(|c| SCHED.of(c).map(|s| (c, s)))
 }
 
 /// How busy a CPU is: tasks waiting, plus one if it runs a task.
-fn load(cpu: &PerCpu) -> usize {
-    cpu.sched.runqueue.lock().len() + usize::from(!cpu.sched.idle_now.load(Ordering::Acquire))
+fn load(cpu: &CpuSched) -> usize {
+    cpu.runqueue.lock().len() + usize::from(!cpu.idle_now.load(Ordering::Acquire))
 }
 
 /// The CPU a runnable task should go to: the one it last ran on if that is
@@ -163,17 +179,17 @@ fn load(cpu: &PerCpu) -> usize {
 /// loaded it may use.
 fn pick_cpu(task: &Task) -> usize {
     let last = task.last_cpu.load(Ordering::Relaxed);
-    let last_ok = task.may_run_on(last) && percpu::cpu(last).is_some_and(|c| c.online.load(Ordering::Acquire));
-    if last_ok && percpu::cpu(last).is_some_and(|c| c.sched.idle_now.load(Ordering::Acquire)) {
+    let last_ok = task.may_run_on(last) && percpu::is_online(last);
+    if last_ok && SCHED.of(last).is_some_and(|c| c.idle_now.load(Ordering::Acquire)) {
         return last;
     }
-    if let Some((c, _)) = allowed_cpus(task).find(|(_, p)| p.sched.idle_now.load(Ordering::Acquire)) {
+    if let Some((c, _)) = allowed_cpus(task).find(|(_, p)| p.idle_now.load(Ordering::Acquire)) {
         return c;
     }
     if last_ok {
         return last;
     }
-    allowed_cpus(task).min_by_key(|(_, p)| load(p)).map(|(c, _)| c).unwrap_or(percpu::cpu_index())
+    allowed_cpus(task).min_by_key(|(_, p)| load(p)).map(|(c, _)| c).unwrap_or(cpu_index())
 }
 
 /// Puts a runnable task on a run queue, and lets that CPU know.
@@ -184,38 +200,50 @@ pub fn enqueue(task: Arc<Task>) {
 }
 
 fn enqueue_on(target: usize, task: Arc<Task>) {
-    let cpu = percpu::cpu(target).expect("enqueue: no such CPU");
-    cpu.sched.runqueue.lock().push_back(task);
-    if target == percpu::cpu_index() {
-        notice_new_work(cpu);
+    let cpu = SCHED.of(target).expect("enqueue: no such CPU");
+    cpu.runqueue.lock().push_back(task);
+    if target == cpu_index() {
+        notice_new_work();
     } else {
-        apic::send_ipi(cpu.apic_id.get(), irq::vector::RESCHEDULE);
+        smp::send_ipi(target, vectors::RESCHEDULE);
     }
 }
 
-/// Something was queued on `cpu` (this CPU): an idle CPU reschedules, a
-/// busy one starts a time slice for its running task.
-fn notice_new_work(cpu: &PerCpu) {
+/// Something was queued on this CPU: an idle CPU reschedules, a busy one
+/// starts a time slice for its running task. Interrupts are off.
+fn notice_new_work() {
+    let cpu = SCHED.this();
     // SAFETY: this CPU's own slot (interrupts are off: lock holders and IRQ context).
-    let idle = unsafe { (*cpu.sched.current.get()).as_ref().is_none_or(|t| t.is_idle) };
+    let idle = unsafe { (*cpu.current.get()).as_ref().is_none_or(|t| t.is_idle) };
     if idle {
-        cpu.sched.need_resched.store(true, Ordering::Release);
+        cpu.need_resched.store(true, Ordering::Release);
     } else {
-        timer::update_slice(cpu);
+        timer::update_slice();
     }
 }
 
 /// The reschedule IPI: another CPU queued a task here.
 pub fn reschedule_ipi() {
-    notice_new_work(this_cpu());
+    notice_new_work();
 }
 
-/// Moves one queued task of `cpu` (this CPU) to an idle CPU it may run
-/// on; returns whether it did.
-pub fn push_to_idle_cpu(cpu: &PerCpu) -> bool {
-    let mut rq = cpu.sched.runqueue.lock();
+/// Whether tasks wait in this CPU's run queue.
+pub fn tasks_waiting() -> bool {
+    !SCHED.this().runqueue.lock().is_empty()
+}
+
+/// Asks for a reschedule of this CPU before its next return to ring 3.
+pub fn set_need_resched() {
+    SCHED.this().need_resched.store(true, Ordering::Release);
+}
+
+/// Moves one task queued on this CPU to an idle CPU it may run on;
+/// returns whether it did.
+pub fn push_to_idle_cpu() -> bool {
+    let me = cpu_index();
+    let mut rq = SCHED.this().runqueue.lock();
     for i in 0..rq.len() {
-        let target = allowed_cpus(&rq[i]).find(|(c, p)| *c != cpu.index && p.sched.idle_now.load(Ordering::Acquire));
+        let target = allowed_cpus(&rq[i]).find(|(c, p)| *c != me && p.idle_now.load(Ordering::Acquire));
         if let Some((target, _)) = target {
             let task = rq.remove(i).expect("index in range");
             drop(rq);
@@ -226,24 +254,24 @@ pub fn push_to_idle_cpu(cpu: &PerCpu) -> bool {
     false
 }
 
-/// An idle CPU takes a task waiting on the busiest other CPU, if one may
-/// run here; returns whether it did.
-fn steal_into(cpu: &PerCpu) -> bool {
+/// An idle CPU (this one, `me`) takes a task waiting on the busiest other
+/// CPU, if one may run here; returns whether it did.
+fn steal_into(me: usize) -> bool {
     let victim = (0..percpu::cpu_count())
-        .filter(|&c| c != cpu.index)
-        .filter_map(percpu::cpu)
-        .max_by_key(|p| p.sched.runqueue.lock().len());
+        .filter(|&c| c != me)
+        .filter_map(|c| SCHED.of(c))
+        .max_by_key(|p| p.runqueue.lock().len());
     let Some(victim) = victim else { return false };
     let task = {
-        let mut rq = victim.sched.runqueue.lock();
-        match rq.iter().rposition(|t| t.may_run_on(cpu.index)) {
+        let mut rq = victim.runqueue.lock();
+        match rq.iter().rposition(|t| t.may_run_on(me)) {
             Some(i) => rq.remove(i),
             None => None,
         }
     };
     match task {
         Some(t) => {
-            cpu.sched.runqueue.lock().push_back(t);
+            SCHED.this().runqueue.lock().push_back(t);
             true
         }
         None => false,
@@ -267,18 +295,18 @@ pub fn yield_now() {
 /// one, if it may and nothing else is ready).
 pub fn schedule() {
     let irqs = interrupts::disable_and_save();
-    let cpu = this_cpu();
+    let (me, cpu) = (cpu_index(), SCHED.this());
     // SAFETY: this CPU's own slots, interrupts off; `current` keeps the task alive.
-    let prev = unsafe { (*cpu.sched.current.get()).clone() }.expect("no current task");
+    let prev = unsafe { (*cpu.current.get()).clone() }.expect("no current task");
     let prev_ptr = Arc::as_ptr(&prev);
     let still_running = prev.state() == TaskState::Running && !prev.is_idle;
     let next = {
-        let mut rq = cpu.sched.runqueue.lock();
+        let mut rq = cpu.runqueue.lock();
         match rq.pop_front() {
             Some(t) => Some(t),
-            None if still_running && prev.may_run_on(cpu.index) => None,
+            None if still_running && prev.may_run_on(me) => None,
             // SAFETY: this CPU's own slot.
-            None => unsafe { (*cpu.sched.idle.get()).clone() },
+            None => unsafe { (*cpu.idle.get()).clone() },
         }
     };
     let Some(next) = next else {
@@ -297,14 +325,15 @@ pub fn schedule() {
         interrupts::restore(irqs);
         return;
     }
-    switch_to(cpu, next);
+    switch_to(me, cpu, next);
     // Back on this task, possibly much later and on another CPU.
     finish_switch();
     interrupts::restore(irqs);
 }
 
-/// Switches this CPU from its current task to `next`. Interrupts are off.
-fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
+/// Switches this CPU (`me`, whose state is `cpu`) from its current task
+/// to `next`. Interrupts are off.
+fn switch_to(me: usize, cpu: &CpuSched, next: Arc<Task>) {
     // Another CPU may still be leaving `next`'s stack (it blocked there and
     // was woken here before it finished switching away).
     while next.on_cpu.load(Ordering::Acquire) {
@@ -312,21 +341,21 @@ fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
     }
     next.on_cpu.store(true, Ordering::Relaxed);
     next.set_state(TaskState::Running);
-    next.last_cpu.store(cpu.index, Ordering::Relaxed);
+    next.last_cpu.store(me, Ordering::Relaxed);
 
-    cpu.set_top_of_stack(next.stack_top);
-    if let Some(area) = cpu.entry_area.get() {
-        gdt::set_trampoline_stack(&area, next.stack_top);
-    }
+    // Where the next entry from ring 3 puts its pt_regs: the entry
+    // assembly's `top_of_stack`, and TSS.RSP1 for the SYSCALL trampoline.
+    entry_percpu::set_top_of_stack(next.stack_top);
+    gdt::set_trampoline_stack(next.stack_top);
     // A fresh slice if others wait here, none (and no timer) if not.
-    timer::new_slice(cpu);
+    timer::new_slice();
 
     // SAFETY: this CPU's own slots, interrupts off. The previous task stays
     // alive in `previous` until finish_switch, so its context pointer is
     // valid through the switch; `next` stays alive in `current`.
     unsafe {
-        let prev = (*cpu.sched.current.get()).take().expect("current");
-        load_address_space(cpu, &prev, &next);
+        let prev = (*cpu.current.get()).take().expect("current");
+        load_address_space(me, cpu, &prev, &next);
         let prev_ctx = prev.context.get();
         let next_ctx = next.context.get();
         // The user's FS base is live in IA32_FS_BASE, its GS base waits in
@@ -336,9 +365,9 @@ fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
         FsBase::write(VirtAddr::new_truncate((*next_ctx).fs_base));
         KernelGsBase::write(VirtAddr::new_truncate((*next_ctx).gs_base));
         let next_rsp = (*next_ctx).rsp;
-        *cpu.sched.previous.get() = Some(prev);
-        *cpu.sched.current.get() = Some(next);
-        cpu.sched.switches.fetch_add(1, Ordering::Relaxed);
+        *cpu.previous.get() = Some(prev);
+        cpu.current_killed.store(&next.killed as *const AtomicBool as *mut AtomicBool, Ordering::Relaxed);
+        *cpu.current.get() = Some(next);
         entry_asm::symbols::switch_stacks(core::ptr::addr_of_mut!((*prev_ctx).rsp), next_rsp);
     }
 }
@@ -346,9 +375,8 @@ fn switch_to(cpu: &PerCpu, next: Arc<Task>) {
 /// Ends a switch on the new task's stack: the previous task may run
 /// elsewhere now, and is dropped if that was its last reference.
 fn finish_switch() {
-    let cpu = this_cpu();
     // SAFETY: this CPU's own slot, interrupts off.
-    if let Some(prev) = unsafe { (*cpu.sched.previous.get()).take() } {
+    if let Some(prev) = unsafe { (*SCHED.this().previous.get()).take() } {
         prev.on_cpu.store(false, Ordering::Release);
         drop(prev);
     }
@@ -368,32 +396,37 @@ extern "C" fn schedule_tail() {
 /// write has no NOFLUSH bit) and marks its user ASID for a flush on the
 /// next return to ring 3: a PCID may have been used by an earlier address
 /// space, and this CPU may hold stale entries of this one from before.
-fn load_address_space(cpu: &PerCpu, prev: &Task, next: &Task) {
+fn load_address_space(me: usize, cpu: &CpuSched, prev: &Task, next: &Task) {
     let (pair, cr3) = match &next.process {
         Some(p) => (p.space.pml4_pair(), p.space.kernel_cr3()),
         None => (kernel_space::kernel_pml4(), kernel_space::kernel_pml4()),
     };
-    if cpu.sched.loaded_pml4.swap(pair, Ordering::Relaxed) == pair {
+    if cpu.loaded_pml4.swap(pair, Ordering::Relaxed) == pair {
         return;
     }
     if let Some(p) = &prev.process {
-        p.space.set_active_on(cpu.index, false);
+        p.space.set_active_on(me, false);
     }
     if let Some(p) = &next.process {
-        p.space.set_active_on(cpu.index, true);
+        p.space.set_active_on(me, true);
     }
     // SAFETY: the pair's kernel half maps the whole kernel, so execution
     // continues; the value is a PML4 page (bit 12 clear) plus a PCID that is
     // only nonzero with CR4.PCIDE on.
     unsafe { crate::arch::x86_64::cpu::write_cr3(cr3) };
     if config::get().pcid_on() && next.process.is_some() {
-        cpu.set_user_flush_pending();
+        entry_percpu::set_user_flush_pending();
     }
 }
 
 /// Ends the running task for good (the process decides what that means
 /// for the app). Never returns.
 pub fn exit_current() -> ! {
+    // A thread ends with interrupts on, as Linux's `do_exit` runs: its last
+    // write to the app (CLONE_CHILD_CLEARTID) may fault and page in under
+    // the address space's lock, which another CPU may hold across a TLB
+    // shootdown that this CPU must answer.
+    interrupts::enable();
     let task = current();
     // CLONE_CHILD_CLEARTID: tell a joiner (while the address space is still ours).
     let tid_addr = task.clear_child_tid.swap(0, Ordering::AcqRel);
@@ -416,15 +449,16 @@ pub fn exit_current() -> ! {
 
 /// Work before returning to ring 3: die if killed, reschedule if asked.
 /// Interrupts may be on or off; they are off on return. The common case (no
-/// work) is two loads: it runs on every syscall.
+/// work) is three loads: it runs on every syscall.
 #[inline]
 pub fn exit_to_user_mode() {
     interrupts::disable();
-    let cpu = percpu::this_cpu_from_user_entry();
-    // SAFETY: this CPU's own slot, read with interrupts off.
-    let current = unsafe { (*cpu.sched.current.get()).as_ref() };
-    let killed = current.is_none_or(|t| t.killed.load(Ordering::Relaxed));
-    if killed || cpu.sched.need_resched.load(Ordering::Relaxed) {
+    let cpu = SCHED.this();
+    // SAFETY: `current_killed` points at the running task's `killed` (the
+    // task lives while it is `current`, and this CPU, interrupts off, does
+    // not switch away meanwhile) or at `NEVER_KILLED`.
+    let killed = unsafe { &*cpu.current_killed.load(Ordering::Relaxed) };
+    if killed.load(Ordering::Relaxed) || cpu.need_resched.load(Ordering::Relaxed) {
         exit_to_user_mode_slow();
     }
 }
@@ -436,13 +470,13 @@ pub fn exit_to_user_mode() {
 fn exit_to_user_mode_slow() {
     loop {
         interrupts::disable();
-        let cpu = this_cpu();
+        let cpu = SCHED.this();
         // SAFETY: this CPU's own slot, interrupts off.
-        let current = unsafe { (*cpu.sched.current.get()).as_ref().expect("current") };
+        let current = unsafe { (*cpu.current.get()).as_ref().expect("current") };
         if current.killed.load(Ordering::Acquire) {
             exit_current();
         }
-        if cpu.sched.need_resched.swap(false, Ordering::AcqRel) || !current.may_run_on(cpu.index) {
+        if cpu.need_resched.swap(false, Ordering::AcqRel) || !current.may_run_on(cpu_index()) {
             schedule();
             continue;
         }
@@ -456,7 +490,7 @@ pub fn set_current_affinity(mask: u64) {
     let task = current();
     task.affinity.store(mask, Ordering::Release);
     drop(task);
-    if !current().may_run_on(percpu::cpu_index()) {
+    if !current().may_run_on(cpu_index()) {
         schedule();
     }
 }
@@ -464,21 +498,21 @@ pub fn set_current_affinity(mask: u64) {
 /// Prints this CPU's scheduler state (from an NMI, with `nmi=dump`: for
 /// finding out where a hung run is stuck). Reads without locks.
 pub fn debug_dump(interrupted_rip: u64) {
-    let cpu = this_cpu();
+    let cpu = SCHED.this();
     // SAFETY: diagnostic reads of this CPU's own slots from NMI context; a
     // torn read only garbles the dump.
     let (cur, queued) = unsafe {
-        let cur = (*cpu.sched.current.get()).as_ref().map(|t| (t.tid, t.state(), t.is_idle));
-        (cur, (*cpu.sched.runqueue.value_ptr()).len())
+        let cur = (*cpu.current.get()).as_ref().map(|t| (t.tid, t.state(), t.is_idle));
+        (cur, (*cpu.runqueue.value_ptr()).len())
     };
     let isr = apic::in_service();
     crate::console::emergency_println(format_args!(
         "[nmi-dump] CPU {}: RIP {interrupted_rip:#x} current {:?} queued {} need_resched {} idle_now {} ISR {:08x?}",
-        cpu.index,
+        cpu_index(),
         cur,
         queued,
-        cpu.sched.need_resched.load(Ordering::Relaxed),
-        cpu.sched.idle_now.load(Ordering::Relaxed),
+        cpu.need_resched.load(Ordering::Relaxed),
+        cpu.idle_now.load(Ordering::Relaxed),
         isr
     ));
 }

@@ -107,9 +107,10 @@ pub struct Task {
     pub(crate) context: UnsafeCell<SavedContext>,
 }
 
-// SAFETY: `context` is only accessed by the scheduler of the CPU running or
-// switching the task, with interrupts off (see sched); the rest is atomics
-// or immutable.
+// SAFETY: `context` is accessed only by its creator before the task first
+// runs (clone sets the child's TLS) and then by the scheduler of the CPU
+// running or switching the task, with interrupts off (see sched); the
+// other fields other CPUs touch are atomics, a lock (`name`) or immutable.
 unsafe impl Sync for Task {}
 // SAFETY: as above.
 unsafe impl Send for Task {}
@@ -177,7 +178,7 @@ impl Task {
             }
             frame.add(6).write(symbol_address!(task_first_entry));
         }
-        let cpu = crate::arch::x86_64::percpu::cpu_index();
+        let cpu = crate::percpu::cpu_index();
         Some(Task {
             tid: tid.unwrap_or_else(|| NEXT_TID.fetch_add(1, Ordering::Relaxed)),
             name: SpinLock::new(ThreadName::new(process.name.as_bytes())),

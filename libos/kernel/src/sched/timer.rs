@@ -13,11 +13,10 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use crate::arch::x86_64::percpu::{PerCpu, this_cpu};
-use crate::arch::x86_64::{apic, cpu, interrupts, irq};
+use crate::arch::x86_64::{apic, cpu, interrupts, vectors};
 use crate::sched::{self, Task, TaskState};
 use crate::sync::SpinLock;
-use crate::time;
+use crate::{per_cpu, time};
 
 /// A time slice.
 pub const SLICE_NS: u64 = 10_000_000;
@@ -32,6 +31,7 @@ pub enum Action {
         token: u64,
     },
     /// Count a test-vector interrupt (for the boot-time tests).
+    #[cfg(feature = "hooks")]
     CountTestInterrupt,
 }
 
@@ -41,7 +41,12 @@ pub struct Event {
     action: Action,
 }
 
-/// A CPU's timer state.
+per_cpu! {
+    /// Each CPU's timer events and time slice.
+    static TIMERS: CpuTimers = CpuTimers::new();
+}
+
+/// A CPU's timer state (touched only by its CPU, with interrupts off).
 pub struct CpuTimers {
     events: SpinLock<Vec<Event>>,
     /// TSC at which the running task's slice ends (0: no slice).
@@ -66,9 +71,10 @@ fn uses_tsc_deadline() -> bool {
 }
 
 /// Programs this CPU's APIC timer for its earliest deadline (or stops it).
-pub fn reprogram(cpu: &PerCpu) {
-    let first = cpu.timers.events.lock().first().map(|e| e.deadline);
-    let slice = cpu.timers.slice_end.load(Ordering::Relaxed);
+fn reprogram() {
+    let timers = TIMERS.this();
+    let first = timers.events.lock().first().map(|e| e.deadline);
+    let slice = timers.slice_end.load(Ordering::Relaxed);
     let next = match (first, slice) {
         (Some(a), 0) => Some(a),
         (Some(a), b) => Some(a.min(b)),
@@ -76,31 +82,32 @@ pub fn reprogram(cpu: &PerCpu) {
         (None, b) => Some(b),
     };
     match next {
-        None if uses_tsc_deadline() => apic::timer_deadline(irq::vector::TIMER, 0),
-        None => apic::timer_oneshot(irq::vector::TIMER, 0),
-        Some(deadline) if uses_tsc_deadline() => apic::timer_deadline(irq::vector::TIMER, deadline.max(1)),
+        None if uses_tsc_deadline() => apic::timer_deadline(vectors::TIMER, 0),
+        None => apic::timer_oneshot(vectors::TIMER, 0),
+        Some(deadline) if uses_tsc_deadline() => apic::timer_deadline(vectors::TIMER, deadline.max(1)),
         Some(deadline) => {
             let ns = time::clock().scale.ticks_to_ns(deadline.saturating_sub(time::rdtsc()));
-            apic::timer_oneshot_ns(irq::vector::TIMER, ns.max(1_000));
+            apic::timer_oneshot_ns(vectors::TIMER, ns.max(1_000));
         }
     }
 }
 
 /// Adds an event on this CPU. Interrupts must be off.
-fn add(cpu: &PerCpu, deadline: u64, action: Action) {
+fn add(deadline: u64, action: Action) {
     {
-        let mut events = cpu.timers.events.lock();
+        let mut events = TIMERS.this().events.lock();
         let at = events.partition_point(|e| e.deadline <= deadline);
         events.insert(at, Event { deadline, action });
     }
-    reprogram(cpu);
+    reprogram();
 }
 
+#[cfg(feature = "hooks")]
 /// Counts a test interrupt `ns` nanoseconds from now, through the timer
 /// interrupt (the boot-time tests use it to take an interrupt in ring 3).
 pub fn add_test_event(ns: u64) {
     let irqs = interrupts::disable_and_save();
-    add(this_cpu(), time::deadline_after(ns), Action::CountTestInterrupt);
+    add(time::deadline_after(ns), Action::CountTestInterrupt);
     interrupts::restore(irqs);
 }
 
@@ -114,7 +121,7 @@ pub fn block_until(deadline: Option<u64>) -> bool {
     let token = task.wake_token.fetch_add(1, Ordering::AcqRel) + 1;
     task.timed_out.store(false, Ordering::Release);
     if let Some(d) = deadline {
-        add(this_cpu(), d, Action::Wake { task: Arc::downgrade(&task), token });
+        add(d, Action::Wake { task: Arc::downgrade(&task), token });
     }
     drop(task);
     sched::schedule();
@@ -142,10 +149,11 @@ pub fn sleep_until(deadline: u64) -> bool {
 }
 
 /// Gives the running task a time slice if others wait on this CPU and it
-/// has none; ends the slice when nobody waits.
-pub fn update_slice(cpu: &PerCpu) {
-    let waiting = !cpu.sched.runqueue.lock().is_empty();
-    let current = cpu.timers.slice_end.load(Ordering::Relaxed);
+/// has none; ends the slice when nobody waits. Interrupts are off.
+pub fn update_slice() {
+    let timers = TIMERS.this();
+    let waiting = sched::tasks_waiting();
+    let current = timers.slice_end.load(Ordering::Relaxed);
     let wanted = if !waiting {
         0
     } else if current == 0 {
@@ -154,24 +162,24 @@ pub fn update_slice(cpu: &PerCpu) {
         current
     };
     if wanted != current {
-        cpu.timers.slice_end.store(wanted, Ordering::Relaxed);
-        reprogram(cpu);
+        timers.slice_end.store(wanted, Ordering::Relaxed);
+        reprogram();
     }
 }
 
-/// Starts a fresh slice for a task just switched in.
-pub fn new_slice(cpu: &PerCpu) {
-    cpu.timers.slice_end.store(0, Ordering::Relaxed);
-    update_slice(cpu);
+/// Starts a fresh slice for a task just switched in. Interrupts are off.
+pub fn new_slice() {
+    TIMERS.this().slice_end.store(0, Ordering::Relaxed);
+    update_slice();
 }
 
 /// The timer interrupt: wake whoever's deadline passed, end the slice.
 pub fn tick() {
-    let cpu = this_cpu();
+    let timers = TIMERS.this();
     let now = time::rdtsc();
     let mut due = heapless::Vec::<Event, 32>::new();
     {
-        let mut events = cpu.timers.events.lock();
+        let mut events = timers.events.lock();
         let n = events.partition_point(|e| e.deadline <= now).min(due.capacity());
         for e in events.drain(..n) {
             let _ = due.push(e);
@@ -188,19 +196,20 @@ pub fn tick() {
                     sched::enqueue(task);
                 }
             }
+            #[cfg(feature = "hooks")]
             Action::CountTestInterrupt => {
-                cpu.test_interrupts.fetch_add(1, Ordering::Relaxed);
+                crate::trap::irq::TEST_INTERRUPTS.this().fetch_add(1, Ordering::Relaxed);
             }
         }
     }
-    let slice = cpu.timers.slice_end.load(Ordering::Relaxed);
+    let slice = timers.slice_end.load(Ordering::Relaxed);
     if slice != 0 && now >= slice {
-        cpu.timers.slice_end.store(0, Ordering::Relaxed);
+        timers.slice_end.store(0, Ordering::Relaxed);
         // Others are waiting: move one to an idle CPU if there is one, else
         // preempt the running task.
-        if !sched::push_to_idle_cpu(cpu) {
-            cpu.sched.need_resched.store(true, Ordering::Release);
+        if !sched::push_to_idle_cpu() {
+            sched::set_need_resched();
         }
     }
-    reprogram(cpu);
+    reprogram();
 }

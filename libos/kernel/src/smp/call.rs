@@ -3,15 +3,27 @@
 //!
 //! Each CPU has one [`CallSlot`]. A caller takes the target's slot, writes
 //! the function and its argument, sends the CALL_FUNCTION IPI and waits for
-//! the target to mark it done. While waiting (and while waiting for a busy
-//! slot) a CPU serves its own slot, so two CPUs calling each other cannot
-//! deadlock even with interrupts off.
+//! the target to mark it done. The waiting code (for a busy slot, and for
+//! the answer) runs this CPU's own pending request itself, with interrupts
+//! off: two CPUs calling each other, each holding a lock, each finish the
+//! other's request (a boot test does exactly that). A target answers from
+//! its IPI handler, so it must be able to take interrupts: a CPU that waits
+//! for a lock the caller holds waits with interrupts on (`SpinLock`), and a
+//! lock held across a call (an address space's, across its TLB shootdowns)
+//! is never taken with interrupts off: system calls run with them on, and
+//! so do the faults that page in app memory (`trap::exception`).
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::arch::x86_64::percpu::{self, this_cpu};
-use crate::arch::x86_64::{apic, interrupts, irq};
+use crate::arch::x86_64::{interrupts, vectors};
+use crate::per_cpu;
+use crate::percpu::{self, cpu_index};
+
+per_cpu! {
+    /// Each CPU's request slot.
+    static CALL: CallSlot = CallSlot::new();
+}
 
 /// One CPU's request slot.
 pub struct CallSlot {
@@ -25,9 +37,10 @@ pub struct CallSlot {
     arg: AtomicU64,
 }
 
-// SAFETY: `func` is written only by the caller holding `busy`, before
-// `pending` is released, and read only by the target after acquiring
-// `pending`.
+// SAFETY: other CPUs touch every field: `busy`, `pending`, `done` and
+// `arg` are atomics; `func` is written only by the caller holding `busy`,
+// before it releases `pending`, and read only by the target after it
+// acquires `pending`.
 unsafe impl Sync for CallSlot {}
 
 impl CallSlot {
@@ -52,7 +65,7 @@ impl Default for CallSlot {
 /// Runs a request waiting in this CPU's slot, if any (the IPI handler, and
 /// anyone spinning on another CPU).
 pub fn run_pending() {
-    let slot = &this_cpu().call;
+    let slot = CALL.this();
     if slot.pending.swap(false, Ordering::Acquire) {
         // SAFETY: `pending` was set by the caller after writing `func`.
         let f = unsafe { *slot.func.get() };
@@ -67,7 +80,7 @@ pub fn run_pending() {
 /// CPU it is a plain call. (The boot-time tests use it.)
 #[cfg(feature = "boot-tests")]
 pub fn call_on(cpu: usize, func: fn(u64), arg: u64) {
-    if cpu == this_cpu().index {
+    if cpu == cpu_index() {
         func(arg);
         return;
     }
@@ -79,38 +92,37 @@ pub fn call_on(cpu: usize, func: fn(u64), arg: u64) {
 /// finished. The requests go out together and run in parallel: one round
 /// trip, not one per CPU.
 pub fn call_on_many(cpus: u64, func: fn(u64), arg: u64) {
-    let me = this_cpu().index;
+    let me = cpu_index();
     let irqs = interrupts::disable_and_save();
     // The CPUs posted to, decided once: one coming online meanwhile must
     // not be waited on (or its slot released) without having been posted.
-    let mut posted: heapless::Vec<&'static percpu::PerCpu, 64> = heapless::Vec::new();
+    let mut posted: heapless::Vec<&'static CallSlot, 64> = heapless::Vec::new();
     let targets = (0..percpu::cpu_count())
-        .filter(|&c| c != me && c < 64 && cpus & (1 << c) != 0)
-        .filter_map(percpu::cpu)
-        .filter(|p| p.online.load(Ordering::Acquire));
-    for target in targets {
+        .filter(|&c| c != me && percpu::is_online(c) && cpus & (1 << c) != 0)
+        .filter_map(|c| CALL.of(c).map(|slot| (c, slot)));
+    for (cpu, target) in targets {
         // Serving our own slot while waiting: two CPUs calling each other
         // each finish the other's request.
-        while target.call.busy.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        while target.busy.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             run_pending();
             core::hint::spin_loop();
         }
         // SAFETY: this caller holds `busy`; the target reads `func` only
         // after the Release store of `pending` below.
-        unsafe { *target.call.func.get() = Some(func) };
-        target.call.arg.store(arg, Ordering::Relaxed);
-        target.call.done.store(false, Ordering::Relaxed);
-        target.call.pending.store(true, Ordering::Release);
-        apic::send_ipi(target.apic_id.get(), irq::vector::CALL_FUNCTION);
+        unsafe { *target.func.get() = Some(func) };
+        target.arg.store(arg, Ordering::Relaxed);
+        target.done.store(false, Ordering::Relaxed);
+        target.pending.store(true, Ordering::Release);
+        super::send_ipi(cpu, vectors::CALL_FUNCTION);
         // At most 64 CPUs pass the filter above.
         let _ = posted.push(target);
     }
     for target in posted {
-        while !target.call.done.load(Ordering::Acquire) {
+        while !target.done.load(Ordering::Acquire) {
             run_pending();
             core::hint::spin_loop();
         }
-        target.call.busy.store(false, Ordering::Release);
+        target.busy.store(false, Ordering::Release);
     }
     interrupts::restore(irqs);
 }

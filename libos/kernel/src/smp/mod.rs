@@ -13,17 +13,18 @@
 pub mod call;
 pub mod shootdown;
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use entry_asm::AP_TRAMPOLINE_PHYS;
 use entry_asm::symbol_address;
 use x86_64::structures::paging::PageTable;
 
 use crate::arch::x86_64::paging::{self, KERNEL_TABLE_FLAGS, flags};
-use crate::arch::x86_64::{acpi, apic, cpu, cpu_entry_area, gdt, idt, percpu, syscall};
+use crate::arch::x86_64::{acpi, apic, cpu};
 use crate::mm::stack::{self, KernelStack};
 use crate::mm::{frame, kernel_space, phys};
-use crate::{config, println, sched, time};
+use crate::percpu;
+use crate::{config, per_cpu, println, sched, time, trap};
 
 /// How long an AP has to report in.
 const START_TIMEOUT_NS: u64 = 500_000_000;
@@ -32,6 +33,28 @@ const START_TIMEOUT_NS: u64 = 500_000_000;
 static STARTED: AtomicU64 = AtomicU64::new(0);
 /// The kernel stack top the next AP runs on.
 static NEXT_STACK_TOP: AtomicU64 = AtomicU64::new(0);
+
+per_cpu! {
+    /// Each CPU's local APIC id (IPIs to a CPU go to its APIC id).
+    static APIC_ID: AtomicU32 = AtomicU32::new(0);
+}
+
+/// Records this CPU's local APIC id (once its APIC is enabled).
+pub fn record_apic_id() {
+    APIC_ID.this().store(apic::id(), Ordering::Release);
+}
+
+/// CPU `cpu`'s local APIC id, if it has come up.
+pub fn apic_id(cpu: usize) -> Option<u32> {
+    APIC_ID.of(cpu).map(|id| id.load(Ordering::Acquire))
+}
+
+/// Sends interrupt `vector` to CPU `cpu` (nothing if it has not come up).
+pub fn send_ipi(cpu: usize, vector: u8) {
+    if let Some(id) = apic_id(cpu) {
+        apic::send_ipi(id, vector);
+    }
+}
 
 /// What bring-up found.
 #[derive(Clone, Copy, Debug, Default)]
@@ -99,7 +122,6 @@ pub fn start_application_processors(max_cpus: usize) -> SmpReport {
     let mut report = SmpReport { online: 1, ..SmpReport::default() };
     let Some(info) = acpi::info() else { return report };
     let bsp_apic = apic::id();
-    percpu::this_cpu().apic_id.set(bsp_apic);
     let aps: heapless::Vec<u32, { entry_asm::layout::MAX_CPUS }> =
         info.cpus.iter().filter(|c| c.enabled && c.apic_id != bsp_apic).map(|c| c.apic_id).collect();
     report.listed = aps.len() + 1;
@@ -197,31 +219,22 @@ extern "C" fn ap_main(index: u64) -> ! {
     // boot table's identity mapping is not needed any more.
     unsafe { cpu::write_cr3(kernel_space::kernel_pml4()) };
     let index = index as usize;
+    // SAFETY: the first thing this CPU does with its index, interrupts off.
+    unsafe { percpu::init_cpu(index) };
     let stack_top = NEXT_STACK_TOP.load(Ordering::Acquire);
-    let features = cpu::features();
-    cpu::enable_protections(features);
-    let cfg = config::get();
-    if cfg.pcid_on() {
+    cpu::enable_protections(cpu::features());
+    if config::get().pcid_on() {
         cpu::enable_pcid();
     }
-    let this = percpu::allocate(index);
-    let area = cpu_entry_area::build(index);
-    gdt::load(&area, stack_top);
-    idt::load();
-    percpu::install(this);
-    this.set_entry_stack_top(area.entry_stack_top());
-    this.set_top_of_stack(stack_top);
-    this.set_entry_flags(cfg.kpti, cfg.pcid_on());
-    this.entry_area.set(Some(area));
-    syscall::init_cpu(&area);
+    trap::init_cpu(stack_top);
     apic::enable_this_cpu();
-    this.apic_id.set(apic::id());
+    record_apic_id();
     sched::init_cpu(stack_top);
-    this.online.store(true, Ordering::Release);
     STARTED.store(index as u64, Ordering::Release);
     sched::idle_loop()
 }
 
+#[cfg(feature = "hooks")]
 /// Has CPU `helper` send an NMI to the CPU with APIC id `target` once the
 /// TSC reaches `deadline` (a kernel thread pinned to `helper`; for the
 /// boot-time tests, so an NMI can arrive while an app runs in ring 3).

@@ -13,10 +13,8 @@
 //! where a CPU not in the address space keeps old entries — it gets, in
 //! effect, the deferred user flush. For kernel pages it is every other CPU.
 
-use core::sync::atomic::Ordering;
-
 use super::call::call_on_many;
-use crate::arch::x86_64::{paging, percpu, tlb};
+use crate::arch::x86_64::{paging, tlb};
 use crate::mm::address_space::AddressSpace;
 
 /// Pages one shootdown round carries.
@@ -84,15 +82,10 @@ impl<'a> FlushBatch<'a> {
         if self.pages.is_empty() {
             return;
         }
-        let me = percpu::cpu_index();
+        let me = crate::percpu::cpu_index();
         let (targets, user_pcid) = match self.space {
             Some(space) => (space.active_cpus() & !(1 << me), Some(space.pcid())),
-            None => {
-                let online = (0..percpu::cpu_count().min(64))
-                    .filter(|&c| percpu::cpu(c).is_some_and(|p| p.online.load(Ordering::Acquire)))
-                    .fold(0u64, |mask, c| mask | 1 << c);
-                (online & !(1 << me), None)
-            }
+            None => (crate::percpu::online_mask() & !(1 << me), None),
         };
         if targets != 0 {
             let request = Request { user_pcid, pages: core::mem::take(&mut self.pages) };

@@ -4,4 +4,4 @@ mod init_cell;
 mod spinlock;
 
 pub use init_cell::InitCell;
-pub use spinlock::SpinLock;
+pub use spinlock::{SpinLock, SpinLockGuard};

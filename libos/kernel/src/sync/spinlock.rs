@@ -4,6 +4,15 @@
 //! handler on the same CPU that wants the same lock would spin forever. So
 //! `lock()` saves RFLAGS.IF, disables interrupts, and the guard restores IF
 //! when dropped.
+//!
+//! While it waits for the lock, a CPU keeps interrupts as its caller had
+//! them and disables them only to take it (the `irqsave` lock of Linux's
+//! `kernel/spinlock.c`, `BUILD_LOCK_OPS`, up to 5.x, and i386's
+//! `__raw_spin_lock_flags` before it): the holder may be waiting for this
+//! CPU to answer a cross-CPU call (a TLB shootdown under an address space's
+//! lock), which only an interrupt lets it do. The lock runs nothing else
+//! while it spins. A lock held across a cross-CPU call must therefore never
+//! be taken with interrupts off (see `smp::call`).
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
@@ -30,17 +39,18 @@ impl<T> SpinLock<T> {
     }
 
     /// Takes the lock, spinning until it is free, with interrupts disabled
-    /// until the guard is dropped.
+    /// until the guard is dropped. While it spins, interrupts are as the
+    /// caller had them (see the module docs).
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irqs_were_on = interrupts::disable_and_save();
         while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            interrupts::restore(irqs_were_on);
+            // At least one instruction runs with interrupts on (STI's
+            // shadow covers one): a pending interrupt is taken here.
             while self.locked.load(Ordering::Relaxed) {
-                // The holder may be waiting for this CPU to answer a
-                // cross-CPU call (a TLB shootdown) that our disabled
-                // interrupts hold back: answer it while waiting.
-                crate::smp::call::run_pending();
                 core::hint::spin_loop();
             }
+            interrupts::disable();
         }
         SpinLockGuard { lock: self, irqs_were_on }
     }

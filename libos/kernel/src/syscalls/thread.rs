@@ -1,4 +1,6 @@
-//! clone (threads), arch_prctl, futex, set_tid_address, getcpu.
+//! clone (threads), prctl, arch_prctl, gettid, futex and set_tid_address
+//! (Linux's `kernel/fork.c`, `kernel/sys.c`, `arch/x86/kernel/process_64.c`,
+//! `kernel/futex/syscalls.c`).
 
 use core::sync::atomic::Ordering;
 
@@ -9,12 +11,12 @@ use libos_abi::abi_types::clone_flags::*;
 use libos_abi::abi_types::futex_op::*;
 use libos_abi::abi_types::prctl_option::{PR_GET_NAME, PR_SET_NAME, TASK_COMM_LEN};
 use libos_abi::errno::Errno;
+use libos_abi::syscalls::Thread;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 
-use super::Cx;
-use crate::arch::x86_64::percpu;
+use super::{Cx, Kernel};
 use crate::mm::user_access::{copy_from_user, copy_to_user, read_user, write_user};
 use crate::sched::{self, Task, ThreadName, futex};
 use crate::{process, time};
@@ -29,78 +31,6 @@ const REQUIRED: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_
 
 fn user_address(addr: u64) -> bool {
     addr < USER_END
-}
-
-/// `clone`: a new thread of the calling app.
-pub fn clone(
-    cx: &mut Cx,
-    flags: u64,
-    stack: usize,
-    parent_tid: UserPtrMut<i32>,
-    child_tid: UserPtrMut<i32>,
-    tls: u64,
-) -> Result<i32, Errno> {
-    if flags & REQUIRED != REQUIRED || flags & !(REQUIRED | OPTIONAL) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if flags & CLONE_SETTLS != 0 && !user_address(tls) {
-        return Err(Errno::EPERM);
-    }
-    let process = process::current().ok_or(Errno::EINVAL)?;
-    if process.thread_count() >= MAX_THREADS {
-        return Err(Errno::EAGAIN);
-    }
-    let parent = sched::current();
-    let regs = *cx.regs();
-    let rsp = if stack != 0 { stack as u64 } else { regs.rsp };
-    let tid = Task::allocate_tid();
-    let child = Task::new_user(process.clone(), Some(tid), regs.rip, rsp, |r| {
-        *r = regs;
-        r.rax = 0;
-        r.rsp = rsp;
-    })
-    .ok_or(Errno::ENOMEM)?;
-    child.affinity.store(parent.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
-    *child.name.lock() = *parent.name.lock();
-    // SAFETY: the child has not run yet; only this code touches its context.
-    unsafe {
-        let ctx = &mut *child.context.get();
-        ctx.fs_base = if flags & CLONE_SETTLS != 0 { tls } else { FsBase::read().as_u64() };
-        ctx.gs_base = KernelGsBase::read().as_u64();
-    }
-    if flags & CLONE_CHILD_CLEARTID != 0 {
-        child.clear_child_tid.store(child_tid.addr(), Ordering::Relaxed);
-    }
-    if flags & CLONE_PARENT_SETTID != 0 {
-        write_user(parent_tid.addr(), &tid)?;
-    }
-    if flags & CLONE_CHILD_SETTID != 0 {
-        write_user(child_tid.addr(), &tid)?;
-    }
-    // Registered before it can run (it may exit at once on another CPU).
-    let child = alloc::sync::Arc::new(child);
-    process.add_thread(child.clone());
-    sched::spawn(child);
-    Ok(tid as i32)
-}
-
-/// `arch_prctl`: the caller's FS and GS bases.
-pub fn arch_prctl(code: i32, addr: u64) -> Result<(), Errno> {
-    match code {
-        ARCH_SET_FS | ARCH_SET_GS if !user_address(addr) => Err(Errno::EPERM),
-        ARCH_SET_FS => {
-            FsBase::write(VirtAddr::new_truncate(addr));
-            Ok(())
-        }
-        // The user's GS base waits in IA32_KERNEL_GS_BASE while the kernel runs.
-        ARCH_SET_GS => {
-            KernelGsBase::write(VirtAddr::new_truncate(addr));
-            Ok(())
-        }
-        ARCH_GET_FS => write_user(addr, &FsBase::read().as_u64()),
-        ARCH_GET_GS => write_user(addr, &KernelGsBase::read().as_u64()),
-        _ => Err(Errno::EINVAL),
-    }
 }
 
 /// TSC deadline for a futex timeout: relative for FUTEX_WAIT, absolute on
@@ -125,59 +55,6 @@ fn futex_deadline(timeout: UserPtr<Timespec>, absolute: bool, realtime: bool) ->
     Ok(Some(time::deadline_after(relative)))
 }
 
-/// `futex`.
-pub fn futex(uaddr: UserPtrMut<u32>, op: i32, val: u32, timeout: UserPtr<Timespec>, val3: u32) -> Result<usize, Errno> {
-    let process = process::current().ok_or(Errno::EINVAL)?;
-    let realtime = op & FUTEX_CLOCK_REALTIME != 0;
-    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if !is_user_range(uaddr.addr(), 4) {
-        return Err(Errno::EFAULT);
-    }
-    match cmd {
-        FUTEX_WAIT if !realtime => {
-            let deadline = futex_deadline(timeout, false, false)?;
-            futex::wait(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline).map(|()| 0)
-        }
-        FUTEX_WAIT_BITSET => {
-            let deadline = futex_deadline(timeout, true, realtime)?;
-            futex::wait(&process.space, uaddr.addr(), val, val3, deadline).map(|()| 0)
-        }
-        FUTEX_WAKE if !realtime => Ok(futex::wake(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
-        FUTEX_WAKE_BITSET if !realtime => {
-            if val3 == 0 {
-                return Err(Errno::EINVAL);
-            }
-            Ok(futex::wake(&process.space, uaddr.addr(), val, val3))
-        }
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// `set_tid_address`.
-pub fn set_tid_address(tidptr: UserPtrMut<i32>) -> Result<i32, Errno> {
-    let task = sched::current();
-    task.clear_child_tid.store(tidptr.addr(), Ordering::Release);
-    Ok(task.tid as i32)
-}
-
-/// `prctl`: the calling thread's name.
-pub fn prctl(option: i32, arg2: u64, rest: [u64; 3]) -> Result<i32, Errno> {
-    match option {
-        PR_SET_NAME | PR_GET_NAME if rest != [0; 3] => Err(Errno::EINVAL),
-        PR_SET_NAME => {
-            let bytes = read_name(arg2)?;
-            *sched::current().name.lock() = ThreadName::new(&bytes);
-            Ok(0)
-        }
-        PR_GET_NAME => {
-            let name = *sched::current().name.lock();
-            copy_to_user(arg2, name.bytes()).map_err(|(e, _)| e)?;
-            Ok(0)
-        }
-        _ => Err(Errno::EINVAL),
-    }
-}
-
 /// Reads the name string at `addr`: `TASK_COMM_LEN` bytes, or fewer when
 /// a NUL comes before the end of readable memory (a short name may sit at
 /// the very end of a mapping).
@@ -190,13 +67,141 @@ pub(super) fn read_name(addr: u64) -> Result<[u8; TASK_COMM_LEN], Errno> {
     }
 }
 
-/// `getcpu`.
-pub fn getcpu(cpu: UserPtrMut<u32>, node: UserPtrMut<u32>) -> Result<(), Errno> {
-    if !cpu.is_null() {
-        write_user(cpu.addr(), &(percpu::cpu_index() as u32))?;
+impl Thread for Kernel {
+    /// A new thread of the calling app.
+    fn clone(
+        cx: &mut Cx,
+        flags: u64,
+        stack: usize,
+        parent_tid: UserPtrMut<i32>,
+        child_tid: UserPtrMut<i32>,
+        tls: u64,
+    ) -> Result<i32, Errno> {
+        if flags & REQUIRED != REQUIRED || flags & !(REQUIRED | OPTIONAL) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & CLONE_SETTLS != 0 && !user_address(tls) {
+            return Err(Errno::EPERM);
+        }
+        let process = process::current().ok_or(Errno::EINVAL)?;
+        if process.thread_count() >= MAX_THREADS {
+            return Err(Errno::EAGAIN);
+        }
+        let parent = sched::current();
+        let regs = *cx.regs();
+        let rsp = if stack != 0 { stack as u64 } else { regs.rsp };
+        let tid = Task::allocate_tid();
+        let child = Task::new_user(process.clone(), Some(tid), regs.rip, rsp, |r| {
+            *r = regs;
+            r.rax = 0;
+            r.rsp = rsp;
+        })
+        .ok_or(Errno::ENOMEM)?;
+        child.affinity.store(parent.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
+        *child.name.lock() = *parent.name.lock();
+        // SAFETY: the child has not run yet; only this code touches its context.
+        unsafe {
+            let ctx = &mut *child.context.get();
+            ctx.fs_base = if flags & CLONE_SETTLS != 0 { tls } else { FsBase::read().as_u64() };
+            ctx.gs_base = KernelGsBase::read().as_u64();
+        }
+        if flags & CLONE_CHILD_CLEARTID != 0 {
+            child.clear_child_tid.store(child_tid.addr(), Ordering::Relaxed);
+        }
+        if flags & CLONE_PARENT_SETTID != 0 {
+            write_user(parent_tid.addr(), &tid)?;
+        }
+        if flags & CLONE_CHILD_SETTID != 0 {
+            write_user(child_tid.addr(), &tid)?;
+        }
+        // Registered before it can run (it may exit at once on another CPU).
+        let child = alloc::sync::Arc::new(child);
+        process.add_thread(child.clone());
+        sched::spawn(child);
+        Ok(tid as i32)
     }
-    if !node.is_null() {
-        write_user(node.addr(), &0u32)?;
+
+    /// The calling thread's name.
+    fn prctl(_cx: &mut Cx, option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Result<i32, Errno> {
+        let rest = [arg3, arg4, arg5];
+        match option {
+            PR_SET_NAME | PR_GET_NAME if rest != [0; 3] => Err(Errno::EINVAL),
+            PR_SET_NAME => {
+                let bytes = read_name(arg2)?;
+                *sched::current().name.lock() = ThreadName::new(&bytes);
+                Ok(0)
+            }
+            PR_GET_NAME => {
+                let name = *sched::current().name.lock();
+                copy_to_user(arg2, name.bytes()).map_err(|(e, _)| e)?;
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
     }
-    Ok(())
+
+    /// The caller's FS and GS bases.
+    fn arch_prctl(_cx: &mut Cx, code: i32, addr: u64) -> Result<(), Errno> {
+        match code {
+            ARCH_SET_FS | ARCH_SET_GS if !user_address(addr) => Err(Errno::EPERM),
+            ARCH_SET_FS => {
+                FsBase::write(VirtAddr::new_truncate(addr));
+                Ok(())
+            }
+            // The user's GS base waits in IA32_KERNEL_GS_BASE while the kernel runs.
+            ARCH_SET_GS => {
+                KernelGsBase::write(VirtAddr::new_truncate(addr));
+                Ok(())
+            }
+            ARCH_GET_FS => write_user(addr, &FsBase::read().as_u64()),
+            ARCH_GET_GS => write_user(addr, &KernelGsBase::read().as_u64()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn gettid(_cx: &mut Cx) -> Result<i32, Errno> {
+        Ok(sched::with_current(|t| t.tid as i32))
+    }
+
+    /// `uaddr2` is for the requeue operations, which are not supported.
+    fn futex(
+        _cx: &mut Cx,
+        uaddr: UserPtrMut<u32>,
+        op: i32,
+        val: u32,
+        timeout: UserPtr<Timespec>,
+        _uaddr2: UserPtrMut<u32>,
+        val3: u32,
+    ) -> Result<usize, Errno> {
+        let process = process::current().ok_or(Errno::EINVAL)?;
+        let realtime = op & FUTEX_CLOCK_REALTIME != 0;
+        let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+        if !is_user_range(uaddr.addr(), 4) {
+            return Err(Errno::EFAULT);
+        }
+        match cmd {
+            FUTEX_WAIT if !realtime => {
+                let deadline = futex_deadline(timeout, false, false)?;
+                futex::wait(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline).map(|()| 0)
+            }
+            FUTEX_WAIT_BITSET => {
+                let deadline = futex_deadline(timeout, true, realtime)?;
+                futex::wait(&process.space, uaddr.addr(), val, val3, deadline).map(|()| 0)
+            }
+            FUTEX_WAKE if !realtime => Ok(futex::wake(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
+            FUTEX_WAKE_BITSET if !realtime => {
+                if val3 == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                Ok(futex::wake(&process.space, uaddr.addr(), val, val3))
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn set_tid_address(_cx: &mut Cx, tidptr: UserPtrMut<i32>) -> Result<i32, Errno> {
+        let task = sched::current();
+        task.clear_child_tid.store(tidptr.addr(), Ordering::Release);
+        Ok(task.tid as i32)
+    }
 }

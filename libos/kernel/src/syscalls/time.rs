@@ -1,9 +1,11 @@
-//! clock_gettime and nanosleep.
+//! nanosleep and clock_gettime (Linux's `kernel/time/`).
 
 use libos_abi::abi_types::Timespec;
 use libos_abi::errno::Errno;
+use libos_abi::syscalls::Time;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 
+use super::{Cx, Kernel};
 use crate::mm::user_access::{read_user, write_user};
 use crate::time;
 
@@ -21,24 +23,27 @@ fn timespec(ns: u64) -> Timespec {
     Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
 }
 
-/// `clock_gettime`: realtime and the monotonic clocks (no suspend, so
-/// BOOTTIME is MONOTONIC; the per-process CPU clocks are not kept).
-pub fn clock_gettime(id: i32, tp: UserPtrMut<Timespec>) -> Result<(), Errno> {
-    let ns = match id {
-        clock::REALTIME | clock::REALTIME_COARSE => time::realtime_ns(),
-        clock::MONOTONIC | clock::MONOTONIC_RAW | clock::MONOTONIC_COARSE | clock::BOOTTIME => time::monotonic_ns(),
-        _ => return Err(Errno::EINVAL),
-    };
-    write_user(tp.addr(), &timespec(ns))
-}
-
-/// `nanosleep`: sleeps at least the requested time. `rem` is only written
-/// when a sleep is interrupted, which never happens here.
-pub fn nanosleep(req: UserPtr<Timespec>, _rem: UserPtrMut<Timespec>) -> Result<(), Errno> {
-    let t: Timespec = read_user(req.addr())?;
-    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
-        return Err(Errno::EINVAL);
+impl Time for Kernel {
+    /// Sleeps at least the requested time. `rem` is only written when a
+    /// sleep is interrupted, which never happens here (the app ending is
+    /// not an interruption it could resume from).
+    fn nanosleep(_cx: &mut Cx, req: UserPtr<Timespec>, _rem: UserPtrMut<Timespec>) -> Result<(), Errno> {
+        let t: Timespec = read_user(req.addr())?;
+        if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
+        if crate::sched::sleep::sleep_ns(ns) { Ok(()) } else { Err(Errno::EINTR) }
     }
-    let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
-    if crate::sched::sleep::sleep_ns(ns) { Ok(()) } else { Err(Errno::EINTR) }
+
+    /// Realtime and the monotonic clocks (no suspend, so BOOTTIME is
+    /// MONOTONIC; the per-process CPU clocks are not kept).
+    fn clock_gettime(_cx: &mut Cx, id: i32, tp: UserPtrMut<Timespec>) -> Result<(), Errno> {
+        let ns = match id {
+            clock::REALTIME | clock::REALTIME_COARSE => time::realtime_ns(),
+            clock::MONOTONIC | clock::MONOTONIC_RAW | clock::MONOTONIC_COARSE | clock::BOOTTIME => time::monotonic_ns(),
+            _ => return Err(Errno::EINVAL),
+        };
+        write_user(tp.addr(), &timespec(ns))
+    }
 }

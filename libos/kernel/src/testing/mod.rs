@@ -8,6 +8,7 @@
 //! faults unexpectedly fails without taking the run down. The output is the
 //! protocol of `libos_abi::run`, parsed by `cargo xtask test`.
 
+pub mod kpti_audit;
 pub mod recovery;
 mod self_check;
 
@@ -53,7 +54,7 @@ pub fn skip(reason: &'static str) -> ! {
 /// Skips the running test unless at least `n` CPUs are online.
 #[cfg(feature = "boot-tests")]
 pub fn require_cpus(n: usize) {
-    if crate::arch::x86_64::percpu::cpu_count() < n {
+    if crate::percpu::cpu_count() < n {
         skip(if n == 2 { "needs 2 CPUs" } else { "needs more CPUs" });
     }
 }

@@ -11,6 +11,7 @@
 
 use core::fmt::Write;
 use core::ptr::{addr_of_mut, null_mut};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use entry_asm::hw::selector;
 use entry_asm::pt_regs::PtRegs;
@@ -18,7 +19,7 @@ use entry_asm::recovery::{RecoveryPoint, recovery_call, recovery_landing, recove
 use x86_64::registers::control::Cr2;
 
 use crate::arch::x86_64::exceptions::{description, mnemonic};
-use crate::arch::x86_64::percpu::this_cpu;
+use crate::per_cpu;
 
 /// A CPU exception taken by a guarded call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +67,12 @@ pub struct Recovery {
     outcome: Outcome,
 }
 
+per_cpu! {
+    /// The recovery point armed on this CPU, or null (touched only by this
+    /// CPU: an atomic because per-CPU values are shared types).
+    static ARMED: AtomicPtr<Recovery> = AtomicPtr::new(null_mut());
+}
+
 /// `recovery_call` returns these codes when the call was abandoned.
 const ABANDONED_BY_PANIC: u64 = 1;
 const ABANDONED_BY_FAULT: u64 = 2;
@@ -81,14 +88,14 @@ pub fn run_guarded<F: FnOnce()>(f: F) -> Outcome {
     let mut slot = Some(f);
     let mut rec = Recovery { point: RecoveryPoint::default(), outcome: Outcome::Returned };
     let rec_ptr: *mut Recovery = &mut rec;
-    let cpu = this_cpu();
-    let previous = cpu.recovery.replace(rec_ptr);
+    let armed = ARMED.this();
+    let previous = armed.swap(rec_ptr, Ordering::Relaxed);
     // SAFETY: `rec` and `slot` outlive the call; the point is armed on this
     // CPU only for its duration and disarmed (restored) right after.
     let code = unsafe {
         recovery_call(trampoline::<F>, &mut slot as *mut Option<F> as *mut u8, addr_of_mut!((*rec_ptr).point))
     };
-    cpu.recovery.set(previous);
+    armed.store(previous, Ordering::Relaxed);
     debug_assert!(code <= ABANDONED_BY_SKIP);
     rec.outcome
 }
@@ -97,8 +104,7 @@ pub fn run_guarded<F: FnOnce()>(f: F) -> Outcome {
 /// recovery point is armed, records the fault, rewrites `regs` to resume the
 /// guarded call, and returns `true`.
 pub fn recover_from_fault(regs: &mut PtRegs, vector: u8) -> bool {
-    let cpu = this_cpu();
-    let rec = cpu.recovery.replace(null_mut());
+    let rec = ARMED.this().swap(null_mut(), Ordering::Relaxed);
     if rec.is_null() {
         return false;
     }
@@ -119,8 +125,7 @@ pub fn recover_from_fault(regs: &mut PtRegs, vector: u8) -> bool {
 /// Called by the panic handler: if a recovery point is armed, records the
 /// message and resumes the guarded call (does not return).
 pub fn recover_from_panic(info: &core::panic::PanicInfo<'_>) {
-    let cpu = this_cpu();
-    let rec = cpu.recovery.replace(null_mut());
+    let rec = ARMED.this().swap(null_mut(), Ordering::Relaxed);
     if rec.is_null() {
         return;
     }
@@ -136,8 +141,7 @@ pub fn recover_from_panic(info: &core::panic::PanicInfo<'_>) {
 /// Abandons the running guarded call as skipped (it cannot run here).
 #[cfg(feature = "boot-tests")]
 pub fn skip_current(reason: &'static str) -> ! {
-    let cpu = this_cpu();
-    let rec = cpu.recovery.replace(null_mut());
+    let rec = ARMED.this().swap(null_mut(), Ordering::Relaxed);
     assert!(!rec.is_null(), "skip outside a guarded test: {reason}");
     // SAFETY: as in `recover_from_fault`.
     let rec = unsafe { &mut *rec };

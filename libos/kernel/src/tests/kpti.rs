@@ -9,7 +9,7 @@ use libos_kcore::vm_regions::{Kind, Prot};
 use libos_macros::kernel_test;
 use x86_64::structures::paging::{PageTable, PageTableFlags};
 
-use crate::arch::x86_64::{kpti, paging};
+use crate::arch::x86_64::paging;
 use crate::config;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::{kernel_space, phys};
@@ -64,7 +64,7 @@ fn the_user_view_maps_only_the_allow_list() {
     }
     assert!(mapped(0x40_0000).unwrap().flags.contains(PageTableFlags::USER_ACCESSIBLE));
     assert!(!mapped(cea::idt_address()).unwrap().flags.contains(PageTableFlags::USER_ACCESSIBLE));
-    assert_eq!(kpti::audit_user_page_table(&space, &space.regions()), 0);
+    assert_eq!(crate::testing::kpti_audit::audit_user_page_table(&space, &space.regions()), 0);
 }
 
 #[kernel_test]

@@ -10,13 +10,16 @@ use libos_macros::kernel_test;
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 
 use crate::arch::x86_64::paging::Flags;
-use crate::arch::x86_64::percpu::{self, this_cpu};
-use crate::arch::x86_64::{apic, irq, syscall};
+use crate::arch::x86_64::percpu::header_address;
+use crate::arch::x86_64::{apic, syscall, vectors};
 use crate::mm::kernel_space;
 use crate::mm::stack::KernelStack;
+use crate::percpu;
 use crate::smp::call::call_on;
 use crate::testing::recovery::{Outcome, run_guarded};
 use crate::testing::require_cpus;
+use crate::trap::irq::TEST_INTERRUPTS;
+use crate::trap::paranoid::NMIS;
 use crate::{config, time};
 
 static SEEN: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
@@ -55,15 +58,12 @@ fn each_cpu_enters_syscalls_through_its_own_trampoline() {
 fn each_cpu_has_gs_on_its_own_data() {
     let n = on_each_cpu(|i| {
         let gs = GsBase::read().as_u64();
-        let ok = gs == this_cpu() as *const percpu::PerCpu as u64
-            && this_cpu().index == i as usize
-            && KernelGsBase::read().as_u64() == 0;
+        let ok = gs == header_address() && percpu::cpu_index() == i as usize && KernelGsBase::read().as_u64() == 0;
         SEEN[i as usize].store(if ok { gs } else { 0 }, Ordering::Relaxed);
     });
     for (cpu, seen) in SEEN.iter().enumerate().take(n) {
         let gs = seen.load(Ordering::Relaxed);
         assert_ne!(gs, 0, "CPU {cpu}: GS base, index or user GS base wrong");
-        assert_eq!(gs, percpu::cpu(cpu).unwrap() as *const percpu::PerCpu as u64);
         for (other, earlier) in SEEN.iter().enumerate().take(cpu) {
             assert_ne!(gs, earlier.load(Ordering::Relaxed), "CPUs {other} and {cpu} share per-CPU data");
         }
@@ -118,37 +118,37 @@ fn wait_for(counter: &AtomicU64, above: u64) -> bool {
 
 #[kernel_test]
 fn an_nmi_taken_in_the_kernel_returns() {
-    let cpu = this_cpu();
-    let before = cpu.nmis.load(Ordering::Relaxed);
+    let nmis = NMIS.this();
+    let before = nmis.load(Ordering::Relaxed);
     let marker = core::hint::black_box(0x1234_5678_u64);
-    apic::send_nmi(cpu.apic_id.get());
-    assert!(wait_for(&cpu.nmis, before), "the NMI never arrived");
+    apic::send_nmi(apic::id());
+    assert!(wait_for(nmis, before), "the NMI never arrived");
     assert_eq!(core::hint::black_box(marker), 0x1234_5678);
 }
 
 #[kernel_test]
 fn a_self_ipi_taken_in_the_kernel_returns() {
-    let cpu = this_cpu();
-    let before = cpu.test_interrupts.load(Ordering::Relaxed);
-    apic::send_self(irq::vector::TEST);
-    assert!(wait_for(&cpu.test_interrupts, before), "the self-IPI never arrived");
+    let count = TEST_INTERRUPTS.this();
+    let before = count.load(Ordering::Relaxed);
+    apic::send_self(vectors::TEST);
+    assert!(wait_for(count, before), "the self-IPI never arrived");
 }
 
 #[kernel_test]
 fn a_timer_interrupt_taken_in_the_kernel_returns() {
-    let cpu = this_cpu();
-    let before = cpu.test_interrupts.load(Ordering::Relaxed);
+    let count = TEST_INTERRUPTS.this();
+    let before = count.load(Ordering::Relaxed);
     crate::sched::timer::add_test_event(100_000);
-    assert!(wait_for(&cpu.test_interrupts, before), "the timer interrupt never arrived");
+    assert!(wait_for(count, before), "the timer interrupt never arrived");
 }
 
 #[kernel_test]
 fn an_nmi_from_another_cpu_arrives() {
     require_cpus(2);
-    let cpu = this_cpu();
-    let before = cpu.nmis.load(Ordering::Relaxed);
-    crate::smp::nmi_later(1, cpu.apic_id.get(), time::deadline_after(1_000_000));
-    assert!(wait_for(&cpu.nmis, before), "the NMI from CPU 1 never arrived");
+    let nmis = NMIS.this();
+    let before = nmis.load(Ordering::Relaxed);
+    crate::smp::nmi_later(1, apic::id(), time::deadline_after(1_000_000));
+    assert!(wait_for(nmis, before), "the NMI from CPU 1 never arrived");
 }
 
 static SHOOTDOWN_ADDRESS: AtomicU64 = AtomicU64::new(0);
@@ -191,4 +191,117 @@ fn tlb_shootdown_reaches_other_cpus() {
         0,
     );
     assert_eq!(SEEN[1].load(Ordering::Relaxed), 1, "CPU 1 still reached the unmapped page");
+}
+
+static DEVICE_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// A device vector runs the handler it was requested with, and is free
+/// again once released.
+#[kernel_test]
+fn a_device_vector_runs_its_handler() {
+    let vector = crate::trap::irq::request_device_vector(|| {
+        DEVICE_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+    })
+    .expect("a free device vector");
+    assert!((vectors::DEVICE_FIRST..=vectors::DEVICE_LAST).contains(&vector));
+    let before = DEVICE_INTERRUPTS.load(Ordering::Relaxed);
+    apic::send_self(vector);
+    assert!(wait_for(&DEVICE_INTERRUPTS, before), "the device vector's handler never ran");
+    crate::trap::irq::release_device_vector(vector);
+    let again = crate::trap::irq::request_device_vector(|| {}).expect("the vector is free again");
+    assert_eq!(again, vector, "the released vector is handed out first");
+    crate::trap::irq::release_device_vector(again);
+}
+
+/// A step the test's two CPUs have reached (0: none).
+static STEP_CPU0: AtomicU64 = AtomicU64::new(0);
+static STEP_CPU1: AtomicU64 = AtomicU64::new(0);
+static LOCK_CPU0: crate::sync::SpinLock<()> = crate::sync::SpinLock::new(());
+static LOCK_CPU1: crate::sync::SpinLock<()> = crate::sync::SpinLock::new(());
+
+/// Waits (up to two seconds) until `step` reaches `at_least`.
+fn wait_for_step(step: &AtomicU64, at_least: u64) -> bool {
+    let end = time::deadline_after(2_000_000_000);
+    while time::rdtsc() < end {
+        if step.load(Ordering::Acquire) >= at_least {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    false
+}
+
+/// Shoots a kernel page down on CPU `cpu` alone (the page is any address:
+/// the target only invalidates it), the way `smp::shootdown` does.
+fn shoot_down(cpu: usize) {
+    crate::smp::call::call_on_many(
+        1 << cpu,
+        crate::arch::x86_64::paging::flush_local,
+        &STEP_CPU0 as *const AtomicU64 as u64,
+    );
+}
+
+/// Runs `func` as a kernel thread on CPU 1.
+fn on_cpu1(func: extern "C" fn(u64) -> !) {
+    let task = crate::sched::Task::new_kernel(func, 0, 1, false).expect("a kernel thread");
+    crate::sched::spawn(alloc::sync::Arc::new(task));
+}
+
+/// Two CPUs, each holding a lock (interrupts off), shoot each other down at
+/// once: each waits for the other's answer, and each answers the other's
+/// request from its own waiting loop (`smp::call`). Without that, both
+/// would wait forever, and the harness would report a hang.
+#[kernel_test]
+fn two_cpus_shooting_each_other_down_while_holding_locks_do_not_deadlock() {
+    require_cpus(2);
+    STEP_CPU0.store(0, Ordering::Release);
+    STEP_CPU1.store(0, Ordering::Release);
+    extern "C" fn cpu1(_: u64) -> ! {
+        let guard = LOCK_CPU1.lock();
+        STEP_CPU1.store(1, Ordering::Release);
+        if wait_for_step(&STEP_CPU0, 1) {
+            shoot_down(0);
+        }
+        drop(guard);
+        STEP_CPU1.store(2, Ordering::Release);
+        crate::sched::exit_current()
+    }
+    let guard = LOCK_CPU0.lock();
+    on_cpu1(cpu1);
+    assert!(wait_for_step(&STEP_CPU1, 1), "CPU 1 never took its lock");
+    STEP_CPU0.store(1, Ordering::Release);
+    shoot_down(1);
+    drop(guard);
+    assert!(wait_for_step(&STEP_CPU1, 2), "CPU 1 never finished its shootdown");
+}
+
+/// A CPU that waits for a lock with interrupts on answers the holder's
+/// shootdown from its interrupt handler while it spins (the lock itself
+/// runs nothing), so the holder's shootdown completes and the lock is
+/// released.
+#[kernel_test]
+fn a_cpu_spinning_on_a_lock_answers_the_holders_shootdown() {
+    require_cpus(2);
+    STEP_CPU0.store(0, Ordering::Release);
+    STEP_CPU1.store(0, Ordering::Release);
+    extern "C" fn cpu1(_: u64) -> ! {
+        STEP_CPU1.store(1, Ordering::Release);
+        // Spins here, interrupts on (a kernel thread runs with them on),
+        // while CPU 0 holds the lock and shoots CPU 1 down.
+        let guard = LOCK_CPU0.lock();
+        drop(guard);
+        STEP_CPU1.store(2, Ordering::Release);
+        crate::sched::exit_current()
+    }
+    let guard = LOCK_CPU0.lock();
+    on_cpu1(cpu1);
+    assert!(wait_for_step(&STEP_CPU1, 1), "CPU 1 never started");
+    // Give CPU 1 time to reach its spin on the lock.
+    let end = time::deadline_after(5_000_000);
+    while time::rdtsc() < end {
+        core::hint::spin_loop();
+    }
+    shoot_down(1);
+    drop(guard);
+    assert!(wait_for_step(&STEP_CPU1, 2), "CPU 1 never got the lock");
 }

@@ -74,7 +74,9 @@ pub fn set_first_instruction_tsc(tsc: u64) {
     FIRST_INSTRUCTION_TSC.store(tsc, Ordering::Relaxed);
 }
 
-/// The TSC at the kernel's first instructions.
+/// The TSC at the kernel's first instructions (the benchmark reads it
+/// through the hooks).
+#[cfg(feature = "hooks")]
 pub fn first_instruction_tsc() -> u64 {
     FIRST_INSTRUCTION_TSC.load(Ordering::Relaxed)
 }

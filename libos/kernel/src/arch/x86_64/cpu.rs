@@ -185,7 +185,8 @@ pub unsafe fn write_cr3(value: u64) {
     unsafe { core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack, preserves_flags)) };
 }
 
-/// Reads CR3 (with its PCID and flag bits).
+/// Reads CR3 (with its PCID and flag bits; the test hooks do).
+#[cfg(feature = "hooks")]
 pub fn read_cr3() -> u64 {
     let v: u64;
     // SAFETY: reading CR3 has no side effects.

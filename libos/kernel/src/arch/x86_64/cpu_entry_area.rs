@@ -38,10 +38,6 @@ impl EntryArea {
     pub fn entry_stack_top(&self) -> u64 {
         self.base + cea::ENTRY_STACK_TOP
     }
-    /// Address of this CPU's alias of the trampoline page.
-    pub fn trampoline(&self) -> u64 {
-        self.base + cea::TRAMPOLINE
-    }
     /// Top of IST stack `slot` (1-based, as in the IDT).
     pub fn ist_top(&self, slot: u8) -> u64 {
         self.base + cea::IST_STACKS[slot as usize - 1] + IST_STACK_SIZE

@@ -13,6 +13,7 @@ use x86_64::PrivilegeLevel;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, FS, GS, SS, Segment};
 use x86_64::instructions::tables::{lgdt, load_tss};
+use x86_64::registers::model_specific::GsBase;
 use x86_64::structures::DescriptorTablePointer;
 use x86_64::structures::gdt::SegmentSelector;
 use x86_64::structures::tss::TaskStateSegment;
@@ -81,6 +82,10 @@ pub fn load(area: &EntryArea, kernel_stack_top: u64) {
     unsafe { core::ptr::write(gdt_rw, gdt) };
 
     let limit = (selector::GDT_ENTRIES * 8 - 1) as u16;
+    // Loading GS with the null selector loads its base too (Intel SDM Vol.
+    // 3A, "Segment Loading Instructions in IA-32e Mode"): keep the per-CPU
+    // base this CPU already has.
+    let gs_base = GsBase::read();
     // SAFETY: the GDT is complete; its descriptors are flat and match the
     // selectors loaded right after. LTR marks the TSS descriptor busy, which
     // needs the writable copy; the read-only alias is loaded after that.
@@ -95,11 +100,14 @@ pub fn load(area: &EntryArea, kernel_stack_top: u64) {
         load_tss(SegmentSelector::new(selector::TSS >> 3, PrivilegeLevel::Ring0));
         lgdt(&DescriptorTablePointer { limit, base: VirtAddr::new(area.gdt()) });
     }
+    GsBase::write(gs_base);
 }
 
-/// Sets this CPU's TSS.RSP1 (the task stack the SYSCALL trampoline loads).
-pub fn set_trampoline_stack(area: &EntryArea, top: u64) {
-    let tss = phys::to_virt(area.tss_phys) as *mut TaskStateSegment;
-    // SAFETY: the TSS belongs to this CPU; the CPU itself never writes RSP1.
+/// Sets this CPU's TSS.RSP1 (the task stack the SYSCALL trampoline loads),
+/// through the TSS's alias in its entry area.
+pub fn set_trampoline_stack(top: u64) {
+    let tss = (cea::area_address(super::percpu::cpu_index()) + cea::TSS) as *mut TaskStateSegment;
+    // SAFETY: this CPU's TSS, mapped read-write at its entry area since the
+    // CPU came up; the CPU itself never writes RSP1 (there is no ring 1).
     unsafe { core::ptr::addr_of_mut!((*tss).privilege_stack_table[1]).write_unaligned(VirtAddr::new(top)) };
 }

@@ -1,5 +1,6 @@
-//! SYSCALL/SYSRET: the MSRs, and the Rust side of the entry path in
-//! `entry-asm/src/entry/syscall_64.s`.
+//! SYSCALL/SYSRET: the MSRs, and the rules SYSRET returns under (Intel SDM
+//! Vol. 2B, "SYSCALL" and "SYSRET"; AMD APM Vol. 3). The Rust side of the
+//! entry is `crate::trap::syscall`.
 
 use entry_asm::hw::{efer, msr, rflags, selector};
 use entry_asm::layout::USER_END;
@@ -8,9 +9,6 @@ use entry_asm::symbol_address;
 use x86_64::registers::model_specific::Msr;
 
 use crate::arch::x86_64::cpu_entry_area::EntryArea;
-use crate::arch::x86_64::interrupts;
-use crate::arch::x86_64::percpu::this_cpu;
-use crate::{config, sched, syscalls};
 
 // The test suite computes expected LSTARs with the ABI's copy of the stride.
 const _: () = assert!(entry_asm::cpu_entry_area::STRIDE == libos_abi::debug::ENTRY_AREA_STRIDE);
@@ -33,15 +31,16 @@ fn wrmsr(reg: u32, value: u64) {
     unsafe { Msr::new(reg).write(value) };
 }
 
-/// Address of `symbol` inside this CPU's alias of the trampoline page.
-fn trampoline_alias(area: &EntryArea, symbol: u64) -> u64 {
-    area.trampoline() + (symbol - symbol_address!(entry_trampoline_page))
+/// Address of `symbol` inside the alias of the trampoline page in the
+/// entry area at `area`.
+fn trampoline_alias(area: u64, symbol: u64) -> u64 {
+    area + entry_asm::cpu_entry_area::TRAMPOLINE + (symbol - symbol_address!(entry_trampoline_page))
 }
 
 /// Enables SYSCALL on this CPU: STAR with Linux's selector layout, LSTAR
 /// at this CPU's trampoline (KPTI) or the direct entry, CSTAR at the
 /// compat refusal.
-pub fn init_cpu(area: &EntryArea) {
+pub fn init_cpu(area: &EntryArea, kpti: bool) {
     // SAFETY: setting EFER.SCE only enables the SYSCALL instruction, whose
     // MSRs are set right below before any ring-3 code runs.
     unsafe { Msr::new(msr::EFER).write(Msr::new(msr::EFER).read() | efer::SCE as u64) };
@@ -49,8 +48,8 @@ pub fn init_cpu(area: &EntryArea) {
     // + 16, SS = STAR[63:48] + 8; with USER32_CS there, that is USER_CS and
     // USER_DS (Linux's GDT order).
     wrmsr(msr::STAR, ((selector::USER32_CS as u64) << 48) | ((selector::KERNEL_CS as u64) << 32));
-    let lstar = if config::get().kpti {
-        trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline))
+    let lstar = if kpti {
+        trampoline_alias(area.base, symbol_address!(entry_SYSCALL_64_trampoline))
     } else {
         symbol_address!(entry_SYSCALL_64)
     };
@@ -63,20 +62,21 @@ pub fn init_cpu(area: &EntryArea) {
 /// Points this CPU's LSTAR at the benchmark's floor entry (`on`), which
 /// returns from every SYSCALL at once except `libos_debug`, or back at the
 /// normal entry. Only `cargo xtask bench` asks for this, from a thread
-/// pinned to this CPU.
-pub fn set_bench_floor(on: bool) {
-    let kpti = config::get().kpti;
-    let area = this_cpu().entry_area.get().expect("this CPU has an entry area");
+/// pinned to this CPU; only benchmark kernels have the floor.
+#[cfg(feature = "bench")]
+pub fn set_bench_floor(on: bool, kpti: bool) {
+    let area = entry_asm::cpu_entry_area::area_address(super::percpu::cpu_index());
     let lstar = match (on, kpti) {
-        (true, true) => trampoline_alias(&area, symbol_address!(entry_SYSCALL_64_bench_floor_trampoline)),
+        (true, true) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_bench_floor_trampoline)),
         (true, false) => symbol_address!(entry_SYSCALL_64_bench_floor),
-        (false, true) => trampoline_alias(&area, symbol_address!(entry_SYSCALL_64_trampoline)),
+        (false, true) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline)),
         (false, false) => symbol_address!(entry_SYSCALL_64),
     };
     wrmsr(msr::LSTAR, lstar);
 }
 
-/// This CPU's LSTAR.
+/// This CPU's LSTAR (read by the test hooks).
+#[cfg(feature = "hooks")]
 pub fn lstar() -> u64 {
     // SAFETY: reading LSTAR has no side effects.
     unsafe { Msr::new(msr::LSTAR).read() }
@@ -95,24 +95,4 @@ pub fn sysret_is_safe(regs: &PtRegs) -> bool {
         && regs.ss == selector::USER_DS as u64
         && regs.rip < USER_END
         && regs.rflags & (rflags::RF | rflags::TF) == 0
-}
-
-/// The Rust side of a 64-bit syscall. Returns whether SYSRET is safe.
-#[unsafe(no_mangle)]
-extern "C" fn do_syscall_64(regs: &mut PtRegs) -> bool {
-    // pt_regs is complete: interrupts may come now.
-    interrupts::enable();
-    let frame_changed = syscalls::handle(regs);
-    sched::exit_to_user_mode();
-    if frame_changed {
-        sysret_is_safe(regs)
-    } else {
-        // The frame is as the entry built it: RCX == RIP and R11 == RFLAGS
-        // (both pushed from the same registers), the user CS and SS (pushed
-        // as constants), and RIP just after a SYSCALL in user memory, which
-        // ends a page below the canonical boundary, so RIP is canonical.
-        // Only the user's own TF/RF can forbid SYSRET (it could not restore
-        // RF, and TF would trap right after it).
-        regs.rflags & (rflags::RF | rflags::TF) == 0
-    }
 }

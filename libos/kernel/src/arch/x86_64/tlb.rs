@@ -13,7 +13,7 @@ use core::arch::asm;
 use entry_asm::hw::cr::CR3_PTI_USER_PCID;
 use x86_64::VirtAddr;
 
-use crate::arch::x86_64::percpu::this_cpu;
+use crate::arch::x86_64::percpu;
 use crate::config;
 
 /// INVPCID types.
@@ -45,6 +45,6 @@ pub fn flush_user_page(pcid: u16, virt: u64) {
         // SAFETY: PCID is on and the CPU has INVPCID.
         unsafe { invpcid(invpcid_type::INDIVIDUAL_ADDRESS, pcid as u64 | CR3_PTI_USER_PCID, virt) };
     } else {
-        this_cpu().set_user_flush_pending();
+        percpu::set_user_flush_pending();
     }
 }

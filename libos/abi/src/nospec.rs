@@ -1,0 +1,73 @@
+//! Bounds checks that hold under speculation.
+//!
+//! A CPU may run ahead of a bounds check it has not resolved yet (Spectre
+//! variant 1): `if nr < len { table[nr] }` can load `table[nr]` for an `nr`
+//! the app chose far out of bounds, and leave a trace of what it read in
+//! the cache. Linux clamps such indexes after the check with
+//! `array_index_nospec` (`include/linux/nospec.h`), whose x86 mask
+//! (`array_index_mask_nospec`, `arch/x86/include/asm/barrier.h`, Linux 6.1)
+//! is a `cmp` and an `sbb`: data dependencies the CPU does not predict, so
+//! even a mispredicted path sees the index as 0 when it is out of bounds.
+
+/// `index` if it is below `size`, else 0 — also on a speculated path.
+///
+/// Use it after the ordinary bounds check, on the value that then indexes
+/// the array (Linux's `array_index_nospec`). `size` must not be 0.
+#[inline(always)]
+pub fn array_index_nospec(index: usize, size: usize) -> usize {
+    index & array_index_mask_nospec(index, size)
+}
+
+/// All ones when `index < size`, else 0, computed without a branch.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn array_index_mask_nospec(index: usize, size: usize) -> usize {
+    let mask: usize;
+    // SAFETY: two ALU instructions on registers (CF = index < size, then
+    // mask = -CF); no memory, no stack, and the flags are declared clobbered
+    // by leaving out `preserves_flags`.
+    unsafe {
+        core::arch::asm!(
+            "cmp {index}, {size}",
+            "sbb {mask}, {mask}",
+            index = in(reg) index,
+            size = in(reg) size,
+            mask = lateout(reg) mask,
+            options(pure, nomem, nostack),
+        );
+    }
+    mask
+}
+
+/// The generic form of Linux's `array_index_mask_nospec`
+/// (`include/linux/nospec.h`): the sign bit of `index | (size - 1 - index)`
+/// is set exactly when `index >= size`.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn array_index_mask_nospec(index: usize, size: usize) -> usize {
+    let bits = usize::BITS - 1;
+    (!(index | size.wrapping_sub(1).wrapping_sub(index)) as isize >> bits) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_bounds_indexes_pass() {
+        for size in [1, 2, 319, 1026, usize::MAX] {
+            for index in [0, size / 2, size - 1] {
+                assert_eq!(array_index_nospec(index, size), index, "{index} of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_bounds_indexes_become_zero() {
+        for size in [1, 2, 319, 1026] {
+            for index in [size, size + 1, 1 << 40, usize::MAX] {
+                assert_eq!(array_index_nospec(index, size), 0, "{index} of {size}");
+            }
+        }
+    }
+}

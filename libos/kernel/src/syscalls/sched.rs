@@ -1,0 +1,64 @@
+//! sched_yield, sched_setaffinity, sched_getaffinity and getcpu (Linux's
+//! `kernel/sched/core.c`, `kernel/sys.c`).
+
+use core::sync::atomic::Ordering;
+
+use libos_abi::errno::Errno;
+use libos_abi::syscalls::Sched;
+use libos_abi::user_ptr::{UserPtr, UserPtrMut};
+
+use super::{Cx, Kernel};
+use crate::mm::user_access::{copy_from_user, copy_to_user, write_user};
+use crate::{percpu, sched};
+
+/// Bytes of the kernel's CPU mask (64 CPUs).
+const MASK_BYTES: usize = 8;
+
+fn check_tid(tid: i32) -> Result<(), Errno> {
+    if tid == 0 || tid as u32 == sched::current().tid { Ok(()) } else { Err(Errno::ESRCH) }
+}
+
+impl Sched for Kernel {
+    fn sched_yield(_cx: &mut Cx) -> Result<(), Errno> {
+        sched::yield_now();
+        Ok(())
+    }
+
+    /// For the calling thread only.
+    fn sched_setaffinity(_cx: &mut Cx, tid: i32, len: usize, mask: UserPtr<u8>) -> Result<(), Errno> {
+        check_tid(tid)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut bytes = [0u8; MASK_BYTES];
+        let n = len.min(MASK_BYTES);
+        copy_from_user(&mut bytes[..n], mask.addr()).map_err(|(e, _)| e)?;
+        let wanted = u64::from_le_bytes(bytes) & percpu::online_mask();
+        if wanted == 0 {
+            return Err(Errno::EINVAL);
+        }
+        sched::set_current_affinity(wanted);
+        Ok(())
+    }
+
+    /// For the calling thread only.
+    fn sched_getaffinity(_cx: &mut Cx, tid: i32, len: usize, mask: UserPtrMut<u8>) -> Result<usize, Errno> {
+        check_tid(tid)?;
+        if len < MASK_BYTES {
+            return Err(Errno::EINVAL);
+        }
+        let m = sched::current().affinity.load(Ordering::Acquire) & percpu::online_mask();
+        copy_to_user(mask.addr(), &m.to_le_bytes()).map_err(|(e, _)| e)?;
+        Ok(MASK_BYTES)
+    }
+
+    fn getcpu(_cx: &mut Cx, cpu: UserPtrMut<u32>, node: UserPtrMut<u32>, _unused: usize) -> Result<(), Errno> {
+        if !cpu.is_null() {
+            write_user(cpu.addr(), &(percpu::cpu_index() as u32))?;
+        }
+        if !node.is_null() {
+            write_user(node.addr(), &0u32)?;
+        }
+        Ok(())
+    }
+}
