@@ -355,6 +355,7 @@ impl Bench {
             },
             gdb: false,
             timeout: Some(timeout),
+            devices: Vec::new(),
         })
     }
 

@@ -10,6 +10,10 @@
 //! version 6.1; the Intel SDM volume 3, section 11.11 (message signalled
 //! interrupts: the address and data formats).
 
+use alloc::vec::Vec;
+
+use crate::phys_range::PhysRange;
+
 /// Configuration space register offsets of the type 0 header.
 pub mod reg {
     /// Vendor id (16 bits); 0xFFFF when no function answers.
@@ -345,6 +349,43 @@ pub fn msi_message(apic_id: u32, vector: u8) -> Option<MsiMessage> {
     Some(MsiMessage { address: 0xFEE0_0000 | ((apic_id as u64) << 12), data: vector as u32 })
 }
 
+/// Places memory BARs the firmware left unassigned (address 0): each of
+/// `sizes` (powers of two) gets a naturally aligned address inside
+/// `window` that overlaps neither `busy` nor an earlier placement, the
+/// largest first so alignment wastes little (as Linux's
+/// `pci_assign_unassigned_resources` sorts by alignment;
+/// `drivers/pci/setup-bus.c`, version 6.1). `None` for a BAR that does
+/// not fit (or whose size is not a power of two).
+pub fn place_bars(window: PhysRange, busy: &[PhysRange], sizes: &[u64]) -> Vec<Option<u64>> {
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| core::cmp::Reverse(sizes[i]));
+    let mut placed: Vec<Option<u64>> = alloc::vec![None; sizes.len()];
+    let mut taken: Vec<PhysRange> = busy.to_vec();
+    for i in order {
+        let size = sizes[i];
+        if !size.is_power_of_two() {
+            continue;
+        }
+        let Some(mut candidate) = window.start.checked_next_multiple_of(size) else { continue };
+        loop {
+            let Some(end) = candidate.checked_add(size).filter(|&e| e <= window.end) else { break };
+            let here = PhysRange::new(candidate, end);
+            match taken.iter().filter(|t| t.overlaps(&here)).map(|t| t.end).max() {
+                Some(past) => match past.checked_next_multiple_of(size) {
+                    Some(next) => candidate = next,
+                    None => break,
+                },
+                None => {
+                    placed[i] = Some(candidate);
+                    taken.push(here);
+                    break;
+                }
+            }
+        }
+    }
+    placed
+}
+
 /// A function's place on the bus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
@@ -561,6 +602,24 @@ mod tests {
         assert_eq!(msi_message(3, 0x41), Some(MsiMessage { address: 0xFEE0_3000, data: 0x41 }));
         assert_eq!(msi_message(256, 0x41), None, "needs interrupt remapping");
         assert_eq!(msi_message(1, 14), None, "exception vectors");
+    }
+
+    #[test]
+    fn unassigned_bars_are_placed_aligned_around_busy_ranges() {
+        let window = PhysRange::new(0xE000_0000, 0xFEC0_0000);
+        let busy = [PhysRange::new(0xE000_0000, 0xE000_1000), PhysRange::new(0xE010_0000, 0xE100_0000)];
+        let placed = place_bars(window, &busy, &[0x1000, 0x4000, 0x100_0000, 0x1000, 3]);
+        assert_eq!(
+            placed,
+            [Some(0xE000_1000), Some(0xE000_4000), Some(0xE100_0000), Some(0xE000_2000), None],
+            "largest first, each naturally aligned, nothing overlapping"
+        );
+        // A window too small for one of them.
+        let small = PhysRange::new(0xFEB0_0000, 0xFEC0_0000);
+        assert_eq!(place_bars(small, &[], &[0x10_0000, 0x20_0000]), [Some(0xFEB0_0000), None]);
+        // The top of the address space does not overflow.
+        let top = PhysRange::new(u64::MAX - 0xFFF, u64::MAX);
+        assert_eq!(place_bars(top, &[], &[0x1000]), [None]);
     }
 
     #[test]

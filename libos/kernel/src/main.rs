@@ -11,7 +11,8 @@
 //! 4. the frame allocator, then the kernel's own page tables (per-section
 //!    permissions, direct map) replacing the boot identity map;
 //! 5. the heap, the per-CPU data, the entry area, GDT, TSS and IDT;
-//! 6. ACPI, the boot report; then the tests or the app.
+//! 6. ACPI, the local APICs, the other CPUs, the devices (PCI, virtio);
+//! 7. the boot report; then the tests or the app.
 #![no_std]
 #![no_main]
 // The benchmark's empty image keeps only the entry below; the rest is unused.
@@ -23,6 +24,7 @@ mod arch;
 mod boot;
 mod config;
 mod console;
+mod drivers;
 mod mm;
 mod panic;
 mod process;
@@ -108,6 +110,8 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     let max_cpus = boot.options.max_cpus.unwrap_or(entry_asm::layout::MAX_CPUS);
     let smp = smp::start_application_processors(max_cpus);
     x86_64::instructions::interrupts::enable();
+    // PCI devices, their interrupts as MSI-X messages to the CPUs above.
+    drivers::init();
 
     boot::report::print(boot, &boot::report::ReportExtras { protections, direct_mapped, apic_mode, smp });
 

@@ -13,6 +13,10 @@ pub mod vector {
     pub const LEGACY_PIC_FIRST: u8 = 0x20;
     /// Last legacy PIC vector.
     pub const LEGACY_PIC_LAST: u8 = 0x2F;
+    /// First vector handed out to devices (MSI-X; `drivers::irq`).
+    pub const DEVICE_FIRST: u8 = 0x30;
+    /// Last device vector.
+    pub const DEVICE_LAST: u8 = 0xDF;
     /// The local APIC timer.
     pub const TIMER: u8 = 0xEC;
     /// A self-IPI the boot-time tests send.
@@ -37,6 +41,7 @@ pub fn handle(_regs: &mut PtRegs, v: u8) {
             cpu.timer_interrupts.fetch_add(1, Ordering::Relaxed);
             crate::sched::timer::tick();
         }
+        vector::DEVICE_FIRST..=vector::DEVICE_LAST => crate::drivers::irq::dispatch(v),
         vector::RESCHEDULE => crate::sched::reschedule_ipi(),
         vector::CALL_FUNCTION => crate::smp::call::run_pending(),
         vector::TEST => {

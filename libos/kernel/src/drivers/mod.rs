@@ -1,0 +1,101 @@
+//! Device drivers: PCI, virtio transport, disks and network cards.
+//!
+//! [`init`] runs once at boot, after the local APICs of all CPUs are up
+//! (device interrupts go to them as MSI-X messages): it enumerates PCI,
+//! brings up every virtio-blk and virtio-net device, and keeps a line per
+//! device for the boot report. Under an emulator without virtio (Bochs)
+//! it simply finds none.
+
+pub mod block;
+pub mod dma;
+pub mod irq;
+pub mod mmio;
+pub mod pci;
+pub mod virtio;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::sync::SpinLock;
+use virtio::{DeviceType, Probed};
+
+static REPORT: SpinLock<Vec<String>> = SpinLock::new(Vec::new());
+
+/// Finds and brings up the devices.
+pub fn init() {
+    let mut functions = pci::enumerate();
+    let mut lines = Vec::new();
+    let (mut disks, mut nics) = (0, 0);
+    let count = functions.len();
+    for f in functions.iter_mut() {
+        let probed = match virtio::device_type(f) {
+            Some(DeviceType::Block) => {
+                let r = virtio::blk::VirtioBlk::probe(f, disks);
+                disks += 1;
+                match r {
+                    Ok(d) => Probed::Block(d),
+                    Err(e) => Probed::Failed(f.address, "virtio-blk", format!("{e:?}")),
+                }
+            }
+            Some(DeviceType::Net) => {
+                let r = virtio::net::VirtioNet::probe(f, nics);
+                nics += 1;
+                match r {
+                    Ok(n) => Probed::Net(n),
+                    Err(e) => Probed::Failed(f.address, "virtio-net", format!("{e:?}")),
+                }
+            }
+            Some(DeviceType::Other(t)) => Probed::Unsupported(f.address, t),
+            None => continue,
+        };
+        lines.push(describe(&probed));
+    }
+    lines.insert(0, format!("pci      {count} functions; {} virtio", lines.len()));
+    *REPORT.lock() = lines;
+}
+
+fn describe(p: &Probed) -> String {
+    use block::BlockDevice;
+    match p {
+        Probed::Block(d) => {
+            let bytes = d.block_count() * block::SECTOR_SIZE as u64;
+            format!(
+                "disk     {} virtio-blk at {}: {} sectors ({}.{} MiB){}; IRQ vector {:#x} on CPU {}",
+                d.name(),
+                d.address(),
+                d.block_count(),
+                bytes >> 20,
+                ((bytes % (1 << 20)) * 10) >> 20,
+                if d.is_read_only() { ", read-only" } else { "" },
+                d.vector().vector,
+                d.vector().cpu
+            )
+        }
+        Probed::Net(n) => {
+            let m = n.mac();
+            format!(
+                "net      {} virtio-net at {}: MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, link {}; IRQ vectors {:#x}-{:#x} on CPU {}",
+                n.name(),
+                n.address(),
+                m[0],
+                m[1],
+                m[2],
+                m[3],
+                m[4],
+                m[5],
+                if n.link_up() { "up" } else { "down" },
+                n.vectors()[0].vector,
+                n.vectors()[2].vector,
+                n.vectors()[0].cpu
+            )
+        }
+        Probed::Unsupported(a, t) => format!("virtio   {a}: device type {t}, no driver"),
+        Probed::Failed(a, what, why) => format!("warning  {what} at {a} not usable: {why}"),
+    }
+}
+
+/// The boot report's lines about devices.
+pub fn report_lines() -> Vec<String> {
+    REPORT.lock().clone()
+}
