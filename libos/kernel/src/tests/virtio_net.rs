@@ -134,3 +134,38 @@ fn more_frames_than_transmit_slots_go_out_and_come_back() {
     send(nic, &arp_request(nic.mac(), GATEWAY_IP));
     assert!(await_gateway_reply(nic, 3000).is_some(), "no reply after the burst");
 }
+
+#[kernel_test]
+fn smoltcp_gets_an_address_by_dhcp_through_the_device() {
+    use alloc::vec;
+    use smoltcp::iface::{Config, Interface, SocketSet};
+    use smoltcp::socket::dhcpv4;
+    use smoltcp::time::{Duration, Instant};
+    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+
+    use crate::drivers::virtio::net_phy::NetPhy;
+
+    let nic = test_nic();
+    while nic.receive().is_some() {}
+    let now = || Instant::from_micros((time::monotonic_ns() / 1000) as i64);
+    let mut phy = NetPhy::new(nic);
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(nic.mac())));
+    config.random_seed = crate::random::next_u64();
+    let mut iface = Interface::new(config, &mut phy, now());
+    let mut sockets = SocketSet::new(vec![]);
+    let dhcp = sockets.add(dhcpv4::Socket::new());
+    let give_up = now() + Duration::from_secs(10);
+    let lease = loop {
+        iface.poll(now(), &mut phy, &mut sockets);
+        if let Some(dhcpv4::Event::Configured(c)) = sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
+            break c;
+        }
+        let t = now();
+        assert!(t < give_up, "no DHCP lease from QEMU's user network in 10 s");
+        let wait = iface.poll_delay(t, &sockets).unwrap_or(Duration::from_secs(1)).min(give_up - t);
+        nic.wait_for_activity(false, Some(time::deadline_after(wait.total_micros() * 1000)));
+    };
+    assert_eq!(lease.address, Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24));
+    assert_eq!(lease.router, Some(Ipv4Address::new(10, 0, 2, 2)));
+    iface.update_ip_addrs(|a| a.push(IpCidr::Ipv4(lease.address)).expect("room for an address"));
+}

@@ -3,6 +3,7 @@
 
 pub mod blk;
 pub mod net;
+pub mod net_phy;
 pub mod queue;
 pub mod transport;
 
