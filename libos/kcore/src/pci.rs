@@ -367,8 +367,7 @@ pub fn place_bars(window: PhysRange, busy: &[PhysRange], sizes: &[u64]) -> Vec<O
             continue;
         }
         let Some(mut candidate) = window.start.checked_next_multiple_of(size) else { continue };
-        loop {
-            let Some(end) = candidate.checked_add(size).filter(|&e| e <= window.end) else { break };
+        while let Some(end) = candidate.checked_add(size).filter(|&e| e <= window.end) {
             let here = PhysRange::new(candidate, end);
             match taken.iter().filter(|t| t.overlaps(&here)).map(|t| t.end).max() {
                 Some(past) => match past.checked_next_multiple_of(size) {

@@ -32,19 +32,14 @@ impl DmaRegion {
         self.phys
     }
 
-    /// Its length in bytes.
-    pub fn len(&self) -> usize {
+    /// Its size in bytes.
+    pub fn size(&self) -> usize {
         (self.pages * PAGE_SIZE) as usize
-    }
-
-    /// Whether it is empty (never: at least one page).
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// A pointer to byte `offset` (through the direct map).
     pub fn ptr(&self, offset: usize) -> *mut u8 {
-        assert!(offset < self.len(), "DMA offset {offset:#x} outside the region");
+        assert!(offset < self.size(), "DMA offset {offset:#x} outside the region");
         // SAFETY (of later uses): the frames are ours until drop, and the
         // direct map reaches all physical memory.
         phys::to_virt(self.phys + offset as u64)

@@ -39,14 +39,9 @@ impl MmioRegion {
         (end <= self.len).then_some(MmioRegion { base: self.base + offset, len })
     }
 
-    /// Its length in bytes.
-    pub fn len(&self) -> u64 {
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
         self.len
-    }
-
-    /// Whether it has no byte.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     fn at<T: Register>(&self, offset: u64) -> VolatilePtr<'_, T> {

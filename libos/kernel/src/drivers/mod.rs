@@ -61,13 +61,17 @@ fn describe(p: &Probed) -> String {
         Probed::Block(d) => {
             let bytes = d.block_count() * block::SECTOR_SIZE as u64;
             format!(
-                "disk     {} virtio-blk at {}: {} sectors ({}.{} MiB){}; IRQ vector {:#x} on CPU {}",
+                "disk     {} virtio-blk at {}: {} sectors ({}.{} MiB){}{}; IRQ vector {:#x} on CPU {}",
                 d.name(),
                 d.address(),
                 d.block_count(),
                 bytes >> 20,
                 ((bytes % (1 << 20)) * 10) >> 20,
                 if d.is_read_only() { ", read-only" } else { "" },
+                match d.physical_block_size() {
+                    512 => String::new(),
+                    b => format!(", {b}-byte physical blocks"),
+                },
                 d.vector().vector,
                 d.vector().cpu
             )

@@ -40,7 +40,13 @@ fn the_disk_has_the_image_size_and_is_writable() {
     let d = test_disk();
     assert_eq!(d.block_count(), TEST_DISK_BYTES / SECTOR_SIZE as u64, "sectors of {TEST_DISK_BYTES} bytes");
     assert!(!d.is_read_only());
-    assert!(crate::drivers::block::first().is_some());
+    assert_eq!(d.block_size(), SECTOR_SIZE);
+    // The generic registry holds the same disk.
+    let all = crate::drivers::block::devices();
+    let first = crate::drivers::block::first().expect("a registered disk");
+    assert_eq!(all.len(), crate::drivers::virtio::blk::devices().len());
+    assert_eq!(first.name(), d.name());
+    assert_eq!(first.block_count(), d.block_count());
 }
 
 #[kernel_test]

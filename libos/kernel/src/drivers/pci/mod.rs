@@ -33,10 +33,6 @@ pub struct Function {
     pub vendor: u16,
     /// Device id.
     pub device: u16,
-    /// Class, subclass, programming interface.
-    pub class: (u8, u8, u8),
-    /// Revision.
-    pub revision: u8,
     /// Subsystem id (virtio's transitional devices put the device type here).
     pub subsystem: u16,
     /// Its BARs (type 0 headers; a 64-bit BAR's upper register is `None`).
@@ -51,7 +47,6 @@ impl Function {
         if ids as u16 == 0xFFFF {
             return None;
         }
-        let class = config.read32(reg::REVISION);
         let header = config.read8(reg::HEADER_TYPE) & 0x7F;
         let mut bars = [None; BAR_COUNT];
         if header == 0 {
@@ -71,8 +66,6 @@ impl Function {
             config,
             vendor: ids as u16,
             device: (ids >> 16) as u16,
-            class: ((class >> 24) as u8, (class >> 16) as u8, (class >> 8) as u8),
-            revision: class as u8,
             subsystem: if header == 0 { config.read16(reg::SUBSYSTEM_ID) } else { 0 },
             bars,
             mapped: [None; BAR_COUNT],

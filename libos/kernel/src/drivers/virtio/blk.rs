@@ -141,13 +141,6 @@ pub struct VirtioBlk {
     requests: AtomicU64,
 }
 
-/// Why a disk was not brought up.
-#[derive(Debug)]
-pub enum BlkError {
-    /// The transport failed.
-    Transport(TransportError),
-}
-
 static DEVICES: SpinLock<Vec<&'static VirtioBlk>> = SpinLock::new(Vec::new());
 
 /// Every virtio disk, in the order found (the same disks as
@@ -159,15 +152,14 @@ pub fn devices() -> Vec<&'static VirtioBlk> {
 impl VirtioBlk {
     /// Brings up the virtio-blk device `function` as disk number `index`
     /// (`vda`, `vdb`, ...) and registers it.
-    pub fn probe(function: &mut Function, index: usize) -> Result<&'static VirtioBlk, BlkError> {
-        let t = Transport::new(function).map_err(BlkError::Transport)?;
+    pub fn probe(function: &mut Function, index: usize) -> Result<&'static VirtioBlk, TransportError> {
+        let t = Transport::new(function)?;
         let fail = |t: &Transport, e: TransportError| {
             t.fail();
-            BlkError::Transport(e)
+            e
         };
-        let features = t
-            .negotiate(feature::SIZE_MAX | feature::SEG_MAX | feature::RO | feature::BLK_SIZE | feature::FLUSH)
-            .map_err(BlkError::Transport)?;
+        let features =
+            t.negotiate(feature::SIZE_MAX | feature::SEG_MAX | feature::RO | feature::BLK_SIZE | feature::FLUSH)?;
         let (capacity, size_max, seg_max, blk_size) = t
             .read_device_config(|c| {
                 let lo = c.read::<u32>(config::CAPACITY) as u64;
@@ -294,21 +286,22 @@ impl VirtioBlk {
         let mut next = 0;
         let mut in_flight: Vec<u16> = Vec::new();
         let mut failed = false;
+        // Every request must fit the queue at all, or it would wait for ever.
+        if requests.iter().any(|r| r.2.len() > self.limits.max_segments) {
+            return Err(Errno::EINVAL);
+        }
         while next < requests.len() || !in_flight.is_empty() {
             {
                 let mut q = self.queue.lock();
-                let mut pushed = false;
+                let mut pushed = 0;
                 while let Some(&(kind, sector, data)) = requests.get(next) {
-                    if data.len() + 2 > q.vq.size() as usize {
-                        return Err(Errno::EINVAL);
-                    }
                     let Some(head) = q.push(kind, sector, data) else { break };
                     in_flight.push(head);
                     next += 1;
-                    pushed = true;
+                    pushed += 1;
                 }
-                if pushed {
-                    self.requests.fetch_add(in_flight.len() as u64, Ordering::Relaxed);
+                if pushed > 0 {
+                    self.requests.fetch_add(pushed, Ordering::Relaxed);
                     if q.vq.needs_notify() {
                         self.transport.notify(*self.notifier.expect("set in probe"));
                     }

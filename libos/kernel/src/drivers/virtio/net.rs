@@ -99,23 +99,16 @@ pub fn devices() -> Vec<&'static VirtioNet> {
     DEVICES.lock().clone()
 }
 
-/// Why a network device was not brought up.
-#[derive(Debug)]
-pub enum NetError {
-    /// The transport failed.
-    Transport(TransportError),
-}
-
 impl VirtioNet {
     /// Brings up the virtio-net device `function` as `eth<index>` and
     /// registers it.
-    pub fn probe(function: &mut Function, index: usize) -> Result<&'static VirtioNet, NetError> {
-        let t = Transport::new(function).map_err(NetError::Transport)?;
+    pub fn probe(function: &mut Function, index: usize) -> Result<&'static VirtioNet, TransportError> {
+        let t = Transport::new(function)?;
         let fail = |t: &Transport, e: TransportError| {
             t.fail();
-            NetError::Transport(e)
+            e
         };
-        let features = t.negotiate(feature::MAC | feature::STATUS).map_err(NetError::Transport)?;
+        let features = t.negotiate(feature::MAC | feature::STATUS)?;
         let (mac, status) = t
             .read_device_config(|c| {
                 let mac: [u8; 6] = core::array::from_fn(|i| c.read::<u8>(config::MAC + i as u64));

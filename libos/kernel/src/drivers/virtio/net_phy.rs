@@ -22,11 +22,6 @@ impl NetPhy {
     pub fn new(nic: &'static VirtioNet) -> NetPhy {
         NetPhy { nic }
     }
-
-    /// The card.
-    pub fn nic(&self) -> &'static VirtioNet {
-        self.nic
-    }
 }
 
 /// A received frame.

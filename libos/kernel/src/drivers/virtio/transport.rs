@@ -66,8 +66,6 @@ pub mod status {
     pub const DRIVER_OK: u8 = 4;
     /// Feature negotiation is complete.
     pub const FEATURES_OK: u8 = 8;
-    /// The device needs a reset.
-    pub const DEVICE_NEEDS_RESET: u8 = 64;
     /// The driver gave up on the device.
     pub const FAILED: u8 = 128;
 }
@@ -143,7 +141,7 @@ impl Transport {
         let notify = map(cfg_type::NOTIFY, "notification area")?;
         map(cfg_type::ISR, "ISR status")?;
         let device = map(cfg_type::DEVICE, "device configuration").ok();
-        if common.len() < common::LEN {
+        if common.size() < common::LEN {
             return Err(TransportError::MissingStructure("common configuration"));
         }
         let msix = Msix::enable(function).map_err(TransportError::Msix)?;
@@ -250,7 +248,7 @@ impl Transport {
             self.common.write::<u32>(field + 4, (value >> 32) as u32);
         }
         let off = self.common.read::<u16>(common::QUEUE_NOTIFY_OFF) as u64 * self.notify_multiplier as u64;
-        if off + 2 > self.notify.len() {
+        if off + 2 > self.notify.size() {
             return Err(TransportError::Queue(index));
         }
         self.common.write::<u16>(common::QUEUE_ENABLE, 1);
