@@ -357,11 +357,13 @@ pub fn msi_message(apic_id: u32, vector: u8) -> Option<MsiMessage> {
 /// `drivers/pci/setup-bus.c`, version 6.1). `None` for a BAR that does
 /// not fit (or whose size is not a power of two).
 pub fn place_bars(window: PhysRange, busy: &[PhysRange], sizes: &[u64]) -> Vec<Option<u64>> {
-    let mut order: Vec<usize> = (0..sizes.len()).collect();
-    order.sort_by_key(|&i| core::cmp::Reverse(sizes[i]));
     let mut placed: Vec<Option<u64>> = alloc::vec![None; sizes.len()];
     let mut taken: Vec<PhysRange> = busy.to_vec();
-    for i in order {
+    // Largest first (a device has a handful of BARs: a selection, not a
+    // sort, keeps the kernel small).
+    let mut left: Vec<usize> = (0..sizes.len()).collect();
+    while let Some(pos) = (0..left.len()).max_by_key(|&p| (sizes[left[p]], core::cmp::Reverse(left[p]))) {
+        let i = left.swap_remove(pos);
         let size = sizes[i];
         if !size.is_power_of_two() {
             continue;

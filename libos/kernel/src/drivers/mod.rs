@@ -35,7 +35,7 @@ pub fn init() {
                 disks += 1;
                 match r {
                     Ok(d) => Probed::Block(d),
-                    Err(e) => Probed::Failed(f.address, "virtio-blk", format!("{e:?}")),
+                    Err(e) => Probed::Failed(f.address, "virtio-blk", format!("{e}")),
                 }
             }
             Some(DeviceType::Net) => {
@@ -43,7 +43,7 @@ pub fn init() {
                 nics += 1;
                 match r {
                     Ok(n) => Probed::Net(n),
-                    Err(e) => Probed::Failed(f.address, "virtio-net", format!("{e:?}")),
+                    Err(e) => Probed::Failed(f.address, "virtio-net", format!("{e}")),
                 }
             }
             Some(DeviceType::Other(t)) => Probed::Unsupported(f.address, t),

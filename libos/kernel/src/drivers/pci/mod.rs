@@ -100,47 +100,49 @@ impl Function {
     }
 }
 
-/// Every function on every bus reachable from bus 0.
+/// Every function on every bus reachable from bus 0, depth first (a
+/// bridge's buses right after it, as Linux numbers them).
 pub fn enumerate() -> Vec<Function> {
     let mut found = Vec::new();
-    let mut buses = alloc::vec![0u8];
     let mut seen = [false; 256];
-    while let Some(bus) = buses.pop() {
-        if core::mem::replace(&mut seen[bus as usize], true) {
-            continue;
-        }
-        for device in 0..32 {
-            for function in 0..8 {
-                let address = Address { bus, device, function };
-                let config = PortConfig { address };
-                if config.read16(reg::VENDOR_ID) == 0xFFFF {
-                    if function == 0 {
-                        break;
-                    }
-                    continue;
-                }
-                let header = config.read8(reg::HEADER_TYPE);
-                if header & 0x7F == HEADER_BRIDGE {
-                    buses.push(config.read8(SECONDARY_BUS));
-                }
-                if let Some(f) = Function::read(address) {
-                    found.push(f);
-                }
-                if function == 0 && header & 0x80 == 0 {
-                    break;
-                }
-            }
-        }
-    }
-    found.sort_by_key(|f| f.address);
+    scan_bus(0, &mut seen, &mut found);
     assign_unassigned(&mut found);
     found
 }
 
-/// Where unassigned memory BARs go: QEMU's `pc` machine never puts RAM
-/// between 0xE000_0000 (its `max-ram-below-4g`) and the I/O APIC at
-/// 0xFEC0_0000, and routes what is not RAM or a chipset device there to
-/// the PCI bus.
+fn scan_bus(bus: u8, seen: &mut [bool; 256], found: &mut Vec<Function>) {
+    if core::mem::replace(&mut seen[bus as usize], true) {
+        return;
+    }
+    for device in 0..32 {
+        for function in 0..8 {
+            let address = Address { bus, device, function };
+            let config = PortConfig { address };
+            if config.read16(reg::VENDOR_ID) == 0xFFFF {
+                if function == 0 {
+                    break;
+                }
+                continue;
+            }
+            let header = config.read8(reg::HEADER_TYPE);
+            if let Some(f) = Function::read(address) {
+                found.push(f);
+            }
+            if header & 0x7F == HEADER_BRIDGE {
+                scan_bus(config.read8(SECONDARY_BUS), seen, found);
+            }
+            if function == 0 && header & 0x80 == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// Where unassigned memory BARs go: QEMU's `pc` machine puts no RAM
+/// between 0xE000_0000 and the I/O APIC at 0xFEC0_0000 (RAM that would
+/// reach past 0xE000_0000 starts again above 4 GiB; `pc_init1` in QEMU's
+/// `hw/i386/pc_piix.c`), and routes what is neither RAM nor a chipset
+/// device there to the PCI bus. The loader's memory map is checked too.
 const PCI_HOLE: PhysRange = PhysRange::new(0xE000_0000, 0xFEC0_0000);
 
 /// Gives the memory BARs the firmware left at address 0 an address in

@@ -324,26 +324,63 @@ impl VirtioBlk {
         if failed { Err(Errno::EIO) } else { Ok(()) }
     }
 
-    fn transfer(&self, kind: u32, lba: u64, ptr: *const u8, len: usize) -> Result<(), Errno> {
-        if !len.is_multiple_of(SECTOR_SIZE) {
+    /// Checks a transfer of `len` bytes at `lba` (`EINVAL`, `EIO`, `EROFS`).
+    fn check(&self, kind: u32, lba: u64, len: u64) -> Result<(), Errno> {
+        if !len.is_multiple_of(SECTOR_SIZE as u64) {
             return Err(Errno::EINVAL);
         }
-        let count = (len / SECTOR_SIZE) as u64;
         // As Linux's block layer: beyond the end is an I/O error.
-        if lba.checked_add(count).is_none_or(|end| end > self.capacity) {
+        if lba.checked_add(len / SECTOR_SIZE as u64).is_none_or(|end| end > self.capacity) {
             return Err(Errno::EIO);
         }
         if kind == request::OUT && self.read_only {
             return Err(Errno::EROFS);
         }
-        if len == 0 {
-            return Ok(());
-        }
-        let segments = dma::buffer_segments(ptr, len)?;
-        let split = block_io::split(&segments, self.limits).map_err(|_| Errno::EINVAL)?;
+        Ok(())
+    }
+
+    /// Moves the physical memory `segments` (in order) to or from the disk
+    /// from block `lba` on, as device requests within the queue's limits.
+    fn transfer_segments(&self, kind: u32, lba: u64, segments: &[Segment]) -> Result<(), Errno> {
+        self.check(kind, lba, segments.iter().map(|s| s.len as u64).sum())?;
+        let split = block_io::split(segments, self.limits).map_err(|_| Errno::EINVAL)?;
         let requests: Vec<(u32, u64, &[Segment])> =
             split.iter().map(|r| (kind, lba + r.offset / SECTOR_SIZE as u64, r.segments.as_slice())).collect();
         self.run(&requests)
+    }
+
+    fn transfer(&self, kind: u32, lba: u64, ptr: *const u8, len: usize) -> Result<(), Errno> {
+        self.check(kind, lba, len as u64)?;
+        if len == 0 {
+            return Ok(());
+        }
+        self.transfer_segments(kind, lba, &dma::buffer_segments(ptr, len)?)
+    }
+
+    /// Reads blocks from `lba` on straight into physical memory (a page
+    /// cache's frames, say): as [`BlockDevice::read_blocks`], the buffer
+    /// given as physically contiguous pieces.
+    ///
+    /// # Safety
+    /// The memory of `segments` must belong to the caller for the whole
+    /// call (the device writes it), and nothing else may use it meanwhile.
+    pub unsafe fn read_phys(&self, lba: u64, segments: &[Segment]) -> Result<(), Errno> {
+        self.transfer_segments(request::IN, lba, segments)
+    }
+
+    /// Writes blocks from physical memory: as [`VirtioBlk::read_phys`].
+    ///
+    /// # Safety
+    /// The memory of `segments` must stay allocated and unchanged for the
+    /// whole call (the device reads it).
+    pub unsafe fn write_phys(&self, lba: u64, segments: &[Segment]) -> Result<(), Errno> {
+        self.transfer_segments(request::OUT, lba, segments)
+    }
+
+    /// The most data segments one request carries (`seg_max`, bounded by
+    /// the queue size).
+    pub fn max_segments(&self) -> usize {
+        self.limits.max_segments
     }
 }
 

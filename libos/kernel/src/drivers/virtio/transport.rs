@@ -97,6 +97,19 @@ pub enum TransportError {
     NoMemory,
 }
 
+impl core::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TransportError::MissingStructure(what) => write!(f, "no usable {what}"),
+            TransportError::Msix(e) => write!(f, "MSI-X: {e:?}"),
+            TransportError::NoVector => write!(f, "no free interrupt vector"),
+            TransportError::Features => write!(f, "feature negotiation failed"),
+            TransportError::Queue(q) => write!(f, "queue {q} refused"),
+            TransportError::NoMemory => write!(f, "out of memory for its queues"),
+        }
+    }
+}
+
 /// Where to write to notify a queue.
 #[derive(Clone, Copy, Debug)]
 pub struct Notifier {
