@@ -378,6 +378,18 @@ mod tests {
     }
 
     #[test]
+    fn test_devices_attach_a_disk_and_a_network_card() {
+        let mut b = boot();
+        b.devices = virtio_test_devices(Path::new("/w/target/xtask/disks/a,b.img"));
+        assert!(b.shell_command().ends_with(
+            "-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
+             -drive file=/w/target/xtask/disks/a,,b.img,if=none,id=disk0,format=raw \
+             -device virtio-blk-pci,drive=disk0 -netdev user,id=net0 -device virtio-net-pci,netdev=net0 \
+             -bios /usr/share/qemu/qboot.rom"
+        ));
+    }
+
+    #[test]
     fn one_cpu_keeps_single_threaded_tcg() {
         let mut b = boot();
         b.machine.smp = 1;

@@ -5,6 +5,23 @@
 //! brings up every virtio-blk and virtio-net device, and keeps a line per
 //! device for the boot report. Under an emulator without virtio (Bochs)
 //! it simply finds none.
+//!
+//! What the rest of the kernel uses:
+//!
+//! - Disks: [`block::devices`] / [`block::first`] give
+//!   `&'static dyn` [`block::BlockDevice`]s (`read_blocks`, `write_blocks`,
+//!   `flush`, `block_count`, `is_read_only`; 512-byte blocks; errors as
+//!   `Errno`). [`virtio::blk::devices`] gives the same disks with extras
+//!   (`read_phys`/`write_phys` for frames, counters).
+//! - Network cards: [`virtio::net::devices`] gives `&'static`
+//!   [`virtio::net::VirtioNet`]s (`mac`, `link_up`, `receive`, `transmit`,
+//!   `wait_for_frame`, `wait_for_activity`); [`virtio::net_phy::NetPhy`]
+//!   is smoltcp's `phy::Device` over one.
+//!
+//! Every call that waits for a device sleeps on a wait queue until the
+//! device's interrupt: call them from a task (a kernel thread, or a
+//! syscall on an app thread's behalf), never from an interrupt handler or
+//! with a spinlock held.
 
 pub mod block;
 pub mod dma;
