@@ -172,8 +172,8 @@ impl VirtioBlk {
                 )
             })
             .ok_or_else(|| fail(&t, TransportError::MissingStructure("device configuration")))?;
-        let size = t.max_queue_size(0).min(MAX_QUEUE);
-        if size < 4 || !size.is_power_of_two() {
+        let size = t.queue_size(0, MAX_QUEUE);
+        if size < 4 {
             return Err(fail(&t, TransportError::Queue(0)));
         }
         let vq = Virtqueue::new(size).ok_or_else(|| fail(&t, TransportError::NoMemory))?;

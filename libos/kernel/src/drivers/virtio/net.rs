@@ -121,8 +121,8 @@ impl VirtioNet {
         let has_status = features & feature::STATUS != 0;
         let mut queues = [(0u16, None), (0, None)];
         for (q, slot) in [RX_QUEUE, TX_QUEUE].into_iter().zip(queues.iter_mut()) {
-            let size = t.max_queue_size(q).min(256);
-            if size < 2 || !size.is_power_of_two() {
+            let size = t.queue_size(q, 256);
+            if size < 2 {
                 return Err(fail(&t, TransportError::Queue(q)));
             }
             *slot =

@@ -227,12 +227,22 @@ impl Transport {
     }
 
     /// The largest size queue `index` may have (0: no such queue).
-    pub fn max_queue_size(&self, index: u16) -> u16 {
+    fn max_queue_size(&self, index: u16) -> u16 {
         if index >= self.common.read::<u16>(common::NUM_QUEUES) {
             return 0;
         }
         self.common.write::<u16>(common::QUEUE_SELECT, index);
         self.common.read(common::QUEUE_SIZE)
+    }
+
+    /// The size to give queue `index`: the largest power of two (split
+    /// rings need one) that the device allows, at most `at_most`; 0 if
+    /// there is no such queue.
+    pub fn queue_size(&self, index: u16, at_most: u16) -> u16 {
+        match self.max_queue_size(index).min(at_most) {
+            0 => 0,
+            n => 1 << n.ilog2(),
+        }
     }
 
     /// Gives queue `index` the rings of `vq`, routes its interrupts through
