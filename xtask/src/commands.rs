@@ -168,6 +168,7 @@ pub fn image(layout: &Layout, spec: &ImageSpec, out: &Path, boot: &BootOptions) 
         },
         gdb: false,
         timeout: None,
+        devices: Vec::new(),
     };
     println!("boot it with:\n    {}", example.shell_command());
     if boot.firmware == Firmware::Qboot {
@@ -234,6 +235,7 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
         machine: Machine { accel: chosen.accel, ..machine },
         gdb: opts.gdb,
         timeout: if opts.gdb { None } else { Some(opts.timeout.unwrap_or(QEMU_RUN_TIMEOUT)) },
+        devices: Vec::new(),
     };
     eprintln!("xtask: $ {}", boot.shell_command());
     if opts.gdb {

@@ -29,6 +29,11 @@ pub const EXIT_APP_CODE: u8 = 0x03;
 /// The kernel killed the app; the low six bits carry the signal number.
 pub const EXIT_APP_KILLED: u8 = 0x40;
 
+/// Size of the raw disk that `cargo xtask test` attaches (as virtio-blk) to
+/// QEMU boots of the kernel's test image; the kernel's disk tests check
+/// the capacity they find against it.
+pub const TEST_DISK_BYTES: u64 = 16 << 20;
+
 /// Prefix of the last line the kernel prints: `[libos] exit: <kind> <value>`
 /// where kind is `success`, `failure`, `app-code <code>` or
 /// `app-killed <signo>`.

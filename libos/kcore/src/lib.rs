@@ -11,7 +11,9 @@
 //! - [`initial_stack`]: the System V stack a new program starts with;
 //! - [`vm_regions`]: the regions (VMAs) of a user address space;
 //! - [`time`]: calendar and TSC arithmetic;
-//! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type).
+//! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type);
+//! - [`pci`]: PCI configuration space (BARs, capabilities, MSI-X);
+//! - [`block_io`]: cutting a block transfer into device requests.
 #![no_std]
 
 extern crate alloc;
@@ -19,10 +21,12 @@ extern crate alloc;
 extern crate std;
 
 pub mod aml;
+pub mod block_io;
 pub mod boot_options;
 pub mod frame_allocator;
 pub mod initial_stack;
 pub mod multiboot;
+pub mod pci;
 pub mod phys_range;
 pub mod time;
 pub mod vm_regions;

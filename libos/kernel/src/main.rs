@@ -13,8 +13,8 @@
 //!    permissions, direct map) replacing the boot identity map;
 //! 6. the heap, the IDT, then the ways into the kernel on this CPU
 //!    (`trap::init_cpu`: entry area, GDT, TSS, entry state, SYSCALL);
-//! 7. ACPI, the APIC, the other CPUs, the boot report; then the tests or
-//!    the app.
+//! 7. ACPI, the APIC, the other CPUs, the devices (PCI, virtio), the boot
+//!    report; then the tests or the app.
 #![no_std]
 #![no_main]
 // The benchmark's empty image keeps only the entry below; the rest is unused.
@@ -26,6 +26,11 @@ mod arch;
 mod boot;
 mod config;
 mod console;
+// The drivers' kernel-facing API (disks, network cards) is used by the
+// boot tests today; its users in production images, the filesystem and
+// the network stack, come later.
+#[cfg_attr(not(feature = "boot-tests"), allow(dead_code))]
+mod drivers;
 mod mm;
 mod panic;
 mod percpu;
@@ -109,6 +114,8 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     let max_cpus = boot.options.max_cpus.unwrap_or(entry_asm::layout::MAX_CPUS);
     let smp = smp::start_application_processors(max_cpus);
     x86_64::instructions::interrupts::enable();
+    // PCI devices, their interrupts as MSI-X messages to the CPUs above.
+    drivers::init();
 
     boot::report::print(boot, &boot::report::ReportExtras { protections, direct_mapped, apic_mode, smp });
 

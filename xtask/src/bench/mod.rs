@@ -383,6 +383,7 @@ impl Bench {
             },
             gdb: false,
             timeout: Some(timeout),
+            devices: Vec::new(),
         })
     }
 

@@ -43,6 +43,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 
@@ -489,15 +490,22 @@ fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Writes a file by writing a temporary file next to it and renaming it, so
-/// that a concurrent reader never sees half a file.
+/// that a concurrent reader never sees half a file. Concurrent writers of
+/// the same file (two boots of one test image under Bochs write its ISO's
+/// key; two xtask processes) each write a temporary file of their own,
+/// named by process id and a per-process counter, and the last rename wins.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
+    tmp.push(format!(".tmp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    if let Err(e) = fs::write(&tmp, bytes) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", tmp.display()));
+    }
     fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
@@ -561,6 +569,32 @@ mod tests {
     fn app_profiles() {
         assert_eq!(app_profile_env(false), [("CARGO_PROFILE_DEV_OPT_LEVEL", "1")]);
         assert!(app_profile_env(true).contains(&("CARGO_PROFILE_RELEASE_LTO", "false")));
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_file_do_not_collide() {
+        let dir = std::env::temp_dir().join(format!("xtask-atomic-{}", std::process::id()));
+        let path = dir.join("same.key");
+        std::thread::scope(|s| {
+            let writers: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let path = &path;
+                    s.spawn(move || {
+                        for _ in 0..50 {
+                            write_atomically(path, &[i; 4096]).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.join().unwrap();
+            }
+        });
+        // One writer's whole content, and no temporary file left behind.
+        let bytes = fs::read(&path).unwrap();
+        assert!(bytes.len() == 4096 && bytes.iter().all(|&b| b == bytes[0]));
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

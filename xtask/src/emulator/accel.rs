@@ -131,6 +131,7 @@ fn probe(setup: &ProbeSetup<'_>, image: &Path) -> (bool, String) {
         machine: Machine { accel: Accel::Kvm, cpu: None, smp: 1, ..setup.machine.clone() },
         gdb: false,
         timeout: Some(PROBE_TIMEOUT),
+        devices: Vec::new(),
     };
     match qemu::run(&boot, qemu::Stderr::Capture, &mut |_| {}) {
         Err(e) => (false, format!("could not run QEMU: {e:#}")),

@@ -111,6 +111,28 @@ pub struct Boot {
     pub gdb: bool,
     /// Kill QEMU after this long (`None`: wait for ever).
     pub timeout: Option<Duration>,
+    /// Arguments that attach devices (`-drive`, `-device`, `-netdev`).
+    pub devices: Vec<String>,
+}
+
+/// The arguments that attach the kernel tests' devices: `disk` (a raw
+/// image) as a virtio-blk disk, and a virtio-net card on QEMU's user-mode
+/// network (no host ports; the gateway 10.0.2.2 answers ARP and DHCP).
+pub fn virtio_test_devices(disk: &Path) -> Vec<String> {
+    // QEMU's option syntax escapes a comma by doubling it.
+    let file = disk.to_string_lossy().replace(',', ",,");
+    [
+        "-drive",
+        &format!("file={file},if=none,id=disk0,format=raw"),
+        "-device",
+        "virtio-blk-pci,drive=disk0",
+        "-netdev",
+        "user,id=net0",
+        "-device",
+        "virtio-net-pci,netdev=net0",
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
 impl Boot {
@@ -155,6 +177,9 @@ impl Boot {
         for a in
             ["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-device", DEBUG_EXIT_DEVICE]
         {
+            push(a);
+        }
+        for a in &self.devices {
             push(a);
         }
         if m.firmware == Firmware::Qboot {
@@ -344,6 +369,7 @@ mod tests {
             },
             gdb: false,
             timeout: Some(Duration::from_secs(60)),
+            devices: Vec::new(),
         }
     }
 
@@ -356,6 +382,18 @@ mod tests {
              -display none -monitor none -serial stdio -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x01 -bios /usr/share/qemu/qboot.rom"
         );
+    }
+
+    #[test]
+    fn test_devices_attach_a_disk_and_a_network_card() {
+        let mut b = boot();
+        b.devices = virtio_test_devices(Path::new("/w/target/xtask/disks/a,b.img"));
+        assert!(b.shell_command().ends_with(
+            "-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
+             -drive file=/w/target/xtask/disks/a,,b.img,if=none,id=disk0,format=raw \
+             -device virtio-blk-pci,drive=disk0 -netdev user,id=net0 -device virtio-net-pci,netdev=net0 \
+             -bios /usr/share/qemu/qboot.rom"
+        ));
     }
 
     #[test]

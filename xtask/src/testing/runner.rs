@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
-use libos_abi::run::RunExit;
+use anyhow::{Context, Result, bail};
+use libos_abi::run::{RunExit, TEST_DISK_BYTES};
 use libos_abi::test::TEST_SECTION;
 use libos_elf::Elf;
 
@@ -83,7 +83,7 @@ impl Totals {
         match result.outcome {
             Outcome::Ok => self.passed += 1,
             Outcome::Failed(_) => self.failed += 1,
-            Outcome::Ignored => {}
+            Outcome::Ignored(_) => {}
         }
     }
 }
@@ -291,10 +291,21 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
             let chosen = accel::choose(opts.accel, &setup, &mut || probe_image(layout, release));
             println!("accelerator: {} ({})", chosen.accel.name(), chosen.reason);
             let timeout = opts.timeout.unwrap_or(QEMU_DEFAULT_TIMEOUT);
+            let disks = layout.state_dir().join("disks");
             runnable
                 .iter()
-                .map(|planned| {
-                    Launch::Qemu(qemu::Boot {
+                .enumerate()
+                .map(|(i, planned)| {
+                    // The kernel's test image gets a fresh disk and a
+                    // network card (its virtio tests); apps get neither.
+                    let devices = if planned.image == ImageRef::Kernel(KernelKind::BootTests) {
+                        let disk = disks.join(format!("boot-{i}.img"));
+                        fresh_disk(&disk, TEST_DISK_BYTES)?;
+                        qemu::virtio_test_devices(&disk)
+                    } else {
+                        Vec::new()
+                    };
+                    Ok(Launch::Qemu(qemu::Boot {
                         qemu: qemu_path.clone(),
                         image: images[&planned.image].clone(),
                         initrd: None,
@@ -308,9 +319,10 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                         },
                         gdb: false,
                         timeout: Some(planned.timeout.unwrap_or(timeout)),
-                    })
+                        devices,
+                    }))
                 })
-                .collect()
+                .collect::<Result<_>>()?
         }
         Programs::Bochs(tools) => {
             bochs::remove_stale_runs(&layout.bochs_work_dir());
@@ -386,6 +398,16 @@ fn check_hook_symbols(kernels: &HashMap<KernelKind, PathBuf>, filter: Option<&st
         println!("{}", result.line(""));
         totals.add(&result);
     }
+}
+
+/// Creates (or empties) the raw disk image `path` of `bytes` bytes (sparse).
+fn fresh_disk(path: &Path, bytes: u64) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    file.set_len(bytes).with_context(|| format!("sizing {}", path.display()))?;
+    Ok(())
 }
 
 /// The production kernel with the probe app, for the KVM probe.
@@ -632,7 +654,7 @@ pub fn check_harness(
         HarnessCheck::Results { results: expected, done: (passed, failed), exit } => {
             let got: Vec<(String, bool)> = results
                 .iter()
-                .filter(|r| r.outcome != Outcome::Ignored)
+                .filter(|r| !matches!(r.outcome, Outcome::Ignored(_)))
                 .map(|r| (r.name.clone(), r.outcome == Outcome::Ok))
                 .collect();
             let want: Vec<(String, bool)> = expected.iter().map(|(n, p)| (n.to_string(), *p)).collect();

@@ -43,8 +43,9 @@ pub enum Outcome {
     Ok,
     /// The test failed for this reason (possibly empty).
     Failed(String),
-    /// The test was skipped (`test <name> ... ignored`); not counted.
-    Ignored,
+    /// The test was skipped (`test <name> ... ignored[, <reason>]`: the
+    /// reason, possibly empty); not counted.
+    Ignored(String),
 }
 
 /// A test name with its outcome.
@@ -77,7 +78,8 @@ impl TestResult {
     pub fn line(&self, suffix: &str) -> String {
         match &self.outcome {
             Outcome::Ok => format!("test {}{suffix} ... ok", self.name),
-            Outcome::Ignored => format!("test {}{suffix} ... ignored", self.name),
+            Outcome::Ignored(reason) if reason.is_empty() => format!("test {}{suffix} ... ignored", self.name),
+            Outcome::Ignored(reason) => format!("test {}{suffix} ... ignored, {reason}", self.name),
             Outcome::Failed(reason) if reason.is_empty() => {
                 format!("test {}{suffix} ... FAILED", self.name)
             }
@@ -322,13 +324,15 @@ impl Parser {
     }
 }
 
-/// `ok`, `ignored`, `FAILED` or `FAILED: <reason>`.
+/// `ok`, `ignored`, `ignored, <reason>`, `FAILED` or `FAILED: <reason>`.
 fn parse_outcome(text: &str) -> Option<Outcome> {
     let text = text.trim_end();
     if text == TEST_OK {
         Some(Outcome::Ok)
-    } else if text == "ignored" || text.starts_with("ignored,") {
-        Some(Outcome::Ignored)
+    } else if text == "ignored" {
+        Some(Outcome::Ignored(String::new()))
+    } else if let Some(reason) = text.strip_prefix("ignored,") {
+        Some(Outcome::Ignored(reason.trim().to_string()))
     } else if text == TEST_FAILED {
         Some(Outcome::Failed(String::new()))
     } else {
@@ -459,15 +463,21 @@ test sched::yield ... ok\n\
 
     #[test]
     fn failed_without_reason_and_ignored() {
-        let transcript = "test a ... FAILED\ntest b ... ignored\n\
+        let transcript = "test a ... FAILED\ntest b ... ignored\ntest c ... ignored, no virtio disk (not under QEMU)\n\
                           [libos-test] done: 0 passed, 1 failed\n";
         let (results, _) = run(transcript, failure());
         assert_eq!(
             results,
-            vec![TestResult::failed("a", ""), TestResult { name: "b".into(), outcome: Outcome::Ignored }]
+            vec![
+                TestResult::failed("a", ""),
+                TestResult { name: "b".into(), outcome: Outcome::Ignored(String::new()) },
+                TestResult { name: "c".into(), outcome: Outcome::Ignored("no virtio disk (not under QEMU)".into()) },
+            ]
         );
         assert_eq!(results[0].line(""), "test a ... FAILED");
         assert_eq!(results[1].line(" [smp=4]"), "test b [smp=4] ... ignored");
+        // The reason the kernel gave is shown.
+        assert_eq!(results[2].line(""), "test c ... ignored, no virtio disk (not under QEMU)");
     }
 
     #[test]

@@ -119,6 +119,9 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
         ),
         None => println!("  acpi     not found"),
     }
+    for line in crate::drivers::report_lines() {
+        println!("  {line}");
+    }
     println!("  cmdline  \"{}\"", boot.cmdline);
     for bad in &boot.options.unknown {
         println!("  warning  ignoring \"{}\": {}", bad.word, bad.why);

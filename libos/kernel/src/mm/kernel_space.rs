@@ -164,8 +164,7 @@ pub fn unmap(virt: u64, batch: &mut FlushBatch<'_>) -> Option<u64> {
     frame
 }
 
-/// How a kernel address is mapped (for the boot-time tests).
-#[cfg(feature = "boot-tests")]
+/// How a kernel address is mapped (for DMA and the boot-time tests).
 pub fn translate(virt: u64) -> Option<paging::Translation> {
     let _guard = KERNEL_TABLES.lock();
     // SAFETY: the lock is held; the walk only reads.

@@ -11,3 +11,5 @@ mod paging;
 mod smp;
 mod stacks;
 mod time;
+mod virtio_blk;
+mod virtio_net;

@@ -195,20 +195,24 @@ fn tlb_shootdown_reaches_other_cpus() {
 
 static DEVICE_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
-/// A device vector runs the handler it was requested with, and is free
-/// again once released.
+/// A device vector runs the handler it was requested with, with its data,
+/// counts its arrivals, and is free again once released.
 #[kernel_test]
 fn a_device_vector_runs_its_handler() {
-    let vector = crate::trap::irq::request_device_vector(|| {
-        DEVICE_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
-    })
+    let vector = crate::trap::irq::request_device_vector(
+        |data| {
+            DEVICE_INTERRUPTS.fetch_add(data as u64, Ordering::Relaxed);
+        },
+        1,
+    )
     .expect("a free device vector");
     assert!((vectors::DEVICE_FIRST..=vectors::DEVICE_LAST).contains(&vector));
     let before = DEVICE_INTERRUPTS.load(Ordering::Relaxed);
     apic::send_self(vector);
     assert!(wait_for(&DEVICE_INTERRUPTS, before), "the device vector's handler never ran");
+    assert_eq!(crate::trap::irq::device_vector_count(vector), 1, "one arrival counted");
     crate::trap::irq::release_device_vector(vector);
-    let again = crate::trap::irq::request_device_vector(|| {}).expect("the vector is free again");
+    let again = crate::trap::irq::request_device_vector(|_| {}, 0).expect("the vector is free again");
     assert_eq!(again, vector, "the released vector is handed out first");
     crate::trap::irq::release_device_vector(again);
 }
