@@ -81,9 +81,18 @@ pub enum RegionError {
     TooMany,
 }
 
-/// Most regions one address space may have (Linux's default
-/// vm.max_map_count is 65530; this kernel's apps need far fewer).
-pub const MAX_REGIONS: usize = 4096;
+/// Most regions one address space may grow to: Linux's default
+/// `vm.max_map_count` (`DEFAULT_MAX_MAP_COUNT` in `include/linux/mm.h`,
+/// 65530). Only growth checks it (`insert`, and the splits of `protect`);
+/// removal never fails for the count (see [`MAX_REGIONS_AFTER_REMOVAL`]).
+pub const MAX_REGIONS: usize = 65530;
+
+/// Hard ceiling on regions, reached only by removals that split a region
+/// in two while the set is at [`MAX_REGIONS`]: removal must stay possible
+/// there (Linux refuses such a split with `ENOMEM`; an app that freed its
+/// memory region by region would then be stuck), yet an app must not grow
+/// the kernel's bookkeeping without bound by punching holes forever.
+pub const MAX_REGIONS_AFTER_REMOVAL: usize = 2 * MAX_REGIONS;
 
 /// The regions of one address space, inside `[floor, ceiling)`.
 #[derive(Clone, Debug)]
@@ -92,6 +101,30 @@ pub struct RegionSet {
     ceiling: u64,
     /// Keyed by start address.
     regions: BTreeMap<u64, Region>,
+}
+
+/// `len` rounded up to whole pages, or `None` if that passes 2^64.
+pub fn page_len(len: u64) -> Option<u64> {
+    len.checked_next_multiple_of(PAGE_SIZE)
+}
+
+/// The page range `[addr, addr + len rounded up)` of a `munmap` or
+/// `mprotect`, or `None` when `addr` is unaligned or the range wraps.
+pub fn page_range(addr: u64, len: u64) -> Option<(u64, u64)> {
+    let end = addr.checked_add(page_len(len)?)?;
+    aligned(addr).then_some((addr, end))
+}
+
+/// The heap's page ends for a `brk(addr)` call: `(old_end, new_end)`, or
+/// `None` when the call cannot be honoured (`addr` below the heap's
+/// `start`, at or above `ceiling`, or no heap yet: `start` 0). `old` is
+/// the current break.
+pub fn brk_ends(start: u64, old: u64, addr: u64, ceiling: u64) -> Option<(u64, u64)> {
+    if start == 0 || addr < start || addr >= ceiling {
+        return None;
+    }
+    let new_end = page_len(addr).filter(|&e| e <= ceiling)?;
+    Some((page_len(old)?, new_end))
 }
 
 fn aligned(x: u64) -> bool {
@@ -164,7 +197,21 @@ impl RegionSet {
             }
             top = top.min(r.start);
         }
-        (top >= self.floor + len).then(|| top - len)
+        (top >= self.floor.saturating_add(len)).then(|| top - len)
+    }
+
+    /// Where a non-fixed `mmap` of `len` bytes (whole pages) goes: at
+    /// `hint` rounded up to a page when that range is free and inside the
+    /// set (Linux's `get_unmapped_area`: a hint is honoured if it fits),
+    /// else the highest free range below `below`. Any `hint` is accepted:
+    /// one that rounds past 2^64 or whose range wraps is just not honoured.
+    pub fn place(&self, hint: u64, len: u64, below: u64) -> Option<u64> {
+        let at_hint = hint.checked_next_multiple_of(PAGE_SIZE).filter(|&at| {
+            hint != 0
+                && at >= self.floor
+                && at.checked_add(len).is_some_and(|end| end <= self.ceiling && !self.overlaps(at, end))
+        });
+        at_hint.or_else(|| self.find_free(len, below))
     }
 
     /// Removes every page of `[start, start + len)` from the set, splitting
@@ -174,8 +221,10 @@ impl RegionSet {
         let end = self.check_range(start, len)?;
         let touched: Vec<Region> =
             self.regions.range(..end).rev().map(|(_, r)| *r).take_while(|r| r.end > start).collect();
+        // Only a region that straddles both ends adds one; removal that
+        // does not split never fails for the count.
         let splits = touched.iter().filter(|r| r.start < start && r.end > end).count();
-        if self.regions.len() + splits > MAX_REGIONS {
+        if splits > 0 && self.regions.len() + splits > MAX_REGIONS_AFTER_REMOVAL {
             return Err(RegionError::TooMany);
         }
         let mut removed = Vec::new();
@@ -213,6 +262,12 @@ impl RegionSet {
         }
         if cursor < end {
             return Err(RegionError::NotMapped);
+        }
+        // Growth: a piece cut off at either end is a new region.
+        let cuts = self.find(start).is_some_and(|r| r.start < start) as usize
+            + self.find(end - 1).is_some_and(|r| r.end > end) as usize;
+        if cuts > 0 && self.regions.len() + cuts > MAX_REGIONS {
+            return Err(RegionError::TooMany);
         }
         let pieces = self.remove(start, len)?;
         for p in &pieces {
@@ -314,6 +369,77 @@ mod tests {
         assert_eq!(s.resize(0x60_0000, 0x62_0000), Err(RegionError::Exists));
         assert_eq!(s.resize(0x60_0000, 0x60_2000).unwrap().end, 0x60_2000);
         assert_eq!(s.resize(0x70_0000, 0x70_2000), Err(RegionError::NotMapped));
+    }
+
+    /// Extreme numbers from an app never overflow (a debug build would
+    /// panic) and get the answer Linux gives: hints near 2^64, lengths of
+    /// 0 and near 2^64, ranges that wrap, unaligned addresses.
+    #[test]
+    fn extreme_numbers_are_refused_not_overflowed() {
+        let mut s = set();
+        s.insert(0x10_0000, 4 * P, Prot::RW, Kind::Anonymous).unwrap();
+        let top = 0x7fff_ffff_f000;
+        for hint in [u64::MAX, u64::MAX - 1, u64::MAX - P + 2, u64::MAX - P + 1, 1 << 63, top - P + 1, top, 1, 0] {
+            for len in [P, 2 * P, 1 << 46] {
+                let at = s.place(hint, len, top).expect("a free range exists below the top");
+                assert!(at >= 0x1000 && at + len <= top, "hint {hint:#x} len {len:#x}: {at:#x}");
+                assert!(!s.overlaps(at, at + len));
+            }
+        }
+        assert_eq!(s.place(0x10_1000, P, top).map(|a| a == 0x10_1000), Some(false), "a taken hint is moved");
+        assert_eq!(s.place(0x20_0001, P, top), Some(0x20_1000), "a free hint is rounded up to a page");
+        assert_eq!(s.place(0x1000, u64::MAX - P + 1, top), None);
+        assert_eq!(s.find_free(u64::MAX - P + 1, u64::MAX), None);
+        assert_eq!(page_len(0), Some(0));
+        assert_eq!(page_len(1), Some(P));
+        assert_eq!(page_len(u64::MAX), None);
+        assert_eq!(page_len(u64::MAX - P + 1), Some(u64::MAX - P + 1));
+        assert_eq!(page_range(0x1001, P), None, "unaligned");
+        assert_eq!(page_range(u64::MAX - P + 1, P), None, "wraps");
+        assert_eq!(page_range(P, u64::MAX), None, "length rounds past 2^64");
+        assert_eq!(page_range(P, 1), Some((P, 2 * P)));
+        for (start, len) in [(u64::MAX - P + 1, P), (P, u64::MAX - P + 1), (top, P), (0, P), (0x1000, 0), (0x1001, P)] {
+            assert_eq!(s.insert(start, len, Prot::RW, Kind::Anonymous), Err(RegionError::Invalid));
+            assert_eq!(s.remove(start, len), Err(RegionError::Invalid));
+            assert_eq!(s.protect(start, len, Prot::READ), Err(RegionError::Invalid));
+        }
+        assert_eq!(brk_ends(0x60_0000, 0x60_0000, u64::MAX, top), None);
+        assert_eq!(brk_ends(0x60_0000, 0x60_0000, top - 1, top), Some((0x60_0000, top)));
+        assert_eq!(brk_ends(0x60_0000, 0x60_0000, 0x5f_ffff, top), None);
+        assert_eq!(brk_ends(0, 0, 0x60_0000, top), None);
+        assert_eq!(brk_ends(0x60_0000, 0x60_0001, 0x60_0000, top), Some((0x60_1000, 0x60_0000)));
+        assert_eq!(s.resize(0x10_0000, u64::MAX - P + 1), Err(RegionError::Invalid));
+        assert_eq!(s.len(), 1, "nothing changed");
+    }
+
+    /// The limit (Linux's `vm.max_map_count`) stops growth only: at the
+    /// limit, inserting and splitting by `protect` fail, and removing
+    /// everything, one region at a time or with splits, still works.
+    #[test]
+    fn the_region_limit_applies_to_growth_only() {
+        let mut s = set();
+        let base = 0x1000_0000u64;
+        // Every other page, so that no two regions touch.
+        for i in 0..MAX_REGIONS as u64 {
+            s.insert(base + 2 * i * P, P, Prot::RW, Kind::Anonymous).unwrap();
+        }
+        assert_eq!(s.len(), MAX_REGIONS);
+        assert_eq!(s.insert(0x1000, P, Prot::RW, Kind::Anonymous), Err(RegionError::TooMany));
+        // A protect that does not split is fine; one that splits is not.
+        s.remove(base, P).unwrap();
+        s.insert(0x2000, 3 * P, Prot::RW, Kind::Anonymous).unwrap();
+        assert_eq!(s.len(), MAX_REGIONS);
+        assert!(s.protect(0x2000, 3 * P, Prot::READ).is_ok());
+        assert_eq!(s.protect(0x3000, P, Prot::RW), Err(RegionError::TooMany));
+        assert_eq!(s.find(0x3000).unwrap().prot, Prot::READ, "nothing changed");
+        // Removal that splits works at the limit.
+        assert_eq!(s.remove(0x3000, P).unwrap().len(), 1);
+        assert_eq!(s.len(), MAX_REGIONS + 1);
+        // And removing everything works.
+        for r in s.clone().iter() {
+            s.remove(r.start, r.end - r.start).unwrap();
+        }
+        assert!(s.is_empty());
     }
 
     /// Random operations agree with a page-level model.

@@ -26,16 +26,20 @@ use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use entry_asm::layout::{PAGE_SIZE, USER_END, USER_MIN};
 use libos_abi::errno::Errno;
-use libos_kcore::vm_regions::{Kind, Prot, Region, RegionError, RegionSet};
+#[cfg(feature = "hooks")]
+use libos_kcore::vm_regions::Region;
+use libos_kcore::vm_regions::{Kind, Prot, RegionError, RegionSet, brk_ends, page_len, page_range};
 use x86_64::PhysAddr;
+use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags};
 
 use crate::arch::x86_64::paging::{self, Flags, USER_TABLE_FLAGS};
-use crate::arch::x86_64::{kpti, tlb};
+use crate::arch::x86_64::{kpti, page_walk, tlb};
 use crate::config;
 use crate::mm::{frame, kernel_space, phys};
 use crate::smp::shootdown::FlushBatch;
-use crate::sync::SpinLock;
+use crate::sched;
+use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
 
 /// Most memory one app may have resident (pages), so that an app cannot
 /// starve the kernel of frames.
@@ -67,6 +71,11 @@ pub struct AddressSpace {
     pcid: u16,
     /// CPUs that have this address space in CR3 now (bit per CPU index).
     active: AtomicU64,
+    /// Serialises the memory calls (mmap, munmap, mprotect, brk) for their
+    /// whole length, as Linux's `mmap_lock` does: they let go of `inner`
+    /// between bounded chunks of page-table work, and no other call may
+    /// reuse a range meanwhile. Page faults take `inner` only.
+    calls: SleepLock,
     inner: SpinLock<Inner>,
 }
 
@@ -83,8 +92,22 @@ pub enum FaultError {
     OutOfMemory,
 }
 
+/// Marks a leaf that is not present but keeps its frame: a page of a
+/// `PROT_NONE` region, whose contents come back when the protection allows
+/// access again (Linux's `_PAGE_PROTNONE`, `arch/x86/include/asm/pgtable_types.h`,
+/// also a software bit on a non-present entry).
+const PROT_NONE_KEPT: Flags = Flags::BIT_9;
+
+/// Table entries one chunk of a long memory call looks at before it lets
+/// go of the lock: at most a few hundred microseconds of work with
+/// interrupts off (one chunk frees at most this many pages).
+const WALK_CHUNK: usize = 1024;
+
 /// Leaf flags for user pages of protection `prot`.
 fn pte_flags(prot: Prot) -> Flags {
+    if prot == Prot::NONE {
+        return PROT_NONE_KEPT;
+    }
     let mut f = Flags::PRESENT | Flags::USER_ACCESSIBLE;
     if prot.contains(Prot::WRITE) {
         f |= Flags::WRITABLE;
@@ -121,6 +144,7 @@ impl AddressSpace {
             pair,
             pcid: if cfg.pcid_on() { next_pcid() } else { 0 },
             active: AtomicU64::new(0),
+            calls: SleepLock::new(),
             inner: SpinLock::new(Inner {
                 regions: RegionSet::new(USER_MIN, USER_END),
                 brk_start: 0,
@@ -214,7 +238,7 @@ impl AddressSpace {
         if inner.resident >= MAX_RESIDENT_PAGES {
             return Err(FaultError::OutOfMemory);
         }
-        let f = frame::alloc_zeroed().ok_or(FaultError::OutOfMemory)?;
+        let f = frame::alloc_zeroed_for_app().ok_or(FaultError::OutOfMemory)?;
         if self.map_page(virt, f, prot).is_err() {
             frame::free(f);
             return Err(FaultError::OutOfMemory);
@@ -224,23 +248,47 @@ impl AddressSpace {
     }
 
     /// Resolves a page fault at `addr` (demand paging). `write` and `fetch`
-    /// say what the access was; `present` whether the page was mapped.
+    /// say what the access was; `present` whether the page was mapped
+    /// (not needed: the entry itself is looked at under the lock).
+    ///
+    /// The page table is looked at under the lock before anything is
+    /// allocated: another CPU may have mapped the page since the fault
+    /// (two threads touching the same fresh page), or changed its
+    /// protection (`mprotect`, which updates regions first and page tables
+    /// after). A page whose entry now allows the access is a success, as in
+    /// Linux's `handle_pte_fault` (a spurious fault); an entry that lags
+    /// behind its region's protection is brought up to date.
     pub fn handle_fault(&self, addr: u64, write: bool, fetch: bool, present: bool) -> Result<(), FaultError> {
+        let _ = present;
         let mut inner = self.lock_inner();
         let Some(region) = inner.regions.find(addr).copied() else {
-            let below_stack = inner
-                .regions
-                .iter()
-                .any(|r| r.kind == Kind::Stack && addr < r.start && addr + STACK_GUARD_GAP >= r.start);
+            let below_stack = inner.regions.iter().any(|r| {
+                r.kind == Kind::Stack && addr < r.start && addr.saturating_add(STACK_GUARD_GAP) >= r.start
+            });
             return Err(if below_stack { FaultError::StackOverflow } else { FaultError::Unmapped });
         };
         let allowed = (!write || region.prot.contains(Prot::WRITE))
             && (!fetch || region.prot.contains(Prot::EXEC))
             && region.prot != Prot::NONE;
-        if !allowed || present {
+        if !allowed {
             return Err(FaultError::Protection);
         }
-        self.populate(&mut inner, addr & !(PAGE_SIZE - 1), region.prot)?;
+        let page = addr & !(PAGE_SIZE - 1);
+        // SAFETY: under the inner lock; the entry is only read and its flags
+        // set to the region's protection, keeping its frame.
+        if let Some(entry) = unsafe { page_walk::leaf_entry(self.user_root(), page) }
+            && !entry.is_unused()
+        {
+            let wanted = pte_flags(region.prot);
+            if entry.flags() != wanted {
+                let frame = entry.addr();
+                entry.set_addr(frame, wanted);
+            }
+            // A stale TLB entry with fewer rights would fault again.
+            self.flush_here(page);
+            return Ok(());
+        }
+        self.populate(&mut inner, page, region.prot)?;
         Ok(())
     }
 
@@ -259,9 +307,12 @@ impl AddressSpace {
             let va = virt + done as u64;
             let page = va & !(PAGE_SIZE - 1);
             let region = *inner.regions.find(va).ok_or(Errno::EFAULT)?;
-            // SAFETY: the inner lock is held; a read-only walk of our table.
-            let frame = match unsafe { paging::translate(self.user_root(), page) } {
-                Some(t) => t.phys,
+            // SAFETY: the inner lock is held; a read-only look at our table.
+            let mapped = unsafe { page_walk::leaf_entry(self.user_root(), page) }
+                .filter(|e| !e.is_unused())
+                .map(|e| e.addr().as_u64());
+            let frame = match mapped {
+                Some(f) => f,
                 None => self.populate(&mut inner, page, region.prot).map_err(|_| Errno::ENOMEM)?,
             };
             let off = (va - page) as usize;
@@ -281,35 +332,55 @@ impl AddressSpace {
         inner.brk = start;
     }
 
+    /// Takes the memory-call lock (see [`AddressSpace::calls`]); `EINTR`
+    /// if the thread is killed while it waits (it never returns to see it).
+    fn lock_calls(&self) -> Result<SleepLockGuard<'_>, Errno> {
+        self.calls.lock_killable().map_err(|_| Errno::EINTR)
+    }
+
+    /// New regions need kernel memory: refused (`ENOMEM`) once app pages
+    /// have taken all but the kernel's reserve, so that the allocation
+    /// that follows cannot fail.
+    fn check_growth(&self) -> Result<(), Errno> {
+        if frame::above_kernel_reserve() { Ok(()) } else { Err(Errno::ENOMEM) }
+    }
+
     /// Linux's `brk`: returns the new break, or the old one if `addr` is
     /// 0 or cannot be honoured.
     pub fn brk(&self, addr: u64) -> u64 {
+        let Ok(_calls) = self.lock_calls() else {
+            return 0;
+        };
         let mut inner = self.lock_inner();
         let (start, old) = (inner.brk_start, inner.brk);
-        if addr < start || addr >= USER_END || start == 0 {
+        let Some((old_end, new_end)) = brk_ends(start, old, addr, USER_END) else {
             return old;
-        }
-        let old_end = old.next_multiple_of(PAGE_SIZE);
-        let new_end = addr.next_multiple_of(PAGE_SIZE);
-        let ok = if new_end == old_end {
-            true
-        } else if old_end == start {
-            inner.regions.insert(start, new_end - start, Prot::RW, Kind::Heap).is_ok()
-        } else if new_end == start {
-            let removed = inner.regions.remove(start, old_end - start).unwrap_or_default();
-            self.unmap_pieces(&mut inner, &removed);
-            true
-        } else if new_end > old_end {
-            inner.regions.resize(start, new_end).is_ok()
-        } else {
-            let removed = inner.regions.remove(new_end, old_end - new_end).unwrap_or_default();
-            self.unmap_pieces(&mut inner, &removed);
-            true
         };
-        if ok {
-            inner.brk = addr;
+        if new_end > old_end {
+            let grown = self.check_growth().is_ok()
+                && if old_end == start {
+                    inner.regions.insert(start, new_end - start, Prot::RW, Kind::Heap).is_ok()
+                } else {
+                    inner.regions.resize(start, new_end).is_ok()
+                };
+            if grown {
+                inner.brk = addr;
+            }
+            return inner.brk;
         }
-        inner.brk
+        if new_end < old_end {
+            // Removing the end of the heap region never splits it.
+            if inner.regions.remove(new_end, old_end - new_end).is_err() {
+                return old;
+            }
+            drop(inner);
+            if self.unmap_range(new_end, old_end).is_err() {
+                return old;
+            }
+            inner = self.lock_inner();
+        }
+        inner.brk = addr;
+        addr
     }
 
     /// Linux's anonymous `mmap`. `fixed`: place exactly at `hint`,
@@ -319,10 +390,12 @@ impl AddressSpace {
         if len == 0 || !prot.is_valid() {
             return Err(Errno::EINVAL);
         }
-        let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::ENOMEM)?;
+        let len = page_len(len).ok_or(Errno::ENOMEM)?;
         if len > USER_END - USER_MIN {
             return Err(Errno::ENOMEM);
         }
+        let _calls = self.lock_calls()?;
+        self.check_growth()?;
         let mut inner = self.lock_inner();
         let at = if fixed || noreplace {
             if !hint.is_multiple_of(PAGE_SIZE) {
@@ -336,40 +409,36 @@ impl AddressSpace {
                 if noreplace {
                     return Err(Errno::EEXIST);
                 }
-                let removed = inner.regions.remove(hint, len).map_err(region_errno)?;
-                self.unmap_pieces(&mut inner, &removed);
+                inner.regions.remove(hint, len).map_err(region_errno)?;
+                drop(inner);
+                self.unmap_range(hint, end)?;
+                inner = self.lock_inner();
             }
             hint
         } else {
-            let hinted = hint.next_multiple_of(PAGE_SIZE);
-            let free_at_hint = hinted >= USER_MIN
-                && hinted.checked_add(len).is_some_and(|e| e <= USER_END && !inner.regions.overlaps(hinted, e));
-            if hint != 0 && free_at_hint {
-                hinted
-            } else {
-                inner.regions.find_free(len, mmap_ceiling(&inner)).ok_or(Errno::ENOMEM)?
-            }
+            inner.regions.place(hint, len, mmap_ceiling(&inner)).ok_or(Errno::ENOMEM)?
         };
         inner.regions.insert(at, len, prot, Kind::Anonymous).map_err(region_errno)?;
         Ok(at)
     }
 
-    /// Linux's `munmap`.
+    /// Linux's `munmap`. Removal always succeeds for a valid range, however
+    /// many regions the app has (see `vm_regions::MAX_REGIONS_AFTER_REMOVAL`).
     pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
+        if len == 0 {
             return Err(Errno::EINVAL);
         }
-        let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::EINVAL)?;
-        let mut inner = self.lock_inner();
-        let removed = inner.regions.remove(addr, len).map_err(|e| match e {
+        let (start, end) = page_range(addr, len).ok_or(Errno::EINVAL)?;
+        let _calls = self.lock_calls()?;
+        self.lock_inner().regions.remove(start, end - start).map_err(|e| match e {
             RegionError::Invalid => Errno::EINVAL,
             other => region_errno(other),
         })?;
-        self.unmap_pieces(&mut inner, &removed);
-        Ok(())
+        self.unmap_range(start, end)
     }
 
-    /// Linux's `mprotect`.
+    /// Linux's `mprotect`. Only permissions change: every page keeps its
+    /// contents, `PROT_NONE` included (its entries stay, not present).
     pub fn mprotect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
         if !addr.is_multiple_of(PAGE_SIZE) || !prot.is_valid() {
             return Err(Errno::EINVAL);
@@ -377,59 +446,77 @@ impl AddressSpace {
         if len == 0 {
             return Ok(());
         }
-        let len = len.checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::ENOMEM)?;
-        let mut inner = self.lock_inner();
-        let pieces = inner.regions.protect(addr, len, prot).map_err(|e| match e {
+        let (start, end) = page_range(addr, len).ok_or(Errno::ENOMEM)?;
+        let _calls = self.lock_calls()?;
+        self.check_growth()?;
+        self.lock_inner().regions.protect(start, end - start, prot).map_err(|e| match e {
             RegionError::NotMapped | RegionError::Invalid => Errno::ENOMEM,
             other => region_errno(other),
         })?;
-        let root = self.user_root();
-        let mut batch = FlushBatch::user(self);
-        for p in &pieces {
-            let mut va = p.start;
-            while va < p.end {
-                // SAFETY: under the inner lock; only present pages change.
-                let present = unsafe { paging::translate(root, va) }.is_some();
-                if present {
-                    if prot == Prot::NONE {
-                        self.unmap_one(&mut inner, va, &mut batch);
-                    } else {
-                        // SAFETY: as above.
-                        unsafe { paging::set_flags_4k(root, va, pte_flags(prot)) };
-                        self.flush_here(va);
-                        batch.push(va);
+        let flags = pte_flags(prot);
+        self.walk_in_chunks(start, end, &mut |va, entry, batch| {
+            let frame = entry.addr();
+            entry.set_addr(frame, flags);
+            batch.push(va);
+            0
+        })
+    }
+
+    /// Unmaps and frees every page in `[start, end)` (whose regions are
+    /// gone); other CPUs running this address space have forgotten them
+    /// when this returns.
+    fn unmap_range(&self, start: u64, end: u64) -> Result<(), Errno> {
+        self.walk_in_chunks(start, end, &mut |va, entry, batch| {
+            let frame = entry.addr().as_u64();
+            entry.set_unused();
+            batch.push_and_free(va, frame);
+            1
+        })
+    }
+
+    /// Applies `leaf` to every in-use page-table leaf in `[start, end)`,
+    /// in chunks of at most [`WALK_CHUNK`] table entries: between chunks
+    /// the inner lock is let go (interrupts, page faults and shootdowns on
+    /// other CPUs go on) and a kill ends the call with `EINTR`. `leaf`
+    /// returns how many resident pages it freed. The caller holds the
+    /// memory-call lock, so no other call changes the range meanwhile;
+    /// faults may populate pages of it only where its regions allow, as
+    /// they would after the call.
+    fn walk_in_chunks(
+        &self,
+        start: u64,
+        end: u64,
+        leaf: &mut dyn FnMut(u64, &mut PageTableEntry, &mut FlushBatch<'_>) -> u64,
+    ) -> Result<(), Errno> {
+        let mut at = start;
+        loop {
+            let mut inner = self.lock_inner();
+            let here = self.is_active_here();
+            let mut batch = FlushBatch::user(self);
+            let mut budget = WALK_CHUNK;
+            let mut freed = 0;
+            // SAFETY: under the inner lock; `leaf` keeps the tables valid
+            // (it clears or re-flags leaves) and frees frames only through
+            // the batch, after the other CPUs have flushed them.
+            let resume = unsafe {
+                page_walk::walk_leaves(self.user_root(), at, end, &mut budget, &mut |va, entry| {
+                    freed += leaf(va, entry, &mut batch);
+                    if here {
+                        tlb::flush_user_page(self.pcid, va);
                     }
-                }
-                va += PAGE_SIZE;
+                })
+            };
+            inner.resident -= freed;
+            batch.flush();
+            drop(batch);
+            drop(inner);
+            match resume {
+                None => return Ok(()),
+                Some(next) => at = next,
             }
-        }
-        // Flushed on the other CPUs (and freed) before the call returns.
-        batch.flush();
-        Ok(())
-    }
-
-    /// Unmaps and frees the pages of removed regions; other CPUs running
-    /// this address space have forgotten them when this returns.
-    fn unmap_pieces(&self, inner: &mut Inner, pieces: &[Region]) {
-        let mut batch = FlushBatch::user(self);
-        for p in pieces {
-            let mut va = p.start;
-            while va < p.end {
-                self.unmap_one(inner, va, &mut batch);
-                va += PAGE_SIZE;
+            if sched::with_current(|t| t.killed.load(Ordering::Acquire)) {
+                return Err(Errno::EINTR);
             }
-        }
-        batch.flush();
-    }
-
-    /// Unmaps one page; its frame is freed once `batch` has flushed it on
-    /// the other CPUs.
-    fn unmap_one(&self, inner: &mut Inner, va: u64, batch: &mut FlushBatch<'_>) {
-        // SAFETY: under the inner lock; the region is gone, nothing may use the page.
-        if let Some(f) = unsafe { paging::unmap_4k(self.user_root(), va) } {
-            self.flush_here(va);
-            batch.push_and_free(va, f);
-            inner.resident -= 1;
         }
     }
 

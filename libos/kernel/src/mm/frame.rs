@@ -94,6 +94,29 @@ pub fn alloc() -> Option<u64> {
     with(|a| a.allocate_below(limit))
 }
 
+/// Frames that app pages never take: what the kernel needs to go on
+/// working for the app once its pages have taken the rest (heap growth for
+/// regions and the like, page tables, a kill report), as Linux keeps its
+/// `min_free_kbytes` watermark for allocations that may not fail. 1 MiB:
+/// four growths of the kernel heap (`heap::GROW_MIN`, 256 KiB).
+pub const KERNEL_RESERVE_FRAMES: u64 = 256;
+
+/// A zeroed frame for an app's page, refused while no more than
+/// [`KERNEL_RESERVE_FRAMES`] are free.
+pub fn alloc_zeroed_for_app() -> Option<u64> {
+    let limit = limit();
+    let f = with(|a| if a.free_frames() > KERNEL_RESERVE_FRAMES { a.allocate_below(limit) } else { None })?;
+    phys::zero_frame(f);
+    Some(f)
+}
+
+/// Whether more than the kernel's reserve is free: work the kernel does
+/// for an app that needs memory (a new region) is refused with `ENOMEM`
+/// otherwise, before an allocation could fail.
+pub fn above_kernel_reserve() -> bool {
+    with(|a| a.free_frames() > KERNEL_RESERVE_FRAMES)
+}
+
 /// One frame filled with zeros.
 pub fn alloc_zeroed() -> Option<u64> {
     let f = alloc()?;

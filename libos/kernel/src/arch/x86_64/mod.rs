@@ -11,6 +11,7 @@ pub mod hpet;
 pub mod idt;
 pub mod interrupts;
 pub mod kpti;
+pub mod page_walk;
 pub mod paging;
 pub mod percpu;
 pub mod pic;

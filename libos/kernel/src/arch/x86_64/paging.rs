@@ -108,22 +108,6 @@ pub unsafe fn unmap_4k(pml4_phys: u64, virt: u64) -> Option<u64> {
     }
 }
 
-/// Changes the flags of the 4 KiB page at `virt`. `false` if not mapped.
-///
-/// # Safety
-/// As [`map_4k`]. The caller flushes the TLB.
-pub unsafe fn set_flags_4k(pml4_phys: u64, virt: u64, flags: Flags) -> bool {
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-    // SAFETY: forwarded from the caller.
-    match unsafe { table(pml4_phys).update_flags(page, flags) } {
-        Ok(flush) => {
-            flush.ignore();
-            true
-        }
-        Err(_) => false,
-    }
-}
-
 /// A translation: physical address, the leaf's flags, and the page size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Translation {
