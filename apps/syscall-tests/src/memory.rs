@@ -1,7 +1,7 @@
 //! brk, mmap, munmap and mprotect, and the heap on top of them.
 
 use libos::__private::abi::abi_types::{
-    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE,
+    MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE,
 };
 use libos::Errno;
 use libos::prelude::*;
@@ -112,4 +112,269 @@ fn the_heap_handles_many_sizes() {
     assert!(big.iter().all(|&b| b == 0xAB));
     let boxed: Vec<Box<[u64; 32]>> = (0..1000).map(|i| Box::new([i; 32])).collect();
     assert_eq!(boxed[999][31], 999);
+}
+
+/// Marks each page of `[addr, addr + pages * 4096)` with words derived
+/// from `seed` and the page (two words a page, at both halves).
+fn fill(addr: usize, pages: usize, seed: u64) {
+    for p in 0..pages {
+        for half in [0, 2048] {
+            // SAFETY: the caller's mapping, writable.
+            unsafe { ((addr + p * 4096 + half) as *mut u64).write_volatile(seed ^ (p as u64) << 8 ^ half as u64) };
+        }
+    }
+}
+
+/// Checks the marks of [`fill`] on pages `range` of the mapping at `addr`.
+fn check(addr: usize, range: core::ops::Range<usize>, seed: u64, what: &str) {
+    for p in range {
+        for half in [0, 2048] {
+            // SAFETY: the caller's mapping, readable.
+            let got = unsafe { ((addr + p * 4096 + half) as *const u64).read_volatile() };
+            assert_eq!(got, seed ^ (p as u64) << 8 ^ half as u64, "{what}: page {p} lost its contents");
+        }
+    }
+}
+
+/// Linux keeps a page's contents across any protection change, PROT_NONE
+/// included (NONE then RW once read back zeros here).
+#[libos::test]
+fn mprotect_none_and_back_keeps_contents() {
+    let addr = map(8 * 4096);
+    fill(addr, 8, 0x5eed);
+    // SAFETY: our mapping; not touched while it is PROT_NONE.
+    unsafe {
+        sys::mprotect(addr, 8 * 4096, PROT_NONE).unwrap();
+        sys::mprotect(addr, 8 * 4096, PROT_READ).unwrap();
+    }
+    check(addr, 0..8, 0x5eed, "NONE then READ");
+    // SAFETY: as above.
+    unsafe {
+        sys::mprotect(addr, 8 * 4096, PROT_NONE).unwrap();
+        sys::mprotect(addr, 8 * 4096, RW).unwrap();
+    }
+    check(addr, 0..8, 0x5eed, "NONE then RW");
+    fill(addr, 8, 0xbeef);
+    check(addr, 0..8, 0xbeef, "written after RW");
+    // SAFETY: our mapping.
+    unsafe { sys::munmap(addr, 8 * 4096) }.unwrap();
+}
+
+/// An mprotect of part of a mapping splits it; every piece keeps its pages.
+#[libos::test]
+fn partial_mprotect_keeps_contents_of_every_piece() {
+    let addr = map(16 * 4096);
+    fill(addr, 16, 0x1234);
+    // SAFETY: our mapping; the NONE pages are not touched until RW again.
+    unsafe {
+        sys::mprotect(addr + 3 * 4096, 2 * 4096, PROT_NONE).unwrap();
+        sys::mprotect(addr + 9 * 4096, 4096, PROT_READ).unwrap();
+        sys::mprotect(addr + 12 * 4096, 4 * 4096, PROT_NONE).unwrap();
+    }
+    check(addr, 0..3, 0x1234, "before the first NONE piece");
+    check(addr, 5..12, 0x1234, "between the pieces");
+    // SAFETY: as above.
+    unsafe { sys::mprotect(addr, 16 * 4096, RW) }.unwrap();
+    check(addr, 0..16, 0x1234, "after the pieces are RW again");
+    // SAFETY: our mapping.
+    unsafe { sys::munmap(addr, 16 * 4096) }.unwrap();
+}
+
+/// munmap of some pages, or of a neighbouring mapping, leaves the rest.
+#[libos::test]
+fn munmap_keeps_contents_of_the_rest_and_of_neighbours() {
+    let addr = map(12 * 4096);
+    fill(addr, 12, 0x77);
+    // SAFETY: pages of our mapping, not used afterwards.
+    unsafe { sys::munmap(addr + 4 * 4096, 4 * 4096) }.unwrap();
+    check(addr, 0..4, 0x77, "below the hole");
+    check(addr, 8..12, 0x77, "above the hole");
+    // A neighbour placed right above, then unmapped.
+    // SAFETY: a fresh mapping that replaces nothing.
+    let next = unsafe { sys::mmap(addr + 12 * 4096, 4096, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0) };
+    if let Ok(next) = next {
+        fill(next, 1, 0x99);
+        // SAFETY: our mapping.
+        unsafe { sys::munmap(next, 4096) }.unwrap();
+    }
+    check(addr, 8..12, 0x77, "after the neighbour went");
+    // SAFETY: our mapping.
+    unsafe { sys::munmap(addr, 12 * 4096) }.unwrap();
+}
+
+/// MAP_FIXED over part of a mapping gives fresh pages there only.
+#[libos::test]
+fn map_fixed_keeps_contents_around_it() {
+    let addr = map(8 * 4096);
+    fill(addr, 8, 0xf1);
+    // SAFETY: replacing pages of our own mapping that nothing uses.
+    let at = unsafe { sys::mmap(addr + 2 * 4096, 3 * 4096, RW, ANON | MAP_FIXED, -1, 0) }.unwrap();
+    assert_eq!(at, addr + 2 * 4096);
+    check(addr, 0..2, 0xf1, "below the fixed mapping");
+    check(addr, 5..8, 0xf1, "above the fixed mapping");
+    // SAFETY: the fresh pages, ours.
+    let fresh = unsafe { core::slice::from_raw_parts(at as *const u8, 3 * 4096) };
+    assert!(fresh.iter().all(|&b| b == 0), "MAP_FIXED must give fresh memory");
+    // SAFETY: our mapping.
+    unsafe { sys::munmap(addr, 8 * 4096) }.unwrap();
+}
+
+/// Shrinking and growing the break changes only the pages above the new
+/// break: the ones below keep their contents; regrown ones are zero.
+#[libos::test]
+fn brk_shrink_and_grow_keep_the_pages_below() {
+    // SAFETY: the test moves the break only above the heap's own use of it
+    // and puts it back.
+    unsafe {
+        let start = sys::brk(0).unwrap().next_multiple_of(4096);
+        assert_eq!(sys::brk(start + 16 * 4096).unwrap(), start + 16 * 4096);
+        fill(start, 16, 0xb7);
+        assert_eq!(sys::brk(start + 4 * 4096).unwrap(), start + 4 * 4096);
+        check(start, 0..4, 0xb7, "below the shrunk break");
+        assert_eq!(sys::brk(start + 16 * 4096).unwrap(), start + 16 * 4096);
+        check(start, 0..4, 0xb7, "below the regrown break");
+        let regrown = core::slice::from_raw_parts((start + 4 * 4096) as *const u8, 12 * 4096);
+        assert!(regrown.iter().all(|&b| b == 0), "regrown break pages must be zero");
+        assert_eq!(sys::brk(start).unwrap(), start);
+    }
+}
+
+/// Numbers near 2^64 as hints, lengths and ranges get Linux's answers,
+/// never an overflow in the kernel (a debug kernel panicked on
+/// `mmap(2^64 - 1, ...)` once).
+#[libos::test]
+fn extreme_numbers_in_memory_calls() {
+    let top = 0x7fff_ffff_f000usize;
+    for hint in [usize::MAX, usize::MAX - 4095, usize::MAX - 4096, 1 << 63, top, top - 1, 0x7fff_ffff_e001] {
+        // SAFETY: a fresh mapping; the hint is only a hint.
+        let addr = unsafe { sys::mmap(hint, 4096, RW, ANON, -1, 0) }.expect("a hinted mmap");
+        assert!(addr >= 0x1000 && addr + 4096 <= top, "hint {hint:#x} gave {addr:#x}");
+        // SAFETY: our mapping.
+        unsafe { sys::munmap(addr, 4096) }.unwrap();
+    }
+    // SAFETY: every call is refused before it changes anything.
+    unsafe {
+        assert_eq!(sys::mmap(usize::MAX - 4095, usize::MAX - 4095, RW, ANON, -1, 0), Err(Errno::ENOMEM));
+        assert_eq!(sys::mmap(usize::MAX - 4095, 4096, RW, ANON | MAP_FIXED, -1, 0), Err(Errno::ENOMEM));
+        assert_eq!(sys::mmap(top - 4096, 8192, RW, ANON | MAP_FIXED, -1, 0), Err(Errno::ENOMEM));
+        assert_eq!(sys::munmap(usize::MAX - 4095, 4096), Err(Errno::EINVAL));
+        assert_eq!(sys::munmap(0x1000, usize::MAX), Err(Errno::EINVAL));
+        assert_eq!(sys::munmap(0x1000, usize::MAX - 4095), Err(Errno::EINVAL));
+        assert_eq!(sys::mprotect(0x1000, usize::MAX, PROT_READ), Err(Errno::ENOMEM));
+        assert_eq!(sys::mprotect(usize::MAX - 4095, 4096, PROT_READ), Err(Errno::ENOMEM));
+        let brk = sys::brk(0).unwrap();
+        assert_eq!(sys::brk(usize::MAX).unwrap(), brk);
+        assert_eq!(sys::brk(top).unwrap(), brk);
+    }
+}
+
+/// munmap and mprotect cost what is mapped, not the size of the range: a
+/// 1 TiB and a 64 TiB mapping are made, touched, protected and unmapped in
+/// well under the bound (a page-by-page walk took 26 s for 1 TiB).
+#[libos::test]
+fn huge_ranges_are_quick_to_protect_and_unmap() {
+    const TIB: usize = 1 << 40;
+    let started = libos::time::Instant::now();
+    // SAFETY: fresh mappings (the 64 TiB one where nothing may be yet).
+    unsafe {
+        let small = sys::mmap(0, TIB, RW, ANON, -1, 0).expect("1 TiB of address space");
+        let big = sys::mmap(16 * TIB, 64 * TIB, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0).expect("64 TiB at 16 TiB");
+        for (addr, len) in [(small, TIB), (big, 64 * TIB)] {
+            let pages = [addr, addr + len / 2, addr + len - 4096];
+            for &p in &pages {
+                fill(p, 1, p as u64);
+            }
+            sys::mprotect(addr, len, PROT_NONE).unwrap();
+            sys::mprotect(addr, len, PROT_READ).unwrap();
+            for &p in &pages {
+                check(p, 0..1, p as u64, "after NONE and READ over the whole range");
+            }
+            sys::munmap(addr, len).unwrap();
+        }
+        // Unmapping nothing over the whole range is quick as well.
+        sys::munmap(16 * TIB, 64 * TIB).unwrap();
+    }
+    let took = started.elapsed();
+    assert!(took.as_secs() < 5, "huge munmap/mprotect took {took:?}");
+}
+
+/// The region limit is Linux's vm.max_map_count (65530); it stops growth
+/// (a new mapping, an mprotect that splits) with ENOMEM, never removal: at
+/// the limit a thread's stack is still freed, a munmap that splits works,
+/// and everything can be unmapped.
+#[libos::test]
+fn the_region_limit_stops_growth_never_removal() {
+    let go = libos::sync::Arc::new(core::sync::atomic::AtomicBool::new(false));
+    let waiting = go.clone();
+    let helper = libos::thread::spawn(move || {
+        while !waiting.load(core::sync::atomic::Ordering::Acquire) {
+            libos::thread::yield_now();
+        }
+    });
+    let pages = 70_000;
+    let addr = map(pages * 4096);
+    // Every other page read-only: two more regions each, until refused.
+    let mut page = 1;
+    loop {
+        assert!(page < pages, "no region limit after {page} splits");
+        // SAFETY: our mapping; the pages are only read afterwards.
+        match unsafe { sys::mprotect(addr + page * 4096, 4096, PROT_READ) } {
+            Ok(()) => page += 2,
+            Err(Errno::ENOMEM) => break,
+            Err(e) => panic!("mprotect: {e:?}"),
+        }
+    }
+    assert!(page > 65_000, "the limit came after only {page} pages");
+    // Fill up to the limit exactly with single pages.
+    let mut extra = Vec::with_capacity(8);
+    loop {
+        // SAFETY: a fresh mapping.
+        match unsafe { sys::mmap(0, 4096, RW, ANON, -1, 0) } {
+            Ok(a) => extra.push(a),
+            Err(Errno::ENOMEM) => break,
+            Err(e) => panic!("mmap: {e:?}"),
+        }
+        assert!(extra.len() < 4, "mmap goes on past the limit");
+    }
+    // A split by mprotect is growth: refused.
+    // SAFETY: as above.
+    assert_eq!(unsafe { sys::mprotect(addr + (pages - 100) * 4096, 4096, PROT_READ) }, Err(Errno::ENOMEM));
+    // Removal: a thread's stack, a split, everything.
+    go.store(true, core::sync::atomic::Ordering::Release);
+    helper.join().unwrap();
+    // SAFETY: pages of our mapping, not used afterwards.
+    unsafe {
+        sys::munmap(addr + (pages - 50) * 4096, 4096).expect("a munmap that splits at the limit");
+        sys::munmap(addr, pages * 4096).expect("munmap of everything at the limit");
+        for a in extra {
+            sys::munmap(a, 4096).unwrap();
+        }
+    }
+    let again = map(4096);
+    // SAFETY: our mapping.
+    unsafe { sys::munmap(again, 4096) }.unwrap();
+}
+
+/// MAP_SHARED|MAP_ANONYMOUS is memory shared by the app's threads (there
+/// is no fork, so it behaves as Linux's within one process).
+#[libos::test]
+fn shared_anonymous_memory_is_seen_by_every_thread() {
+    // SAFETY: a fresh mapping.
+    let addr = unsafe { sys::mmap(0, 4096, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0) }.expect("MAP_SHARED");
+    // SAFETY: our mapping.
+    unsafe { (addr as *mut u64).write_volatile(5) };
+    let seen = libos::thread::spawn(move || {
+        // SAFETY: the mapping lives until the join below.
+        let v = unsafe { (addr as *const u64).read_volatile() };
+        // SAFETY: as above.
+        unsafe { (addr as *mut u64).add(1).write_volatile(v + 1) };
+        v
+    })
+    .join()
+    .unwrap();
+    assert_eq!(seen, 5);
+    // SAFETY: our mapping.
+    assert_eq!(unsafe { (addr as *const u64).add(1).read_volatile() }, 6);
+    // SAFETY: our mapping.
+    unsafe { sys::munmap(addr, 4096) }.unwrap();
 }

@@ -248,7 +248,9 @@ impl RegionSet {
         let end = self.check_range(start, len)?;
         // Wholly covered?
         let mut cursor = start;
-        for (_, r) in self.regions.range(..end) {
+        // From the region that may contain `start`: O(log n + pieces).
+        let from = self.regions.range(..=start).next_back().map_or(start, |(&key, _)| key);
+        for (_, r) in self.regions.range(from..end) {
             if r.end <= cursor {
                 continue;
             }
