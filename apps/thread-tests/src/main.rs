@@ -10,6 +10,7 @@
 mod faults;
 mod lifecycle;
 mod locks;
+mod memory;
 mod parallel;
 mod timing;
 
