@@ -74,3 +74,66 @@ fn ac_set_by_the_app_does_not_open_smap_in_the_kernel() {
     assert_eq!(faulted, has_smap() as u64, "with AC set by the app, the kernel's SMAP probe");
     assert_ne!(flags_after & AC, 0, "the app's AC flag was not restored");
 }
+
+/// An app's RFLAGS.AC (set with POPF) never reaches a kernel handler:
+/// interrupt and exception entries clear it (CLAC, as Linux's do), so with
+/// SMAP a stray kernel access to app memory still faults. The app sets AC,
+/// takes page faults on fresh pages and spins through timer interrupts,
+/// clears AC; the kernel counted entries with AC set from ring 3 and
+/// handlers that found it set.
+#[libos::test]
+fn interrupts_and_exceptions_enter_the_kernel_with_ac_clear() {
+    let counts = || {
+        let c = debug::call(debug::AC_AT_ENTRY, 0, 0).expect("AC_AT_ENTRY");
+        (c & 0xffff_ffff, c >> 32)
+    };
+    let hz = debug::call(debug::TSC_HZ, 0, 0).expect("TSC_HZ");
+    let (from_app, in_handler) = counts();
+    // SAFETY: a fresh mapping of 4 pages.
+    let page = unsafe {
+        libos::sys::mmap(
+            0,
+            4 * 4096,
+            libos::__private::abi::abi_types::PROT_READ | libos::__private::abi::abi_types::PROT_WRITE,
+            libos::__private::abi::abi_types::MAP_PRIVATE | libos::__private::abi::abi_types::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    }
+    .expect("mmap");
+    // SAFETY: AC is set only for the aligned accesses and the spin below
+    // (with CR0.AM an unaligned access would raise #AC), and cleared again;
+    // the writes go to our fresh mapping.
+    unsafe {
+        asm!(
+            "pushfq",
+            "or qword ptr [rsp], 0x40000",
+            "popfq",
+            "mov qword ptr [{page}], 1",
+            "mov qword ptr [{page} + 4096], 1",
+            "mov qword ptr [{page} + 8192], 1",
+            "rdtsc",
+            "shl rdx, 32",
+            "or rax, rdx",
+            "add {until}, rax",
+            "2:",
+            "rdtsc",
+            "shl rdx, 32",
+            "or rax, rdx",
+            "cmp rax, {until}",
+            "jb 2b",
+            "pushfq",
+            "and qword ptr [rsp], -0x40001",
+            "popfq",
+            page = in(reg) page,
+            until = inout(reg) hz / 20 => _,
+            out("rax") _,
+            out("rdx") _,
+        );
+    }
+    let (from_app_after, in_handler_after) = counts();
+    assert!(from_app_after >= from_app + 3, "the page faults did not come with AC set");
+    assert_eq!(in_handler_after, in_handler, "a kernel handler ran with the app's AC set");
+    // SAFETY: our mapping.
+    unsafe { libos::sys::munmap(page, 4 * 4096) }.unwrap();
+}

@@ -51,6 +51,28 @@
 .endm
 
 /*
+ * CLEAR_AC: clear RFLAGS.AC. An interrupt or exception gate leaves AC as it
+ * was: set by the app (POPF in ring 3) or by an interrupted user copy
+ * (STAC). With SMAP, AC set in ring 0 lets any access reach user memory, so
+ * every entry clears it first, as Linux's do (ASM_CLAC in idtentry and
+ * paranoid_entry, arch/x86/entry/entry_64.S); IRET restores the
+ * interrupted RFLAGS. Without SMAP there is no CLAC (it is #UD): POPF of
+ * RFLAGS with AC cleared does it. Needs the kernel's CR3 (reads
+ * user_access_uses_stac) and a stack; clobbers nothing but flags.
+ */
+.macro CLEAR_AC
+    testb $1, user_access_uses_stac(%rip)
+    jz .Lclear_ac_popf_\@
+    clac
+    jmp .Lclear_ac_done_\@
+.Lclear_ac_popf_\@:
+    pushfq
+    andq $~(1 << 18), (%rsp)
+    popfq
+.Lclear_ac_done_\@:
+.endm
+
+/*
  * CLEAR_REGS: zero the registers that still hold values from the
  * interrupted context once pt_regs has them, so that nothing the user
  * controls can steer speculative execution in the kernel (Linux's

@@ -92,6 +92,7 @@ idt_common_entry:
 
 .Lidt_call:
     /* Kernel GS, kernel CR3, RSP = pt_regs on a kernel stack, IF = 0. */
+    CLEAR_AC
     CLEAR_REGS
     movq %rsp, %rdi
     movl %r12d, %esi
@@ -178,6 +179,7 @@ idt_paranoid_entry:
     /* GS = kernel. CR3: the one found goes to R14, the kernel's is loaded. */
     SAVE_AND_SWITCH_TO_KERNEL_CR3 %rax, %r14
     /* CR3 = kernel. R12-R14 are callee-saved across the call. */
+    CLEAR_AC
     movq %rsp, %rdi
     movl %r12d, %esi
     CALL_ALIGNED do_paranoid                /* trap/paranoid.rs */

@@ -88,9 +88,14 @@ pub const BENCH_FLOOR: u64 = 23;
 pub const FIRST_INSTRUCTION_TSC: u64 = 24;
 /// Returns the TSC frequency the kernel's clock uses, in Hz.
 pub const TSC_HZ: u64 = 25;
+/// Returns two counts since boot, packed: interrupts and exceptions that
+/// came from ring 3 with RFLAGS.AC set (low 32 bits), and those whose
+/// kernel handler found AC still set (high 32 bits; the entry code clears
+/// it, so this stays 0).
+pub const AC_AT_ENTRY: u64 = 26;
 
 /// The highest operation number.
-pub const LAST_OPERATION: u64 = TSC_HZ;
+pub const LAST_OPERATION: u64 = AC_AT_ENTRY;
 
 /// Whether operation `op` cannot break the app's memory safety: all but
 /// [`SET_RETURN_RIP`] (the call returns elsewhere) and [`BENCH_FLOOR`]

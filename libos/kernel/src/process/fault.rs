@@ -7,6 +7,7 @@
 //! registers.
 
 use entry_asm::hw::vector;
+use entry_asm::layout::{USER_END, USER_MIN, is_canonical};
 use entry_asm::pt_regs::PtRegs;
 use x86_64::registers::control::Cr2;
 
@@ -57,6 +58,22 @@ impl core::fmt::Display for ThreadLabel<'_> {
     }
 }
 
+/// What a page fault from ring 3 outside the app's range of addresses hit,
+/// in words for the report.
+pub fn address_class(addr: u64) -> &'static str {
+    if addr < USER_MIN {
+        "the null page (never mapped)"
+    } else if addr < USER_END {
+        "no mapping there"
+    } else if addr < 1 << 47 {
+        "unmapped user address (the last user page is never mapped)"
+    } else if !is_canonical(addr) {
+        "non-canonical address"
+    } else {
+        "kernel address"
+    }
+}
+
 /// Prints the kill report and ends the running app. Never returns.
 pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     let task = sched::current();
@@ -87,7 +104,7 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
                     Some(FaultError::StackOverflow) => "stack overflow (into the guard gap below the stack)",
                     Some(FaultError::Protection) => "the mapping does not allow this access",
                     Some(FaultError::OutOfMemory) => "out of memory",
-                    None => "kernel address",
+                    None => address_class(cr2),
                 };
                 p(format_args!("  faulting address {cr2:#x}: {what} ({why})"));
             } else if regs.orig_rax != u64::MAX {

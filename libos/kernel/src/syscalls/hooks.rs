@@ -132,6 +132,7 @@ impl Hooks for Kernel {
             }
             op::FIRST_INSTRUCTION_TSC => Ok(crate::time::first_instruction_tsc()),
             op::TSC_HZ => Ok(crate::time::clock().scale.hz),
+            op::AC_AT_ENTRY => Ok(crate::trap::ac_at_entry()),
             op::RESIDENT_PAGES => Ok(process::current().ok_or(Errno::EINVAL)?.space.resident_pages()),
             op::EXPECT_FAULTING_THREAD => {
                 let bytes = super::thread::read_name(arg1)?;

@@ -52,6 +52,8 @@ pub fn init_cpu(stack_top: u64) {
 /// the interrupted kernel stack), interrupts off.
 #[unsafe(no_mangle)]
 extern "C" fn do_interrupt(regs: &mut PtRegs, vector: u64) {
+    #[cfg(feature = "hooks")]
+    count_ac_at_entry(regs);
     let vector = vector as u8;
     if usize::from(vector) < vector::EXCEPTIONS {
         exception::handle(regs, vector);
@@ -61,4 +63,31 @@ extern "C" fn do_interrupt(regs: &mut PtRegs, vector: u64) {
             sched::exit_to_user_mode();
         }
     }
+}
+
+/// Entries from ring 3 with RFLAGS.AC set, and handlers that found AC set.
+#[cfg(feature = "hooks")]
+static AC_FROM_APP: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+#[cfg(feature = "hooks")]
+static AC_IN_HANDLER: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Counts what the AC test hook reports: whether an app's AC reached a
+/// handler (the entry code must have cleared it, as Linux's does).
+#[cfg(feature = "hooks")]
+fn count_ac_at_entry(regs: &PtRegs) {
+    use core::sync::atomic::Ordering::Relaxed;
+    use entry_asm::hw::rflags;
+    if regs.from_user() && regs.rflags & rflags::AC != 0 {
+        AC_FROM_APP.fetch_add(1, Relaxed);
+    }
+    if x86_64::registers::rflags::read_raw() & rflags::AC != 0 {
+        AC_IN_HANDLER.fetch_add(1, Relaxed);
+    }
+}
+
+/// The AC test hook's two counts (`libos_abi::debug::AC_AT_ENTRY`).
+#[cfg(feature = "hooks")]
+pub fn ac_at_entry() -> u64 {
+    use core::sync::atomic::Ordering::Relaxed;
+    u64::from(AC_FROM_APP.load(Relaxed)) | u64::from(AC_IN_HANDLER.load(Relaxed)) << 32
 }
