@@ -378,3 +378,65 @@ fn shared_anonymous_memory_is_seen_by_every_thread() {
     // SAFETY: our mapping.
     unsafe { sys::munmap(addr, 4096) }.unwrap();
 }
+
+/// When user copies have taken every frame the app may have, the calls
+/// that need kernel memory fail with ENOMEM (a region insert once panicked
+/// the kernel: its heap could not grow), a thread cannot be made, and
+/// everything works again once the memory is unmapped.
+#[libos::test]
+fn memory_calls_fail_cleanly_when_app_pages_took_all_memory() {
+    use libos::__private::abi::abi_types::{CLOCK_MONOTONIC, Timespec};
+    const SPAN: usize = 1 << 36;
+    let addr = map(SPAN);
+    // One user copy per page (clock_gettime writes 16 bytes): each takes a
+    // fresh frame in the kernel's copy, until that fails with EFAULT.
+    let mut pages = 0;
+    loop {
+        assert!(pages * 4096 < SPAN, "memory never ran out");
+        // SAFETY: a page of our mapping.
+        match unsafe { sys::clock_gettime(CLOCK_MONOTONIC, (addr + pages * 4096) as *mut Timespec) } {
+            Ok(()) => pages += 1,
+            Err(Errno::EFAULT) => break,
+            Err(e) => panic!("clock_gettime: {e:?}"),
+        }
+    }
+    assert!(pages > 1000, "memory ran out after {pages} pages");
+    // Growth needs kernel memory: refused, never a panic.
+    let mut got = Vec::with_capacity(64);
+    let refused = (0..10_000).any(|_| {
+        // SAFETY: a fresh mapping.
+        match unsafe { sys::mmap(0, 4096, RW, ANON, -1, 0) } {
+            Ok(a) => {
+                got.push(a);
+                false
+            }
+            Err(e) => {
+                assert_eq!(e, Errno::ENOMEM);
+                true
+            }
+        }
+    });
+    assert!(refused, "10000 mappings made with no memory left");
+    // SAFETY: our mapping; the page is only read afterwards.
+    let split = unsafe { sys::mprotect(addr + 4096, 4096, PROT_READ) };
+    assert!(split == Err(Errno::ENOMEM) || split.is_ok());
+    // SAFETY: moving the break up and back.
+    unsafe {
+        let brk = sys::brk(0).unwrap();
+        let moved = sys::brk(brk + (1 << 20)).unwrap();
+        assert!(moved == brk || moved == brk + (1 << 20));
+        sys::brk(brk).unwrap();
+    }
+    // SAFETY: our mappings, not used afterwards.
+    unsafe {
+        sys::munmap(addr, SPAN).unwrap();
+        for a in got {
+            sys::munmap(a, 4096).unwrap();
+        }
+    }
+    // All back: a mapping and a thread work again.
+    let again = map(4096);
+    // SAFETY: our mapping.
+    unsafe { sys::munmap(again, 4096) }.unwrap();
+    assert_eq!(libos::thread::spawn(|| 3).join().unwrap(), 3);
+}
