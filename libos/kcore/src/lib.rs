@@ -20,6 +20,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod address_class;
 pub mod aml;
 pub mod block_io;
 pub mod boot_options;

@@ -214,6 +214,12 @@ impl RegionSet {
         at_hint.or_else(|| self.find_free(len, below))
     }
 
+    /// Whether removing `[start, end)` would split a region in two (the
+    /// one removal that adds a region).
+    pub fn removal_splits(&self, start: u64, end: u64) -> bool {
+        self.find(start).is_some_and(|r| r.start < start && r.end > end)
+    }
+
     /// Removes every page of `[start, start + len)` from the set, splitting
     /// regions that straddle its ends. Returns the removed pieces (the
     /// kernel unmaps them). Removing nothing is not an error (as munmap).

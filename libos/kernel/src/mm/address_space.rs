@@ -423,17 +423,27 @@ impl AddressSpace {
     }
 
     /// Linux's `munmap`. Removal always succeeds for a valid range, however
-    /// many regions the app has (see `vm_regions::MAX_REGIONS_AFTER_REMOVAL`).
+    /// many regions the app has (see `vm_regions::MAX_REGIONS_AFTER_REMOVAL`),
+    /// except a split when no kernel memory is left (`ENOMEM`).
     pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
         if len == 0 {
             return Err(Errno::EINVAL);
         }
         let (start, end) = page_range(addr, len).ok_or(Errno::EINVAL)?;
         let _calls = self.lock_calls()?;
-        self.lock_inner().regions.remove(start, end - start).map_err(|e| match e {
-            RegionError::Invalid => Errno::EINVAL,
-            other => region_errno(other),
-        })?;
+        {
+            let mut inner = self.lock_inner();
+            // A split needs kernel memory for the new region: with none
+            // left above the reserve it is refused, as Linux refuses it at
+            // the region limit. Any other removal needs none.
+            if inner.regions.removal_splits(start, end) && self.check_growth().is_err() {
+                return Err(Errno::ENOMEM);
+            }
+            inner.regions.remove(start, end - start).map_err(|e| match e {
+                RegionError::Invalid => Errno::EINVAL,
+                other => region_errno(other),
+            })?;
+        }
         self.unmap_range(start, end)
     }
 

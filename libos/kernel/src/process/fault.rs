@@ -7,7 +7,8 @@
 //! registers.
 
 use entry_asm::hw::vector;
-use entry_asm::layout::{USER_END, USER_MIN, is_canonical};
+use entry_asm::layout::{USER_END, USER_MIN};
+use libos_kcore::address_class::AddressClass;
 use entry_asm::pt_regs::PtRegs;
 use x86_64::registers::control::Cr2;
 
@@ -58,22 +59,6 @@ impl core::fmt::Display for ThreadLabel<'_> {
     }
 }
 
-/// What a page fault from ring 3 outside the app's range of addresses hit,
-/// in words for the report.
-pub fn address_class(addr: u64) -> &'static str {
-    if addr < USER_MIN {
-        "the null page (never mapped)"
-    } else if addr < USER_END {
-        "no mapping there"
-    } else if addr < 1 << 47 {
-        "unmapped user address (the last user page is never mapped)"
-    } else if !is_canonical(addr) {
-        "non-canonical address"
-    } else {
-        "kernel address"
-    }
-}
-
 /// Prints the kill report and ends the running app. Never returns.
 pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     let task = sched::current();
@@ -104,7 +89,7 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
                     Some(FaultError::StackOverflow) => "stack overflow (into the guard gap below the stack)",
                     Some(FaultError::Protection) => "the mapping does not allow this access",
                     Some(FaultError::OutOfMemory) => "out of memory",
-                    None => address_class(cr2),
+                    None => AddressClass::of(cr2, USER_MIN, USER_END).describe(),
                 };
                 p(format_args!("  faulting address {cr2:#x}: {what} ({why})"));
             } else if regs.orig_rax != u64::MAX {
