@@ -37,8 +37,8 @@ use crate::arch::x86_64::paging::{self, Flags, USER_TABLE_FLAGS};
 use crate::arch::x86_64::{kpti, page_walk, tlb};
 use crate::config;
 use crate::mm::{frame, kernel_space, phys};
-use crate::smp::shootdown::FlushBatch;
 use crate::sched;
+use crate::smp::shootdown::FlushBatch;
 use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
 
 /// Most memory one app may have resident (pages), so that an app cannot
@@ -262,9 +262,10 @@ impl AddressSpace {
         let _ = present;
         let mut inner = self.lock_inner();
         let Some(region) = inner.regions.find(addr).copied() else {
-            let below_stack = inner.regions.iter().any(|r| {
-                r.kind == Kind::Stack && addr < r.start && addr.saturating_add(STACK_GUARD_GAP) >= r.start
-            });
+            let below_stack = inner
+                .regions
+                .iter()
+                .any(|r| r.kind == Kind::Stack && addr < r.start && addr.saturating_add(STACK_GUARD_GAP) >= r.start);
             return Err(if below_stack { FaultError::StackOverflow } else { FaultError::Unmapped });
         };
         let allowed = (!write || region.prot.contains(Prot::WRITE))

@@ -8,8 +8,8 @@
 
 use entry_asm::hw::vector;
 use entry_asm::layout::{USER_END, USER_MIN};
-use libos_kcore::address_class::AddressClass;
 use entry_asm::pt_regs::PtRegs;
+use libos_kcore::address_class::AddressClass;
 use x86_64::registers::control::Cr2;
 
 use super::{ExitStatus, Kill, signal};

@@ -75,7 +75,8 @@ unsafe fn walk_level(
         }
         if level == 1 {
             leaf(va, entry);
-        } else if entry.flags().contains(PageTableFlags::PRESENT) && !entry.flags().contains(PageTableFlags::HUGE_PAGE) {
+        } else if entry.flags().contains(PageTableFlags::PRESENT) && !entry.flags().contains(PageTableFlags::HUGE_PAGE)
+        {
             let child = entry.addr().as_u64();
             // SAFETY: a present, non-huge entry above a leaf points at the
             // next level's table, covering `[va, va + span)`.
