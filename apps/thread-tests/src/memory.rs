@@ -2,7 +2,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use libos::__private::abi::abi_types::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
+use libos::__private::abi::abi_types::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE};
 use libos::prelude::*;
 use libos::sync::{Arc, Barrier};
 use libos::{cpu, sys, thread};
@@ -79,23 +79,40 @@ fn threads_touching_the_same_fresh_pages_all_succeed() {
 }
 
 /// An exit_group from one thread ends the app while another thread is
-/// inside huge munmap calls (64 TiB each, over and over): the calls let a
-/// kill in. Once a page-by-page walk with interrupts off never ended and
-/// the app never did either.
+/// inside huge munmap calls: it maps 64 TiB, touches pages spread over it
+/// (so that the walk has tables to visit) and unmaps it, over and over.
+/// The calls let a kill in between bounded chunks. Once a page-by-page
+/// walk with interrupts off took hours for 64 TiB, and the app never
+/// ended.
 #[libos::test]
 fn exit_ends_the_app_during_huge_munmaps() {
+    const TIB: usize = 1 << 40;
     let started = Arc::new(AtomicUsize::new(0));
     let s = started.clone();
     let _unmapper = thread::spawn(move || {
         let _ = cpu::pin_to(1 % cpu::count());
         loop {
-            s.fetch_add(1, Ordering::Release);
-            // SAFETY: 16..80 TiB holds nothing of this app (mappings go
-            // top-down from below the stack, near 128 TiB).
-            let _ = unsafe { sys::munmap(16 << 40, 64 << 40) };
+            // SAFETY: 16..80 TiB holds nothing else of this app (mappings
+            // go top-down from below the stack, near 128 TiB).
+            unsafe {
+                let at = sys::mmap(
+                    16 * TIB,
+                    64 * TIB,
+                    PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                    -1,
+                    0,
+                )
+                .expect("64 TiB at 16 TiB");
+                for i in 0..64 {
+                    ((at + i * TIB + i * (2 << 20)) as *mut u8).write_volatile(1);
+                }
+                s.fetch_add(1, Ordering::Release);
+                let _ = sys::munmap(at, 64 * TIB);
+            }
         }
     });
-    while started.load(Ordering::Acquire) < 3 {
+    while started.load(Ordering::Acquire) < 2 {
         thread::yield_now();
     }
     // Ends the test as a pass only if the app does end.
