@@ -388,6 +388,8 @@ fn memory_calls_fail_cleanly_when_app_pages_took_all_memory() {
     use libos::__private::abi::abi_types::{CLOCK_MONOTONIC, Timespec};
     const SPAN: usize = 1 << 36;
     let addr = map(SPAN);
+    // Allocated before memory runs out.
+    let mut got = Vec::with_capacity(10_000);
     // One user copy per page (clock_gettime writes 16 bytes): each takes a
     // fresh frame in the kernel's copy, until that fails with EFAULT.
     let mut pages = 0;
@@ -402,7 +404,6 @@ fn memory_calls_fail_cleanly_when_app_pages_took_all_memory() {
     }
     assert!(pages > 1000, "memory ran out after {pages} pages");
     // Growth needs kernel memory: refused, never a panic.
-    let mut got = Vec::with_capacity(64);
     let refused = (0..10_000).any(|_| {
         // SAFETY: a fresh mapping.
         match unsafe { sys::mmap(0, 4096, RW, ANON, -1, 0) } {
