@@ -295,6 +295,7 @@ fn huge_ranges_are_quick_to_protect_and_unmap() {
         sys::munmap(16 * TIB, 64 * TIB).unwrap();
     }
     let took = started.elapsed();
+    println!("1 TiB and 64 TiB mapped, protected twice and unmapped in {took:?}");
     assert!(took.as_secs() < 5, "huge munmap/mprotect took {took:?}");
 }
 

@@ -63,6 +63,11 @@ struct Inner {
     brk_start: u64,
     brk: u64,
     resident: u64,
+    /// Start of the main thread's stack region (`USER_END` before the
+    /// loader adds it): mmap places below its guard gap, and a fault in the
+    /// gap is a stack overflow. Kept here so that neither looks at every
+    /// region under the lock.
+    stack_start: u64,
 }
 
 /// One app's address space.
@@ -150,6 +155,7 @@ impl AddressSpace {
                 brk_start: 0,
                 brk: 0,
                 resident: 0,
+                stack_start: USER_END,
             }),
         }))
     }
@@ -248,8 +254,8 @@ impl AddressSpace {
     }
 
     /// Resolves a page fault at `addr` (demand paging). `write` and `fetch`
-    /// say what the access was; `present` whether the page was mapped
-    /// (not needed: the entry itself is looked at under the lock).
+    /// say what the access was (whether the page was present does not
+    /// matter: the entry itself is looked at under the lock).
     ///
     /// The page table is looked at under the lock before anything is
     /// allocated: another CPU may have mapped the page since the fault
@@ -258,14 +264,13 @@ impl AddressSpace {
     /// after). A page whose entry now allows the access is a success, as in
     /// Linux's `handle_pte_fault` (a spurious fault); an entry that lags
     /// behind its region's protection is brought up to date.
-    pub fn handle_fault(&self, addr: u64, write: bool, fetch: bool, present: bool) -> Result<(), FaultError> {
-        let _ = present;
+    pub fn handle_fault(&self, addr: u64, write: bool, fetch: bool) -> Result<(), FaultError> {
         let mut inner = self.lock_inner();
         let Some(region) = inner.regions.find(addr).copied() else {
-            let below_stack = inner
-                .regions
-                .iter()
-                .any(|r| r.kind == Kind::Stack && addr < r.start && addr.saturating_add(STACK_GUARD_GAP) >= r.start);
+            let stack = inner.stack_start;
+            let below_stack = addr < stack
+                && addr.saturating_add(STACK_GUARD_GAP) >= stack
+                && inner.regions.find(stack).is_some_and(|r| r.kind == Kind::Stack);
             return Err(if below_stack { FaultError::StackOverflow } else { FaultError::Unmapped });
         };
         let allowed = (!write || region.prot.contains(Prot::WRITE))
@@ -295,7 +300,12 @@ impl AddressSpace {
 
     /// Adds a region at a fixed place (loader: image segments, the stack).
     pub fn add_region(&self, start: u64, len: u64, prot: Prot, kind: Kind) -> Result<(), Errno> {
-        self.lock_inner().regions.insert(start, len, prot, kind).map_err(region_errno)
+        let mut inner = self.lock_inner();
+        inner.regions.insert(start, len, prot, kind).map_err(region_errno)?;
+        if kind == Kind::Stack {
+            inner.stack_start = inner.stack_start.min(start);
+        }
+        Ok(())
     }
 
     /// Writes `data` at user address `virt` through the direct map,
@@ -553,13 +563,7 @@ impl AddressSpace {
 
 /// Top-down mmap placement starts below the stack's guard gap.
 fn mmap_ceiling(inner: &Inner) -> u64 {
-    inner
-        .regions
-        .iter()
-        .filter(|r| r.kind == Kind::Stack)
-        .map(|r| r.start.saturating_sub(STACK_GUARD_GAP))
-        .min()
-        .unwrap_or(USER_END)
+    if inner.stack_start == USER_END { USER_END } else { inner.stack_start.saturating_sub(STACK_GUARD_GAP) }
 }
 
 fn region_errno(e: RegionError) -> Errno {

@@ -25,7 +25,6 @@ use crate::{process, sched};
 
 /// Page-fault error-code bits (Intel SDM Vol. 3A, "Page-Fault Error Code").
 mod pf {
-    pub const PRESENT: u64 = 1;
     pub const WRITE: u64 = 2;
     pub const FETCH: u64 = 16;
 }
@@ -67,7 +66,7 @@ fn from_user(regs: &mut PtRegs, vector: u8, cr2: u64) {
 /// the running app's memory.
 fn demand_page(code: u64, addr: u64) -> Result<(), FaultError> {
     let space = process::current().map(|p| p.space.clone()).ok_or(FaultError::Unmapped)?;
-    space.handle_fault(addr, code & pf::WRITE != 0, code & pf::FETCH != 0, code & pf::PRESENT != 0)
+    space.handle_fault(addr, code & pf::WRITE != 0, code & pf::FETCH != 0)
 }
 
 /// What an exception raised by the kernel does.
