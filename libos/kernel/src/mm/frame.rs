@@ -1,5 +1,7 @@
 //! The kernel's physical frame allocator (a `libos_kcore` bitmap behind a lock).
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use libos_kcore::PAGE_SIZE;
 use libos_kcore::frame_allocator::{BitmapStorage, FrameAllocator};
 use libos_kcore::phys_range::PhysRange;
@@ -73,6 +75,7 @@ pub fn init(boot: &BootInfo) -> FrameStats {
     }
     alloc.reserve(place);
     let stats = FrameStats { free: alloc.free_frames(), usable: alloc.usable_frames() };
+    RESERVE_FRAMES.store((stats.free / 8).min(KERNEL_RESERVE_FRAMES), Ordering::Relaxed);
     *FRAMES.lock() = Some(alloc);
     stats
 }
@@ -97,15 +100,22 @@ pub fn alloc() -> Option<u64> {
 /// Frames that app pages never take: what the kernel needs to go on
 /// working for the app once its pages have taken the rest (heap growth for
 /// regions and the like, page tables, a kill report), as Linux keeps its
-/// `min_free_kbytes` watermark for allocations that may not fail. 1 MiB:
-/// four growths of the kernel heap (`heap::GROW_MIN`, 256 KiB).
+/// `min_free_kbytes` watermark for allocations that may not fail. 1 MiB
+/// (four growths of the kernel heap, `heap::GROW_MIN`), or an eighth of
+/// the free memory at boot on machines under about 8 MiB (the heap then
+/// grows by what an allocation needs; a machine that small keeps a weaker
+/// promise).
 pub const KERNEL_RESERVE_FRAMES: u64 = 256;
+
+/// The reserve for this machine (set by [`init`]).
+static RESERVE_FRAMES: AtomicU64 = AtomicU64::new(KERNEL_RESERVE_FRAMES);
 
 /// A zeroed frame for an app's page, refused while no more than
 /// [`KERNEL_RESERVE_FRAMES`] are free.
 pub fn alloc_zeroed_for_app() -> Option<u64> {
     let limit = limit();
-    let f = with(|a| if a.free_frames() > KERNEL_RESERVE_FRAMES { a.allocate_below(limit) } else { None })?;
+    let reserve = RESERVE_FRAMES.load(Ordering::Relaxed);
+    let f = with(|a| if a.free_frames() > reserve { a.allocate_below(limit) } else { None })?;
     phys::zero_frame(f);
     Some(f)
 }
@@ -114,7 +124,8 @@ pub fn alloc_zeroed_for_app() -> Option<u64> {
 /// for an app that needs memory (a new region) is refused with `ENOMEM`
 /// otherwise, before an allocation could fail.
 pub fn above_kernel_reserve() -> bool {
-    with(|a| a.free_frames() > KERNEL_RESERVE_FRAMES)
+    let reserve = RESERVE_FRAMES.load(Ordering::Relaxed);
+    with(|a| a.free_frames() > reserve)
 }
 
 /// One frame filled with zeros.

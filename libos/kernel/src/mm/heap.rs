@@ -69,12 +69,13 @@ fn map_fresh(start: u64, len: u64) -> bool {
 // allocator (the frame allocator and the page-table code do not allocate).
 unsafe impl Source for HeapSource {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
-        let want = (layout.size() as u64 + layout.align() as u64 + 4 * PAGE_SIZE).max(GROW_MIN);
-        let grow = want.next_multiple_of(PAGE_SIZE);
+        let need = (layout.size() as u64 + layout.align() as u64 + 4 * PAGE_SIZE).next_multiple_of(PAGE_SIZE);
         let start = talc.source.mapped_end;
-        if start + grow > KERNEL_HEAP_BASE + KERNEL_HEAP_MAX || !map_fresh(start, grow) {
-            return Err(());
-        }
+        let fits = |grow: u64| start + grow <= KERNEL_HEAP_BASE + KERNEL_HEAP_MAX;
+        // GROW_MIN at a time; when frames are short (the kernel's reserve,
+        // `frame::KERNEL_RESERVE_FRAMES`, on a small machine), just what
+        // this allocation needs.
+        let grow = [need.max(GROW_MIN), need].into_iter().find(|&g| fits(g) && map_fresh(start, g)).ok_or(())?;
         talc.source.mapped_end = start + grow;
         let new_end = match talc.source.heap_end {
             // SAFETY: [start, start + grow) was just mapped and belongs to
