@@ -454,8 +454,7 @@ fn memory_calls_fail_cleanly_when_app_pages_took_all_memory() {
 fn cpu_brand_is_qemu() -> bool {
     let mut brand = [0u8; 48];
     for (i, leaf) in (0x8000_0002u32..=0x8000_0004).enumerate() {
-        // SAFETY: CPUID is available in ring 3 and has no side effects.
-        let r = unsafe { core::arch::x86_64::__cpuid(leaf) };
+        let r = core::arch::x86_64::__cpuid(leaf);
         for (j, word) in [r.eax, r.ebx, r.ecx, r.edx].into_iter().enumerate() {
             brand[i * 16 + j * 4..][..4].copy_from_slice(&word.to_le_bytes());
         }
