@@ -147,6 +147,11 @@ pub struct XstateLayout {
     pub areas: [ComponentArea; 8],
     /// The bits of MXCSR the CPU supports (from FXSAVE's MXCSR_MASK).
     pub mxcsr_mask: u32,
+    /// The size CPUID reports for the save area once XCR0 is set (0 until
+    /// [`XstateLayout::reconcile`]), for the boot report.
+    pub cpu_reported_size: usize,
+    /// Whether the CPU has XSAVEOPT (the fallback from a compacted form).
+    pub has_xsaveopt: bool,
 }
 
 /// Why an image of extended state cannot be loaded.
@@ -186,6 +191,8 @@ impl XstateLayout {
             standard_size: LEGACY_SIZE,
             areas: [ComponentArea::default(); 8],
             mxcsr_mask: DEFAULT_MXCSR_MASK,
+            cpu_reported_size: 0,
+            has_xsaveopt: false,
         };
         if !has_xsave {
             return fx;
@@ -232,7 +239,33 @@ impl XstateLayout {
             standard_size: standard_end as usize,
             areas,
             mxcsr_mask: DEFAULT_MXCSR_MASK,
+            cpu_reported_size: 0,
+            has_xsaveopt: sub1.eax & 1 != 0,
         }
+    }
+
+    /// Checks the layout against the sizes the CPU reports once XCR0 is set
+    /// (CPUID.(EAX=0DH,ECX=0):EBX for the standard format,
+    /// CPUID.(EAX=0DH,ECX=1):EBX for the compacted one) and never allocates
+    /// less. When the compacted size disagrees with the SDM's compaction
+    /// rule (13.4.3) computed here, the CPU's compaction cannot be trusted
+    /// to match [`XstateLayout::to_standard`]'s offsets: use the standard
+    /// format (XSAVEOPT or XSAVE) instead. Bochs 2.7 is such a CPU: it
+    /// reports 2688 bytes (the standard size) for a compacted x87..Hi16_ZMM
+    /// area of 2432, and its XSAVEC writes AVX-512 state over the XSAVE
+    /// header, which the next XRSTOR refuses with #GP.
+    pub fn reconcile(&mut self, standard_reported: usize, compacted_reported: usize) {
+        if !self.uses_xsave() {
+            self.cpu_reported_size = LEGACY_SIZE;
+            return;
+        }
+        if self.instruction.compacted() && compacted_reported != self.size {
+            self.instruction = if self.has_xsaveopt { SaveInstruction::Xsaveopt } else { SaveInstruction::Xsave };
+            self.size = self.standard_size;
+        }
+        self.cpu_reported_size = if self.instruction.compacted() { compacted_reported } else { standard_reported };
+        self.size = self.size.max(self.cpu_reported_size);
+        self.standard_size = self.standard_size.max(standard_reported);
     }
 
     /// Whether XSAVE is in use (else FXSAVE).
@@ -436,6 +469,21 @@ mod tests {
         // Standard: up to the end of Hi16_ZMM, holes for MPX included.
         assert_eq!(l.standard_size, 2688);
         assert_eq!(l.component_names().collect::<vec::Vec<_>>(), ["x87", "sse", "avx", "opmask", "zmm_hi256", "hi16_zmm"]);
+    }
+
+    #[test]
+    fn a_cpu_whose_compaction_disagrees_gets_the_standard_format() {
+        let mut l = XstateLayout::from_cpuid(true, skylake_x);
+        l.reconcile(2688, 2432);
+        assert_eq!((l.instruction, l.size, l.cpu_reported_size), (SaveInstruction::Xsaves, 2432, 2432));
+        // Bochs 2.7's corei7_skylake_x.
+        let mut l = XstateLayout::from_cpuid(true, skylake_x);
+        l.reconcile(2688, 2688);
+        assert_eq!((l.instruction, l.size), (SaveInstruction::Xsaveopt, 2688));
+        // A standard-format CPU that reports more than computed: never less.
+        let mut l = XstateLayout::from_cpuid(true, avx2_xsaveopt);
+        l.reconcile(896, 0);
+        assert_eq!((l.instruction, l.size, l.standard_size), (SaveInstruction::Xsaveopt, 896, 896));
     }
 
     #[test]

@@ -82,10 +82,11 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
         let _ = write!(parts, "{}{name}", if parts.is_empty() { "" } else { " " });
     }
     println!(
-        "  fpu      {parts} (XCR0 {:#x}); {}, {} bytes per thread (user format {}); MXCSR mask {:#x}",
+        "  fpu      {parts} (XCR0 {:#x}); {}, {} bytes per thread (CPUID: {}; user format {}); MXCSR mask {:#x}",
         x.features,
         x.instruction.name(),
         x.size,
+        x.cpu_reported_size,
         x.standard_size,
         x.mxcsr_mask
     );

@@ -48,6 +48,10 @@ pub fn init_boot_cpu() -> &'static XstateLayout {
     });
     enable(&l);
     l.set_mxcsr_mask(probe_mxcsr_mask());
+    // With XCR0 set, CPUID gives the sizes the save instructions write
+    // (subleaf 0 EBX standard, subleaf 1 EBX compacted for XCR0 | IA32_XSS,
+    // and IA32_XSS is 0): see `XstateLayout::reconcile`.
+    l.reconcile(cpuid!(0xd, 0).ebx as usize, cpuid!(0xd, 1).ebx as usize);
     LAYOUT.set(l)
 }
 
@@ -58,7 +62,9 @@ pub fn init_this_cpu() {
 
 /// CR0 and CR4 bits, then XCR0 (Intel SDM Vol. 3A 13.1 "Provide Support
 /// for FXSAVE/FXRSTOR", 13.3 "Enable the use of XSAVE"; Linux's
-/// `fpu__init_cpu_generic` and `fpu__init_cpu_xstate`).
+/// `fpu__init_cpu_generic` and `fpu__init_cpu_xstate`). Never inlined (see
+/// `ExtendedState::save`).
+#[inline(never)]
 fn enable(l: &XstateLayout) {
     // SAFETY: EM clear and MP set let x87/SSE run (without #UD/#NM); TS
     // clear means no #NM ever; NE reports x87 errors as #MF, not through
@@ -90,6 +96,7 @@ fn enable(l: &XstateLayout) {
 
 /// MXCSR_MASK: the MXCSR bits this CPU supports (SDM Vol. 1 11.6.6), from
 /// one FXSAVE at boot.
+#[inline(never)]
 fn probe_mxcsr_mask() -> u32 {
     #[repr(C, align(64))]
     struct Area([u8; 512]);
@@ -145,6 +152,9 @@ impl ExtendedState {
     }
 
     /// Saves this CPU's registers (the running thread's) into the buffer.
+    /// Never inlined: the kernel's FPU/SIMD instructions stay in this
+    /// module's functions, where the disassembly check allows them.
+    #[inline(never)]
     pub fn save(&mut self) {
         let l = layout();
         let p = self.area.as_ptr();
@@ -175,6 +185,8 @@ impl ExtendedState {
     /// Loads the buffer into this CPU's registers (for the thread about to
     /// run). Every component on is loaded: those absent from XSTATE_BV get
     /// their initial values, so nothing of the previous thread remains.
+    /// Never inlined (see `save`).
+    #[inline(never)]
     pub fn restore(&self) {
         let l = layout();
         let p = self.area.as_ptr();
