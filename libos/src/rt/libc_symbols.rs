@@ -7,9 +7,9 @@
 //! no C library (it has its own runtime), so `libos` defines them here, with
 //! the string instructions (`rep movsb`/`rep stosb`, fast on every CPU with
 //! ERMSB and correct on all) so that no Rust loop can be turned back into a
-//! call to itself. `rust_eh_personality` is referenced by the prebuilt
-//! `alloc` (compiled with `panic=unwind`); apps abort on panic and never
-//! unwind, so it is never called.
+//! call to itself. `rust_eh_personality` and `_Unwind_Resume` are
+//! referenced by the prebuilt `alloc` (compiled with `panic=unwind`); apps
+//! abort on panic and never unwind, so they are never called.
 
 use core::arch::asm;
 use core::ffi::{c_char, c_int, c_void};
@@ -108,6 +108,14 @@ pub unsafe extern "C" fn strlen(s: *const c_char) -> usize {
         n += 1;
     }
     n
+}
+
+/// The unwinder's entry that the prebuilt `alloc`'s landing pads call.
+/// Nothing unwinds (see `rust_eh_personality`): never called.
+#[unsafe(no_mangle)]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    // SAFETY: ud2 only raises #UD.
+    unsafe { asm!("ud2", options(noreturn, nomem, nostack)) }
 }
 
 /// The unwinder's personality routine that the prebuilt `alloc` refers to.

@@ -253,11 +253,6 @@ impl Layout {
         self.images_dir().join(format!("{}{}.bin", app.unwrap_or(NO_APP_NAME), flavor.suffix()))
     }
 
-    /// Where cargo leaves an app's ELF built for `flavor`.
-    pub fn app_elf(&self, app: &str, flavor: Flavor) -> PathBuf {
-        self.app_elf_for(app, flavor, APP_TARGET)
-    }
-
     /// Where cargo leaves an app's ELF built for `flavor` and `target`
     /// ([`APP_TARGET`], or [`TARGET`] for the benchmark's soft-float build).
     pub fn app_elf_for(&self, app: &str, flavor: Flavor, target: &str) -> PathBuf {
@@ -565,13 +560,13 @@ mod tests {
         assert_eq!(layout.kernel_elf(empty), Path::new("/w/target/images/kernel-bench-empty-release.elf"));
         assert_eq!(layout.image(None, empty), Path::new("/w/target/images/kernel-bench-empty-release.bin"));
         assert_eq!(
-            layout.app_elf("hello", Flavor::plain(true)),
+            layout.app_elf_for("hello", Flavor::plain(true), APP_TARGET),
             Path::new("/w/target/user/x86_64-unknown-linux-musl/release/hello")
         );
         let testing = Flavor::testing(false);
         assert_eq!(layout.kernel_elf(testing), Path::new("/w/target/images/kernel-testing.elf"));
         assert_eq!(
-            layout.app_elf("hello", testing),
+            layout.app_elf_for("hello", testing, APP_TARGET),
             Path::new("/w/target/user-testing/x86_64-unknown-linux-musl/debug/hello")
         );
         let bench = Flavor { hooks: Hooks::Bench, ..Flavor::plain(true) };
@@ -587,10 +582,10 @@ mod tests {
         };
         let layout = Layout::outside(PathBuf::from("/fw"), PathBuf::from("/fw/libos"), app);
         let plain = Flavor::plain(false);
-        assert_eq!(layout.app_elf("myapp", plain), Path::new("/home/u/myapp/target/x86_64-unknown-linux-musl/debug/myapp"));
+        assert_eq!(layout.app_elf_for("myapp", plain, APP_TARGET), Path::new("/home/u/myapp/target/x86_64-unknown-linux-musl/debug/myapp"));
         // Its test build (with `libos/testing`) apart from the production one.
         assert_eq!(
-            layout.app_elf("myapp", Flavor::testing(false)),
+            layout.app_elf_for("myapp", Flavor::testing(false), APP_TARGET),
             Path::new("/home/u/myapp/target/libos/user-testing/x86_64-unknown-linux-musl/debug/myapp")
         );
         assert_eq!(layout.image(Some("myapp"), plain), Path::new("/home/u/myapp/target/libos/images/myapp.bin"));
