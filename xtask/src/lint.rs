@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::build::{APP_TARGET, BENCH_EMPTY_FEATURE, BENCH_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo};
+use crate::build::{
+    APP_TARGET, BENCH_EMPTY_FEATURE, BENCH_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo,
+};
 use crate::emulator::qemu::shell_quote;
 
 /// One check: a title and a cargo command line.

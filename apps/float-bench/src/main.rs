@@ -54,14 +54,22 @@ fn wait(word: &AtomicU32, while_value: u32) {
     while word.load(Ordering::Acquire) == while_value {
         // SAFETY: the futex word lives as long as both threads (an Arc).
         let _ = unsafe {
-            libos::sys::futex(word.as_ptr(), FUTEX_WAIT_PRIVATE, while_value, core::ptr::null(), core::ptr::null_mut(), 0)
+            libos::sys::futex(
+                word.as_ptr(),
+                FUTEX_WAIT_PRIVATE,
+                while_value,
+                core::ptr::null(),
+                core::ptr::null_mut(),
+                0,
+            )
         };
     }
 }
 
 fn wake(word: &AtomicU32) {
     // SAFETY: as in `wait`.
-    let _ = unsafe { libos::sys::futex(word.as_ptr(), FUTEX_WAKE_PRIVATE, 1, core::ptr::null(), core::ptr::null_mut(), 0) };
+    let _ =
+        unsafe { libos::sys::futex(word.as_ptr(), FUTEX_WAKE_PRIVATE, 1, core::ptr::null(), core::ptr::null_mut(), 0) };
 }
 
 /// `trips` round trips: the main thread sets the word to 1 and waits for

@@ -13,9 +13,7 @@ fn unmasked_sse_divide_by_zero_is_sigfpe() {
     crate::mxcsr::write(crate::mxcsr::NEAREST & !(1 << 9));
     let q: f64;
     // SAFETY: DIVSD on registers; the #XM it raises ends the app.
-    unsafe {
-        asm!("divsd {a}, {b}", a = inout(xmm_reg) 1.0f64 => q, b = in(xmm_reg) 0.0f64, options(nomem, nostack))
-    };
+    unsafe { asm!("divsd {a}, {b}", a = inout(xmm_reg) 1.0f64 => q, b = in(xmm_reg) 0.0f64, options(nomem, nostack)) };
     core::hint::black_box(q);
 }
 
@@ -24,9 +22,7 @@ fn unmasked_x87_divide_by_zero_is_sigfpe() {
     let cw: u16 = 0x37f & !(1 << 2); // ZM clear
     // SAFETY: x87 instructions on the thread's own x87 state; the pending
     // exception is raised as #MF (CR0.NE) by the waiting FWAIT.
-    unsafe {
-        asm!("fninit", "fldcw [{}]", "fldz", "fld1", "fdivrp st(1), st", "fwait", in(reg) &cw, options(nostack))
-    };
+    unsafe { asm!("fninit", "fldcw [{}]", "fldz", "fld1", "fdivrp st(1), st", "fwait", in(reg) &cw, options(nostack)) };
 }
 
 #[libos::test(expect_fault = GP)]

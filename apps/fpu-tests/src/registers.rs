@@ -10,8 +10,6 @@ use core::arch::asm;
 
 use libos::thread;
 
-
-
 /// Between two checks: `sched_yield`.
 const YIELD: u64 = 1;
 /// Between two checks: `getpid`.
@@ -436,9 +434,8 @@ unsafe fn avx512_rounds(want: *const u8, seen: *mut u8, rounds: u64, actions: u6
 
 /// `threads` threads check their own pattern of `width` registers.
 fn run_threads(width: Width, threads: u64, rounds: u64, actions: u64) {
-    let workers: Vec<_> = (0..threads)
-        .map(|t| thread::spawn(move || (t, check_rounds(width, 0x1000 + t, rounds, actions))))
-        .collect();
+    let workers: Vec<_> =
+        (0..threads).map(|t| thread::spawn(move || (t, check_rounds(width, 0x1000 + t, rounds, actions)))).collect();
     for w in workers {
         let (t, bad) = w.join().unwrap();
         assert_eq!(bad, None, "thread {t}: {width:?} registers changed (round shown)");
@@ -597,9 +594,8 @@ fn x87_rounds(seed: u64, mmx: bool, rounds: u64) -> Option<u64> {
 
 #[libos::test]
 fn x87_and_mmx_registers_are_per_thread() {
-    let workers: Vec<_> = (0..6u64)
-        .map(|t| thread::spawn(move || (t, x87_rounds(0x100 + t, t % 3 == 0, 100))))
-        .collect();
+    let workers: Vec<_> =
+        (0..6u64).map(|t| thread::spawn(move || (t, x87_rounds(0x100 + t, t % 3 == 0, 100)))).collect();
     for w in workers {
         let (t, bad) = w.join().unwrap();
         assert_eq!(bad, None, "thread {t}: x87/MMX state changed");

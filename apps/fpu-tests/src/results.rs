@@ -8,7 +8,9 @@ use core::hint::black_box;
 fn sqrt(x: f64) -> f64 {
     let r: f64;
     // SAFETY: SQRTSD on registers.
-    unsafe { core::arch::asm!("sqrtsd {r}, {x}", r = out(xmm_reg) r, x = in(xmm_reg) x, options(pure, nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("sqrtsd {r}, {x}", r = out(xmm_reg) r, x = in(xmm_reg) x, options(pure, nomem, nostack))
+    };
     r
 }
 

@@ -468,7 +468,10 @@ mod tests {
         assert_eq!(l.size, 2432);
         // Standard: up to the end of Hi16_ZMM, holes for MPX included.
         assert_eq!(l.standard_size, 2688);
-        assert_eq!(l.component_names().collect::<vec::Vec<_>>(), ["x87", "sse", "avx", "opmask", "zmm_hi256", "hi16_zmm"]);
+        assert_eq!(
+            l.component_names().collect::<vec::Vec<_>>(),
+            ["x87", "sse", "avx", "opmask", "zmm_hi256", "hi16_zmm"]
+        );
     }
 
     #[test]
@@ -526,7 +529,11 @@ mod tests {
         assert_eq!(l.areas[5].compacted_offset, 832, "576+200 rounded up to 64");
         assert_eq!(l.areas[6].compacted_offset, 896);
         // XSAVEC without XSAVES.
-        let l = XstateLayout::from_cpuid(true, |s| if s == 1 { CpuidRegs { eax: 3, ..skylake_x(1) } } else { skylake_x(s) });
+        let l =
+            XstateLayout::from_cpuid(
+                true,
+                |s| if s == 1 { CpuidRegs { eax: 3, ..skylake_x(1) } } else { skylake_x(s) },
+            );
         assert_eq!(l.instruction, SaveInstruction::Xsavec);
     }
 

@@ -582,7 +582,10 @@ mod tests {
         };
         let layout = Layout::outside(PathBuf::from("/fw"), PathBuf::from("/fw/libos"), app);
         let plain = Flavor::plain(false);
-        assert_eq!(layout.app_elf_for("myapp", plain, APP_TARGET), Path::new("/home/u/myapp/target/x86_64-unknown-linux-musl/debug/myapp"));
+        assert_eq!(
+            layout.app_elf_for("myapp", plain, APP_TARGET),
+            Path::new("/home/u/myapp/target/x86_64-unknown-linux-musl/debug/myapp")
+        );
         // Its test build (with `libos/testing`) apart from the production one.
         assert_eq!(
             layout.app_elf_for("myapp", Flavor::testing(false), APP_TARGET),

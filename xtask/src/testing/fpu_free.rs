@@ -47,16 +47,15 @@ pub fn uses_fpu_state(text: &str) -> bool {
     if mnemonic.starts_with('f') {
         return true;
     }
-    let state = [
-        "xsave", "xsavec", "xsaveopt", "xsaves", "xrstor", "xrstors", "xsetbv", "ldmxcsr", "stmxcsr", "emms",
-    ];
-    if state.iter().any(|s| mnemonic.trim_end_matches("64") == *s) || mnemonic.starts_with('v') && mnemonic != "verr"
-    {
+    let state = ["xsave", "xsavec", "xsaveopt", "xsaves", "xrstor", "xrstors", "xsetbv", "ldmxcsr", "stmxcsr", "emms"];
+    if state.iter().any(|s| mnemonic.trim_end_matches("64") == *s) || mnemonic.starts_with('v') && mnemonic != "verr" {
         return true;
     }
     let operands: String = words.collect::<Vec<_>>().join(" ");
     operands.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
-        let reg = |prefix: &str| w.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let reg = |prefix: &str| {
+            w.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
         reg("xmm") || reg("ymm") || reg("zmm") || reg("mm") || w == "st" || (w.len() == 2 && reg("k"))
     })
 }

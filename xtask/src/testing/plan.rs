@@ -161,8 +161,7 @@ pub const FPU_TESTS_APP: &str = "fpu-tests";
 /// XSAVEOPT); Bochs's Penryn (XSAVE without XSAVEOPT or AVX) and Phenom
 /// (no XSAVE: the FXSAVE fallback). AVX-512 with XSAVES is
 /// `corei7_skylake_x`, in the app suite's configurations.
-const FPU_CONFIGS: &[Config] =
-    &[DEFAULT.cpus(2), Config::bochs(bochs::PENRYN_CPU), Config::bochs(bochs::PHENOM_CPU)];
+const FPU_CONFIGS: &[Config] = &[DEFAULT.cpus(2), Config::bochs(bochs::PENRYN_CPU), Config::bochs(bochs::PHENOM_CPU)];
 
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
