@@ -345,10 +345,10 @@ mod tests {
         assert_eq!(
             gdb_command(
                 Path::new("/w/target/images/kernel.elf"),
-                Some(Path::new("/w/target/user/x86_64-unknown-none/debug/hello"))
+                Some(Path::new("/w/target/user/x86_64-unknown-linux-musl/debug/hello"))
             ),
             "gdb /w/target/images/kernel.elf -ex 'target remote :1234' \
-             -ex 'add-symbol-file /w/target/user/x86_64-unknown-none/debug/hello'"
+             -ex 'add-symbol-file /w/target/user/x86_64-unknown-linux-musl/debug/hello'"
         );
     }
 }

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::build::{BENCH_EMPTY_FEATURE, BENCH_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo};
+use crate::build::{
+    APP_TARGET, BENCH_EMPTY_FEATURE, BENCH_FEATURE, BOOT_TESTS_FEATURE, KERNEL_PACKAGE, Layout, TARGET, cargo,
+};
 use crate::emulator::qemu::shell_quote;
 
 /// One check: a title and a cargo command line.
@@ -38,11 +40,18 @@ impl Step {
 /// The steps, for a workspace with these apps.
 pub fn steps(apps: &[String]) -> Vec<Step> {
     let mut bare_metal = vec!["clippy".to_string()];
-    for package in [KERNEL_PACKAGE, "entry-asm", "libos"].iter().map(|p| p.to_string()).chain(apps.iter().cloned()) {
+    for package in [KERNEL_PACKAGE, "entry-asm"] {
         bare_metal.push("-p".into());
-        bare_metal.push(package);
+        bare_metal.push(package.into());
     }
     bare_metal.extend(["--target", TARGET, "--", "-D", "warnings"].map(String::from));
+    // The runtime and the apps, for the apps' (hard-float) target.
+    let mut user = vec!["clippy".to_string()];
+    for package in ["libos".to_string()].into_iter().chain(apps.iter().cloned()) {
+        user.push("-p".into());
+        user.push(package);
+    }
+    user.extend(["--target", APP_TARGET, "--", "-D", "warnings"].map(String::from));
     let mut doc = Step::new("rustdoc of the host crates", &["doc", "--no-deps"]);
     doc.env.push(("RUSTDOCFLAGS".into(), "-D warnings".into()));
     // The crates an app author reads: the runtime, the ABI, the entry code
@@ -57,11 +66,12 @@ pub fn steps(apps: &[String]) -> Vec<Step> {
         // The workspace's default-members: the host crates, the xtask included.
         Step::new("clippy, host crates", &["clippy", "--all-targets", "--", "-D", "warnings"]),
         Step { title: "clippy, bare-metal crates".into(), args: bare_metal, env: Vec::new() },
+        Step { title: "clippy, libos and the apps".into(), args: user, env: Vec::new() },
         // The test apps ask for `libos/testing`, which the step above unifies
         // for every crate: `libos` alone, as production apps get it.
         Step::new(
             "clippy, libos without its test hooks",
-            &["clippy", "-p", "libos", "--target", TARGET, "--", "-D", "warnings"],
+            &["clippy", "-p", "libos", "--target", APP_TARGET, "--", "-D", "warnings"],
         ),
         // The production kernel is in the step above; the test hooks come
         // with the boot tests.
@@ -86,7 +96,7 @@ fn kernel_clippy(title: &str, feature: &str) -> Step {
 pub fn run() -> Result<()> {
     let layout = Layout::new();
     let apps = layout.apps()?;
-    crate::install::ensure_rust_targets(&layout.toolchain, &layout.root, &[TARGET])?;
+    crate::install::ensure_rust_targets(&layout.toolchain, &layout.root, &[TARGET, APP_TARGET])?;
     let all = Instant::now();
     for step in steps(&apps) {
         println!("==> {}: {}", step.title, step.display());
@@ -117,8 +127,12 @@ mod tests {
         let bare = steps.iter().find(|s| s.title == "clippy, bare-metal crates").unwrap();
         assert_eq!(
             bare.display(),
-            "cargo clippy -p libos-kernel -p entry-asm -p libos -p hello -p echo \
-             --target x86_64-unknown-none -- -D warnings"
+            "cargo clippy -p libos-kernel -p entry-asm --target x86_64-unknown-none -- -D warnings"
+        );
+        let user = steps.iter().find(|s| s.title == "clippy, libos and the apps").unwrap();
+        assert_eq!(
+            user.display(),
+            "cargo clippy -p libos -p hello -p echo --target x86_64-unknown-linux-musl -- -D warnings"
         );
         assert_eq!(steps[0].display(), "cargo fmt --all --check");
         let empty = steps.iter().find(|s| s.title == "clippy, the benchmark's empty kernel").unwrap();

@@ -13,7 +13,8 @@
 //! - [`time`]: calendar and TSC arithmetic;
 //! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type);
 //! - [`pci`]: PCI configuration space (BARs, capabilities, MSI-X);
-//! - [`block_io`]: cutting a block transfer into device requests.
+//! - [`block_io`]: cutting a block transfer into device requests;
+//! - [`xstate`]: the layout of a thread's x87/SSE/AVX state (CPUID 0xD).
 #![no_std]
 
 extern crate alloc;
@@ -31,6 +32,7 @@ pub mod pci;
 pub mod phys_range;
 pub mod time;
 pub mod vm_regions;
+pub mod xstate;
 
 /// Size of a page / physical frame.
 pub const PAGE_SIZE: u64 = 4096;

@@ -80,6 +80,8 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     let features = cpu::detect();
     let cfg = config::decide(&boot.options, features);
     let protections = cpu::enable_protections(features);
+    // The apps' FPU/SIMD state (the kernel never uses it).
+    arch::x86_64::xstate::init_boot_cpu();
 
     mm::frame::init(boot);
     let direct_mapped = mm::kernel_space::init(boot);

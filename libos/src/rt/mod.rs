@@ -1,5 +1,7 @@
 //! The runtime: from `_start` to `main` and back out.
 
+#[cfg(target_os = "linux")]
+mod libc_symbols;
 mod panic;
 mod start;
 #[cfg(feature = "testing")]

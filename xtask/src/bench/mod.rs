@@ -29,6 +29,10 @@
 //!   under multi-threaded TCG, as a ratio to one thread (N = the host's
 //!   CPUs, at most 4). It measures QEMU's parallelism and the host's other
 //!   load as much as ours.
+//! - **Float** ([`float`]): a Mandelbrot workload built hard- and
+//!   soft-float (instructions and ratio), and a futex ping-pong's round
+//!   trip with the eager FPU/SIMD state switch (instructions, emulated
+//!   cycles, the state's size), in the notes.
 //! - **Linux beside us** ([`linux`]): Debian's cloud kernel, booted in the
 //!   same run on the same QEMU machine, with an `/init` that runs the bench
 //!   app's loops (the same source, built for `x86_64-unknown-linux-musl`);
@@ -45,6 +49,7 @@
 //! compared (`--compare`).
 
 mod env;
+mod float;
 mod lines;
 mod linux;
 mod report;
@@ -678,6 +683,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
     bench.bochs_instructions(&mut report)?;
     bench.tcg_times(&mut report)?;
     linux::run(&bench, &mut report)?;
+    bench.float_figures(&mut report)?;
     bench.boot_figures(&mut report)?;
     report.size.mem = Some(bench.mem_search()?);
     bench.scaling(&mut report)?;

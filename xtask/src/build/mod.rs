@@ -10,8 +10,9 @@
 //! - The kernel's flavours: production (no feature: only the ABI), `testing`
 //!   (the test hooks), `bench` (the benchmark's hooks), `boot-tests` (the
 //!   test hooks and the kernel's own tests), `bench-empty`.
-//! - An app: `cargo build --target x86_64-unknown-none` with everything an
-//!   app needs passed by the xtask, so that an app's own Cargo.toml needs
+//! - An app: `cargo build --target x86_64-unknown-linux-musl` (hard float,
+//!   see [`APP_TARGET`]; the benchmark also builds one for the kernel's
+//!   soft-float target) with everything an app needs passed by the xtask, so that an app's own Cargo.toml needs
 //!   nothing but its `libos` dependency: `CARGO_ENCODED_RUSTFLAGS` gives the
 //!   static relocation model, the small code model (apps live in the low 2
 //!   GiB, at 4 MiB) and the user linker script `user.ld` of the `libos`
@@ -29,7 +30,7 @@
 //!   (`apps/NAME`), `<out>` is the workspace's `target/` and apps build in
 //!   `target/user`. For an app elsewhere ([`app`]), the app builds in its
 //!   own target directory, where cargo puts any build
-//!   (`<its target>/x86_64-unknown-none/<profile>/<name>`), and `<out>` is
+//!   (`<its target>/x86_64-unknown-linux-musl/<profile>/<name>`), and `<out>` is
 //!   `<its target>/libos/`: the kernel's build, the images, Bochs's runs.
 //!   Test builds of apps (with `libos/testing`) go to `<out>/user-testing`
 //!   instead, so that neither build overwrites the other's.
@@ -53,8 +54,16 @@ use self::toolchain::Toolchain;
 pub use self::toolchain::cargo;
 use crate::install;
 
-/// The bare-metal target of the kernel and the apps.
+/// The bare-metal target of the kernel (soft-float: the kernel never
+/// touches the FPU/SIMD registers, which hold the apps' state).
 pub const TARGET: &str = "x86_64-unknown-none";
+/// The apps' target: hard float (an `f64` multiply is one `mulsd`, floats
+/// pass in XMM registers as the System V psABI says), `#![no_std]` on stable
+/// with a prebuilt `core`/`alloc`. `x86_64-unknown-none` cannot give that:
+/// its ABI is soft-float and rustc refuses `-soft-float` on it. Linked by
+/// `rust-lld` with the user linker script and nothing of musl (no start
+/// files, no libc: `libos` is the runtime), see [`app_rustflags`].
+pub const APP_TARGET: &str = "x86_64-unknown-linux-musl";
 /// The kernel's package.
 pub const KERNEL_PACKAGE: &str = "libos-kernel";
 /// The kernel's binary.
@@ -244,9 +253,10 @@ impl Layout {
         self.images_dir().join(format!("{}{}.bin", app.unwrap_or(NO_APP_NAME), flavor.suffix()))
     }
 
-    /// Where cargo leaves an app's ELF built for `flavor`.
-    pub fn app_elf(&self, app: &str, flavor: Flavor) -> PathBuf {
-        self.app_target_dir(flavor).join(TARGET).join(flavor.profile_dir()).join(app)
+    /// Where cargo leaves an app's ELF built for `flavor` and `target`
+    /// ([`APP_TARGET`], or [`TARGET`] for the benchmark's soft-float build).
+    pub fn app_elf_for(&self, app: &str, flavor: Flavor, target: &str) -> PathBuf {
+        self.app_target_dir(flavor).join(target).join(flavor.profile_dir()).join(app)
     }
 
     /// The cargo target directory of apps built for `flavor`: the
@@ -355,6 +365,13 @@ impl Layout {
     /// Builds an app for `flavor` (its profile; `libos/testing` for the test
     /// and benchmark flavours); returns the path of its ELF.
     pub fn build_app(&self, app: &str, flavor: Flavor) -> Result<PathBuf> {
+        self.build_app_for(app, flavor, APP_TARGET)
+    }
+
+    /// [`Layout::build_app`] for `target`: [`APP_TARGET`] (hard float), or
+    /// [`TARGET`] (soft float: the benchmark's "before" build of its float
+    /// workload).
+    pub fn build_app_for(&self, app: &str, flavor: Flavor, target: &str) -> Result<PathBuf> {
         if let Some(outside) = &self.outside {
             ensure!(outside.name == app, "this build is for the app `{}`, not `{app}`", outside.name);
         }
@@ -365,7 +382,7 @@ impl Layout {
             "cannot link the app `{app}`: the user linker script {} does not exist",
             script.display()
         );
-        install::ensure_rust_targets(&self.toolchain, &self.root, &[TARGET])?;
+        install::ensure_rust_targets(&self.toolchain, &self.root, &[target])?;
         let mut cmd = self.toolchain.cargo();
         match &self.outside {
             Some(outside) => {
@@ -376,10 +393,10 @@ impl Layout {
                 cmd.current_dir(&self.root).args(["build", "-p", app]);
             }
         }
-        cmd.args(["--target", TARGET, "--target-dir"])
+        cmd.args(["--target", target, "--target-dir"])
             .arg(self.app_target_dir(flavor))
             .env_remove("RUSTFLAGS")
-            .env("CARGO_ENCODED_RUSTFLAGS", app_rustflags(&script))
+            .env("CARGO_ENCODED_RUSTFLAGS", app_rustflags(&script, target))
             .envs(app_profile_env(release).iter().copied());
         if flavor.app_testing() {
             cmd.args(["--features", APP_TESTING_FEATURE]);
@@ -388,7 +405,7 @@ impl Layout {
             cmd.arg("--release");
         }
         run_cargo(&mut cmd, &format!("the app `{app}`"))?;
-        let elf = self.app_elf(app, flavor);
+        let elf = self.app_elf_for(app, flavor, target);
         ensure!(
             elf.is_file(),
             "cargo built the app `{app}` but {} does not exist (is its binary named `{app}`?)",
@@ -419,16 +436,31 @@ impl Default for Layout {
     }
 }
 
-/// The flags of an app build, joined by 0x1f as `CARGO_ENCODED_RUSTFLAGS`
-/// wants them. They replace the config's rustflags, so the relocation model
-/// is given again.
-pub fn app_rustflags(linker_script: &Path) -> OsString {
-    let flags = [
-        "-Crelocation-model=static".to_string(),
-        "-Ccode-model=small".to_string(),
-        format!("-Clink-arg=-T{}", linker_script.display()),
-        "-Clink-arg=--gc-sections".to_string(),
-    ];
+/// The flags of an app build for `target`, joined by 0x1f as
+/// `CARGO_ENCODED_RUSTFLAGS` wants them. They replace the config's
+/// rustflags, so the relocation model is given again: static, so the app is
+/// an `ET_EXEC` at 4 MiB as the loader wants (the musl target would make a
+/// static PIE). For [`APP_TARGET`] also: `panic=abort` (apps never unwind;
+/// `libos` defines the personality symbol the prebuilt `alloc` names),
+/// `crt-static`, and the target's own `rust-lld` in place of `cc`, without
+/// musl's self-contained objects: no `crt1.o`/`crti.o` start files and no
+/// `libc.a` (`libos` provides `_start` and the few C symbols `core` calls).
+pub fn app_rustflags(linker_script: &Path, target: &str) -> OsString {
+    let mut flags = vec!["-Crelocation-model=static".to_string(), "-Ccode-model=small".to_string()];
+    if target != TARGET {
+        flags.extend(
+            [
+                "-Cpanic=abort",
+                "-Ctarget-feature=+crt-static",
+                "-Clink-self-contained=no",
+                "-Clinker=rust-lld",
+                "-Clinker-flavor=ld.lld",
+            ]
+            .map(String::from),
+        );
+    }
+    flags.push(format!("-Clink-arg=-T{}", linker_script.display()));
+    flags.push("-Clink-arg=--gc-sections".to_string());
     flags.join("\x1f").into()
 }
 
@@ -528,14 +560,14 @@ mod tests {
         assert_eq!(layout.kernel_elf(empty), Path::new("/w/target/images/kernel-bench-empty-release.elf"));
         assert_eq!(layout.image(None, empty), Path::new("/w/target/images/kernel-bench-empty-release.bin"));
         assert_eq!(
-            layout.app_elf("hello", Flavor::plain(true)),
-            Path::new("/w/target/user/x86_64-unknown-none/release/hello")
+            layout.app_elf_for("hello", Flavor::plain(true), APP_TARGET),
+            Path::new("/w/target/user/x86_64-unknown-linux-musl/release/hello")
         );
         let testing = Flavor::testing(false);
         assert_eq!(layout.kernel_elf(testing), Path::new("/w/target/images/kernel-testing.elf"));
         assert_eq!(
-            layout.app_elf("hello", testing),
-            Path::new("/w/target/user-testing/x86_64-unknown-none/debug/hello")
+            layout.app_elf_for("hello", testing, APP_TARGET),
+            Path::new("/w/target/user-testing/x86_64-unknown-linux-musl/debug/hello")
         );
         let bench = Flavor { hooks: Hooks::Bench, ..Flavor::plain(true) };
         assert_eq!(layout.image(Some("bench"), bench), Path::new("/w/target/images/bench-bench-release.bin"));
@@ -550,11 +582,14 @@ mod tests {
         };
         let layout = Layout::outside(PathBuf::from("/fw"), PathBuf::from("/fw/libos"), app);
         let plain = Flavor::plain(false);
-        assert_eq!(layout.app_elf("myapp", plain), Path::new("/home/u/myapp/target/x86_64-unknown-none/debug/myapp"));
+        assert_eq!(
+            layout.app_elf_for("myapp", plain, APP_TARGET),
+            Path::new("/home/u/myapp/target/x86_64-unknown-linux-musl/debug/myapp")
+        );
         // Its test build (with `libos/testing`) apart from the production one.
         assert_eq!(
-            layout.app_elf("myapp", Flavor::testing(false)),
-            Path::new("/home/u/myapp/target/libos/user-testing/x86_64-unknown-none/debug/myapp")
+            layout.app_elf_for("myapp", Flavor::testing(false), APP_TARGET),
+            Path::new("/home/u/myapp/target/libos/user-testing/x86_64-unknown-linux-musl/debug/myapp")
         );
         assert_eq!(layout.image(Some("myapp"), plain), Path::new("/home/u/myapp/target/libos/images/myapp.bin"));
         assert_eq!(layout.kernel_elf(plain), Path::new("/home/u/myapp/target/libos/images/kernel.elf"));
@@ -599,7 +634,7 @@ mod tests {
 
     #[test]
     fn app_flags_are_separated_by_0x1f() {
-        let flags = app_rustflags(Path::new("/w/libos/user.ld"));
+        let flags = app_rustflags(Path::new("/w/libos/user.ld"), TARGET);
         let flags = flags.to_str().unwrap();
         assert_eq!(
             flags.split('\x1f').collect::<Vec<_>>(),
@@ -610,6 +645,11 @@ mod tests {
                 "-Clink-arg=--gc-sections"
             ]
         );
+        let flags = app_rustflags(Path::new("/w/libos/user.ld"), APP_TARGET);
+        let flags: Vec<_> = flags.to_str().unwrap().split('\x1f').map(str::to_string).collect();
+        for want in ["-Crelocation-model=static", "-Cpanic=abort", "-Clink-self-contained=no", "-Clinker=rust-lld"] {
+            assert!(flags.iter().any(|f| f == want), "{want} in {flags:?}");
+        }
     }
 
     #[test]

@@ -54,6 +54,11 @@ pub const DEFAULT_CPU: &str = "corei7_skylake_x";
 /// A CPU model with PCID but without INVPCID (the kernel's deferred-flush
 /// path).
 pub const SANDY_BRIDGE_CPU: &str = "corei7_sandy_bridge_2600k";
+/// A CPU model with XSAVE but neither XSAVEOPT nor AVX (the kernel saves
+/// threads' x87/SSE state with plain XSAVE).
+pub const PENRYN_CPU: &str = "core2_penryn_t9600";
+/// A 64-bit CPU model without XSAVE (the kernel falls back to FXSAVE).
+pub const PHENOM_CPU: &str = "phenom_8650_toliman";
 /// The instructions per second Bochs assumes to time its devices.
 pub const IPS: u64 = 50_000_000;
 /// The GRUB modules put on the ISO (enough to boot a multiboot image from a

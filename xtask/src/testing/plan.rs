@@ -153,6 +153,16 @@ pub const SMP_TESTS_APP: &str = "smp-tests";
 /// they answer -ENOSYS (exit 0) or not (exit 1).
 pub const NO_HOOKS_APP: &str = "no-hooks";
 
+/// The app of the FPU/SIMD tests, also run on CPUs the app suite's
+/// configurations leave out.
+pub const FPU_TESTS_APP: &str = "fpu-tests";
+
+/// The FPU tests' extra configurations: two CPUs under QEMU (AVX,
+/// XSAVEOPT); Bochs's Penryn (XSAVE without XSAVEOPT or AVX) and Phenom
+/// (no XSAVE: the FXSAVE fallback). AVX-512 with XSAVES is
+/// `corei7_skylake_x`, in the app suite's configurations.
+const FPU_CONFIGS: &[Config] = &[DEFAULT.cpus(2), Config::bochs(bochs::PENRYN_CPU), Config::bochs(bochs::PHENOM_CPU)];
+
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
@@ -362,6 +372,13 @@ pub const SUITES: &[Suite] = &[
         target: Target::App(SMP_TESTS_APP, KernelKind::Testing),
         min_cpus: 2,
         configs: SMP_APP_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
+    },
+    Suite {
+        name: FPU_TESTS_APP,
+        target: Target::App(FPU_TESTS_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: FPU_CONFIGS,
         boots: &[PROTOCOL_BOOT],
     },
     // A production image (the kernel and the app built without hooks): the

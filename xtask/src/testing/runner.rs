@@ -22,7 +22,7 @@ use crate::emulator::{Emulator, Launch};
 use crate::install;
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
-use crate::testing::{hook_symbols, host_tests, out_of_tree};
+use crate::testing::{fpu_free, hook_symbols, host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
@@ -264,6 +264,9 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
             Err(e) => build_failure(&format!("image::{}", app.unwrap_or("kernel")), &e, totals),
         }
     }
+    if opts.app.is_none() {
+        check_fpu_free(&kernels, &app_elfs, opts.filter.as_deref(), totals);
+    }
     let (runnable, skipped): (Vec<PlannedBoot>, Vec<PlannedBoot>) =
         plan.into_iter().partition(|b| images.contains_key(&b.image));
     if !skipped.is_empty() {
@@ -394,6 +397,43 @@ fn check_hook_symbols(kernels: &HashMap<KernelKind, PathBuf>, filter: Option<&st
         let result = match verdict {
             Ok(()) => TestResult::ok(name),
             Err(why) => TestResult::failed(name, why),
+        };
+        println!("{}", result.line(""));
+        totals.add(&result);
+    }
+}
+
+/// The app `check_fpu_free` disassembles for SSE instructions.
+const FPU_TESTS_APP: &str = "fpu-tests";
+
+/// Disassembles the kernels the plan built: no FPU/SIMD instruction outside
+/// the kernel's `xstate` module; and one hard-float app the plan built: it
+/// must have them (an `f64` multiply is a `mulsd`), or the first check
+/// proves nothing. One test line each.
+fn check_fpu_free(
+    kernels: &HashMap<KernelKind, PathBuf>,
+    app_elfs: &HashMap<(String, KernelKind), PathBuf>,
+    filter: Option<&str>,
+    totals: &mut Totals,
+) {
+    type Check = fn(&Path) -> Result<(), String>;
+    let mut checks: Vec<(String, PathBuf, Check)> = Vec::new();
+    for (kind, elf) in kernels {
+        let name = format!("kernel_fpu::{kind:?}_kernel_uses_no_fpu_or_simd_register").to_lowercase();
+        checks.push((name, elf.clone(), fpu_free::check_kernel));
+    }
+    // The app whose tests multiply f64s (fpu-tests' results), when built.
+    if let Some((_, elf)) = app_elfs.iter().find(|((app, _), _)| app == FPU_TESTS_APP) {
+        checks.push(("kernel_fpu::apps_are_hard_float".to_string(), elf.clone(), fpu_free::check_app));
+    }
+    checks.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, elf, check) in checks {
+        if filter.is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let result = match check(&elf) {
+            Ok(()) => TestResult::ok(&name),
+            Err(why) => TestResult::failed(&name, why),
         };
         println!("{}", result.line(""));
         totals.add(&result);

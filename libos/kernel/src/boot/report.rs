@@ -76,6 +76,20 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
         on(p.umip),
         on(cfg.kpti)
     );
+    let x = crate::arch::x86_64::xstate::layout();
+    let mut parts = heapless::String::<64>::new();
+    for name in x.component_names() {
+        let _ = write!(parts, "{}{name}", if parts.is_empty() { "" } else { " " });
+    }
+    println!(
+        "  fpu      {parts} (XCR0 {:#x}); {}, {} bytes per thread (CPUID: {}; user format {}); MXCSR mask {:#x}",
+        x.features,
+        x.instruction.name(),
+        x.size,
+        x.cpu_reported_size,
+        x.standard_size,
+        x.mxcsr_mask
+    );
     let mut ids = heapless::String::<256>::new();
     for i in 0..crate::percpu::cpu_count() {
         if let Some(id) = crate::smp::apic_id(i) {

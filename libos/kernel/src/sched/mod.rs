@@ -5,7 +5,8 @@
 //! registers on the old task's kernel stack (`switch_stacks`), points the
 //! CPU's entry state at the new task's stack (per-CPU `top_of_stack` for
 //! interrupts, TSS.RSP1 for the SYSCALL trampoline), loads the new task's
-//! address space if it differs, and swaps the user FS base. A task that
+//! address space if it differs, and swaps the user FS base and the app's
+//! FPU/SIMD registers (eagerly, `arch::x86_64::xstate`). A task that
 //! died is dropped only once the CPU has left its stack.
 //!
 //! Every CPU has an idle task that runs when nothing else can: it halts
@@ -364,6 +365,13 @@ fn switch_to(me: usize, cpu: &CpuSched, next: Arc<Task>) {
         (*prev_ctx).gs_base = KernelGsBase::read().as_u64();
         FsBase::write(VirtAddr::new_truncate((*next_ctx).fs_base));
         KernelGsBase::write(VirtAddr::new_truncate((*next_ctx).gs_base));
+        // The app's FPU/SIMD registers, eagerly (see arch::x86_64::xstate).
+        if let Some(x) = (*prev_ctx).xstate.as_mut() {
+            x.save();
+        }
+        if let Some(x) = (*next_ctx).xstate.as_ref() {
+            x.restore();
+        }
         let next_rsp = (*next_ctx).rsp;
         *cpu.previous.get() = Some(prev);
         cpu.current_killed.store(&next.killed as *const AtomicBool as *mut AtomicBool, Ordering::Relaxed);

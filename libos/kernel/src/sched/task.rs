@@ -8,6 +8,7 @@ use entry_asm::hw::{rflags, selector};
 use entry_asm::pt_regs::PtRegs;
 use entry_asm::symbol_address;
 
+use crate::arch::x86_64::xstate::ExtendedState;
 use crate::mm::stack::{self, KernelStack};
 use crate::process::Process;
 use crate::sync::SpinLock;
@@ -38,6 +39,9 @@ pub struct SavedContext {
     pub fs_base: u64,
     /// The user's GS base.
     pub gs_base: u64,
+    /// Its x87/SSE/AVX registers (a task that runs app code; kernel tasks
+    /// have none and never touch them).
+    pub xstate: Option<ExtendedState>,
 }
 
 /// A thread's name (Linux's `comm`): up to 15 bytes, NUL-padded.
@@ -135,7 +139,7 @@ impl Task {
             wake_token: AtomicU64::new(0),
             timed_out: AtomicBool::new(false),
             on_cpu: AtomicBool::new(running),
-            context: UnsafeCell::new(SavedContext { rsp: saved_rsp, fs_base: 0, gs_base: 0 }),
+            context: UnsafeCell::new(SavedContext { rsp: saved_rsp, fs_base: 0, gs_base: 0, xstate: None }),
         }
     }
 
@@ -154,6 +158,9 @@ impl Task {
         init: impl FnOnce(&mut PtRegs),
     ) -> Option<Task> {
         let kstack = KernelStack::new(stack::DEFAULT_PAGES)?;
+        // Its FPU/SIMD registers start in their initial state (not the
+        // creator's, unlike Linux's clone, which copies them).
+        let xstate = ExtendedState::initial()?;
         let top = kstack.top();
         let regs_addr = top - PtRegs::SIZE as u64;
         let mut regs = PtRegs {
@@ -179,12 +186,14 @@ impl Task {
             frame.add(6).write(symbol_address!(task_first_entry));
         }
         let cpu = crate::percpu::cpu_index();
+        let mut blank = Task::blank(Some(kstack), top, frame_addr, cpu, false);
+        blank.context.get_mut().xstate = Some(xstate);
         Some(Task {
             tid: tid.unwrap_or_else(|| NEXT_TID.fetch_add(1, Ordering::Relaxed)),
             name: SpinLock::new(ThreadName::new(process.name.as_bytes())),
             process: Some(process),
             affinity: AtomicU64::new(u64::MAX),
-            ..Task::blank(Some(kstack), top, frame_addr, cpu, false)
+            ..blank
         })
     }
 

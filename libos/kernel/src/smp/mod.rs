@@ -223,6 +223,7 @@ extern "C" fn ap_main(index: u64) -> ! {
     unsafe { percpu::init_cpu(index) };
     let stack_top = NEXT_STACK_TOP.load(Ordering::Acquire);
     cpu::enable_protections(cpu::features());
+    crate::arch::x86_64::xstate::init_this_cpu();
     if config::get().pcid_on() {
         cpu::enable_pcid();
     }

@@ -13,3 +13,4 @@ mod stacks;
 mod time;
 mod virtio_blk;
 mod virtio_net;
+mod xstate;

@@ -22,3 +22,4 @@ pub mod serial;
 pub mod syscall;
 pub mod tlb;
 pub mod vectors;
+pub mod xstate;
