@@ -96,6 +96,8 @@ impl SymbolMap {
             .find(|(_, n)| n == "entry_trampoline_page")
             .map(|(a, _)| *a)
             .context("no entry_trampoline_page symbol in the kernel")?;
+        // The page's name is not code: the trampolines it starts with are.
+        symbols.retain(|(_, n)| n != "entry_trampoline_page");
         Ok(SymbolMap { symbols, trampoline_page })
     }
 
