@@ -9,7 +9,7 @@ use crate::arch::x86_64::{acpi, hpet, pit};
 use crate::testing::skip;
 use crate::time;
 
-/// How far the HPET may disagree with the clock, before the measurement's
+/// How far the HPET or the PIT may disagree with the clock, before the measurement's
 /// own uncertainty is added (real hardware agrees to well under 0.1%).
 const HPET_TOLERANCE_PPM: u64 = 10_000;
 /// A window noisier than this is an outlier (the emulator's thread was
@@ -39,25 +39,27 @@ fn hpet_agrees(address: u64, hz: u64, tolerance_ppm: u64) -> Result<RateCheck, (
     Err((last.expect("tried"), "every window was an outlier"))
 }
 
-/// The PIT's runs cannot be bracketed (its start is not read): five runs,
-/// whose median must agree within 2% plus their spread around it (half the
-/// distance between the second and fourth), which a descheduled run can
-/// widen only so far: the median ignores it and the spread ignores it too.
-fn pit_agrees(hz: u64) -> Result<u64, (u64, u64)> {
-    let mut runs = [0u64; 5];
-    runs.iter_mut().for_each(|r| *r = pit::measure_tsc_hz(10));
-    runs.sort_unstable();
-    let median = runs[2];
-    let spread = (runs[3] - runs[1]) / 2;
-    let allowed = hz / 50 + spread.min(hz / 20);
-    if median.abs_diff(hz) <= allowed { Ok(median) } else { Err((median, allowed)) }
+/// The first of up to [`TRIES`] PIT windows (10 ms, both ends latched
+/// counts bracketed by TSC reads) quiet enough to judge, compared with `hz`
+/// like the HPET's: outliers are measured again, never passed.
+fn pit_agrees(hz: u64) -> Result<RateCheck, (RateCheck, &'static str)> {
+    let mut last = None;
+    for _ in 0..TRIES {
+        let c = pit::tsc_window(10, hz);
+        last = Some(c);
+        if c.uncertainty_ppm > MAX_UNCERTAINTY_PPM {
+            continue;
+        }
+        return if c.agrees_with(hz, HPET_TOLERANCE_PPM) { Ok(c) } else { Err((c, "disagrees")) };
+    }
+    Err((last.expect("tried"), "every window was an outlier"))
 }
 
 #[kernel_test]
 fn the_tsc_frequency_agrees_with_the_pit() {
     let hz = time::clock().scale.hz;
-    if let Err((pit, allowed)) = pit_agrees(hz) {
-        panic!("PIT says {pit} Hz (median of 5), the clock uses {hz} Hz; allowed {allowed} Hz off");
+    if let Err((c, why)) = pit_agrees(hz) {
+        panic!("PIT: {why}: {} Hz +-{} ppm, the clock uses {hz} Hz", c.measured_hz, c.uncertainty_ppm);
     }
 }
 
