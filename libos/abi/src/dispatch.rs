@@ -61,10 +61,6 @@ pub trait SyscallArgs {
     /// x86_64 system call convention).
     fn arg(&self, index: usize) -> u64;
 
-    /// The call's number (`orig_rax`): what the entry past the ABI's
-    /// ([`dispatch_hook`]) tells the hook calls apart by.
-    fn number(&self) -> u64;
-
     /// Called by the entry of a call declared `#[rewrites_frame]` before its
     /// handler runs: the caller's saved registers may change, and the
     /// return path must check them all before it may use SYSRET.

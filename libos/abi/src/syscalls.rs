@@ -59,9 +59,6 @@
 //!     fn arg(&self, index: usize) -> u64 {
 //!         self.regs[index]
 //!     }
-//!     fn number(&self) -> u64 {
-//!         0 // a real kernel: the saved orig_rax
-//!     }
 //!     fn note_frame_rewritten(&mut self) {
 //!         // a real kernel: a bit in the thread's flags, so that the return
 //!         // path checks the whole frame
@@ -493,7 +490,6 @@ mod tests {
     #[derive(Debug, Default)]
     struct Recorder {
         args: [u64; 6],
-        nr: u64,
         frame_rewritten: bool,
         calls: Vec<(&'static str, Vec<i128>)>,
     }
@@ -501,10 +497,6 @@ mod tests {
     impl crate::dispatch::SyscallArgs for Recorder {
         fn arg(&self, index: usize) -> u64 {
             self.args[index]
-        }
-
-        fn number(&self) -> u64 {
-            self.nr
         }
 
         fn note_frame_rewritten(&mut self) {
@@ -722,7 +714,7 @@ mod tests {
     static PRODUCTION: SyscallTable<Recorder, ABI_TABLE_LEN> = DispatchTable::<Mock>::ABI;
 
     fn call_in<const N: usize>(table: &SyscallTable<Recorder, N>, nr: u64, args: &[u64; 6]) -> (i64, Recorder) {
-        let mut cx = Recorder { args: *args, nr, frame_rewritten: false, calls: Vec::new() };
+        let mut cx = Recorder { args: *args, frame_rewritten: false, calls: Vec::new() };
         let ret = table.dispatch(&mut cx, nr);
         // Only the call declared `#[rewrites_frame]` says so (and only where
         // the table has it).

@@ -241,7 +241,10 @@ const HYPERVISOR_TIMING_LEAF: u32 = 0x4000_0010;
 /// `cpuid(leaf)` runs CPUID; leaves above the maximum that leaf 0 (or
 /// 0x40000000) reports are never asked for (Intel CPUs answer those with
 /// the highest leaf's data, not zeros).
-pub fn published_tsc_frequency(cpuid: impl Fn(u32) -> CpuidLeaf, cmdline_khz: Option<u64>) -> Option<PublishedFrequency> {
+pub fn published_tsc_frequency(
+    cpuid: impl Fn(u32) -> CpuidLeaf,
+    cmdline_khz: Option<u64>,
+) -> Option<PublishedFrequency> {
     if let Some(khz) = cmdline_khz.filter(|&k| k > 0) {
         return Some(PublishedFrequency { tsc_hz: khz * 1000, publisher: Publisher::CommandLine, apic_timer_hz: None });
     }
@@ -470,7 +473,10 @@ mod tests {
             (0x4000_0010, leaf(2_000_000, 1_000_000, 0, 0)),
         ];
         let p = published_tsc_frequency(leaves(&kvm), None).unwrap();
-        assert_eq!((p.tsc_hz, p.publisher, p.apic_timer_hz), (2_000_000_000, Publisher::Hypervisor, Some(1_000_000_000)));
+        assert_eq!(
+            (p.tsc_hz, p.publisher, p.apic_timer_hz),
+            (2_000_000_000, Publisher::Hypervisor, Some(1_000_000_000))
+        );
         // The leaf is there but 0x40000000 does not list it.
         let short = [kvm[0], kvm[1], (0x4000_0000, leaf(0x4000_0001, 0, 0, 0)), kvm[3]];
         assert_eq!(published_tsc_frequency(leaves(&short), None), None);

@@ -109,9 +109,6 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 ///     fn arg(&self, index: usize) -> u64 {
 ///         self.args[index]
 ///     }
-///     fn number(&self) -> u64 {
-///         0
-///     }
 ///     fn note_frame_rewritten(&mut self) {}
 /// }
 ///

@@ -1278,12 +1278,7 @@ mod tests {
         assert!(all.contains("impl < K : Io + Misc > DispatchTable < K >"), "{all}");
         assert!(all.contains("impl < K : Io + Misc + Hooks > DispatchTable < K >"), "{all}");
         let entry = text(find(&file, "entry"));
-        assert!(
-            entry.contains(
-                "fn sched_yield < K : super :: Misc > (cx : & mut K :: Context) -> i64"
-            ),
-            "{entry}"
-        );
+        assert!(entry.contains("fn sched_yield < K : super :: Misc > (cx : & mut K :: Context) -> i64"), "{entry}");
         assert!(entry.contains("SyscallArgs :: arg (& * cx , 2usize)"), "{entry}");
     }
 

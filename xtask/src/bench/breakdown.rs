@@ -270,7 +270,11 @@ pub(super) fn run(bench: &Bench) -> Result<Vec<RoundTrip>> {
 
 /// QEMU's arguments that log every instruction to `log`.
 fn trace_args(log: &Path) -> Vec<String> {
-    ["-singlestep", "-d", "exec,nochain", "-D"].iter().map(|s| s.to_string()).chain([log.display().to_string()]).collect()
+    ["-singlestep", "-d", "exec,nochain", "-D"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([log.display().to_string()])
+        .collect()
 }
 
 /// The kernel ELF next to an image (`bench-bench-release.bin` was linked

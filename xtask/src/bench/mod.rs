@@ -764,8 +764,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
         report.breakdown = breakdown::run(&bench)?;
     }
     if !plan.only.is_empty() {
-        let names: Vec<&str> =
-            Part::ALL.iter().filter(|(_, p)| plan.only.contains(p)).map(|(n, _)| *n).collect();
+        let names: Vec<&str> = Part::ALL.iter().filter(|(_, p)| plan.only.contains(p)).map(|(n, _)| *n).collect();
         report.notes.push(format!("--only {}: the other parts were not run", names.join(",")));
     }
     if bench.plan.scaling_cpus < 2 && plan.runs(Part::Scaling) {

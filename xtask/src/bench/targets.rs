@@ -189,9 +189,12 @@ fn boot_step_targets(report: &Report, out: &mut Vec<TargetResult>) {
     let boot = &report.boot;
     let target = format!("first kernel instruction -> main < {BOOT_MAX_INSTRUCTIONS} instructions (QEMU -icount)");
     out.push(match boot.instructions_to_main {
-        Some(n) if n < BOOT_MAX_INSTRUCTIONS => {
-            TargetResult { target, actual: format!("{n:.0} instructions"), outcome: Outcome::Met, detail: String::new() }
-        }
+        Some(n) if n < BOOT_MAX_INSTRUCTIONS => TargetResult {
+            target,
+            actual: format!("{n:.0} instructions"),
+            outcome: Outcome::Met,
+            detail: String::new(),
+        },
         Some(n) => at_most(target, n, BOOT_MAX_INSTRUCTIONS, "instructions", format!("{n:.0} instructions")),
         None => TargetResult::unknown(target, "the boot was not measured under -icount"),
     });

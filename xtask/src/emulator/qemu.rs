@@ -263,7 +263,11 @@ impl Boot {
     pub fn kernel_cmdline(&self) -> String {
         match self.known_tsc_khz() {
             Some(khz) if self.initrd.is_none() && !self.cmdline.contains("tsc_khz=") => {
-                if self.cmdline.is_empty() { format!("tsc_khz={khz}") } else { format!("tsc_khz={khz} {}", self.cmdline) }
+                if self.cmdline.is_empty() {
+                    format!("tsc_khz={khz}")
+                } else {
+                    format!("tsc_khz={khz} {}", self.cmdline)
+                }
             }
             _ => self.cmdline.clone(),
         }

@@ -132,7 +132,9 @@ fn map_direct(pml4: u64, range: PhysRange, read_only: PhysRange) -> u64 {
             let end = ((pa / LARGE + 1) * LARGE).min(range.end);
             let flags_of = |p: u64| Some(if read_only.contains(p) { flags::KERNEL_RO } else { flags::KERNEL_RW } | g);
             // SAFETY: as for the large pages above.
-            match unsafe { paging::map_4k_range(pml4, DIRECT_MAP_BASE + pa, pa, end - pa, KERNEL_TABLE_FLAGS, flags_of) } {
+            match unsafe {
+                paging::map_4k_range(pml4, DIRECT_MAP_BASE + pa, pa, end - pa, KERNEL_TABLE_FLAGS, flags_of)
+            } {
                 Ok(()) | Err(MapError::AlreadyMapped) | Err(MapError::HugePageInTheWay) => {}
                 Err(e) => panic!("direct map at {pa:#x}: {e:?}"),
             }

@@ -64,11 +64,6 @@ impl Cx {
 }
 
 impl SyscallArgs for Cx {
-    #[inline(always)]
-    fn number(&self) -> u64 {
-        self.0.orig_rax
-    }
-
     /// A bit in the thread's flags word: the syscall exit then checks the
     /// whole frame (`trap::syscall`).
     fn note_frame_rewritten(&mut self) {

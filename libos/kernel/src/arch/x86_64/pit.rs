@@ -75,6 +75,5 @@ pub fn tsc_window(ms: u64, tsc_hz: u64) -> RateCheck {
         core::hint::spin_loop();
     }
     let end = read_paired(5, tsc, &mut read_count);
-    RateCheck::of(&start, &end, PIT_HZ)
-        .unwrap_or(RateCheck { measured_hz: 0, uncertainty_ppm: u64::MAX / 2 })
+    RateCheck::of(&start, &end, PIT_HZ).unwrap_or(RateCheck { measured_hz: 0, uncertainty_ppm: u64::MAX / 2 })
 }
