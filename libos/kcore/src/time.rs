@@ -418,10 +418,11 @@ mod tests {
         }
     }
 
-    /// CPUID as QEMU 7.2's TCG shows it with `-cpu max` (recorded from a
-    /// boot): AuthenticAMD, maximum basic leaf 0xd, hypervisor bit set,
-    /// no hypervisor leaves (0x40000000 answers zeros), with or without
-    /// `tsc-frequency=`.
+    /// CPUID as QEMU 7.2's TCG shows it with `-cpu max`, as far as the
+    /// choice depends on it: AuthenticAMD with a maximum basic leaf below
+    /// 0x15 and no hypervisor timing leaf (a boot with `-cpu
+    /// max,tsc-frequency=1000000000` still measured its TSC: nothing was
+    /// published). The other register values are illustrative.
     fn qemu_tcg_max(leaf: u32) -> CpuidLeaf {
         match leaf {
             0 => CpuidLeaf { eax: 0xd, ebx: 0x6874_7541, ecx: 0x444d_4163, edx: 0x6974_6e65 },
