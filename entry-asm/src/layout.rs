@@ -55,6 +55,17 @@ pub const USER_IMAGE_BASE: u64 = 0x40_0000;
 /// Maximum number of CPUs the kernel manages.
 pub const MAX_CPUS: usize = 64;
 
+/// Bytes left free above a user task's `pt_regs` at the top of its kernel
+/// stack (Linux's `TOP_OF_KERNEL_STACK_PADDING`, which 32-bit x86 has): with
+/// them, the SYSCALL entry's RSP is 16-byte aligned once `pt_regs` is
+/// complete, as the SysV ABI wants at a call, and the entry calls Rust
+/// without realigning the stack.
+pub const TOP_OF_KERNEL_STACK_PADDING: u64 = 8;
+const _: () = assert!(
+    (crate::pt_regs::PtRegs::SIZE as u64 + TOP_OF_KERNEL_STACK_PADDING).is_multiple_of(16),
+    "pt_regs below the padding must end 16-byte aligned"
+);
+
 /// Index of the PML4 slot that maps `addr`.
 pub const fn pml4_index(addr: u64) -> usize {
     ((addr >> 39) & 511) as usize

@@ -36,6 +36,20 @@ pub struct PerCpuHeader {
     pub user_pcid_flush_pending: u64,
     /// This CPU's index (0 = the boot CPU).
     pub cpu: u64,
+    /// Address of the running thread's flags word (an `AtomicU32`, the
+    /// kernel's `sched::thread_flags::ThreadFlags`, Linux's TIF flags): the
+    /// return to ring 3 tests it once for exit work. Changed with the
+    /// running task at every switch.
+    pub current_thread_flags: u64,
+    /// The running thread's process id (0 for a kernel task): `getpid`
+    /// reads it with one instruction, without touching the task.
+    pub current_tgid: u64,
+    /// Where the SYSCALL exit jumps once the registers are popped: the
+    /// SYSRET tail for this CPU's entry configuration
+    /// (`entry_syscall_64_sysret_{kpti,pcid,nokpti}` in syscall_64.s),
+    /// chosen once when the CPU comes up, as Linux patches its exit path
+    /// with ALTERNATIVE.
+    pub sysret_tail: u64,
     /// Test images only: the last value the entry code wrote to CR3 when
     /// entering the kernel (NOFLUSH bit included, which CR3 does not read
     /// back): what the KPTI tests check KPTI and PCID with.
@@ -58,6 +72,9 @@ pub mod off {
     pub const ENTRY_FLAGS: usize = offset_of!(PerCpuHeader, entry_flags);
     pub const USER_PCID_FLUSH_PENDING: usize = offset_of!(PerCpuHeader, user_pcid_flush_pending);
     pub const CPU: usize = offset_of!(PerCpuHeader, cpu);
+    pub const CURRENT_THREAD_FLAGS: usize = offset_of!(PerCpuHeader, current_thread_flags);
+    pub const CURRENT_TGID: usize = offset_of!(PerCpuHeader, current_tgid);
+    pub const SYSRET_TAIL: usize = offset_of!(PerCpuHeader, sysret_tail);
     #[cfg(feature = "testing")]
     pub const LAST_KERNEL_CR3: usize = offset_of!(PerCpuHeader, last_kernel_cr3);
     #[cfg(feature = "testing")]

@@ -82,9 +82,10 @@ const _: () = {
     assert!(offset_of!(PtRegs, rsp) == word(19));
     assert!(offset_of!(PtRegs, ss) == word(20));
     assert!(PtRegs::SIZE == word(21));
-    // Kernel stacks keep pt_regs 16-byte aligned at the top of the stack
-    // minus this size; the hardware frame then starts 8 bytes off alignment,
-    // as the CPU leaves it after pushing SS..RIP onto an aligned RSP0.
+    // The frame is 8 bytes off a multiple of 16: the CPU pushes SS..RIP
+    // onto an aligned RSP0, and a user task's stack keeps
+    // `layout::TOP_OF_KERNEL_STACK_PADDING` free above it so that the frame
+    // itself starts 16-byte aligned.
     assert!(PtRegs::SIZE % 16 == 8);
 };
 

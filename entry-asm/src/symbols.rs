@@ -18,12 +18,24 @@ unsafe extern "C" {
     /// The benchmark's SYSCALL floor with KPTI, in the trampoline page.
     #[cfg(feature = "bench")]
     pub static entry_SYSCALL_64_bench_floor_trampoline: u8;
+    /// The same with KPTI and PCID.
+    #[cfg(feature = "bench")]
+    pub static entry_SYSCALL_64_bench_floor_trampoline_pcid: u8;
+    /// The SYSRET tails (the per-CPU header's `sysret_tail`): without KPTI,
+    /// with KPTI, with KPTI and PCID.
+    pub static entry_syscall_64_sysret_nokpti: u8;
+    /// See [`entry_syscall_64_sysret_nokpti`].
+    pub static entry_syscall_64_sysret_kpti: u8;
+    /// See [`entry_syscall_64_sysret_nokpti`].
+    pub static entry_syscall_64_sysret_pcid: u8;
     /// CSTAR: refuses SYSCALL from 32-bit compatibility mode with -ENOSYS.
     pub static entry_SYSCALL_compat: u8;
     /// The trampoline page as linked (each CPU runs its own alias of it).
     pub static entry_trampoline_page: u8;
     /// LSTAR with KPTI, relative to the trampoline page.
     pub static entry_SYSCALL_64_trampoline: u8;
+    /// LSTAR with KPTI and PCID, relative to the trampoline page.
+    pub static entry_SYSCALL_64_trampoline_pcid: u8;
     /// Where a new user task starts (the return address of its first switch).
     pub static task_first_entry: u8;
     /// Where a new kernel thread starts (R12 = function, R13 = argument).
@@ -104,6 +116,15 @@ unsafe extern "C" {
     /// The user range must lie in user space and the kernel range must be
     /// valid for the access; faults on the user side are fixed up.
     pub fn user_copy(dst: *mut u8, src: *const u8, len: usize) -> usize;
+
+    /// Leaves a system call through the IRET exit instead of SYSRET: the
+    /// kernel's frames above `regs` are dropped.
+    ///
+    /// # Safety
+    /// `regs` is the running task's `pt_regs` at the top of its kernel
+    /// stack, built by the SYSCALL entry (whose Rust side is the caller);
+    /// interrupts are off and the exit work is done.
+    pub fn entry_syscall_64_return_via_iret(regs: *mut crate::pt_regs::PtRegs) -> !;
 }
 
 /// Address of a linker or assembly symbol.

@@ -197,6 +197,17 @@ pub enum Command {
         /// Write the JSON here instead of `target/bench/<UTC time>.json`.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Where the instructions of one syscall round trip go (entry, save,
+        /// dispatch, handler, exit, return): a QEMU `-d exec,nochain
+        /// -singlestep` trace of a few round trips, mapped to the kernel's
+        /// symbols, KPTI on and off.
+        #[arg(long)]
+        breakdown: bool,
+        /// Run only these parts (comma-separated): syscalls (QEMU -icount),
+        /// bochs, tcg (timed syscalls), linux, boot, memory, scaling,
+        /// breakdown (implies --breakdown).
+        #[arg(long, value_name = "PARTS", value_delimiter = ',', value_parser = crate::bench::Part::parse)]
+        only: Vec<crate::bench::Part>,
     },
     /// Write a new app crate: Cargo.toml, src/main.rs, README.md.
     ///

@@ -124,8 +124,8 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
         Command::Bench { .. } | Command::Lint if spelling == Spelling::CargoLibos => {
             anyhow::bail!("`bench` and `lint` check the framework itself: run `cargo xtask bench|lint` in its checkout")
         }
-        Command::Bench { quick, compare, runs, iterations, no_bochs, no_linux, out } => {
-            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out, no_linux })
+        Command::Bench { quick, compare, runs, iterations, no_bochs, no_linux, out, breakdown, only } => {
+            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out, no_linux, breakdown, only })
         }
         Command::Lint => lint::run().map(|()| 0),
     }

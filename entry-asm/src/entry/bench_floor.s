@@ -36,4 +36,12 @@ entry_SYSCALL_64_bench_floor_trampoline:
     je entry_SYSCALL_64_trampoline
     sysretq
 
+/* The same for a CPU with PCID, which leaves through its own trampoline. */
+    .balign 16
+    .global entry_SYSCALL_64_bench_floor_trampoline_pcid
+entry_SYSCALL_64_bench_floor_trampoline_pcid:
+    cmpl ${LIBOS_DEBUG_NR}, %eax
+    je entry_SYSCALL_64_trampoline_pcid
+    sysretq
+
     .endif

@@ -40,27 +40,74 @@ entry_SYSCALL_64_after_hwframe:
     CLEAR_REGS
     movq %rsp, %rdi
     /*
-     * do_syscall_64 (libos/kernel/src/trap/syscall.rs) enables interrupts,
-     * dispatches, does the work before the return, disables them again.
+     * RSP = pt_regs, 16-byte aligned: the task stack keeps
+     * TOP_OF_KERNEL_STACK_PADDING above it (layout.rs), so the call needs
+     * no realignment. do_syscall_64 (libos/kernel/src/trap/syscall.rs)
+     * enables interrupts, dispatches, does the exit work (one test of the
+     * thread's flags) and returns with interrupts off, RSP = pt_regs again.
+     * When a handler rewrote the frame and SYSRET cannot return to it, it
+     * leaves through the IRET exit itself and does not come back here.
      */
-    CALL_ALIGNED do_syscall_64
+    call do_syscall_64
     /*
-     * AL = 1 when SYSRET may return (Linux's conditions, checked in Rust:
-     * RCX == RIP, R11 == RFLAGS, user CS/SS, RIP below USER_END, no TF/RF);
-     * otherwise take the IRET path, which can return anywhere safely.
+     * The frame is the entry's own, or was checked: RCX == RIP and R11 ==
+     * RFLAGS (both pushed from the same registers), user CS/SS, RIP in user
+     * space. Only the user's TF or RF can still forbid SYSRET (it cannot
+     * restore RF, and TF would trap right after it; Linux's conditions in
+     * do_syscall_64): then IRET.
      */
-    testb %al, %al
-    jz entry_return_to_user_iret
+    testl ${RFLAGS_TF_RF}, {PTREGS_RFLAGS}(%rsp)
+    jnz entry_return_to_user_iret
 
     /* SYSRET: RCX = user RIP and R11 = user RFLAGS come from pt_regs. */
     POP_REGS pop_rdi=0
-    /* RSP -> pt_regs->rdi. The user RSP and RDI go to the entry stack,
-     * which stays mapped once CR3 is the user's. */
+    /*
+     * RSP -> pt_regs->rdi. Leave through this CPU's SYSRET tail for its
+     * KPTI and PCID configuration (chosen once, when the CPU came up).
+     */
+    jmp *%gs:{PERCPU_SYSRET_TAIL}
+
+/*
+ * The SYSRET tails. Each starts with RSP -> pt_regs->rdi, kernel CR3 and
+ * GS, IF = 0, every other user register restored.
+ *
+ * Without KPTI the task stack stays mapped: restore RDI and the user RSP
+ * straight from pt_regs.
+ */
+    .balign 16
+    .global entry_syscall_64_sysret_nokpti
+entry_syscall_64_sysret_nokpti:
+    popq %rdi
+    /* RSP -> pt_regs->orig_rax; the user RSP is four words up. */
+    movq 4*8(%rsp), %rsp
+    /* RSP = the user's stack, still in ring 0 for two instructions. */
+    swapgs
+    /* GS = the user's. */
+    sysretq
+
+/*
+ * With KPTI: the user RSP and RDI go to the entry stack, which stays
+ * mapped once CR3 is the user's (the task stack does not).
+ */
+.macro SYSRET_VIA_ENTRY_STACK pcid
     movq %rsp, %rdi
     movq %gs:{PERCPU_ENTRY_STACK_TOP}, %rsp
     pushq 5*8(%rdi)                             /* user rsp (pt_regs->rsp) */
     pushq (%rdi)                                /* user rdi */
-    SWITCH_TO_USER_CR3 %rdi
+    /*
+     * The user half of this address space's pair: CR3 bit 12, and with
+     * PCID the user ASID (bit 11) and NOFLUSH as USER_CR3_NOFLUSH decides
+     * (Linux: SWITCH_TO_USER_CR3_STACK, without its runtime KPTI test:
+     * this tail is only ever used with KPTI on).
+     */
+    movq %cr3, %rdi
+    .if \pcid
+    btsq ${CR3_USER_PCID_BIT}, %rdi
+    USER_CR3_NOFLUSH %rdi
+    .endif
+    btsq ${CR3_USER_PGTABLE_BIT}, %rdi
+    RECORD_CR3 %rdi, {PERCPU_LAST_USER_CR3}
+    movq %rdi, %cr3
     /* CR3 = the user's (KPTI): only entry text and entry areas are mapped. */
     popq %rdi
     popq %rsp
@@ -68,17 +115,30 @@ entry_SYSCALL_64_after_hwframe:
     swapgs
     /* GS = the user's. */
     sysretq
+.endm
+
+    .balign 16
+    .global entry_syscall_64_sysret_kpti
+entry_syscall_64_sysret_kpti:
+    SYSRET_VIA_ENTRY_STACK pcid=0
+
+    .balign 16
+    .global entry_syscall_64_sysret_pcid
+entry_syscall_64_sysret_pcid:
+    SYSRET_VIA_ENTRY_STACK pcid=1
 
 /*
- * Second stage of the KPTI trampoline: now on the task stack with the
- * kernel CR3, with RDI spilled by the trampoline (x86 has no absolute near
- * jump, so the trampoline jumped here through RDI).
+ * entry_syscall_64_return_via_iret(regs): a system call whose handler
+ * rewrote the frame into one SYSRET cannot return to (Rust checked it
+ * whole: sysret_is_safe) leaves through the IRET exit. RDI = pt_regs at
+ * the top of the task stack; kernel CR3 and GS; IF = 0. The Rust frames
+ * above pt_regs are dropped.
  */
     .balign 16
-    .global entry_SYSCALL_64_stage2
-entry_SYSCALL_64_stage2:
-    popq %rdi
-    jmp entry_SYSCALL_64_after_hwframe
+    .global entry_syscall_64_return_via_iret
+entry_syscall_64_return_via_iret:
+    movq %rdi, %rsp
+    jmp entry_return_to_user_iret
 
 /*
  * entry_SYSCALL_compat: CSTAR, SYSCALL from 32-bit compatibility mode.

@@ -3,47 +3,38 @@
 //!
 //! Like Linux's `sys_call_table` (`arch/x86/entry/syscall_64.c`), the table
 //! is dense and every number without a call holds [`ni_syscall`] (Linux's
-//! `sys_ni_syscall`), so dispatching is one bounds check, one
-//! [speculation clamp](crate::nospec::array_index_nospec) and one indirect
-//! call. The calls of the test and benchmark hooks (numbers from 1024) sit
-//! in a second, small table that only test and bench kernels fill; a
-//! production kernel's is empty, and its hook numbers get `-ENOSYS` like
-//! any number nothing answers.
+//! `sys_ni_syscall`). One more entry follows the ABI's, for every number
+//! past them: dispatching is one bounds check that is also the
+//! [speculation clamp](crate::nospec::index_clamp_nospec) (a compare and a
+//! conditional move: numbers past the table index that last entry, also on
+//! a mispredicted path) and one indirect call, with no other branch. The
+//! last entry is [`ni_syscall`]. A production kernel's table ends with the
+//! ABI, so its hook numbers get `-ENOSYS` like any number nothing answers;
+//! a test or benchmark kernel's reaches up to the hooks (numbers from 1024),
+//! with `ni_syscall` in between.
 //!
-//! An entry returns its result for RAX and whether the call may have
-//! rewritten the caller's other saved registers ([`SyscallResult`]): only
-//! the calls declared `#[rewrites_frame]` can (their handlers alone get a
-//! [`RewritesFrame`]), and the kernel checks a rewritten frame whole
-//! before it returns with SYSRET. Both travel in registers.
+//! An entry returns the value for RAX. The calls declared
+//! `#[rewrites_frame]` may have rewritten the caller's other saved
+//! registers (their handlers alone get a [`RewritesFrame`]); their entries
+//! say so through the context ([`SyscallArgs::note_frame_rewritten`]: the
+//! kernel sets a bit in the thread's flags word), and the kernel checks such
+//! a frame whole before it returns with SYSRET.
 
 use crate::errno::Errno;
-use crate::nospec::array_index_nospec;
+
+use core::mem::{offset_of, size_of};
+
+use crate::nospec::index_clamp_nospec;
 
 /// An entry of the table: decodes the arguments from the context, runs the
-/// handler and returns its raw result.
-pub type SyscallHandler<C> = fn(&mut C) -> SyscallResult;
-
-/// What a call returns to the entry path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SyscallResult {
-    /// The value for RAX: the result, `-errno` on failure.
-    pub ret: i64,
-    /// The call is declared `#[rewrites_frame]`: it may have changed the
-    /// caller's other saved registers (where or how it returns), which must
-    /// then all be checked before SYSRET (the kernel's `sysret_is_safe`).
-    pub frame_rewritten: bool,
-}
-
-impl SyscallResult {
-    /// The result of a call that left the frame alone.
-    pub const fn value(ret: i64) -> SyscallResult {
-        SyscallResult { ret, frame_rewritten: false }
-    }
-}
+/// handler and returns its raw result for RAX (the value, `-errno` on
+/// failure).
+pub type SyscallHandler<C> = fn(&mut C) -> i64;
 
 /// What lets a handler rewrite its caller's saved registers: the table
-/// hands one to the handlers of calls declared `#[rewrites_frame]` and to
-/// no other, so the compiler refuses a rewrite the return path would not
+/// hands one to the handlers of calls declared `#[rewrites_frame]` (after
+/// telling the context, [`SyscallArgs::note_frame_rewritten`]) and to no
+/// other, so the compiler refuses a rewrite the return path would not
 /// check. A kernel's context takes it for its mutable registers.
 #[derive(Debug)]
 pub struct RewritesFrame(());
@@ -52,10 +43,11 @@ impl RewritesFrame {
     /// A token for the handler of a call declared `#[rewrites_frame]`.
     ///
     /// # Safety
-    /// Only the table's entry of such a call makes one: the entry path
-    /// checks a frame whole only when the entry says it may have been
-    /// rewritten, and a token elsewhere would let a handler rewrite one
-    /// unchecked (SYSRET to a non-canonical RIP faults in ring 0).
+    /// Only the table's entry of such a call makes one, after calling
+    /// [`SyscallArgs::note_frame_rewritten`]: the entry path checks a frame
+    /// whole only when told it may have been rewritten, and a token
+    /// elsewhere would let a handler rewrite one unchecked (SYSRET to a
+    /// non-canonical RIP faults in ring 0).
     #[doc(hidden)]
     pub const unsafe fn new() -> RewritesFrame {
         RewritesFrame(())
@@ -68,50 +60,53 @@ pub trait SyscallArgs {
     /// Argument `index`, 0 to 5: RDI, RSI, RDX, R10, R8, R9 (the Linux
     /// x86_64 system call convention).
     fn arg(&self, index: usize) -> u64;
+
+    /// Called by the entry of a call declared `#[rewrites_frame]` before its
+    /// handler runs: the caller's saved registers may change, and the
+    /// return path must check them all before it may use SYSRET.
+    fn note_frame_rewritten(&mut self);
 }
 
 /// The entry of every number without a call: `-ENOSYS` (Linux's
 /// `sys_ni_syscall`, `kernel/sys_ni.c`).
-pub fn ni_syscall<C>(_cx: &mut C) -> SyscallResult {
-    SyscallResult::value(Errno::ENOSYS.to_ret())
+pub fn ni_syscall<C>(_cx: &mut C) -> i64 {
+    Errno::ENOSYS.to_ret()
 }
 
 /// A system call table over contexts `C`: `ABI` entries for numbers
-/// `0..ABI`, and the hook entries from `first_hook` on.
+/// `0..ABI`, then the entry of every larger number, back to back in memory
+/// (`repr(C)`), so that one clamped index reaches all `ABI + 1`.
+#[repr(C)]
 pub struct SyscallTable<C: 'static, const ABI: usize> {
     abi: [SyscallHandler<C>; ABI],
-    first_hook: u64,
-    hooks: &'static [SyscallHandler<C>],
+    beyond: SyscallHandler<C>,
 }
 
 impl<C: 'static, const ABI: usize> SyscallTable<C, ABI> {
     /// A table; the expansion of the declaration makes them
-    /// (`DispatchTable::ABI`, `DispatchTable::WITH_HOOKS`).
-    pub const fn new(abi: [SyscallHandler<C>; ABI], first_hook: u64, hooks: &'static [SyscallHandler<C>]) -> Self {
-        assert!(ABI > 0 && first_hook >= ABI as u64, "the hook numbers lie above the ABI's");
-        SyscallTable { abi, first_hook, hooks }
+    /// (`DispatchTable::ABI` and `DispatchTable::WITH_HOOKS`, whose `beyond`
+    /// is [`ni_syscall`]).
+    pub const fn new(abi: [SyscallHandler<C>; ABI], beyond: SyscallHandler<C>) -> Self {
+        assert!(ABI > 0, "an empty table");
+        assert!(
+            offset_of!(Self, beyond) == ABI * size_of::<SyscallHandler<C>>(),
+            "the entry past the ABI's follows them directly"
+        );
+        SyscallTable { abi, beyond }
     }
 
-    /// Runs call `nr` with `cx` and returns its result: `-ENOSYS` for a
-    /// number the table has no call for.
+    /// Runs call `nr` with `cx` and returns its result for RAX: `-ENOSYS`
+    /// for a number the table has no call for.
     ///
-    /// One bounds check, the clamp, one indirect call. The hook part is
-    /// reached only by numbers past the ABI's; with no hooks (a production
-    /// kernel's `static` table) the compiler folds it away.
+    /// One compare and conditional move (the bounds check and the clamp:
+    /// every `nr >= ABI` becomes `ABI`), one indirect call.
     #[inline(always)]
-    pub fn dispatch(&self, cx: &mut C, nr: u64) -> SyscallResult {
-        if nr < ABI as u64 {
-            let index = array_index_nospec(nr as usize, ABI);
-            // SAFETY: `array_index_nospec` returns an index below `ABI`
-            // (here `nr` itself), the length of `abi`.
-            let handler = unsafe { *self.abi.get_unchecked(index) };
-            return handler(cx);
-        }
-        let hook = nr.wrapping_sub(self.first_hook);
-        if hook < self.hooks.len() as u64 {
-            let handler = self.hooks[array_index_nospec(hook as usize, self.hooks.len())];
-            return handler(cx);
-        }
-        SyscallResult::value(Errno::ENOSYS.to_ret())
+    pub fn dispatch(&self, cx: &mut C, nr: u64) -> i64 {
+        let index = index_clamp_nospec(nr, ABI);
+        // SAFETY: `index <= ABI`; `repr(C)` lays `abi` (ABI entries) and
+        // `beyond` out back to back from the start of `self` (checked in
+        // `new`), so entry `index` lies inside `*self` and is initialized.
+        let handler = unsafe { *(self as *const Self as *const SyscallHandler<C>).add(index) };
+        handler(cx)
     }
 }

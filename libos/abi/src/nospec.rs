@@ -18,6 +18,44 @@ pub fn array_index_nospec(index: usize, size: usize) -> usize {
     index & array_index_mask_nospec(index, size)
 }
 
+/// `index` if it is below `size`, else `size` — also on a speculated path,
+/// with no branch at all: the bounds check and the clamp in one compare and
+/// one conditional move (a data dependency the CPU does not predict, like
+/// `array_index_mask_nospec`'s `sbb`). For a table of `size + 1` entries
+/// whose last one handles every index out of range.
+#[inline(always)]
+pub fn index_clamp_nospec(index: u64, size: usize) -> usize {
+    clamp_nospec(index, size as u64) as usize
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn clamp_nospec(index: u64, size: u64) -> u64 {
+    let clamped: u64;
+    // SAFETY: a compare and a conditional move on registers; no memory, no
+    // stack, and the flags are declared clobbered by leaving out
+    // `preserves_flags`.
+    unsafe {
+        core::arch::asm!(
+            "cmp {x}, {size}",
+            "cmovae {x}, {size}",
+            x = inout(reg) index => clamped,
+            size = in(reg) size,
+            options(pure, nomem, nostack),
+        );
+    }
+    clamped
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn clamp_nospec(index: u64, size: u64) -> u64 {
+    // Select without a branch: all ones when in bounds.
+    let in_bounds = (index < size) as u64;
+    let mask = in_bounds.wrapping_neg();
+    (index & mask) | (size & !mask)
+}
+
 /// All ones when `index < size`, else 0, computed without a branch.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -58,6 +96,18 @@ mod tests {
         for size in [1, 2, 319, 1026, usize::MAX] {
             for index in [0, size / 2, size - 1] {
                 assert_eq!(array_index_nospec(index, size), index, "{index} of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn clamps_keep_indexes_in_bounds_and_send_the_rest_to_the_last_entry() {
+        for size in [1usize, 2, 319, 1026] {
+            for index in [0u64, size as u64 / 2, size as u64 - 1] {
+                assert_eq!(index_clamp_nospec(index, size), index as usize, "{index} of {size}");
+            }
+            for index in [size as u64, size as u64 + 1, 1 << 40, u64::MAX, 1 << 63] {
+                assert_eq!(index_clamp_nospec(index, size), size, "{index} of {size}");
             }
         }
     }

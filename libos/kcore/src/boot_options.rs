@@ -13,6 +13,7 @@
 //! | `test.self-check=wrong\|crash\|hang` | run the harness self-checks |
 //! | `probe=ring3` | check that ring 3, SYSCALL, interrupts and SMAP work (for `--accel auto`) |
 //! | `maxcpus=N` | start at most N CPUs |
+//! | `tsc_khz=N` | the TSC runs at N kHz (checked against the HPET, not measured; Linux's `tsc_early_khz=`) |
 //! | `nmi=dump` | an NMI makes each CPU print its scheduler state (debugging hangs) |
 //!
 //! QEMU's multiboot loader puts the image's path in front of the command
@@ -63,6 +64,9 @@ pub struct BootOptions<'a> {
     pub probe: Option<&'a str>,
     /// `maxcpus=`.
     pub max_cpus: Option<usize>,
+    /// `tsc_khz=`: the TSC frequency, published by whoever started the
+    /// machine (the xtask knows it under QEMU).
+    pub tsc_khz: Option<u64>,
     /// `nmi=dump`: an NMI prints each CPU's scheduler state.
     pub nmi_dump: bool,
     /// Everything after the `--` word (the app's arguments), or "".
@@ -94,6 +98,7 @@ impl<'a> BootOptions<'a> {
             self_check: None,
             probe: None,
             max_cpus: None,
+            tsc_khz: None,
             nmi_dump: false,
             app_args,
             unknown: heapless::Vec::new(),
@@ -148,6 +153,14 @@ impl<'a> BootOptions<'a> {
                         Ok(())
                     }
                     _ => Err("expected maxcpus=N with N >= 1"),
+                },
+                ("tsc_khz", Some(v)) => match v.parse::<u64>() {
+                    // 1 MHz to 100 GHz: anything else is a typo.
+                    Ok(khz) if (1_000..=100_000_000).contains(&khz) => {
+                        opts.tsc_khz = Some(khz);
+                        Ok(())
+                    }
+                    _ => Err("expected tsc_khz=N with N in 1000..=100000000"),
                 },
                 _ => Err("unknown option"),
             };
@@ -207,8 +220,12 @@ mod tests {
     #[test]
     fn every_option() {
         let o = BootOptions::parse(
-            "kpti=on pcid=off trace=syscalls test test.filter=heap test.self-check=crash probe=ring3 maxcpus=2",
+            "kpti=on pcid=off trace=syscalls test test.filter=heap test.self-check=crash probe=ring3 maxcpus=2 \
+             tsc_khz=1000000",
         );
+        assert_eq!(o.tsc_khz, Some(1_000_000));
+        assert_eq!(BootOptions::parse("tsc_khz=12").unknown.len(), 1);
+        assert_eq!(BootOptions::parse("tsc_khz=fast").tsc_khz, None);
         assert_eq!(o.kpti, Some(true));
         assert_eq!(o.pcid, Some(false));
         assert!(o.trace_syscalls && o.test);

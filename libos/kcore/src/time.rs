@@ -165,6 +165,176 @@ pub fn tsc_per(start: &PairedReading, end: &PairedReading, elapsed: u64, unit: u
     Some((tsc as u128 * unit as u128 / elapsed as u128) as u64)
 }
 
+/// The registers of one CPUID leaf (subleaf 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuidLeaf {
+    /// EAX.
+    pub eax: u32,
+    /// EBX.
+    pub ebx: u32,
+    /// ECX.
+    pub ecx: u32,
+    /// EDX.
+    pub edx: u32,
+}
+
+/// Who published the TSC frequency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Publisher {
+    /// The kernel command line's `tsc_khz=` (the xtask passes it under
+    /// QEMU, whose TCG publishes nothing; Linux's `tsc_early_khz=`).
+    CommandLine,
+    /// CPUID leaf 0x15: TSC / core crystal clock ratio and the crystal's
+    /// frequency (Intel SDM Vol. 2A, "CPUID", leaf 15H; Linux's
+    /// `native_calibrate_tsc`).
+    Cpuid15,
+    /// The hypervisor's timing leaf 0x40000010 (VMware's, also KVM's and
+    /// QEMU's with KVM): EAX = TSC kHz, EBX = APIC bus kHz.
+    Hypervisor,
+    /// CPUID leaf 0x16: the processor's base frequency in MHz, which the
+    /// TSC usually but not always runs at (Linux's `cpu_khz_from_cpuid`):
+    /// a hint that needs a real check.
+    Cpuid16,
+}
+
+impl Publisher {
+    /// Whether the value is a statement about the TSC (so a quick check
+    /// that it is roughly right is enough), rather than a hint.
+    pub const fn is_exact(self) -> bool {
+        !matches!(self, Publisher::Cpuid16)
+    }
+
+    /// For the boot report.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Publisher::CommandLine => "tsc_khz= on the command line",
+            Publisher::Cpuid15 => "CPUID 0x15",
+            Publisher::Hypervisor => "CPUID 0x40000010",
+            Publisher::Cpuid16 => "CPUID 0x16",
+        }
+    }
+}
+
+/// A published TSC frequency, and the APIC timer's input clock when the
+/// same source gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublishedFrequency {
+    /// TSC ticks per second.
+    pub tsc_hz: u64,
+    /// Where it came from.
+    pub publisher: Publisher,
+    /// The local APIC timer's input clock in Hz (before its divider): the
+    /// core crystal with leaf 0x15 (Intel SDM Vol. 3A, 11.5.4), the bus
+    /// clock with leaf 0x40000010.
+    pub apic_timer_hz: Option<u64>,
+}
+
+/// CPUID.1:ECX bit 31: running under a hypervisor.
+const HYPERVISOR_BIT: u32 = 1 << 31;
+/// The hypervisor's timing leaf.
+const HYPERVISOR_TIMING_LEAF: u32 = 0x4000_0010;
+
+/// The TSC frequency someone published, if anyone did, in Linux's order of
+/// trust: the command line (an explicit override), CPUID 0x15 (with the
+/// crystal's frequency from 0x16 when 0x15 leaves it out), the hypervisor's
+/// leaf 0x40000010 (only when leaf 0x40000000 says it exists), CPUID 0x16.
+/// `cpuid(leaf)` runs CPUID; leaves above the maximum that leaf 0 (or
+/// 0x40000000) reports are never asked for (Intel CPUs answer those with
+/// the highest leaf's data, not zeros).
+pub fn published_tsc_frequency(
+    cpuid: impl Fn(u32) -> CpuidLeaf,
+    cmdline_khz: Option<u64>,
+) -> Option<PublishedFrequency> {
+    if let Some(khz) = cmdline_khz.filter(|&k| k > 0) {
+        return Some(PublishedFrequency { tsc_hz: khz * 1000, publisher: Publisher::CommandLine, apic_timer_hz: None });
+    }
+    let max_basic = cpuid(0).eax;
+    let base_mhz = if max_basic >= 0x16 { u64::from(cpuid(0x16).eax & 0xFFFF) } else { 0 };
+    if max_basic >= 0x15 {
+        let l = cpuid(0x15);
+        let (denominator, numerator) = (u64::from(l.eax), u64::from(l.ebx));
+        if denominator != 0 && numerator != 0 {
+            let crystal_hz = match u64::from(l.ecx) {
+                // Leaf 0x15 without the crystal: derive it from the base
+                // frequency (Linux does the same, native_calibrate_tsc).
+                0 => base_mhz * 1_000_000 * denominator / numerator,
+                hz => hz,
+            };
+            if crystal_hz != 0 {
+                return Some(PublishedFrequency {
+                    tsc_hz: crystal_hz * numerator / denominator,
+                    publisher: Publisher::Cpuid15,
+                    apic_timer_hz: Some(crystal_hz),
+                });
+            }
+        }
+    }
+    if max_basic >= 1 && cpuid(1).ecx & HYPERVISOR_BIT != 0 && cpuid(0x4000_0000).eax >= HYPERVISOR_TIMING_LEAF {
+        let l = cpuid(HYPERVISOR_TIMING_LEAF);
+        if l.eax != 0 {
+            return Some(PublishedFrequency {
+                tsc_hz: u64::from(l.eax) * 1000,
+                publisher: Publisher::Hypervisor,
+                apic_timer_hz: (l.ebx != 0).then(|| u64::from(l.ebx) * 1000),
+            });
+        }
+    }
+    (base_mhz != 0).then(|| PublishedFrequency {
+        tsc_hz: base_mhz * 1_000_000,
+        publisher: Publisher::Cpuid16,
+        apic_timer_hz: None,
+    })
+}
+
+/// How far a published exact frequency may be from a quick check, before
+/// the check's own uncertainty is added: 2% (the check exists to catch a
+/// wrong source, such as an emulator whose TSC does not run at its CPU
+/// model's rate, not to refine a right one).
+pub const CHECK_TOLERANCE_PPM: u64 = 20_000;
+/// How far a CPUID 0x16 base frequency may be from the check (it is only
+/// the nominal frequency of the part).
+pub const HINT_TOLERANCE_PPM: u64 = 100_000;
+
+/// A measurement of the TSC against another clock over a short window,
+/// with its uncertainty: both ends are [`PairedReading`]s whose brackets
+/// (the TSC ticks spent reading the other clock) bound the error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateCheck {
+    /// The TSC frequency the window measured.
+    pub measured_hz: u64,
+    /// The window's relative uncertainty, in parts per million: half of
+    /// both brackets over the TSC ticks between them.
+    pub uncertainty_ppm: u64,
+}
+
+impl RateCheck {
+    /// The check of two paired readings of a clock running at `other_hz`
+    /// (`None` if no time passed).
+    pub fn of(start: &PairedReading, end: &PairedReading, other_hz: u64) -> Option<RateCheck> {
+        let elapsed = end.value.checked_sub(start.value)?;
+        let measured_hz = tsc_per(start, end, elapsed, other_hz)?;
+        let tsc = end.tsc() - start.tsc();
+        let uncertainty_ppm = ((start.width() + end.width()) as u128 * 500_000 / tsc as u128) as u64;
+        Some(RateCheck { measured_hz, uncertainty_ppm })
+    }
+
+    /// Whether the window is settled: its uncertainty is at most
+    /// `target_ppm` (the caller keeps measuring until it is, or until its
+    /// time is up).
+    pub const fn settled(&self, target_ppm: u64) -> bool {
+        self.uncertainty_ppm <= target_ppm
+    }
+
+    /// Whether `published` agrees with the window, within `tolerance_ppm`
+    /// plus the window's own uncertainty: a noisy window widens the
+    /// tolerance instead of failing a right value, and a quiet one keeps it
+    /// tight.
+    pub const fn agrees_with(&self, published: u64, tolerance_ppm: u64) -> bool {
+        let allowed = tolerance_ppm + self.uncertainty_ppm;
+        (published.abs_diff(self.measured_hz) as u128 * 1_000_000) <= (published as u128 * allowed as u128)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +416,105 @@ mod tests {
             // A year of ticks does not overflow.
             assert!(s.ticks_to_ns(hz * 86_400 * 365) > 31_000_000_000_000_000);
         }
+    }
+
+    /// CPUID as QEMU 7.2's TCG shows it with `-cpu max`, as far as the
+    /// choice depends on it: AuthenticAMD with a maximum basic leaf below
+    /// 0x15 and no hypervisor timing leaf (a boot with `-cpu
+    /// max,tsc-frequency=1000000000` still measured its TSC: nothing was
+    /// published). The other register values are illustrative.
+    fn qemu_tcg_max(leaf: u32) -> CpuidLeaf {
+        match leaf {
+            0 => CpuidLeaf { eax: 0xd, ebx: 0x6874_7541, ecx: 0x444d_4163, edx: 0x6974_6e65 },
+            1 => CpuidLeaf { eax: 0x000f_06b1, ebx: 0x0000_0800, ecx: 0xfed8_3203, edx: 0x178b_fbff },
+            _ => CpuidLeaf::default(),
+        }
+    }
+
+    /// A recorded table of leaves; anything else is zeros.
+    fn leaves(table: &[(u32, CpuidLeaf)]) -> impl Fn(u32) -> CpuidLeaf + '_ {
+        move |leaf| table.iter().find(|(l, _)| *l == leaf).map(|(_, v)| *v).unwrap_or_default()
+    }
+
+    fn leaf(eax: u32, ebx: u32, ecx: u32, edx: u32) -> CpuidLeaf {
+        CpuidLeaf { eax, ebx, ecx, edx }
+    }
+
+    #[test]
+    fn qemu_tcg_publishes_nothing_but_the_command_line_can() {
+        assert_eq!(published_tsc_frequency(qemu_tcg_max, None), None);
+        let p = published_tsc_frequency(qemu_tcg_max, Some(1_000_000)).unwrap();
+        assert_eq!((p.tsc_hz, p.publisher, p.apic_timer_hz), (1_000_000_000, Publisher::CommandLine, None));
+        assert!(p.publisher.is_exact());
+    }
+
+    #[test]
+    fn intel_leaf_15_with_and_without_the_crystal() {
+        // A Skylake client: 0x15 = 2/188 with a 24 MHz crystal -> 2256 MHz.
+        let skylake = [(0, leaf(0x16, 0, 0, 0)), (0x15, leaf(2, 188, 24_000_000, 0)), (0x16, leaf(2200, 4000, 100, 0))];
+        let p = published_tsc_frequency(leaves(&skylake), None).unwrap();
+        assert_eq!((p.tsc_hz, p.publisher, p.apic_timer_hz), (2_256_000_000, Publisher::Cpuid15, Some(24_000_000)));
+        // Crystal left out (ECX = 0): from 0x16's base 2200 MHz * 2 / 188.
+        let no_crystal = [(0, leaf(0x16, 0, 0, 0)), (0x15, leaf(2, 188, 0, 0)), (0x16, leaf(2200, 4000, 100, 0))];
+        let p = published_tsc_frequency(leaves(&no_crystal), None).unwrap();
+        assert_eq!(p.publisher, Publisher::Cpuid15);
+        assert_eq!(p.tsc_hz, 2_200_000_000 * 2 / 188 * 188 / 2);
+        // A max leaf below 0x15: the leaves are not read (Intel would
+        // answer with leaf 0xd's data).
+        let old = [(0, leaf(0xd, 0, 0, 0)), (0x15, leaf(2, 188, 24_000_000, 0))];
+        assert_eq!(published_tsc_frequency(leaves(&old), None), None);
+    }
+
+    #[test]
+    fn hypervisor_leaf_needs_the_hypervisor_and_its_max_leaf() {
+        let kvm = [
+            (0, leaf(0xd, 0, 0, 0)),
+            (1, leaf(0, 0, HYPERVISOR_BIT, 0)),
+            (0x4000_0000, leaf(0x4000_0010, 0x4b4d_564b, 0x564b_4d56, 0x4d)),
+            (0x4000_0010, leaf(2_000_000, 1_000_000, 0, 0)),
+        ];
+        let p = published_tsc_frequency(leaves(&kvm), None).unwrap();
+        assert_eq!(
+            (p.tsc_hz, p.publisher, p.apic_timer_hz),
+            (2_000_000_000, Publisher::Hypervisor, Some(1_000_000_000))
+        );
+        // The leaf is there but 0x40000000 does not list it.
+        let short = [kvm[0], kvm[1], (0x4000_0000, leaf(0x4000_0001, 0, 0, 0)), kvm[3]];
+        assert_eq!(published_tsc_frequency(leaves(&short), None), None);
+        // No hypervisor bit: not asked.
+        let bare = [kvm[0], (1, leaf(0, 0, 0, 0)), kvm[2], kvm[3]];
+        assert_eq!(published_tsc_frequency(leaves(&bare), None), None);
+    }
+
+    #[test]
+    fn leaf_16_alone_is_a_hint() {
+        // Bochs's corei7_skylake_x: 0x15 zero, 0x16 a base frequency.
+        let bochs = [(0, leaf(0x16, 0, 0, 0)), (0x16, leaf(3000, 4000, 100, 0))];
+        let p = published_tsc_frequency(leaves(&bochs), None).unwrap();
+        assert_eq!((p.tsc_hz, p.publisher), (3_000_000_000, Publisher::Cpuid16));
+        assert!(!p.publisher.is_exact());
+    }
+
+    #[test]
+    fn checks_widen_with_their_noise_and_never_pass_a_wrong_value() {
+        // 20 us of a 1 GHz TSC against a 100 MHz HPET, brackets of 20 ticks.
+        let start = PairedReading { value: 1_000, tsc_before: 10_000, tsc_after: 10_020 };
+        let end = PairedReading { value: 3_000, tsc_before: 30_000, tsc_after: 30_020 };
+        let c = RateCheck::of(&start, &end, 100_000_000).unwrap();
+        assert_eq!(c.measured_hz, 1_000_000_000);
+        assert_eq!(c.uncertainty_ppm, 1_000);
+        assert!(c.settled(2_000) && !c.settled(500));
+        assert!(c.agrees_with(1_000_000_000, CHECK_TOLERANCE_PPM));
+        assert!(c.agrees_with(1_020_000_000, CHECK_TOLERANCE_PPM));
+        assert!(!c.agrees_with(1_050_000_000, CHECK_TOLERANCE_PPM));
+        // Bochs: a model frequency of 3 GHz, a TSC that counts 50 M/s.
+        assert!(!c.agrees_with(3_000_000_000, HINT_TOLERANCE_PPM));
+        // A wide bracket (a descheduled vCPU while reading) widens the
+        // tolerance but still refuses a value 3x off.
+        let noisy_end = PairedReading { value: 3_000, tsc_before: 30_000, tsc_after: 32_000 };
+        let n = RateCheck::of(&start, &noisy_end, 100_000_000).unwrap();
+        assert!(n.uncertainty_ppm > 40_000 && !n.settled(5_000));
+        assert!(!n.agrees_with(3_000_000_000, CHECK_TOLERANCE_PPM));
+        assert_eq!(RateCheck::of(&end, &start, 100_000_000), None);
     }
 }

@@ -106,13 +106,13 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
         println!("[libos] ACPI tables not usable ({e:?}); power-off will halt instead");
     }
     // After ACPI: it may name an HPET to measure the TSC against.
-    time::init();
+    time::init(boot.options.tsc_khz);
 
     // Interrupts: the local APIC only; then the other CPUs.
     pic::disable();
     let apic_mode = apic::init_boot_cpu(features.x2apic, acpi::info().and_then(|a| a.local_apic_address));
     smp::record_apic_id();
-    apic::calibrate_timer();
+    apic::calibrate_timer(time::clock().published_apic_timer_hz());
     let max_cpus = boot.options.max_cpus.unwrap_or(entry_asm::layout::MAX_CPUS);
     let smp = smp::start_application_processors(max_cpus);
     x86_64::instructions::interrupts::enable();

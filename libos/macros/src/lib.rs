@@ -109,6 +109,7 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 ///     fn arg(&self, index: usize) -> u64 {
 ///         self.args[index]
 ///     }
+///     fn note_frame_rewritten(&mut self) {}
 /// }
 ///
 /// enum Kernel {}
@@ -133,11 +134,11 @@ fn output_or_item(result: syn::Result<proc_macro2::TokenStream>, item: proc_macr
 /// fn main() {
 ///     let table = DispatchTable::<Kernel>::ABI;
 ///     let mut t = Thread { args: [1, 0x1000, 5, 0, 0, 0], log: Vec::new() };
-///     assert_eq!(table.dispatch(&mut t, nr::WRITE).ret, 5);
+///     assert_eq!(table.dispatch(&mut t, nr::WRITE), 5);
 ///     t.args[1] = 0;
-///     assert_eq!(table.dispatch(&mut t, nr::WRITE).ret, -14);
-///     assert_eq!(table.dispatch(&mut t, 2).ret, -(Errno::ENOSYS as i64));
-///     assert_eq!(table.dispatch(&mut t, nr::GETPID).ret, 1);
+///     assert_eq!(table.dispatch(&mut t, nr::WRITE), -14);
+///     assert_eq!(table.dispatch(&mut t, 2), -(Errno::ENOSYS as i64));
+///     assert_eq!(table.dispatch(&mut t, nr::GETPID), 1);
 ///     assert_eq!(t.log[0], "fd 1, 5 bytes at UserPtr(0x1000)");
 ///     assert_eq!(ABI_TABLE_LEN, 40);
 ///     assert_eq!(syscall_name(39), Some("getpid"));

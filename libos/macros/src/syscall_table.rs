@@ -648,6 +648,12 @@ fn gen_nr_module(table: &Table) -> TokenStream {
         /// Entries of the hook table (numbers `FIRST_HOOK..FIRST_HOOK +
         /// HOOKS_TABLE_LEN`).
         #vis const HOOKS_TABLE_LEN: usize = #hooks_len;
+
+        /// Entries of the dense table of a test or benchmark kernel: every
+        /// number up to the last hook (the numbers between the ABI's and the
+        /// hooks' hold `ni_syscall`, so an unknown number costs the same as
+        /// in a production kernel).
+        #vis const WITH_HOOKS_TABLE_LEN: usize = FIRST_HOOK as usize + HOOKS_TABLE_LEN;
     }
 }
 
@@ -760,7 +766,7 @@ fn gen_dispatch(table: &Table) -> TokenStream {
                         #d::SyscallArgs::arg(&*cx, #i),
                     ) {
                         ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(errno) => return #d::SyscallResult::value(errno.to_ret()),
+                        ::core::result::Result::Err(errno) => return errno.to_ret(),
                     };
                 }
             });
@@ -769,23 +775,20 @@ fn gen_dispatch(table: &Table) -> TokenStream {
                 .chain(frame.clone())
                 .chain(call.args.iter().map(|a| a.name.clone()));
             let call_handler = quote!(<K as super::#topic_name>::#name(#(#handler_args),*));
-            let rewritten = call.rewrites_frame;
             let body = match call.ret {
                 Ret::Never => call_handler,
                 _ => quote! {
-                    #d::SyscallResult {
-                        ret: #krate::syscall_arg::encode_result(#call_handler),
-                        frame_rewritten: #rewritten,
-                    }
+                    #krate::syscall_arg::encode_result(#call_handler)
                 },
             };
             let make_frame = frame.map(|frame| {
                 let comment = format!(
                     " SAFETY: this is the table's entry of `{name}`, declared `#[rewrites_frame]`: it \
-                     says the frame may be rewritten (`frame_rewritten: true`), so the entry path \
-                     checks the whole frame after the handler."
+                     has just told the context that the frame may be rewritten \
+                     (`note_frame_rewritten`), so the entry path checks the whole frame after the handler."
                 );
                 quote! {
+                    #d::SyscallArgs::note_frame_rewritten(cx);
                     #[allow(unused_doc_comments)]
                     #[doc = #comment]
                     let #frame = unsafe { #d::RewritesFrame::new() };
@@ -797,7 +800,7 @@ fn gen_dispatch(table: &Table) -> TokenStream {
             );
             quote! {
                 #[doc = #doc]
-                pub(super) fn #name<K: super::#topic_name>(cx: &mut K::Context) -> #d::SyscallResult {
+                pub(super) fn #name<K: super::#topic_name>(cx: &mut K::Context) -> i64 {
                     #(#conversions)*
                     #make_frame
                     #body
@@ -818,24 +821,26 @@ fn gen_dispatch(table: &Table) -> TokenStream {
             .collect::<Vec<_>>()
     };
     let abi_entries = fill(false, quote!(0));
-    let hook_entries = fill(true, quote!(FIRST_HOOK));
+    let hook_entries = fill(true, quote!(0));
     let abi_topics: Vec<&Ident> = table.topics_where(false).map(|t| &t.name).collect();
     let all_topics: Vec<&Ident> = table.topics.iter().map(|t| &t.name).collect();
     let handler = quote!(#d::SyscallHandler<K::Context>);
     let with_hooks = (table.topics_where(true).count() > 0).then(|| {
         quote! {
             impl<K: #(#all_topics)+*> DispatchTable<K> {
-                /// The hook entries, from [`FIRST_HOOK`].
-                const HOOK_ENTRIES: [#handler; HOOKS_TABLE_LEN] = {
-                    let mut entries: [#handler; HOOKS_TABLE_LEN] = [#d::ni_syscall::<K::Context>; HOOKS_TABLE_LEN];
+                /// Every entry up to the last hook, by number.
+                const WITH_HOOKS_ENTRIES: [#handler; WITH_HOOKS_TABLE_LEN] = {
+                    let mut entries: [#handler; WITH_HOOKS_TABLE_LEN] =
+                        [#d::ni_syscall::<K::Context>; WITH_HOOKS_TABLE_LEN];
+                    #(#abi_entries)*
                     #(#hook_entries)*
                     entries
                 };
 
                 /// The table of a test or benchmark kernel: the ABI and the
-                /// hooks.
-                pub const WITH_HOOKS: #d::SyscallTable<K::Context, ABI_TABLE_LEN> =
-                    #d::SyscallTable::new(Self::ABI_ENTRIES, FIRST_HOOK, &Self::HOOK_ENTRIES);
+                /// hooks, in one dense table.
+                pub const WITH_HOOKS: #d::SyscallTable<K::Context, WITH_HOOKS_TABLE_LEN> =
+                    #d::SyscallTable::new(Self::WITH_HOOKS_ENTRIES, #d::ni_syscall::<K::Context>);
             }
         }
     });
@@ -867,7 +872,7 @@ fn gen_dispatch(table: &Table) -> TokenStream {
             /// number answers `-ENOSYS`). A constant, so a kernel copies it
             /// into a `static` and its entry path indexes that.
             pub const ABI: #d::SyscallTable<K::Context, ABI_TABLE_LEN> =
-                #d::SyscallTable::new(Self::ABI_ENTRIES, FIRST_HOOK, &[]);
+                #d::SyscallTable::new(Self::ABI_ENTRIES, #d::ni_syscall::<K::Context>);
         }
 
         #with_hooks
@@ -1269,16 +1274,11 @@ mod tests {
         let file = expand_ok(sample());
         let all = text(&file);
         assert!(all.contains("entries [(nr :: WRITE - 0) as usize] = entry :: write :: < K >"), "{all}");
-        assert!(all.contains("entries [(nr :: DEBUG - FIRST_HOOK) as usize] = entry :: debug :: < K >"), "{all}");
+        assert!(all.contains("entries [(nr :: DEBUG - 0) as usize] = entry :: debug :: < K >"), "{all}");
         assert!(all.contains("impl < K : Io + Misc > DispatchTable < K >"), "{all}");
         assert!(all.contains("impl < K : Io + Misc + Hooks > DispatchTable < K >"), "{all}");
         let entry = text(find(&file, "entry"));
-        assert!(
-            entry.contains(
-                "fn sched_yield < K : super :: Misc > (cx : & mut K :: Context) -> crate :: dispatch :: SyscallResult"
-            ),
-            "{entry}"
-        );
+        assert!(entry.contains("fn sched_yield < K : super :: Misc > (cx : & mut K :: Context) -> i64"), "{entry}");
         assert!(entry.contains("SyscallArgs :: arg (& * cx , 2usize)"), "{entry}");
     }
 
@@ -1295,8 +1295,9 @@ mod tests {
         let syn::Item::Trait(io) = find(&file, "Io") else { panic!("not a trait") };
         assert!(!text(io).contains("RewritesFrame"));
         let entry = text(find(&file, "entry"));
-        assert_eq!(entry.matches("frame_rewritten : true").count(), 1, "{entry}");
-        assert_eq!(entry.matches("frame_rewritten : false").count(), 3, "{entry}");
+        // Only the entry of the call declared `#[rewrites_frame]` tells the
+        // context so.
+        assert_eq!(entry.matches("note_frame_rewritten (cx)").count(), 1, "{entry}");
         assert!(
             entry.contains("SAFETY: this is the table's entry of `debug`, declared `#[rewrites_frame]`"),
             "{entry}"

@@ -48,6 +48,7 @@
 //! commit, the emulators' versions and the host, so that runs can be
 //! compared (`--compare`).
 
+mod breakdown;
 mod env;
 mod float;
 mod lines;
@@ -123,6 +124,53 @@ pub struct BenchOptions {
     pub out: Option<PathBuf>,
     /// `--no-linux`: no Linux guest beside us.
     pub no_linux: bool,
+    /// `--breakdown`: where one round trip's instructions go.
+    pub breakdown: bool,
+    /// `--only`: the parts to run (empty: all).
+    pub only: Vec<Part>,
+}
+
+/// A part of the benchmark (`--only`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Syscall instructions under QEMU -icount.
+    Syscalls,
+    /// Syscall instructions under Bochs.
+    Bochs,
+    /// Syscall times under plain TCG.
+    Tcg,
+    /// The Linux guest.
+    Linux,
+    /// Boot instructions and times, whole-process wall times.
+    Boot,
+    /// The memory search.
+    Memory,
+    /// getpid scaling.
+    Scaling,
+    /// The per-phase breakdown of a round trip.
+    Breakdown,
+}
+
+impl Part {
+    /// Every part, in `--only`'s spelling.
+    pub const ALL: [(&'static str, Part); 8] = [
+        ("syscalls", Part::Syscalls),
+        ("bochs", Part::Bochs),
+        ("tcg", Part::Tcg),
+        ("linux", Part::Linux),
+        ("boot", Part::Boot),
+        ("memory", Part::Memory),
+        ("scaling", Part::Scaling),
+        ("breakdown", Part::Breakdown),
+    ];
+
+    /// `--only`'s parser.
+    pub fn parse(word: &str) -> Result<Part, String> {
+        Part::ALL.iter().find(|(name, _)| *name == word).map(|(_, p)| *p).ok_or_else(|| {
+            let names: Vec<&str> = Part::ALL.iter().map(|(n, _)| *n).collect();
+            format!("no part `{word}`; the parts are {}", names.join(", "))
+        })
+    }
 }
 
 /// How many of everything a run does.
@@ -151,6 +199,11 @@ pub struct Plan {
     pub mem_max_boots: u32,
     /// Why the Linux guest is left out (`--no-linux`, `--quick`), if it is.
     pub linux_skipped: Option<&'static str>,
+    /// `--only`'s parts (empty: all but the breakdown, which `--breakdown`
+    /// adds).
+    pub only: Vec<Part>,
+    /// `--breakdown` (or `--only breakdown`).
+    pub breakdown: bool,
 }
 
 impl Plan {
@@ -174,9 +227,21 @@ impl Plan {
                 Some("--no-linux")
             } else if quick {
                 Some("--quick")
+            } else if !opts.only.is_empty() && !opts.only.contains(&Part::Linux) {
+                Some("--only")
             } else {
                 None
             },
+            only: opts.only.clone(),
+            breakdown: opts.breakdown || opts.only.contains(&Part::Breakdown),
+        }
+    }
+
+    /// Whether `part` runs (`--only`; the breakdown only when asked for).
+    pub fn runs(&self, part: Part) -> bool {
+        match part {
+            Part::Breakdown => self.breakdown,
+            _ => self.only.is_empty() || self.only.contains(&part),
         }
     }
 
@@ -677,17 +742,40 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
         targets: Vec::new(),
         notes,
         linux: None,
+        breakdown: Vec::new(),
         figures: Vec::new(),
     };
-    bench.qemu_instructions(&mut report)?;
-    bench.bochs_instructions(&mut report)?;
-    bench.tcg_times(&mut report)?;
+    // The boot figures need the -icount run's check of what a tick is.
+    if plan.runs(Part::Syscalls) || plan.runs(Part::Boot) {
+        bench.qemu_instructions(&mut report)?;
+    }
+    if plan.runs(Part::Bochs) {
+        bench.bochs_instructions(&mut report)?;
+    }
+    if plan.runs(Part::Tcg) {
+        bench.tcg_times(&mut report)?;
+    }
     linux::run(&bench, &mut report)?;
-    bench.float_figures(&mut report)?;
-    bench.boot_figures(&mut report)?;
-    report.size.mem = Some(bench.mem_search()?);
-    bench.scaling(&mut report)?;
-    if bench.plan.scaling_cpus < 2 {
+    if plan.only.is_empty() {
+        bench.float_figures(&mut report)?;
+    }
+    if plan.runs(Part::Boot) {
+        bench.boot_figures(&mut report)?;
+    }
+    if plan.runs(Part::Memory) {
+        report.size.mem = Some(bench.mem_search()?);
+    }
+    if plan.runs(Part::Scaling) {
+        bench.scaling(&mut report)?;
+    }
+    if plan.runs(Part::Breakdown) {
+        report.breakdown = breakdown::run(&bench)?;
+    }
+    if !plan.only.is_empty() {
+        let names: Vec<&str> = Part::ALL.iter().filter(|(_, p)| plan.only.contains(p)).map(|(n, _)| *n).collect();
+        report.notes.push(format!("--only {}: the other parts were not run", names.join(",")));
+    }
+    if bench.plan.scaling_cpus < 2 && plan.runs(Part::Scaling) {
         report.notes.push("scaling: the host has one CPU, so there is nothing to scale".to_string());
     }
     if let Some(note) = busy_host_note(&report.environment) {

@@ -310,6 +310,10 @@ pub struct Report {
     /// run; the notes say why).
     #[serde(default)]
     pub linux: Option<crate::bench::linux::LinuxReport>,
+    /// Where one round trip's instructions go (`--breakdown`; empty when
+    /// not run).
+    #[serde(default)]
+    pub breakdown: Vec<crate::bench::breakdown::RoundTrip>,
     /// Every figure, flat (filled by [`Report::finish`]).
     pub figures: Vec<Figure>,
 }
@@ -566,6 +570,7 @@ pub(crate) mod tests {
             targets: Vec::new(),
             notes: vec!["nothing skipped".into()],
             linux: None,
+            breakdown: Vec::new(),
             figures: Vec::new(),
         };
         report.targets = crate::bench::targets::evaluate(&report);

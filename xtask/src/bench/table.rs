@@ -125,6 +125,9 @@ pub fn render(report: &Report) -> String {
     boot(&mut out, report);
     size(&mut out, report);
     scaling(&mut out, report);
+    if !report.breakdown.is_empty() {
+        out.push_str(&crate::bench::breakdown::render(&report.breakdown));
+    }
     targets(&mut out, report);
     if !report.notes.is_empty() {
         section(&mut out, "Notes");

@@ -94,6 +94,54 @@ pub struct Machine {
     pub icount: bool,
 }
 
+/// The host's TSC frequency in kHz: published by its CPUID (leaf 0x15 or a
+/// hypervisor's leaf 0x40000010; the same choice the kernel makes,
+/// `libos_kcore::time::published_tsc_frequency`), else measured once
+/// against the host's monotonic clock. The kernel checks what it is told
+/// against the HPET and measures for itself if it is refuted. Unit tests
+/// see none, so that their command lines do not depend on the host.
+pub fn host_tsc_khz() -> Option<u64> {
+    if cfg!(test) {
+        return None;
+    }
+    static KHZ: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *KHZ.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use libos_kcore::time::{CpuidLeaf, published_tsc_frequency};
+            let cpuid = |leaf: u32| {
+                let r = std::arch::x86_64::__cpuid_count(leaf, 0);
+                CpuidLeaf { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+            };
+            published_tsc_frequency(cpuid, None)
+                .filter(|p| p.publisher.is_exact())
+                .map(|p| p.tsc_hz / 1000)
+                .or_else(measure_host_tsc_khz)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        None
+    })
+}
+
+/// The host's TSC against its monotonic clock over 20 ms, three times:
+/// the median, if the three agree within 0.5% (a descheduled moment in the
+/// middle does not matter; only the ends, which are adjacent reads).
+#[cfg(target_arch = "x86_64")]
+fn measure_host_tsc_khz() -> Option<u64> {
+    let once = || {
+        // SAFETY: RDTSC has no side effects.
+        let (t0, c0) = (std::time::Instant::now(), unsafe { std::arch::x86_64::_rdtsc() });
+        std::thread::sleep(Duration::from_millis(20));
+        // SAFETY: as above.
+        let (t1, c1) = (std::time::Instant::now(), unsafe { std::arch::x86_64::_rdtsc() });
+        let ns = t1.duration_since(t0).as_nanos() as u64;
+        (ns > 0).then(|| (c1.wrapping_sub(c0) as u128 * 1_000_000 / ns as u128) as u64)
+    };
+    let mut runs = [once()?, once()?, once()?];
+    runs.sort_unstable();
+    (runs[2] - runs[0] <= runs[1] / 200).then_some(runs[1])
+}
+
 /// One boot of an image.
 #[derive(Clone, Debug)]
 pub struct Boot {
@@ -170,9 +218,10 @@ impl Boot {
             args.push(initrd.clone().into_os_string());
         }
         let mut push = |a: &str| args.push(a.into());
-        if !self.cmdline.is_empty() {
+        let cmdline = self.kernel_cmdline();
+        if !cmdline.is_empty() {
             push("-append");
-            push(&self.cmdline);
+            push(&cmdline);
         }
         for a in
             ["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-device", DEBUG_EXIT_DEVICE]
@@ -191,6 +240,37 @@ impl Boot {
             push("-S");
         }
         args
+    }
+
+    /// The TSC frequency this machine's guest sees, where the xtask knows it
+    /// (QEMU's TCG publishes none in CPUID, `tsc-frequency=` included): under
+    /// `-icount shift=0` the TSC counts one tick per instruction, each one
+    /// virtual nanosecond: 1 GHz; under plain TCG the guest reads the host's
+    /// TSC, whose frequency the host's CPUID may publish. `None` under KVM
+    /// (the CPU's own CPUID speaks there) and when the host publishes none.
+    pub fn known_tsc_khz(&self) -> Option<u64> {
+        match self.machine.accel {
+            Accel::Tcg if self.machine.icount => Some(1_000_000),
+            Accel::Tcg => host_tsc_khz(),
+            Accel::Kvm => None,
+        }
+    }
+
+    /// The command line given to `-append`: for our kernel (booted without
+    /// an initrd) the known TSC frequency goes first as `tsc_khz=`, which
+    /// the kernel checks against the HPET instead of measuring the TSC; a
+    /// Linux guest's words are passed as they are.
+    pub fn kernel_cmdline(&self) -> String {
+        match self.known_tsc_khz() {
+            Some(khz) if self.initrd.is_none() && !self.cmdline.contains("tsc_khz=") => {
+                if self.cmdline.is_empty() {
+                    format!("tsc_khz={khz}")
+                } else {
+                    format!("tsc_khz={khz} {}", self.cmdline)
+                }
+            }
+            _ => self.cmdline.clone(),
+        }
     }
 
     /// The whole command, quoted for a POSIX shell.
@@ -410,12 +490,19 @@ mod tests {
         assert_eq!(
             b.shell_command(),
             "/usr/bin/qemu-system-x86_64 -machine pc -accel tcg,thread=single -cpu max -m 128M -smp 2 \
-             -icount shift=0 -kernel /w/target/images/hello.bin -append 'kpti=off -- a '\\''b c'\\''' \
+             -icount shift=0 -kernel /w/target/images/hello.bin -append 'tsc_khz=1000000 kpti=off -- a '\\''b c'\\''' \
              -display none -monitor none -serial stdio -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x01 -bios /usr/share/qemu/qboot.rom"
         );
         b.machine.smp = 1;
         assert!(b.shell_command().contains("-accel tcg,thread=single -cpu max -m 128M -smp 1 -icount shift=0 "));
+        // A Linux guest (booted with an initrd) gets its words unchanged,
+        // and a frequency on the command line already wins.
+        b.initrd = Some("/w/initrd.cpio".into());
+        assert!(b.shell_command().contains("-append 'kpti=off -- a "), "{}", b.shell_command());
+        b.initrd = None;
+        b.cmdline = "tsc_khz=5 --".into();
+        assert_eq!(b.kernel_cmdline(), "tsc_khz=5 --");
     }
 
     #[test]

@@ -110,19 +110,43 @@ pub fn print(boot: &BootInfo, extras: &ReportExtras) {
     };
     println!("  cpus     {} online of {} listed (APIC ids {ids}; {apic}){problems}", smp.online, smp.listed.max(1));
     let clock = crate::time::clock();
-    let source = match clock.source {
-        crate::time::TscSource::Cpuid => "from CPUID",
-        crate::time::TscSource::Hpet => "measured against the HPET",
-        crate::time::TscSource::Pit => "measured against the PIT",
+    let mut source = heapless::String::<160>::new();
+    let _ = match (clock.source, clock.published) {
+        (crate::time::TscSource::Published, Some(p)) => write!(source, "from {}", p.publisher.describe()),
+        (crate::time::TscSource::Hpet, _) => write!(source, "measured against the HPET"),
+        (_, _) => write!(source, "measured against the PIT"),
     };
-    let mut rejected = heapless::String::<64>::new();
-    if let Some(hz) = clock.cpuid_rejected {
-        let _ = write!(rejected, "; CPUID said {} MHz, which the TSC does not run at", hz / 1_000_000);
+    match (clock.source, clock.published, clock.check) {
+        (crate::time::TscSource::Published, _, Some(c)) => {
+            let _ = write!(
+                source,
+                ", the HPET agrees: {}.{:03} MHz +-{}.{}%",
+                c.measured_hz / 1_000_000,
+                c.measured_hz / 1000 % 1000,
+                c.uncertainty_ppm / 10_000,
+                c.uncertainty_ppm / 1000 % 10
+            );
+        }
+        (crate::time::TscSource::Published, _, None) => {
+            let _ = write!(source, ", unchecked: no HPET");
+        }
+        (_, Some(p), _) => {
+            let _ = write!(
+                source,
+                "; {} said {} MHz, which the TSC does not run at",
+                p.publisher.describe(),
+                p.tsc_hz / 1_000_000
+            );
+        }
+        (_, None, _) => {
+            let _ = write!(source, "; nothing publishes it");
+        }
     }
     println!(
-        "  clock    TSC {}.{:03} MHz ({source}{rejected}); random: {:?}",
+        "  clock    TSC {}.{:03} MHz ({source}); APIC timer {} kHz; random: {:?}",
         clock.scale.hz / 1_000_000,
         clock.scale.hz / 1000 % 1000,
+        crate::arch::x86_64::apic::timer_ticks_per_ms() * 16,
         crate::random::source()
     );
     match acpi::info() {

@@ -95,24 +95,24 @@ fn map_image(pml4: u64) {
         (symbol_address!(__rodata_start), symbol_address!(__rodata_end), flags::KERNEL_RO | g),
         (symbol_address!(__data_start), symbol_address!(__data_end), flags::KERNEL_RW | g),
     ];
-    let guard = symbol_address!(__boot_stack_guard);
+    let guard = phys::image_to_phys(symbol_address!(__boot_stack_guard));
     for (start, end, f) in sections {
-        let mut va = start;
-        while va < end {
-            if va != guard {
-                // SAFETY: the table is not active yet and only this code uses
-                // it; the frames are the image's own.
-                unsafe { paging::map_4k(pml4, va, phys::image_to_phys(va), f, KERNEL_TABLE_FLAGS) }
-                    .expect("mapping the kernel image");
-            }
-            va += PAGE_SIZE;
+        let len = end.div_ceil(PAGE_SIZE) * PAGE_SIZE - start;
+        // SAFETY: the table is not active yet and only this code uses it;
+        // the frames are the image's own.
+        unsafe {
+            paging::map_4k_range(pml4, start, phys::image_to_phys(start), len, KERNEL_TABLE_FLAGS, |pa| {
+                (pa != guard).then_some(f)
+            })
         }
+        .expect("mapping the kernel image");
     }
 }
 
 /// Maps `range` into the direct map: 2 MiB pages where a whole aligned
 /// block fits and does not touch `read_only`, else 4 KiB pages (read-only
-/// inside `read_only`). Returns the bytes mapped.
+/// inside `read_only`), a block's worth at a time. Returns the bytes
+/// mapped.
 fn map_direct(pml4: u64, range: PhysRange, read_only: PhysRange) -> u64 {
     const LARGE: u64 = layout::LARGE_PAGE_SIZE;
     let g = global();
@@ -128,13 +128,17 @@ fn map_direct(pml4: u64, range: PhysRange, read_only: PhysRange) -> u64 {
             }
             pa += LARGE;
         } else {
-            let f = if read_only.contains(pa) { flags::KERNEL_RO } else { flags::KERNEL_RW };
+            // The rest of this 2 MiB block (or of the range) in 4 KiB pages.
+            let end = ((pa / LARGE + 1) * LARGE).min(range.end);
+            let flags_of = |p: u64| Some(if read_only.contains(p) { flags::KERNEL_RO } else { flags::KERNEL_RW } | g);
             // SAFETY: as for the large pages above.
-            match unsafe { paging::map_4k(pml4, DIRECT_MAP_BASE + pa, pa, f | g, KERNEL_TABLE_FLAGS) } {
+            match unsafe {
+                paging::map_4k_range(pml4, DIRECT_MAP_BASE + pa, pa, end - pa, KERNEL_TABLE_FLAGS, flags_of)
+            } {
                 Ok(()) | Err(MapError::AlreadyMapped) | Err(MapError::HugePageInTheWay) => {}
                 Err(e) => panic!("direct map at {pa:#x}: {e:?}"),
             }
-            pa += PAGE_SIZE;
+            pa = end;
         }
     }
     range.len()

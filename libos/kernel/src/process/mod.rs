@@ -169,7 +169,7 @@ impl Process {
         };
         let me = crate::percpu::cpu_index();
         for t in threads {
-            t.killed.store(true, Ordering::Release);
+            t.flags.kill();
             // A blocked thread wakes to find it must die; one running on
             // another CPU is interrupted so it sees that on its way back.
             if t.try_unblock() {

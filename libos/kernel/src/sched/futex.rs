@@ -7,7 +7,6 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 use libos_abi::errno::Errno;
 
@@ -57,7 +56,7 @@ pub fn wait(space: &AddressSpace, uaddr: u64, val: u32, bitset: u32, deadline: O
             interrupts::restore(irqs);
             return Err(Errno::EAGAIN);
         }
-        if task.killed.load(Ordering::Acquire) {
+        if task.flags.killed() {
             drop(waiters);
             interrupts::restore(irqs);
             return Err(Errno::EINTR);
@@ -74,7 +73,7 @@ pub fn wait(space: &AddressSpace, uaddr: u64, val: u32, bitset: u32, deadline: O
         waiters.retain(|w| !Arc::ptr_eq(&w.task, &task));
         waiters.len() != before
     };
-    if task.killed.load(Ordering::Acquire) {
+    if task.flags.killed() {
         return Err(Errno::EINTR);
     }
     if still_queued && timed_out {

@@ -18,13 +18,14 @@
 pub mod futex;
 pub mod sleep;
 pub mod task;
+pub mod thread_flags;
 pub mod timer;
 pub mod wait;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
@@ -36,22 +37,17 @@ use crate::sync::SpinLock;
 use crate::{config, per_cpu, smp};
 pub use task::{Task, TaskState, ThreadName};
 
+use thread_flags::bit;
+
 per_cpu! {
     /// Each CPU's scheduler state.
     static SCHED: CpuSched = CpuSched::new();
 }
 
-/// What `CpuSched::current_killed` points at before a CPU's first task.
-static NEVER_KILLED: AtomicBool = AtomicBool::new(false);
-
 /// A CPU's scheduler state.
 pub struct CpuSched {
     /// The task running on this CPU.
     current: UnsafeCell<Option<Arc<Task>>>,
-    /// The `killed` flag of `current` (which keeps it alive), or
-    /// `NEVER_KILLED`: what the return to ring 3 tests on every system
-    /// call, with no check for "no task".
-    current_killed: AtomicPtr<AtomicBool>,
     /// The task this CPU just switched away from, kept alive until the
     /// switch has finished.
     previous: UnsafeCell<Option<Arc<Task>>>,
@@ -59,19 +55,16 @@ pub struct CpuSched {
     idle: UnsafeCell<Option<Arc<Task>>>,
     /// Tasks ready to run here.
     runqueue: SpinLock<VecDeque<Arc<Task>>>,
-    /// Set to ask for a reschedule before the next return to ring 3.
-    need_resched: AtomicBool,
     /// The CPU is halted in its idle task.
     idle_now: AtomicBool,
     /// Physical address of the PML4 pair loaded in CR3 (to skip reloads).
     loaded_pml4: AtomicU64,
 }
 
-// SAFETY: `current`, `current_killed`, `previous`, `idle` and `loaded_pml4`
-// are touched only by the CPU they belong to, with interrupts off (its NMI
-// handler reads `current`, for a dump, knowing a read may be torn); other
-// CPUs touch only `runqueue` (a lock), `need_resched` and `idle_now`
-// (atomics).
+// SAFETY: `current`, `previous`, `idle` and `loaded_pml4` are touched only
+// by the CPU they belong to, with interrupts off (its NMI handler reads
+// `current`, for a dump, knowing a read may be torn); other CPUs touch only
+// `runqueue` (a lock) and `idle_now` (an atomic).
 unsafe impl Sync for CpuSched {}
 
 impl CpuSched {
@@ -79,11 +72,9 @@ impl CpuSched {
     pub const fn new() -> CpuSched {
         CpuSched {
             current: UnsafeCell::new(None),
-            current_killed: AtomicPtr::new(&NEVER_KILLED as *const AtomicBool as *mut AtomicBool),
             previous: UnsafeCell::new(None),
             idle: UnsafeCell::new(None),
             runqueue: SpinLock::new(VecDeque::new()),
-            need_resched: AtomicBool::new(false),
             idle_now: AtomicBool::new(false),
             loaded_pml4: AtomicU64::new(0),
         }
@@ -108,7 +99,7 @@ pub fn init_cpu(boot_stack_top: u64) {
     } else {
         Arc::new(Task::new_kernel(idle_thread, 0, index, true).expect("no memory for the idle task"))
     };
-    cpu.current_killed.store(&boot.killed as *const AtomicBool as *mut AtomicBool, Ordering::Relaxed);
+    entry_percpu::set_current_thread(boot.flags.word(), 0);
     // SAFETY: only this CPU touches its slots, with nothing running yet.
     unsafe {
         *cpu.current.get() = Some(boot);
@@ -128,7 +119,7 @@ pub fn idle_loop() -> ! {
         interrupts::disable_and_save();
         let cpu = SCHED.this();
         let work = !cpu.runqueue.lock().is_empty() || steal_into(cpu_index());
-        if work || cpu.need_resched.swap(false, Ordering::AcqRel) {
+        if work || thread_flags::take_current(bit::NEED_RESCHED) {
             schedule();
             continue;
         }
@@ -217,7 +208,7 @@ fn notice_new_work() {
     // SAFETY: this CPU's own slot (interrupts are off: lock holders and IRQ context).
     let idle = unsafe { (*cpu.current.get()).as_ref().is_none_or(|t| t.is_idle) };
     if idle {
-        cpu.need_resched.store(true, Ordering::Release);
+        thread_flags::set_current(bit::NEED_RESCHED);
     } else {
         timer::update_slice();
     }
@@ -233,9 +224,11 @@ pub fn tasks_waiting() -> bool {
     !SCHED.this().runqueue.lock().is_empty()
 }
 
-/// Asks for a reschedule of this CPU before its next return to ring 3.
+/// Asks for a reschedule of this CPU before its next return to ring 3
+/// (the bit goes to its running thread, Linux's `resched_curr`).
+/// Interrupts are off.
 pub fn set_need_resched() {
-    SCHED.this().need_resched.store(true, Ordering::Release);
+    thread_flags::set_current(bit::NEED_RESCHED);
 }
 
 /// Moves one task queued on this CPU to an idle CPU it may run on;
@@ -299,6 +292,9 @@ pub fn schedule() {
     let (me, cpu) = (cpu_index(), SCHED.this());
     // SAFETY: this CPU's own slots, interrupts off; `current` keeps the task alive.
     let prev = unsafe { (*cpu.current.get()).clone() }.expect("no current task");
+    // Whatever asked for this reschedule is answered by it (Linux's
+    // clear_tsk_need_resched in __schedule).
+    prev.flags.take(bit::NEED_RESCHED);
     let prev_ptr = Arc::as_ptr(&prev);
     let still_running = prev.state() == TaskState::Running && !prev.is_idle;
     let next = {
@@ -374,7 +370,7 @@ fn switch_to(me: usize, cpu: &CpuSched, next: Arc<Task>) {
         }
         let next_rsp = (*next_ctx).rsp;
         *cpu.previous.get() = Some(prev);
-        cpu.current_killed.store(&next.killed as *const AtomicBool as *mut AtomicBool, Ordering::Relaxed);
+        entry_percpu::set_current_thread(next.flags.word(), next.process.as_ref().map_or(0, |p| p.pid));
         *cpu.current.get() = Some(next);
         entry_asm::symbols::switch_stacks(core::ptr::addr_of_mut!((*prev_ctx).rsp), next_rsp);
     }
@@ -440,7 +436,7 @@ pub fn exit_current() -> ! {
     let tid_addr = task.clear_child_tid.swap(0, Ordering::AcqRel);
     if tid_addr != 0
         && let Some(p) = &task.process
-        && !task.killed.load(Ordering::Acquire)
+        && !task.flags.killed()
         && crate::mm::user_access::write_user(tid_addr, &0u32).is_ok()
     {
         futex::wake(&p.space, tid_addr, u32::MAX, u32::MAX);
@@ -457,34 +453,32 @@ pub fn exit_current() -> ! {
 
 /// Work before returning to ring 3: die if killed, reschedule if asked.
 /// Interrupts may be on or off; they are off on return. The common case (no
-/// work) is three loads: it runs on every syscall.
+/// work) is one test of the running thread's flags word
+/// ([`thread_flags`]): it runs on every syscall.
 #[inline]
 pub fn exit_to_user_mode() {
     interrupts::disable();
-    let cpu = SCHED.this();
-    // SAFETY: `current_killed` points at the running task's `killed` (the
-    // task lives while it is `current`, and this CPU, interrupts off, does
-    // not switch away meanwhile) or at `NEVER_KILLED`.
-    let killed = unsafe { &*cpu.current_killed.load(Ordering::Relaxed) };
-    if killed.load(Ordering::Relaxed) || cpu.need_resched.load(Ordering::Relaxed) {
+    if thread_flags::current_exit_work() != 0 {
         exit_to_user_mode_slow();
     }
 }
 
-/// `exit_to_user_mode` when there is work: loops until none is left. A
-/// task on a CPU its affinity no longer allows moves here too (its own
-/// `sched_setaffinity` normally moved it already).
+/// `exit_to_user_mode` when the flags word has work: loops until no
+/// reschedule or kill is left (the syscall exit handles its own bit
+/// afterwards). A task on a CPU its affinity no longer allows moves here
+/// too (its own `sched_setaffinity` normally moved it already).
+/// Interrupts may be on or off; they are off on return.
 #[cold]
-fn exit_to_user_mode_slow() {
+pub fn exit_to_user_mode_slow() {
     loop {
         interrupts::disable();
         let cpu = SCHED.this();
         // SAFETY: this CPU's own slot, interrupts off.
         let current = unsafe { (*cpu.current.get()).as_ref().expect("current") };
-        if current.killed.load(Ordering::Acquire) {
+        if current.flags.killed() {
             exit_current();
         }
-        if cpu.need_resched.swap(false, Ordering::AcqRel) || !current.may_run_on(cpu_index()) {
+        if current.flags.take(bit::NEED_RESCHED) || !current.may_run_on(cpu_index()) {
             schedule();
             continue;
         }
@@ -515,11 +509,11 @@ pub fn debug_dump(interrupted_rip: u64) {
     };
     let isr = apic::in_service();
     crate::console::emergency_println(format_args!(
-        "[nmi-dump] CPU {}: RIP {interrupted_rip:#x} current {:?} queued {} need_resched {} idle_now {} ISR {:08x?}",
+        "[nmi-dump] CPU {}: RIP {interrupted_rip:#x} current {:?} queued {} thread flags {:#x} idle_now {} ISR {:08x?}",
         cpu_index(),
         cur,
         queued,
-        cpu.need_resched.load(Ordering::Relaxed),
+        thread_flags::current_exit_work(),
         cpu.idle_now.load(Ordering::Relaxed),
         isr
     ));

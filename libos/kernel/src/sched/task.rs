@@ -5,10 +5,12 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use entry_asm::hw::{rflags, selector};
+use entry_asm::layout::TOP_OF_KERNEL_STACK_PADDING;
 use entry_asm::pt_regs::PtRegs;
 use entry_asm::symbol_address;
 
 use crate::arch::x86_64::xstate::ExtendedState;
+use super::thread_flags::ThreadFlags;
 use crate::mm::stack::{self, KernelStack};
 use crate::process::Process;
 use crate::sync::SpinLock;
@@ -87,8 +89,9 @@ pub struct Task {
     /// Top of its kernel stack; `pt_regs` of its user context sit right below.
     pub stack_top: u64,
     state: AtomicU8,
-    /// Set when the task must exit the next time it would return to ring 3.
-    pub killed: AtomicBool,
+    /// Its flags word: exit work (reschedule, pending kill...), tested once
+    /// on every return to ring 3 (`sched::thread_flags`).
+    pub flags: ThreadFlags,
     /// CPUs the task may run on (bit per CPU index).
     pub affinity: AtomicU64,
     /// The CPU it last ran on.
@@ -134,7 +137,7 @@ impl Task {
             last_cpu: AtomicUsize::new(cpu),
             is_idle: false,
             state: AtomicU8::new(if running { TaskState::Running } else { TaskState::Runnable } as u8),
-            killed: AtomicBool::new(false),
+            flags: ThreadFlags::new(),
             clear_child_tid: AtomicU64::new(0),
             wake_token: AtomicU64::new(0),
             timed_out: AtomicBool::new(false),
@@ -161,7 +164,9 @@ impl Task {
         // Its FPU/SIMD registers start in their initial state (not the
         // creator's, unlike Linux's clone, which copies them).
         let xstate = ExtendedState::initial()?;
-        let top = kstack.top();
+        // pt_regs sit below the padding, so the SYSCALL entry's call into
+        // Rust finds RSP aligned (entry_asm::layout).
+        let top = kstack.top() - TOP_OF_KERNEL_STACK_PADDING;
         let regs_addr = top - PtRegs::SIZE as u64;
         let mut regs = PtRegs {
             rip,

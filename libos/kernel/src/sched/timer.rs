@@ -134,7 +134,7 @@ pub fn block_until(deadline: Option<u64>) -> bool {
 pub fn sleep_until(deadline: u64) -> bool {
     loop {
         let task = sched::current();
-        if task.killed.load(Ordering::Acquire) {
+        if task.flags.killed() {
             return false;
         }
         if time::rdtsc() >= deadline {

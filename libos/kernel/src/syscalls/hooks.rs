@@ -127,7 +127,7 @@ impl Hooks for Kernel {
             // Benchmark kernels have the floor entries.
             #[cfg(feature = "bench")]
             op::BENCH_FLOOR => {
-                syscall::set_bench_floor(arg0 != 0, config::get().kpti);
+                syscall::set_bench_floor(arg0 != 0, config::get().kpti, config::get().pcid_on());
                 Ok(0)
             }
             op::FIRST_INSTRUCTION_TSC => Ok(crate::time::first_instruction_tsc()),

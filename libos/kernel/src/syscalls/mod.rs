@@ -27,7 +27,11 @@ use core::fmt::Write;
 
 use entry_asm::pt_regs::PtRegs;
 use libos_abi::dispatch::{RewritesFrame, SyscallArgs, SyscallTable};
-use libos_abi::syscalls::{ABI_TABLE_LEN, DispatchTable, Syscalls, nr, trace_call, trace_result};
+#[cfg(not(feature = "hooks"))]
+use libos_abi::syscalls::ABI_TABLE_LEN;
+#[cfg(feature = "hooks")]
+use libos_abi::syscalls::WITH_HOOKS_TABLE_LEN;
+use libos_abi::syscalls::{DispatchTable, Syscalls, nr, trace_call, trace_result};
 
 use crate::config;
 
@@ -60,6 +64,12 @@ impl Cx {
 }
 
 impl SyscallArgs for Cx {
+    /// A bit in the thread's flags word: the syscall exit then checks the
+    /// whole frame (`trap::syscall`).
+    fn note_frame_rewritten(&mut self) {
+        crate::sched::thread_flags::set_current(crate::sched::thread_flags::bit::SYSCALL_FRAME_REWRITTEN);
+    }
+
     #[inline(always)]
     fn arg(&self, index: usize) -> u64 {
         let regs = &self.0;
@@ -88,36 +98,34 @@ static TABLE: SyscallTable<Cx, ABI_TABLE_LEN> = DispatchTable::<Kernel>::ABI;
 /// The table the entry path indexes: the ABI and the test and benchmark
 /// hooks.
 #[cfg(feature = "hooks")]
-static TABLE: SyscallTable<Cx, ABI_TABLE_LEN> = DispatchTable::<Kernel>::WITH_HOOKS;
+static TABLE: SyscallTable<Cx, WITH_HOOKS_TABLE_LEN> = DispatchTable::<Kernel>::WITH_HOOKS;
 
 /// Runs the syscall in `regs` (number in `orig_rax`, arguments in the
-/// argument registers) and stores its result in `regs.rax`. Returns whether
-/// the call may have changed any other saved register (a call declared
-/// `#[rewrites_frame]`: the return path then checks them all before it may
-/// use SYSRET).
-#[inline]
-pub fn dispatch(regs: &mut PtRegs) -> bool {
+/// argument registers) and stores its result in `regs.rax`. A call declared
+/// `#[rewrites_frame]` sets `SYSCALL_FRAME_REWRITTEN` in the thread's flags
+/// word, so that the return path checks the whole frame before it may use
+/// SYSRET.
+#[inline(always)]
+pub fn dispatch(regs: &mut PtRegs) {
     if config::trace_syscalls() {
         return dispatch_traced(regs);
     }
     let number = regs.orig_rax;
-    let result = TABLE.dispatch(Cx::of(regs), number);
-    regs.rax = result.ret as u64;
-    result.frame_rewritten
+    regs.rax = TABLE.dispatch(Cx::of(regs), number) as u64;
 }
 
 /// `dispatch` with every call printed (`strace` on the command line).
 #[cold]
-fn dispatch_traced(regs: &mut PtRegs) -> bool {
+#[inline(never)]
+fn dispatch_traced(regs: &mut PtRegs) {
     let number = regs.orig_rax;
     let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
     if number == nr::EXIT || number == nr::EXIT_GROUP {
         print_trace(number, &args, None);
     }
-    let result = TABLE.dispatch(Cx::of(regs), number);
-    regs.rax = result.ret as u64;
-    print_trace(number, &args, Some(result.ret));
-    result.frame_rewritten
+    let ret = TABLE.dispatch(Cx::of(regs), number);
+    regs.rax = ret as u64;
+    print_trace(number, &args, Some(ret));
 }
 
 fn print_trace(number: u64, args: &[u64; 6], ret: Option<i64>) {

@@ -8,8 +8,10 @@ use crate::process::{self, ExitStatus};
 use crate::sched;
 
 impl Process for Kernel {
+    /// One load: the running thread's process id, cached in the per-CPU
+    /// header at every task switch (no lock, no reference count).
     fn getpid(_cx: &mut Cx) -> Result<i32, Errno> {
-        Ok(sched::with_current(|t| t.process.as_ref().map_or(0, |p| p.pid as i32)))
+        Ok(crate::arch::x86_64::percpu::current_tgid() as i32)
     }
 
     /// Ends the calling thread; the last thread's code is the app's.

@@ -35,7 +35,12 @@ fn on_each_cpu(f: fn(u64)) -> usize {
 #[kernel_test]
 fn each_cpu_enters_syscalls_through_its_own_trampoline() {
     let n = on_each_cpu(|i| SEEN[i as usize].store(syscall::lstar(), Ordering::Relaxed));
-    let offset = symbol_address!(entry_SYSCALL_64_trampoline) - symbol_address!(entry_trampoline_page);
+    let trampoline = if config::get().pcid_on() {
+        symbol_address!(entry_SYSCALL_64_trampoline_pcid)
+    } else {
+        symbol_address!(entry_SYSCALL_64_trampoline)
+    };
+    let offset = trampoline - symbol_address!(entry_trampoline_page);
     for cpu in 0..n {
         let lstar = SEEN[cpu].load(Ordering::Relaxed);
         if config::get().kpti {

@@ -7,7 +7,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use entry_asm::hw::msr;
-use libos_kcore::time::read_paired;
+use libos_kcore::time::{RateCheck, read_paired};
 use volatile::VolatilePtr;
 use x86_64::registers::model_specific::Msr;
 
@@ -232,28 +232,59 @@ pub fn timer_deadline(vector: u8, deadline: u64) {
 /// Timer ticks (divide by 16) per millisecond, measured at boot.
 static TIMER_TICKS_PER_MS: AtomicU64 = AtomicU64::new(0);
 
-/// Measures the timer's rate against the TSC (boot CPU, once; every CPU's
-/// APIC timer runs from the same bus clock).
-pub fn calibrate_timer() -> u64 {
+/// The timer's divider (`TIMER_DIVIDE` = 0b0011: divide by 16).
+const TIMER_DIVISOR: u64 = 16;
+/// How settled the timer's measurement must be (0.5%: it only sets how
+/// early or late a one-shot fires; sleeps check the TSC).
+const TIMER_SETTLE_PPM: u64 = 5_000;
+/// The longest the measurement may take (100 microseconds).
+const TIMER_MAX_NS: u64 = 100_000;
+
+/// Sets the timer's rate (boot CPU, once; every CPU's APIC timer runs from
+/// the same clock): from `input_hz`, its input clock as CPUID published it
+/// (`time::Clock::published`), or measured against the already known TSC
+/// over a short window (until its uncertainty is below 0.5%, at most 100
+/// microseconds; about 10 microseconds under QEMU). Returns ticks per
+/// millisecond.
+pub fn calibrate_timer(input_hz: Option<u64>) -> u64 {
     write(reg::TIMER_DIVIDE, 0b0011);
-    write(reg::LVT_TIMER, LVT_MASKED);
-    write(reg::TIMER_INITIAL, u32::MAX);
-    // The count runs down from here. Both ends are TSC-bracketed reads (an
-    // emulated CPU may stop between any two instructions).
-    let current = || read(reg::TIMER_CURRENT) as u64;
-    let start = read_paired(5, crate::time::rdtsc, current);
-    let until = crate::time::deadline_after(1_000_000);
-    while crate::time::rdtsc() < until {
-        core::hint::spin_loop();
-    }
-    let end = read_paired(5, crate::time::rdtsc, current);
-    write(reg::TIMER_INITIAL, 0);
-    let counted = start.value.saturating_sub(end.value);
-    let tsc = end.tsc().saturating_sub(start.tsc()).max(1);
-    let tsc_per_ms = crate::time::clock().scale.hz / 1000;
-    let ticks = (counted as u128 * tsc_per_ms as u128 / tsc as u128) as u64;
+    let ticks = match input_hz {
+        Some(hz) => hz / TIMER_DIVISOR / 1000,
+        None => measure_timer(),
+    };
     TIMER_TICKS_PER_MS.store(ticks.max(1), Ordering::Relaxed);
     ticks
+}
+
+/// Counts the masked timer down against the TSC, both ends TSC-bracketed
+/// reads (an emulated CPU may stop between any two instructions).
+fn measure_timer() -> u64 {
+    write(reg::LVT_TIMER, LVT_MASKED);
+    write(reg::TIMER_INITIAL, u32::MAX);
+    // The count runs down; `counted` makes it run up for the check.
+    let counted = || u64::from(u32::MAX - read(reg::TIMER_CURRENT));
+    let clock = crate::time::clock();
+    let start = read_paired(5, crate::time::rdtsc, counted);
+    let max_tsc = clock.scale.ns_to_ticks(TIMER_MAX_NS);
+    // TSC ticks per million timer ticks, settled or out of time.
+    let mut per_million = None;
+    loop {
+        let end = read_paired(2, crate::time::rdtsc, counted);
+        if let Some(c) = RateCheck::of(&start, &end, 1_000_000) {
+            per_million = Some(c.measured_hz);
+            if c.settled(TIMER_SETTLE_PPM) {
+                break;
+            }
+        }
+        if end.tsc_after.wrapping_sub(start.tsc_before) > max_tsc {
+            break;
+        }
+    }
+    write(reg::TIMER_INITIAL, 0);
+    match per_million {
+        Some(p) if p > 0 => (clock.scale.hz as u128 * 1_000_000 / 1000 / p as u128) as u64,
+        _ => 1,
+    }
 }
 
 /// Timer ticks per millisecond (after `calibrate_timer`).

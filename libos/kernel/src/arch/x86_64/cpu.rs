@@ -48,8 +48,6 @@ pub struct Features {
     pub rdtscp: bool,
     /// Running under a hypervisor (CPUID.1:ECX bit 31).
     pub hypervisor: bool,
-    /// TSC frequency in Hz if CPUID reports it (leaf 0x15, 0x16 or 0x40000010).
-    pub tsc_hz_from_cpuid: Option<u64>,
 }
 
 static FEATURES: InitCell<Features> = InitCell::new();
@@ -93,23 +91,6 @@ pub fn detect() -> &'static Features {
     if let Some(apm) = cpuid.get_advanced_power_mgmt_info() {
         f.invariant_tsc = apm.has_invariant_tsc();
     }
-    f.tsc_hz_from_cpuid = cpuid
-        .get_tsc_info()
-        .and_then(|t| t.tsc_frequency())
-        .filter(|&hz| hz > 0)
-        .or_else(|| {
-            cpuid
-                .get_processor_frequency_info()
-                .map(|p| p.processor_base_frequency() as u64 * 1_000_000)
-                .filter(|&hz| hz > 0)
-        })
-        .or_else(|| {
-            cpuid
-                .get_hypervisor_info()
-                .and_then(|h| h.tsc_frequency())
-                .map(|khz| khz as u64 * 1000)
-                .filter(|&hz| hz > 0)
-        });
     FEATURES.set(f)
 }
 

@@ -69,6 +69,82 @@ pub unsafe fn map_4k(pml4_phys: u64, virt: u64, phys: u64, flags: Flags, table_f
     Ok(())
 }
 
+/// Maps the 4 KiB pages of `virt..virt + len` to the frames from `phys`
+/// on, with the flags `flags_of(phys)` gives each (`None`: leave that page
+/// unmapped). The range may span several 2 MiB blocks; in each, the
+/// tables above are found (or made) once, through [`map_4k`] of the first
+/// page mapped there, and the other entries of that page table are written
+/// directly: at boot this maps a block of 512 pages in a few thousand
+/// instructions instead of hundreds of thousands. Pages already mapped are
+/// left as they are. The TLB is not flushed.
+///
+/// # Safety
+/// As [`map_4k`], for every page of the range.
+pub unsafe fn map_4k_range(
+    pml4_phys: u64,
+    virt: u64,
+    phys: u64,
+    len: u64,
+    table_flags: Flags,
+    mut flags_of: impl FnMut(u64) -> Option<Flags>,
+) -> Result<(), MapError> {
+    const BLOCK: u64 = 512 * 4096;
+    let mut offset = 0;
+    while offset < len {
+        let va = virt + offset;
+        let block_end = ((va / BLOCK) + 1) * BLOCK;
+        let run = (block_end - va).min(len - offset);
+        let mut table: Option<*mut PageTable> = None;
+        let mut o = 0;
+        while o < run {
+            let (v, p) = (va + o, phys + offset + o);
+            if let Some(flags) = flags_of(p) {
+                match table {
+                    // SAFETY: the page table of this block, reached through
+                    // the physical window; the caller holds its lock.
+                    Some(pt) => unsafe {
+                        let entry = &mut (&mut *pt)[((v >> 12) & 511) as usize];
+                        if entry.is_unused() {
+                            entry.set_addr(PhysAddr::new(p), flags);
+                        }
+                    },
+                    None => {
+                        // SAFETY: forwarded from the caller.
+                        match unsafe { map_4k(pml4_phys, v, p, flags, table_flags) } {
+                            Ok(()) | Err(MapError::AlreadyMapped) => {}
+                            Err(e) => return Err(e),
+                        }
+                        // SAFETY: as above: the tables exist now.
+                        table = unsafe { leaf_table(pml4_phys, v) };
+                    }
+                }
+            }
+            o += 4096;
+        }
+        offset += run;
+    }
+    Ok(())
+}
+
+/// The page table (level 1) that maps `virt`, if the levels above lead to
+/// one (not a huge page).
+///
+/// # Safety
+/// As [`table`].
+unsafe fn leaf_table(pml4_phys: u64, virt: u64) -> Option<*mut PageTable> {
+    let mut table = phys::to_virt(pml4_phys) as *mut PageTable;
+    for level in [39u64, 30, 21] {
+        // SAFETY: each table is a page-table frame reached through the
+        // physical window; the caller holds the lock.
+        let entry = unsafe { &(&*table)[((virt >> level) & 511) as usize] };
+        if entry.is_unused() || entry.flags().contains(Flags::HUGE_PAGE) {
+            return None;
+        }
+        table = phys::to_virt(entry.addr().as_u64()) as *mut PageTable;
+    }
+    Some(table)
+}
+
 /// Maps the 2 MiB page at `virt` to the 2 MiB frame at `phys`.
 ///
 /// # Safety

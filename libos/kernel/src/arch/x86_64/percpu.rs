@@ -36,6 +36,9 @@ static BOOT_HEADER: Header = Header(UnsafeCell::new(PerCpuHeader {
     entry_flags: 0,
     user_pcid_flush_pending: 0,
     cpu: 0,
+    current_thread_flags: 0,
+    current_tgid: 0,
+    sysret_tail: 0,
     #[cfg(feature = "testing")]
     last_kernel_cr3: 0,
     #[cfg(feature = "testing")]
@@ -60,6 +63,9 @@ pub unsafe fn install(index: usize) {
     unsafe {
         (*ptr).self_ptr = ptr as u64;
         (*ptr).cpu = index as u64;
+        // Until the scheduler gives the CPU its first task: a word no one
+        // else uses (the exit-work test and `set_need_resched` need one).
+        (*ptr).current_thread_flags = crate::sched::thread_flags::NO_THREAD.word() as *const _ as u64;
     }
     GsBase::write(VirtAddr::new(ptr as u64));
     KernelGsBase::write(VirtAddr::new(0));
@@ -115,7 +121,8 @@ pub fn set_entry_stack_top(top: u64) {
     write_header!(off::ENTRY_STACK_TOP, top);
 }
 
-/// Sets the entry-path flags (KPTI, PCID).
+/// Sets the entry-path flags (KPTI, PCID) and the SYSRET tail that fits
+/// them.
 pub fn set_entry_flags(kpti: bool, pcid: bool) {
     let mut f = 0;
     if kpti {
@@ -125,6 +132,37 @@ pub fn set_entry_flags(kpti: bool, pcid: bool) {
         f |= flags::PCID;
     }
     write_header!(off::ENTRY_FLAGS, f);
+    let tail = match (kpti, pcid) {
+        (false, _) => entry_asm::symbol_address!(entry_syscall_64_sysret_nokpti),
+        (true, false) => entry_asm::symbol_address!(entry_syscall_64_sysret_kpti),
+        (true, true) => entry_asm::symbol_address!(entry_syscall_64_sysret_pcid),
+    };
+    write_header!(off::SYSRET_TAIL, tail);
+}
+
+/// Makes `flags` (the address of the running thread's flags word, which
+/// must stay valid while the thread runs here) and `tgid` this CPU's
+/// current thread's, for the return to ring 3 and `getpid`. Called at every
+/// task switch, with interrupts off.
+pub fn set_current_thread(flags: *const core::sync::atomic::AtomicU32, tgid: u32) {
+    write_header!(off::CURRENT_THREAD_FLAGS, flags as u64);
+    write_header!(off::CURRENT_TGID, tgid as u64);
+}
+
+/// The running thread's flags word (what `set_current_thread` was given).
+/// Interrupts must be off, or the caller must only use the word for the
+/// thread it runs as (a task switch changes the answer, not the task).
+#[inline(always)]
+pub fn current_thread_flags() -> *const core::sync::atomic::AtomicU32 {
+    read_header!(off::CURRENT_THREAD_FLAGS) as *const core::sync::atomic::AtomicU32
+}
+
+/// The running thread's process id (0 for a kernel task): one load, right
+/// for the caller even if it is preempted right after (the value belongs
+/// to whichever thread runs the instruction).
+#[inline(always)]
+pub fn current_tgid() -> u32 {
+    read_header!(off::CURRENT_TGID) as u32
 }
 
 /// The entry-path flags (read by the test hooks).

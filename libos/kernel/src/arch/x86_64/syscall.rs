@@ -37,10 +37,20 @@ fn trampoline_alias(area: u64, symbol: u64) -> u64 {
     area + entry_asm::cpu_entry_area::TRAMPOLINE + (symbol - symbol_address!(entry_trampoline_page))
 }
 
+/// The LSTAR of the normal entry: this CPU's trampoline alias (KPTI; the
+/// PCID variant with PCID on), or the direct entry.
+fn entry_lstar(area: u64, kpti: bool, pcid: bool) -> u64 {
+    match (kpti, pcid) {
+        (false, _) => symbol_address!(entry_SYSCALL_64),
+        (true, false) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline)),
+        (true, true) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline_pcid)),
+    }
+}
+
 /// Enables SYSCALL on this CPU: STAR with Linux's selector layout, LSTAR
-/// at this CPU's trampoline (KPTI) or the direct entry, CSTAR at the
-/// compat refusal.
-pub fn init_cpu(area: &EntryArea, kpti: bool) {
+/// at this CPU's trampoline (KPTI, with or without PCID) or the direct
+/// entry, CSTAR at the compat refusal.
+pub fn init_cpu(area: &EntryArea, kpti: bool, pcid: bool) {
     // SAFETY: setting EFER.SCE only enables the SYSCALL instruction, whose
     // MSRs are set right below before any ring-3 code runs.
     unsafe { Msr::new(msr::EFER).write(Msr::new(msr::EFER).read() | efer::SCE as u64) };
@@ -48,12 +58,7 @@ pub fn init_cpu(area: &EntryArea, kpti: bool) {
     // + 16, SS = STAR[63:48] + 8; with USER32_CS there, that is USER_CS and
     // USER_DS (Linux's GDT order).
     wrmsr(msr::STAR, ((selector::USER32_CS as u64) << 48) | ((selector::KERNEL_CS as u64) << 32));
-    let lstar = if kpti {
-        trampoline_alias(area.base, symbol_address!(entry_SYSCALL_64_trampoline))
-    } else {
-        symbol_address!(entry_SYSCALL_64)
-    };
-    wrmsr(msr::LSTAR, lstar);
+    wrmsr(msr::LSTAR, entry_lstar(area.base, kpti, pcid));
     // 32-bit compatibility mode: -ENOSYS straight back (no CR3 switch needed).
     wrmsr(msr::CSTAR, symbol_address!(entry_SYSCALL_compat));
     wrmsr(msr::SFMASK, SFMASK);
@@ -64,13 +69,13 @@ pub fn init_cpu(area: &EntryArea, kpti: bool) {
 /// normal entry. Only `cargo xtask bench` asks for this, from a thread
 /// pinned to this CPU; only benchmark kernels have the floor.
 #[cfg(feature = "bench")]
-pub fn set_bench_floor(on: bool, kpti: bool) {
+pub fn set_bench_floor(on: bool, kpti: bool, pcid: bool) {
     let area = entry_asm::cpu_entry_area::area_address(super::percpu::cpu_index());
-    let lstar = match (on, kpti) {
-        (true, true) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_bench_floor_trampoline)),
-        (true, false) => symbol_address!(entry_SYSCALL_64_bench_floor),
-        (false, true) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_trampoline)),
-        (false, false) => symbol_address!(entry_SYSCALL_64),
+    let lstar = match (on, kpti, pcid) {
+        (false, _, _) => entry_lstar(area, kpti, pcid),
+        (true, false, _) => symbol_address!(entry_SYSCALL_64_bench_floor),
+        (true, true, false) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_bench_floor_trampoline)),
+        (true, true, true) => trampoline_alias(area, symbol_address!(entry_SYSCALL_64_bench_floor_trampoline_pcid)),
     };
     wrmsr(msr::LSTAR, lstar);
 }
