@@ -535,7 +535,7 @@ impl AddressSpace {
                 None => return Ok(()),
                 Some(next) => at = next,
             }
-            if sched::with_current(|t| t.killed.load(Ordering::Acquire)) {
+            if sched::with_current(|t| t.flags.killed()) {
                 return Err(Errno::EINTR);
             }
         }

@@ -40,7 +40,7 @@ impl SleepLock {
     /// Takes the lock, sleeping while another thread holds it; fails if
     /// the calling thread is killed meanwhile. Call with interrupts on.
     pub fn lock_killable(&self) -> Result<SleepLockGuard<'_>, Killed> {
-        let killed = || sched::with_current(|t| t.killed.load(Ordering::Acquire));
+        let killed = || sched::with_current(|t| t.flags.killed());
         let taken = Cell::new(self.try_take());
         if !taken.get() {
             self.waiters.wait_until(|| {
