@@ -9,8 +9,8 @@ use entry_asm::layout::TOP_OF_KERNEL_STACK_PADDING;
 use entry_asm::pt_regs::PtRegs;
 use entry_asm::symbol_address;
 
-use crate::arch::x86_64::xstate::ExtendedState;
 use super::thread_flags::ThreadFlags;
+use crate::arch::x86_64::xstate::ExtendedState;
 use crate::mm::stack::{self, KernelStack};
 use crate::process::Process;
 use crate::sync::SpinLock;
