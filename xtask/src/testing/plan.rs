@@ -153,6 +153,23 @@ pub const SMP_TESTS_APP: &str = "smp-tests";
 /// they answer -ENOSYS (exit 0) or not (exit 1).
 pub const NO_HOOKS_APP: &str = "no-hooks";
 
+/// The app that prints forged verdict and test lines on its console, then
+/// dies (issue 11, finding 10).
+pub const FORGED_VERDICT_APP: &str = "forged-verdict";
+
+/// Where [`FORGED_VERDICT_APP`] runs: QEMU (whose exit port the app cannot
+/// forge, but whose app exit code and test results come from the run
+/// record) and Bochs (where the record's exit line is the only verdict).
+const VERDICT_CONFIGS: &[Config] = &[DEFAULT, SKYLAKE_X];
+
+/// Its tests and whether each must pass: the one that forges passes and
+/// then faults fails, and nothing else (no `forged::phantom`) is reported.
+const FORGED_VERDICT_RESULTS: &[(&str, bool)] = &[
+    ("forged_verdict::forges_a_pass_then_faults", false),
+    ("forged_verdict::the_record_port_is_out_of_reach", true),
+    ("forged_verdict::names_with_line_breaks_are_refused", true),
+];
+
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
@@ -363,6 +380,51 @@ pub const SUITES: &[Suite] = &[
         min_cpus: 2,
         configs: SMP_APP_CONFIGS,
         boots: &[PROTOCOL_BOOT],
+    },
+    // The verdict is the kernel's: an app that prints the exit line and
+    // test lines itself, then dies, is judged by how it really ended.
+    Suite {
+        name: "verdict",
+        target: Target::AppRun(FORGED_VERDICT_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: VERDICT_CONFIGS,
+        boots: &[
+            BootSpec {
+                cmdline: &["--", "segv"],
+                cpu: None,
+                timeout_secs: None,
+                expect: Expect::Outcome {
+                    name: "verdict::forged_success_then_sigsegv_is_sigsegv",
+                    output_contains: Some("[libos] exit: success"),
+                    exit: RunExit::AppKilled(11),
+                },
+            },
+            BootSpec {
+                cmdline: &["--", "exit3"],
+                cpu: None,
+                timeout_secs: None,
+                expect: Expect::Outcome {
+                    name: "verdict::forged_exit_code_then_exit_3_is_3",
+                    output_contains: Some("[libos] exit: app-code 42"),
+                    exit: RunExit::AppCode(3),
+                },
+            },
+        ],
+    },
+    Suite {
+        name: FORGED_VERDICT_APP,
+        target: Target::App(FORGED_VERDICT_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: VERDICT_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &["test"],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Harness {
+                name: "verdict::forged_test_lines_make_no_pass",
+                check: HarnessCheck::Results { results: FORGED_VERDICT_RESULTS, done: (2, 1), exit: RunExit::Failure },
+            },
+        }],
     },
     // A production image (the kernel and the app built without hooks): the
     // hook numbers answer -ENOSYS with every operation. `cargo xtask test`
