@@ -94,6 +94,8 @@ fn write_record(emergency: bool, args: fmt::Arguments<'_>) {
 }
 
 /// Writes one record line: echoed on the console (COM1), then on COM2.
+// Only the test runners (feature `hooks`) write records other than the exit line.
+#[cfg_attr(not(feature = "hooks"), allow(dead_code))]
 pub fn line(args: fmt::Arguments<'_>) {
     console::print(format_args!("{args}\n"));
     write_record(false, args);

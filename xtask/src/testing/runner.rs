@@ -608,6 +608,9 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
     );
     let serial = String::from_utf8_lossy(&finished.serial);
     details.push_str(&indented(&serial, if verbose { usize::MAX } else { FAILURE_TAIL_LINES }));
+    // What the verdict was read from.
+    details.push_str("    ---- the kernel's run record (COM2)\n");
+    details.push_str(&indented(&String::from_utf8_lossy(&finished.records), FAILURE_TAIL_LINES));
     for line in finished.diagnostics.lines() {
         if line.starts_with("---- ") {
             details.push_str(&format!("    {line}\n"));
