@@ -41,9 +41,8 @@ impl Arena {
         let total = SCRATCH + GUARD + ARENA + GUARD;
         // SAFETY: a fresh anonymous mapping where the kernel chooses: it
         // replaces nothing.
-        let base = unsafe {
-            user::mmap(0, total as usize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        }? as u64;
+        let base = unsafe { user::mmap(0, total as usize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) }?
+            as u64;
         let scratch = base;
         let arena = base + SCRATCH + GUARD;
         // SAFETY: the guards are pages of the mapping just made, which

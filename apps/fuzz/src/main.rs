@@ -203,9 +203,8 @@ fn main() -> i32 {
             return 1;
         }
     };
-    let workers: Vec<_> = (1..THREADS)
-        .map(|i| libos::thread::spawn(move || fuzz_thread(i, seed, count, arena)))
-        .collect();
+    let workers: Vec<_> =
+        (1..THREADS).map(|i| libos::thread::spawn(move || fuzz_thread(i, seed, count, arena))).collect();
     let mut total = fuzz_thread(0, seed, count, arena);
     for w in workers {
         match w.join() {

@@ -170,6 +170,12 @@ const FORGED_VERDICT_RESULTS: &[(&str, bool)] = &[
     ("forged_verdict::names_with_line_breaks_are_refused", true),
 ];
 
+/// The system-call fuzzer (`apps/fuzz`, its fixed default seed).
+pub const FUZZ_APP: &str = "fuzz";
+
+/// [`FUZZ_APP`] runs under these: one CPU, four, and four without KPTI.
+const FUZZ_CONFIGS: &[Config] = &[DEFAULT.cpus(1), DEFAULT.cpus(4), DEFAULT.cpus(4).with(&["kpti=off"])];
+
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
@@ -426,6 +432,25 @@ pub const SUITES: &[Suite] = &[
             },
         }],
     },
+    // Random system calls with hostile arguments on a production image
+    // (the ABI apps get), then checks that the kernel is alive and
+    // consistent.
+    Suite {
+        name: "fuzz",
+        target: Target::AppRun(FUZZ_APP, KernelKind::Production),
+        min_cpus: 1,
+        configs: FUZZ_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &[],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Outcome {
+                name: "fuzz::kernel_survives_hostile_syscalls",
+                output_contains: Some("fuzz: the kernel survived and is consistent"),
+                exit: RunExit::Success,
+            },
+        }],
+    },
     // A production image (the kernel and the app built without hooks): the
     // hook numbers answer -ENOSYS with every operation. `cargo xtask test`
     // also checks the production kernel's symbols (`hook_symbols`).
@@ -671,6 +696,11 @@ mod tests {
                 "harness::reports_failing_tests test test.self-check=wrong",
                 "harness::attributes_crash_to_running_test test test.self-check=crash",
                 "harness::attributes_timeout_to_running_test test test.self-check=hang",
+                "verdict::forged_success_then_sigsegv_is_sigsegv -- segv",
+                "verdict::forged_exit_code_then_exit_3_is_3 -- exit3",
+                "fuzz::kernel_survives_hostile_syscalls [smp=1] ",
+                "fuzz::kernel_survives_hostile_syscalls [smp=4] ",
+                "fuzz::kernel_survives_hostile_syscalls [kpti=off, smp=4] kpti=off",
                 "production::hook_numbers_answer_enosys ",
                 "production::the_check_sees_the_hooks_of_a_test_kernel ",
             ]
@@ -687,8 +717,12 @@ mod tests {
         assert_eq!(boots[8].timeout, Some(Duration::from_secs(10)));
         assert_eq!(boots[3].expect, Expect::Protocol { expect_tests: true });
         // The production image: the app's and the kernel's production builds.
-        assert_eq!(boots[9].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Production });
-        assert_eq!(boots[10].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Testing });
+        assert_eq!(boots[9].image, ImageRef::App { app: FORGED_VERDICT_APP.into(), kernel: KernelKind::Testing });
+        // The fuzzer runs on a production image: the ABI apps get.
+        assert_eq!(boots[11].image, ImageRef::App { app: FUZZ_APP.into(), kernel: KernelKind::Production });
+        assert_eq!(boots[13].smp, Some(4));
+        assert_eq!(boots[14].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Production });
+        assert_eq!(boots[15].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Testing });
     }
 
     #[test]
@@ -711,7 +745,7 @@ mod tests {
     #[test]
     fn the_bochs_plan_names_the_cpu_model() {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
-        assert_eq!(plan.suites_not_run, ["boot-checks", "harness", "production", "production-check"]);
+        assert_eq!(plan.suites_not_run, ["boot-checks", "harness", "fuzz", "production", "production-check"]);
         assert_eq!(
             names(&plan.boots),
             [
@@ -722,6 +756,8 @@ mod tests {
                 "hello [corei7_skylake_x, smp=4] test",
                 "hello [corei7_sandy_bridge_2600k] test",
                 "hello [corei7_sandy_bridge_2600k, smp=2] test",
+                "verdict::forged_success_then_sigsegv_is_sigsegv [corei7_skylake_x] -- segv",
+                "verdict::forged_exit_code_then_exit_3_is_3 [corei7_skylake_x] -- exit3",
             ]
         );
         assert!(plan.boots.iter().all(|b| b.emulator == Emulator::Bochs && b.cpu.is_some()));
@@ -743,6 +779,8 @@ mod tests {
                 "hello [broadwell_ult, pcid=off] test pcid=off",
                 "hello [broadwell_ult, smp=4] test",
                 "hello [broadwell_ult, smp=2] test",
+                "verdict::forged_success_then_sigsegv_is_sigsegv [broadwell_ult] -- segv",
+                "verdict::forged_exit_code_then_exit_3_is_3 [broadwell_ult] -- exit3",
             ]
         );
         assert!(plan.boots.iter().all(|b| b.cpu.as_deref() == Some("broadwell_ult")));
