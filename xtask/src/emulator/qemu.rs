@@ -289,7 +289,8 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
 
     let mut stdout = guard.child.stdout.take().context("QEMU's stdout pipe")?;
     let mut stderr = guard.child.stderr.take().context("QEMU's stderr pipe")?;
-    let (tx, rx) = mpsc::channel::<(Stream, Vec<u8>)>();
+    // `None`: QEMU closed its stdout (it exited).
+    let (tx, rx) = mpsc::channel::<Option<(Stream, Vec<u8>)>>();
     let console_tx = tx.clone();
     let stdout_reader = thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -297,12 +298,13 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
             match stdout.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if console_tx.send((Stream::Console, buf[..n].to_vec())).is_err() {
+                    if console_tx.send(Some((Stream::Console, buf[..n].to_vec()))).is_err() {
                         break;
                     }
                 }
             }
         }
+        let _ = console_tx.send(None);
     });
     // The record file is polled until QEMU's stdout closes (it exited or
     // was killed), then read to its end once more.
@@ -318,7 +320,7 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
                 let last = done.load(std::sync::atomic::Ordering::Acquire);
                 let mut bytes = Vec::new();
                 let _ = file.read_to_end(&mut bytes);
-                if !bytes.is_empty() && tx.send((Stream::Record, bytes)).is_err() {
+                if !bytes.is_empty() && tx.send(Some((Stream::Record, bytes))).is_err() {
                     break;
                 }
                 if last {
@@ -360,21 +362,16 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
     let mut timed_out = false;
     // Until QEMU closes its stdout (it exits) or the deadline passes.
     loop {
-        if stdout_reader.is_finished() {
-            break;
-        }
         let next = match deadline {
-            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now()).min(RECORD_POLL_INTERVAL)),
-            None => rx.recv_timeout(RECORD_POLL_INTERVAL),
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match next {
-            Ok((stream, chunk)) => take(stream, chunk),
-            Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Some((stream, chunk))) => take(stream, chunk),
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    timed_out = true;
-                    break;
-                }
+                timed_out = true;
+                break;
             }
         }
     }
@@ -398,7 +395,7 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
     let _ = stdout_reader.join();
     record_done.store(true, std::sync::atomic::Ordering::Release);
     let _ = record_reader.join();
-    for (stream, chunk) in rx.try_iter() {
+    for (stream, chunk) in rx.try_iter().flatten() {
         take(stream, chunk);
     }
     let stderr = stderr_reader.join().unwrap_or_default();
