@@ -29,10 +29,11 @@ use libos_abi::syscalls::{is_hook, syscall_name};
 use args::{Arena, Fuzzer};
 use rng::Rng;
 
-/// The seed unless one is given.
-const DEFAULT_SEED: u64 = 0x5eed_0f_11b0_5000;
+/// The seed unless one is given (with the default count, it found the
+/// futex bug fixed with it: a word on a page not yet present).
+const DEFAULT_SEED: u64 = 1;
 /// Calls per thread unless a count is given.
-const DEFAULT_COUNT: u64 = 3000;
+const DEFAULT_COUNT: u64 = 10_000;
 /// Threads that fuzz (the main thread and the rest).
 const THREADS: usize = 4;
 /// The highest number tried.
