@@ -222,7 +222,7 @@ impl Fuzzer {
     /// What a successful call leaves behind is undone: mappings the
     /// fuzzer made outside the arena are removed.
     pub fn after(&mut self, number: u64, a: &[u64; 6], ret: i64) {
-        if ret < 0 && ret >= -4095 {
+        if (-4095..0).contains(&ret) {
             return;
         }
         let fresh = match number {
@@ -281,7 +281,7 @@ impl Fuzzer {
             self.mem.arena + if self.rng.one_in(4) { off } else { off & !(PAGE - 1) }
         } else {
             let (k, n) = (self.kernel(), self.non_canonical());
-            self.rng.pick(&[k, n, u64::MAX & !(PAGE - 1), 1 << 47])
+            self.rng.pick(&[k, n, !(PAGE - 1), 1 << 47])
         }
     }
 

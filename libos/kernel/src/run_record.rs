@@ -101,7 +101,7 @@ pub fn line(args: fmt::Arguments<'_>) {
     write_record(false, args);
 }
 
-/// As [`line`], even if another CPU holds the console or the record port and
+/// As [`line()`], even if another CPU holds the console or the record port and
 /// does not let go (the exit line after a panic or a fatal report). The
 /// console is drained before the record is written.
 pub fn emergency_line(args: fmt::Arguments<'_>) {
