@@ -149,6 +149,9 @@ pub mod multiboot {
 pub mod port {
     /// First serial port (16550 UART).
     pub const COM1: u16 = 0x3F8;
+    /// Second serial port: the run record, written by the kernel only (see
+    /// `libos_abi::run::RECORD_PORT`).
+    pub const COM2: u16 = libos_abi::run::RECORD_PORT;
     /// QEMU's `isa-debug-exit` device (see `EXIT_*` in the kernel).
     pub const DEBUG_EXIT: u16 = 0xF4;
 }

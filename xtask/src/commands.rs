@@ -8,11 +8,11 @@ use anyhow::{Context, Result, bail};
 
 use crate::build::image::Image;
 use crate::build::{Flavor, Layout, app};
-use crate::emulator::Emulator;
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
 use crate::emulator::run_result::{self, Verdict};
+use crate::emulator::{Emulator, Stream};
 use crate::install;
 
 /// How the tool was invoked: the same commands, two spellings.
@@ -243,13 +243,17 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
         eprintln!("    {}", gdb_command(&built.kernel_elf, built.app_elf.as_deref()));
     }
     let stdout = std::io::stdout();
-    let finished = qemu::run(&boot, qemu::Stderr::Echo, &mut |chunk| {
-        let mut out = stdout.lock();
-        let _ = out.write_all(chunk);
-        let _ = out.flush();
+    // The console is shown; the run record (the kernel's exit line) is
+    // what the verdict comes from.
+    let finished = qemu::run(&boot, qemu::Stderr::Echo, &mut |stream, chunk| {
+        if stream == Stream::Console {
+            let mut out = stdout.lock();
+            let _ = out.write_all(chunk);
+            let _ = out.flush();
+        }
     })
     .context("running QEMU")?;
-    let verdict = run_result::decode(finished.end, &finished.serial);
+    let verdict = run_result::decode(finished.end, &finished.records);
     let status = verdict.shell_status();
     match &verdict {
         Verdict::Exit(_) => {
@@ -286,10 +290,12 @@ fn run_bochs(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32
     };
     eprintln!("xtask: bochs: CPU model {}; timeout {}", boot.machine.describe(), run_result::format_secs(boot.timeout));
     let stdout = std::io::stdout();
-    let finished = bochs::run(&boot, &mut |chunk| {
-        let mut out = stdout.lock();
-        let _ = out.write_all(chunk);
-        let _ = out.flush();
+    let finished = bochs::run(&boot, &mut |stream, chunk| {
+        if stream == Stream::Console {
+            let mut out = stdout.lock();
+            let _ = out.write_all(chunk);
+            let _ = out.flush();
+        }
     })
     .context("running Bochs")?;
     let status = finished.verdict.shell_status();

@@ -17,8 +17,24 @@
 //!
 //! Before writing the port the kernel prints an [`EXIT_LINE`] with the same
 //! information, so that runs where the port does nothing (Bochs, hardware)
-//! can be judged from the console. When the port does nothing the kernel
-//! powers off through ACPI, then halts.
+//! can be judged from it. When the port does nothing the kernel powers off
+//! through ACPI, then halts.
+//!
+//! # The run record: a channel the app cannot write
+//!
+//! An app's `write(1, ...)` goes to COM1, so a line on COM1 proves nothing:
+//! an app can print `[libos] exit: success` or `test x ... ok` itself. The
+//! kernel therefore writes the lines the xtask judges a run by — the test
+//! protocol's [`TEST_START`], result and [`TEST_DONE`] lines and the
+//! [`EXIT_LINE`] — to the second serial port, [`RECORD_PORT`] (COM2), as
+//! well, one line per record; no system call reaches it and ring 3 cannot
+//! use I/O ports. It echoes them on COM1 for humans. The xtask reads
+//! verdicts, app exit codes and test results from the record only, and
+//! COM1 only for what it shows (and the text of crash reports).
+//!
+//! Test names cross into the record from apps (`libos_test_register`):
+//! the kernel refuses names with whitespace or control characters, so a
+//! name cannot make a line of its own.
 
 /// The run finished successfully.
 pub const EXIT_SUCCESS: u8 = 0x01;
@@ -28,6 +44,9 @@ pub const EXIT_FAILURE: u8 = 0x02;
 pub const EXIT_APP_CODE: u8 = 0x03;
 /// The kernel killed the app; the low six bits carry the signal number.
 pub const EXIT_APP_KILLED: u8 = 0x40;
+
+/// The I/O port base of the run record's UART (COM2).
+pub const RECORD_PORT: u16 = 0x2F8;
 
 /// Size of the raw disk that `cargo xtask test` attaches (as virtio-blk) to
 /// QEMU boots of the kernel's test image; the kernel's disk tests check

@@ -36,6 +36,7 @@ mod panic;
 mod percpu;
 mod process;
 mod random;
+mod run_record;
 mod sched;
 mod smp;
 mod sync;
@@ -76,6 +77,7 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     unsafe { percpu::init_cpu(0) };
     time::set_first_instruction_tsc(first_tsc);
     console::init();
+    run_record::init();
     let boot = boot::collect(multiboot_info);
     let features = cpu::detect();
     let cfg = config::decide(&boot.options, features);

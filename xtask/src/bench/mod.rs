@@ -476,7 +476,8 @@ impl Bench {
     /// Boots and returns the run, which must have succeeded; a failure is an
     /// error that shows the serial output's tail.
     fn boot(&self, launch: &Launch, what: &str) -> Result<Ended> {
-        let ended = launch.run(&mut |_| {}).with_context(|| format!("{what}: running {}", launch.emulator().name()))?;
+        let ended =
+            launch.run(&mut |_, _| {}).with_context(|| format!("{what}: running {}", launch.emulator().name()))?;
         eprintln!("bench: {what} ({:.2} s)", ended.elapsed.as_secs_f64());
         if ended.verdict != Verdict::Exit(RunExit::Success) {
             let kept = match &ended.work_dir {
@@ -609,7 +610,7 @@ impl Bench {
         let mut probe = |mib: u32| -> Result<bool> {
             let launch =
                 self.qemu_launch(&self.images.hello, String::new(), 1, &format!("{mib}M"), false, MEM_PROBE_TIMEOUT);
-            let ended = launch.run(&mut |_| {}).context("running QEMU")?;
+            let ended = launch.run(&mut |_, _| {}).context("running QEMU")?;
             let ok = ended.verdict == Verdict::Exit(RunExit::Success)
                 && String::from_utf8_lossy(&ended.serial).contains(HELLO_LINE);
             let outcome = if ok { "boots".to_string() } else { format!("does not boot: {}", ended.verdict.describe()) };

@@ -133,10 +133,10 @@ fn probe(setup: &ProbeSetup<'_>, image: &Path) -> (bool, String) {
         timeout: Some(PROBE_TIMEOUT),
         devices: Vec::new(),
     };
-    match qemu::run(&boot, qemu::Stderr::Capture, &mut |_| {}) {
+    match qemu::run(&boot, qemu::Stderr::Capture, &mut |_, _| {}) {
         Err(e) => (false, format!("could not run QEMU: {e:#}")),
         Ok(finished) => {
-            let verdict = run_result::decode(finished.end, &finished.serial);
+            let verdict = run_result::decode(finished.end, &finished.records);
             let stderr = String::from_utf8_lossy(&finished.stderr);
             judge_probe(&finished.serial, &verdict, stderr.trim())
         }

@@ -9,16 +9,19 @@
 //!   holds a hash of both).
 //! - The run: a directory `target/bochs/<image>-<pid>-<n>/` holds the
 //!   generated `bochsrc`, the debugger command file (`c`: Bochs's internal
-//!   debugger is compiled in, so it waits for commands), Bochs's log and the
-//!   guest's serial output (COM1 in file mode); it is kept when the run
+//!   debugger is compiled in, so it waits for commands), Bochs's log, the
+//!   guest's console (COM1 in file mode) and the kernel's run record (COM2
+//!   in file mode, see `libos_abi::run`); it is kept when the run
 //!   failed, until an xtask cleans up after processes that no longer run
 //!   ([`remove_stale_runs`]). Bochs runs headless with the
 //!   `rfb` display and a zero connection timeout (Debian's build has no
 //!   `nogui`; `rfb` listens on a TCP port from 5900 up while it runs).
 //! - Judging the run: port 0xf4 does nothing under Bochs, so the verdict
-//!   comes from the serial output. The file is polled; once the exit line
-//!   (`[libos] exit: ...`, see `libos_abi::run`) has arrived, the UART gets
-//!   [`DRAIN_GRACE`] to deliver what follows, then Bochs is killed (the
+//!   comes from the run record, which only the kernel writes (an app can
+//!   print an exit line on the console, never in the record). Both files
+//!   are polled; once the exit line (`[libos] exit: ...`) has arrived in the
+//!   record, the UARTs get [`DRAIN_GRACE`] to deliver what follows (the
+//!   kernel drains the console before it writes the record), then Bochs is killed (the
 //!   kernel normally powers off through ACPI first, which ends Bochs). Bochs's
 //!   own exit status means nothing (a few percent of its exits segfault
 //!   after the run). No exit line before the timeout is a timeout; Bochs
@@ -36,6 +39,7 @@ use anyhow::{Context, Result, bail, ensure};
 use libos_abi::run::{EXIT_LINE, RunExit};
 
 use crate::build::write_atomically;
+use crate::emulator::Stream;
 use crate::emulator::process::{ChildGuard, die_with_parent};
 use crate::emulator::qemu::shell_quote;
 use crate::emulator::run_result::Verdict;
@@ -133,6 +137,8 @@ pub struct Finished {
     pub verdict: Verdict,
     /// Everything the guest wrote to COM1.
     pub serial: Vec<u8>,
+    /// Everything the kernel wrote to its run record (COM2).
+    pub records: Vec<u8>,
     /// When the run did not end with an exit line: the tail of Bochs's log
     /// and its standard error; else empty.
     pub diagnostics: String,
@@ -212,6 +218,8 @@ pub struct RcPaths {
     pub iso: PathBuf,
     /// Where COM1's output goes.
     pub serial: PathBuf,
+    /// Where COM2's output (the run record) goes.
+    pub records: PathBuf,
     /// Bochs's log.
     pub log: PathBuf,
 }
@@ -234,6 +242,7 @@ pub fn bochsrc(machine: &Machine, paths: &RcPaths) -> Result<String> {
          ata0-master: type=cdrom, path={iso}, status=inserted\n\
          boot: cdrom\n\
          com1: enabled=1, mode=file, dev={serial}\n\
+         com2: enabled=1, mode=file, dev={records}\n\
          display_library: rfb, options=\"timeout=0\"\n\
          sound: driver=dummy\n\
          speaker: enabled=0\n\
@@ -246,6 +255,7 @@ pub fn bochsrc(machine: &Machine, paths: &RcPaths) -> Result<String> {
         smp = machine.smp,
         iso = bochsrc_path(&paths.iso)?,
         serial = bochsrc_path(&paths.serial)?,
+        records = bochsrc_path(&paths.records)?,
         log = bochsrc_path(&paths.log)?,
     ))
 }
@@ -322,8 +332,10 @@ pub enum Ending {
 pub struct Supervised {
     /// How it ended.
     pub ending: Ending,
-    /// The serial output.
+    /// The console (COM1).
     pub serial: Vec<u8>,
+    /// The run record (COM2).
+    pub records: Vec<u8>,
     /// From spawning to reaping.
     pub elapsed: Duration,
 }
@@ -352,6 +364,12 @@ impl FileTail {
     }
 }
 
+/// The two files a run writes.
+struct Tails {
+    console: FileTail,
+    records: FileTail,
+}
+
 fn describe_status(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -362,13 +380,14 @@ fn describe_status(status: ExitStatus) -> String {
 }
 
 /// Runs `command` (Bochs, or a stand-in) and judges the run from the file
-/// `serial` that it writes: see the module's documentation. `on_serial` gets
-/// the output as it arrives.
+/// `records` that it writes (COM2), showing `serial` (COM1): see the
+/// module's documentation. `on_output` gets both as they arrive.
 pub fn supervise(
     mut command: Command,
     serial: &Path,
+    records: &Path,
     timeout: Duration,
-    on_serial: &mut dyn FnMut(&[u8]),
+    on_output: &mut dyn FnMut(Stream, &[u8]),
 ) -> Result<Supervised> {
     die_with_parent(&mut command);
     let started = Instant::now();
@@ -376,15 +395,24 @@ pub fn supervise(
     let program = command.get_program().to_string_lossy().into_owned();
     let child = command.spawn().with_context(|| format!("starting {program}"))?;
     let mut guard = ChildGuard::new(child);
-    let mut tail = FileTail { path: serial.to_path_buf(), file: None };
+    let mut tail = Tails {
+        console: FileTail { path: serial.to_path_buf(), file: None },
+        records: FileTail { path: records.to_path_buf(), file: None },
+    };
     let mut watch = ExitWatch::default();
     let mut output = Vec::new();
+    let mut record_output = Vec::new();
     let mut exit_seen: Option<Instant> = None;
-    let mut take = |tail: &mut FileTail, watch: &mut ExitWatch, exit_seen: &mut Option<Instant>| -> Result<()> {
-        let chunk = tail.read_new()?;
+    let mut take = |tail: &mut Tails, watch: &mut ExitWatch, exit_seen: &mut Option<Instant>| -> Result<()> {
+        let chunk = tail.console.read_new()?;
         if !chunk.is_empty() {
-            on_serial(&chunk);
+            on_output(Stream::Console, &chunk);
             output.extend_from_slice(&chunk);
+        }
+        let chunk = tail.records.read_new()?;
+        if !chunk.is_empty() {
+            on_output(Stream::Record, &chunk);
+            record_output.extend_from_slice(&chunk);
             if watch.feed(&chunk) {
                 *exit_seen = Some(Instant::now());
             }
@@ -422,7 +450,7 @@ pub fn supervise(
         };
         thread::sleep(POLL_INTERVAL.min(wake.saturating_duration_since(now)));
     };
-    Ok(Supervised { ending, serial: output, elapsed: started.elapsed() })
+    Ok(Supervised { ending, serial: output, records: record_output, elapsed: started.elapsed() })
 }
 
 /// FNV-1a, 64 bits, over several byte strings (each followed by a 0xff
@@ -567,8 +595,9 @@ fn first_complaint(log: &str) -> Option<String> {
 }
 
 /// Makes (or reuses) the ISO, writes the run directory, runs Bochs and
-/// judges the run. `on_serial` gets the guest's output as it arrives.
-pub fn run(boot: &Boot, on_serial: &mut dyn FnMut(&[u8])) -> Result<Finished> {
+/// judges the run. `on_output` gets the guest's console and run record as
+/// they arrive.
+pub fn run(boot: &Boot, on_output: &mut dyn FnMut(Stream, &[u8])) -> Result<Finished> {
     let iso = ensure_iso(&boot.tools, &boot.image, &boot.cmdline, &boot.iso_dir, &boot.work_root)?;
     let work_dir = boot.work_root.join(unique_name(&image_stem(&boot.image)));
     fs::create_dir_all(&work_dir).with_context(|| format!("creating {}", work_dir.display()))?;
@@ -576,6 +605,7 @@ pub fn run(boot: &Boot, on_serial: &mut dyn FnMut(&[u8])) -> Result<Finished> {
     let paths = RcPaths {
         iso: std::path::absolute(&iso).unwrap_or(iso),
         serial: work_dir.join("serial.txt"),
+        records: work_dir.join("records.txt"),
         log: work_dir.join("bochs.log"),
     };
     fs::write(work_dir.join("bochsrc"), bochsrc(&boot.machine, &paths)?).context("writing the bochsrc")?;
@@ -594,7 +624,7 @@ pub fn run(boot: &Boot, on_serial: &mut dyn FnMut(&[u8])) -> Result<Finished> {
         shell_quote(&work_dir.to_string_lossy()),
         shell_quote(&boot.tools.bochs.to_string_lossy())
     );
-    let supervised = supervise(command, &paths.serial, boot.timeout, on_serial)?;
+    let supervised = supervise(command, &paths.serial, &paths.records, boot.timeout, on_output)?;
     let log = fs::read_to_string(&paths.log).ok();
     let stderr = fs::read(work_dir.join("stderr.txt")).unwrap_or_default();
     let stderr = stderr_messages(&String::from_utf8_lossy(&stderr));
@@ -614,7 +644,8 @@ pub fn run(boot: &Boot, on_serial: &mut dyn FnMut(&[u8])) -> Result<Finished> {
                 .unwrap_or_default();
             (
                 Verdict::Problem(format!(
-                    "Bochs exited ({status}) before the guest printed an exit line (`{EXIT_LINE}...`){why}"
+                    "Bochs exited ({status}) before the kernel wrote an exit line (`{EXIT_LINE}...`) \
+                     to its run record{why}"
                 )),
                 true,
             )
@@ -636,6 +667,7 @@ pub fn run(boot: &Boot, on_serial: &mut dyn FnMut(&[u8])) -> Result<Finished> {
     Ok(Finished {
         verdict,
         serial: supervised.serial,
+        records: supervised.records,
         diagnostics,
         elapsed: supervised.elapsed,
         work_dir,
@@ -695,6 +727,7 @@ mod tests {
         let paths = RcPaths {
             iso: PathBuf::from("/w/target/images/bochs/hello-0123.iso"),
             serial: PathBuf::from("/w/target/bochs/hello-1-0/serial.txt"),
+            records: PathBuf::from("/w/target/bochs/hello-1-0/records.txt"),
             log: PathBuf::from("/w/target/bochs/hello-1-0/bochs.log"),
         };
         let rc = bochsrc(&machine(), &paths).unwrap();
@@ -710,6 +743,7 @@ mod tests {
                 "ata0-master: type=cdrom, path=\"/w/target/images/bochs/hello-0123.iso\", status=inserted",
                 "boot: cdrom",
                 "com1: enabled=1, mode=file, dev=\"/w/target/bochs/hello-1-0/serial.txt\"",
+                "com2: enabled=1, mode=file, dev=\"/w/target/bochs/hello-1-0/records.txt\"",
                 "display_library: rfb, options=\"timeout=0\"",
                 "sound: driver=dummy",
                 "speaker: enabled=0",
@@ -806,17 +840,28 @@ mod tests {
     }
 
     /// The supervision, with a shell script standing in for Bochs; it
-    /// writes `serial.txt` in its working directory.
+    /// writes `serial.txt` (COM1) and `records.txt` (COM2) in its working
+    /// directory.
     fn fake(script: &str, timeout: Duration) -> Supervised {
         let dir = std::env::temp_dir().join(unique_name("xtask-fake-bochs"));
         fs::create_dir_all(&dir).unwrap();
         let mut command = Command::new("sh");
         command.args(["-c", script]).current_dir(&dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        let mut streamed = Vec::new();
-        let supervised =
-            supervise(command, &dir.join("serial.txt"), timeout, &mut |c| streamed.extend_from_slice(c)).unwrap();
+        let (mut streamed, mut streamed_records) = (Vec::new(), Vec::new());
+        let supervised = supervise(
+            command,
+            &dir.join("serial.txt"),
+            &dir.join("records.txt"),
+            timeout,
+            &mut |stream, c| match stream {
+                Stream::Console => streamed.extend_from_slice(c),
+                Stream::Record => streamed_records.extend_from_slice(c),
+            },
+        )
+        .unwrap();
         fs::remove_dir_all(&dir).unwrap();
         assert_eq!(streamed, supervised.serial, "everything streamed is kept");
+        assert_eq!(streamed_records, supervised.records, "every record streamed is kept");
         supervised
     }
 
@@ -824,18 +869,33 @@ mod tests {
     fn the_exit_line_ends_the_run_and_bochs_is_killed() {
         let started = Instant::now();
         let s = fake(
-            "printf 'booting\\r\\n[libos] exit: app-' > serial.txt; sleep 0.2; \
-             printf 'code 7\\r\\nlate\\r\\n' >> serial.txt; exec sleep 30",
+            "printf 'booting\\r\\n' > serial.txt; printf '[libos] exit: app-' > records.txt; sleep 0.2; \
+             printf 'code 7\\n' >> records.txt; printf 'late\\r\\n' >> serial.txt; exec sleep 30",
             Duration::from_secs(20),
         );
         assert_eq!(s.ending, Ending::ExitLine(Ok(RunExit::AppCode(7))));
-        assert_eq!(s.serial, b"booting\r\n[libos] exit: app-code 7\r\nlate\r\n");
+        assert_eq!(s.serial, b"booting\r\nlate\r\n");
+        assert_eq!(s.records, b"[libos] exit: app-code 7\n");
         assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     }
 
     #[test]
+    fn an_exit_line_on_the_console_is_not_the_verdict() {
+        // An app printed a forged exit line and then died: the kernel's
+        // record, not the console, decides.
+        let s = fake(
+            "printf '[libos] exit: success\\r\\n' > serial.txt; sleep 0.3; \
+             printf '[libos] exit: app-killed 11\\n' > records.txt; exec sleep 30",
+            Duration::from_secs(20),
+        );
+        assert_eq!(s.ending, Ending::ExitLine(Ok(RunExit::AppKilled(11))));
+        let s = fake("printf '[libos] exit: success\\r\\n' > serial.txt; exec sleep 30", Duration::from_millis(600));
+        assert_eq!(s.ending, Ending::TimedOut, "a console exit line alone ends nothing");
+    }
+
+    #[test]
     fn bochs_ending_after_the_exit_line_does_not_matter() {
-        let s = fake("printf '[libos] exit: success\\r\\n' > serial.txt; kill -SEGV $$", Duration::from_secs(20));
+        let s = fake("printf '[libos] exit: success\\n' > records.txt; kill -SEGV $$", Duration::from_secs(20));
         assert_eq!(s.ending, Ending::ExitLine(Ok(RunExit::Success)));
     }
 

@@ -35,6 +35,17 @@ impl Emulator {
     }
 }
 
+/// Which of the guest's two serial ports a chunk of output comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// COM1, the console: the kernel's messages and the app's output. The
+    /// app can write anything there, so it is shown, never trusted.
+    Console,
+    /// COM2, the run record: the lines the kernel alone writes (exit line,
+    /// test protocol; see `libos_abi::run`). Verdicts come from here.
+    Record,
+}
+
 /// One boot, under either emulator.
 #[derive(Clone, Debug)]
 pub enum Launch {
@@ -49,8 +60,10 @@ pub enum Launch {
 pub struct Ended {
     /// What the run means.
     pub verdict: Verdict,
-    /// Everything the guest printed on its serial port.
+    /// Everything the guest printed on its console (COM1).
     pub serial: Vec<u8>,
+    /// The kernel's run record (COM2).
+    pub records: Vec<u8>,
     /// The emulator's own messages worth showing with a failure (titled
     /// `---- ...` sections), or empty.
     pub diagnostics: String,
@@ -88,18 +101,19 @@ impl Launch {
         }
     }
 
-    /// Boots, feeding the serial output to `on_serial` as it arrives, and
-    /// judges the run.
-    pub fn run(&self, on_serial: &mut dyn FnMut(&[u8])) -> Result<Ended> {
+    /// Boots, feeding the console and the run record to `on_output` as they
+    /// arrive, and judges the run.
+    pub fn run(&self, on_output: &mut dyn FnMut(Stream, &[u8])) -> Result<Ended> {
         match self {
             Launch::Qemu(boot) => {
-                let finished = qemu::run(boot, qemu::Stderr::Capture, on_serial)?;
+                let finished = qemu::run(boot, qemu::Stderr::Capture, on_output)?;
                 let stderr = String::from_utf8_lossy(&finished.stderr);
                 let diagnostics =
                     if stderr.trim().is_empty() { String::new() } else { format!("---- QEMU's stderr\n{stderr}") };
                 Ok(Ended {
-                    verdict: run_result::decode(finished.end, &finished.serial),
+                    verdict: run_result::decode(finished.end, &finished.records),
                     serial: finished.serial,
+                    records: finished.records,
                     diagnostics,
                     elapsed: finished.elapsed,
                     command: boot.shell_command(),
@@ -107,10 +121,11 @@ impl Launch {
                 })
             }
             Launch::Bochs(boot) => {
-                let finished = bochs::run(boot, on_serial)?;
+                let finished = bochs::run(boot, on_output)?;
                 Ok(Ended {
                     verdict: finished.verdict,
                     serial: finished.serial,
+                    records: finished.records,
                     diagnostics: finished.diagnostics,
                     elapsed: finished.elapsed,
                     command: finished.command,

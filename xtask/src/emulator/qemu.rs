@@ -9,6 +9,10 @@
 //! or any error kills it with SIGKILL and reaps it; a
 //! [`ChildGuard`] does the same when a run is
 //! abandoned by a panic.
+//!
+//! COM1 is QEMU's standard output (the console). COM2, the kernel's run
+//! record (`libos_abi::run`), goes to a file of the run's own
+//! (`-serial file:...`), read as it grows and removed afterwards.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -21,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use crate::emulator::Stream;
 use crate::emulator::process::{ChildGuard, die_with_parent};
 use crate::emulator::run_result::QemuEnd;
 
@@ -305,24 +310,58 @@ pub enum Stderr {
 pub struct Finished {
     /// How QEMU ended.
     pub end: QemuEnd,
-    /// Everything the guest wrote to its serial port.
+    /// Everything the guest wrote to its console (COM1).
     pub serial: Vec<u8>,
+    /// Everything the kernel wrote to its run record (COM2).
+    pub records: Vec<u8>,
     /// Everything QEMU wrote to its standard error.
     pub stderr: Vec<u8>,
     /// Wall time from spawning QEMU to reaping it.
     pub elapsed: Duration,
 }
 
+/// How often the run record's file is read while QEMU runs.
+const RECORD_POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// A file of this process's own for one run's record (COM2).
+fn record_file() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("libos-xtask-record-{}-{n}.txt", std::process::id()))
+}
+
+/// Removes the record file when the run is over, however it ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Boots the image and waits for the run to end: QEMU exits, or the
-/// timeout passes (QEMU is then killed). `on_serial` gets the guest's serial
-/// output chunk by chunk as it arrives, on the calling thread.
+/// timeout passes (QEMU is then killed). `on_output` gets the guest's
+/// console (COM1) and run record (COM2) chunk by chunk as they arrive, on
+/// the calling thread.
 ///
 /// The calling thread must live until this returns (it does: the function
 /// blocks), because QEMU's death signal is tied to the thread that spawned
 /// it.
-pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -> Result<Finished> {
+pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &[u8])) -> Result<Finished> {
+    let record_path = record_file();
+    let _remove_record = RemoveOnDrop(record_path.clone());
+    // QEMU opens it itself; created here so that the reader finds it.
+    std::fs::File::create(&record_path).with_context(|| format!("creating {}", record_path.display()))?;
     let mut command = Command::new(&boot.qemu);
-    command.args(boot.args()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut record_arg = OsString::from("file:");
+    record_arg.push(&record_path);
+    command
+        .args(boot.args())
+        .arg("-serial")
+        .arg(record_arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     die_with_parent(&mut command);
     let started = Instant::now();
     let child = command.spawn().with_context(|| format!("starting {}", boot.qemu.display()))?;
@@ -330,20 +369,47 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
 
     let mut stdout = guard.child.stdout.take().context("QEMU's stdout pipe")?;
     let mut stderr = guard.child.stderr.take().context("QEMU's stderr pipe")?;
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    // `None`: QEMU closed its stdout (it exited).
+    let (tx, rx) = mpsc::channel::<Option<(Stream, Vec<u8>)>>();
+    let console_tx = tx.clone();
     let stdout_reader = thread::spawn(move || {
         let mut buf = [0u8; 4096];
         loop {
             match stdout.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
+                    if console_tx.send(Some((Stream::Console, buf[..n].to_vec()))).is_err() {
                         break;
                     }
                 }
             }
         }
+        let _ = console_tx.send(None);
     });
+    // The record file is polled until QEMU's stdout closes (it exited or
+    // was killed), then read to its end once more.
+    let record_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let record_reader = {
+        let done = record_done.clone();
+        let path = record_path.clone();
+        thread::spawn(move || {
+            let Ok(mut file) = std::fs::File::open(&path) else {
+                return;
+            };
+            loop {
+                let last = done.load(std::sync::atomic::Ordering::Acquire);
+                let mut bytes = Vec::new();
+                let _ = file.read_to_end(&mut bytes);
+                if !bytes.is_empty() && tx.send(Some((Stream::Record, bytes))).is_err() {
+                    break;
+                }
+                if last {
+                    break;
+                }
+                thread::sleep(RECORD_POLL_INTERVAL);
+            }
+        })
+    };
     let stderr_reader = thread::spawn(move || {
         let mut kept = Vec::new();
         let mut buf = [0u8; 4096];
@@ -365,6 +431,14 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
 
     let deadline = boot.timeout.map(|t| started + t);
     let mut serial = Vec::new();
+    let mut records = Vec::new();
+    let mut take = |stream: Stream, chunk: Vec<u8>| {
+        on_output(stream, &chunk);
+        match stream {
+            Stream::Console => serial.extend_from_slice(&chunk),
+            Stream::Record => records.extend_from_slice(&chunk),
+        }
+    };
     let mut timed_out = false;
     // Until QEMU closes its stdout (it exits) or the deadline passes.
     loop {
@@ -373,11 +447,8 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match next {
-            Ok(chunk) => {
-                on_serial(&chunk);
-                serial.extend_from_slice(&chunk);
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Some((stream, chunk))) => take(stream, chunk),
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {
                 timed_out = true;
                 break;
@@ -402,9 +473,10 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
     let elapsed = started.elapsed();
     // The pipes are closed now: the readers finish; take what is left.
     let _ = stdout_reader.join();
-    for chunk in rx.try_iter() {
-        on_serial(&chunk);
-        serial.extend_from_slice(&chunk);
+    record_done.store(true, std::sync::atomic::Ordering::Release);
+    let _ = record_reader.join();
+    for (stream, chunk) in rx.try_iter().flatten() {
+        take(stream, chunk);
     }
     let stderr = stderr_reader.join().unwrap_or_default();
 
@@ -415,7 +487,7 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_serial: &mut dyn FnMut(&[u8])) -
     } else {
         QemuEnd::Signaled(status.signal().unwrap_or(0))
     };
-    Ok(Finished { end, serial, stderr, elapsed })
+    Ok(Finished { end, serial, records, stderr, elapsed })
 }
 
 /// QEMU's version line (`QEMU emulator version 7.2.22 (...)`).
@@ -547,19 +619,38 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-fake-qemu-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("qemu");
-        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        // `$record` is the file of the last `-serial file:...` argument (COM2).
+        let find_record = "for a; do case $a in file:*) record=${a#file:};; esac; done";
+        std::fs::write(&path, format!("#!/bin/sh\n{find_record}\n{script}\n")).unwrap();
         let mut perms = std::fs::metadata(&path).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
         std::fs::set_permissions(&path, perms).unwrap();
         let mut b = boot();
         b.qemu = path.clone();
         b.timeout = timeout;
-        let mut streamed = Vec::new();
-        let finished = run(&b, Stderr::Capture, &mut |c| streamed.extend_from_slice(c)).unwrap();
+        let (mut streamed, mut streamed_records) = (Vec::new(), Vec::new());
+        let finished = run(&b, Stderr::Capture, &mut |stream, c| match stream {
+            Stream::Console => streamed.extend_from_slice(c),
+            Stream::Record => streamed_records.extend_from_slice(c),
+        })
+        .unwrap();
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_dir(&dir);
         assert_eq!(streamed, finished.serial, "everything streamed is kept");
+        assert_eq!(streamed_records, finished.records, "every record streamed is kept");
         finished
+    }
+
+    #[test]
+    fn the_record_port_is_a_file_apart_from_the_console() {
+        let f = fake(
+            "printf 'console\n'; printf '[libos] exit: app-code 3\n' >> \"$record\"; sleep 0.1; \
+             printf 'late record\n' >> \"$record\"; exit 7",
+            Some(Duration::from_secs(20)),
+        );
+        assert_eq!(f.serial, b"console\n");
+        assert_eq!(f.records, b"[libos] exit: app-code 3\nlate record\n");
+        assert_eq!(f.end, QemuEnd::Exited(7));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! The contract is `libos_abi::run`: the kernel ends a run by writing a byte
 //! to the `isa-debug-exit` port, which QEMU turns into its exit status, and
-//! prints an exit line (`[libos] exit: ...`) first. Everything here is pure so
+//! writes an exit line (`[libos] exit: ...`) to its run record (COM2) first.
+//! The app's exit code comes from the record, never from the console, where
+//! the app can print an exit line of its own. Everything here is pure so
 //! that it can be unit-tested without QEMU.
 
 use std::time::Duration;
@@ -20,7 +22,7 @@ pub enum QemuEnd {
     TimedOut(Duration),
 }
 
-/// What a run means, decoded from [`QemuEnd`] and the serial output.
+/// What a run means, decoded from [`QemuEnd`] and the run record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// The kernel ended the run; [`RunExit::AppCode`] carries the app's real
@@ -75,8 +77,8 @@ pub fn format_secs(d: Duration) -> String {
     if d.subsec_nanos() == 0 { format!("{} s", d.as_secs()) } else { format!("{:.1} s", d.as_secs_f64()) }
 }
 
-/// Decodes how a run ended. `serial` is everything the guest printed.
-pub fn decode(end: QemuEnd, serial: &[u8]) -> Verdict {
+/// Decodes how a run ended. `records` is the kernel's run record (COM2).
+pub fn decode(end: QemuEnd, records: &[u8]) -> Verdict {
     let status = match end {
         QemuEnd::TimedOut(after) => return Verdict::TimedOut(after),
         QemuEnd::Signaled(signo) => {
@@ -85,7 +87,7 @@ pub fn decode(end: QemuEnd, serial: &[u8]) -> Verdict {
         QemuEnd::Exited(status) => status,
     };
     match RunExit::from_qemu_status(status) {
-        Some(RunExit::AppCode(_)) => match last_app_code(serial) {
+        Some(RunExit::AppCode(_)) => match last_app_code(records) {
             Some(Ok(0)) => Verdict::Problem(format!(
                 "QEMU exited with status {status} (the app exited with a nonzero code), \
                  but the exit line says `app-code 0`"
@@ -97,7 +99,7 @@ pub fn decode(end: QemuEnd, serial: &[u8]) -> Verdict {
             )),
             None => Verdict::Problem(format!(
                 "QEMU exited with status {status} (the app exited with a nonzero code), \
-                 but the serial output has no `{EXIT_LINE}app-code <N>` line"
+                 but the run record has no `{EXIT_LINE}app-code <N>` line"
             )),
         },
         Some(exit) => Verdict::Exit(exit),
@@ -121,10 +123,11 @@ fn undecodable_status(status: i32) -> String {
     }
 }
 
-/// The code in the last `[libos] exit: app-code <N>` line, if there is one:
-/// `Err(line)` when that line does not end in a number from 0 to 255.
-pub fn last_app_code(serial: &[u8]) -> Option<Result<u8, String>> {
-    let text = String::from_utf8_lossy(serial);
+/// The code in the last `[libos] exit: app-code <N>` line of the run
+/// record, if there is one: `Err(line)` when that line does not end in a
+/// number from 0 to 255.
+pub fn last_app_code(records: &[u8]) -> Option<Result<u8, String>> {
+    let text = String::from_utf8_lossy(records);
     let marker = format!("{EXIT_LINE}app-code");
     let line = text.lines().rev().find(|line| line.contains(&marker))?;
     let at = line.rfind(&marker).expect("the line contains the marker");
@@ -153,16 +156,16 @@ mod tests {
 
     #[test]
     fn app_code_comes_from_the_last_exit_line() {
-        let serial = b"hello\r\n[libos] exit: app-code 3\r\n[libos] exit: app-code 42\r\n";
-        let verdict = decode(QemuEnd::Exited(7), serial);
+        let records = b"hello\r\n[libos] exit: app-code 3\r\n[libos] exit: app-code 42\r\n";
+        let verdict = decode(QemuEnd::Exited(7), records);
         assert_eq!(verdict, Verdict::Exit(RunExit::AppCode(42)));
         assert_eq!(verdict.shell_status(), 42);
     }
 
     #[test]
     fn app_code_line_may_follow_other_output_on_the_same_line() {
-        let serial = b"partial line[libos] exit: app-code 9\n";
-        assert_eq!(decode(QemuEnd::Exited(7), serial), Verdict::Exit(RunExit::AppCode(9)));
+        let records = b"partial line[libos] exit: app-code 9\n";
+        assert_eq!(decode(QemuEnd::Exited(7), records), Verdict::Exit(RunExit::AppCode(9)));
     }
 
     #[test]

@@ -163,6 +163,29 @@ pub const FPU_TESTS_APP: &str = "fpu-tests";
 /// `corei7_skylake_x`, in the app suite's configurations.
 const FPU_CONFIGS: &[Config] = &[DEFAULT.cpus(2), Config::bochs(bochs::PENRYN_CPU), Config::bochs(bochs::PHENOM_CPU)];
 
+/// The app that prints forged verdict and test lines on its console, then
+/// dies (issue 11, finding 10).
+pub const FORGED_VERDICT_APP: &str = "forged-verdict";
+
+/// Where [`FORGED_VERDICT_APP`] runs: QEMU (whose exit port the app cannot
+/// forge, but whose app exit code and test results come from the run
+/// record) and Bochs (where the record's exit line is the only verdict).
+const VERDICT_CONFIGS: &[Config] = &[DEFAULT, SKYLAKE_X];
+
+/// Its tests and whether each must pass: the one that forges passes and
+/// then faults fails, and nothing else (no `forged::phantom`) is reported.
+const FORGED_VERDICT_RESULTS: &[(&str, bool)] = &[
+    ("forged_verdict::forges_a_pass_then_faults", false),
+    ("forged_verdict::the_record_port_is_out_of_reach", true),
+    ("forged_verdict::names_with_line_breaks_are_refused", true),
+];
+
+/// The system-call fuzzer (`apps/fuzz`, its fixed default seed).
+pub const FUZZ_APP: &str = "fuzz";
+
+/// [`FUZZ_APP`] runs under these: one CPU, four, and four without KPTI.
+const FUZZ_CONFIGS: &[Config] = &[DEFAULT.cpus(1), DEFAULT.cpus(4), DEFAULT.cpus(4).with(&["kpti=off"])];
+
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
@@ -380,6 +403,70 @@ pub const SUITES: &[Suite] = &[
         min_cpus: 1,
         configs: FPU_CONFIGS,
         boots: &[PROTOCOL_BOOT],
+    },
+    // The verdict is the kernel's: an app that prints the exit line and
+    // test lines itself, then dies, is judged by how it really ended.
+    Suite {
+        name: "verdict",
+        target: Target::AppRun(FORGED_VERDICT_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: VERDICT_CONFIGS,
+        boots: &[
+            BootSpec {
+                cmdline: &["--", "segv"],
+                cpu: None,
+                timeout_secs: None,
+                expect: Expect::Outcome {
+                    name: "verdict::forged_success_then_sigsegv_is_sigsegv",
+                    output_contains: Some("[libos] exit: success"),
+                    exit: RunExit::AppKilled(11),
+                },
+            },
+            BootSpec {
+                cmdline: &["--", "exit3"],
+                cpu: None,
+                timeout_secs: None,
+                expect: Expect::Outcome {
+                    name: "verdict::forged_exit_code_then_exit_3_is_3",
+                    output_contains: Some("[libos] exit: app-code 42"),
+                    exit: RunExit::AppCode(3),
+                },
+            },
+        ],
+    },
+    Suite {
+        name: FORGED_VERDICT_APP,
+        target: Target::App(FORGED_VERDICT_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: VERDICT_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &["test"],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Harness {
+                name: "verdict::forged_test_lines_make_no_pass",
+                check: HarnessCheck::Results { results: FORGED_VERDICT_RESULTS, done: (2, 1), exit: RunExit::Failure },
+            },
+        }],
+    },
+    // Random system calls with hostile arguments on a production image
+    // (the ABI apps get), then checks that the kernel is alive and
+    // consistent.
+    Suite {
+        name: "fuzz",
+        target: Target::AppRun(FUZZ_APP, KernelKind::Production),
+        min_cpus: 1,
+        configs: FUZZ_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &[],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Outcome {
+                name: "fuzz::kernel_survives_hostile_syscalls",
+                output_contains: Some("fuzz: the kernel survived and is consistent"),
+                exit: RunExit::Success,
+            },
+        }],
     },
     // A production image (the kernel and the app built without hooks): the
     // hook numbers answer -ENOSYS with every operation. `cargo xtask test`
@@ -626,6 +713,11 @@ mod tests {
                 "harness::reports_failing_tests test test.self-check=wrong",
                 "harness::attributes_crash_to_running_test test test.self-check=crash",
                 "harness::attributes_timeout_to_running_test test test.self-check=hang",
+                "verdict::forged_success_then_sigsegv_is_sigsegv -- segv",
+                "verdict::forged_exit_code_then_exit_3_is_3 -- exit3",
+                "fuzz::kernel_survives_hostile_syscalls [smp=1] ",
+                "fuzz::kernel_survives_hostile_syscalls [smp=4] ",
+                "fuzz::kernel_survives_hostile_syscalls [kpti=off, smp=4] kpti=off",
                 "production::hook_numbers_answer_enosys ",
                 "production::the_check_sees_the_hooks_of_a_test_kernel ",
             ]
@@ -642,8 +734,12 @@ mod tests {
         assert_eq!(boots[8].timeout, Some(Duration::from_secs(10)));
         assert_eq!(boots[3].expect, Expect::Protocol { expect_tests: true });
         // The production image: the app's and the kernel's production builds.
-        assert_eq!(boots[9].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Production });
-        assert_eq!(boots[10].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Testing });
+        assert_eq!(boots[9].image, ImageRef::App { app: FORGED_VERDICT_APP.into(), kernel: KernelKind::Testing });
+        // The fuzzer runs on a production image: the ABI apps get.
+        assert_eq!(boots[11].image, ImageRef::App { app: FUZZ_APP.into(), kernel: KernelKind::Production });
+        assert_eq!(boots[13].smp, Some(4));
+        assert_eq!(boots[14].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Production });
+        assert_eq!(boots[15].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Testing });
     }
 
     #[test]
@@ -666,7 +762,7 @@ mod tests {
     #[test]
     fn the_bochs_plan_names_the_cpu_model() {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
-        assert_eq!(plan.suites_not_run, ["boot-checks", "harness", "production", "production-check"]);
+        assert_eq!(plan.suites_not_run, ["boot-checks", "harness", "fuzz", "production", "production-check"]);
         assert_eq!(
             names(&plan.boots),
             [
@@ -677,6 +773,8 @@ mod tests {
                 "hello [corei7_skylake_x, smp=4] test",
                 "hello [corei7_sandy_bridge_2600k] test",
                 "hello [corei7_sandy_bridge_2600k, smp=2] test",
+                "verdict::forged_success_then_sigsegv_is_sigsegv [corei7_skylake_x] -- segv",
+                "verdict::forged_exit_code_then_exit_3_is_3 [corei7_skylake_x] -- exit3",
             ]
         );
         assert!(plan.boots.iter().all(|b| b.emulator == Emulator::Bochs && b.cpu.is_some()));
@@ -698,6 +796,8 @@ mod tests {
                 "hello [broadwell_ult, pcid=off] test pcid=off",
                 "hello [broadwell_ult, smp=4] test",
                 "hello [broadwell_ult, smp=2] test",
+                "verdict::forged_success_then_sigsegv_is_sigsegv [broadwell_ult] -- segv",
+                "verdict::forged_exit_code_then_exit_3_is_3 [broadwell_ult] -- exit3",
             ]
         );
         assert!(plan.boots.iter().all(|b| b.cpu.as_deref() == Some("broadwell_ult")));

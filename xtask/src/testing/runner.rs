@@ -18,7 +18,7 @@ use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
 use crate::emulator::run_result::{self, Verdict};
-use crate::emulator::{Emulator, Launch};
+use crate::emulator::{Emulator, Launch, Stream};
 use crate::install;
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
@@ -579,14 +579,19 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
     let mut parser = Parser::new();
     let live = matches!(planned.expect, Expect::Protocol { .. });
     let suffix = planned.suffix.as_str();
-    let mut on_serial = |chunk: &[u8]| {
-        for event in parser.feed(chunk) {
-            if let (true, Event::Result(result)) = (live, event) {
-                emit(result.line(suffix));
+    // Results come from the run record only; the console is kept to quote
+    // in crash reports.
+    let mut on_output = |stream: Stream, chunk: &[u8]| match stream {
+        Stream::Console => parser.feed_console(chunk),
+        Stream::Record => {
+            for event in parser.feed_records(chunk) {
+                if let (true, Event::Result(result)) = (live, event) {
+                    emit(result.line(suffix));
+                }
             }
         }
     };
-    let finished = match boot.run(&mut on_serial) {
+    let finished = match boot.run(&mut on_output) {
         Ok(finished) => finished,
         Err(e) => {
             let name = planned.expect.fixed_name().unwrap_or(&planned.suite);
@@ -643,6 +648,9 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
     );
     let serial = String::from_utf8_lossy(&finished.serial);
     details.push_str(&indented(&serial, if verbose { usize::MAX } else { FAILURE_TAIL_LINES }));
+    // What the verdict was read from.
+    details.push_str("    ---- the kernel's run record (COM2)\n");
+    details.push_str(&indented(&String::from_utf8_lossy(&finished.records), FAILURE_TAIL_LINES));
     for line in finished.diagnostics.lines() {
         if line.starts_with("---- ") {
             details.push_str(&format!("    {line}\n"));
@@ -794,7 +802,7 @@ mod tests {
     /// Parses a transcript the way `run_one` does.
     fn parse(transcript: &str, verdict: &Verdict) -> (Vec<TestResult>, Option<Done>) {
         let mut parser = Parser::new();
-        parser.feed(transcript.as_bytes());
+        parser.feed_transcript(transcript);
         parser.finish("harness", verdict);
         (parser.results().to_vec(), parser.done())
     }

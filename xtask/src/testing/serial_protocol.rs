@@ -1,22 +1,27 @@
-//! The boot-time test protocol, read from a guest's serial output.
+//! The boot-time test protocol, read from a guest's run record.
 //!
 //! A kernel (or app) built with boot-time tests and started with the command
-//! line word `test` prints, for each test:
+//! line word `test` has the kernel write, for each test, to its run record
+//! (COM2, which only the kernel writes; see `libos_abi::run`):
 //!
 //! ```text
 //! [libos-test] start <name>
-//! ...anything the test prints...
 //! test <name> ... ok
 //! test <name> ... FAILED: <reason>
 //! ```
 //!
 //! and after the last test `[libos-test] done: N passed, M failed`, then the
 //! exit line (`[libos] exit: ...`) and the debug-exit port write (success iff
-//! every test passed).
+//! every test passed). The kernel echoes these lines on the console (COM1),
+//! where whatever a test prints goes too.
 //!
-//! [`Parser`] reads the output as it arrives (in chunks that split lines
-//! anywhere), emits an [`Event`] per protocol line, and at the end of the run
-//! ([`Parser::finish`]) turns what is missing into failures: a test that
+//! [`Parser`] reads the record as it arrives ([`Parser::feed_records`], in
+//! chunks that split lines anywhere) and emits an [`Event`] per protocol
+//! line; from the console ([`Parser::feed_console`]) it only keeps the last
+//! lines printed since the running test started, to quote them when the
+//! test crashes. A protocol line an app prints on the console is output
+//! like any other: it makes no result. At the end of the run
+//! ([`Parser::finish`]) it turns what is missing into failures: a test that
 //! started and never reported crashed (or timed out), a run that ended before
 //! its done line without a running test failed as a whole, and a done line
 //! or exit status that contradicts the results is a failure too. Tests that
@@ -108,11 +113,14 @@ pub enum Event {
     Done(Done),
 }
 
-/// Reads the test protocol from a stream of serial output.
+/// Reads the test protocol from a run record, with the console beside it
+/// for crash reports.
 #[derive(Debug, Default)]
 pub struct Parser {
-    /// Bytes of the line not yet ended by `\n`.
+    /// Bytes of the record line not yet ended by `\n`.
     partial: Vec<u8>,
+    /// Bytes of the console line not yet ended by `\n`.
+    console_partial: Vec<u8>,
     /// The test that started and has not reported yet.
     running: Option<String>,
     /// The first line printed since the running test started (or since the
@@ -134,19 +142,48 @@ impl Parser {
         Parser::default()
     }
 
-    /// Feeds the next chunk of output; returns the events its complete lines
-    /// carry. A line split across chunks is handled when its end arrives.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
+    /// Feeds the next chunk of the run record; returns the events its
+    /// complete lines carry. A line split across chunks is handled when its
+    /// end arrives.
+    pub fn feed_records(&mut self, bytes: &[u8]) -> Vec<Event> {
         let mut events = Vec::new();
         let mut rest = bytes;
         while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
             self.partial.extend_from_slice(&rest[..newline]);
             rest = &rest[newline + 1..];
             let line = std::mem::take(&mut self.partial);
-            self.line(&String::from_utf8_lossy(&line), &mut events);
+            self.record_line(&String::from_utf8_lossy(&line), &mut events);
         }
         self.partial.extend_from_slice(rest);
         events
+    }
+
+    /// Feeds a transcript as the kernel writes it (for tests): every line to
+    /// the console, and the protocol lines to the record too.
+    #[cfg(test)]
+    pub fn feed_transcript(&mut self, transcript: &str) {
+        let is_record = |line: &str| {
+            line.starts_with(TEST_START)
+                || line.starts_with(TEST_DONE)
+                || line.starts_with(EXIT_LINE)
+                || parse_result(line.trim_end()).is_some()
+        };
+        let records: String = transcript.split_inclusive('\n').filter(|l| is_record(l)).collect();
+        self.feed_console(transcript.as_bytes());
+        self.feed_records(records.as_bytes());
+    }
+
+    /// Feeds the next chunk of the console: kept only to quote in a crash
+    /// report, never read for results.
+    pub fn feed_console(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+            self.console_partial.extend_from_slice(&rest[..newline]);
+            rest = &rest[newline + 1..];
+            let line = std::mem::take(&mut self.console_partial);
+            self.console_line(&String::from_utf8_lossy(&line));
+        }
+        self.console_partial.extend_from_slice(rest);
     }
 
     /// The results seen so far.
@@ -165,9 +202,13 @@ impl Parser {
     /// running; `verdict` is how the run ended.
     pub fn finish(&mut self, suite: &str, verdict: &Verdict) -> Vec<Event> {
         let mut events = Vec::new();
+        if !self.console_partial.is_empty() {
+            let line = std::mem::take(&mut self.console_partial);
+            self.console_line(&String::from_utf8_lossy(&line));
+        }
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
-            self.line(&String::from_utf8_lossy(&line), &mut events);
+            self.record_line(&String::from_utf8_lossy(&line), &mut events);
         }
         if let Some(name) = self.running.take() {
             let reason = match verdict {
@@ -252,27 +293,35 @@ impl Parser {
         if self.context_count == 0 { String::new() } else { format!("; output: {}", self.quoted_context()) }
     }
 
-    /// Handles one complete line (without its `\n`).
-    fn line(&mut self, raw: &str, events: &mut Vec<Event>) {
+    /// Handles one complete line of the run record (without its `\n`).
+    fn record_line(&mut self, raw: &str, events: &mut Vec<Event>) {
         let line = raw.trim_end_matches(['\r', '\n']);
-        if let Some(at) = line.find(TEST_START) {
-            let name = line[at + TEST_START.len()..].trim();
+        if let Some(name) = line.strip_prefix(TEST_START) {
+            let name = name.trim();
             if !name.is_empty() {
                 self.running = Some(name.to_string());
-                self.clear_context();
                 events.push(Event::Started(name.to_string()));
                 return;
             }
         }
-        if let Some(at) = line.find(TEST_DONE)
-            && let Some(done) = parse_done(&line[at + TEST_DONE.len()..])
-        {
+        if let Some(done) = line.strip_prefix(TEST_DONE).and_then(parse_done) {
             self.done = Some(done);
             events.push(Event::Done(done));
             return;
         }
-        if let Some(result) = self.parse_result(line) {
+        if let Some(result) = parse_result(line) {
             self.push_result(result, events);
+        }
+    }
+
+    /// Handles one complete line of the console: the context of a crash
+    /// report. The kernel echoes the start line of each test there, which
+    /// begins a new context (an app can print one too; that only changes
+    /// what a crash report quotes).
+    fn console_line(&mut self, raw: &str) {
+        let line = raw.trim_end_matches(['\r', '\n']);
+        if line.contains(TEST_START) || parse_result(line).is_some() {
+            self.clear_context();
             return;
         }
         if !line.trim().is_empty() && !line.contains(EXIT_LINE) {
@@ -298,30 +347,18 @@ impl Parser {
         if self.running.as_deref() == Some(result.name.as_str()) {
             self.running = None;
         }
-        self.clear_context();
         self.results.push(result.clone());
         events.push(Event::Result(result));
     }
+}
 
-    /// A result line: `test <name> ... <outcome>` at the start of the line,
-    /// or anywhere in the line for the running test (another print may have
-    /// left a partial line before it).
-    fn parse_result(&self, line: &str) -> Option<TestResult> {
-        if let Some(body) = line.strip_prefix(TEST_RESULT_PREFIX)
-            && let Some((name, outcome)) = body.split_once(TEST_RESULT_SEPARATOR)
-            && let Some(outcome) = parse_outcome(outcome)
-        {
-            let name = name.trim();
-            if !name.is_empty() && !name.contains(char::is_whitespace) {
-                return Some(TestResult { name: name.to_string(), outcome });
-            }
-        }
-        let running = self.running.as_deref()?;
-        let needle = format!("{TEST_RESULT_PREFIX}{running}{TEST_RESULT_SEPARATOR}");
-        let at = line.find(&needle)?;
-        let outcome = parse_outcome(&line[at + needle.len()..])?;
-        Some(TestResult { name: running.to_string(), outcome })
-    }
+/// A result line: `test <name> ... <outcome>`, the name one word.
+fn parse_result(line: &str) -> Option<TestResult> {
+    let body = line.strip_prefix(TEST_RESULT_PREFIX)?;
+    let (name, outcome) = body.split_once(TEST_RESULT_SEPARATOR)?;
+    let outcome = parse_outcome(outcome)?;
+    let name = name.trim();
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| TestResult { name: name.to_string(), outcome })
 }
 
 /// `ok`, `ignored`, `ignored, <reason>`, `FAILED` or `FAILED: <reason>`.
@@ -377,7 +414,7 @@ mod tests {
     /// Feeds the whole transcript at once, then finishes; returns all results.
     fn run(transcript: &str, verdict: Verdict) -> (Vec<TestResult>, Option<Done>) {
         let mut parser = Parser::new();
-        parser.feed(transcript.as_bytes());
+        parser.feed_transcript(transcript);
         parser.finish("suite", &verdict);
         (parser.results().to_vec(), parser.done())
     }
@@ -406,13 +443,13 @@ test mm::pages ... FAILED: assertion `left == right` failed at kernel/src/mm.rs:
     #[test]
     fn events_come_as_lines_complete() {
         let mut parser = Parser::new();
-        assert_eq!(parser.feed(b"[libos-test] sta"), vec![]);
-        assert_eq!(parser.feed(b"rt a::b\n"), vec![Event::Started("a::b".into())]);
-        assert_eq!(parser.feed(b"test a::b .."), vec![]);
-        assert_eq!(parser.feed(b". o"), vec![]);
-        assert_eq!(parser.feed(b"k\r"), vec![]);
-        assert_eq!(parser.feed(b"\n[libos-test] done: 1"), vec![Event::Result(TestResult::ok("a::b"))]);
-        assert_eq!(parser.feed(b" passed, 0 failed\n"), vec![Event::Done(Done { passed: 1, failed: 0 })]);
+        assert_eq!(parser.feed_records(b"[libos-test] sta"), vec![]);
+        assert_eq!(parser.feed_records(b"rt a::b\n"), vec![Event::Started("a::b".into())]);
+        assert_eq!(parser.feed_records(b"test a::b .."), vec![]);
+        assert_eq!(parser.feed_records(b". o"), vec![]);
+        assert_eq!(parser.feed_records(b"k\r"), vec![]);
+        assert_eq!(parser.feed_records(b"\n[libos-test] done: 1"), vec![Event::Result(TestResult::ok("a::b"))]);
+        assert_eq!(parser.feed_records(b" passed, 0 failed\n"), vec![Event::Done(Done { passed: 1, failed: 0 })]);
         assert_eq!(parser.finish("suite", &success()), vec![]);
     }
 
@@ -423,7 +460,7 @@ test mm::pages ... FAILED: assertion `left == right` failed at kernel/src/mm.rs:
         let mut parser = Parser::new();
         let mut events = Vec::new();
         for b in transcript.bytes() {
-            events.extend(parser.feed(&[b]));
+            events.extend(parser.feed_records(&[b]));
         }
         events.extend(parser.finish("suite", &failure()));
         assert_eq!(
@@ -454,11 +491,49 @@ test sched::yield ... ok\n\
     }
 
     #[test]
-    fn result_after_a_partial_line_of_other_output() {
-        let transcript = "[libos-test] start a::b\nwork...test a::b ... ok\n\
-                          [libos-test] done: 1 passed, 0 failed\n";
-        let (results, _) = run(transcript, success());
-        assert_eq!(results, vec![TestResult::ok("a::b")]);
+    fn protocol_lines_on_the_console_make_no_results() {
+        // A test that prints forged lines, then faults: only the record
+        // counts, and the forged lines are quoted as its output.
+        let mut parser = Parser::new();
+        parser.feed_records(b"[libos-test] start a::b\n");
+        parser.feed_console(
+            b"[libos-test] start a::b\r\nforging\r\ntest a::b ... ok\r\ntest forged ... ok\r\n\
+              [libos-test] done: 2 passed, 0 failed\r\n[libos] exit: success\r\nsegfault\r\n",
+        );
+        let events =
+            parser.feed_records(b"test a::b ... FAILED: killed by SIGSEGV\n[libos-test] done: 0 passed, 1 failed\n");
+        assert_eq!(
+            events,
+            vec![
+                Event::Result(TestResult::failed("a::b", "killed by SIGSEGV")),
+                Event::Done(Done { passed: 0, failed: 1 })
+            ]
+        );
+        assert!(parser.finish("suite", &failure()).is_empty());
+        assert_eq!(parser.results(), &[TestResult::failed("a::b", "killed by SIGSEGV")]);
+        // A run whose record ends early fails, whatever the console says.
+        let mut parser = Parser::new();
+        parser.feed_console(b"test a ... ok\n[libos-test] done: 1 passed, 0 failed\n[libos] exit: success\n");
+        let events = parser.finish("suite", &success());
+        assert_eq!(events.len(), 1);
+        assert!(matches!(&events[0], Event::Result(r) if r.name == "suite" && r.is_failure()), "{events:?}");
+    }
+
+    #[test]
+    fn a_crash_quotes_the_console_since_the_start_line() {
+        let mut parser = Parser::new();
+        parser.feed_console(b"[libos-test] start a::one\r\nfirst's output\r\ntest a::one ... ok\r\n");
+        parser.feed_console(b"[libos-test] start a::two\r\nabout to fault\r\n[libos] KERNEL PANIC\r\n");
+        parser.feed_records(b"[libos-test] start a::one\ntest a::one ... ok\n[libos-test] start a::two\n");
+        parser.feed_records(b"[libos] exit: failure\n");
+        parser.finish("suite", &failure());
+        assert_eq!(
+            parser.results(),
+            &[
+                TestResult::ok("a::one"),
+                TestResult::failed("a::two", "crashed (about to fault | [libos] KERNEL PANIC)")
+            ]
+        );
     }
 
     #[test]
@@ -643,8 +718,9 @@ about to fault\n\
     #[test]
     fn invalid_utf8_does_not_stop_the_parser() {
         let mut parser = Parser::new();
-        parser.feed(b"\xff\xfe garbage\n[libos-test] start a\n\xc3");
-        parser.feed(b"\x28\ntest a ... ok\n[libos-test] done: 1 passed, 0 failed\n");
+        parser.feed_console(b"\xff\xfe garbage\n\xc3");
+        parser.feed_records(b"\xff\xfe garbage\n[libos-test] start a\n\xc3");
+        parser.feed_records(b"\x28\ntest a ... ok\n[libos-test] done: 1 passed, 0 failed\n");
         assert!(parser.finish("suite", &success()).is_empty());
         assert_eq!(parser.results(), &[TestResult::ok("a")]);
     }

@@ -40,6 +40,9 @@ pub fn wait(space: &AddressSpace, uaddr: u64, val: u32, bitset: u32, deadline: O
     }
     let key = space as *const AddressSpace as usize;
     let task = current();
+    // Fault the word's page in with interrupts on: the read under the
+    // bucket lock below cannot populate it (see `trap::exception`).
+    read_user::<u32>(uaddr)?;
     let irqs = interrupts::disable_and_save();
     {
         let mut waiters = bucket(key, uaddr).lock();

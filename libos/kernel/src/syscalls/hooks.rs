@@ -43,6 +43,11 @@ impl Hooks for Kernel {
         let mut buf = [0u8; MAX_NAME];
         copy_from_user(&mut buf[..name_len], name.addr()).map_err(|(e, _)| e)?;
         let text = core::str::from_utf8(&buf[..name_len]).map_err(|_| Errno::EINVAL)?;
+        // The name goes into the run record's lines (`test <name> ... ok`):
+        // one word, so that an app cannot shape a line of its own there.
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Errno::EINVAL);
+        }
         let p = process::current().ok_or(Errno::EINVAL)?;
         p.register_test(RegisteredTest { index, name: String::from(text), expect });
         Ok(())

@@ -130,7 +130,7 @@ pub struct Tally {
 
 /// Prints the start line of a test.
 pub fn print_start(prefix: &str, name: &str) {
-    crate::println!("{TEST_START}{prefix}{name}");
+    crate::run_record::line(format_args!("{TEST_START}{prefix}{name}"));
 }
 
 /// Prints the result line of a test and counts it.
@@ -138,11 +138,13 @@ pub fn print_result(prefix: &str, name: &str, verdict: &Verdict, tally: &mut Tal
     match verdict {
         Verdict::Ignored(why) => {
             tally.ignored += 1;
-            crate::println!("{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}ignored, {why}");
+            crate::run_record::line(format_args!(
+                "{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}ignored, {why}"
+            ));
         }
         Verdict::Passed => {
             tally.passed += 1;
-            crate::println!("{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}{TEST_OK}");
+            crate::run_record::line(format_args!("{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}{TEST_OK}"));
         }
         Verdict::Failed(why) => {
             tally.failed += 1;
@@ -151,7 +153,9 @@ pub fn print_result(prefix: &str, name: &str, verdict: &Verdict, tally: &mut Tal
             for (i, part) in why.split('\n').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
                 let _ = write!(line, "{}{part}", if i == 0 { "" } else { "; " });
             }
-            crate::println!("{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}{TEST_FAILED}: {line}");
+            crate::run_record::line(format_args!(
+                "{TEST_RESULT_PREFIX}{prefix}{name}{TEST_RESULT_SEPARATOR}{TEST_FAILED}: {line}"
+            ));
         }
     }
 }
@@ -166,7 +170,10 @@ pub fn run_one(test: &TestCase, tally: &mut Tally) {
 
 /// Prints the closing line.
 pub fn print_done(tally: Tally) {
-    crate::println!("{TEST_DONE}{} passed, {} failed, {} ignored", tally.passed, tally.failed, tally.ignored);
+    crate::run_record::line(format_args!(
+        "{TEST_DONE}{} passed, {} failed, {} ignored",
+        tally.passed, tally.failed, tally.ignored
+    ));
 }
 
 /// Runs the kernel's registered tests (or the harness self-checks) and

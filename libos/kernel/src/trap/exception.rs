@@ -74,14 +74,20 @@ fn from_kernel(regs: &mut PtRegs, vector: u8, cr2: u64) {
     if regs.rip == symbol_address!(entry_iret_to_user) {
         bad_return_to_user(regs, vector);
     }
-    if vector == vector::PF && is_user_range(cr2, 1) && extable::fixup_for(regs.rip).is_some() {
+    if vector == vector::PF
+        && is_user_range(cr2, 1)
+        && extable::fixup_for(regs.rip).is_some()
+        && regs.rflags & rflags::IF != 0
+    {
         // A user copy (in a system call, interrupts on) on a page not
         // populated yet: resolved, the copy goes on; else its fixup
         // reports EFAULT. Interrupts back on for the same reason as a
-        // fault from ring 3.
-        if regs.rflags & rflags::IF != 0 {
-            interrupts::enable();
-        }
+        // fault from ring 3. A copy made with interrupts off (under a
+        // spin lock: a futex's bucket) is not resolved: populating takes
+        // the address space's lock, which is only taken with interrupts on
+        // (`AddressSpace::lock_inner`); its fixup reports EFAULT, and the
+        // caller faults the page in first (as Linux's pagefault_disable).
+        interrupts::enable();
         if demand_page(regs.orig_rax, cr2).is_ok() {
             return;
         }

@@ -126,7 +126,7 @@ impl Guest<'_> {
             if pti { "on" } else { "off" }
         );
         let finished =
-            qemu::run(&boot, Stderr::Capture, &mut |_| {}).with_context(|| format!("{what}: running QEMU"))?;
+            qemu::run(&boot, Stderr::Capture, &mut |_, _| {}).with_context(|| format!("{what}: running QEMU"))?;
         eprintln!("bench: {what} ({:.2} s)", finished.elapsed.as_secs_f64());
         let serial = String::from_utf8_lossy(&finished.serial).into_owned();
         let fail = |why: String| {
