@@ -31,6 +31,7 @@ pub mod multiboot;
 pub mod pci;
 pub mod phys_range;
 pub mod time;
+pub mod signal;
 pub mod vm_regions;
 pub mod xstate;
 
