@@ -84,6 +84,8 @@ pub struct PendingInfo {
     pub trapno: u64,
     /// The exception's error code (faults), else 0.
     pub err: u64,
+    /// Whether a CPU exception raised it (`trapno` and `err` are valid).
+    pub fault: bool,
 }
 
 impl PendingInfo {
@@ -113,7 +115,7 @@ impl Default for PendingSet {
 impl PendingSet {
     /// No signal pending.
     pub const fn new() -> PendingSet {
-        PendingSet { set: 0, info: [PendingInfo { signo: 0, code: 0, word0: 0, trapno: 0, err: 0 }; 64] }
+        PendingSet { set: 0, info: [PendingInfo { signo: 0, code: 0, word0: 0, trapno: 0, err: 0, fault: false }; 64] }
     }
 
     /// The pending signals.
@@ -310,7 +312,7 @@ mod tests {
     use super::*;
 
     fn info(signo: i32) -> PendingInfo {
-        PendingInfo { signo, code: 0, word0: signo as u64, trapno: 0, err: 0 }
+        PendingInfo { signo, code: 0, word0: signo as u64, trapno: 0, err: 0, fault: false }
     }
 
     #[test]

@@ -21,6 +21,7 @@ use libos_abi::test::Expect;
 
 use crate::mm::address_space::AddressSpace;
 use crate::sched::wait::WaitQueue;
+use crate::signal::ProcessSignals;
 use crate::sched::{self, Task, ThreadName};
 use crate::sync::SpinLock;
 
@@ -121,6 +122,9 @@ pub struct Process {
     pub name: heapless::String<32>,
     /// Its memory.
     pub space: Arc<AddressSpace>,
+    /// Its signal actions and the signals pending for it as a whole (lock
+    /// before any of its threads' `signals`).
+    pub signals: SpinLock<ProcessSignals>,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
 }
@@ -137,6 +141,7 @@ impl Process {
             pid,
             name: n,
             space,
+            signals: SpinLock::new(ProcessSignals::new()),
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
@@ -150,6 +155,16 @@ impl Process {
     /// Adds a started thread.
     pub fn add_thread(&self, task: Arc<Task>) {
         self.inner.lock().threads.push(task);
+    }
+
+    /// Its live threads.
+    pub fn threads(&self) -> Vec<Arc<Task>> {
+        self.inner.lock().threads.clone()
+    }
+
+    /// The live thread with id `tid`.
+    pub fn thread(&self, tid: u32) -> Option<Arc<Task>> {
+        self.inner.lock().threads.iter().find(|t| t.tid == tid).cloned()
     }
 
     /// Number of live threads.
