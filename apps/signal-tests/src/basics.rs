@@ -108,9 +108,9 @@ static MAX_DEPTH: AtomicU64 = AtomicU64::new(0);
 extern "C" fn nest(signo: i32, _: *mut SigInfo, _: *mut UContext) {
     let d = DEPTH.fetch_add(1, SeqCst) + 1;
     MAX_DEPTH.fetch_max(d, SeqCst);
-    CALLS.fetch_add(1, SeqCst);
+    let calls = CALLS.fetch_add(1, SeqCst) + 1;
     MASK_IN_HANDLER.store(blocked(), SeqCst);
-    if d < 3 {
+    if calls < 3 {
         raise(signo);
     }
     DEPTH.fetch_sub(1, SeqCst);

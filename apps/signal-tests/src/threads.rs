@@ -93,6 +93,10 @@ fn signals_racing_thread_exit_end_in_esrch_or_a_handler() {
                 }
             })
         });
+        // Each has started (some may be gone already).
+        while TIDS.iter().any(|t| t.load(SeqCst) == 0) {
+            libos::thread::yield_now();
+        }
         for _ in 0..30 {
             for t in &TIDS {
                 let id = t.load(SeqCst);
