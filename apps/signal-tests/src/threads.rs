@@ -71,6 +71,7 @@ fn tgkill_to_a_thread_of_the_app_runs_the_handler_there() {
 }
 
 static TIDS: [AtomicI32; 3] = [const { AtomicI32::new(0) }; 3];
+static GO: AtomicBool = AtomicBool::new(false);
 
 #[libos::test]
 fn signals_racing_thread_exit_end_in_esrch_or_a_handler() {
@@ -81,10 +82,18 @@ fn signals_racing_thread_exit_end_in_esrch_or_a_handler() {
         for t in &TIDS {
             t.store(0, SeqCst);
         }
+        GO.store(false, SeqCst);
         let workers: [_; 3] = core::array::from_fn(|i| {
             libos::thread::spawn(move || {
                 TIDS[i].store(tid(), SeqCst);
-                // Short lives of different lengths; some signal the app too.
+                // Wait for the first signals (bounded), then short lives of
+                // different lengths while more come; one signals the app too.
+                for _ in 0..10_000 {
+                    if GO.load(SeqCst) {
+                        break;
+                    }
+                    libos::thread::yield_now();
+                }
                 for _ in 0..(round % 5) * (i as u32 + 1) {
                     libos::thread::yield_now();
                 }
@@ -97,7 +106,10 @@ fn signals_racing_thread_exit_end_in_esrch_or_a_handler() {
         while TIDS.iter().any(|t| t.load(SeqCst) == 0) {
             libos::thread::yield_now();
         }
-        for _ in 0..30 {
+        for sweep in 0..30 {
+            if sweep == 1 {
+                GO.store(true, SeqCst);
+            }
             for t in &TIDS {
                 let id = t.load(SeqCst);
                 if id == 0 {
