@@ -13,7 +13,8 @@
 //! - [`time`]: calendar and TSC arithmetic;
 //! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type);
 //! - [`pci`]: PCI configuration space (BARs, capabilities, MSI-X);
-//! - [`block_io`]: cutting a block transfer into device requests.
+//! - [`block_io`]: cutting a block transfer into device requests;
+//! - [`limits`]: accounting of the kernel objects an app holds, per kind.
 #![no_std]
 
 extern crate alloc;
@@ -25,6 +26,7 @@ pub mod block_io;
 pub mod boot_options;
 pub mod frame_allocator;
 pub mod initial_stack;
+pub mod limits;
 pub mod multiboot;
 pub mod pci;
 pub mod phys_range;

@@ -13,6 +13,10 @@ use crate::arch::x86_64::interrupts;
 use crate::arch::x86_64::serial::Uart16550;
 use crate::percpu::cpu_index;
 
+#[cfg(feature = "hooks")]
+pub mod capture;
+pub mod input;
+
 struct Console {
     /// 0 when free, else the holder's CPU index + 1.
     owner: AtomicUsize,
@@ -96,9 +100,13 @@ pub fn emergency_println(args: fmt::Arguments<'_>) {
     });
 }
 
-/// Writes raw bytes (an app's output) as they are, with `\n` as `\r\n`.
+/// Writes raw bytes (an app's output) as they are, with `\n` as `\r\n`,
+/// all under one hold of the console: output of other CPUs comes before or
+/// after, never inside.
 pub fn write_bytes(bytes: &[u8]) {
     with_uart(false, |u| {
+        #[cfg(feature = "hooks")]
+        capture::record(bytes);
         for &b in bytes {
             if b == b'\n' {
                 u.write_byte(b'\r');
