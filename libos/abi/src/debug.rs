@@ -105,8 +105,12 @@ pub const CONSOLE_CAPTURE: u64 = 29;
 /// runs, `ENOMEM` if none could be allocated.
 pub const CONSOLE_CAPTURED: u64 = 30;
 
+/// `arg0` = a thread count: lowers the app's thread limit (below the
+/// default of 256 only), so a test can reach it quickly and often.
+pub const LOWER_THREAD_LIMIT: u64 = 31;
+
 /// The highest operation number.
-pub const LAST_OPERATION: u64 = CONSOLE_CAPTURED;
+pub const LAST_OPERATION: u64 = LOWER_THREAD_LIMIT;
 
 /// Whether operation `op` cannot break the app's memory safety: all but
 /// [`SET_RETURN_RIP`] (the call returns elsewhere), [`BENCH_FLOOR`]

@@ -90,7 +90,7 @@ pub struct LimitReached(pub Resource);
 #[derive(Debug)]
 pub struct Usage {
     held: [AtomicUsize; Resource::COUNT],
-    limits: [usize; Resource::COUNT],
+    limits: [AtomicUsize; Resource::COUNT],
 }
 
 impl Default for Usage {
@@ -113,13 +113,21 @@ impl Usage {
 
     /// Nothing held, with these limits (by [`Resource`] index).
     pub const fn with_limits(limits: [usize; Resource::COUNT]) -> Usage {
+        // (A loop cannot build an array of atomics in a const fn.)
+        const _: () = assert!(Resource::COUNT == 4);
+        let limits = [
+            AtomicUsize::new(limits[0]),
+            AtomicUsize::new(limits[1]),
+            AtomicUsize::new(limits[2]),
+            AtomicUsize::new(limits[3]),
+        ];
         Usage { held: [const { AtomicUsize::new(0) }; Resource::COUNT], limits }
     }
 
     /// Takes one `kind` if the app holds fewer than its limit. Atomic: CPUs
     /// charging at once never pass the limit together.
     pub fn try_charge(&self, kind: Resource) -> Result<(), LimitReached> {
-        let limit = self.limits[kind as usize];
+        let limit = self.limits[kind as usize].load(Ordering::Acquire);
         self.held[kind as usize]
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| if n < limit { Some(n + 1) } else { None })
             .map(|_| ())
@@ -152,7 +160,14 @@ impl Usage {
 
     /// The app's limit for `kind`.
     pub fn limit(&self, kind: Resource) -> usize {
-        self.limits[kind as usize]
+        self.limits[kind as usize].load(Ordering::Acquire)
+    }
+
+    /// Changes the app's limit for `kind`, down to at most its default
+    /// (what an app holds above a lowered limit stays; new charges fail
+    /// until it is below).
+    pub fn lower_limit(&self, kind: Resource, limit: usize) {
+        self.limits[kind as usize].store(limit.min(kind.default_limit()), Ordering::Release);
     }
 }
 
@@ -234,5 +249,20 @@ mod tests {
         assert_eq!(Resource::Regions.errno(), 12);
         assert_eq!(Usage::new().limit(Resource::Threads), 256);
         assert_eq!(Usage::new().limit(Resource::Regions), 65530);
+    }
+
+    #[test]
+    fn a_lowered_limit_applies_to_new_charges_and_cannot_rise() {
+        let u = Usage::new();
+        for _ in 0..3 {
+            u.try_charge(Resource::Threads).unwrap();
+        }
+        u.lower_limit(Resource::Threads, 2);
+        assert!(u.try_charge(Resource::Threads).is_err());
+        u.release(Resource::Threads);
+        u.release(Resource::Threads);
+        u.try_charge(Resource::Threads).unwrap();
+        u.lower_limit(Resource::Threads, 1_000_000);
+        assert_eq!(u.limit(Resource::Threads), MAX_THREADS);
     }
 }

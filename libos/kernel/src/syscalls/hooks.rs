@@ -146,6 +146,12 @@ impl Hooks for Kernel {
                 process::current().ok_or(Errno::EINVAL)?.expect_exit_code(code);
                 Ok(0)
             }
+            op::LOWER_THREAD_LIMIT => {
+                let limit = usize::try_from(arg0).map_err(|_| Errno::EINVAL)?;
+                let usage = &process::current().ok_or(Errno::EINVAL)?.usage;
+                usage.lower_limit(libos_kcore::limits::Resource::Threads, limit);
+                Ok(0)
+            }
             op::KERNEL_HEAP_BYTES => Ok(crate::mm::heap::stats().allocated as u64),
             op::PENDING_TIMERS => Ok(crate::sched::timer::pending_events() as u64),
             op::CONSOLE_CAPTURE => {
