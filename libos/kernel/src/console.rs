@@ -116,6 +116,21 @@ pub fn write_bytes(bytes: &[u8]) {
     });
 }
 
+/// Makes COM1 raise its interrupt when a byte arrives.
+pub fn enable_receive_interrupt() {
+    with_uart(false, |u| u.enable_receive_interrupt());
+}
+
+/// Makes the UART receive `byte` as if typed (loopback), for the tests of
+/// console input. Nothing printed meanwhile is lost: the console is held.
+#[cfg(feature = "boot-tests")]
+pub fn loop_back(byte: u8) -> bool {
+    with_uart(false, |u| {
+        u.flush();
+        u.loop_back(byte)
+    })
+}
+
 /// A byte typed on the console, if one is waiting.
 pub fn try_read_byte() -> Option<u8> {
     with_uart(false, |u| u.try_read_byte())
