@@ -52,6 +52,7 @@ pub fn init_interrupt() -> bool {
 }
 
 /// The vector COM1's receive interrupt arrives at, if it is routed.
+#[cfg(feature = "boot-tests")]
 pub fn interrupt_vector() -> Option<u8> {
     INTERRUPT_DRIVEN.load(Ordering::Acquire).then(|| VECTOR.load(Ordering::Relaxed))
 }

@@ -8,6 +8,11 @@
 //! CPU whose current task has the CPU to itself gets no time-slice event,
 //! and an idle CPU with nothing to wait for gets no timer interrupt at all
 //! (tickless); it halts until an interrupt arrives.
+//!
+//! A timed wait arms one event and cancels it ([`cancel`]) as soon as the
+//! wait ends, whatever ended it: nothing of a finished wait stays in the
+//! lists until its deadline. The lists grow fallibly (`ENOMEM` for the
+//! call that wanted a timer).
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -149,6 +154,7 @@ pub fn cancel(handle: TimerHandle) {
 }
 
 /// Events armed on every CPU (pending, not fired yet).
+#[cfg(feature = "hooks")]
 pub fn pending_events() -> usize {
     (0..crate::percpu::cpu_count()).filter_map(|c| TIMERS.of(c)).map(|t| t.events.lock().len()).sum()
 }
