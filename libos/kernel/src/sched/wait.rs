@@ -23,7 +23,8 @@
 //! system calls turn it into `EINTR`, and a signal will be one more reason
 //! here), or [`WaitResult::TimedOut`]. Kernel memory a wait needs (a queue
 //! slot, a timer event) is allocated fallibly: `Err(ENOMEM)` ends that
-//! wait, never the kernel.
+//! wait, never the kernel; an app's armed timers are charged to it
+//! (`Resource::Timers`, `EAGAIN` at the limit).
 //!
 //! # No lost wake-ups
 //!
@@ -47,6 +48,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{Ordering, fence};
 
 use libos_abi::errno::Errno;
+use libos_kcore::limits::Resource;
 
 use super::{Task, TaskState, current, enqueue, schedule, timer};
 use crate::arch::x86_64::interrupts;
@@ -230,19 +232,35 @@ pub fn sleep_blocked(me: &Arc<Task>, deadline: Option<u64>, interruptible: bool)
         cancel_block(me);
         return Ok(());
     }
+    // A timer held for an app is charged to it ([`Resource::Timers`]).
+    let usage = me.process.as_ref().map(|p| &p.usage);
     let timer = match deadline {
-        Some(d) => match timer::arm_wake(d, me) {
-            Ok(t) => Some(t),
-            Err(e) => {
+        Some(d) => {
+            if let Some(u) = usage
+                && u.try_charge(Resource::Timers).is_err()
+            {
                 cancel_block(me);
-                return Err(e);
+                return Err(Errno::EAGAIN);
             }
-        },
+            match timer::arm_wake(d, me) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    if let Some(u) = usage {
+                        u.release(Resource::Timers);
+                    }
+                    cancel_block(me);
+                    return Err(e);
+                }
+            }
+        }
         None => None,
     };
     schedule();
     if let Some(t) = timer {
         timer::cancel(t);
+        if let Some(u) = usage {
+            u.release(Resource::Timers);
+        }
     }
     Ok(())
 }

@@ -25,4 +25,20 @@ fn a_received_byte_raises_com1_s_interrupt_and_lands_in_the_input_ring() {
     }
     let n = input::take(&mut buf);
     assert_eq!(&buf[..n], b"Z", "the input ring holds something else");
+    // And quiet again once the byte is taken.
+    let before = crate::drivers::irq::count(vector);
+    let _ = crate::sched::sleep::sleep_ns(50_000_000);
+    let after = crate::drivers::irq::count(vector);
+    assert!(after - before <= 1, "{} COM1 interrupts in 50 ms after the byte was taken", after - before);
+}
+
+#[kernel_test]
+fn com1_s_interrupt_stays_quiet_without_input() {
+    let Some(vector) = input::interrupt_vector() else {
+        skip("COM1's interrupt is not routed (no I/O APIC in the ACPI tables)");
+    };
+    let before = crate::drivers::irq::count(vector);
+    let _ = crate::sched::sleep::sleep_ns(50_000_000);
+    let after = crate::drivers::irq::count(vector);
+    assert!(after - before <= 1, "{} COM1 interrupts in 50 ms without input", after - before);
 }
