@@ -116,8 +116,8 @@ fn a_fault_ends_an_app_whose_other_thread_sleeps_an_hour() {
 /// its timer event in the kernel until the deadline, so ~65 000 rounds
 /// exhausted an 8 MiB machine's heap. Two threads on one CPU pass a turn
 /// back and forth, each waiting with a 10 s timeout and woken early by the
-/// other: 100 000 turns, or as many as fit in 20 s on a slow emulator
-/// (Bochs manages ~15 000; the old code's ~40 bytes per early wake-up would
+/// other: 100 000 turns, or as many as fit in 8 s on a slow emulator
+/// (Bochs manages ~6 000; the old code's ~40 bytes per early wake-up would
 /// show as hundreds of KiB either way). The kernel heap must end where it
 /// started, and no timer event may be left pending.
 #[libos::test]
@@ -157,7 +157,7 @@ fn timed_futex_waits_woken_early_leave_no_kernel_memory_behind() {
     let timer = {
         let stop = stop.clone();
         thread::spawn(move || {
-            thread::sleep(Duration::from_secs(20));
+            thread::sleep(Duration::from_secs(8));
             stop.store(true, Ordering::Release);
         })
     };
@@ -270,7 +270,7 @@ fn three_threads_exit_together(code: i32) {
 fn threads_created_at_once_on_several_cpus_stop_exactly_at_the_limit() {
     creators_race_to_the_limit(256);
     debug::call(debug::LOWER_THREAD_LIMIT, 12, 0).unwrap();
-    for _round in 0..60 {
+    for _round in 0..25 {
         creators_race_to_the_limit(12);
     }
 }
