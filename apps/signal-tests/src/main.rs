@@ -16,6 +16,7 @@ extern crate alloc;
 mod altstack;
 mod args;
 mod basics;
+mod eintr;
 mod faults;
 mod forged;
 mod registers;

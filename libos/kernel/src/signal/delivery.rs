@@ -107,8 +107,11 @@ fn apply_outcome(regs: &mut PtRegs, outcome: SyscallOutcome) {
         SyscallOutcome::Eintr => regs.rax = (-(Errno::EINTR as i64)) as u64,
         SyscallOutcome::Restart => {
             // Back over the two-byte SYSCALL, with the number again in RAX.
+            // SYSRET would return to RCX (after the SYSCALL): the syscall
+            // exit must check the frame and use IRET.
             regs.rax = regs.orig_rax;
             regs.rip = regs.rip.wrapping_sub(2);
+            thread_flags::set_current(flag::SYSCALL_FRAME_REWRITTEN);
         }
     }
 }
