@@ -133,3 +133,42 @@ fn a_handler_interrupts_nanosleep_with_the_time_left() {
     assert!(rem.tv_sec >= 0 && rem.tv_sec < 5 && rem.is_valid(), "{rem:?}");
     assert!(rem.tv_sec >= 3, "most of the time is left: {rem:?}");
 }
+
+static MASK_IN_HANDLER: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn note_mask(_: i32, _: *mut SigInfo, _: *mut UContext) {
+    MASK_IN_HANDLER.store(crate::blocked(), SeqCst);
+    HANDLED.fetch_add(1, SeqCst);
+}
+
+#[libos::test]
+fn rt_sigsuspend_waits_under_its_mask_and_restores_the_old_one() {
+    install(sig::SIGUSR1, note_mask, sa::SA_RESTART, 0);
+    sigprocmask(how::SIG_SETMASK, bit(sig::SIGUSR1) | bit(sig::SIGUSR2));
+    let main = tid();
+    let sender = libos::thread::spawn(move || {
+        for _ in 0..200 {
+            libos::thread::sleep(Duration::from_millis(10));
+            if HANDLED.load(SeqCst) != 0 {
+                break;
+            }
+            sys::tgkill(pid(), main, sig::SIGUSR1).unwrap();
+        }
+    });
+    let during = bit(sig::SIGUSR2);
+    // SAFETY: a local.
+    let r = unsafe { sys::rt_sigsuspend(&during, 8) };
+    sender.join().unwrap();
+    // Not restarted under SA_RESTART (Linux's -ERESTARTNOHAND).
+    assert_eq!(r, Err(Errno::EINTR));
+    assert_eq!(HANDLED.load(SeqCst), 1);
+    // The handler ran under the suspend mask plus its signal.
+    assert_eq!(MASK_IN_HANDLER.load(SeqCst), bit(sig::SIGUSR2) | bit(sig::SIGUSR1));
+    assert_eq!(crate::blocked(), bit(sig::SIGUSR1) | bit(sig::SIGUSR2));
+    // Bad arguments.
+    // SAFETY: a local, and a bad pointer the kernel must refuse.
+    unsafe {
+        assert_eq!(sys::rt_sigsuspend(&during, 4), Err(Errno::EINVAL));
+        assert_eq!(sys::rt_sigsuspend(0x5000_0000_0000 as *const u64, 8), Err(Errno::EFAULT));
+    }
+}

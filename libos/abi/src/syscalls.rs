@@ -124,6 +124,7 @@
 //! #   fn rt_sigreturn(_: &mut Caller, _: libos_abi::dispatch::RewritesFrame) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
 //! #   fn kill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn rt_sigpending(_: &mut Caller, _: UserPtrMut<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn rt_sigsuspend(_: &mut Caller, _: UserPtr<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn sigaltstack(_: &mut Caller, _: UserPtr<StackT>, _: UserPtrMut<StackT>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn tkill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn tgkill(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -482,6 +483,14 @@ libos_macros::syscall_table! {
         #[nr = 127]
         fn rt_sigpending(set: UserPtrMut<u64>, sigsetsize: usize);
 
+        /// Replaces the calling thread's blocked mask with `*mask` (SIGKILL
+        /// and SIGSTOP never blocked) and waits until a signal runs a
+        /// handler or ends the app; the old mask comes back when the handler
+        /// returns. Always fails: `EINTR` after a handler ran. Errors:
+        /// `EINVAL` for a `sigsetsize` other than 8; `EFAULT`.
+        #[nr = 130]
+        fn rt_sigsuspend(mask: UserPtr<u64>, sigsetsize: usize);
+
         /// Sets and gets the calling thread's alternate signal stack: the old
         /// one is written to `old_ss` when not null (`SS_ONSTACK` while the
         /// thread runs on it, `SS_DISABLE` when there is none), then `ss`
@@ -798,6 +807,11 @@ mod tests {
             Ok(())
         }
 
+        fn rt_sigsuspend(cx: &mut Recorder, mask: UserPtr<u64>, sigsetsize: usize) -> Result<(), Errno> {
+            cx.record("rt_sigsuspend", &[mask.addr().into(), sigsetsize as i128]);
+            Ok(())
+        }
+
         fn sigaltstack(
             cx: &mut Recorder,
             ss: UserPtr<crate::signal::StackT>,
@@ -919,6 +933,7 @@ mod tests {
             (nr::KILL, 62),
             (nr::RT_SIGPENDING, 127),
             (nr::SIGALTSTACK, 131),
+            (nr::RT_SIGSUSPEND, 130),
             (nr::TKILL, 200),
             (nr::TGKILL, 234),
             (nr::LIBOS_TEST_REGISTER, 1024),
@@ -1067,7 +1082,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 33 - 2);
+        assert_eq!(declared, 34 - 2);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

@@ -42,6 +42,10 @@ pub fn do_signal(regs: &mut PtRegs, in_syscall: bool) {
             let mut ts = task.signals.lock();
             let blocked = ts.blocked;
             let Some(info) = ts.pending.dequeue(blocked).or_else(|| ps.shared.dequeue(blocked)) else {
+                // No handler ran: a mask `rt_sigsuspend` set comes off.
+                if let Some(saved) = ts.saved_mask.take() {
+                    ts.blocked = saved;
+                }
                 super::recalc(&task, &ps, &ts);
                 drop((ts, ps));
                 if let Some(ret) = syscall_ret {
@@ -63,7 +67,9 @@ pub fn do_signal(regs: &mut PtRegs, in_syscall: bool) {
             if act.flags & sa::SA_RESETHAND != 0 {
                 ps.actions[(info.signo - 1) as usize].handler = SIG_DFL;
             }
-            let old_mask = ts.blocked;
+            // The frame saves the mask to return to: the one before
+            // `rt_sigsuspend`, if it set one.
+            let old_mask = ts.saved_mask.take().unwrap_or(ts.blocked);
             let mut add = act.mask;
             if act.flags & sa::SA_NODEFER == 0 {
                 add |= bit(info.signo);

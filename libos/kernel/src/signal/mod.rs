@@ -84,6 +84,10 @@ pub struct ThreadSignals {
     pub pending: PendingSet,
     /// Its alternate stack (`sigaltstack`).
     pub altstack: AltStack,
+    /// The mask to restore once a handler's frame saved it, or on the way
+    /// out if none runs: set by `rt_sigsuspend`, which waits under another
+    /// mask (Linux's `saved_sigmask` with `TIF_RESTORE_SIGMASK`).
+    pub saved_mask: Option<u64>,
 }
 
 impl ThreadSignals {

@@ -14,6 +14,7 @@ use libos_kcore::signal::{PendingInfo, UNBLOCKABLE, bit, is_valid};
 use super::{Cx, Kernel};
 use crate::mm::user_access::{read_user, write_user};
 use crate::process::Process;
+use crate::sched::wait::WaitResult;
 use crate::sched::{self, Task};
 use crate::signal::{self, frame};
 
@@ -176,6 +177,39 @@ impl Signals for Kernel {
         };
         let bytes = pending.to_le_bytes();
         crate::mm::user_access::copy_to_user(set.addr(), &bytes[..sigsetsize]).map_err(|(e, _)| e)
+    }
+
+    fn rt_sigsuspend(_cx: &mut Cx, mask: UserPtr<u64>, sigsetsize: usize) -> Result<(), Errno> {
+        if sigsetsize != SIGSET_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let new = read_user::<u64>(mask.addr())?;
+        let task = sched::current();
+        let process = current_process()?;
+        {
+            let ps = process.signals.lock();
+            let mut ts = task.signals.lock();
+            ts.saved_mask = Some(ts.blocked);
+            ts.blocked = new & !UNBLOCKABLE;
+            signal::recalc(&task, &ps, &ts);
+        }
+        // Until a signal it does not block is pending (or the app ends):
+        // the return to ring 3 runs the handler with the old mask in its
+        // frame, or restores the old mask if none runs.
+        loop {
+            match crate::sched::wait::wait_event(&[], None, || false) {
+                Ok(WaitResult::Interrupted) => return Err(Errno::ERESTARTNOHAND),
+                Ok(_) => {}
+                Err(e) => {
+                    let _ps = process.signals.lock();
+                    let mut ts = task.signals.lock();
+                    if let Some(saved) = ts.saved_mask.take() {
+                        ts.blocked = saved;
+                    }
+                    return Err(e);
+                }
+            }
+        }
     }
 
     fn sigaltstack(cx: &mut Cx, new: UserPtr<StackT>, old: UserPtrMut<StackT>) -> Result<(), Errno> {
