@@ -74,8 +74,14 @@ fn bad_pointers_to_rt_sigaction_are_efault() {
         // SAFETY: the kernel must refuse the pointers without touching
         // anything of ours.
         unsafe {
-            assert_eq!(sys::rt_sigaction(sig::SIGUSR1, bad as *const SigAction, core::ptr::null_mut(), 8), Err(Errno::EFAULT));
-            assert_eq!(sys::rt_sigaction(sig::SIGUSR1, core::ptr::null(), bad as *mut SigAction, 8), Err(Errno::EFAULT));
+            assert_eq!(
+                sys::rt_sigaction(sig::SIGUSR1, bad as *const SigAction, core::ptr::null_mut(), 8),
+                Err(Errno::EFAULT)
+            );
+            assert_eq!(
+                sys::rt_sigaction(sig::SIGUSR1, core::ptr::null(), bad as *mut SigAction, 8),
+                Err(Errno::EFAULT)
+            );
             // An act that straddles the end of a mapping.
         }
     }
@@ -87,7 +93,10 @@ fn bad_pointers_to_rt_sigprocmask_and_rt_sigpending_are_efault() {
     for bad in BAD {
         // SAFETY: as above.
         unsafe {
-            assert_eq!(sys::rt_sigprocmask(how::SIG_SETMASK, bad as *const u64, core::ptr::null_mut(), 8), Err(Errno::EFAULT));
+            assert_eq!(
+                sys::rt_sigprocmask(how::SIG_SETMASK, bad as *const u64, core::ptr::null_mut(), 8),
+                Err(Errno::EFAULT)
+            );
             assert_eq!(sys::rt_sigprocmask(how::SIG_BLOCK, core::ptr::null(), bad as *mut u64, 8), Err(Errno::EFAULT));
             assert_eq!(sys::rt_sigpending(bad as *mut u64, 8), Err(Errno::EFAULT));
         }

@@ -22,7 +22,14 @@ extern "C" fn count(_: i32, _: *mut SigInfo, _: *mut UContext) {
 fn futex_wait(word: &AtomicU32, val: u32, timeout: Option<&Timespec>) -> Result<usize, Errno> {
     // SAFETY: the word is a live static; the timeout a reference or null.
     unsafe {
-        sys::futex(word.as_ptr(), futex_op::FUTEX_WAIT, val, timeout.map_or(core::ptr::null(), |t| t), core::ptr::null_mut(), 0)
+        sys::futex(
+            word.as_ptr(),
+            futex_op::FUTEX_WAIT,
+            val,
+            timeout.map_or(core::ptr::null(), |t| t),
+            core::ptr::null_mut(),
+            0,
+        )
     }
 }
 
@@ -33,11 +40,7 @@ fn futex_wake(word: &AtomicU32) {
 
 /// Runs `wait` on a new thread, and from this one sends it SIGUSR1 every
 /// 10 ms (up to 2 s) until it returns; `after` runs once `signals` were sent.
-fn signal_while_waiting<T: Send + 'static>(
-    signals: u32,
-    wait: fn() -> T,
-    after: fn(),
-) -> T {
+fn signal_while_waiting<T: Send + 'static>(signals: u32, wait: fn() -> T, after: fn()) -> T {
     static WAITER: AtomicI32 = AtomicI32::new(0);
     static DONE: AtomicBool = AtomicBool::new(false);
     WAITER.store(0, SeqCst);

@@ -174,5 +174,7 @@ fn rt_sigreturn_without_a_frame_is_refused() {
     // SAFETY: a bare rt_sigreturn with RSP pointing at kernel memory: the
     // kernel refuses it and sends SIGSEGV, whose handler ends the test
     // (on its own stack: this one is gone).
-    unsafe { asm!("mov rsp, {}", "mov eax, 15", "syscall", "ud2", in(reg) 0xffff_8000_0000_0000u64, options(noreturn)) };
+    unsafe {
+        asm!("mov rsp, {}", "mov eax, 15", "syscall", "ud2", in(reg) 0xffff_8000_0000_0000u64, options(noreturn))
+    };
 }

@@ -22,7 +22,7 @@ mod forged;
 mod registers;
 mod threads;
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::AtomicU64;
 
 use libos::sys;
 use libos_abi::signal::{SigAction, SigInfo, UContext, how, sa};
@@ -58,12 +58,15 @@ pub type Handler = extern "C" fn(i32, *mut SigInfo, *mut UContext);
 /// Installs `handler` for `signo` with `flags` (plus `SA_SIGINFO` and
 /// `SA_RESTORER`) and `mask`; returns the old action.
 pub fn install(signo: i32, handler: Handler, flags: u64, mask: u64) -> SigAction {
-    set_action(&SigAction {
-        handler: handler as *const () as u64,
-        flags: flags | sa::SA_SIGINFO | sa::SA_RESTORER,
-        restorer: restorer(),
-        mask,
-    }, signo)
+    set_action(
+        &SigAction {
+            handler: handler as *const () as u64,
+            flags: flags | sa::SA_SIGINFO | sa::SA_RESTORER,
+            restorer: restorer(),
+            mask,
+        },
+        signo,
+    )
 }
 
 /// Sets `act` for `signo`; returns the old action.
@@ -129,12 +132,6 @@ pub const fn bit(signo: i32) -> u64 {
 
 /// Where a fault handler resumes the thread (set by the code that faults).
 pub static RESUME: AtomicU64 = AtomicU64::new(0);
-
-/// A handler that resumes the thread at [`RESUME`].
-pub extern "C" fn resume_handler(_sig: i32, _info: *mut SigInfo, uc: *mut UContext) {
-    // SAFETY: the kernel passes the frame's ucontext, writable.
-    unsafe { (*uc).uc_mcontext.rip = RESUME.load(Ordering::SeqCst) };
-}
 
 /// CPUID.(EAX=leaf, ECX=sub) in ring 3.
 pub fn cpuid(leaf: u32, sub: u32) -> core::arch::x86_64::CpuidResult {

@@ -37,9 +37,10 @@ static SEEN: [AtomicU64; 15] = [const { AtomicU64::new(0) }; 15];
 extern "C" fn clobber_and_resume(_: i32, _: *mut SigInfo, ucp: *mut UContext) {
     // SAFETY: the frame's ucontext, writable.
     let m = unsafe { &mut (*ucp).uc_mcontext };
-    for (i, v) in [m.rax, m.rbx, m.rcx, m.rdx, m.rsi, m.rdi, m.rbp, m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15]
-        .into_iter()
-        .enumerate()
+    for (i, v) in
+        [m.rax, m.rbx, m.rcx, m.rdx, m.rsi, m.rdi, m.rbp, m.r8, m.r9, m.r10, m.r11, m.r12, m.r13, m.r14, m.r15]
+            .into_iter()
+            .enumerate()
     {
         SEEN[i].store(v, SeqCst);
     }

@@ -87,10 +87,38 @@ pub mod sig {
     /// The signal's name (`"SIGSEGV"`, `"SIGRT5"` for `SIGRTMIN + 5`).
     pub const fn name(signo: i32) -> &'static str {
         const NAMES: [&str; 32] = [
-            "signal 0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
-            "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
-            "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
-            "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+            "signal 0",
+            "SIGHUP",
+            "SIGINT",
+            "SIGQUIT",
+            "SIGILL",
+            "SIGTRAP",
+            "SIGABRT",
+            "SIGBUS",
+            "SIGFPE",
+            "SIGKILL",
+            "SIGUSR1",
+            "SIGSEGV",
+            "SIGUSR2",
+            "SIGPIPE",
+            "SIGALRM",
+            "SIGTERM",
+            "SIGSTKFLT",
+            "SIGCHLD",
+            "SIGCONT",
+            "SIGSTOP",
+            "SIGTSTP",
+            "SIGTTIN",
+            "SIGTTOU",
+            "SIGURG",
+            "SIGXCPU",
+            "SIGXFSZ",
+            "SIGVTALRM",
+            "SIGPROF",
+            "SIGWINCH",
+            "SIGIO",
+            "SIGPWR",
+            "SIGSYS",
         ];
         if signo >= 0 && signo < 32 {
             NAMES[signo as usize]
@@ -226,7 +254,7 @@ pub struct StackT {
 /// as words: for `kill`/`tgkill` word 0 holds `si_pid` (low half) and
 /// `si_uid` (high half); for a fault it holds `si_addr`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SigInfo {
     /// The signal number.
     pub si_signo: i32,
@@ -238,12 +266,6 @@ pub struct SigInfo {
     pub _pad: i32,
     /// The union `_sifields`.
     pub fields: [u64; 14],
-}
-
-impl Default for SigInfo {
-    fn default() -> SigInfo {
-        SigInfo { si_signo: 0, si_errno: 0, si_code: 0, _pad: 0, fields: [0; 14] }
-    }
 }
 
 impl SigInfo {

@@ -32,8 +32,8 @@ pub mod limits;
 pub mod multiboot;
 pub mod pci;
 pub mod phys_range;
-pub mod time;
 pub mod signal;
+pub mod time;
 pub mod vm_regions;
 pub mod xstate;
 

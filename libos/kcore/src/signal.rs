@@ -253,10 +253,8 @@ pub fn place_frame(sp: u64, on_stack: bool, alt: &AltStack, fp_size: u64, frame_
 /// The RFLAGS bits `rt_sigreturn` takes from the frame (Linux's
 /// `FIX_EFLAGS`: AC, OF, DF, TF, SF, ZF, AF, PF, CF, RF); every other bit
 /// (IF, IOPL, NT, VM, the reserved ones) keeps the kernel's value.
-pub const SIGRETURN_RFLAGS: u64 = (1 << 18) | (1 << 11) | (1 << 10) | (1 << 8) | (1 << 7) | (1 << 6) | (1 << 4)
-    | (1 << 2)
-    | (1 << 0)
-    | (1 << 16);
+pub const SIGRETURN_RFLAGS: u64 =
+    (1 << 18) | (1 << 11) | (1 << 10) | (1 << 8) | (1 << 7) | (1 << 6) | (1 << 4) | (1 << 2) | (1 << 0) | (1 << 16);
 
 /// RFLAGS after `rt_sigreturn`: `current` (the kernel's view of the
 /// thread's flags) with the frame's [`SIGRETURN_RFLAGS`] bits.

@@ -21,7 +21,7 @@ use crate::console;
 use crate::mm::address_space::FaultError;
 use crate::sched;
 use crate::signal::frame::{RestoreError, SetupError};
-use libos_abi::signal::{sig, si_code};
+use libos_abi::signal::{si_code, sig};
 use libos_kcore::signal::PendingInfo;
 
 /// The signal Linux would send for an exception vector.

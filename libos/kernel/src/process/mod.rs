@@ -24,8 +24,8 @@ use libos_kcore::limits::{Resource, Usage};
 
 use crate::mm::address_space::AddressSpace;
 use crate::sched::wait::WaitQueue;
-use crate::signal::ProcessSignals;
 use crate::sched::{self, Task, ThreadName};
+use crate::signal::ProcessSignals;
 use crate::sync::SpinLock;
 
 /// How a process ended.

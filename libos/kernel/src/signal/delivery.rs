@@ -141,9 +141,7 @@ fn unusable_frame(regs: &PtRegs, _process: &Arc<Process>, info: PendingInfo, why
 pub fn kill_process(process: &Arc<Process>, info: PendingInfo) {
     crate::console::emergency_println(format_args!(
         "[libos] app '{}' (pid {}) killed by SIGKILL (sent by pid {})",
-        process.name,
-        process.pid,
-        info.word0 as u32
+        process.name, process.pid, info.word0 as u32
     ));
     let task = sched::current();
     process.exit_group(ExitStatus::Killed(Kill {

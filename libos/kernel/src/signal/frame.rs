@@ -112,7 +112,13 @@ fn pod_bytes<T: Pod>(value: &T) -> &[u8] {
 /// handler), saving `regs`, `old_mask` and the extended state, and points
 /// `regs` at the handler (Linux's `x64_setup_rt_frame`). Interrupts on (the
 /// stack may need paging in). On error nothing in `regs` changed.
-pub fn setup(regs: &mut PtRegs, info: &PendingInfo, act: &SigAction, old_mask: u64, alt: &AltStack) -> Result<(), SetupError> {
+pub fn setup(
+    regs: &mut PtRegs,
+    info: &PendingInfo,
+    act: &SigAction,
+    old_mask: u64,
+    alt: &AltStack,
+) -> Result<(), SetupError> {
     if act.flags & sa::SA_RESTORER == 0 {
         return Err(SetupError::NoRestorer);
     }
@@ -241,12 +247,12 @@ fn restore_fpstate(addr: u64) -> Result<(), RestoreError> {
     let l = xstate::layout();
     let mut image = vec![0u8; l.standard_size.max(512)];
     if addr != 0 {
-        if addr % 64 != 0 {
+        if !addr.is_multiple_of(64) {
             return Err(RestoreError::FpstatePointer);
         }
         user_access::copy_from_user(&mut image[..512], addr).map_err(|_| RestoreError::FpstatePointer)?;
-        let sw: FpxSwBytes = user_access::read_user(addr + FPX_SW_BYTES_OFFSET as u64)
-            .map_err(|_| RestoreError::FpstatePointer)?;
+        let sw: FpxSwBytes =
+            user_access::read_user(addr + FPX_SW_BYTES_OFFSET as u64).map_err(|_| RestoreError::FpstatePointer)?;
         if l.uses_xsave() && sw.magic1 == FP_XSTATE_MAGIC1 {
             user_access::copy_from_user(&mut image[512..l.standard_size], addr + 512)
                 .map_err(|_| RestoreError::FpstatePointer)?;
