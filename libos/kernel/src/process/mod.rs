@@ -121,6 +121,8 @@ pub struct Process {
     pub name: heapless::String<32>,
     /// Its memory.
     pub space: Arc<AddressSpace>,
+    /// Its descriptors, current directory and umask.
+    pub files: crate::fs::ProcessFiles,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
 }
@@ -137,6 +139,7 @@ impl Process {
             pid,
             name: n,
             space,
+            files: crate::fs::ProcessFiles::new(),
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
@@ -198,9 +201,12 @@ impl Process {
         }
     }
 
-    /// Blocks until every thread has exited; returns how the process ended.
+    /// Blocks until every thread has exited, then closes its files (here,
+    /// in a task that may sleep for the disk); returns how the process
+    /// ended.
     pub fn wait(&self) -> ExitStatus {
         self.exited.wait_until(|| self.inner.lock().threads.is_empty());
+        self.files.close_all();
         self.inner.lock().exit.unwrap_or(ExitStatus::Exited(0))
     }
 }
