@@ -346,6 +346,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                         tools: tools.clone(),
                         image: images[&planned.image].clone(),
                         cmdline: command_words(planned),
+                        module: None,
                         machine: bochs::Machine {
                             cpu: planned.cpu.clone().unwrap_or_else(|| bochs::DEFAULT_CPU.to_string()),
                             smp: planned.smp.unwrap_or(opts.smp),
