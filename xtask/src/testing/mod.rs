@@ -6,9 +6,12 @@
 //! - [`host_tests`]: the host unit tests (`cargo test`) summarised;
 //! - [`hook_symbols`]: a production kernel has no test or benchmark hook
 //!   (read off its symbol table);
+//! - [`disk_persistence`]: the file tests' disk across boots, a run killed
+//!   while writing, and the host's `e2fsck` on the image;
 //! - [`out_of_tree`]: an app made by `new` outside the repository runs and
 //!   passes its test, through `cargo xtask` and `cargo libos`.
 
+pub mod disk_persistence;
 pub mod hook_symbols;
 pub mod host_tests;
 pub mod out_of_tree;

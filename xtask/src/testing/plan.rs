@@ -153,6 +153,18 @@ pub const SMP_TESTS_APP: &str = "smp-tests";
 /// they answer -ENOSYS (exit 0) or not (exit 1).
 pub const NO_HOOKS_APP: &str = "no-hooks";
 
+/// The app of the file tests: booted with `--files` of its `files/`
+/// folder and (under QEMU) a fresh ext2 disk (see the runner).
+pub const FS_TESTS_APP: &str = "fs-tests";
+
+/// The file tests' command line: a small RAM limit (so filling it is
+/// quick) and the disk at /data.
+const FS_WORDS: &[&str] = &["fs.ram=8M", "fs.disk=/data"];
+
+/// [`FS_TESTS_APP`] runs under these: one CPU, four (threads racing on one
+/// folder), and Bochs (no virtio: its disk tests say they are ignored).
+const FS_APP_CONFIGS: &[Config] = &[DEFAULT.with(FS_WORDS), DEFAULT.with(FS_WORDS).cpus(4), SKYLAKE_X.with(FS_WORDS)];
+
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
@@ -362,6 +374,13 @@ pub const SUITES: &[Suite] = &[
         target: Target::App(SMP_TESTS_APP, KernelKind::Testing),
         min_cpus: 2,
         configs: SMP_APP_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
+    },
+    Suite {
+        name: FS_TESTS_APP,
+        target: Target::App(FS_TESTS_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: FS_APP_CONFIGS,
         boots: &[PROTOCOL_BOOT],
     },
     // A production image (the kernel and the app built without hooks): the

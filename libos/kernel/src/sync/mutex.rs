@@ -44,10 +44,12 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Takes the lock if it is free.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-            .then_some(MutexGuard { lock: self })
+        // Not `then_some`: a guard made on failure would unlock when dropped.
+        if self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            Some(MutexGuard { lock: self })
+        } else {
+            None
+        }
     }
 }
 
