@@ -1,5 +1,5 @@
 //! Files, shaped like `std::fs` so code moves over by changing the path:
-//! [`File`], [`OpenOptions`], [`read`], [`read_to_string`], [`write`],
+//! [`File`], [`OpenOptions`], [`read`], [`read_to_string`], [`write()`],
 //! [`read_dir`], [`create_dir`], [`create_dir_all`], [`remove_file`],
 //! [`remove_dir`], [`remove_dir_all`], [`rename`], [`copy`],
 //! [`metadata`], [`symlink_metadata`], [`hard_link`], [`read_link`],
@@ -189,7 +189,15 @@ impl Default for OpenOptions {
 impl OpenOptions {
     /// Nothing set; mode 0o666 (before the umask).
     pub fn new() -> OpenOptions {
-        OpenOptions { read: false, write: false, append: false, truncate: false, create: false, create_new: false, mode: 0o666 }
+        OpenOptions {
+            read: false,
+            write: false,
+            append: false,
+            truncate: false,
+            create: false,
+            create_new: false,
+            mode: 0o666,
+        }
     }
     /// Open for reading.
     pub fn read(&mut self, on: bool) -> &mut Self {

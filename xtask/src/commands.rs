@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::build::image::Image;
 use crate::build::disk::{self, DiskSpec};
+use crate::build::image::Image;
 use crate::build::{Flavor, Layout, app, cpio};
 use crate::emulator::Emulator;
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};

@@ -43,7 +43,7 @@ fn open_errors() {
 fn directory_call_errors() {
     let d = fresh_dir("/tmp/dirs");
     let dc = |p: &str| c(&format!("{d}/{p}"));
-    // SAFETY (all calls below): NUL-terminated paths.
+    // SAFETY: every call below gets NUL-terminated paths.
     unsafe {
         sys::mkdir(dc("x").as_ptr(), 0o755).unwrap();
         assert_eq!(sys::mkdir(dc("x").as_ptr(), 0o755), Err(Errno::EEXIST));
@@ -73,7 +73,13 @@ fn directory_call_errors() {
         assert_eq!(fs::read(format!("{d}/x/f")).unwrap(), b"2");
         assert_eq!(fs::read(format!("{d}/y/g")).unwrap(), b"1");
         assert_eq!(
-            sys::renameat2(AT_FDCWD, dc("x/f").as_ptr(), AT_FDCWD, dc("y/g").as_ptr(), RENAME_EXCHANGE | RENAME_NOREPLACE),
+            sys::renameat2(
+                AT_FDCWD,
+                dc("x/f").as_ptr(),
+                AT_FDCWD,
+                dc("y/g").as_ptr(),
+                RENAME_EXCHANGE | RENAME_NOREPLACE
+            ),
             Err(Errno::EINVAL)
         );
         assert_eq!(sys::unlinkat(AT_FDCWD, dc("x/f").as_ptr(), 0x4), Err(Errno::EINVAL));
@@ -131,7 +137,10 @@ fn stat_statx_and_statfs_agree() {
     // SAFETY: NUL-terminated path, writable buffers.
     unsafe {
         sys::statx(AT_FDCWD, c("/etc/app.conf").as_ptr(), 0, STATX_BASIC_STATS, &mut x).unwrap();
-        assert_eq!(sys::statx(AT_FDCWD, c("/etc/app.conf").as_ptr(), AT_STATX_SYNC_TYPE, 0, &mut x), Err(Errno::EINVAL));
+        assert_eq!(
+            sys::statx(AT_FDCWD, c("/etc/app.conf").as_ptr(), AT_STATX_SYNC_TYPE, 0, &mut x),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(sys::statx(AT_FDCWD, c("/etc").as_ptr(), 0, STATX_RESERVED, &mut x), Err(Errno::EINVAL));
     }
     assert_eq!((x.stx_ino, x.stx_size, u32::from(x.stx_mode)), (st.st_ino, st.st_size as u64, st.st_mode));

@@ -10,7 +10,8 @@ const APP_CONF: &str = "name = fs-tests\nport = 8080\ngreeting = hello from --fi
 #[libos::test]
 fn the_config_from_files_reads_back() {
     assert_eq!(fs::read_to_string("/etc/app.conf").unwrap(), APP_CONF);
-    let lines: Vec<String> = BufReader::new(fs::File::open("/etc/app.conf").unwrap()).lines().map(|l| l.unwrap()).collect();
+    let lines: Vec<String> =
+        BufReader::new(fs::File::open("/etc/app.conf").unwrap()).lines().map(|l| l.unwrap()).collect();
     assert_eq!(lines, ["name = fs-tests", "port = 8080", "greeting = hello from --files"]);
     assert_eq!(fs::read("/etc/nested/deeper/leaf.txt").unwrap(), b"three levels down\n");
 }

@@ -116,7 +116,8 @@ fn pread_pwrite_readv_writev() {
     let path = format!("{d}/f");
     let fd = open(&path, O_CREAT | O_RDWR, 0o644).unwrap();
     let parts: [&[u8]; 3] = [b"hello ", b"", b"world"];
-    let iov: Vec<Iovec> = parts.iter().map(|p| Iovec { iov_base: p.as_ptr() as u64, iov_len: p.len() as u64 }).collect();
+    let iov: Vec<Iovec> =
+        parts.iter().map(|p| Iovec { iov_base: p.as_ptr() as u64, iov_len: p.len() as u64 }).collect();
     // SAFETY: the iovecs point at live buffers.
     assert_eq!(unsafe { sys::writev(fd, iov.as_ptr(), 3) }, Ok(11));
     // SAFETY: as above.
@@ -124,10 +125,8 @@ fn pread_pwrite_readv_writev() {
     assert_eq!(sys::lseek(fd, 0, SEEK_CUR), Ok(11), "pwrite leaves the offset");
     let mut a = [0u8; 5];
     let mut b = [0u8; 6];
-    let iov = [
-        Iovec { iov_base: a.as_mut_ptr() as u64, iov_len: 5 },
-        Iovec { iov_base: b.as_mut_ptr() as u64, iov_len: 6 },
-    ];
+    let iov =
+        [Iovec { iov_base: a.as_mut_ptr() as u64, iov_len: 5 }, Iovec { iov_base: b.as_mut_ptr() as u64, iov_len: 6 }];
     sys::lseek(fd, 0, SEEK_SET).unwrap();
     // SAFETY: as above.
     assert_eq!(unsafe { sys::readv(fd, iov.as_ptr(), 2) }, Ok(11));

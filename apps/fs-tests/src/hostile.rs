@@ -30,7 +30,7 @@ fn an_unterminated_path_at_the_end_of_memory_is_efault() {
     // SAFETY: the last 100 bytes of our page, no NUL among them.
     unsafe { core::ptr::write_bytes(tail as *mut u8, b'a', 100) };
     let p: *const u8 = without_provenance(tail as usize);
-    // SAFETY (below): the kernel must stop at the hole.
+    // SAFETY: every call below must stop at the hole; the writes are to our page.
     unsafe {
         assert_eq!(sys::openat(AT_FDCWD, p, O_RDONLY, 0), Err(Errno::EFAULT));
         assert_eq!(sys::mkdir(p, 0o755), Err(Errno::EFAULT));
@@ -93,7 +93,7 @@ fn kernel_and_null_pointers_are_efault() {
     for addr in BAD.iter().copied().chain([0]) {
         let p: *const u8 = without_provenance(addr as usize);
         let m: *mut u8 = without_provenance_mut(addr as usize);
-        // SAFETY (below): the kernel must refuse every pointer.
+        // SAFETY: the kernel must refuse every pointer below.
         unsafe {
             assert_eq!(sys::openat(AT_FDCWD, p, O_RDONLY, 0), Err(Errno::EFAULT), "{addr:#x}");
             assert_eq!(sys::stat(p, without_provenance_mut(0x1000)), Err(Errno::EFAULT));

@@ -118,7 +118,9 @@ impl<W: Write> BufWriter<W> {
                 break Ok(());
             }
             match inner.write(&self.buf[written..]) {
-                Ok(0) => break Err(super::Error::new(super::ErrorKind::WriteZero, "failed to write the buffered data")),
+                Ok(0) => {
+                    break Err(super::Error::new(super::ErrorKind::WriteZero, "failed to write the buffered data"));
+                }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == super::ErrorKind::Interrupted => {}
                 Err(e) => break Err(e),

@@ -117,7 +117,8 @@ pub fn pack_dir(dir: &Path) -> Result<Vec<u8>> {
             let name = rel.as_os_str().as_bytes().to_vec();
             let kind = meta.file_type();
             if kind.is_symlink() {
-                let target = std::fs::read_link(&path).with_context(|| format!("reading the link {}", path.display()))?;
+                let target =
+                    std::fs::read_link(&path).with_context(|| format!("reading the link {}", path.display()))?;
                 out.push(Owned { name, mode: S_IFLNK | 0o777, data: target.as_os_str().as_bytes().to_vec(), mtime });
             } else if kind.is_dir() {
                 out.push(Owned { name, mode: S_IFDIR | perm, data: Vec::new(), mtime });

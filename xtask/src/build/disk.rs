@@ -36,7 +36,8 @@ pub fn parse(spec: &str) -> Result<DiskSpec, String> {
     let size = match rest {
         None => None,
         Some(r) => {
-            let value = r.strip_prefix("size=").ok_or_else(|| format!("unknown disk option {r:?} (expected size=SIZE)"))?;
+            let value =
+                r.strip_prefix("size=").ok_or_else(|| format!("unknown disk option {r:?} (expected size=SIZE)"))?;
             Some(parse_size(value).ok_or_else(|| format!("{value:?} is not a size (e.g. 64M, 1G)"))?)
         }
     };

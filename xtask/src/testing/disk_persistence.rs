@@ -111,7 +111,10 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
     };
     let image = setup.dir.join("persistence.img");
     let _ = std::fs::remove_file(&image);
-    if let Err(e) = std::fs::create_dir_all(&setup.dir).map_err(anyhow::Error::from).and_then(|()| disk::format_new(&image, 32 << 20)) {
+    if let Err(e) = std::fs::create_dir_all(&setup.dir)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| disk::format_new(&image, 32 << 20))
+    {
         report(TestResult::failed(NAMES[0], format!("making the disk: {e:#}")));
         return;
     }
@@ -141,7 +144,10 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
     // 3. Killed mid-write: preen repairs the image (on a copy).
     let (v, out) = boot(setup, &image, "churn", Duration::from_secs(CHURN_SECS));
     if !matches!(v, Verdict::TimedOut(_)) || !out.contains("churning until killed") {
-        report(TestResult::failed(NAMES[2], format!("churn was to be killed while writing, but ended {v:?}: {}", tail(&out))));
+        report(TestResult::failed(
+            NAMES[2],
+            format!("churn was to be killed while writing, but ended {v:?}: {}", tail(&out)),
+        ));
         return;
     }
     let copy = setup.dir.join("persistence-killed.img");
@@ -158,7 +164,10 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
     report(if p_code <= 1 && after == 0 {
         TestResult::ok(NAMES[2])
     } else {
-        TestResult::failed(NAMES[2], format!("e2fsck -fp exit {p_code}: {} / then -fn {after}: {}", tail(&p_text), tail(&after_text)))
+        TestResult::failed(
+            NAMES[2],
+            format!("e2fsck -fp exit {p_code}: {} / then -fn {after}: {}", tail(&p_text), tail(&after_text)),
+        )
     });
     let _ = std::fs::remove_file(&copy);
 

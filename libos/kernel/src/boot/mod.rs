@@ -151,7 +151,7 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
     // ranges above, so the frame allocator leaves it alone for good.
     let mut root_archive = None;
     let _ = mbi.for_each_module(&mem, |m| {
-        if root_archive.is_none() && m.range.len() > 0 {
+        if root_archive.is_none() && !m.range.is_empty() {
             root_archive = Some(m.range);
         }
     });

@@ -47,7 +47,13 @@ impl FileObject for Console {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat { st_mode: S_IFCHR | 0o600, st_rdev: CONSOLE_RDEV, st_nlink: 1, st_blksize: 1024, ..Default::default() })
+        Ok(Stat {
+            st_mode: S_IFCHR | 0o600,
+            st_rdev: CONSOLE_RDEV,
+            st_nlink: 1,
+            st_blksize: 1024,
+            ..Default::default()
+        })
     }
 
     fn poll(&self) -> u32 {

@@ -88,13 +88,19 @@ impl FdTable {
     /// `FD_CLOEXEC` of `fd`.
     pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
         let slots = self.slots.lock();
-        usize::try_from(fd).ok().and_then(|i| slots.get(i)).and_then(|s| s.as_ref()).map(|s| s.cloexec).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| slots.get(i))
+            .and_then(|s| s.as_ref())
+            .map(|s| s.cloexec)
+            .ok_or(Errno::EBADF)
     }
 
     /// Sets `FD_CLOEXEC` of `fd`.
     pub fn set_cloexec(&self, fd: i32, on: bool) -> Result<(), Errno> {
         let mut slots = self.slots.lock();
-        let slot = usize::try_from(fd).ok().and_then(|i| slots.get_mut(i)).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)?;
+        let slot =
+            usize::try_from(fd).ok().and_then(|i| slots.get_mut(i)).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)?;
         slot.cloexec = on;
         Ok(())
     }

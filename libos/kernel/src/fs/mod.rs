@@ -10,7 +10,7 @@
 //!   PATH (made in `/` if missing). The name-level logic (lookup, mounts,
 //!   Linux's errors) is the host-tested `libos_fs`; each mounted file system
 //!   is behind a sleeping [`Mutex`] (its calls may wait for the disk).
-//! - [`file`]: open file descriptions over a [`file::FileObject`] trait;
+//! - [`file`](mod@file): open file descriptions over a [`file::FileObject`] trait;
 //!   [`fd_table`]: a process's descriptors; [`inode_file`]: a file on a
 //!   mount; [`pipe`]; [`console_file`]: fds 0, 1, 2.
 //! - [`ProcessFiles`]: what a process has (descriptors, current
@@ -123,9 +123,7 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
         }
     };
     let mut table = MountTable::new(FsMutex(Mutex::new(Box::new(root))), false, DEV_ROOT);
-    match RamFs::new(limit, clock.clone())
-        .and_then(|tmp| mount_at(&mut table, b"/tmp", Box::new(tmp), DEV_TMP))
-    {
+    match RamFs::new(limit, clock.clone()).and_then(|tmp| mount_at(&mut table, b"/tmp", Box::new(tmp), DEV_TMP)) {
         Ok(()) => lines.push(format!("/tmp     ramfs, limit {} KiB", limit >> 10)),
         Err(e) => lines.push(format!("/tmp     not mounted: {e:?}")),
     }
@@ -135,12 +133,14 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
             Some(dev) => {
                 let read_only = dev.is_read_only();
                 match libos_fs::ext2::Ext2::mount(disk::Disk(dev), clock.clone(), read_only) {
-                    Err(e) => lines.push(format!("{path}: the disk {} has no usable ext2 file system ({e:?})", dev.name())),
+                    Err(e) => {
+                        lines.push(format!("{path}: the disk {} has no usable ext2 file system ({e:?})", dev.name()))
+                    }
                     Ok(fs) => match mount_at(&mut table, path.as_bytes(), Box::new(fs), DEV_DISK) {
                         Ok(()) => lines.push(format!(
                             "{path:<8} ext2 on {} ({} MiB){}",
                             dev.name(),
-                            dev.block_count() * dev.block_size() as u64 >> 20,
+                            (dev.block_count() * dev.block_size() as u64) >> 20,
                             if read_only { ", read-only" } else { "" }
                         )),
                         Err(e) => lines.push(format!("{path}: cannot mount the disk there ({e:?})")),

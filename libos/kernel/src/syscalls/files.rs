@@ -13,8 +13,8 @@ use libos_abi::abi_types::Timespec;
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_STATX_SYNC_TYPE, AT_SYMLINK_NOFOLLOW,
-    O_CLOEXEC, O_CREAT, O_TMPFILE, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, R_OK, S_IALLUGO, STATX_BASIC_STATS,
-    STATX_RESERVED, Stat, Statfs, Statx, StatxTimestamp, UTIME_NOW, UTIME_OMIT, W_OK, X_OK,
+    O_CLOEXEC, O_CREAT, O_TMPFILE, O_TRUNC, O_WRONLY, R_OK, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IALLUGO,
+    STATX_BASIC_STATS, STATX_RESERVED, Stat, Statfs, Statx, StatxTimestamp, UTIME_NOW, UTIME_OMIT, W_OK, X_OK,
 };
 use libos_abi::syscalls::Files;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
@@ -25,8 +25,8 @@ use libos_fs::vfs::{self, Caller};
 
 use super::descriptors::file;
 use super::{Cx, Kernel};
-use crate::fs::file::OpenFile;
 use crate::fs::fd_table::NOFILE_LIMIT;
+use crate::fs::file::OpenFile;
 use crate::fs::inode_file::InodeFile;
 use crate::fs::user_path::copy_path;
 use crate::fs::{mounts, path_of};
@@ -359,7 +359,13 @@ impl Files for Kernel {
         symlink_at(target, dirfd, path)
     }
 
-    fn readlinkat(_cx: &mut Cx, dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> Result<usize, Errno> {
+    fn readlinkat(
+        _cx: &mut Cx,
+        dirfd: i32,
+        path: UserPtr<u8>,
+        buf: UserPtrMut<u8>,
+        size: usize,
+    ) -> Result<usize, Errno> {
         readlink_at(dirfd, path, buf, size)
     }
 
@@ -371,7 +377,13 @@ impl Files for Kernel {
         access_at(dirfd, path, mode, 0)
     }
 
-    fn utimensat(_cx: &mut Cx, dirfd: i32, path: UserPtr<u8>, times: UserPtr<Timespec>, flags: i32) -> Result<(), Errno> {
+    fn utimensat(
+        _cx: &mut Cx,
+        dirfd: i32,
+        path: UserPtr<u8>,
+        times: UserPtr<Timespec>,
+        flags: i32,
+    ) -> Result<(), Errno> {
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -411,7 +423,14 @@ impl Files for Kernel {
         rename_at(olddirfd, old, newdirfd, new, flags)
     }
 
-    fn statx(_cx: &mut Cx, dirfd: i32, path: UserPtr<u8>, flags: i32, mask: u32, buf: UserPtrMut<Statx>) -> Result<(), Errno> {
+    fn statx(
+        _cx: &mut Cx,
+        dirfd: i32,
+        path: UserPtr<u8>,
+        flags: i32,
+        mask: u32,
+        buf: UserPtrMut<Statx>,
+    ) -> Result<(), Errno> {
         if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE || mask & STATX_RESERVED != 0 {
             return Err(Errno::EINVAL);
         }

@@ -371,7 +371,10 @@ pub(crate) mod tests {
         let out = dir.join("initramfs.cpio");
         write_initramfs(&elf, &out).unwrap();
         let bytes = std::fs::read(&out).unwrap();
-        assert_eq!(bytes, crate::build::cpio::archive(&[crate::build::cpio::Member::file("init", 0o755, b"\x7fELF...")]).unwrap());
+        assert_eq!(
+            bytes,
+            crate::build::cpio::archive(&[crate::build::cpio::Member::file("init", 0o755, b"\x7fELF...")]).unwrap()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
