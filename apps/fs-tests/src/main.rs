@@ -6,7 +6,8 @@
 //! `main` has the modes of the xtask's multi-boot disk test:
 //! `persist-write` writes files to `/data/persist`, `fsync`s and exits;
 //! `persist-check` checks them on the next boot; `churn` writes until the
-//! xtask kills the run (a crash in the middle of writing).
+//! xtask kills the run (a crash in the middle of writing); `measure`
+//! prints rough costs (see `measure.rs`).
 #![no_std]
 #![no_main]
 
@@ -15,6 +16,7 @@ mod config;
 mod descriptors;
 mod disk;
 mod hostile;
+mod measure;
 mod pipes;
 mod space;
 mod stress;
@@ -27,6 +29,7 @@ fn main() -> i32 {
         "persist-write" => disk::persist_write(),
         "persist-check" => disk::persist_check(),
         "churn" => disk::churn(),
+        "measure" => measure::run(),
         _ => {
             libos::println!("fs-tests: run with `cargo xtask test fs_tests`");
             0
