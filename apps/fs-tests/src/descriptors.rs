@@ -18,7 +18,11 @@ fn the_console_is_0_1_and_2() {
     assert_eq!(write_fd(1, b"fs-tests: written through fd 1\n"), Ok(31));
     assert_eq!(write_fd(2, b""), Ok(0));
     assert_eq!(sys::lseek(1, 0, SEEK_SET), Err(Errno::ESPIPE));
-    assert_eq!(sys::fcntl(1, F_GETFL, 0), Ok(O_RDWR));
+    assert_eq!(sys::fcntl(0, F_GETFL, 0), Ok(O_RDONLY));
+    assert_eq!(sys::fcntl(1, F_GETFL, 0), Ok(O_WRONLY));
+    assert_eq!(sys::fcntl(2, F_GETFL, 0), Ok(O_WRONLY));
+    assert_eq!(read_fd(1, 1), Err(Errno::EBADF));
+    assert_eq!(write_fd(0, b"x"), Err(Errno::EBADF));
 }
 
 #[libos::test]

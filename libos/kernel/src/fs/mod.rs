@@ -194,19 +194,24 @@ pub struct ProcessFiles {
 }
 
 impl ProcessFiles {
-    /// A new process's: the console as 0, 1 and 2, `/` as its current
-    /// directory, umask 022.
+    /// A new process's: the console as 0 (read) and 1, 2 (write), `/` as
+    /// its current directory, umask 022.
     pub fn new() -> ProcessFiles {
         let files = ProcessFiles {
             fds: fd_table::FdTable::new(),
             cwd: SpinLock::new(MOUNTS.get().map_or(Location { mount: 0, ino: 0 }, |t| t.root())),
             umask: AtomicU32::new(0o022),
         };
-        let console = Arc::new(file::OpenFile::new(Box::new(console_file::Console), libos_abi::fs_types::O_RDWR));
-        for _ in 0..3 {
-            // Cannot fail: the table is empty.
-            let _ = files.fds.install(console.clone(), false, 0);
-        }
+        // Standard input reads the console; standard output and error (one
+        // description) write it: as a shell's `< /dev/console > /dev/console
+        // 2>&1` would set them up, so a read of 1 or 2 is EBADF (not a read
+        // that waits for typing, as on a terminal opened O_RDWR).
+        let input = Arc::new(file::OpenFile::new(Box::new(console_file::Console), libos_abi::fs_types::O_RDONLY));
+        let output = Arc::new(file::OpenFile::new(Box::new(console_file::Console), libos_abi::fs_types::O_WRONLY));
+        // Cannot fail: the table is empty.
+        let _ = files.fds.install(input, false, 0);
+        let _ = files.fds.install(output.clone(), false, 1);
+        let _ = files.fds.install(output, false, 2);
         files
     }
 
