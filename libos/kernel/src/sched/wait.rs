@@ -203,7 +203,11 @@ fn wait(
         // The registrations are visible before the check (see "No lost
         // wake-ups").
         fence(Ordering::SeqCst);
-        if result.is_ok() && !ready() {
+        // `ready` is not called again once it said yes: a caller may act in
+        // it (a lock taken inside the check) and a second call would undo
+        // what the first one saw.
+        let now_ready = result.is_ok() && ready();
+        if result.is_ok() && !now_ready {
             result = sleep_blocked(&me, deadline, interruptible);
         } else {
             cancel_block(&me);
@@ -213,6 +217,9 @@ fn wait(
         }
         interrupts::restore(irqs);
         result?;
+        if now_ready {
+            return Ok(WaitResult::Ready);
+        }
     }
 }
 
