@@ -175,3 +175,39 @@ fn rt_sigsuspend_waits_under_its_mask_and_restores_the_old_one() {
         assert_eq!(sys::rt_sigsuspend(0x5000_0000_0000 as *const u64, 8), Err(Errno::EFAULT));
     }
 }
+
+static PIPE: [AtomicI32; 2] = [const { AtomicI32::new(-1) }; 2];
+
+fn open_pipe() {
+    let mut fds = [-1i32; 2];
+    // SAFETY: two ints for the kernel to fill.
+    unsafe { sys::pipe(fds.as_mut_ptr()) }.expect("pipe");
+    PIPE[0].store(fds[0], SeqCst);
+    PIPE[1].store(fds[1], SeqCst);
+}
+
+fn read_pipe() -> Result<usize, Errno> {
+    let mut byte = [0u8; 1];
+    // SAFETY: a local buffer.
+    unsafe { sys::read(PIPE[0].load(SeqCst), byte.as_mut_ptr(), 1) }
+}
+
+#[libos::test]
+fn a_handler_interrupts_a_pipe_read_with_eintr() {
+    install(sig::SIGUSR1, count, 0, 0);
+    open_pipe();
+    assert_eq!(signal_while_waiting(u32::MAX, read_pipe, || {}), Err(Errno::EINTR));
+    assert!(HANDLED.load(SeqCst) >= 1);
+}
+
+#[libos::test]
+fn sa_restart_restarts_a_pipe_read() {
+    install(sig::SIGUSR1, count, sa::SA_RESTART, 0);
+    open_pipe();
+    let r = signal_while_waiting(3, read_pipe, || {
+        // SAFETY: one byte from a static.
+        let _ = unsafe { sys::write(PIPE[1].load(SeqCst), b"x".as_ptr(), 1) };
+    });
+    assert_eq!(r, Ok(1), "the read went on after each handler");
+    assert_eq!(HANDLED.load(SeqCst), 3);
+}

@@ -204,8 +204,8 @@
 //! ```
 
 use crate::abi_types::{Timespec, Utsname};
-use crate::signal::{SigAction, StackT};
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
+use crate::signal::{SigAction, StackT};
 use crate::user_ptr::{UserPtr, UserPtrMut};
 
 libos_macros::syscall_table! {
