@@ -61,7 +61,8 @@ pub fn do_signal(regs: &mut PtRegs, in_syscall: bool) {
             if act.handler == SIG_DFL {
                 drop((ts, ps));
                 drop(task);
-                end_by_signal(regs, &process, info);
+                drop(process);
+                end_by_signal(regs, info);
             }
             // A handler runs: Linux's `signal_setup_done`.
             if act.flags & sa::SA_RESETHAND != 0 {
@@ -100,7 +101,8 @@ pub fn do_signal(regs: &mut PtRegs, in_syscall: bool) {
             }
             Err(e) => {
                 drop(task);
-                unusable_frame(regs, &process, info, e)
+                drop(process);
+                unusable_frame(regs, info, e)
             }
         }
     }
@@ -124,14 +126,14 @@ fn apply_outcome(regs: &mut PtRegs, outcome: SyscallOutcome) {
 
 /// The app ends by `info`'s default action: the report, then every thread
 /// ends; exit status 128 + the signal.
-fn end_by_signal(regs: &PtRegs, _process: &Arc<Process>, info: PendingInfo) -> ! {
+fn end_by_signal(regs: &PtRegs, info: PendingInfo) -> ! {
     interrupts::enable();
     kill_current(regs, Cause::Signal { info })
 }
 
 /// The handler's frame could not be written: the app ends with SIGSEGV
 /// (Linux's `force_sigsegv` then finds the default action).
-fn unusable_frame(regs: &PtRegs, _process: &Arc<Process>, info: PendingInfo, why: SetupError) -> ! {
+fn unusable_frame(regs: &PtRegs, info: PendingInfo, why: SetupError) -> ! {
     interrupts::enable();
     kill_current(regs, Cause::SignalFrame { info, why })
 }
