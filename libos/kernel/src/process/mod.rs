@@ -252,6 +252,10 @@ impl Process {
         };
         if last {
             self.exited.wake_all();
+        } else {
+            // A signal sent to the process that this thread was told about
+            // goes to another thread now.
+            crate::signal::retarget_shared(self);
         }
     }
 

@@ -182,3 +182,26 @@ pub fn send_to_thread(task: &Arc<Task>, info: PendingInfo) {
         wake_for_signal(task);
     }
 }
+
+/// Tells every thread of `process` that does not block a signal pending for
+/// the whole process about it: called when a thread exits, since it may
+/// have been the one told (Linux's `retarget_shared_pending`).
+pub fn retarget_shared(process: &Process) {
+    let threads = process.threads();
+    let mut told = alloc::vec::Vec::new();
+    {
+        let ps = process.signals.lock();
+        if ps.shared.set() == 0 {
+            return;
+        }
+        for t in &threads {
+            let ts = t.signals.lock();
+            if ps.shared.set() & !ts.blocked != 0 && !t.flags.any(flag::SIGPENDING) && told.try_reserve(1).is_ok() {
+                told.push(t.clone());
+            }
+        }
+    }
+    for t in told {
+        wake_for_signal(&t);
+    }
+}
