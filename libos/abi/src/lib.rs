@@ -27,6 +27,7 @@ pub mod fs_types;
 pub mod image;
 pub mod nospec;
 pub mod run;
+pub mod signal;
 pub mod syscall_arg;
 pub mod syscalls;
 pub mod test;
