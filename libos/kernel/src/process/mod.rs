@@ -191,6 +191,11 @@ impl Process {
         Ok(())
     }
 
+    /// How many threads it has.
+    pub fn thread_count(&self) -> usize {
+        self.inner.lock().threads.len()
+    }
+
     /// Ends the whole process with `status` (the first status wins): every
     /// thread is marked to die before it next returns to ring 3.
     pub fn exit_group(&self, status: ExitStatus) {
