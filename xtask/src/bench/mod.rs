@@ -50,6 +50,7 @@
 
 mod breakdown;
 mod env;
+mod files;
 mod float;
 mod lines;
 mod linux;
@@ -149,11 +150,13 @@ pub enum Part {
     Scaling,
     /// The per-phase breakdown of a round trip.
     Breakdown,
+    /// The file workload (ours; the Linux guest's with [`Part::Linux`]).
+    Files,
 }
 
 impl Part {
     /// Every part, in `--only`'s spelling.
-    pub const ALL: [(&'static str, Part); 8] = [
+    pub const ALL: [(&'static str, Part); 9] = [
         ("syscalls", Part::Syscalls),
         ("bochs", Part::Bochs),
         ("tcg", Part::Tcg),
@@ -162,6 +165,7 @@ impl Part {
         ("memory", Part::Memory),
         ("scaling", Part::Scaling),
         ("breakdown", Part::Breakdown),
+        ("files", Part::Files),
     ];
 
     /// `--only`'s parser.
@@ -744,6 +748,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
         targets: Vec::new(),
         notes,
         linux: None,
+        files: Vec::new(),
         breakdown: Vec::new(),
         figures: Vec::new(),
     };
@@ -769,6 +774,9 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
     }
     if plan.runs(Part::Scaling) {
         bench.scaling(&mut report)?;
+    }
+    if plan.runs(Part::Files) {
+        report.files = bench.files()?;
     }
     if plan.runs(Part::Breakdown) {
         report.breakdown = breakdown::run(&bench)?;
