@@ -30,8 +30,7 @@ fn proc_self_links_to_the_pid_and_exe_to_the_app() {
     assert_eq!(stat("/proc/self", AT_SYMLINK_NOFOLLOW).unwrap().st_mode & S_IFMT, S_IFLNK);
     assert_eq!(stat(&format!("/proc/{}", pid + 1000), 0), Err(Errno::ENOENT), "another pid");
     assert_eq!(readlink("/proc/cpuinfo"), Err(Errno::EINVAL), "not a link");
-    let names: Vec<String> =
-        fs::read_dir("/proc").unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<String> = fs::read_dir("/proc").unwrap().map(|e| e.unwrap().file_name()).collect();
     for want in ["cpuinfo", "meminfo", "self", &format!("{pid}")] {
         assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
     }

@@ -380,10 +380,7 @@ mod tests {
             "55d4f3a00000-55d4f3a02000 r--p 00000000 fe:01 1315092                    /usr/bin/cat\n"
         );
         let heap = MapsEntry { start: 0x55d4_f4c3_1000, end: 0x55d4_f4c5_2000, name: Some(b"[heap]"), ..ANON };
-        assert_eq!(
-            line(&heap),
-            "55d4f4c31000-55d4f4c52000 rw-p 00000000 00:00 0                          [heap]\n"
-        );
+        assert_eq!(line(&heap), "55d4f4c31000-55d4f4c52000 rw-p 00000000 00:00 0                          [heap]\n");
         // Short addresses are padded to 8 digits; the name still starts at column 73.
         let low = MapsEntry { start: 0x40_0000, end: 0x40_1000, exec: true, offset: 0x1000, name: Some(b"/a"), ..ANON };
         let l = line(&low);

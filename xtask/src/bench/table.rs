@@ -340,14 +340,12 @@ fn files(out: &mut String, report: &Report) {
     section(
         out,
         &format!(
-            "Files: /tmp (RAM), a {} MiB file; instructions per call under -icount, throughput under plain TCG              (one run)",
+            "Files: /tmp (RAM), a {} MiB file; instructions per call under -icount, throughput under plain TCG (one run)",
             bytes >> 20
         ),
     );
-    let mut table = Table::new(
-        &["workload", "libos [instr/call]", "Linux [instr/call]", "libos [MiB/s]", "Linux [MiB/s]"],
-        1,
-    );
+    let mut table =
+        Table::new(&["workload", "libos [instr/call]", "Linux [instr/call]", "libos [MiB/s]", "Linux [MiB/s]"], 1);
     for f in &report.files {
         let theirs = linux.iter().find(|l| l.op == f.op && l.chunk == f.chunk);
         let rate = |x: &crate::bench::files::FileFigure| {

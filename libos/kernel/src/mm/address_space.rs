@@ -25,9 +25,7 @@ use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use entry_asm::layout::{PAGE_SIZE, USER_END, USER_MIN};
 use libos_abi::errno::Errno;
-use libos_kcore::vm_regions::{
-    Kind, MappedFile, Prot, Region, RegionError, RegionSet, brk_ends, page_len, page_range,
-};
+use libos_kcore::vm_regions::{Kind, MappedFile, Prot, Region, RegionError, RegionSet, brk_ends, page_len, page_range};
 use x86_64::PhysAddr;
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags};

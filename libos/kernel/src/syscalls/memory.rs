@@ -50,7 +50,8 @@ fn read_file_pages(file: &OpenFile, offset: u64, len: u64) -> Result<(Vec<u64>, 
             let page = unsafe { core::slice::from_raw_parts_mut(phys::to_virt(f), PAGE_SIZE as usize) };
             let mut done = 0;
             while done < page.len() {
-                let n = mounts.with(at.mount, |fs| fs.read(at.ino, offset + i * PAGE_SIZE + done as u64, &mut page[done..]))?;
+                let n = mounts
+                    .with(at.mount, |fs| fs.read(at.ino, offset + i * PAGE_SIZE + done as u64, &mut page[done..]))?;
                 if n == 0 {
                     break;
                 }
@@ -122,7 +123,17 @@ impl Memory for Kernel {
             }
             let (frames, size, dev, ino) = read_file_pages(&file, offset, length as u64)?;
             return space()
-                .mmap_file(addr as u64, length as u64, Prot(prot as u32), fixed, noreplace, (dev, ino, shared), offset, size, frames)
+                .mmap_file(
+                    addr as u64,
+                    length as u64,
+                    Prot(prot as u32),
+                    fixed,
+                    noreplace,
+                    (dev, ino, shared),
+                    offset,
+                    size,
+                    frames,
+                )
                 .map(|a| a as usize);
         }
         let prot = Prot(prot as u32);

@@ -108,10 +108,7 @@ fn identify() -> CpuIdentity {
             }
         }
     }
-    let (l7, ld1) = (
-        (l0.eax >= 7).then(|| __cpuid_count(7, 0)),
-        (l0.eax >= 0xd).then(|| __cpuid_count(0xd, 1)),
-    );
+    let (l7, ld1) = ((l0.eax >= 7).then(|| __cpuid_count(7, 0)), (l0.eax >= 0xd).then(|| __cpuid_count(0xd, 1)));
     let e1 = ext(0x8000_0001);
     CpuIdentity {
         vendor,
