@@ -131,7 +131,7 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
         Err(e) => lines.push(format!("/tmp     not mounted: {e:?}")),
     }
     match mount_proc(&mut table, &*clock) {
-        Ok(()) => lines.push(format!("/proc    procfs (self, <pid>/exe, maps, status, cpuinfo, meminfo), read-only")),
+        Ok(()) => lines.push("/proc    procfs (self, <pid>/exe, maps, status, cpuinfo, meminfo), read-only".into()),
         Err(e) => lines.push(format!("/proc    not mounted: {e:?}")),
     }
     if let Some(path) = disk_at {
