@@ -110,8 +110,8 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
     let root = match archive.map(|a| RamFs::from_cpio(a, limit, clock.clone())) {
         Some(Ok(fs)) => {
             lines.push(format!(
-                "/        ramfs over the {} KiB boot archive, limit {} KiB",
-                archive.map_or(0, |a| a.len()) >> 10,
+                "/        ramfs over the {}-byte boot archive, limit {} KiB",
+                archive.map_or(0, |a| a.len()),
                 limit >> 10
             ));
             fs
