@@ -100,6 +100,7 @@
 //! #   fn mprotect(_: &mut Caller, _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn munmap(_: &mut Caller, _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn brk(_: &mut Caller, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn msync(_: &mut Caller, _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
 //! # impl Sched for Kernel {
 //! #   fn sched_yield(_: &mut Caller) -> Result<(), Errno> { Ok(()) }
@@ -251,8 +252,11 @@ libos_macros::syscall_table! {
         /// page-aligned. Without a fixed flag `addr` is a hint the kernel may
         /// ignore. Errors: `EINVAL` for a zero `length`, an unaligned fixed
         /// `addr` or `offset`, unknown `prot` bits, or neither or both of
-        /// `MAP_PRIVATE` and `MAP_SHARED`; `EBADF` (a negative `fd`) or
-        /// `ENODEV` for a file mapping (there are no files); `EEXIST` when
+        /// `MAP_PRIVATE` and `MAP_SHARED`; for a file mapping, `EBADF` for a
+        /// descriptor that is not open, `EACCES` for one not open for reading
+        /// (or not for writing, with `MAP_SHARED` and `PROT_WRITE`), `ENODEV`
+        /// for a pipe, the console, a directory, a `/proc` file, or a
+        /// writable shared mapping (not supported); `EEXIST` when
         /// `MAP_FIXED_NOREPLACE` meets an existing mapping; `ENOMEM` when
         /// memory or address space runs out.
         ///
@@ -309,6 +313,14 @@ libos_macros::syscall_table! {
         /// instance).
         #[nr = 12]
         unsafe fn brk(addr: usize) -> usize;
+
+        /// Writes a mapped file's changed pages back (Linux's `msync`,
+        /// `flags` = `MS_ASYNC`, `MS_SYNC` (not both), `MS_INVALIDATE`).
+        ///
+        /// Errors: `EINVAL` for an unaligned `addr` or bad `flags`, `ENOMEM`
+        /// when part of the range is not mapped.
+        #[nr = 26]
+        fn msync(addr: usize, length: usize, flags: i32);
     }
 
     /// Scheduling: yielding the CPU, CPU affinity, the current CPU (Linux's
@@ -1001,6 +1013,11 @@ mod tests {
             cx.record("brk", &[addr as i128]);
             Ok(0x60_0000)
         }
+
+        fn msync(cx: &mut Recorder, addr: usize, length: usize, flags: i32) -> Result<(), Errno> {
+            cx.record("msync", &[addr as i128, length as i128, flags.into()]);
+            Ok(())
+        }
     }
 
     impl Sched for Mock {
@@ -1504,7 +1521,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 20 + 32 + 9);
+        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

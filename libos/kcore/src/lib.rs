@@ -32,6 +32,7 @@ pub mod limits;
 pub mod multiboot;
 pub mod pci;
 pub mod phys_range;
+pub mod proc_text;
 pub mod signal;
 pub mod time;
 pub mod vm_regions;

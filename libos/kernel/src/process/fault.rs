@@ -95,7 +95,11 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     let (signo, vec, address) = match cause {
         Cause::Exception { vector: v, page_fault } => {
             let cr2 = Cr2::read_raw();
-            let signo = if page_fault == Some(FaultError::OutOfMemory) { signal::SIGKILL } else { signal_for(v) };
+            let signo = match page_fault {
+                Some(FaultError::OutOfMemory) => signal::SIGKILL,
+                Some(FaultError::PastEndOfFile) => signal::SIGBUS,
+                _ => signal_for(v),
+            };
             p(format_args!(
                 "[libos] app '{}' (pid {}, {thread}) killed by {}: {} {} (vector {v}) in ring 3 at RIP {:#x}",
                 process.name,
@@ -113,6 +117,7 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
                     Some(FaultError::StackOverflow) => "stack overflow (into the guard gap below the stack)",
                     Some(FaultError::Protection) => "the mapping does not allow this access",
                     Some(FaultError::OutOfMemory) => "out of memory",
+                    Some(FaultError::PastEndOfFile) => "past the end of the mapped file",
                     None => AddressClass::of(cr2, USER_MIN, USER_END).describe(),
                 };
                 p(format_args!("  faulting address {cr2:#x}: {what} ({why})"));

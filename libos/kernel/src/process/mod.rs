@@ -117,6 +117,8 @@ struct TestRecords {
     expected_fault_thread: Option<(u32, ThreadName)>,
     /// The code the app must exit with (`EXPECT_EXIT_CODE`).
     expected_exit_code: Option<i32>,
+    /// The signal a killing fault must be reported as (`EXPECT_SIGNAL`).
+    expected_signal: Option<u8>,
 }
 
 /// Most tests one app may register (`libos_test_register`): the records are
@@ -206,6 +208,11 @@ impl Process {
         Ok(())
     }
 
+    /// How many threads it has.
+    pub fn thread_count(&self) -> usize {
+        self.inner.lock().threads.len()
+    }
+
     /// Ends the whole process with `status` (the first status wins): every
     /// thread is marked to die before it next returns to ring 3.
     pub fn exit_group(&self, status: ExitStatus) {
@@ -292,6 +299,16 @@ impl Process {
     /// The code the app must exit with, if it set one.
     pub fn expected_exit_code(&self) -> Option<i32> {
         self.inner.lock().test.expected_exit_code
+    }
+
+    /// Sets the signal a killing fault must be reported as (test hook).
+    pub fn expect_signal(&self, signo: u8) {
+        self.inner.lock().test.expected_signal = Some(signo);
+    }
+
+    /// The signal a killing fault must be reported as, if the app set one.
+    pub fn expected_signal(&self) -> Option<u8> {
+        self.inner.lock().test.expected_signal
     }
 
     /// Sets the error code a killing fault must have (test hook).
