@@ -81,7 +81,7 @@ fn epoll_ctl_errors_are_linux_s() {
     assert_eq!(ctl(ep, EPOLL_CTL_ADD, 800, EPOLLIN, 0), Err(Errno::EBADF));
     assert_eq!(ctl(800, EPOLL_CTL_ADD, r, EPOLLIN, 0), Err(Errno::EBADF));
     // SAFETY: the kernel checks the event's address.
-    assert_eq!(unsafe { sys::epoll_ctl(ep, EPOLL_CTL_ADD, w, 8 as *const EpollEvent) }, Err(Errno::EFAULT));
+    assert_eq!(unsafe { sys::epoll_ctl(ep, EPOLL_CTL_ADD, w, LOW_ADDR as *const EpollEvent) }, Err(Errno::EFAULT));
     // SAFETY: DEL does not read the event.
     assert_eq!(unsafe { sys::epoll_ctl(ep, EPOLL_CTL_DEL, r, null()) }, Ok(()));
     // EPOLLEXCLUSIVE: accepted with ADD only, and not with EPOLLONESHOT.

@@ -111,13 +111,16 @@ fn bad_pointers_are_efault_and_huge_counts_einval() {
         assert_eq!(sys::epoll_wait(900, evs.as_mut_ptr(), 4, 0), Err(Errno::EBADF));
         let mask = 0u64;
         assert_eq!(sys::epoll_pwait(ep, evs.as_mut_ptr(), 4, 0, &mask, 7), Err(Errno::EINVAL));
-        assert_eq!(sys::epoll_pwait(ep, evs.as_mut_ptr(), 4, 0, 8 as *const u64, 8), Err(Errno::EFAULT));
+        assert_eq!(sys::epoll_pwait(ep, evs.as_mut_ptr(), 4, 0, LOW_ADDR as *const u64, 8), Err(Errno::EFAULT));
         assert_eq!(sys::epoll_pwait(ep, evs.as_mut_ptr(), 4, 0, &mask, 8), Ok(0));
         let t = Timespec::new(0, 10_000_000);
         assert_eq!(sys::epoll_pwait2(ep, evs.as_mut_ptr(), 4, &t, ptr::null(), 0), Ok(0));
         let bad = Timespec::new(-1, 0);
         assert_eq!(sys::epoll_pwait2(ep, evs.as_mut_ptr(), 4, &bad, ptr::null(), 0), Err(Errno::EINVAL));
-        assert_eq!(sys::epoll_pwait2(ep, evs.as_mut_ptr(), 4, 8 as *const Timespec, ptr::null(), 0), Err(Errno::EFAULT));
+        assert_eq!(
+            sys::epoll_pwait2(ep, evs.as_mut_ptr(), 4, LOW_ADDR as *const Timespec, ptr::null(), 0),
+            Err(Errno::EFAULT)
+        );
         // poll: too many entries, entries out of reach.
         assert_eq!(sys::poll(null(), 1025, 0), Err(Errno::EINVAL));
         assert_eq!(sys::poll(null(), u32::MAX, 0), Err(Errno::EINVAL));
@@ -125,7 +128,7 @@ fn bad_pointers_are_efault_and_huge_counts_einval() {
         assert_eq!(sys::poll(KERNEL_ADDR as *mut PollFd, 2, 0), Err(Errno::EFAULT));
         assert_eq!(sys::poll(null(), 0, 0), Ok(0), "no entries: a sleep of 0 ms");
         // A read-only entry array: the revents cannot be written.
-        let ro = b"\x01\0\0\0\x04\0\0\0".as_ptr() as *mut PollFd;
+        let ro = READ_ONLY_POLLFD.as_ptr() as *mut PollFd;
         assert_eq!(sys::poll(ro, 1, 0), Err(Errno::EFAULT));
     }
     sys::close(ep).unwrap();

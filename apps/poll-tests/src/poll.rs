@@ -2,7 +2,6 @@
 
 use core::ptr;
 
-use libos::prelude::*;
 use libos::time::{Duration, Instant};
 
 use crate::util::*;
@@ -94,7 +93,8 @@ fn ppoll_writes_back_the_time_left_and_checks_its_arguments() {
     // SAFETY: the kernel checks the mask's address.
     assert_eq!(unsafe { sys::ppoll(fds.as_mut_ptr(), 1, &mut t, KERNEL_ADDR as *const u64, 8) }, Err(Errno::EFAULT));
     // SAFETY: as above, for the timeout.
-    assert_eq!(unsafe { sys::ppoll(fds.as_mut_ptr(), 1, 8 as *mut Timespec, ptr::null(), 8) }, Err(Errno::EFAULT));
+    let bad_timeout = unsafe { sys::ppoll(fds.as_mut_ptr(), 1, LOW_ADDR as *mut Timespec, ptr::null(), 8) };
+    assert_eq!(bad_timeout, Err(Errno::EFAULT));
     close_all(&[r, w, r2, w2]);
 }
 
@@ -147,7 +147,8 @@ fn select_refuses_closed_descriptors_and_bad_arguments() {
     let mut ws = set_of(&[1]);
     assert_eq!(select(i32::MAX, None, Some(&mut ws), None), Ok(1));
     // SAFETY: the kernel checks the set's address.
-    assert_eq!(unsafe { sys::select(64, 8 as *mut u64, ptr::null_mut(), ptr::null_mut(), ptr::null_mut()) }, Err(Errno::EFAULT));
+    let bad_set = unsafe { sys::select(64, LOW_ADDR as *mut u64, ptr::null_mut(), ptr::null_mut(), ptr::null_mut()) };
+    assert_eq!(bad_set, Err(Errno::EFAULT));
 }
 
 #[libos::test]

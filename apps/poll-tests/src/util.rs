@@ -98,5 +98,13 @@ pub fn null<T>() -> *mut T {
     ptr::null_mut()
 }
 
+/// An address in the app's half where nothing is mapped (the first
+/// pages).
+pub const LOW_ADDR: usize = 0x1000;
+
+/// Eight bytes of read-only memory (a `struct pollfd` whose `revents`
+/// cannot be written).
+pub static READ_ONLY_POLLFD: [u8; 8] = [1, 0, 0, 0, 4, 0, 0, 0];
+
 /// An address in the kernel's half.
 pub const KERNEL_ADDR: usize = 0xffff_8000_0000_0000;

@@ -106,10 +106,11 @@ pub fn check_ctl(op: i32, events: u32, target_is_epoll: bool) -> Result<u32, Err
     if !matches!(op, EPOLL_CTL_ADD | EPOLL_CTL_MOD | EPOLL_CTL_DEL) {
         return Err(Errno::EINVAL);
     }
-    if op != EPOLL_CTL_DEL && events & EPOLLEXCLUSIVE != 0 {
-        if op == EPOLL_CTL_MOD || target_is_epoll || events & !EXCLUSIVE_OK != 0 {
-            return Err(Errno::EINVAL);
-        }
+    if op != EPOLL_CTL_DEL
+        && events & EPOLLEXCLUSIVE != 0
+        && (op == EPOLL_CTL_MOD || target_is_epoll || events & !EXCLUSIVE_OK != 0)
+    {
+        return Err(Errno::EINVAL);
     }
     Ok(events | EPOLLERR | EPOLLHUP)
 }

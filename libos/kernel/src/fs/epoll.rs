@@ -4,7 +4,7 @@
 //! are ready.
 //!
 //! - When a watch reports is decided by
-//!   [`WatchState`](libos_fs::readiness::WatchState) (level-triggered,
+//!   [`WatchState`] (level-triggered,
 //!   `EPOLLET`, `EPOLLONESHOT`), from the file's readiness and its stamp (the
 //!   wake count of its queue, see [`super::wait_set`]).
 //! - A watch holds its file weakly: like Linux, which removes a file's
@@ -76,11 +76,7 @@ struct Watches {
 impl Epoll {
     /// A new, empty instance whose watches are charged to `owner`.
     pub fn new(owner: Arc<Process>) -> Epoll {
-        Epoll {
-            watches: SpinLock::new(Watches { map: BTreeMap::new(), next: None }),
-            changed: WaitQueue::new(),
-            owner,
-        }
+        Epoll { watches: SpinLock::new(Watches { map: BTreeMap::new(), next: None }), changed: WaitQueue::new(), owner }
     }
 
     /// The files watched now (dropping the watches of closed ones).
@@ -216,7 +212,7 @@ impl Epoll {
 impl FileObject for Epoll {
     fn stat(&self) -> Result<Stat, Errno> {
         // An anonymous inode, as Linux's "[eventpoll]".
-        Ok(Stat { st_mode: 0o600, st_nlink: 1, st_blksize: 4096, ..Default::default() }) 
+        Ok(Stat { st_mode: 0o600, st_nlink: 1, st_blksize: 4096, ..Default::default() })
     }
 
     /// `POLLIN` when `epoll_wait` would report something (nothing is used

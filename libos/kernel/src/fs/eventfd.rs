@@ -2,7 +2,7 @@
 //! takes the value (or 1, with `EFD_SEMAPHORE`), waiting while it is 0; a
 //! write adds, waiting while the sum would pass `2^64 - 2`; `O_NONBLOCK`
 //! turns waits into `EAGAIN`. The counter arithmetic is
-//! [`EventCounter`](libos_fs::readiness::EventCounter); each eventfd is
+//! [`EventCounter`]; each eventfd is
 //! charged to its app (`Resource::EventFds`).
 
 use alloc::sync::Arc;
@@ -70,9 +70,7 @@ impl FileObject for EventFd {
             if flags & O_NONBLOCK != 0 {
                 return Err(Errno::EAGAIN);
             }
-            wait_until(&self.queue, || {
-                libos_abi::poll_types::EVENTFD_MAX - self.counter.lock().value() >= add
-            })?;
+            wait_until(&self.queue, || libos_abi::poll_types::EVENTFD_MAX - self.counter.lock().value() >= add)?;
         }
     }
 

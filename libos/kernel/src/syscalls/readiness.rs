@@ -24,8 +24,7 @@ use libos_abi::poll_types::{
 use libos_abi::syscalls::Readiness;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 use libos_fs::readiness::{
-    check_ctl, fd_isset, fd_set, fd_words, millis_timeout, poll_revents, select_bits, timespec_timeout,
-    timeval_timeout,
+    check_ctl, fd_isset, fd_set, fd_words, millis_timeout, poll_revents, select_bits, timespec_timeout, timeval_timeout,
 };
 
 use super::files::files_of_caller;
@@ -64,11 +63,7 @@ struct Timeout {
 impl Timeout {
     fn after(ns: Option<u64>) -> Timeout {
         let now = time::monotonic_ns();
-        Timeout {
-            ns,
-            deadline: ns.map(time::deadline_after),
-            end_ns: ns.map_or(u64::MAX, |ns| now.saturating_add(ns)),
-        }
+        Timeout { ns, deadline: ns.map(time::deadline_after), end_ns: ns.map_or(u64::MAX, |ns| now.saturating_add(ns)) }
     }
 
     /// Only a look, no waiting.
@@ -331,8 +326,7 @@ impl Readiness for Kernel {
         let pack: SigsetArgpack = if sigmask.is_null() { SigsetArgpack::default() } else { read_user(sigmask.addr())? };
         let mask = sigmask_arg(pack.ss, pack.ss_len as usize)?;
         let t = Timeout::after(ns);
-        let result =
-            with_sigmask(mask, || do_select(nfds, [readfds.addr(), writefds.addr(), exceptfds.addr()], t));
+        let result = with_sigmask(mask, || do_select(nfds, [readfds.addr(), writefds.addr(), exceptfds.addr()], t));
         timespec_left(timeout.addr(), &t);
         result
     }
