@@ -173,3 +173,16 @@ fn pselect6_takes_a_timespec_and_checks_the_mask_argument() {
     assert_eq!(n, Err(Errno::EFAULT));
     close_all(&[r, w]);
 }
+
+#[libos::test]
+fn libos_io_poll_waits_with_a_duration() {
+    let (r, w) = pipe(0);
+    let mut fds = [libos::io::poll_fd(r, libos::io::POLLIN)];
+    let start = Instant::now();
+    assert_eq!(libos::io::poll(&mut fds, Some(Duration::from_micros(20_500))), Ok(0));
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    write_fd(w, b"x").unwrap();
+    assert_eq!(libos::io::poll(&mut fds, None), Ok(1));
+    assert_eq!(fds[0].revents as u32, libos::io::POLLIN);
+    close_all(&[r, w]);
+}
