@@ -178,3 +178,20 @@ fn ready_watches_take_turns_when_maxevents_is_small() {
     }
     sys::close(ep).unwrap();
 }
+
+/// Linux's epoll holds no reference to a watched file: its last close
+/// frees it even while a thread waits on the instance (here within
+/// `REGATHER_NS`, 50 ms).
+#[libos::test]
+fn a_watched_file_closed_while_a_thread_waits_really_closes() {
+    let (r, w) = pipe(0);
+    let ep = epoll();
+    ctl(ep, EPOLL_CTL_ADD, r, EPOLLIN, 1).unwrap();
+    let waiter = libos::thread::spawn(move || wait(ep, 4, 3000));
+    libos::thread::sleep(Duration::from_millis(20));
+    sys::close(r).unwrap();
+    libos::thread::sleep(Duration::from_millis(200));
+    assert_eq!(write_fd(w, b"x"), Err(Errno::EPIPE), "the read end is gone: no reader left");
+    assert_eq!(waiter.join().unwrap(), Ok(vec![]));
+    close_all(&[w, ep]);
+}

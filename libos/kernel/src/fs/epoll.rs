@@ -11,6 +11,10 @@
 //!   watches at its last close, a watch whose file is gone reports nothing
 //!   and is dropped (and its charge given back) at the instance's next
 //!   `epoll_ctl` or look. Watches survive a `dup` of the watched number.
+//!   A thread sleeping in `epoll_wait` holds the watched files (it sleeps on
+//!   their queues) and lets go of them every
+//!   [`REGATHER_NS`](super::wait_set::REGATHER_NS), so a close during the
+//!   sleep takes effect within that time.
 //! - Each watch is charged to the app (`Resource::EpollWatches`,
 //!   `ENOSPC` at the limit, as `max_user_watches`).
 //! - An instance may watch another (`poll` on an instance says `POLLIN`

@@ -24,16 +24,26 @@ use crate::sched::wait::{WaitQueue, WaitResult, wait_event};
 /// How deep epoll instances may nest (Linux's `EP_MAX_NESTS`).
 pub const MAX_NESTING: usize = 4;
 
+/// How long a wait that holds the files an epoll instance watches sleeps
+/// before it lets go of them and gathers them again. Linux's epoll holds
+/// no reference to a watched file, so its last close frees it even while a
+/// thread waits; here the wait holds the files whose queues it sleeps on
+/// (a queue must outlive the sleep), so a file closed meanwhile really goes
+/// (a pipe's writer then gets `EPIPE`) at most this much later.
+pub const REGATHER_NS: u64 = 50_000_000;
+
 /// The files a wait watches.
 #[derive(Default)]
 pub struct WaitSet {
     files: Vec<Arc<OpenFile>>,
+    /// Whether some are held only because an epoll instance watches them.
+    nested: bool,
 }
 
 impl WaitSet {
     /// An empty set.
     pub fn new() -> WaitSet {
-        WaitSet { files: Vec::new() }
+        WaitSet { files: Vec::new(), nested: false }
     }
 
     /// Adds `file` (and what an epoll instance watches). `ENOMEM` if the set
@@ -45,6 +55,7 @@ impl WaitSet {
     fn add_nested(&mut self, file: &Arc<OpenFile>, depth: usize) -> Result<(), Errno> {
         self.files.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         self.files.push(file.clone());
+        self.nested |= depth > 0;
         if depth < MAX_NESTING
             && let Some(ep) = file.object().as_epoll()
         {
@@ -65,13 +76,21 @@ impl WaitSet {
     /// look again), the TSC reaches `deadline`, or the thread is
     /// interrupted. A look at the console's input is due every
     /// [`console::input::recheck_ns`] while it is watched (its input may
-    /// arrive without a wake-up): such a slice's end is `Ready` too.
+    /// arrive without a wake-up), and the files of epoll instances are let
+    /// go every [`REGATHER_NS`]: such a slice's end is `Ready` too (the
+    /// caller looks again, with the files gathered anew).
     pub fn wait(&self, since: u64, deadline: Option<u64>) -> Result<WaitResult, Errno> {
         let mut queues: Vec<&WaitQueue> = Vec::new();
         queues.try_reserve(self.files.len()).map_err(|_| Errno::ENOMEM)?;
         queues.extend(self.files.iter().filter_map(|f| f.object().wait_queue()));
         let console = queues.iter().any(|q| core::ptr::eq(*q, &console::input::READERS));
-        let slice = console.then(|| crate::time::deadline_after(console::input::recheck_ns()));
+        let slice_ns = match (console, self.nested) {
+            (true, true) => Some(console::input::recheck_ns().min(REGATHER_NS)),
+            (true, false) => Some(console::input::recheck_ns()),
+            (false, true) => Some(REGATHER_NS),
+            (false, false) => None,
+        };
+        let slice = slice_ns.map(crate::time::deadline_after);
         let until = match (deadline, slice) {
             (Some(d), Some(s)) => Some(d.min(s)),
             (d, s) => d.or(s),

@@ -118,12 +118,13 @@ fn do_poll(fds: u64, nfds: u32, timeout: Timeout) -> Result<usize, Errno> {
     let table = &files_of_caller()?.files.fds;
     let files: Vec<Option<Arc<OpenFile>>> =
         entries.iter().map(|e| if e.fd < 0 { None } else { table.get(e.fd).ok() }).collect();
-    let mut set = WaitSet::new();
-    for f in files.iter().flatten() {
-        set.add(f)?;
-    }
     let mut last_look = timeout.is_zero();
     let count = loop {
+        // Gathered anew each time: what epoll instances watch changes.
+        let mut set = WaitSet::new();
+        for f in files.iter().flatten() {
+            set.add(f)?;
+        }
         let stamp = set.stamp();
         let mut count = 0;
         for (e, f) in entries.iter_mut().zip(&files) {
@@ -170,17 +171,20 @@ fn do_select(nfds: i32, sets: [u64; 3], timeout: Timeout) -> Result<usize, Errno
     }
     let table = &files_of_caller()?.files.fds;
     let mut files: Vec<(usize, Arc<OpenFile>)> = Vec::new();
-    let mut set = WaitSet::new();
     for fd in 0..n {
         if want.iter().any(|s| fd_isset(s, fd)) {
             let f = table.get(fd as i32)?;
-            set.add(&f)?;
             files.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
             files.push((fd, f));
         }
     }
     let mut last_look = timeout.is_zero();
     let (count, result) = loop {
+        // Gathered anew each time: what epoll instances watch changes.
+        let mut set = WaitSet::new();
+        for (_, f) in &files {
+            set.add(f)?;
+        }
         let stamp = set.stamp();
         let mut result = [[0u64; FD_SETSIZE / 64]; 3];
         let mut count = 0;
