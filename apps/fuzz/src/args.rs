@@ -201,6 +201,31 @@ impl Fuzzer {
                 a[4] = self.ptr();
                 a[5] = self.int();
             }
+            // The readiness waits: a timeout of at most 2 ms, or a timeout
+            // pointer that is short or unreadable (never null: no limit).
+            7 => {
+                a[0] = self.ptr();
+                a[1] = self.len();
+                a[2] = self.rng.below(3);
+            }
+            232 | 281 => {
+                a[0] = self.int();
+                a[1] = self.ptr();
+                a[2] = self.int();
+                a[3] = self.rng.below(3);
+                a[4] = self.ptr();
+            }
+            23 | 270 | 271 | 441 => {
+                let at = if number == 271 {
+                    2
+                } else if number == 441 {
+                    3
+                } else {
+                    4
+                };
+                let (k, n) = (self.kernel(), self.non_canonical());
+                a[at] = if self.rng.one_in(2) { timeout } else { self.rng.pick(&[k, n]) };
+            }
             // arch_prctl: never a new FS or GS base (the app's TLS).
             158 => {
                 let i = self.int();

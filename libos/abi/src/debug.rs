@@ -110,8 +110,11 @@ pub const CONSOLE_CAPTURE: u64 = 30;
 /// runs, `ENOMEM` if none could be allocated.
 pub const CONSOLE_CAPTURED: u64 = 31;
 
-/// `arg0` = a thread count: lowers the app's thread limit (below the
-/// default of 256 only), so a test can reach it quickly and often.
+/// `arg0` = a count, `arg1` = a kind of kernel object (the index of
+/// `libos_kcore::limits::Resource`: 0 threads, 1 timers, 2 futex waiters,
+/// 3 regions, 4 epoll watches, 5 eventfds): lowers the app's limit for that
+/// kind (below its default only), so a test can reach it quickly and
+/// often. `EINVAL` for an unknown kind.
 pub const LOWER_THREAD_LIMIT: u64 = 32;
 
 /// `arg0` = a Linux signal number: the fault that ends this process must
@@ -119,6 +122,10 @@ pub const LOWER_THREAD_LIMIT: u64 = 32;
 /// mapped file, not `SIGSEGV`), for the boot-time test harness to count
 /// the test as passed.
 pub const EXPECT_SIGNAL: u64 = 33;
+/// [`LOWER_THREAD_LIMIT`]'s `arg1` for epoll watches.
+pub const LIMIT_EPOLL_WATCHES: u64 = 4;
+/// [`LOWER_THREAD_LIMIT`]'s `arg1` for eventfds.
+pub const LIMIT_EVENTFDS: u64 = 5;
 
 /// The highest operation number.
 pub const LAST_OPERATION: u64 = EXPECT_SIGNAL;

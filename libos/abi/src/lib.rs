@@ -15,6 +15,8 @@
 //! - [`abi_types`]: structures and flags with Linux layouts and values.
 //! - [`fs_types`]: the file calls' structures (`stat`, `statx`, `statfs`,
 //!   `linux_dirent64`) and flags (`O_*`, `AT_*`, `S_IF*`, `RENAME_*`...).
+//! - [`poll_types`]: readiness (`struct pollfd`, `fd_set`, `struct
+//!   epoll_event`, `POLL*`, `EPOLL*`, `EFD_*`).
 //! - [`test`](mod@test): the records `#[kernel_test]` and `#[libos::test]` register.
 //! - [`debug`]: operations of the `libos_debug` test hook.
 #![no_std]
@@ -26,6 +28,7 @@ pub mod errno;
 pub mod fs_types;
 pub mod image;
 pub mod nospec;
+pub mod poll_types;
 pub mod run;
 pub mod signal;
 pub mod syscall_arg;

@@ -1,7 +1,8 @@
 //! The system call table: one declaration for the kernel and the apps.
 //!
 //! The calls are declared once, below, grouped by topic: one trait per
-//! topic (`Io`, `Memory`, `Sched`, `Time`, `Process`, `Thread`, `Info`, and
+//! topic (`Io`, `Memory`, `Sched`, `Time`, `Process`, `Thread`, `Info`,
+//! `Descriptors`, `Files`, `Readiness`, and
 //! the test and benchmark `Hooks`), each call with its Linux x86_64 number
 //! (`#[nr = N]`), typed arguments, success type and documentation.
 //! [`libos_macros::syscall_table!`] expands the declaration, in this module,
@@ -49,6 +50,7 @@
 //! # use libos_abi::abi_types::{Timespec, Utsname};
 //! # use libos_abi::signal::{SigAction, StackT};
 //! # use libos_abi::fs_types::{Iovec, Stat, Statfs, Statx};
+//! # use libos_abi::poll_types::{EpollEvent, PollFd, SigsetArgpack, Timeval};
 //!
 //! /// What a handler works on: the calling thread's registers, its
 //! /// address space...
@@ -191,6 +193,20 @@
 //! #   fn statx(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: u32, _: UserPtrMut<Statx>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn faccessat2(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
+//! # impl Readiness for Kernel {
+//! #   fn poll(_: &mut Caller, _: UserPtrMut<PollFd>, _: u32, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn select(_: &mut Caller, _: i32, _: UserPtrMut<u64>, _: UserPtrMut<u64>, _: UserPtrMut<u64>, _: UserPtrMut<Timeval>) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn epoll_create(_: &mut Caller, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn epoll_wait(_: &mut Caller, _: i32, _: UserPtrMut<EpollEvent>, _: i32, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn epoll_ctl(_: &mut Caller, _: i32, _: i32, _: i32, _: UserPtr<EpollEvent>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn pselect6(_: &mut Caller, _: i32, _: UserPtrMut<u64>, _: UserPtrMut<u64>, _: UserPtrMut<u64>, _: UserPtrMut<Timespec>, _: UserPtr<SigsetArgpack>) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn ppoll(_: &mut Caller, _: UserPtrMut<PollFd>, _: u32, _: UserPtrMut<Timespec>, _: UserPtr<u64>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn epoll_pwait(_: &mut Caller, _: i32, _: UserPtrMut<EpollEvent>, _: i32, _: i32, _: UserPtr<u64>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn eventfd(_: &mut Caller, _: u32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn eventfd2(_: &mut Caller, _: u32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn epoll_create1(_: &mut Caller, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn epoll_pwait2(_: &mut Caller, _: i32, _: UserPtrMut<EpollEvent>, _: i32, _: UserPtr<Timespec>, _: UserPtr<u64>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! # }
 //!
 //! /// The table a production kernel's entry path indexes.
 //! static SYSCALLS: libos_abi::dispatch::SyscallTable<Caller, ABI_TABLE_LEN> = DispatchTable::<Kernel>::ABI;
@@ -206,6 +222,7 @@
 
 use crate::abi_types::{Timespec, Utsname};
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
+use crate::poll_types::{EpollEvent, PollFd, SigsetArgpack, Timeval};
 use crate::signal::{SigAction, StackT};
 use crate::user_ptr::{UserPtr, UserPtrMut};
 
@@ -929,6 +946,133 @@ libos_macros::syscall_table! {
         #[nr = 439]
         fn faccessat2(dirfd: i32, path: UserPtr<u8>, mode: i32, flags: i32);
     }
+
+    /// Readiness: waiting for several descriptors at once, and eventfd
+    /// counters (Linux's `fs/select.c`, `fs/eventpoll.c`, `fs/eventfd.c`).
+    /// A wait ends when a descriptor is ready, the timeout passes, or the
+    /// thread is interrupted (`EINTR`; today: its app is ending). Timeouts
+    /// count from the call on the monotonic clock. The signal mask
+    /// arguments are checked (`EINVAL` for a `sigsetsize` other than 8,
+    /// `EFAULT`) but change nothing until signals exist.
+    pub trait Readiness {
+        /// Waits until one of the `nfds` entries of `fds` (`struct pollfd`)
+        /// is ready for its `events`, or `timeout` milliseconds (negative:
+        /// no limit; 0: just look); returns how many entries have a
+        /// non-zero `revents`. `POLLERR` and `POLLHUP` are always reported,
+        /// `POLLNVAL` for a number that is not open; a negative `fd` is
+        /// skipped. `EINVAL` for `nfds` over the descriptor limit (1024),
+        /// `EFAULT`, `EINTR`, `ENOMEM`.
+        #[nr = 7]
+        fn poll(fds: UserPtrMut<PollFd>, nfds: u32, timeout: i32) -> usize;
+
+        /// Waits until a descriptor below `nfds` in `readfds` is readable,
+        /// one in `writefds` writable or one in `exceptfds` has urgent data
+        /// (each set may be null), or `timeout` passes (null: no limit);
+        /// keeps in the sets only the ready descriptors, writes the time
+        /// left to `timeout`, and returns how many bits are set. `nfds`
+        /// above 1024 counts as 1024. `EBADF` for a set bit of a number
+        /// that is not open, `EINVAL` for a negative `nfds` or timeout.
+        #[nr = 23]
+        fn select(
+            nfds: i32,
+            readfds: UserPtrMut<u64>,
+            writefds: UserPtrMut<u64>,
+            exceptfds: UserPtrMut<u64>,
+            timeout: UserPtrMut<Timeval>,
+        ) -> usize;
+
+        /// Makes an epoll instance; `size` must be positive (and is
+        /// otherwise ignored). `EINVAL`, `EMFILE`.
+        #[nr = 213]
+        fn epoll_create(size: i32) -> i32;
+
+        /// Waits until watches of epoll instance `epfd` have events, or
+        /// `timeout` milliseconds (negative: no limit); writes at most
+        /// `maxevents` of them (`struct epoll_event`) to `events` and
+        /// returns how many. Level-triggered watches report while the file
+        /// is ready, edge-triggered (`EPOLLET`) ones once per change,
+        /// `EPOLLONESHOT` ones once until `EPOLL_CTL_MOD`. `EINVAL` for
+        /// `maxevents` not in `1..=INT_MAX / 12` or `epfd` not an epoll
+        /// instance, `EBADF`, `EFAULT`, `EINTR`.
+        #[nr = 232]
+        fn epoll_wait(epfd: i32, events: UserPtrMut<EpollEvent>, maxevents: i32, timeout: i32) -> usize;
+
+        /// Adds (`EPOLL_CTL_ADD`), changes (`EPOLL_CTL_MOD`) or removes
+        /// (`EPOLL_CTL_DEL`) the watch of `fd` in epoll instance `epfd`,
+        /// with `*event` (its `events` and `data`; not read for `DEL`). A
+        /// watch belongs to the open file and the number: it stays across a
+        /// `dup` and goes with the file's last close. `EEXIST` (`ADD` of a
+        /// watched file), `ENOENT` (`MOD`/`DEL` of an unwatched one),
+        /// `EPERM` for a file that is always ready (a regular file or a
+        /// directory), `EINVAL` for `fd` equal to `epfd`, `epfd` not an
+        /// epoll instance, an unknown `op` or a misuse of `EPOLLEXCLUSIVE`,
+        /// `ELOOP` for a watch that would make a cycle of epoll instances or
+        /// nest them more than 4 deep, `ENOSPC` at the app's watch limit,
+        /// `EBADF`, `EFAULT`.
+        #[nr = 233]
+        fn epoll_ctl(epfd: i32, op: i32, fd: i32, event: UserPtr<EpollEvent>);
+
+        /// `select` with a `struct timespec` timeout (the time left is
+        /// written back, as `select` does) and a signal mask (`sigmask`
+        /// points to a `struct { sigset_t *ss; size_t ss_len; }`, or is
+        /// null).
+        #[nr = 270]
+        fn pselect6(
+            nfds: i32,
+            readfds: UserPtrMut<u64>,
+            writefds: UserPtrMut<u64>,
+            exceptfds: UserPtrMut<u64>,
+            timeout: UserPtrMut<Timespec>,
+            sigmask: UserPtr<SigsetArgpack>,
+        ) -> usize;
+
+        /// `poll` with a `struct timespec` timeout (null: no limit; the time
+        /// left is written back) and a signal mask of `sigsetsize` bytes
+        /// (`sigmask` may be null).
+        #[nr = 271]
+        fn ppoll(fds: UserPtrMut<PollFd>, nfds: u32, tmo: UserPtrMut<Timespec>, sigmask: UserPtr<u64>, sigsetsize: usize) -> usize;
+
+        /// `epoll_wait` with a signal mask of `sigsetsize` bytes (`sigmask`
+        /// may be null).
+        #[nr = 281]
+        fn epoll_pwait(
+            epfd: i32,
+            events: UserPtrMut<EpollEvent>,
+            maxevents: i32,
+            timeout: i32,
+            sigmask: UserPtr<u64>,
+            sigsetsize: usize,
+        ) -> usize;
+
+        /// `eventfd2(initval, 0)`.
+        #[nr = 284]
+        fn eventfd(initval: u32) -> i32;
+
+        /// Makes an eventfd: a 64-bit counter starting at `initval`. A read
+        /// (8 bytes) waits until it is non-zero, then returns it and sets it
+        /// to 0 (with `EFD_SEMAPHORE`: returns 1 and takes 1); a write (8
+        /// bytes) adds to it, waiting while the sum would pass `2^64 - 2`.
+        /// `flags`: `EFD_SEMAPHORE`, `EFD_NONBLOCK` (waits become
+        /// `EAGAIN`), `EFD_CLOEXEC`; others `EINVAL`. Readable while
+        /// non-zero, writable while 1 more fits. `EMFILE`.
+        #[nr = 290]
+        fn eventfd2(initval: u32, flags: i32) -> i32;
+
+        /// `epoll_create` with `flags` (`EPOLL_CLOEXEC`; others `EINVAL`).
+        #[nr = 291]
+        fn epoll_create1(flags: i32) -> i32;
+
+        /// `epoll_pwait` with a `struct timespec` timeout (null: no limit).
+        #[nr = 441]
+        fn epoll_pwait2(
+            epfd: i32,
+            events: UserPtrMut<EpollEvent>,
+            maxevents: i32,
+            timeout: UserPtr<Timespec>,
+            sigmask: UserPtr<u64>,
+            sigsetsize: usize,
+        ) -> usize;
+    }
 }
 
 #[cfg(test)]
@@ -1268,6 +1412,21 @@ mod tests {
         fn faccessat2(dirfd: i32, path: UserPtr<u8>, mode: i32, flags: i32) -> ();
     });
 
+    mock_calls!(Readiness {
+        fn poll(fds: UserPtrMut<PollFd>, nfds: u32, timeout: i32) -> usize;
+        fn select(nfds: i32, r: UserPtrMut<u64>, w: UserPtrMut<u64>, e: UserPtrMut<u64>, t: UserPtrMut<Timeval>) -> usize;
+        fn epoll_create(size: i32) -> i32;
+        fn epoll_wait(epfd: i32, events: UserPtrMut<EpollEvent>, maxevents: i32, timeout: i32) -> usize;
+        fn epoll_ctl(epfd: i32, op: i32, fd: i32, event: UserPtr<EpollEvent>) -> ();
+        fn pselect6(nfds: i32, r: UserPtrMut<u64>, w: UserPtrMut<u64>, e: UserPtrMut<u64>, t: UserPtrMut<Timespec>, m: UserPtr<SigsetArgpack>) -> usize;
+        fn ppoll(fds: UserPtrMut<PollFd>, nfds: u32, tmo: UserPtrMut<Timespec>, m: UserPtr<u64>, size: usize) -> usize;
+        fn epoll_pwait(epfd: i32, ev: UserPtrMut<EpollEvent>, max: i32, timeout: i32, m: UserPtr<u64>, size: usize) -> usize;
+        fn eventfd(initval: u32) -> i32;
+        fn eventfd2(initval: u32, flags: i32) -> i32;
+        fn epoll_create1(flags: i32) -> i32;
+        fn epoll_pwait2(epfd: i32, ev: UserPtrMut<EpollEvent>, max: i32, t: UserPtr<Timespec>, m: UserPtr<u64>, size: usize) -> usize;
+    });
+
     impl Hooks for Mock {
         fn libos_test_register(
             cx: &mut Recorder,
@@ -1374,13 +1533,25 @@ mod tests {
             (nr::RENAMEAT2, 316),
             (nr::STATX, 332),
             (nr::FACCESSAT2, 439),
+            (nr::POLL, 7),
+            (nr::SELECT, 23),
+            (nr::EPOLL_CREATE, 213),
+            (nr::EPOLL_WAIT, 232),
+            (nr::EPOLL_CTL, 233),
+            (nr::PSELECT6, 270),
+            (nr::PPOLL, 271),
+            (nr::EPOLL_PWAIT, 281),
+            (nr::EVENTFD, 284),
+            (nr::EVENTFD2, 290),
+            (nr::EPOLL_CREATE1, 291),
+            (nr::EPOLL_PWAIT2, 441),
             (nr::LIBOS_TEST_REGISTER, 1024),
             (nr::LIBOS_DEBUG, 1025),
         ];
         for (constant, value) in expected {
             assert_eq!(constant, value);
         }
-        assert_eq!(ABI_TABLE_LEN, 440);
+        assert_eq!(ABI_TABLE_LEN, 442);
         assert_eq!((FIRST_HOOK, HOOKS_TABLE_LEN), (1024, 2));
         assert!(is_hook(nr::LIBOS_DEBUG) && is_hook(nr::LIBOS_TEST_REGISTER));
         assert!(!is_hook(nr::WRITE) && !is_hook(1026));
@@ -1392,7 +1563,8 @@ mod tests {
         assert_eq!(syscall_name(228), Some("clock_gettime"));
         assert_eq!(syscall_name(1024), Some("libos_test_register"));
         assert_eq!(syscall_name(2), Some("open"));
-        assert_eq!(syscall_name(7), None);
+        assert_eq!(syscall_name(7), Some("poll"));
+        assert_eq!(syscall_name(13), None);
         assert_eq!(syscall_name(u64::MAX), None);
     }
 
@@ -1472,7 +1644,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        for nr in [7, 16, 59, 319, 440, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
+        for nr in [16, 59, 319, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
             let (ret, cx) = call_in(&WITH_HOOKS, nr, &REGS);
             assert_eq!(ret, -38, "{nr}");
             assert!(cx.calls.is_empty());
@@ -1521,7 +1693,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1);
+        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1 + 12);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

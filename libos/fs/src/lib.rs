@@ -9,6 +9,8 @@
 //!   limits) over a [`mount`] table, and the name-level operations of the
 //!   calls (`open`, `mkdir`, `rename`...) in [`vfs`].
 //! - [`block_device`] and [`ext2`]: an on-disk file system Linux mounts.
+//! - [`readiness`]: what `poll`, `select` and `epoll` report, epoll's
+//!   level/edge/one-shot rules, the eventfd counter, the calls' timeouts.
 #![no_std]
 
 extern crate alloc;
@@ -22,4 +24,5 @@ pub mod filesystem;
 pub mod mount;
 pub mod path;
 pub mod ramfs;
+pub mod readiness;
 pub mod vfs;

@@ -2,9 +2,9 @@
 //! per kind.
 //!
 //! Every object the kernel allocates because an app asked (a thread, an
-//! armed timer, a futex waiter, a memory region; later descriptors and
-//! sockets) is charged to the app's [`Usage`] before it is created and
-//! released when it goes away. A charge that would pass the kind's limit
+//! armed timer, a futex waiter, a memory region, an epoll watch, an
+//! eventfd; later descriptors and sockets) is charged to the app's
+//! [`Usage`] before it is created and released when it goes away. A charge that would pass the kind's limit
 //! fails, and the call that wanted the object fails with the kind's error
 //! (see [`Resource::errno`]) instead of the kernel running out of memory.
 //!
@@ -34,11 +34,23 @@ pub enum Resource {
     /// Memory regions (Linux: `vm.max_map_count`); the memory calls that
     /// would add one fail with `ENOMEM` at the limit.
     Regions = 3,
+    /// Epoll watches (Linux: `fs.epoll.max_user_watches`); `epoll_ctl`
+    /// `EPOLL_CTL_ADD` fails with `ENOSPC` at the limit.
+    EpollWatches = 4,
+    /// Eventfd counters; `eventfd2` fails with `EMFILE` at the limit.
+    EventFds = 5,
 }
 
 impl Resource {
     /// Every kind, in index order.
-    pub const ALL: [Resource; 4] = [Resource::Threads, Resource::Timers, Resource::FutexWaiters, Resource::Regions];
+    pub const ALL: [Resource; 6] = [
+        Resource::Threads,
+        Resource::Timers,
+        Resource::FutexWaiters,
+        Resource::Regions,
+        Resource::EpollWatches,
+        Resource::EventFds,
+    ];
     /// How many kinds there are.
     pub const COUNT: usize = Resource::ALL.len();
 
@@ -51,17 +63,24 @@ impl Resource {
             Resource::Timers => MAX_THREADS,
             Resource::FutexWaiters => MAX_THREADS,
             Resource::Regions => MAX_REGIONS,
+            Resource::EpollWatches => MAX_EPOLL_WATCHES,
+            Resource::EventFds => MAX_EVENTFDS,
         }
     }
 
     /// The Linux error number (positive) a call gets when the kind is at
     /// its limit: `EAGAIN` (11) for threads, timers and futex waiters (as
     /// `clone` gives at `RLIMIT_NPROC`: try again once some are gone),
-    /// `ENOMEM` (12) for regions (as `mmap` gives at `vm.max_map_count`).
+    /// `ENOMEM` (12) for regions (as `mmap` gives at `vm.max_map_count`),
+    /// `ENOSPC` (28) for epoll watches (as `epoll_ctl` gives at
+    /// `max_user_watches`), `EMFILE` (24) for eventfds (a per-app limit on
+    /// open objects).
     pub const fn errno(self) -> i32 {
         match self {
             Resource::Threads | Resource::Timers | Resource::FutexWaiters => 11,
             Resource::Regions => 12,
+            Resource::EpollWatches => 28,
+            Resource::EventFds => 24,
         }
     }
 
@@ -72,6 +91,8 @@ impl Resource {
             Resource::Timers => "timers",
             Resource::FutexWaiters => "futex waiters",
             Resource::Regions => "regions",
+            Resource::EpollWatches => "epoll watches",
+            Resource::EventFds => "eventfds",
         }
     }
 }
@@ -81,6 +102,13 @@ pub const MAX_THREADS: usize = 256;
 /// Most memory regions one app may have (Linux's default
 /// `vm.max_map_count`).
 pub const MAX_REGIONS: usize = 65530;
+/// Most epoll watches one app may have. Linux allows 4% of low memory
+/// divided by a watch's cost (about 200 bytes): 8192 watches is Linux's
+/// figure for a machine of about 40 MiB, and about 1.5 MiB of kernel heap
+/// here at most.
+pub const MAX_EPOLL_WATCHES: usize = 8192;
+/// Most eventfds one app may have: one per descriptor it may open.
+pub const MAX_EVENTFDS: usize = 1024;
 
 /// A charge refused: the kind is at its limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,12 +142,14 @@ impl Usage {
     /// Nothing held, with these limits (by [`Resource`] index).
     pub const fn with_limits(limits: [usize; Resource::COUNT]) -> Usage {
         // (A loop cannot build an array of atomics in a const fn.)
-        const _: () = assert!(Resource::COUNT == 4);
+        const _: () = assert!(Resource::COUNT == 6);
         let limits = [
             AtomicUsize::new(limits[0]),
             AtomicUsize::new(limits[1]),
             AtomicUsize::new(limits[2]),
             AtomicUsize::new(limits[3]),
+            AtomicUsize::new(limits[4]),
+            AtomicUsize::new(limits[5]),
         ];
         Usage { held: [const { AtomicUsize::new(0) }; Resource::COUNT], limits }
     }
@@ -201,7 +231,7 @@ mod tests {
 
     #[test]
     fn charges_up_to_the_limit_and_no_further() {
-        let u = Usage::with_limits([3, 1, 1, 1]);
+        let u = Usage::with_limits([3, 1, 1, 1, 1, 1]);
         for _ in 0..3 {
             u.try_charge(Resource::Threads).unwrap();
         }
@@ -230,7 +260,7 @@ mod tests {
     #[test]
     fn concurrent_charges_never_pass_the_limit() {
         for _ in 0..20 {
-            let u = Arc::new(Usage::with_limits([256, 1, 1, 1]));
+            let u = Arc::new(Usage::with_limits([256, 1, 1, 1, 1, 1]));
             let threads: Vec<_> = (0..8)
                 .map(|_| {
                     let u = u.clone();
@@ -247,6 +277,11 @@ mod tests {
     fn errors_and_defaults_are_linux_s() {
         assert_eq!(Resource::Threads.errno(), 11);
         assert_eq!(Resource::Regions.errno(), 12);
+        assert_eq!(Resource::EpollWatches.errno(), 28);
+        assert_eq!(Resource::EventFds.errno(), 24);
+        for (i, kind) in Resource::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i);
+        }
         assert_eq!(Usage::new().limit(Resource::Threads), 256);
         assert_eq!(Usage::new().limit(Resource::Regions), 65530);
     }

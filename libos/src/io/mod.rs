@@ -1,11 +1,15 @@
 //! Input and output: the console and the print macros, and the I/O
 //! traits shaped like `std::io` ([`Read`], [`Write`], [`Seek`],
 //! [`BufRead`], [`BufReader`], [`BufWriter`], [`Error`]), which
-//! [`crate::fs::File`] implements.
+//! [`crate::fs::File`] implements; [`poll`](fn@poll) waits for several
+//! descriptors.
 
 mod buffered;
 mod error;
+mod poll;
 mod traits;
+
+pub use poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDHUP, PollFd, poll, poll_fd};
 
 pub use buffered::{BufReader, BufWriter};
 pub use error::{Error, ErrorKind, Result};

@@ -205,6 +205,13 @@ const FS_WORDS_BOCHS: &[&str] = &["fs.ram=8M", "fs.disk=/data", "test.filter=::t
 const FS_APP_CONFIGS: &[Config] =
     &[DEFAULT.with(FS_WORDS), DEFAULT.with(FS_WORDS).cpus(4), SKYLAKE_X.with(FS_WORDS_BOCHS)];
 
+/// The app of the readiness tests (poll, select, epoll, eventfd).
+pub const POLL_TESTS_APP: &str = "poll-tests";
+
+/// [`POLL_TESTS_APP`] runs under these: one CPU, and four (waiters woken
+/// from other CPUs).
+const POLL_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(1), DEFAULT.cpus(4)];
+
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
@@ -492,6 +499,13 @@ pub const SUITES: &[Suite] = &[
         target: Target::App(FS_TESTS_APP, KernelKind::Testing),
         min_cpus: 1,
         configs: FS_APP_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
+    },
+    Suite {
+        name: POLL_TESTS_APP,
+        target: Target::App(POLL_TESTS_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: POLL_APP_CONFIGS,
         boots: &[PROTOCOL_BOOT],
     },
     // A production image (the kernel and the app built without hooks): the
@@ -788,7 +802,10 @@ mod tests {
     #[test]
     fn the_bochs_plan_names_the_cpu_model() {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
-        assert_eq!(plan.suites_not_run, ["boot-checks", "harness", "fuzz", "production", "production-check"]);
+        assert_eq!(
+            plan.suites_not_run,
+            ["boot-checks", "harness", "fuzz", "poll-tests", "production", "production-check"]
+        );
         assert_eq!(
             names(&plan.boots),
             [

@@ -105,12 +105,18 @@ pub fn take(buf: &mut [u8]) -> usize {
     n
 }
 
+/// How long a waiter for input (a reader, `poll`) may sleep before it
+/// looks at the UART itself: [`FALLBACK_POLL_NS`] when the receive
+/// interrupt wakes [`READERS`], else [`POLL_NS`].
+pub fn recheck_ns() -> u64 {
+    if INTERRUPT_DRIVEN.load(Ordering::Acquire) { FALLBACK_POLL_NS } else { POLL_NS }
+}
+
 /// Blocks until input is there ([`WaitResult::Ready`]) or the caller is
 /// interrupted ([`WaitResult::Interrupted`]); never times out.
 pub fn wait_for_input() -> Result<WaitResult, Errno> {
     loop {
-        let period = if INTERRUPT_DRIVEN.load(Ordering::Acquire) { FALLBACK_POLL_NS } else { POLL_NS };
-        let deadline = crate::time::deadline_after(period);
+        let deadline = crate::time::deadline_after(recheck_ns());
         match READERS.wait_event(Some(deadline), poll)? {
             WaitResult::TimedOut => continue,
             done => return Ok(done),

@@ -1,13 +1,14 @@
 //! The console (the serial port) as a file: descriptors 0, 1 and 2 of
 //! every process. Reads wait for at least one byte (carriage returns
-//! become newlines); writes of up to 4096 bytes go out whole.
+//! become newlines; `EAGAIN` with `O_NONBLOCK`); writes of up to 4096
+//! bytes go out whole.
 
 use libos_abi::errno::Errno;
-use libos_abi::fs_types::{S_IFCHR, Stat};
+use libos_abi::fs_types::{O_NONBLOCK, S_IFCHR, Stat};
 
 use super::file::{FileObject, poll};
 use crate::console;
-use crate::sched::wait::WaitResult;
+use crate::sched::wait::{WaitQueue, WaitResult};
 
 /// Bytes one console write emits whole: a `write` of up to this many bytes
 /// never has other threads' output inside it (libos's print macros rely on
@@ -26,9 +27,16 @@ impl FileObject for Console {
     /// reader), then returns what is there; `-ERESTARTSYS` when a signal is
     /// pending or the app is ending (Linux's `n_tty_read`: `EINTR`, or a
     /// restart under `SA_RESTART`).
-    fn read(&self, _pos: &mut u64, buf: &mut [u8], _flags: i32) -> Result<usize, Errno> {
+    fn read(&self, _pos: &mut u64, buf: &mut [u8], flags: i32) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if flags & O_NONBLOCK != 0 {
+            console::input::poll();
+            return match console::input::take(buf) {
+                0 => Err(Errno::EAGAIN),
+                n => Ok(n),
+            };
         }
         loop {
             if console::input::wait_for_input()? == WaitResult::Interrupted {
@@ -61,7 +69,16 @@ impl FileObject for Console {
         })
     }
 
+    /// Readable when typed bytes wait (looked for in the UART too), always
+    /// writable.
     fn poll(&self) -> u32 {
-        poll::POLLOUT
+        let input = if console::input::poll() { poll::POLLIN } else { 0 };
+        input | poll::POLLOUT
+    }
+
+    /// Woken when bytes arrive (COM1's receive interrupt; without it,
+    /// waiters look again every [`console::input::recheck_ns`]).
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&console::input::READERS)
     }
 }

@@ -1,8 +1,8 @@
 //! Open file descriptions: what a file descriptor refers to (Linux's
 //! `struct file`). A description holds an object (a file on a mount, a
-//! pipe's end, the console; later sockets, epoll and eventfd) behind the
-//! [`FileObject`] trait, the access mode and status flags, and the offset
-//! that `dup`ed descriptors share.
+//! pipe's end, the console, an epoll instance, an eventfd; later sockets)
+//! behind the [`FileObject`] trait, the access mode and status flags, and
+//! the offset that `dup`ed descriptors share.
 
 use alloc::boxed::Box;
 
@@ -13,20 +13,13 @@ use libos_abi::fs_types::{O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_R
 use libos_fs::filesystem::SetAttr;
 use libos_fs::mount::Location;
 
+use super::epoll::Epoll;
+use crate::sched::wait::WaitQueue;
 use crate::sync::Mutex;
 
-/// `poll` readiness bits (`include/uapi/asm-generic/poll.h`).
-#[allow(dead_code, reason = "for poll/epoll, which come later")]
-pub mod poll {
-    /// Data to read (or the end of it).
-    pub const POLLIN: u32 = 0x001;
-    /// Room to write.
-    pub const POLLOUT: u32 = 0x004;
-    /// An error.
-    pub const POLLERR: u32 = 0x008;
-    /// The other end hung up.
-    pub const POLLHUP: u32 = 0x010;
-}
+/// `poll` readiness bits (`POLLIN`, `POLLOUT`, `POLLERR`, `POLLHUP`,
+/// `POLLRDHUP`, `POLLPRI`...: Linux's values).
+pub use libos_abi::poll_types as poll;
 
 /// What an open file is: the operations of one kind of file. Each has
 /// Linux's answer for an object that cannot do it as its default.
@@ -37,6 +30,34 @@ pub mod poll {
 /// `flags` are the description's current status flags (`O_APPEND`,
 /// `O_NONBLOCK`). Data moves through kernel buffers: an object never
 /// touches app memory, so it may hold its locks across the call.
+///
+/// # Readiness (`poll`, `select`, `epoll`)
+///
+/// Two methods, as Linux's `f_op->poll` with its `poll_wait`:
+///
+/// - [`FileObject::poll`] says what the object is ready for *now*: a mask
+///   of [`poll`] bits. `POLLIN`: a read would not wait (data, or the end of
+///   it); `POLLOUT`: a write would not wait; `POLLHUP`: the other end is
+///   gone (a pipe without writers; a socket both of whose halves are shut);
+///   `POLLRDHUP`: the peer shut its writing half (stream sockets);
+///   `POLLERR`: an error is pending (a pipe without readers; a socket's
+///   `SO_ERROR`); `POLLPRI`: urgent data. Give the plain bits
+///   (`POLLRDNORM`/`POLLWRNORM` are added with `POLLIN`/`POLLOUT` for you).
+///   It must not block or sleep (spinlocks are fine) and should be cheap:
+///   `epoll_wait` and `poll` call it on every look.
+/// - [`FileObject::wait_queue`] gives the one [`WaitQueue`] that is woken
+///   (`wake_all`) after **every** change of that answer, in every
+///   direction: data arrived, room freed, a peer closed, an error came.
+///   Change the state first (under the object's lock), then wake. One
+///   queue per object: a socket may use the queue its blocked readers and
+///   writers sleep on, if it wakes it on each of those events. `poll` and
+///   `epoll` sleep on it and learn of changes from its wake count
+///   ([`WaitQueue::wake_count`]): a change without a wake is never seen
+///   (a lost wake-up), a wake without a change costs a look.
+///
+/// An object without a queue (the default) is always ready: `poll` and
+/// `select` report it at once and `epoll_ctl` refuses it with `EPERM`, as
+/// Linux does for regular files.
 pub trait FileObject: Send + Sync {
     /// Whether the object has an offset (`lseek`, `pread64` work).
     fn is_seekable(&self) -> bool {
@@ -93,11 +114,24 @@ pub trait FileObject: Send + Sync {
         Err(Errno::ENOTTY)
     }
 
-    /// What `poll` would report now ([`poll`] bits; for poll/epoll, which
-    /// come later).
-    #[allow(dead_code, reason = "poll comes later")]
+    /// Readiness: what the object is ready for now, as [`poll`] bits (see
+    /// "Readiness" on the trait). The default: always readable and
+    /// writable (a regular file, a directory).
     fn poll(&self) -> u32 {
         poll::POLLIN | poll::POLLOUT
+    }
+
+    /// Readiness: the queue woken after every change of what
+    /// [`FileObject::poll`] answers (see "Readiness" on the trait); `None`
+    /// for an object whose answer never changes.
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        None
+    }
+
+    /// The object as an epoll instance (Linux's `is_file_epoll`): only
+    /// [`Epoll`] says yes.
+    fn as_epoll(&self) -> Option<&Epoll> {
+        None
     }
 
     /// The file on a mount, for the calls that need one (`fchdir`,

@@ -12,12 +12,16 @@
 //!   is behind a sleeping [`Mutex`] (its calls may wait for the disk).
 //! - [`file`](mod@file): open file descriptions over a [`file::FileObject`] trait;
 //!   [`fd_table`]: a process's descriptors; [`inode_file`]: a file on a
-//!   mount; [`pipe`]; [`console_file`]: fds 0, 1, 2.
+//!   mount; [`pipe`]; [`console_file`]: fds 0, 1, 2; [`epoll`] instances
+//!   and [`eventfd`]s, and [`wait_set`], what `poll`/`select`/`epoll_wait`
+//!   sleep in.
 //! - [`ProcessFiles`]: what a process has (descriptors, current
 //!   directory, umask).
 
 pub mod console_file;
 pub mod disk;
+pub mod epoll;
+pub mod eventfd;
 pub mod fd_table;
 pub mod file;
 pub mod inode_file;
@@ -25,6 +29,7 @@ pub mod pipe;
 pub mod procfs;
 pub mod user_path;
 pub mod wait;
+pub mod wait_set;
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;

@@ -109,6 +109,10 @@ impl FileObject for ReadEnd {
         }
         r
     }
+    /// Woken when data arrives or the last writer goes.
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.0.readable)
+    }
 }
 
 impl Drop for ReadEnd {
@@ -175,6 +179,10 @@ impl FileObject for WriteEnd {
             r |= poll::POLLERR;
         }
         r
+    }
+    /// Woken when room is freed or the last reader goes.
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.0.writable)
     }
 }
 

@@ -45,7 +45,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{Ordering, fence};
+use core::sync::atomic::{AtomicU64, Ordering, fence};
 
 use libos_abi::errno::Errno;
 use libos_kcore::limits::Resource;
@@ -78,6 +78,9 @@ pub fn interrupted(task: &Task) -> bool {
 /// Tasks waiting for something.
 pub struct WaitQueue {
     waiters: SpinLock<VecDeque<Arc<Task>>>,
+    /// How many times [`WaitQueue::wake_all`] ran: `poll` and `epoll` read
+    /// it to learn that something changed (see [`WaitQueue::wake_count`]).
+    wakes: AtomicU64,
 }
 
 impl Default for WaitQueue {
@@ -89,7 +92,7 @@ impl Default for WaitQueue {
 impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> WaitQueue {
-        WaitQueue { waiters: SpinLock::new(VecDeque::new()) }
+        WaitQueue { waiters: SpinLock::new(VecDeque::new()), wakes: AtomicU64::new(0) }
     }
 
     /// Puts `task` on the queue; `ENOMEM` if the queue cannot grow.
@@ -144,8 +147,18 @@ impl WaitQueue {
         }
     }
 
+    /// How many times the queue was woken so far. A waker changes its
+    /// condition, then wakes: a reader that reads the count, then looks at
+    /// the condition, and later finds the same count, knows nothing changed
+    /// in between (how epoll's edge-triggered watches see a new event, and
+    /// how `poll` waits for any of many files without a callback per file).
+    pub fn wake_count(&self) -> u64 {
+        self.wakes.load(Ordering::SeqCst)
+    }
+
     /// Wakes every waiter (each re-checks its condition).
     pub fn wake_all(&self) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
         let mut q = self.waiters.lock();
         while let Some(t) = q.pop_front() {
             if t.try_unblock() {

@@ -154,8 +154,12 @@ impl Hooks for Kernel {
             }
             op::LOWER_THREAD_LIMIT => {
                 let limit = usize::try_from(arg0).map_err(|_| Errno::EINVAL)?;
+                let kind = usize::try_from(arg1)
+                    .ok()
+                    .and_then(|i| libos_kcore::limits::Resource::ALL.get(i).copied())
+                    .ok_or(Errno::EINVAL)?;
                 let usage = &process::current().ok_or(Errno::EINVAL)?.usage;
-                usage.lower_limit(libos_kcore::limits::Resource::Threads, limit);
+                usage.lower_limit(kind, limit);
                 Ok(0)
             }
             op::KERNEL_HEAP_BYTES => Ok(crate::mm::heap::stats().allocated as u64),

@@ -18,6 +18,7 @@ mod info;
 mod io;
 mod memory;
 mod process;
+mod readiness;
 mod sched;
 mod signals;
 mod thread;
