@@ -1564,7 +1564,8 @@ mod tests {
         assert_eq!(syscall_name(1024), Some("libos_test_register"));
         assert_eq!(syscall_name(2), Some("open"));
         assert_eq!(syscall_name(7), Some("poll"));
-        assert_eq!(syscall_name(13), None);
+        assert_eq!(syscall_name(13), Some("rt_sigaction"));
+        assert_eq!(syscall_name(59), None);
         assert_eq!(syscall_name(u64::MAX), None);
     }
 
