@@ -37,6 +37,8 @@ pub struct TestOptions {
     /// Test only this app (`--app-path`): its tests in one boot, no host
     /// tests.
     pub app: Option<String>,
+    /// `--elf`: `app` is this prebuilt program (its file name), not built.
+    pub elf: Option<PathBuf>,
     /// Only tests whose name contains this.
     pub filter: Option<String>,
     /// Build in release mode.
@@ -173,7 +175,12 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         None => layout.apps()?,
     };
     for app in apps {
-        match layout.build_app(&app, Flavor::testing(release)).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))) {
+        // A prebuilt program says which tests it has only when it runs.
+        let built = match &opts.elf {
+            Some(elf) => Ok((true, elf.clone())),
+            None => layout.build_app(&app, Flavor::testing(release)).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))),
+        };
+        match built {
             Ok((tests, elf)) => {
                 if tests {
                     apps_with_tests.push(app.clone());

@@ -253,13 +253,13 @@ pub struct AppImage {
     pub elf: &'static [u8],
 }
 
-/// Loads `app` into a new process with `argv` and makes its first thread
-/// runnable.
-pub fn spawn(app: &AppImage, argv: &[&str]) -> Result<Arc<Process>, loader::LoadError> {
+/// Loads `app` into a new process with `argv` and the environment `envp`
+/// and makes its first thread runnable.
+pub fn spawn(app: &AppImage, argv: &[&str], envp: &[&str]) -> Result<Arc<Process>, loader::LoadError> {
     let space = AddressSpace::new().map_err(|_| loader::LoadError::OutOfMemory)?;
     let mut random = [0u8; 16];
     crate::random::fill(&mut random);
-    let image = loader::load(&space, app.elf, argv, random)?;
+    let image = loader::load(&space, app.elf, &loader::ProgramArgs { argv, envp, random })?;
     let pid = Task::allocate_tid();
     let process = Process::new(pid, app.name, space);
     let task = Task::new_user(process.clone(), Some(pid), image.entry, image.stack_pointer, |regs| {
