@@ -25,6 +25,8 @@ pub mod dispatch;
 pub mod errno;
 pub mod fs_types;
 pub mod image;
+pub mod linux_names;
+pub mod linux_types;
 pub mod nospec;
 pub mod run;
 pub mod syscall_arg;

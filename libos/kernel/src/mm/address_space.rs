@@ -19,6 +19,8 @@
 //! App memory is described by a [`RegionSet`]; pages are allocated on first
 //! touch (demand paging), except the ELF image, which the loader fills.
 
+mod remap;
+
 use alloc::sync::Arc;
 #[cfg(feature = "hooks")]
 use alloc::vec::Vec;
@@ -554,8 +556,7 @@ impl AddressSpace {
         self.lock_inner().regions.iter().copied().collect()
     }
 
-    /// Pages resident now (read by the test hooks).
-    #[cfg(feature = "hooks")]
+    /// Pages resident now (`getrusage`, the test hooks).
     pub fn resident_pages(&self) -> u64 {
         self.lock_inner().resident
     }

@@ -121,6 +121,8 @@ pub struct Process {
     pub name: heapless::String<32>,
     /// Its memory.
     pub space: Arc<AddressSpace>,
+    /// `membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)` was called.
+    pub membarrier_registered: core::sync::atomic::AtomicBool,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
 }
@@ -137,6 +139,7 @@ impl Process {
             pid,
             name: n,
             space,
+            membarrier_registered: core::sync::atomic::AtomicBool::new(false),
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
@@ -150,6 +153,11 @@ impl Process {
     /// Adds a started thread.
     pub fn add_thread(&self, task: Arc<Task>) {
         self.inner.lock().threads.push(task);
+    }
+
+    /// The live thread with id `tid`, if it is one of this process's.
+    pub fn thread(&self, tid: u32) -> Option<Arc<Task>> {
+        self.inner.lock().threads.iter().find(|t| t.tid == tid).cloned()
     }
 
     /// Number of live threads.

@@ -101,6 +101,9 @@ pub struct Task {
     /// User address to clear and futex-wake when the thread exits
     /// (`CLONE_CHILD_CLEARTID`, `set_tid_address`); 0 for none.
     pub clear_child_tid: AtomicU64,
+    /// User address of the thread's robust futex list head
+    /// (`set_robust_list`), walked when it exits; 0 for none.
+    pub robust_list: AtomicU64,
     /// Bumped for each timed wait, so a timer from an earlier wait cannot
     /// wake a later one.
     pub wake_token: AtomicU64,
@@ -139,6 +142,7 @@ impl Task {
             state: AtomicU8::new(if running { TaskState::Running } else { TaskState::Runnable } as u8),
             flags: ThreadFlags::new(),
             clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
             wake_token: AtomicU64::new(0),
             timed_out: AtomicBool::new(false),
             on_cpu: AtomicBool::new(running),
