@@ -83,6 +83,6 @@ impl Clocks for Kernel {
         let ns = t.as_nanos().ok_or(Errno::EINVAL)?;
         // Linux keeps TIMER_ABSTIME and ignores the other bits.
         let relative = if flags & TIMER_ABSTIME != 0 { ns.saturating_sub(now) } else { ns };
-        if crate::sched::sleep::sleep_ns(relative) { Ok(()) } else { Err(Errno::EINTR) }
+        if crate::sched::sleep::sleep_ns(relative)? { Ok(()) } else { Err(Errno::EINTR) }
     }
 }

@@ -9,6 +9,7 @@ use libos_abi::errno::Errno;
 use libos_abi::linux_types::{RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, Rlimit, Rusage, Sysinfo, Tms};
 use libos_abi::syscalls::Limits;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
+use libos_kcore::limits::{MAX_THREADS, Resource};
 use libos_kcore::rlimits::{self, ChangeError, Enforced, Limit};
 
 use super::{Cx, Kernel};
@@ -19,8 +20,10 @@ use crate::{mm, process, time};
 /// Descriptors per app (`RLIMIT_NOFILE`): Linux's default soft limit.
 const DESCRIPTORS: u64 = 1024;
 
+/// What the kernel enforces on the calling app.
 fn enforced() -> Enforced {
-    Enforced { stack_bytes: STACK_SIZE, threads: super::thread::MAX_THREADS as u64, descriptors: DESCRIPTORS }
+    let threads = process::current().map_or(MAX_THREADS, |p| p.usage.limit(Resource::Threads));
+    Enforced { stack_bytes: STACK_SIZE, threads: threads as u64, descriptors: DESCRIPTORS }
 }
 
 fn current_limit(resource: u32) -> Result<Limit, Errno> {
@@ -52,7 +55,7 @@ impl Limits for Kernel {
 
     fn sysinfo(_cx: &mut Cx, info: UserPtrMut<Sysinfo>) -> Result<(), Errno> {
         let frames = mm::frame::stats();
-        let threads = process::current().map_or(0, |p| p.thread_count());
+        let threads = process::current().map_or(0, |p| p.usage.held(Resource::Threads));
         let page = entry_asm::layout::PAGE_SIZE;
         let s = Sysinfo {
             uptime: (time::monotonic_ns() / 1_000_000_000) as i64,
