@@ -38,6 +38,7 @@
 
 pub mod app;
 pub mod image;
+pub mod linux_programs;
 pub mod toolchain;
 
 use std::ffi::OsString;

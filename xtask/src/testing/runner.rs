@@ -13,7 +13,7 @@ use libos_abi::run::{RunExit, TEST_DISK_BYTES};
 use libos_abi::test::TEST_SECTION;
 use libos_elf::Elf;
 
-use crate::build::{Flavor, Hooks, Layout};
+use crate::build::{Flavor, Hooks, Layout, linux_programs};
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
@@ -237,6 +237,20 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     if opts.app.is_none() {
         check_hook_symbols(&kernels, opts.filter.as_deref(), totals);
     }
+    // The Linux programs' ELF files: built or found, not apps.
+    for boot in &plan {
+        if let ImageRef::App { app, kernel } = &boot.image
+            && linux_programs::ALL.contains(&app.as_str())
+            && !app_elfs.contains_key(&(app.clone(), *kernel))
+        {
+            match linux_programs::build(layout, app) {
+                Ok(elf) => {
+                    app_elfs.insert((app.clone(), *kernel), elf);
+                }
+                Err(e) => build_failure(app, &e, totals),
+            }
+        }
+    }
     let mut images: HashMap<ImageRef, PathBuf> = HashMap::new();
     for boot in &plan {
         if images.contains_key(&boot.image) {
@@ -252,6 +266,8 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         let flavor = kernel_flavor(kind, release);
         let out = layout.image(app, flavor);
         let app_elf = match app {
+            // A Linux program that could not be built (reported above).
+            Some(a) if linux_programs::ALL.contains(&a) && !app_elfs.contains_key(&(a.to_string(), kind)) => continue,
             // Production images carry the app's production build.
             Some(a) if !app_elfs.contains_key(&(a.to_string(), kind)) => match layout.build_app(a, flavor) {
                 Ok(elf) => Some(app_elfs.entry((a.to_string(), kind)).or_insert(elf).clone()),
@@ -282,7 +298,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
 
     let command_words = |planned: &PlannedBoot| {
         let mut words = planned.cmdline.clone();
-        words.extend(opts.cmdline_words.iter().cloned());
+        plan::add_kernel_words(&mut words, opts.cmdline_words.iter().cloned());
         words.extend(opts.extra.iter().cloned());
         words.join(" ")
     };
