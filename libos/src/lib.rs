@@ -68,6 +68,7 @@ extern crate alloc;
 mod arch;
 pub mod cpu;
 pub mod env;
+pub mod fs;
 mod heap;
 pub mod io;
 pub mod prelude;

@@ -64,7 +64,7 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
             let spec = ImageSpec { app, flavor: target.flavor(), elf: target.elf.clone() };
             commands::image(&layout, &spec, &output, &machine.boot_options(&cmdline)).map(|()| 0)
         }
-        Command::Run { target, boot, gdb } => {
+        Command::Run { target, boot, gdb, files } => {
             boot.check(gdb)?;
             let (layout, app) = commands::select(spelling, &target.choice())?;
             let opts = RunOptions {
@@ -74,6 +74,8 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
                 accel: boot.accel(),
                 gdb,
                 timeout: boot.timeout(),
+                files: files.files,
+                disk: files.disk,
             };
             commands::run(&layout, &ImageSpec { app, flavor: target.flavor(), elf: target.elf.clone() }, &opts)
         }

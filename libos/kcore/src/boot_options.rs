@@ -16,6 +16,8 @@
 //! | `tsc_khz=N` | the TSC runs at N kHz (checked against the HPET, not measured; Linux's `tsc_early_khz=`) |
 //! | `nmi=dump` | an NMI makes each CPU print its scheduler state (debugging hangs) |
 //! | `env=KEY=VALUE` | one variable of the app's environment (repeatable, at most [`MAX_ENV`]) |
+//! | `fs.ram=SIZE` | byte limit of the RAM file systems (`/` and `/tmp` each; `64M`, `1G`...) |
+//! | `fs.disk=PATH` | mount the first virtio disk's ext2 file system at PATH |
 //!
 //! QEMU's multiboot loader puts the image's path in front of the command
 //! line (GRUB does not): a first word that contains `/` and no `=` is taken
@@ -72,6 +74,10 @@ pub struct BootOptions<'a> {
     pub tsc_khz: Option<u64>,
     /// `nmi=dump`: an NMI prints each CPU's scheduler state.
     pub nmi_dump: bool,
+    /// `fs.ram=`: the RAM file systems' size limit, as written (`64M`).
+    pub fs_ram: Option<&'a str>,
+    /// `fs.disk=`: where the disk's file system is mounted (`/data`).
+    pub fs_disk: Option<&'a str>,
     /// Everything after the `--` word (the app's arguments), or "".
     pub app_args: &'a str,
     /// The app's environment: the `KEY=VALUE` of each `env=KEY=VALUE` word.
@@ -105,6 +111,8 @@ impl<'a> BootOptions<'a> {
             max_cpus: None,
             tsc_khz: None,
             nmi_dump: false,
+            fs_ram: None,
+            fs_disk: None,
             app_args,
             env: heapless::Vec::new(),
             unknown: heapless::Vec::new(),
@@ -157,6 +165,15 @@ impl<'a> BootOptions<'a> {
                     opts.nmi_dump = true;
                     Ok(())
                 }
+                ("fs.ram", Some(v)) if !v.is_empty() => {
+                    opts.fs_ram = Some(v);
+                    Ok(())
+                }
+                ("fs.disk", Some(v)) if v.starts_with('/') => {
+                    opts.fs_disk = Some(v);
+                    Ok(())
+                }
+                ("fs.disk", _) => Err("expected fs.disk=/ABSOLUTE/PATH"),
                 ("maxcpus", Some(v)) => match v.parse::<usize>() {
                     Ok(n) if n >= 1 => {
                         opts.max_cpus = Some(n);
@@ -213,6 +230,16 @@ mod tests {
         assert!(!o.test && !o.trace_syscalls);
         assert_eq!(o.app_args, "");
         assert!(o.unknown.is_empty());
+    }
+
+    #[test]
+    fn file_system_options() {
+        let o = BootOptions::parse("fs.ram=16M fs.disk=/data");
+        assert_eq!((o.fs_ram, o.fs_disk), (Some("16M"), Some("/data")));
+        assert!(o.unknown.is_empty());
+        let o = BootOptions::parse("fs.disk=data");
+        assert_eq!(o.fs_disk, None);
+        assert_eq!(o.unknown.len(), 1);
     }
 
     #[test]

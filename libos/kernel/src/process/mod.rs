@@ -135,6 +135,8 @@ pub struct Process {
     pub usage: Usage,
     /// `membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)` was called.
     pub membarrier_registered: core::sync::atomic::AtomicBool,
+    /// Its descriptors, current directory and umask.
+    pub files: crate::fs::ProcessFiles,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
 }
@@ -153,6 +155,7 @@ impl Process {
             space,
             usage: Usage::new(),
             membarrier_registered: core::sync::atomic::AtomicBool::new(false),
+            files: crate::fs::ProcessFiles::new(),
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
@@ -245,9 +248,12 @@ impl Process {
         }
     }
 
-    /// Blocks until every thread has exited; returns how the process ended.
+    /// Blocks until every thread has exited, then closes its files (here,
+    /// in a task that may sleep for the disk); returns how the process
+    /// ended.
     pub fn wait(&self) -> ExitStatus {
         self.exited.wait_until(|| self.inner.lock().threads.is_empty());
+        self.files.close_all();
         self.inner.lock().exit.unwrap_or(ExitStatus::Exited(0))
     }
 }

@@ -13,17 +13,15 @@ use libos_kcore::limits::{MAX_THREADS, Resource};
 use libos_kcore::rlimits::{self, ChangeError, Enforced, Limit};
 
 use super::{Cx, Kernel};
+use crate::fs::fd_table::NOFILE_LIMIT;
 use crate::mm::user_access::{read_user, write_user};
 use crate::process::loader::{CLOCK_TICKS, STACK_SIZE};
 use crate::{mm, process, time};
 
-/// Descriptors per app (`RLIMIT_NOFILE`): Linux's default soft limit.
-const DESCRIPTORS: u64 = 1024;
-
 /// What the kernel enforces on the calling app.
 fn enforced() -> Enforced {
     let threads = process::current().map_or(MAX_THREADS, |p| p.usage.limit(Resource::Threads));
-    Enforced { stack_bytes: STACK_SIZE, threads: threads as u64, descriptors: DESCRIPTORS }
+    Enforced { stack_bytes: STACK_SIZE, threads: threads as u64, descriptors: NOFILE_LIMIT as u64 }
 }
 
 fn current_limit(resource: u32) -> Result<Limit, Errno> {

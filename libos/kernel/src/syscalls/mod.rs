@@ -12,6 +12,8 @@
 //! number, its documentation), then write its handler in that topic's
 //! `impl` here. A new topic is a new trait there and a new file here.
 
+mod descriptors;
+mod files;
 mod info;
 mod io;
 mod memory;
