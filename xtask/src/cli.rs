@@ -277,7 +277,7 @@ pub struct TargetArgs {
     #[arg(long, hide = true, conflicts_with_all = ["app", "app_path"])]
     pub no_app: bool,
     /// A prebuilt static Linux x86-64 executable as the app, unmodified (a
-    /// musl or glibc static program, or a static PIE); argv[0] is its file
+    /// musl or glibc static program, or a static PIE); `argv[0]` is its file
     /// name. See README "Running Linux programs".
     #[arg(long, value_name = "PATH", conflicts_with_all = ["app", "app_path", "no_app"])]
     pub elf: Option<PathBuf>,

@@ -95,7 +95,7 @@ pub fn select(spelling: Spelling, choice: &AppChoice) -> Result<(Layout, Option<
     Ok((located.layout, Some(located.name)))
 }
 
-/// The app name of a prebuilt program: its file name (its argv[0]).
+/// The app name of a prebuilt program: its file name (its `argv[0]`).
 pub fn elf_app_name(path: &Path) -> Result<String> {
     anyhow::ensure!(path.is_file(), "--elf {}: no such file", path.display());
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

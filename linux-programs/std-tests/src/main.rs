@@ -65,8 +65,13 @@ fn run(test: &Test, args: &Args) -> bool {
 }
 
 /// The C entry point (see the crate documentation).
+///
+/// # Safety
+///
+/// `argv` holds `argc` valid NUL-terminated strings, as the C runtime
+/// passes them.
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let argv: Vec<String> = (0..argc.max(0) as usize)
         .map(|i| {
             // SAFETY: the C runtime passes `argc` valid NUL-terminated

@@ -35,7 +35,7 @@ pub const ALL: &[Test] = &[
     Test { name: "std_tests::a_panic_is_reported", expect: Expect::Panic { message: None }, run: a_panic_is_reported },
 ];
 
-/// argv[0] is the file's name; the environment comes from `--env`.
+/// `argv[0]` is the file's name; the environment comes from `--env`.
 fn args_and_environment(args: &Args) {
     assert!(args.argv[0].ends_with("std-tests"), "argv[0] = {:?}", args.argv[0]);
     // Under the kernel's runner (the boot passes env=STD_TESTS=1).

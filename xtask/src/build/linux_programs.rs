@@ -8,7 +8,7 @@
 //! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`).
 //!
 //! Each lands in `target/linux-programs/<name>`: the file name is the
-//! program's argv[0].
+//! program's `argv[0]`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -114,7 +114,7 @@ fn static_pie_must_fit_at_the_base() {
     let policy = LoadPolicy { dyn_base: 0x7fff_ffff_e000, ..POLICY };
     assert!(matches!(check(&bytes, &policy), Err(ElfError::SegmentOutsideUserRange { .. })));
     // Near the top of the address space the biased end overflows.
-    let policy = LoadPolicy { user_end: u64::MAX, dyn_base: u64::MAX & !0xfff, ..POLICY };
+    let policy = LoadPolicy { user_end: u64::MAX, dyn_base: !0xfff, ..POLICY };
     assert!(matches!(check(&bytes, &policy), Err(ElfError::SegmentOutsideUserRange { .. })));
     // Below the user range.
     let policy = LoadPolicy { dyn_base: 0x1000, ..POLICY };
