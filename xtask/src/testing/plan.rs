@@ -593,6 +593,13 @@ pub const SUITES: &[Suite] = &[
             busybox("busybox::false_exits_1", &["--", "false"], None, RunExit::AppCode(1)),
             busybox("busybox::seq", &["--", "seq", "-s", ",", "1", "5"], Some("1,2,3,4,5"), RunExit::Success),
             busybox("busybox::sh_arithmetic", &["--", "sh", "-c", "echo$IFS$((6*7))"], Some("42"), RunExit::Success),
+            // `sync` (162) has no handler: the kernel names it, once.
+            busybox(
+                "busybox::a_missing_call_is_named",
+                &["--", "sync"],
+                Some("system call 162 (sync) is not implemented: -ENOSYS"),
+                RunExit::Success,
+            ),
         ],
     },
 ];
@@ -832,11 +839,13 @@ mod tests {
                 "busybox::false_exits_1 -- false",
                 "busybox::seq -- seq -s , 1 5",
                 "busybox::sh_arithmetic -- sh -c echo$IFS$((6*7))",
+                "busybox::a_missing_call_is_named -- sync",
                 "busybox::echo [kpti=off, smp=4] kpti=off -- echo hello from busybox",
                 "busybox::true_exits_0 [kpti=off, smp=4] kpti=off -- true",
                 "busybox::false_exits_1 [kpti=off, smp=4] kpti=off -- false",
                 "busybox::seq [kpti=off, smp=4] kpti=off -- seq -s , 1 5",
                 "busybox::sh_arithmetic [kpti=off, smp=4] kpti=off -- sh -c echo$IFS$((6*7))",
+                "busybox::a_missing_call_is_named [kpti=off, smp=4] kpti=off -- sync",
             ]
         );
         assert!(plan.suites_not_run.is_empty());
