@@ -309,3 +309,15 @@ fn a_robust_list_at_a_bad_address_is_harmless_at_exit() {
     // must give up on an address it cannot read.
     unsafe { sys::set_robust_list(bad(0xffff_ffff_8010_0000), 24) }.unwrap();
 }
+
+#[libos::test]
+fn sched_getaffinity_wants_whole_longs() {
+    let mut mask = [0u8; 16];
+    // SAFETY: `mask` is writable for 16 bytes.
+    unsafe {
+        assert_eq!(sys::sched_getaffinity(0, 12, mask.as_mut_ptr()), Err(Errno::EINVAL));
+        assert_eq!(sys::sched_getaffinity(0, 4, mask.as_mut_ptr()), Err(Errno::EINVAL));
+        assert_eq!(sys::sched_getaffinity(0, 16, mask.as_mut_ptr()), Ok(8));
+    }
+    assert!(mask[0] & 1 != 0);
+}

@@ -355,7 +355,8 @@ libos_macros::syscall_table! {
         /// Writes thread `tid`'s (0: the caller's) CPU mask into the `len`
         /// bytes at `mask` and returns how many bytes the kernel's mask has (8:
         /// up to 64 CPUs), as Linux does. Errors: `EINVAL` if `len` is smaller
-        /// than 8; `ESRCH` for another `tid`; `EFAULT` for an unwritable buffer.
+        /// than 8 or not a multiple of 8 (Linux's whole longs); `ESRCH` for
+        /// another `tid`; `EFAULT` for an unwritable buffer.
         #[nr = 204]
         fn sched_getaffinity(tid: i32, len: usize, mask: UserPtrMut<u8>) -> usize;
 
