@@ -150,6 +150,11 @@ pub fn load(space: &AddressSpace, elf: &[u8], args: &ProgramArgs<'_>) -> Result<
 
     let mut image_end = 0u64;
     let mut phdr_addr = None;
+    // Where the headers would be if the first segment mapped the file from
+    // its start: Linux's `load_addr + e_phoff` (before 5.18), for a file
+    // whose headers no segment maps.
+    let first = file.load_segments().next().map(|s| s.header);
+    let unmapped_phdr = first.map_or(0, |h| h.vaddr.wrapping_sub(h.offset).wrapping_add(bias));
     let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().expect("header checked"));
     for seg in file.load_segments() {
         let h = seg.header;
@@ -175,11 +180,9 @@ pub fn load(space: &AddressSpace, elf: &[u8], args: &ProgramArgs<'_>) -> Result<
         (at::HWCAP, hwcap()),
         (at::PAGESZ, PAGE_SIZE),
         (at::CLKTCK, CLOCK_TICKS),
-        // Without the headers in a loaded segment Linux passes the address
-        // they would have; 0 tells the C library there are none.
-        (at::PHDR, phdr_addr.unwrap_or(0)),
+        (at::PHDR, phdr_addr.unwrap_or(unmapped_phdr.wrapping_add(phoff))),
         (at::PHENT, libos_elf::PHDR_SIZE as u64),
-        (at::PHNUM, if phdr_addr.is_some() { phnum } else { 0 }),
+        (at::PHNUM, phnum),
         (at::BASE, 0),
         (at::FLAGS, 0),
         (at::ENTRY, entry),
