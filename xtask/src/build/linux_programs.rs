@@ -5,7 +5,9 @@
 //!   `x86_64-unknown-linux-musl` (a static PIE), with unwinding panics;
 //! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
 //!   `musl-gcc -static` (`musl-tools`);
-//! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`).
+//! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`);
+//! - [`DYNAMIC_TRUE`]: the host's `/bin/true`, dynamically linked: the
+//!   kernel must refuse it, naming the interpreter it wants.
 //!
 //! Each lands in `target/linux-programs/<name>`: the file name is the
 //! program's `argv[0]`.
@@ -25,8 +27,10 @@ pub const STD_TESTS: &str = "std-tests";
 pub const C_TESTS: &str = "c-tests";
 /// Debian's static BusyBox.
 pub const BUSYBOX: &str = "busybox";
+/// A dynamically linked program (the host's `true`).
+pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] = &[STD_TESTS, C_TESTS, BUSYBOX];
+pub const ALL: &[&str] = &[STD_TESTS, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 const BUSYBOX_PATH: &str = "/bin/busybox";
@@ -47,6 +51,7 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
         STD_TESTS => build_std_tests(layout, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
         BUSYBOX => copy_busybox(&out)?,
+        DYNAMIC_TRUE => copy_dynamic_true(&out)?,
         other => bail!("no Linux program named {other}"),
     }
     Ok(out)
@@ -95,6 +100,15 @@ fn copy_busybox(out: &Path) -> Result<()> {
         elf.interpreter().is_none(),
         "{BUSYBOX_PATH} is dynamically linked (Debian's `busybox`): install `busybox-static`, which replaces it"
     );
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
+fn copy_dynamic_true(out: &Path) -> Result<()> {
+    let path = "/bin/true";
+    let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+    let elf = Elf::parse(&bytes).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    ensure!(elf.interpreter().is_some(), "{path} is not dynamically linked on this host");
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }

@@ -602,6 +602,23 @@ pub const SUITES: &[Suite] = &[
             ),
         ],
     },
+    // A dynamically linked program is refused, naming its interpreter.
+    Suite {
+        name: linux_programs::DYNAMIC_TRUE,
+        target: Target::Linux(linux_programs::DYNAMIC_TRUE, KernelKind::Production),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &[],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Outcome {
+                name: "loader::a_dynamically_linked_program_is_refused_naming_its_interpreter",
+                output_contains: Some("dynamically linked (it wants the interpreter /lib"),
+                exit: RunExit::Failure,
+            },
+        }],
+    },
 ];
 
 /// `cargo xtask test --app-path DIR` and `cargo libos test`: one app's
@@ -846,6 +863,7 @@ mod tests {
                 "busybox::seq [kpti=off, smp=4] kpti=off -- seq -s , 1 5",
                 "busybox::sh_arithmetic [kpti=off, smp=4] kpti=off -- sh -c echo$IFS$((6*7))",
                 "busybox::a_missing_call_is_named [kpti=off, smp=4] kpti=off -- sync",
+                "loader::a_dynamically_linked_program_is_refused_naming_its_interpreter ",
             ]
         );
         assert!(plan.suites_not_run.is_empty());
@@ -890,7 +908,17 @@ mod tests {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
         assert_eq!(
             plan.suites_not_run,
-            ["boot-checks", "harness", "fuzz", "production", "production-check", "std-tests", "c-tests", "busybox"]
+            [
+                "boot-checks",
+                "harness",
+                "fuzz",
+                "production",
+                "production-check",
+                "std-tests",
+                "c-tests",
+                "busybox",
+                "dynamic-true"
+            ]
         );
         assert_eq!(
             names(&plan.boots),
