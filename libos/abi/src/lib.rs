@@ -29,6 +29,7 @@ pub mod linux_names;
 pub mod linux_types;
 pub mod nospec;
 pub mod run;
+pub mod signal;
 pub mod syscall_arg;
 pub mod syscalls;
 pub mod test;

@@ -34,6 +34,7 @@ pub mod multiboot;
 pub mod pci;
 pub mod phys_range;
 pub mod rlimits;
+pub mod signal;
 pub mod time;
 pub mod vm_regions;
 pub mod xstate;

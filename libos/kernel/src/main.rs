@@ -39,6 +39,7 @@ mod process;
 mod random;
 mod run_record;
 mod sched;
+mod signal;
 mod smp;
 mod sync;
 mod syscalls;

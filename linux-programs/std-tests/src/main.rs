@@ -11,10 +11,10 @@
 //!   one line each.
 //!
 //! The program has its own C `main` (`#![no_main]`): `std`'s runtime start
-//! (`lang_start`) polls fds 0-2 and installs signal handlers, which need
-//! `poll` and `rt_sigaction`; until those calls land, the tests exercise
-//! `std` from a C entry point (every `std` API works from one; a panic is
-//! caught here and becomes exit status 101, as `lang_start` would make it).
+//! (`lang_start`) polls fds 0-2 and aborts when `poll` fails; until that
+//! call lands, the tests exercise `std` from a C entry point (every `std`
+//! API works from one; a panic is caught here and becomes exit status 101,
+//! as `lang_start` would make it).
 #![no_main]
 
 mod tests;

@@ -25,6 +25,7 @@ use libos_kcore::limits::{Resource, Usage};
 use crate::mm::address_space::AddressSpace;
 use crate::sched::wait::WaitQueue;
 use crate::sched::{self, Task, ThreadName};
+use crate::signal::ProcessSignals;
 use crate::sync::SpinLock;
 
 /// How a process ended.
@@ -131,6 +132,9 @@ pub struct Process {
     pub name: heapless::String<32>,
     /// Its memory.
     pub space: Arc<AddressSpace>,
+    /// Its signal actions and the signals pending for it as a whole (lock
+    /// before any of its threads' `signals`).
+    pub signals: SpinLock<ProcessSignals>,
     /// The kernel objects it holds, by kind, and their limits.
     pub usage: Usage,
     /// `membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)` was called.
@@ -153,6 +157,7 @@ impl Process {
             pid,
             name: n,
             space,
+            signals: SpinLock::new(ProcessSignals::new()),
             usage: Usage::new(),
             membarrier_registered: core::sync::atomic::AtomicBool::new(false),
             files: crate::fs::ProcessFiles::new(),
@@ -175,7 +180,12 @@ impl Process {
         self.usage.try_charge(Resource::Threads).map_err(|_| Errno::EAGAIN)
     }
 
-    /// The live thread with id `tid`, if it is one of this process's.
+    /// Its live threads.
+    pub fn threads(&self) -> Vec<Arc<Task>> {
+        self.inner.lock().threads.clone()
+    }
+
+    /// The live thread with id `tid`.
     pub fn thread(&self, tid: u32) -> Option<Arc<Task>> {
         self.inner.lock().threads.iter().find(|t| t.tid == tid).cloned()
     }
@@ -245,6 +255,10 @@ impl Process {
         };
         if last {
             self.exited.wake_all();
+        } else {
+            // A signal sent to the process that this thread was told about
+            // goes to another thread now.
+            crate::signal::retarget_shared(self);
         }
     }
 
