@@ -94,6 +94,19 @@ install_bochs() {
     dpkg-query -W -f '${Package} ${Version}\n' "${bochs_packages[@]}" 2>/dev/null || true
 }
 
+# What the Linux programs' suites need (README "Running Linux programs"):
+# musl-gcc for the C tests, the static BusyBox. The xtask installs them
+# itself when it runs as root (install.rs); CI names them here too.
+linux_program_packages=(musl-tools busybox-static)
+install_linux_program_tools() {
+    if ! command -v musl-gcc >/dev/null 2>&1 || ! [ -x /bin/busybox ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        as_root apt-get install -y "${linux_program_packages[@]}" ||
+            { as_root apt-get update && as_root apt-get install -y "${linux_program_packages[@]}"; }
+    fi
+    dpkg-query -W -f '${Package} ${Version}\n' "${linux_program_packages[@]}" 2>/dev/null || true
+}
+
 # The test suites; their output is kept to repeat their closing lines at the end.
 test_log=$(mktemp)
 bochs_log=$(mktemp)
@@ -108,6 +121,7 @@ run_bochs_tests() {
 
 step "newcomer setup (no bare-metal target)" newcomer_setup
 step "newcomer: cargo xtask run hello" cargo xtask run hello
+step "linux programs' tools" install_linux_program_tools
 step "newcomer: cargo xtask test" run_tests
 step "bochs" install_bochs
 step "lint" cargo xtask lint

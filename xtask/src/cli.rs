@@ -28,6 +28,7 @@ const XTASK_EXAMPLES: &str = "Examples:
   cargo xtask run hello
   cargo xtask run hello --kpti off -- loglevel=debug -- arg1 arg2
   cargo xtask run hello --emulator bochs --smp 2
+  cargo xtask run --elf /bin/busybox --env HOME=/ -- -- echo hello
   cargo xtask run myapp --files ./site --disk data.img,size=128M -- fs.ram=32M
   cargo xtask test mm::
   cargo xtask test --emulator bochs --no-host
@@ -125,6 +126,11 @@ pub enum Command {
         /// given. `cargo libos test` in an app's directory does the same.
         #[arg(long, value_name = "DIR")]
         app_path: Option<PathBuf>,
+        /// Test a prebuilt static Linux program (see `run --elf`) that
+        /// registers its tests and reports them through the kernel's test
+        /// runner (the `libos_test_register` hook), in one boot.
+        #[arg(long, value_name = "PATH", conflicts_with = "app_path")]
+        elf: Option<PathBuf>,
         /// Build with the release profile.
         #[arg(long)]
         release: bool,
@@ -270,6 +276,11 @@ pub struct TargetArgs {
     /// The kernel alone, without an app.
     #[arg(long, hide = true, conflicts_with_all = ["app", "app_path"])]
     pub no_app: bool,
+    /// A prebuilt static Linux x86-64 executable as the app, unmodified (a
+    /// musl or glibc static program, or a static PIE); `argv[0]` is its file
+    /// name. See README "Running Linux programs".
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["app", "app_path", "no_app"])]
+    pub elf: Option<PathBuf>,
     /// Build with the release profile.
     #[arg(long)]
     pub release: bool,
@@ -287,6 +298,9 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Which app.
     pub fn choice(&self) -> AppChoice {
+        if let Some(elf) = &self.elf {
+            return AppChoice::Elf(elf.clone());
+        }
         match (&self.app, &self.app_path) {
             _ if self.no_app => AppChoice::KernelOnly,
             (Some(name), _) => AppChoice::Named(name.clone()),
@@ -465,6 +479,10 @@ pub struct CmdlineArgs {
     /// Trace every system call (adds trace=syscalls).
     #[arg(long)]
     pub trace_syscalls: bool,
+    /// A variable of the app's environment (adds env=KEY=VALUE; repeatable;
+    /// no spaces: the command line is split at them).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<String>,
     /// Words appended verbatim to the kernel command line; the kernel gives
     /// the words after a literal `--` among them to the app as argv[1..].
     #[arg(last = true, value_name = "EXTRA")]
@@ -484,6 +502,7 @@ impl CmdlineArgs {
         if self.trace_syscalls {
             words.push("trace=syscalls".to_string());
         }
+        words.extend(self.env.iter().map(|v| format!("env={v}")));
         words
     }
 
@@ -492,6 +511,15 @@ impl CmdlineArgs {
         let mut words = self.option_words();
         words.extend(self.extra.iter().cloned());
         words.join(" ")
+    }
+}
+
+/// Accepts `KEY=VALUE` with a non-empty key and no whitespace (the kernel
+/// command line is split at spaces).
+pub fn parse_env(text: &str) -> Result<String, String> {
+    match text.split_once('=') {
+        Some((key, _)) if !key.is_empty() && !text.contains(char::is_whitespace) => Ok(text.to_string()),
+        _ => Err(format!("`{text}` is not KEY=VALUE without spaces")),
     }
 }
 
@@ -563,6 +591,7 @@ mod tests {
         assert_eq!(choice(&["run", "--app-path", "../x"]), AppChoice::Path("../x".into()));
         assert_eq!(choice(&["run"]), AppChoice::Current);
         assert_eq!(choice(&["run", "--no-app"]), AppChoice::KernelOnly);
+        assert_eq!(choice(&["run", "--elf", "/bin/busybox"]), AppChoice::Elf("/bin/busybox".into()));
         assert!(Cli::try_parse_from(["cargo xtask", "run", "hello", "--no-app"]).is_err());
         assert!(Cli::try_parse_from(["cargo xtask", "run", "hello", "--app-path", "x"]).is_err());
         assert!(Cli::try_parse_from(["cargo xtask", "image", "--app-path", "x", "-o", "x.bin"]).is_ok());

@@ -48,6 +48,8 @@ pub enum AppChoice {
     Current,
     /// The kernel alone.
     KernelOnly,
+    /// A prebuilt static Linux executable (`--elf PATH`).
+    Elf(PathBuf),
 }
 
 /// The framework's workspace: with `cargo xtask`, the xtask's own; with
@@ -65,6 +67,7 @@ pub fn select(spelling: Spelling, choice: &AppChoice) -> Result<(Layout, Option<
     let dir = match choice {
         AppChoice::Named(name) => return Ok((framework(spelling)?, Some(name.clone()))),
         AppChoice::KernelOnly => return Ok((framework(spelling)?, None)),
+        AppChoice::Elf(path) => return Ok((framework(spelling)?, Some(elf_app_name(path)?))),
         AppChoice::Path(dir) => dir.clone(),
         AppChoice::Current => match app::current_app_dir() {
             Some(dir) => dir,
@@ -92,6 +95,18 @@ pub fn select(spelling: Spelling, choice: &AppChoice) -> Result<(Layout, Option<
     Ok((located.layout, Some(located.name)))
 }
 
+/// The app name of a prebuilt program: its file name (its `argv[0]`).
+pub fn elf_app_name(path: &Path) -> Result<String> {
+    anyhow::ensure!(path.is_file(), "--elf {}: no such file", path.display());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    anyhow::ensure!(
+        !name.is_empty() && !name.contains(char::is_whitespace),
+        "--elf {}: the file name (the program's argv[0]) must be one word",
+        path.display()
+    );
+    Ok(name)
+}
+
 /// Which image to build.
 #[derive(Clone, Debug)]
 pub struct ImageSpec {
@@ -99,6 +114,9 @@ pub struct ImageSpec {
     pub app: Option<String>,
     /// Profile and kernel flavour.
     pub flavor: Flavor,
+    /// A prebuilt program to use as the app (`--elf`) instead of building
+    /// `app`, which is then its file name.
+    pub elf: Option<PathBuf>,
 }
 
 /// A built image and the ELF files it came from.
@@ -114,12 +132,13 @@ pub struct Built {
 
 /// Builds the kernel and the app and writes the image to `out`.
 pub fn build_image(layout: &Layout, spec: &ImageSpec, out: &Path) -> Result<Built> {
-    if let Some(app) = &spec.app {
+    if let (Some(app), None) = (&spec.app, &spec.elf) {
         layout.check_app(app)?;
     }
-    let app_elf = match &spec.app {
-        Some(app) => Some(layout.build_app(app, spec.flavor)?),
-        None => None,
+    let app_elf = match (&spec.app, &spec.elf) {
+        (_, Some(elf)) => Some(elf.clone()),
+        (Some(app), None) => Some(layout.build_app(app, spec.flavor)?),
+        (None, None) => None,
     };
     let kernel_elf = layout.build_kernel(spec.flavor)?;
     let app_input = spec.app.as_deref().zip(app_elf.as_deref());
@@ -256,7 +275,7 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
     let chosen = accel::choose(opts.accel, &setup, &mut || {
         let flavor = Flavor::plain(release);
         let app = accel::probe_app(layout);
-        let probe = ImageSpec { app: Some(app.clone()), flavor };
+        let probe = ImageSpec { app: Some(app.clone()), flavor, elf: None };
         let path = layout.image(Some(&app), flavor);
         build_image(layout, &probe, &path).map(|_| path)
     });

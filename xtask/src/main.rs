@@ -57,11 +57,11 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Build { target } => {
             let (layout, app) = commands::select(spelling, &target.choice())?;
-            commands::build(&layout, &ImageSpec { app, flavor: target.flavor() }).map(|()| 0)
+            commands::build(&layout, &ImageSpec { app, flavor: target.flavor(), elf: target.elf.clone() }).map(|()| 0)
         }
         Command::Image { target, output, machine, cmdline } => {
             let (layout, app) = commands::select(spelling, &target.choice())?;
-            let spec = ImageSpec { app, flavor: target.flavor() };
+            let spec = ImageSpec { app, flavor: target.flavor(), elf: target.elf.clone() };
             commands::image(&layout, &spec, &output, &machine.boot_options(&cmdline)).map(|()| 0)
         }
         Command::Run { target, boot, gdb, files } => {
@@ -77,13 +77,15 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
                 files: files.files,
                 disk: files.disk,
             };
-            commands::run(&layout, &ImageSpec { app, flavor: target.flavor() }, &opts)
+            commands::run(&layout, &ImageSpec { app, flavor: target.flavor(), elf: target.elf.clone() }, &opts)
         }
-        Command::Test { filter, app_path, release, boot, verbose, jobs, no_host } => {
+        Command::Test { filter, app_path, elf, release, boot, verbose, jobs, no_host } => {
             boot.check(false)?;
-            // An app by its directory; with `cargo libos`, the app of the
-            // current directory if there is one; else the whole suite.
+            // A prebuilt program; an app by its directory; with `cargo
+            // libos`, the app of the current directory if there is one; else
+            // the whole suite.
             let choice = match (app_path, spelling) {
+                _ if elf.is_some() => elf.clone().map(AppChoice::Elf),
                 (Some(dir), _) => Some(AppChoice::Path(dir)),
                 (None, Spelling::CargoLibos) => app::current_app_dir().map(AppChoice::Path),
                 (None, Spelling::Xtask) => None,
@@ -98,6 +100,7 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
             let opts = TestOptions {
                 layout,
                 app,
+                elf,
                 filter,
                 release,
                 emulator: boot.emulator,

@@ -6,6 +6,7 @@
 
 mod abi;
 mod compat;
+mod linux;
 mod memory;
 mod pointers;
 mod returns;

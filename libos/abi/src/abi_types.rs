@@ -206,6 +206,8 @@ pub mod clone_flags {
     pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
     /// Write the new tid to `child_tid`.
     pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+    /// Ignored by Linux since 2.6 (musl's `pthread_create` still passes it).
+    pub const CLONE_DETACHED: u64 = 0x0040_0000;
     /// The flags a threads library passes.
     pub const THREAD_FLAGS: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 }

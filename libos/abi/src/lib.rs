@@ -27,6 +27,8 @@ pub mod dispatch;
 pub mod errno;
 pub mod fs_types;
 pub mod image;
+pub mod linux_names;
+pub mod linux_types;
 pub mod nospec;
 pub mod poll_types;
 pub mod run;

@@ -48,15 +48,9 @@ pub const FD_SETSIZE: usize = 1024;
 /// A descriptor set: `fd_set`, bit `fd % 64` of word `fd / 64`.
 pub type FdSet = [u64; FD_SETSIZE / 64];
 
-/// `select`'s timeout: `struct timeval` (`__kernel_old_timeval`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Timeval {
-    /// Whole seconds.
-    pub tv_sec: i64,
-    /// Microseconds.
-    pub tv_usec: i64,
-}
+/// `select`'s timeout: `struct timeval` (`__kernel_old_timeval`), the
+/// same structure as `gettimeofday`'s.
+pub use crate::linux_types::Timeval;
 
 /// `pselect6`'s sixth argument: the signal mask and its size
 /// (`struct sigset_argpack` in `fs/select.c`).

@@ -137,6 +137,42 @@
 //! #   fn uname(_: &mut Caller, _: UserPtrMut<Utsname>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn getrandom(_: &mut Caller, _: UserPtrMut<u8>, _: usize, _: u32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! # }
+//! # impl Identity for Kernel {
+//! #   fn getuid(_: &mut Caller) -> Result<u32, Errno> { Ok(0) }
+//! #   fn getgid(_: &mut Caller) -> Result<u32, Errno> { Ok(0) }
+//! #   fn geteuid(_: &mut Caller) -> Result<u32, Errno> { Ok(0) }
+//! #   fn getegid(_: &mut Caller) -> Result<u32, Errno> { Ok(0) }
+//! #   fn getppid(_: &mut Caller) -> Result<i32, Errno> { Ok(0) }
+//! #   fn getpgrp(_: &mut Caller) -> Result<i32, Errno> { Ok(1) }
+//! #   fn setsid(_: &mut Caller) -> Result<i32, Errno> { Err(Errno::EPERM) }
+//! #   fn getpgid(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(1) }
+//! #   fn getsid(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(1) }
+//! # }
+//! # use libos_abi::linux_types::*;
+//! # impl Limits for Kernel {
+//! #   fn getrlimit(_: &mut Caller, _: u32, _: UserPtrMut<Rlimit>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn getrusage(_: &mut Caller, _: i32, _: UserPtrMut<Rusage>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn sysinfo(_: &mut Caller, _: UserPtrMut<Sysinfo>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn times(_: &mut Caller, _: UserPtrMut<Tms>) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
+//! #   fn prlimit64(_: &mut Caller, _: i32, _: u32, _: UserPtr<Rlimit>, _: UserPtrMut<Rlimit>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! # }
+//! # impl Clocks for Kernel {
+//! #   fn gettimeofday(_: &mut Caller, _: UserPtrMut<Timeval>, _: UserPtrMut<Timezone>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn time(_: &mut Caller, _: UserPtrMut<i64>) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
+//! #   fn clock_getres(_: &mut Caller, _: i32, _: UserPtrMut<Timespec>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn clock_nanosleep(_: &mut Caller, _: i32, _: i32, _: UserPtr<Timespec>, _: UserPtrMut<Timespec>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! # }
+//! # impl ThreadRuntime for Kernel {
+//! #   fn set_robust_list(_: &mut Caller, _: UserPtrMut<RobustListHead>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn get_robust_list(_: &mut Caller, _: i32, _: UserPtrMut<u64>, _: UserPtrMut<usize>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn membarrier(_: &mut Caller, _: i32, _: u32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn rseq(_: &mut Caller, _: UserPtrMut<u8>, _: u32, _: i32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn clone3(_: &mut Caller, _: UserPtrMut<u8>, _: usize) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! # }
+//! # impl MemoryAdvice for Kernel {
+//! #   fn mremap(_: &mut Caller, _: usize, _: usize, _: usize, _: i32, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn madvise(_: &mut Caller, _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! # }
 //! # impl Descriptors for Kernel {
 //! #   fn close(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn lseek(_: &mut Caller, _: i32, _: i64, _: i32) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
@@ -222,7 +258,8 @@
 
 use crate::abi_types::{Timespec, Utsname};
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
-use crate::poll_types::{EpollEvent, PollFd, SigsetArgpack, Timeval};
+use crate::linux_types::{Rlimit, RobustListHead, Rusage, Sysinfo, Timeval, Timezone, Tms};
+use crate::poll_types::{EpollEvent, PollFd, SigsetArgpack};
 use crate::signal::{SigAction, StackT};
 use crate::user_ptr::{UserPtr, UserPtrMut};
 
@@ -360,7 +397,8 @@ libos_macros::syscall_table! {
         /// Writes thread `tid`'s (0: the caller's) CPU mask into the `len`
         /// bytes at `mask` and returns how many bytes the kernel's mask has (8:
         /// up to 64 CPUs), as Linux does. Errors: `EINVAL` if `len` is smaller
-        /// than 8; `ESRCH` for another `tid`; `EFAULT` for an unwritable buffer.
+        /// than 8 or not a multiple of 8 (Linux's whole longs); `ESRCH` for
+        /// another `tid`; `EFAULT` for an unwritable buffer.
         #[nr = 204]
         fn sched_getaffinity(tid: i32, len: usize, mask: UserPtrMut<u8>) -> usize;
 
@@ -423,7 +461,8 @@ libos_macros::syscall_table! {
         /// Starts a new thread in the caller's address space (Linux's `clone`,
         /// for threads only): `flags` must contain `CLONE_VM | CLONE_FS |
         /// CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD` and may add
-        /// `CLONE_SYSVSEM`, `CLONE_SETTLS` (the new thread's FS base is `tls`),
+        /// `CLONE_SYSVSEM`, `CLONE_DETACHED` (ignored, as by Linux),
+        /// `CLONE_SETTLS` (the new thread's FS base is `tls`),
         /// `CLONE_PARENT_SETTID` (its tid is written to `parent_tid`),
         /// `CLONE_CHILD_SETTID` (to `child_tid`) and `CLONE_CHILD_CLEARTID` (when
         /// it exits, 0 is written to `child_tid` and a futex wake is done there:
@@ -487,8 +526,11 @@ libos_macros::syscall_table! {
         /// `FUTEX_WAIT_BITSET` (9) and `FUTEX_WAKE_BITSET` (10) do the same with
         /// `val3` as the bitset (the timeout is then absolute, on the monotonic
         /// clock). `FUTEX_PRIVATE_FLAG` (128) is accepted (every futex here is
-        /// private to the app). `uaddr2` is unused. Errors: `EINVAL` (unknown op,
-        /// misaligned `uaddr`, bad timeout, zero bitset), `EFAULT`.
+        /// private to the app), and `FUTEX_CLOCK_REALTIME` (256) with the
+        /// waits (`ENOSYS` with the wakes, as on Linux). `uaddr2` is unused.
+        /// Errors: `ENOSYS` for an operation this kernel does not have (as
+        /// Linux answers one it does not know), `EINVAL` (misaligned
+        /// `uaddr`, bad timeout, zero bitset), `EFAULT`.
         #[nr = 202]
         fn futex(
             uaddr: UserPtrMut<u32>,
@@ -628,6 +670,203 @@ libos_macros::syscall_table! {
         /// `buf` is not writable app memory.
         #[nr = 318]
         fn getrandom(buf: UserPtrMut<u8>, count: usize, flags: u32) -> usize;
+    }
+
+    /// Who the app is: user, group, process group and session ids (Linux's
+    /// `kernel/sys.c`). The app is the only user there is: it runs with
+    /// uid and gid 0, as its process group's and session's leader, with
+    /// no parent (ppid 0, as Linux's first process has).
+    pub trait Identity {
+        /// Returns the real user id: 0. Never fails.
+        #[nr = 102]
+        fn getuid() -> u32;
+
+        /// Returns the real group id: 0. Never fails.
+        #[nr = 104]
+        fn getgid() -> u32;
+
+        /// Returns the effective user id: 0. Never fails.
+        #[nr = 107]
+        fn geteuid() -> u32;
+
+        /// Returns the effective group id: 0. Never fails.
+        #[nr = 108]
+        fn getegid() -> u32;
+
+        /// Returns the parent's process id: 0 (no parent). Never fails.
+        #[nr = 110]
+        fn getppid() -> i32;
+
+        /// Returns the process group id: the process id. Never fails.
+        #[nr = 111]
+        fn getpgrp() -> i32;
+
+        /// Makes the caller a session leader. The app already leads its
+        /// process group, so this fails with `EPERM`, as on Linux.
+        #[nr = 112]
+        fn setsid() -> i32;
+
+        /// Returns the process group of process `pid` (0: the caller).
+        /// Errors: `ESRCH` for any other process.
+        #[nr = 121]
+        fn getpgid(pid: i32) -> i32;
+
+        /// Returns the session id of process `pid` (0: the caller).
+        /// Errors: `ESRCH` for any other process.
+        #[nr = 124]
+        fn getsid(pid: i32) -> i32;
+    }
+
+    /// Resource limits and usage, and the system's figures (Linux's
+    /// `kernel/sys.c`).
+    pub trait Limits {
+        /// Writes the limits of resource `resource` (`RLIMIT_*`) to `*rlim`.
+        /// Errors: `EINVAL` for an unknown resource, `EFAULT`.
+        #[nr = 97]
+        fn getrlimit(resource: u32, rlim: UserPtrMut<Rlimit>);
+
+        /// Writes the resource usage of `who` (`RUSAGE_SELF`,
+        /// `RUSAGE_THREAD`, `RUSAGE_CHILDREN`) to `*usage`: the largest
+        /// resident set (KiB); CPU times are not accounted by this kernel
+        /// yet and read 0, as do the other counters (there are no children,
+        /// page-ins or context-switch counts). Errors: `EINVAL` for another
+        /// `who`, `EFAULT`.
+        #[nr = 98]
+        fn getrusage(who: i32, usage: UserPtrMut<Rusage>);
+
+        /// Writes the system's figures to `*info`: uptime, memory (total and
+        /// free frames, `mem_unit` 1), the app's thread count as `procs`;
+        /// load averages are not computed (0), there is no swap. Errors:
+        /// `EFAULT`.
+        #[nr = 99]
+        fn sysinfo(info: UserPtrMut<Sysinfo>);
+
+        /// Writes the process times in clock ticks (`AT_CLKTCK`, 100 a
+        /// second) to `*buf` if not null (CPU times are not accounted yet:
+        /// 0), and returns the ticks since boot. Errors: `EFAULT`.
+        #[nr = 100]
+        fn times(buf: UserPtrMut<Tms>) -> u64;
+
+        /// Gets and sets resource limits of process `pid` (0: the caller):
+        /// writes the limits of `resource` to `*old_limit` when not null;
+        /// `new_limit`, when not null, must be the current limits (they are
+        /// fixed in this kernel: any change fails with `EPERM`, as an
+        /// unprivileged raise does on Linux). Errors: `EINVAL` for an
+        /// unknown resource or a soft limit above the hard one, `ESRCH` for
+        /// another process, `EFAULT`.
+        #[nr = 302]
+        fn prlimit64(pid: i32, resource: u32, new_limit: UserPtr<Rlimit>, old_limit: UserPtrMut<Rlimit>);
+    }
+
+    /// The older time calls and clock sleeps (Linux's `kernel/time/`).
+    pub trait Clocks {
+        /// Writes the wall-clock time to `*tv` and zeros (UTC) to `*tz`, each
+        /// when not null. Errors: `EFAULT`.
+        #[nr = 96]
+        fn gettimeofday(tv: UserPtrMut<Timeval>, tz: UserPtrMut<Timezone>);
+
+        /// Returns the wall-clock time in seconds since the epoch, also
+        /// written to `*tloc` when not null. Errors: `EFAULT`.
+        #[nr = 201]
+        fn time(tloc: UserPtrMut<i64>) -> i64;
+
+        /// Writes the resolution of clock `clock` to `*res` when not null:
+        /// 1 ns for the clocks `clock_gettime` supports. Errors: `EINVAL`
+        /// for another clock, `EFAULT`.
+        #[nr = 229]
+        fn clock_getres(clock: i32, res: UserPtrMut<Timespec>);
+
+        /// Sleeps on clock `clock` (`CLOCK_REALTIME`, `CLOCK_MONOTONIC`,
+        /// `CLOCK_BOOTTIME`) for `*req`, or until the absolute time `*req`
+        /// with `TIMER_ABSTIME` (1) in `flags`. Ends early (`EINTR`) only
+        /// when the app is ending; `rem` is then not written. Other `flags`
+        /// bits are ignored, as Linux ignores them. Errors: `EINVAL` for an
+        /// invalid `*req` or another clock (`ENOTSUP` for the CPU-time
+        /// clocks), `EFAULT`.
+        #[nr = 230]
+        fn clock_nanosleep(clock: i32, flags: i32, req: UserPtr<Timespec>, rem: UserPtrMut<Timespec>);
+    }
+
+    /// What C and Rust runtimes ask of the kernel for their threads:
+    /// robust futex lists, restartable sequences, `clone3`, memory barriers
+    /// (Linux's `kernel/futex/`, `kernel/rseq.c`, `kernel/fork.c`,
+    /// `kernel/sched/membarrier.c`).
+    pub trait ThreadRuntime {
+        /// Registers the calling thread's robust futex list: when the thread
+        /// ends, every futex on the list it still owns gets
+        /// `FUTEX_OWNER_DIED` and one waiter is woken (Linux's
+        /// `exit_robust_list`). Errors: `EINVAL` when `len` is not 24 (the
+        /// size of `struct robust_list_head`).
+        #[nr = 273]
+        fn set_robust_list(head: UserPtrMut<RobustListHead>, len: usize);
+
+        /// Writes the robust list head of thread `tid` (0: the caller; a
+        /// thread of the app) to `*head` and its size to `*len`. Errors:
+        /// `ESRCH` for another tid, `EFAULT`.
+        #[nr = 274]
+        fn get_robust_list(tid: i32, head: UserPtrMut<u64>, len: UserPtrMut<usize>);
+
+        /// Issues memory barriers on the CPUs running the app's threads:
+        /// `MEMBARRIER_CMD_QUERY` returns the supported commands;
+        /// `GLOBAL`, `GLOBAL_EXPEDITED` and `PRIVATE_EXPEDITED` (after
+        /// `REGISTER_PRIVATE_EXPEDITED`, else `EPERM`) interrupt every other
+        /// online CPU and wait for it; the `REGISTER_*` commands return 0.
+        /// `cpu_id` is unused (no `MEMBARRIER_CMD_FLAG_CPU`). Errors:
+        /// `EINVAL` for other commands or nonzero `flags`.
+        #[nr = 324]
+        fn membarrier(cmd: i32, flags: u32, cpu_id: i32) -> i32;
+
+        /// Restartable sequences are not supported: `ENOSYS`, what kernels
+        /// before 4.18 answer (glibc and others then do without).
+        #[nr = 334]
+        fn rseq(rseq: UserPtrMut<u8>, len: u32, flags: i32, sig: u32);
+
+        /// Not supported: `ENOSYS`, what kernels before 5.3 answer; C
+        /// libraries then use `clone`.
+        #[nr = 435]
+        fn clone3(args: UserPtrMut<u8>, size: usize) -> i32;
+    }
+
+    /// Advice on and moves of anonymous memory (Linux's `mm/madvise.c`,
+    /// `mm/mremap.c`).
+    pub trait MemoryAdvice {
+        /// Resizes (and, with `MREMAP_MAYMOVE`, moves) the mapping
+        /// `old_address..+old_size`, which must lie in one anonymous mapping
+        /// (`mmap`), and returns its new address. Shrinking unmaps the tail;
+        /// growing extends it in place when the pages after it are free,
+        /// else moves it (with `MREMAP_MAYMOVE`; to `new_address` with
+        /// `MREMAP_FIXED` too), its contents with it. Errors: `EINVAL` for an
+        /// unaligned address, a zero `new_size`, unknown flags, `MREMAP_FIXED`
+        /// without `MREMAP_MAYMOVE`, `MREMAP_DONTUNMAP` (not supported), an
+        /// overlapping fixed target; `EFAULT` when the old range is not one
+        /// anonymous mapping; `ENOMEM` when it cannot grow in place and may
+        /// not move, or memory runs out.
+        ///
+        /// # Safety
+        ///
+        /// The old range's contents move: nothing Rust uses may refer to
+        /// them, and a fixed target is replaced as with `MAP_FIXED`.
+        #[nr = 25]
+        unsafe fn mremap(old_address: usize, old_size: usize, new_size: usize, flags: i32, new_address: usize)
+        -> usize;
+
+        /// Advice about `addr..addr + length` (`addr` page-aligned, the
+        /// length rounded up to pages): `MADV_DONTNEED` and `MADV_FREE` drop
+        /// the pages of anonymous memory (later reads see zeros); the hints
+        /// (`NORMAL`, `RANDOM`, `SEQUENTIAL`, `WILLNEED`, `DONTFORK`,
+        /// `DOFORK`, `HUGEPAGE`, `NOHUGEPAGE`, `DONTDUMP`, `DODUMP`,
+        /// `WIPEONFORK`, `KEEPONFORK`, `COLD`, `PAGEOUT`, `POPULATE_READ`,
+        /// `POPULATE_WRITE`) change nothing here. Errors: `EINVAL` for an
+        /// unaligned `addr`, other advice, or `DONTNEED`/`FREE` on the
+        /// program's own image (its file contents could not come back);
+        /// `ENOMEM` when part of the range is not mapped.
+        ///
+        /// # Safety
+        ///
+        /// `DONTNEED` and `FREE` zero the range: nothing Rust uses may be
+        /// there.
+        #[nr = 28]
+        unsafe fn madvise(addr: usize, length: usize, advice: i32);
     }
 
     /// The test suite's and the benchmark's hooks into the kernel: not part
@@ -1341,6 +1580,152 @@ mod tests {
         }
     }
 
+    /// The calls of the Linux-program topics: each records its name and
+    /// its arguments as plain numbers.
+    macro_rules! record {
+        ($cx:ident, $name:literal $(, $arg:expr)*) => {
+            $cx.record($name, &[$(($arg) as i128),*])
+        };
+    }
+
+    impl Identity for Mock {
+        fn getuid(cx: &mut Recorder) -> Result<u32, Errno> {
+            record!(cx, "getuid");
+            Ok(0)
+        }
+        fn getgid(cx: &mut Recorder) -> Result<u32, Errno> {
+            record!(cx, "getgid");
+            Ok(0)
+        }
+        fn geteuid(cx: &mut Recorder) -> Result<u32, Errno> {
+            record!(cx, "geteuid");
+            Ok(0)
+        }
+        fn getegid(cx: &mut Recorder) -> Result<u32, Errno> {
+            record!(cx, "getegid");
+            Ok(0)
+        }
+        fn getppid(cx: &mut Recorder) -> Result<i32, Errno> {
+            record!(cx, "getppid");
+            Ok(0)
+        }
+        fn getpgrp(cx: &mut Recorder) -> Result<i32, Errno> {
+            record!(cx, "getpgrp");
+            Ok(1)
+        }
+        fn setsid(cx: &mut Recorder) -> Result<i32, Errno> {
+            record!(cx, "setsid");
+            Err(Errno::EPERM)
+        }
+        fn getpgid(cx: &mut Recorder, pid: i32) -> Result<i32, Errno> {
+            record!(cx, "getpgid", pid);
+            Ok(1)
+        }
+        fn getsid(cx: &mut Recorder, pid: i32) -> Result<i32, Errno> {
+            record!(cx, "getsid", pid);
+            Ok(1)
+        }
+    }
+
+    impl Limits for Mock {
+        fn getrlimit(cx: &mut Recorder, resource: u32, rlim: UserPtrMut<Rlimit>) -> Result<(), Errno> {
+            record!(cx, "getrlimit", resource, rlim.addr());
+            Ok(())
+        }
+        fn getrusage(cx: &mut Recorder, who: i32, usage: UserPtrMut<Rusage>) -> Result<(), Errno> {
+            record!(cx, "getrusage", who, usage.addr());
+            Ok(())
+        }
+        fn sysinfo(cx: &mut Recorder, info: UserPtrMut<Sysinfo>) -> Result<(), Errno> {
+            record!(cx, "sysinfo", info.addr());
+            Ok(())
+        }
+        fn times(cx: &mut Recorder, buf: UserPtrMut<Tms>) -> Result<u64, Errno> {
+            record!(cx, "times", buf.addr());
+            Ok(0)
+        }
+        fn prlimit64(
+            cx: &mut Recorder,
+            pid: i32,
+            resource: u32,
+            new_limit: UserPtr<Rlimit>,
+            old_limit: UserPtrMut<Rlimit>,
+        ) -> Result<(), Errno> {
+            record!(cx, "prlimit64", pid, resource, new_limit.addr(), old_limit.addr());
+            Ok(())
+        }
+    }
+
+    impl Clocks for Mock {
+        fn gettimeofday(cx: &mut Recorder, tv: UserPtrMut<Timeval>, tz: UserPtrMut<Timezone>) -> Result<(), Errno> {
+            record!(cx, "gettimeofday", tv.addr(), tz.addr());
+            Ok(())
+        }
+        fn time(cx: &mut Recorder, tloc: UserPtrMut<i64>) -> Result<i64, Errno> {
+            record!(cx, "time", tloc.addr());
+            Ok(0)
+        }
+        fn clock_getres(cx: &mut Recorder, clock: i32, res: UserPtrMut<Timespec>) -> Result<(), Errno> {
+            record!(cx, "clock_getres", clock, res.addr());
+            Ok(())
+        }
+        fn clock_nanosleep(
+            cx: &mut Recorder,
+            clock: i32,
+            flags: i32,
+            req: UserPtr<Timespec>,
+            rem: UserPtrMut<Timespec>,
+        ) -> Result<(), Errno> {
+            record!(cx, "clock_nanosleep", clock, flags, req.addr(), rem.addr());
+            Ok(())
+        }
+    }
+
+    impl ThreadRuntime for Mock {
+        fn set_robust_list(cx: &mut Recorder, head: UserPtrMut<RobustListHead>, len: usize) -> Result<(), Errno> {
+            record!(cx, "set_robust_list", head.addr(), len);
+            Ok(())
+        }
+        fn get_robust_list(
+            cx: &mut Recorder,
+            tid: i32,
+            head: UserPtrMut<u64>,
+            len: UserPtrMut<usize>,
+        ) -> Result<(), Errno> {
+            record!(cx, "get_robust_list", tid, head.addr(), len.addr());
+            Ok(())
+        }
+        fn membarrier(cx: &mut Recorder, cmd: i32, flags: u32, cpu_id: i32) -> Result<i32, Errno> {
+            record!(cx, "membarrier", cmd, flags, cpu_id);
+            Ok(0)
+        }
+        fn rseq(cx: &mut Recorder, rseq: UserPtrMut<u8>, len: u32, flags: i32, sig: u32) -> Result<(), Errno> {
+            record!(cx, "rseq", rseq.addr(), len, flags, sig);
+            Err(Errno::ENOSYS)
+        }
+        fn clone3(cx: &mut Recorder, args: UserPtrMut<u8>, size: usize) -> Result<i32, Errno> {
+            record!(cx, "clone3", args.addr(), size);
+            Err(Errno::ENOSYS)
+        }
+    }
+
+    impl MemoryAdvice for Mock {
+        fn mremap(
+            cx: &mut Recorder,
+            old_address: usize,
+            old_size: usize,
+            new_size: usize,
+            flags: i32,
+            new_address: usize,
+        ) -> Result<usize, Errno> {
+            record!(cx, "mremap", old_address, old_size, new_size, flags, new_address);
+            Ok(old_address)
+        }
+        fn madvise(cx: &mut Recorder, addr: usize, length: usize, advice: i32) -> Result<(), Errno> {
+            record!(cx, "madvise", addr, length, advice);
+            Ok(())
+        }
+    }
     /// The file calls' mocks record their name only.
     macro_rules! mock_calls {
         ($topic:ident { $(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* }) => {
@@ -1510,6 +1895,31 @@ mod tests {
             (nr::CLOCK_GETTIME, 228),
             (nr::EXIT_GROUP, 231),
             (nr::GETRANDOM, 318),
+            (nr::MREMAP, 25),
+            (nr::MADVISE, 28),
+            (nr::GETTIMEOFDAY, 96),
+            (nr::GETRLIMIT, 97),
+            (nr::GETRUSAGE, 98),
+            (nr::SYSINFO, 99),
+            (nr::TIMES, 100),
+            (nr::GETUID, 102),
+            (nr::GETGID, 104),
+            (nr::GETEUID, 107),
+            (nr::GETEGID, 108),
+            (nr::GETPPID, 110),
+            (nr::GETPGRP, 111),
+            (nr::SETSID, 112),
+            (nr::GETPGID, 121),
+            (nr::GETSID, 124),
+            (nr::TIME, 201),
+            (nr::CLOCK_GETRES, 229),
+            (nr::CLOCK_NANOSLEEP, 230),
+            (nr::SET_ROBUST_LIST, 273),
+            (nr::GET_ROBUST_LIST, 274),
+            (nr::PRLIMIT64, 302),
+            (nr::MEMBARRIER, 324),
+            (nr::RSEQ, 334),
+            (nr::CLONE3, 435),
             (nr::RT_SIGACTION, 13),
             (nr::RT_SIGPROCMASK, 14),
             (nr::RT_SIGRETURN, 15),
@@ -1645,7 +2055,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        for nr in [16, 59, 319, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
+        for nr in [16, 59, 335, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
             let (ret, cx) = call_in(&WITH_HOOKS, nr, &REGS);
             assert_eq!(ret, -38, "{nr}");
             assert!(cx.calls.is_empty());
@@ -1694,7 +2104,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1 + 12);
+        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1 + 12 + 25);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

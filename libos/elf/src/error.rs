@@ -253,10 +253,16 @@ pub enum ElfError {
         /// Index of the `PT_INTERP` program header.
         index: usize,
     },
-    /// The file needs dynamic linking (`PT_DYNAMIC`).
-    HasDynamicSegment {
-        /// Index of the `PT_DYNAMIC` program header.
+    /// The thread-local storage template (`PT_TLS`) does not lie in the
+    /// file part of a `PT_LOAD` segment, or its memory size is smaller than
+    /// its file size.
+    TlsOutsideLoad {
+        /// Index of the `PT_TLS` program header.
         index: usize,
+        /// Its `p_vaddr`.
+        vaddr: u64,
+        /// Its `p_filesz`.
+        file_size: u64,
     },
     /// The file has no `PT_LOAD` segment.
     NoLoadSegments,
@@ -415,19 +421,21 @@ impl fmt::Display for ElfError {
             ),
             Self::BadLoadPolicy { user_start, user_end, page_size } => write!(
                 f,
-                "invalid load policy: user range {user_start:#x}..{user_end:#x}, page size {page_size:#x} (the range must be non-empty and the page size a power of two)"
+                "invalid load policy: user range {user_start:#x}..{user_end:#x}, page size {page_size:#x} (the range must be non-empty, the page size a power of two and the ET_DYN base page-aligned)"
             ),
             Self::NotExecutable { kind } => write!(
                 f,
-                "not a static executable: ELF type is {} ({kind}), expected ET_EXEC (2)",
+                "not a static executable: ELF type is {} ({kind}), expected ET_EXEC (2) or ET_DYN (3)",
                 ElfKind::from(kind).name()
             ),
-            Self::HasInterpreter { index } => {
-                write!(f, "not a static executable: program header {index} requests a program interpreter (PT_INTERP)")
-            }
-            Self::HasDynamicSegment { index } => {
-                write!(f, "not a static executable: program header {index} is a dynamic linking table (PT_DYNAMIC)")
-            }
+            Self::HasInterpreter { index } => write!(
+                f,
+                "not a static executable: dynamically linked, program header {index} requests a program interpreter (PT_INTERP)"
+            ),
+            Self::TlsOutsideLoad { index, vaddr, file_size } => write!(
+                f,
+                "program header {index} (PT_TLS, {file_size:#x} bytes at {vaddr:#x}) does not lie in a loadable segment's file part"
+            ),
             Self::NoLoadSegments => f.write_str("the file has no loadable (PT_LOAD) segment"),
             Self::TooManyLoadSegments { count, max } => {
                 write!(f, "the file has {count} loadable (PT_LOAD) segments: at most {max} are accepted")

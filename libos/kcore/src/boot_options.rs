@@ -15,6 +15,7 @@
 //! | `maxcpus=N` | start at most N CPUs |
 //! | `tsc_khz=N` | the TSC runs at N kHz (checked against the HPET, not measured; Linux's `tsc_early_khz=`) |
 //! | `nmi=dump` | an NMI makes each CPU print its scheduler state (debugging hangs) |
+//! | `env=KEY=VALUE` | one variable of the app's environment (repeatable, at most [`MAX_ENV`]) |
 //! | `fs.ram=SIZE` | byte limit of the RAM file systems (`/` and `/tmp` each; `64M`, `1G`...) |
 //! | `fs.disk=PATH` | mount the first virtio disk's ext2 file system at PATH |
 //!
@@ -24,6 +25,8 @@
 
 /// Unknown words the parser remembers for the boot report.
 pub const MAX_UNKNOWN: usize = 8;
+/// Most `env=` words kept (the app's environment).
+pub const MAX_ENV: usize = 32;
 
 /// Which harness self-check to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +80,8 @@ pub struct BootOptions<'a> {
     pub fs_disk: Option<&'a str>,
     /// Everything after the `--` word (the app's arguments), or "".
     pub app_args: &'a str,
+    /// The app's environment: the `KEY=VALUE` of each `env=KEY=VALUE` word.
+    pub env: heapless::Vec<&'a str, MAX_ENV>,
     /// Words that were not understood (at most [`MAX_UNKNOWN`] kept).
     pub unknown: heapless::Vec<BadOption<'a>, MAX_UNKNOWN>,
 }
@@ -109,6 +114,7 @@ impl<'a> BootOptions<'a> {
             fs_ram: None,
             fs_disk: None,
             app_args,
+            env: heapless::Vec::new(),
             unknown: heapless::Vec::new(),
         };
         let mut words = kernel_part.split(' ').filter(|w| !w.is_empty()).peekable();
@@ -151,6 +157,10 @@ impl<'a> BootOptions<'a> {
                     opts.probe = Some(v);
                     Ok(())
                 }
+                ("env", Some(v)) if v.split_once('=').is_some_and(|(k, _)| !k.is_empty()) => {
+                    opts.env.push(v).map_err(|_| "too many env= words")
+                }
+                ("env", _) => Err("expected env=KEY=VALUE"),
                 ("nmi", Some("dump")) => {
                     opts.nmi_dump = true;
                     Ok(())
@@ -278,6 +288,20 @@ mod tests {
         let o = BootOptions::parse("--x");
         assert_eq!(o.app_args, "");
         assert_eq!(o.unknown[0].word, "--x");
+    }
+
+    #[test]
+    fn environment_words() {
+        let o = BootOptions::parse("env=HOME=/ kpti=off env=EMPTY= env=A=b=c -- env=X=1");
+        assert_eq!(o.env.as_slice(), ["HOME=/", "EMPTY=", "A=b=c"]);
+        assert_eq!(o.app_args, "env=X=1");
+        let o = BootOptions::parse("env=NOEQUALS env==x env");
+        assert!(o.env.is_empty());
+        assert_eq!(o.unknown.len(), 3);
+        let many: std::string::String = (0..MAX_ENV + 1).map(|i| std::format!("env=V{i}=1 ")).collect();
+        let o = BootOptions::parse(&many);
+        assert_eq!(o.env.len(), MAX_ENV);
+        assert_eq!(o.unknown[0].why, "too many env= words");
     }
 
     #[test]

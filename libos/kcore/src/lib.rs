@@ -10,6 +10,7 @@
 //! - [`boot_options`]: the kernel command line;
 //! - [`initial_stack`]: the System V stack a new program starts with;
 //! - [`vm_regions`]: the regions (VMAs) of a user address space;
+//! - [`rlimits`]: the resource limits the kernel reports;
 //! - [`time`]: calendar and TSC arithmetic;
 //! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type);
 //! - [`pci`]: PCI configuration space (BARs, capabilities, MSI-X);
@@ -33,6 +34,7 @@ pub mod multiboot;
 pub mod pci;
 pub mod phys_range;
 pub mod proc_text;
+pub mod rlimits;
 pub mod signal;
 pub mod time;
 pub mod vm_regions;

@@ -146,7 +146,7 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
         run_tests(app.as_ref(), &boot.options);
     }
     match app {
-        Some(app) => run_app(&app, boot.options.app_arg_words().collect()),
+        Some(app) => run_app(&app, boot.options.app_arg_words().collect(), &boot.options.env),
         None => {
             println!("[libos] no app in this image");
             power::exit(RunExit::Success)
@@ -172,12 +172,13 @@ fn run_tests(_app: Option<&AppImage>, _options: &libos_kcore::boot_options::Boot
     power::exit(RunExit::Failure)
 }
 
-/// Runs the app with `args` and ends the run with its exit status.
-fn run_app(app: &AppImage, args: Vec<&str>) -> ! {
+/// Runs the app with `args` and the environment `envp` and ends the run
+/// with its exit status.
+fn run_app(app: &AppImage, args: Vec<&str>, envp: &[&str]) -> ! {
     let mut argv = Vec::with_capacity(args.len() + 1);
     argv.push(app.name);
     argv.extend(args);
-    let process = match process::spawn(app, &argv) {
+    let process = match process::spawn(app, &argv, envp) {
         Ok(p) => p,
         Err(e) => {
             println!("[libos] cannot start app '{}': {e}", app.name);
@@ -204,7 +205,7 @@ fn run_app(app: &AppImage, args: Vec<&str>) -> ! {
 /// worked on this machine.
 fn probe(app: Option<&AppImage>) -> ! {
     let ok = app.is_some_and(|app| {
-        process::spawn(app, &[app.name, "--libos-probe"]).is_ok_and(|p| p.wait() == ExitStatus::Exited(0))
+        process::spawn(app, &[app.name, "--libos-probe"], &[]).is_ok_and(|p| p.wait() == ExitStatus::Exited(0))
     });
     println!("[libos] probe: ring3 {}", if ok { "ok" } else { "failed" });
     power::exit(if ok { RunExit::Success } else { RunExit::Failure })

@@ -662,7 +662,7 @@ fn build_images(layout: &Layout) -> Result<(Images, SizeFigures)> {
     let bench_flavor = Flavor { hooks: Hooks::Bench, ..release };
     let build = |app: Option<&str>, flavor: Flavor| -> Result<(PathBuf, Image)> {
         let out = layout.image(app, flavor);
-        let built = build_image(layout, &ImageSpec { app: app.map(str::to_string), flavor }, &out)?;
+        let built = build_image(layout, &ImageSpec { app: app.map(str::to_string), flavor, elf: None }, &out)?;
         Ok((out, built.image))
     };
     let (bench, _) = build(Some(BENCH_APP), bench_flavor)?;

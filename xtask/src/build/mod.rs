@@ -40,6 +40,7 @@ pub mod app;
 pub mod cpio;
 pub mod disk;
 pub mod image;
+pub mod linux_programs;
 pub mod toolchain;
 
 use std::ffi::OsString;

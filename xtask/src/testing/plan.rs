@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use libos_abi::run::RunExit;
 
+use crate::build::linux_programs;
 use crate::emulator::Emulator;
 use crate::emulator::bochs;
 use crate::emulator::qemu::Firmware;
@@ -46,6 +47,9 @@ pub enum Target {
     /// This app, tests or not, with this kernel (a production kernel gets
     /// the app's production build): for boots that check how a run ends.
     AppRun(&'static str, KernelKind),
+    /// This unmodified static Linux program (one of
+    /// `build::linux_programs::ALL`) as the app, with this kernel.
+    Linux(&'static str, KernelKind),
 }
 
 /// The emulator a configuration runs under.
@@ -214,6 +218,26 @@ const POLL_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(1), DEFAULT.cpus(4)];
 
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
+
+/// Static Linux programs (issue 13) run under these: KPTI on and off, one
+/// CPU and four.
+const LINUX_CONFIGS: &[Config] =
+    &[DEFAULT, DEFAULT.with(&["kpti=off"]), DEFAULT.cpus(4), DEFAULT.cpus(4).with(&["kpti=off"])];
+
+/// BusyBox's boots check a command's output and exit status each: one
+/// CPU with KPTI, four without.
+const BUSYBOX_CONFIGS: &[Config] = &[DEFAULT, DEFAULT.cpus(4).with(&["kpti=off"])];
+
+/// A BusyBox boot: the applet and its arguments after `--`, a text the
+/// output must contain, how it must end.
+const fn busybox(
+    name: &'static str,
+    cmdline: &'static [&'static str],
+    output: Option<&'static str>,
+    exit: RunExit,
+) -> BootSpec {
+    BootSpec { cmdline, cpu: None, timeout_secs: None, expect: Expect::Outcome { name, output_contains: output, exit } }
+}
 
 /// What must happen for a boot to pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -545,6 +569,70 @@ pub const SUITES: &[Suite] = &[
             },
         }],
     },
+    // Unmodified static Linux programs (issue 13), through the kernel's
+    // test runner (`std` and C on musl) or by their output (BusyBox, a
+    // static glibc program).
+    Suite {
+        name: linux_programs::STD_TESTS,
+        target: Target::Linux(linux_programs::STD_TESTS, KernelKind::Testing),
+        min_cpus: 1,
+        configs: LINUX_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &["test", "env=STD_TESTS=1", "env=STD_TESTS_EMPTY="],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Protocol { expect_tests: true },
+        }],
+    },
+    Suite {
+        name: linux_programs::C_TESTS,
+        target: Target::Linux(linux_programs::C_TESTS, KernelKind::Testing),
+        min_cpus: 1,
+        configs: LINUX_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
+    },
+    Suite {
+        name: linux_programs::BUSYBOX,
+        target: Target::Linux(linux_programs::BUSYBOX, KernelKind::Production),
+        min_cpus: 1,
+        configs: BUSYBOX_CONFIGS,
+        boots: &[
+            busybox(
+                "busybox::echo",
+                &["--", "echo", "hello", "from", "busybox"],
+                Some("hello from busybox"),
+                RunExit::Success,
+            ),
+            busybox("busybox::true_exits_0", &["--", "true"], None, RunExit::Success),
+            busybox("busybox::false_exits_1", &["--", "false"], None, RunExit::AppCode(1)),
+            busybox("busybox::seq", &["--", "seq", "-s", ",", "1", "5"], Some("1,2,3,4,5"), RunExit::Success),
+            busybox("busybox::sh_arithmetic", &["--", "sh", "-c", "echo$IFS$((6*7))"], Some("42"), RunExit::Success),
+            // `sync` (162) has no handler: the kernel names it, once.
+            busybox(
+                "busybox::a_missing_call_is_named",
+                &["--", "sync"],
+                Some("system call 162 (sync) is not implemented: -ENOSYS"),
+                RunExit::Success,
+            ),
+        ],
+    },
+    // A dynamically linked program is refused, naming its interpreter.
+    Suite {
+        name: linux_programs::DYNAMIC_TRUE,
+        target: Target::Linux(linux_programs::DYNAMIC_TRUE, KernelKind::Production),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &[],
+            cpu: None,
+            timeout_secs: None,
+            expect: Expect::Outcome {
+                name: "loader::a_dynamically_linked_program_is_refused_naming_its_interpreter",
+                output_contains: Some("dynamically linked (it wants the interpreter /lib"),
+                exit: RunExit::Failure,
+            },
+        }],
+    },
 ];
 
 /// `cargo xtask test --app-path DIR` and `cargo libos test`: one app's
@@ -624,6 +712,15 @@ pub struct Plan {
     pub suites_not_run: Vec<&'static str>,
 }
 
+/// Adds kernel command line words to `cmdline`: before its first `--`
+/// (after which the words are the app's arguments), or at its end.
+pub fn add_kernel_words(cmdline: &mut Vec<String>, words: impl IntoIterator<Item = String>) {
+    let at = cmdline.iter().position(|w| w == "--").unwrap_or(cmdline.len());
+    let tail = cmdline.split_off(at);
+    cmdline.extend(words);
+    cmdline.extend(tail);
+}
+
 /// The kernel command line word that passes a test filter.
 pub fn filter_word(filter: &str) -> String {
     format!("test.filter={filter}")
@@ -663,7 +760,7 @@ pub fn expand(suites: &[Suite], request: &PlanRequest<'_>) -> Plan {
                 .filter(|a| *a == app)
                 .map(|app| (app.clone(), ImageRef::App { app: app.clone(), kernel }))
                 .collect(),
-            Target::AppRun(app, kernel) => {
+            Target::AppRun(app, kernel) | Target::Linux(app, kernel) => {
                 vec![(suite.name.to_string(), ImageRef::App { app: app.to_string(), kernel })]
             }
         };
@@ -688,8 +785,8 @@ pub fn expand(suites: &[Suite], request: &PlanRequest<'_>) -> Plan {
                     {
                         continue;
                     }
-                    let mut cmdline: Vec<String> =
-                        boot.cmdline.iter().chain(config.cmdline).map(|w| w.to_string()).collect();
+                    let mut cmdline: Vec<String> = boot.cmdline.iter().map(|w| w.to_string()).collect();
+                    add_kernel_words(&mut cmdline, config.cmdline.iter().map(|w| w.to_string()));
                     if let (Expect::Protocol { .. }, Some(filter)) = (boot.expect, filter) {
                         cmdline.push(filter_word(filter));
                     }
@@ -760,6 +857,27 @@ mod tests {
                 "fuzz::kernel_survives_hostile_syscalls [kpti=off, smp=4] kpti=off",
                 "production::hook_numbers_answer_enosys ",
                 "production::the_check_sees_the_hooks_of_a_test_kernel ",
+                "std-tests test env=STD_TESTS=1 env=STD_TESTS_EMPTY=",
+                "std-tests [kpti=off] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off",
+                "std-tests [smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY=",
+                "std-tests [kpti=off, smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off",
+                "c-tests test",
+                "c-tests [kpti=off] test kpti=off",
+                "c-tests [smp=4] test",
+                "c-tests [kpti=off, smp=4] test kpti=off",
+                "busybox::echo -- echo hello from busybox",
+                "busybox::true_exits_0 -- true",
+                "busybox::false_exits_1 -- false",
+                "busybox::seq -- seq -s , 1 5",
+                "busybox::sh_arithmetic -- sh -c echo$IFS$((6*7))",
+                "busybox::a_missing_call_is_named -- sync",
+                "busybox::echo [kpti=off, smp=4] kpti=off -- echo hello from busybox",
+                "busybox::true_exits_0 [kpti=off, smp=4] kpti=off -- true",
+                "busybox::false_exits_1 [kpti=off, smp=4] kpti=off -- false",
+                "busybox::seq [kpti=off, smp=4] kpti=off -- seq -s , 1 5",
+                "busybox::sh_arithmetic [kpti=off, smp=4] kpti=off -- sh -c echo$IFS$((6*7))",
+                "busybox::a_missing_call_is_named [kpti=off, smp=4] kpti=off -- sync",
+                "loader::a_dynamically_linked_program_is_refused_naming_its_interpreter ",
             ]
         );
         assert!(plan.suites_not_run.is_empty());
@@ -804,7 +922,18 @@ mod tests {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
         assert_eq!(
             plan.suites_not_run,
-            ["boot-checks", "harness", "fuzz", "poll-tests", "production", "production-check"]
+            [
+                "boot-checks",
+                "harness",
+                "fuzz",
+                "poll-tests",
+                "production",
+                "production-check",
+                "std-tests",
+                "c-tests",
+                "busybox",
+                "dynamic-true"
+            ]
         );
         assert_eq!(
             names(&plan.boots),
@@ -882,6 +1011,16 @@ mod tests {
     }
 
     #[test]
+    fn kernel_words_go_before_the_app_arguments() {
+        let mut words = vec!["--".to_string(), "seq".to_string()];
+        add_kernel_words(&mut words, ["kpti=off".to_string()]);
+        assert_eq!(words, ["kpti=off", "--", "seq"]);
+        let mut words = vec!["test".to_string()];
+        add_kernel_words(&mut words, ["kpti=off".to_string()]);
+        assert_eq!(words, ["test", "kpti=off"]);
+    }
+
+    #[test]
     fn labels() {
         assert_eq!(DEFAULT.label(None), "");
         let seabios = Config { firmware: Some(Firmware::Seabios), ..DEFAULT.cpus(4) };
@@ -913,6 +1052,14 @@ mod tests {
                 "hello [kpti=off] test kpti=off test.filter=mm::",
                 "hello [pcid=off] test pcid=off test.filter=mm::",
                 "hello [smp=4] test test.filter=mm::",
+                "std-tests test env=STD_TESTS=1 env=STD_TESTS_EMPTY= test.filter=mm::",
+                "std-tests [kpti=off] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off test.filter=mm::",
+                "std-tests [smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= test.filter=mm::",
+                "std-tests [kpti=off, smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off test.filter=mm::",
+                "c-tests test test.filter=mm::",
+                "c-tests [kpti=off] test kpti=off test.filter=mm::",
+                "c-tests [smp=4] test test.filter=mm::",
+                "c-tests [kpti=off, smp=4] test kpti=off test.filter=mm::",
             ]
         );
         assert_eq!(plan.boots[0].expect, Expect::Protocol { expect_tests: false });
@@ -921,7 +1068,7 @@ mod tests {
         assert_eq!(fixed, ["harness::attributes_crash_to_running_test", "harness::attributes_timeout_to_running_test"]);
         let plan = expand(SUITES, &request(Emulator::Qemu, &[], Some("long_mode")));
         assert_eq!(plan.boots[0].expect.fixed_name(), Some("boot::rejects_cpu_without_long_mode"));
-        assert_eq!(plan.boots.len(), 4, "the kernel suite still runs, filtered by the guest");
+        assert_eq!(plan.boots.len(), 12, "the protocol suites still run, filtered by the guest");
     }
 
     #[test]

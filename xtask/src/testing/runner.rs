@@ -13,7 +13,7 @@ use libos_abi::run::{RunExit, TEST_DISK_BYTES};
 use libos_abi::test::TEST_SECTION;
 use libos_elf::Elf;
 
-use crate::build::{Flavor, Hooks, Layout};
+use crate::build::{Flavor, Hooks, Layout, linux_programs};
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
@@ -37,6 +37,8 @@ pub struct TestOptions {
     /// Test only this app (`--app-path`): its tests in one boot, no host
     /// tests.
     pub app: Option<String>,
+    /// `--elf`: `app` is this prebuilt program (its file name), not built.
+    pub elf: Option<PathBuf>,
     /// Only tests whose name contains this.
     pub filter: Option<String>,
     /// Build in release mode.
@@ -173,7 +175,12 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         None => layout.apps()?,
     };
     for app in apps {
-        match layout.build_app(&app, Flavor::testing(release)).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))) {
+        // A prebuilt program says which tests it has only when it runs.
+        let built = match &opts.elf {
+            Some(elf) => Ok((true, elf.clone())),
+            None => layout.build_app(&app, Flavor::testing(release)).and_then(|elf| Ok((has_boot_tests(&elf)?, elf))),
+        };
+        match built {
             Ok((tests, elf)) => {
                 if tests {
                     apps_with_tests.push(app.clone());
@@ -230,6 +237,20 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     if opts.app.is_none() {
         check_hook_symbols(&kernels, opts.filter.as_deref(), totals);
     }
+    // The Linux programs' ELF files: built or found, not apps.
+    for boot in &plan {
+        if let ImageRef::App { app, kernel } = &boot.image
+            && linux_programs::ALL.contains(&app.as_str())
+            && !app_elfs.contains_key(&(app.clone(), *kernel))
+        {
+            match linux_programs::build(layout, app) {
+                Ok(elf) => {
+                    app_elfs.insert((app.clone(), *kernel), elf);
+                }
+                Err(e) => build_failure(app, &e, totals),
+            }
+        }
+    }
     let mut images: HashMap<ImageRef, PathBuf> = HashMap::new();
     for boot in &plan {
         if images.contains_key(&boot.image) {
@@ -245,6 +266,8 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         let flavor = kernel_flavor(kind, release);
         let out = layout.image(app, flavor);
         let app_elf = match app {
+            // A Linux program that could not be built (reported above).
+            Some(a) if linux_programs::ALL.contains(&a) && !app_elfs.contains_key(&(a.to_string(), kind)) => continue,
             // Production images carry the app's production build.
             Some(a) if !app_elfs.contains_key(&(a.to_string(), kind)) => match layout.build_app(a, flavor) {
                 Ok(elf) => Some(app_elfs.entry((a.to_string(), kind)).or_insert(elf).clone()),
@@ -275,7 +298,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
 
     let command_words = |planned: &PlannedBoot| {
         let mut words = planned.cmdline.clone();
-        words.extend(opts.cmdline_words.iter().cloned());
+        plan::add_kernel_words(&mut words, opts.cmdline_words.iter().cloned());
         words.extend(opts.extra.iter().cloned());
         words.join(" ")
     };

@@ -404,9 +404,17 @@ pub const TEXT: u64 = 0x40_1000;
 pub const RODATA: u64 = 0x40_0000;
 pub const DATA: u64 = 0x40_2000;
 
+/// Where the load tests place a position-independent executable.
+pub const DYN_BASE: u64 = 0x5555_5555_4000;
+
 /// The policy the load tests use: user space from 64 KiB to 128 TiB.
-pub const POLICY: LoadPolicy =
-    LoadPolicy { user_start: 0x1_0000, user_end: 0x8000_0000_0000, page_size: 0x1000, max_segments: 16 };
+pub const POLICY: LoadPolicy = LoadPolicy {
+    user_start: 0x1_0000,
+    user_end: 0x8000_0000_0000,
+    page_size: 0x1000,
+    max_segments: 16,
+    dyn_base: DYN_BASE,
+};
 
 /// A typical static executable: read-only data, text, data + bss, a
 /// non-executable stack; sections and a symbol table.

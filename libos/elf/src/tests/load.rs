@@ -40,15 +40,15 @@ fn bad_policy() {
         (0x1000, 0x1000, 0x1000),
         (0x2000, 0x1000, 0x1000),
     ] {
-        let policy = LoadPolicy { user_start, user_end, page_size, max_segments: 16 };
+        let policy = LoadPolicy { user_start, user_end, page_size, max_segments: 16, dyn_base: 0 };
         let expected = ElfError::BadLoadPolicy { user_start, user_end, page_size };
         assert_eq!(check(&bytes, &policy), Err(expected));
     }
 }
 
 #[test]
-fn must_be_et_exec() {
-    for kind in [ET_NONE, ET_REL, ET_DYN, ET_CORE, 0xfe00] {
+fn must_be_et_exec_or_et_dyn() {
+    for kind in [ET_NONE, ET_REL, ET_CORE, 0xfe00] {
         let mut builder = sample();
         builder.kind = kind;
         let error = check(&builder.build().bytes, &POLICY).unwrap_err();
@@ -67,11 +67,99 @@ fn no_interpreter_or_dynamic_section() {
     let error = check(&builder.build().bytes, &POLICY).unwrap_err();
     assert_eq!(error, ElfError::HasInterpreter { index: 1 });
     assert!(std::format!("{error}").starts_with("not a static executable"));
+    let bytes = builder.build().bytes;
+    assert_eq!(Elf::parse(&bytes).unwrap().interpreter(), Some(&b"/lib64/ld-linux-x86-64.so.2"[..]));
+    assert_eq!(Elf::parse(&sample().build().bytes).unwrap().interpreter(), None);
 
+    // A PT_DYNAMIC alone (a static PIE relocates itself with it) is fine.
     let mut builder = sample();
     builder.segments.push(Seg::empty(PT_DYNAMIC, R | W));
+    check(&builder.build().bytes, &POLICY).unwrap();
+}
+
+/// A static PIE: the sample moved to address 0, as a linker makes it.
+fn static_pie() -> ElfBuilder {
+    let mut builder = sample();
+    builder.kind = ET_DYN;
+    builder.sections.clear();
+    builder.symbols = None;
+    for seg in &mut builder.segments {
+        if seg.kind == PT_LOAD {
+            seg.vaddr -= RODATA;
+        }
+    }
+    builder.entry = TEXT - RODATA;
+    builder
+}
+
+#[test]
+fn static_pie_goes_to_the_policy_base() {
+    let bytes = static_pie().build().bytes;
+    let elf = Elf::parse(&bytes).unwrap();
+    elf.check_loadable(&POLICY).unwrap();
+    assert_eq!(elf.load_bias(&POLICY), DYN_BASE);
+    // A PIE linked at a non-zero address moves by the difference.
+    let bytes = ElfBuilder { kind: ET_DYN, ..sample() }.build().bytes;
+    let elf = Elf::parse(&bytes).unwrap();
+    elf.check_loadable(&POLICY).unwrap();
+    assert_eq!(elf.load_bias(&POLICY), DYN_BASE - RODATA);
+    // An ET_EXEC stays where it is linked.
+    assert_eq!(Elf::parse(&sample().build().bytes).unwrap().load_bias(&POLICY), 0);
+}
+
+#[test]
+fn static_pie_must_fit_at_the_base() {
+    let bytes = static_pie().build().bytes;
+    // The base leaves no room for the segments below the end of user space.
+    let policy = LoadPolicy { dyn_base: 0x7fff_ffff_e000, ..POLICY };
+    assert!(matches!(check(&bytes, &policy), Err(ElfError::SegmentOutsideUserRange { .. })));
+    // Near the top of the address space the biased end overflows.
+    let policy = LoadPolicy { user_end: u64::MAX, dyn_base: !0xfff, ..POLICY };
+    assert!(matches!(check(&bytes, &policy), Err(ElfError::SegmentOutsideUserRange { .. })));
+    // Below the user range.
+    let policy = LoadPolicy { dyn_base: 0x1000, ..POLICY };
+    assert!(matches!(check(&bytes, &policy), Err(ElfError::SegmentOutsideUserRange { .. })));
+    // An unaligned base is a bad policy.
+    let policy = LoadPolicy { dyn_base: DYN_BASE + 8, ..POLICY };
+    assert!(matches!(check(&bytes, &policy), Err(ElfError::BadLoadPolicy { .. })));
+}
+
+#[test]
+fn tls_relro_and_stack_headers() {
+    // PT_TLS inside the data segment's file part, PT_GNU_RELRO over its
+    // start: accepted, and the template is found.
+    let mut builder = sample();
+    let mut tls = Seg::empty(PT_TLS, R);
+    tls.vaddr = DATA;
+    tls.data = vec![0; 0x10];
+    tls.mem_size = 0x40;
+    tls.align = 8;
+    builder.segments.push(tls);
+    let mut relro = Seg::empty(PT_GNU_RELRO, R);
+    relro.vaddr = DATA;
+    relro.data = vec![0; 0x10];
+    relro.align = 1;
+    builder.segments.push(relro);
+    let built = builder.build();
+    let elf = Elf::parse(&built.bytes).unwrap();
+    elf.check_loadable(&POLICY).unwrap();
+    let template = elf.tls().unwrap();
+    assert_eq!((template.vaddr, template.file_size, template.mem_size), (DATA, 0x10, 0x40));
+
+    // A template outside every loadable segment is refused.
+    let mut builder = sample();
+    let mut tls = Seg::empty(PT_TLS, R);
+    tls.vaddr = 0x70_0000;
+    tls.data = vec![0; 0x10];
+    tls.mem_size = 0x10;
+    builder.segments.push(tls);
     let error = check(&builder.build().bytes, &POLICY).unwrap_err();
-    assert_eq!(error, ElfError::HasDynamicSegment { index: 4 });
+    assert_eq!(error, ElfError::TlsOutsideLoad { index: 4, vaddr: 0x70_0000, file_size: 0x10 });
+
+    // An executable stack is refused (W^X), a non-executable one accepted.
+    let mut builder = sample();
+    builder.segments[3] = Seg::empty(PT_GNU_STACK, R | W | X);
+    assert_eq!(check(&builder.build().bytes, &POLICY), Err(ElfError::WritableAndExecutable { index: 3 }));
 }
 
 #[test]
@@ -233,8 +321,8 @@ fn checks_come_in_a_documented_order() {
     let bytes = text_and(TEXT, 0x10, 0x10, R | W | X);
     assert_eq!(check(&bytes, &POLICY), Err(ElfError::WritableAndExecutable { index: 1 }));
     // The type is checked before anything about segments.
-    let mut builder = ElfBuilder::new(ET_DYN, 0, vec![]);
-    assert_eq!(check(&builder.build().bytes, &POLICY), Err(ElfError::NotExecutable { kind: ET_DYN }));
+    let mut builder = ElfBuilder::new(ET_REL, 0, vec![]);
+    assert_eq!(check(&builder.build().bytes, &POLICY), Err(ElfError::NotExecutable { kind: ET_REL }));
     builder.kind = ET_EXEC;
     assert_eq!(check(&builder.build().bytes, &POLICY), Err(ElfError::NoLoadSegments));
 }

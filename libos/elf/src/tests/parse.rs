@@ -434,8 +434,11 @@ fn error_messages() {
         example.to_string(),
         "program header 2: file range 0x1000+0x5000 lies beyond the end of the file (0x3000 bytes)"
     );
-    let not_static = ElfError::NotExecutable { kind: ET_DYN };
-    assert_eq!(not_static.to_string(), "not a static executable: ELF type is ET_DYN (3), expected ET_EXEC (2)");
+    let not_static = ElfError::NotExecutable { kind: ET_REL };
+    assert_eq!(
+        not_static.to_string(),
+        "not a static executable: ELF type is ET_REL (1), expected ET_EXEC (2) or ET_DYN (3)"
+    );
     assert_eq!(
         ElfError::BadMagic { found: *b"MZ\x90\0" }.to_string(),
         "not an ELF file: starts with 4d 5a 90 00, expected 7f 45 4c 46 (\"\\x7fELF\")"
@@ -478,7 +481,7 @@ fn error_messages() {
         ElfError::BadLoadPolicy { user_start: 0, user_end: 0, page_size: 3 },
         not_static,
         ElfError::HasInterpreter { index: 1 },
-        ElfError::HasDynamicSegment { index: 1 },
+        ElfError::TlsOutsideLoad { index: 1, vaddr: 2, file_size: 3 },
         ElfError::NoLoadSegments,
         ElfError::TooManyLoadSegments { count: 3, max: 2 },
         ElfError::EmptySegment { index: 1 },

@@ -19,6 +19,8 @@
 //! App memory is described by a [`RegionSet`]; pages are allocated on first
 //! touch (demand paging), except the ELF image, which the loader fills.
 
+mod remap;
+
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -688,7 +690,7 @@ impl AddressSpace {
         self.lock_inner().regions.iter().copied().collect()
     }
 
-    /// Pages resident now (`/proc/self/status`, the test hooks).
+    /// Pages resident now (`/proc/self/status`, `getrusage`, the test hooks).
     pub fn resident_pages(&self) -> u64 {
         self.lock_inner().resident
     }

@@ -119,7 +119,7 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
         crate::println!("[libos] cannot list the tests of '{}': {why}", app.name);
         power::exit(RunExit::Failure)
     };
-    let lister = match spawn(app, &[app.name, "--libos-test-list"]) {
+    let lister = match spawn(app, &[app.name, "--libos-test-list"], &options.env) {
         Ok(p) => p,
         Err(e) => list_failed(&format!("{e}")),
     };
@@ -136,7 +136,7 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
         }
         print_start("", &test.name);
         let index = format!("{}", test.index);
-        let result = match spawn(app, &[app.name, "--libos-test-run", &index]) {
+        let result = match spawn(app, &[app.name, "--libos-test-run", &index], &options.env) {
             Ok(process) => {
                 let status = process.wait();
                 let expected = FaultExpectation {

@@ -139,6 +139,8 @@ pub struct Process {
     pub signals: SpinLock<ProcessSignals>,
     /// The kernel objects it holds, by kind, and their limits.
     pub usage: Usage,
+    /// `membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)` was called.
+    pub membarrier_registered: core::sync::atomic::AtomicBool,
     /// Its descriptors, current directory and umask.
     pub files: crate::fs::ProcessFiles,
     inner: SpinLock<Inner>,
@@ -159,6 +161,7 @@ impl Process {
             space,
             signals: SpinLock::new(ProcessSignals::new()),
             usage: Usage::new(),
+            membarrier_registered: core::sync::atomic::AtomicBool::new(false),
             files: crate::fs::ProcessFiles::new(),
             inner: SpinLock::new(Inner {
                 exit: None,
@@ -351,13 +354,13 @@ pub struct AppImage {
     pub elf: &'static [u8],
 }
 
-/// Loads `app` into a new process with `argv` and makes its first thread
-/// runnable.
-pub fn spawn(app: &AppImage, argv: &[&str]) -> Result<Arc<Process>, loader::LoadError> {
+/// Loads `app` into a new process with `argv` and the environment `envp`
+/// and makes its first thread runnable.
+pub fn spawn(app: &AppImage, argv: &[&str], envp: &[&str]) -> Result<Arc<Process>, loader::LoadError> {
     let space = AddressSpace::new().map_err(|_| loader::LoadError::OutOfMemory)?;
     let mut random = [0u8; 16];
     crate::random::fill(&mut random);
-    let image = loader::load(&space, app.elf, argv, random)?;
+    let image = loader::load(&space, app.elf, &loader::ProgramArgs { argv, envp, random })?;
     let pid = Task::allocate_tid();
     let process = Process::new(pid, app.name, space);
     let task = Task::new_user(process.clone(), Some(pid), image.entry, image.stack_pointer, |regs| {

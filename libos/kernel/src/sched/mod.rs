@@ -16,6 +16,7 @@
 //! ran on if allowed, else the least loaded allowed CPU.
 
 pub mod futex;
+pub mod robust_list;
 pub mod sleep;
 pub mod task;
 pub mod thread_flags;
@@ -436,6 +437,15 @@ pub fn exit_current() -> ! {
     // shootdown that this CPU must answer.
     interrupts::enable();
     let task = current();
+    // The robust futexes it still holds, then CLONE_CHILD_CLEARTID, as
+    // Linux's `mm_release` orders them.
+    let robust = task.robust_list.swap(0, Ordering::AcqRel);
+    if robust != 0
+        && let Some(p) = &task.process
+        && !task.flags.killed()
+    {
+        robust_list::exit_robust_list(&p.space, robust, task.tid);
+    }
     // CLONE_CHILD_CLEARTID: tell a joiner (while the address space is still ours).
     let tid_addr = task.clear_child_tid.swap(0, Ordering::AcqRel);
     if tid_addr != 0

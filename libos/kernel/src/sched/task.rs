@@ -102,6 +102,9 @@ pub struct Task {
     /// User address to clear and futex-wake when the thread exits
     /// (`CLONE_CHILD_CLEARTID`, `set_tid_address`); 0 for none.
     pub clear_child_tid: AtomicU64,
+    /// User address of the thread's robust futex list head
+    /// (`set_robust_list`), walked when it exits; 0 for none.
+    pub robust_list: AtomicU64,
     /// The code it passed to `exit` (the app's status if it is the last
     /// thread to end and nothing decided the status before).
     pub exit_code: AtomicI32,
@@ -141,6 +144,7 @@ impl Task {
             state: AtomicU8::new(if running { TaskState::Running } else { TaskState::Runnable } as u8),
             flags: ThreadFlags::new(),
             clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
             exit_code: AtomicI32::new(0),
             signals: SpinLock::new(ThreadSignals::default()),
             on_cpu: AtomicBool::new(running),

@@ -23,6 +23,13 @@ mod sched;
 mod signals;
 mod thread;
 mod time;
+// What static Linux programs call besides (issue 13).
+mod clocks;
+mod identity;
+mod limits;
+mod memory_advice;
+mod thread_runtime;
+mod unknown;
 // The test and benchmark hooks: only in kernels built for them.
 #[cfg(feature = "hooks")]
 mod hooks;
@@ -114,8 +121,15 @@ pub fn dispatch(regs: &mut PtRegs) {
         return dispatch_traced(regs);
     }
     let number = regs.orig_rax;
-    regs.rax = TABLE.dispatch(Cx::of(regs), number) as u64;
+    let ret = TABLE.dispatch(Cx::of(regs), number);
+    regs.rax = ret as u64;
+    if ret == ENOSYS_RET {
+        unknown::note(number);
+    }
 }
+
+/// What a call the kernel does not have returns.
+const ENOSYS_RET: i64 = -(libos_abi::errno::Errno::ENOSYS as i64);
 
 /// `dispatch` with every call printed (`strace` on the command line).
 #[cold]
@@ -129,13 +143,18 @@ fn dispatch_traced(regs: &mut PtRegs) {
     let ret = TABLE.dispatch(Cx::of(regs), number);
     regs.rax = ret as u64;
     print_trace(number, &args, Some(ret));
+    if ret == ENOSYS_RET {
+        unknown::note(number);
+    }
 }
 
 fn print_trace(number: u64, args: &[u64; 6], ret: Option<i64>) {
     let mut line = heapless::String::<256>::new();
     let pid = crate::process::current().map_or(0, |p| p.pid);
     let _ = write!(line, "[strace {pid}] ");
-    let _ = trace_call(number, args, &mut line);
+    if !unknown::trace_call(number, args, &mut line) {
+        let _ = trace_call(number, args, &mut line);
+    }
     match ret {
         Some(r) => {
             let _ = trace_result(number, r, &mut line);

@@ -44,7 +44,8 @@ impl Sched for Kernel {
     /// For the calling thread only.
     fn sched_getaffinity(_cx: &mut Cx, tid: i32, len: usize, mask: UserPtrMut<u8>) -> Result<usize, Errno> {
         check_tid(tid)?;
-        if len < MASK_BYTES {
+        // Linux's `sched_getaffinity`: room for every CPU, in whole longs.
+        if len < MASK_BYTES || !len.is_multiple_of(8) {
             return Err(Errno::EINVAL);
         }
         let m = sched::current().affinity.load(Ordering::Acquire) & percpu::online_mask();

@@ -21,8 +21,10 @@ use crate::mm::user_access::{copy_from_user, copy_to_user, read_user, write_user
 use crate::sched::{self, Task, ThreadName, futex};
 use crate::{process, time};
 
-/// Flags `clone` accepts besides the thread flags.
-const OPTIONAL: u64 = CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_SYSVSEM;
+/// Flags `clone` accepts besides the thread flags. `CLONE_DETACHED`, which
+/// musl's `pthread_create` passes, has been ignored by Linux since 2.6.
+const OPTIONAL: u64 =
+    CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_SYSVSEM | CLONE_DETACHED;
 /// Flags `clone` requires: only threads of the caller's process.
 const REQUIRED: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
 
@@ -156,7 +158,9 @@ impl Thread for Kernel {
             return Err(Errno::EFAULT);
         }
         match cmd {
-            FUTEX_WAIT if !realtime => {
+            // Linux (since 4.5) takes FUTEX_CLOCK_REALTIME with FUTEX_WAIT;
+            // its timeout stays relative.
+            FUTEX_WAIT => {
                 let deadline = futex_deadline(timeout, false, false)?;
                 futex::wait(&process.space, &process.usage, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline)
                     .map(|()| 0)
@@ -165,14 +169,17 @@ impl Thread for Kernel {
                 let deadline = futex_deadline(timeout, true, realtime)?;
                 futex::wait(&process.space, &process.usage, uaddr.addr(), val, val3, deadline).map(|()| 0)
             }
-            FUTEX_WAKE if !realtime => Ok(futex::wake(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
-            FUTEX_WAKE_BITSET if !realtime => {
+            // Linux's `do_futex`: the clock flag only goes with the waits.
+            _ if realtime => Err(Errno::ENOSYS),
+            FUTEX_WAKE => Ok(futex::wake(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
+            FUTEX_WAKE_BITSET => {
                 if val3 == 0 {
                     return Err(Errno::EINVAL);
                 }
                 Ok(futex::wake(&process.space, uaddr.addr(), val, val3))
             }
-            _ => Err(Errno::EINVAL),
+            // Linux's answer to an operation it does not know.
+            _ => Err(Errno::ENOSYS),
         }
     }
 

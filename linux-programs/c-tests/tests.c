@@ -1,0 +1,184 @@
+/*
+ * C on musl, linked with musl-gcc -static: stdio formatting, malloc,
+ * pthreads, time. Each test fails with CHECK (exit status 101).
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static void stdio_formats(void)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "%d %s %5.2f %x", -42, "libos", 3.14159, 255u);
+	CHECK(n == 18);
+	CHECK(strcmp(buf, "-42 libos  3.14 ff") == 0);
+	int a = 0;
+	char word[16];
+	CHECK(sscanf("17 apples", "%d %15s", &a, word) == 2);
+	CHECK(a == 17 && strcmp(word, "apples") == 0);
+}
+
+static void malloc_sizes_and_realloc(void)
+{
+	/* Small blocks (brk), large ones (mmap), growth (mremap). */
+	for (size_t size = 1; size <= (8u << 20); size *= 3) {
+		unsigned char *p = malloc(size);
+		CHECK(p != NULL);
+		memset(p, 0x5a, size);
+		p = realloc(p, size * 2 + 1);
+		CHECK(p != NULL);
+		CHECK(p[0] == 0x5a && p[size - 1] == 0x5a);
+		free(p);
+	}
+	unsigned *z = calloc(100000, sizeof *z);
+	CHECK(z != NULL);
+	for (int i = 0; i < 100000; i++)
+		CHECK(z[i] == 0);
+	free(z);
+}
+
+static pthread_mutex_t counter_lock = PTHREAD_MUTEX_INITIALIZER;
+static long counter;
+
+static void *add_many(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 10000; i++) {
+		pthread_mutex_lock(&counter_lock);
+		counter++;
+		pthread_mutex_unlock(&counter_lock);
+	}
+	return (void *)(intptr_t)7;
+}
+
+static void pthreads_share_a_mutex(void)
+{
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		CHECK(pthread_create(&t[i], NULL, add_many, NULL) == 0);
+	for (int i = 0; i < 4; i++) {
+		void *ret = NULL;
+		CHECK(pthread_join(t[i], &ret) == 0);
+		CHECK(ret == (void *)(intptr_t)7);
+	}
+	CHECK(counter == 40000);
+}
+
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cond = PTHREAD_COND_INITIALIZER;
+static int turn;
+
+static void *ping(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 100; round++) {
+		pthread_mutex_lock(&turn_lock);
+		while (turn % 2 == 0)
+			pthread_cond_wait(&turn_cond, &turn_lock);
+		turn++;
+		pthread_cond_signal(&turn_cond);
+		pthread_mutex_unlock(&turn_lock);
+	}
+	return NULL;
+}
+
+/* One waiter at a time (several would need FUTEX_REQUEUE). */
+static void pthread_condvar_handshake(void)
+{
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, ping, NULL) == 0);
+	for (int round = 0; round < 100; round++) {
+		pthread_mutex_lock(&turn_lock);
+		turn++;
+		pthread_cond_signal(&turn_cond);
+		while (turn % 2 == 1)
+			pthread_cond_wait(&turn_cond, &turn_lock);
+		pthread_mutex_unlock(&turn_lock);
+	}
+	CHECK(pthread_join(t, NULL) == 0);
+	CHECK(turn == 200);
+}
+
+static void *detached_thread(void *arg)
+{
+	*(volatile int *)arg = 1;
+	return NULL;
+}
+
+static void pthread_detached_and_attributes(void)
+{
+	static volatile int ran;
+	pthread_attr_t attr;
+	pthread_t t;
+	CHECK(pthread_attr_init(&attr) == 0);
+	CHECK(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0);
+	CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0);
+	CHECK(pthread_create(&t, &attr, detached_thread, (void *)&ran) == 0);
+	for (int i = 0; i < 1000 && !ran; i++)
+		sched_yield();
+	CHECK(ran == 1);
+}
+
+static void clocks_and_sleep(void)
+{
+	struct timespec a, b, res;
+	CHECK(clock_gettime(CLOCK_MONOTONIC, &a) == 0);
+	struct timespec req = {0, 5 * 1000 * 1000};
+	CHECK(nanosleep(&req, NULL) == 0);
+	CHECK(clock_gettime(CLOCK_MONOTONIC, &b) == 0);
+	long long ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+	CHECK(ns >= 5 * 1000 * 1000);
+	CHECK(clock_getres(CLOCK_MONOTONIC, &res) == 0 && res.tv_sec == 0 && res.tv_nsec > 0);
+	CHECK(time(NULL) > 1577836800);
+	CHECK(clock_nanosleep(CLOCK_MONOTONIC, 0, &req, NULL) == 0);
+}
+
+static void process_identity_and_limits(void)
+{
+	CHECK(getuid() == 0 && geteuid() == 0 && getgid() == 0 && getegid() == 0);
+	CHECK(getpgrp() == getpid());
+	CHECK(getppid() == 0);
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur == 8u << 20);
+	CHECK(sysconf(_SC_PAGESIZE) == 4096);
+	CHECK(sysconf(_SC_NPROCESSORS_ONLN) >= 1);
+	struct utsname u;
+	CHECK(uname(&u) == 0 && strcmp(u.machine, "x86_64") == 0);
+}
+
+static void anonymous_mappings(void)
+{
+	size_t len = 16 * 4096;
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED);
+	memset(p, 1, len);
+	CHECK(madvise(p, len, MADV_DONTNEED) == 0);
+	CHECK(p[0] == 0 && p[len - 1] == 0);
+	unsigned char *q = mremap(p, len, 2 * len, MREMAP_MAYMOVE);
+	CHECK(q != MAP_FAILED);
+	CHECK(munmap(q, 2 * len) == 0);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, -1, 0) == MAP_FAILED && errno == EBADF);
+}
+
+static const struct test TESTS[] = {
+	{"c_tests::stdio_formats", stdio_formats},
+	{"c_tests::malloc_sizes_and_realloc", malloc_sizes_and_realloc},
+	{"c_tests::pthreads_share_a_mutex", pthreads_share_a_mutex},
+	{"c_tests::pthread_condvar_handshake", pthread_condvar_handshake},
+	{"c_tests::pthread_detached_and_attributes", pthread_detached_and_attributes},
+	{"c_tests::clocks_and_sleep", clocks_and_sleep},
+	{"c_tests::process_identity_and_limits", process_identity_and_limits},
+	{"c_tests::anonymous_mappings", anonymous_mappings},
+};
+
+int main(int argc, char **argv)
+{
+	return run_tests(TESTS, (int)(sizeof TESTS / sizeof TESTS[0]), argc, argv);
+}

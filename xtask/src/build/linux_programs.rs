@@ -1,0 +1,114 @@
+//! The unmodified static Linux programs `cargo xtask test` boots with
+//! `--elf` (issue 13): built here, or taken from Debian.
+//!
+//! - [`STD_TESTS`]: `linux-programs/std-tests`, Rust `std` built for
+//!   `x86_64-unknown-linux-musl` (a static PIE), with unwinding panics;
+//! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
+//!   `musl-gcc -static` (`musl-tools`);
+//! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`);
+//! - [`DYNAMIC_TRUE`]: the host's `/bin/true`, dynamically linked: the
+//!   kernel must refuse it, naming the interpreter it wants.
+//!
+//! Each lands in `target/linux-programs/<name>`: the file name is the
+//! program's `argv[0]`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
+use libos_elf::Elf;
+
+use super::{Layout, cargo};
+use crate::install::{self, Need, Thing};
+
+/// Rust `std` tests.
+pub const STD_TESTS: &str = "std-tests";
+/// C tests on musl.
+pub const C_TESTS: &str = "c-tests";
+/// Debian's static BusyBox.
+pub const BUSYBOX: &str = "busybox";
+/// A dynamically linked program (the host's `true`).
+pub const DYNAMIC_TRUE: &str = "dynamic-true";
+/// Every program, by name.
+pub const ALL: &[&str] = &[STD_TESTS, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+
+/// Where Debian's `busybox-static` puts the binary.
+const BUSYBOX_PATH: &str = "/bin/busybox";
+/// The std tests' package.
+const STD_TESTS_PACKAGE: &str = "linux-std-tests";
+/// The target of the Rust program.
+const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// What building them needs from Debian.
+pub const NEEDS: &[Need] = &[(Thing::Program("musl-gcc"), "musl-tools"), (Thing::File(BUSYBOX_PATH), "busybox-static")];
+
+/// Builds (or finds) program `name` and returns its path.
+pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
+    let dir = layout.out.join("linux-programs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let out = dir.join(name);
+    match name {
+        STD_TESTS => build_std_tests(layout, &dir, &out)?,
+        C_TESTS => build_c_tests(layout, &out)?,
+        BUSYBOX => copy_busybox(&out)?,
+        DYNAMIC_TRUE => copy_dynamic_true(&out)?,
+        other => bail!("no Linux program named {other}"),
+    }
+    Ok(out)
+}
+
+fn build_std_tests(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
+    let target_dir = dir.join("cargo");
+    let status = Command::new(cargo())
+        .current_dir(&layout.root)
+        .args(["build", "--release", "-p", STD_TESTS_PACKAGE, "--target", MUSL_TARGET, "--target-dir"])
+        .arg(&target_dir)
+        // A plain static Linux program: not the apps' flags (the
+        // workspace's config makes musl programs abort on panic; these
+        // tests catch panics).
+        .env("RUSTFLAGS", "-Cpanic=unwind")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .context("running cargo")?;
+    ensure!(status.success(), "building {STD_TESTS_PACKAGE} failed; see cargo's errors above");
+    let built = target_dir.join(MUSL_TARGET).join("release").join(STD_TESTS_PACKAGE);
+    std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
+    Ok(())
+}
+
+fn build_c_tests(layout: &Layout, out: &Path) -> Result<()> {
+    install::ensure(&NEEDS[..1], "the C tests (musl-gcc)")?;
+    let src = layout.root.join("linux-programs/c-tests");
+    let status = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-pthread", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"])
+        .arg(src.join("harness.c"))
+        .arg(src.join("tests.c"))
+        .arg("-o")
+        .arg(out)
+        .status()
+        .context("running musl-gcc")?;
+    ensure!(status.success(), "musl-gcc failed on {}", src.display());
+    Ok(())
+}
+
+fn copy_busybox(out: &Path) -> Result<()> {
+    install::ensure(&NEEDS[1..], "BusyBox (busybox-static)")?;
+    let bytes = std::fs::read(BUSYBOX_PATH).with_context(|| format!("reading {BUSYBOX_PATH}"))?;
+    let elf = Elf::parse(&bytes).map_err(|e| anyhow::anyhow!("{BUSYBOX_PATH}: {e}"))?;
+    ensure!(
+        elf.interpreter().is_none(),
+        "{BUSYBOX_PATH} is dynamically linked (Debian's `busybox`): install `busybox-static`, which replaces it"
+    );
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
+fn copy_dynamic_true(out: &Path) -> Result<()> {
+    let path = "/bin/true";
+    let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+    let elf = Elf::parse(&bytes).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    ensure!(elf.interpreter().is_some(), "{path} is not dynamically linked on this host");
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
