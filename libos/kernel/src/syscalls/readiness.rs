@@ -45,9 +45,7 @@ use crate::time;
 unsafe impl Pod for PollFd {}
 // SAFETY: as above (packed: 12 bytes, no padding).
 unsafe impl Pod for EpollEvent {}
-// SAFETY: as above.
-unsafe impl Pod for Timeval {}
-// SAFETY: as above.
+// SAFETY: as above. (`Timeval` is `Pod` in `syscalls::clocks`.)
 unsafe impl Pod for SigsetArgpack {}
 
 /// Most events one `epoll_wait` may ask for (`EP_MAX_EVENTS`: `INT_MAX`

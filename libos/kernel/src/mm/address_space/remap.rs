@@ -45,7 +45,7 @@ impl AddressSpace {
         }
         let _calls = self.lock_calls()?;
         let mut image = false;
-        if !covered(&self.lock_inner().regions, start, end, &mut |r| image |= r.kind == Kind::Image) {
+        if !covered(&self.lock_inner().regions, start, end, &mut |r| image |= matches!(r.kind, Kind::Image { .. })) {
             return Err(Errno::ENOMEM);
         }
         if image {
