@@ -197,6 +197,8 @@ pub struct RunOptions {
     /// `--timeout` (ignored with `--gdb`); `None`: [`QEMU_RUN_TIMEOUT`] or
     /// [`bochs::DEFAULT_TIMEOUT`].
     pub timeout: Option<Duration>,
+    /// `--net`/`--forward` (QEMU): the guest's network card, if any.
+    pub network: Option<crate::emulator::network::Network>,
 }
 
 /// `cargo xtask run`: returns the exit status to exit with.
@@ -235,7 +237,7 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
         machine: Machine { accel: chosen.accel, ..machine },
         gdb: opts.gdb,
         timeout: if opts.gdb { None } else { Some(opts.timeout.unwrap_or(QEMU_RUN_TIMEOUT)) },
-        devices: Vec::new(),
+        devices: opts.network.as_ref().map(|n| n.qemu_args()).unwrap_or_default(),
     };
     eprintln!("xtask: $ {}", boot.shell_command());
     if opts.gdb {
@@ -271,6 +273,7 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
 
 /// `cargo xtask run --emulator bochs`: returns the exit status to exit with.
 fn run_bochs(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
+    anyhow::ensure!(opts.network.is_none(), "--net and --forward need QEMU (Bochs has no virtio network card)");
     let tools = install::ensure_bochs()?;
     bochs::remove_stale_runs(&layout.bochs_work_dir());
     let out = layout.image(spec.app.as_deref(), spec.flavor);

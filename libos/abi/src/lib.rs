@@ -25,6 +25,7 @@ pub mod dispatch;
 pub mod errno;
 pub mod fs_types;
 pub mod image;
+pub mod net_types;
 pub mod nospec;
 pub mod run;
 pub mod syscall_arg;

@@ -28,6 +28,7 @@ pub mod boot_options;
 pub mod frame_allocator;
 pub mod initial_stack;
 pub mod multiboot;
+pub mod net_config;
 pub mod pci;
 pub mod phys_range;
 pub mod time;
