@@ -32,7 +32,8 @@ pub fn read(buf: &mut [u8]) -> Result<usize, Errno> {
 }
 
 /// Formats into a buffer and writes it with as few syscalls as possible
-/// (one for anything under 1 KiB), so lines from threads do not mix.
+/// (one for anything under 1 KiB), so lines from threads do not mix: the
+/// kernel emits each `write` of up to 4096 bytes whole.
 struct Buffered {
     fd: i32,
     buf: [u8; 1024],

@@ -106,8 +106,9 @@ pub mod debug {
     /// Calls `libos_debug(op, arg0, arg1)` for an operation that cannot
     /// break the app's memory safety ([`is_memory_safe`]): every one but
     /// `SET_RETURN_RIP` (tests issue it from assembly, where the changed
-    /// return is expected) and `BENCH_FLOOR` ([`set_bench_floor`]), for
-    /// which this fails with `EINVAL` without asking the kernel.
+    /// return is expected), `BENCH_FLOOR` ([`set_bench_floor`]) and
+    /// `CONSOLE_CAPTURED` ([`console_captured`]), for which this fails with
+    /// `EINVAL` without asking the kernel.
     pub fn call(op: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
         if !is_memory_safe(op) {
             return Err(Errno::EINVAL);
@@ -116,6 +117,14 @@ pub mod debug {
         // state, reads app memory, or arms test events (`is_memory_safe`):
         // none changes app memory, registers or the syscall entry.
         unsafe { stubs::libos_debug(op, arg0, arg1) }
+    }
+
+    /// Stops the console recording (`CONSOLE_CAPTURE`) and copies what it
+    /// holds into `buf`; returns the byte count.
+    pub fn console_captured(buf: &mut [u8]) -> Result<usize, Errno> {
+        // SAFETY: the kernel writes at most `buf.len()` bytes at `buf`,
+        // which is valid for writes of that length and not aliased.
+        unsafe { stubs::libos_debug(CONSOLE_CAPTURED, buf.as_mut_ptr() as u64, buf.len() as u64) }.map(|n| n as usize)
     }
 
     /// Points this CPU's SYSCALL entry at the benchmark's floor (`on`), or

@@ -8,6 +8,7 @@
 #![no_main]
 
 mod faults;
+mod hostile;
 mod lifecycle;
 mod locks;
 mod memory;

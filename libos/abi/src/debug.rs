@@ -94,14 +94,35 @@ pub const TSC_HZ: u64 = 25;
 /// it, so this stays 0).
 pub const AC_AT_ENTRY: u64 = 26;
 
+/// `arg0` = an exit code: this process must end with it (through `exit`
+/// or `exit_group`) for the boot-time test harness to count the test as
+/// passed; any other end fails it.
+pub const EXPECT_EXIT_CODE: u64 = 27;
+/// Returns the bytes in live kernel heap allocations.
+pub const KERNEL_HEAP_BYTES: u64 = 28;
+/// Returns how many timer events are pending on all CPUs.
+pub const PENDING_TIMERS: u64 = 29;
+/// Starts recording what the console prints (up to 64 KiB, from now on;
+/// an earlier recording is dropped).
+pub const CONSOLE_CAPTURE: u64 = 30;
+/// `arg0` = a buffer, `arg1` = its length: stops the recording and copies
+/// what it holds there; returns the byte count. `EINVAL` if no recording
+/// runs, `ENOMEM` if none could be allocated.
+pub const CONSOLE_CAPTURED: u64 = 31;
+
+/// `arg0` = a thread count: lowers the app's thread limit (below the
+/// default of 256 only), so a test can reach it quickly and often.
+pub const LOWER_THREAD_LIMIT: u64 = 32;
+
 /// The highest operation number.
-pub const LAST_OPERATION: u64 = AC_AT_ENTRY;
+pub const LAST_OPERATION: u64 = LOWER_THREAD_LIMIT;
 
 /// Whether operation `op` cannot break the app's memory safety: all but
-/// [`SET_RETURN_RIP`] (the call returns elsewhere) and [`BENCH_FLOOR`]
-/// (every later system call returns unanswered).
+/// [`SET_RETURN_RIP`] (the call returns elsewhere), [`BENCH_FLOOR`]
+/// (every later system call returns unanswered) and [`CONSOLE_CAPTURED`]
+/// (it writes to the app's memory wherever `arg0` points).
 pub const fn is_memory_safe(op: u64) -> bool {
-    !matches!(op, SET_RETURN_RIP | BENCH_FLOOR)
+    !matches!(op, SET_RETURN_RIP | BENCH_FLOOR | CONSOLE_CAPTURED)
 }
 
 /// Distance between two CPUs' entry areas, and so between their LSTARs

@@ -15,6 +15,7 @@
 //! - [`pci`]: PCI configuration space (BARs, capabilities, MSI-X);
 //! - [`block_io`]: cutting a block transfer into device requests;
 //! - [`xstate`]: the layout of a thread's x87/SSE/AVX state (CPUID 0xD).
+//! - [`limits`]: accounting of the kernel objects an app holds, per kind.
 #![no_std]
 
 extern crate alloc;
@@ -27,6 +28,7 @@ pub mod block_io;
 pub mod boot_options;
 pub mod frame_allocator;
 pub mod initial_stack;
+pub mod limits;
 pub mod multiboot;
 pub mod net_config;
 pub mod pci;

@@ -13,6 +13,10 @@ use crate::arch::x86_64::interrupts;
 use crate::arch::x86_64::serial::Uart16550;
 use crate::percpu::cpu_index;
 
+#[cfg(feature = "hooks")]
+pub mod capture;
+pub mod input;
+
 struct Console {
     /// 0 when free, else the holder's CPU index + 1.
     owner: AtomicUsize,
@@ -96,9 +100,13 @@ pub fn emergency_println(args: fmt::Arguments<'_>) {
     });
 }
 
-/// Writes raw bytes (an app's output) as they are, with `\n` as `\r\n`.
+/// Writes raw bytes (an app's output) as they are, with `\n` as `\r\n`,
+/// all under one hold of the console: output of other CPUs comes before or
+/// after, never inside.
 pub fn write_bytes(bytes: &[u8]) {
     with_uart(false, |u| {
+        #[cfg(feature = "hooks")]
+        capture::record(bytes);
         for &b in bytes {
             if b == b'\n' {
                 u.write_byte(b'\r');
@@ -106,6 +114,21 @@ pub fn write_bytes(bytes: &[u8]) {
             u.write_byte(b);
         }
     });
+}
+
+/// Makes COM1 raise its interrupt when a byte arrives.
+pub fn enable_receive_interrupt() {
+    with_uart(false, |u| u.enable_receive_interrupt());
+}
+
+/// Makes the UART receive `byte` as if typed (loopback), for the tests of
+/// console input. Nothing printed meanwhile is lost: the console is held.
+#[cfg(feature = "boot-tests")]
+pub fn loop_back(byte: u8) -> bool {
+    with_uart(false, |u| {
+        u.flush();
+        u.loop_back(byte)
+    })
 }
 
 /// A byte typed on the console, if one is waiting.

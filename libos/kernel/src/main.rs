@@ -121,6 +121,8 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     x86_64::instructions::interrupts::enable();
     // PCI devices, their interrupts as MSI-X messages to the CPUs above.
     drivers::init();
+    // Console input by interrupt (else readers poll).
+    console::input::init_interrupt();
 
     boot::report::print(boot, &boot::report::ReportExtras { protections, direct_mapped, apic_mode, smp });
 

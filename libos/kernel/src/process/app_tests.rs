@@ -55,6 +55,8 @@ struct FaultExpectation {
     error_code: Option<(u64, u64)>,
     /// `EXPECT_FAULTING_THREAD`: the thread it must come from.
     thread: Option<(u32, ThreadName)>,
+    /// `EXPECT_EXIT_CODE`: the code the app must end with instead.
+    exit_code: Option<i32>,
 }
 
 /// Whether a test that ended with `status` met `expect` (and, for a fault,
@@ -63,6 +65,14 @@ struct FaultExpectation {
 fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, expected: FaultExpectation) -> Verdict {
     if status == ExitStatus::Exited(EXIT_SKIPPED) {
         return Verdict::Ignored("skipped itself (see above)");
+    }
+    if let Some(code) = expected.exit_code {
+        if status == ExitStatus::Exited(code) {
+            return Verdict::Passed;
+        }
+        let mut why = Reason::new();
+        let _ = write!(why, "the app ended with {status:?}, expected exit code {code}");
+        return Verdict::Failed(why);
     }
     if let (ExitStatus::Killed(k), Some((mask, value))) = (status, expected.error_code)
         && k.error_code & mask != value
@@ -123,6 +133,7 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
                 let expected = FaultExpectation {
                     error_code: process.expected_error_code(),
                     thread: process.expected_faulting_thread(),
+                    exit_code: process.expected_exit_code(),
                 };
                 drop(process);
                 verdict(test.expect, status, expected)

@@ -16,8 +16,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
+use libos_abi::errno::Errno;
 #[cfg(feature = "hooks")]
 use libos_abi::test::Expect;
+
+use libos_kcore::limits::{Resource, Usage};
 
 use crate::mm::address_space::AddressSpace;
 use crate::sched::wait::WaitQueue;
@@ -111,7 +114,14 @@ struct TestRecords {
     expected_error_code: Option<(u64, u64)>,
     /// The thread a fault must come from (`EXPECT_FAULTING_THREAD`).
     expected_fault_thread: Option<(u32, ThreadName)>,
+    /// The code the app must exit with (`EXPECT_EXIT_CODE`).
+    expected_exit_code: Option<i32>,
 }
+
+/// Most tests one app may register (`libos_test_register`): the records are
+/// kernel memory held for the app.
+#[cfg(feature = "hooks")]
+pub const MAX_REGISTERED_TESTS: usize = 4096;
 
 /// A running app.
 pub struct Process {
@@ -121,6 +131,8 @@ pub struct Process {
     pub name: heapless::String<32>,
     /// Its memory.
     pub space: Arc<AddressSpace>,
+    /// The kernel objects it holds, by kind, and their limits.
+    pub usage: Usage,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
 }
@@ -137,6 +149,7 @@ impl Process {
             pid,
             name: n,
             space,
+            usage: Usage::new(),
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
@@ -147,14 +160,32 @@ impl Process {
         })
     }
 
-    /// Adds a started thread.
-    pub fn add_thread(&self, task: Arc<Task>) {
-        self.inner.lock().threads.push(task);
+    /// Takes a thread from the app's allowance ([`Resource::Threads`]):
+    /// `EAGAIN` at the limit, as Linux's `clone` at `RLIMIT_NPROC`. The
+    /// charge goes to the thread [`Process::add_thread`] adds, and comes
+    /// back when it exits; a caller that fails before adding it calls
+    /// [`Process::uncharge_thread`].
+    pub fn charge_thread(&self) -> Result<(), Errno> {
+        self.usage.try_charge(Resource::Threads).map_err(|_| Errno::EAGAIN)
     }
 
-    /// Number of live threads.
-    pub fn thread_count(&self) -> usize {
-        self.inner.lock().threads.len()
+    /// Gives back a thread charge whose thread was never added.
+    pub fn uncharge_thread(&self) {
+        self.usage.release(Resource::Threads);
+    }
+
+    /// Adds a started thread (charged before with
+    /// [`Process::charge_thread`]). `ENOMEM` if the list cannot grow (the
+    /// charge is then given back).
+    pub fn add_thread(&self, task: Arc<Task>) -> Result<(), Errno> {
+        let mut inner = self.inner.lock();
+        if inner.threads.try_reserve(1).is_err() {
+            drop(inner);
+            self.uncharge_thread();
+            return Err(Errno::ENOMEM);
+        }
+        inner.threads.push(task);
+        Ok(())
     }
 
     /// Ends the whole process with `status` (the first status wins): every
@@ -183,13 +214,21 @@ impl Process {
         }
     }
 
-    /// Called when a thread of this process dies.
+    /// Called when a thread of this process dies. If it is the last one and
+    /// nothing decided the app's status before (an `exit_group`, a fatal
+    /// fault), the status is its `exit` code, as on Linux; the check and
+    /// the decision happen under one lock, so threads exiting together on
+    /// several CPUs agree on which of them is last.
     pub fn thread_exited(&self, task: &Task) {
         let last = {
             let mut inner = self.inner.lock();
+            let before = inner.threads.len();
             inner.threads.retain(|t| !core::ptr::eq(Arc::as_ptr(t), task));
+            if inner.threads.len() != before {
+                self.usage.release(Resource::Threads);
+            }
             if inner.threads.is_empty() && inner.exit.is_none() {
-                inner.exit = Some(ExitStatus::Exited(0));
+                inner.exit = Some(ExitStatus::Exited(task.exit_code.load(Ordering::Acquire) & 0xFF));
             }
             inner.threads.is_empty()
         };
@@ -208,9 +247,26 @@ impl Process {
 /// The test hooks' records.
 #[cfg(feature = "hooks")]
 impl Process {
-    /// Records a test the app registered.
-    pub fn register_test(&self, test: RegisteredTest) {
-        self.inner.lock().test.tests.push(test);
+    /// Records a test the app registered: `ENOSPC` past
+    /// [`MAX_REGISTERED_TESTS`], `ENOMEM` if the list cannot grow.
+    pub fn register_test(&self, test: RegisteredTest) -> Result<(), Errno> {
+        let tests = &mut self.inner.lock().test.tests;
+        if tests.len() >= MAX_REGISTERED_TESTS {
+            return Err(Errno::ENOSPC);
+        }
+        tests.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        tests.push(test);
+        Ok(())
+    }
+
+    /// Sets the code the app must exit with (test hook).
+    pub fn expect_exit_code(&self, code: i32) {
+        self.inner.lock().test.expected_exit_code = Some(code);
+    }
+
+    /// The code the app must exit with, if it set one.
+    pub fn expected_exit_code(&self) -> Option<i32> {
+        self.inner.lock().test.expected_exit_code
     }
 
     /// Sets the error code a killing fault must have (test hook).
@@ -270,7 +326,8 @@ pub fn spawn(app: &AppImage, argv: &[&str]) -> Result<Arc<Process>, loader::Load
     // Register the thread before it can run: it may finish at once on
     // another CPU, and its exit must find itself in the list.
     let task = Arc::new(task);
-    process.add_thread(task.clone());
+    process.charge_thread().map_err(|_| loader::LoadError::OutOfMemory)?;
+    process.add_thread(task.clone()).map_err(|_| loader::LoadError::OutOfMemory)?;
     sched::spawn(task);
     Ok(process)
 }

@@ -3,14 +3,20 @@
 //! A waiter is keyed by (address space, user address). `wait` checks the
 //! user value and queues the caller under the key's bucket lock, and `wake`
 //! takes the same lock, so a wake that follows a value change cannot fall
-//! between the check and the queueing (the classic lost wake-up).
+//! between the check and the queueing (the classic lost wake-up). The
+//! sleeping itself is [`wait::sleep_blocked`]: a kill of the app or the
+//! deadline ends it too, and its timer leaves the timer list at once.
+//! Each waiter is charged to its app ([`Resource::FutexWaiters`]) while it
+//! is queued.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use libos_abi::errno::Errno;
+use libos_kcore::limits::{Resource, Usage};
 
-use super::{Task, TaskState, current, enqueue, timer};
+use super::wait::{self, interrupted};
+use super::{Task, TaskState, current, enqueue};
 use crate::arch::x86_64::interrupts;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::user_access::read_user;
@@ -33,56 +39,78 @@ fn bucket(space: usize, uaddr: u64) -> &'static SpinLock<Vec<Waiter>> {
 }
 
 /// Waits on `uaddr` while it holds `val`, until woken (with a matching
-/// bitset), until the TSC passes `deadline`, or until the app ends.
-pub fn wait(space: &AddressSpace, uaddr: u64, val: u32, bitset: u32, deadline: Option<u64>) -> Result<(), Errno> {
+/// bitset: `Ok`), until the TSC passes `deadline` (`ETIMEDOUT`), or until
+/// the app ends (`EINTR`). `EAGAIN` if the value differs (or the app has as
+/// many futex waiters as its limit allows), `ENOMEM` if the kernel has no
+/// memory for the waiter.
+pub fn wait(
+    space: &AddressSpace,
+    usage: &Usage,
+    uaddr: u64,
+    val: u32,
+    bitset: u32,
+    deadline: Option<u64>,
+) -> Result<(), Errno> {
     if !uaddr.is_multiple_of(4) || bitset == 0 {
         return Err(Errno::EINVAL);
     }
     let key = space as *const AddressSpace as usize;
     let task = current();
-    // Fault the word's page in with interrupts on: the read under the
-    // bucket lock below cannot populate it (see `trap::exception`).
-    read_user::<u32>(uaddr)?;
-    let irqs = interrupts::disable_and_save();
-    {
-        let mut waiters = bucket(key, uaddr).lock();
-        let now: u32 = match read_user(uaddr) {
-            Ok(v) => v,
-            Err(e) => {
-                drop(waiters);
-                interrupts::restore(irqs);
-                return Err(e);
+    let _charge = usage.charge(Resource::FutexWaiters).map_err(|_| Errno::EAGAIN)?;
+    loop {
+        // Fault the word's page in with interrupts on: the read under the
+        // bucket lock below cannot populate it (a user-copy fault with
+        // interrupts off is not resolved, see `trap::exception`). If the
+        // page goes away in between, that read fails and we come back here.
+        read_user::<u32>(uaddr)?;
+        let irqs = interrupts::disable_and_save();
+        let queued = {
+            let mut waiters = bucket(key, uaddr).lock();
+            match read_user::<u32>(uaddr) {
+                Err(Errno::EFAULT) => {
+                    drop(waiters);
+                    interrupts::restore(irqs);
+                    continue;
+                }
+                Err(e) => Err(e),
+                Ok(now) if now != val => Err(Errno::EAGAIN),
+                Ok(_) if waiters.try_reserve(1).is_err() => Err(Errno::ENOMEM),
+                Ok(_) => {
+                    task.set_state(TaskState::Blocked);
+                    waiters.push(Waiter { space: key, uaddr, bitset, task: task.clone() });
+                    Ok(())
+                }
             }
         };
-        if now != val {
-            drop(waiters);
+        if let Err(e) = queued {
             interrupts::restore(irqs);
-            return Err(Errno::EAGAIN);
+            return Err(e);
         }
-        if task.flags.killed() {
-            drop(waiters);
-            interrupts::restore(irqs);
+        let slept = wait::sleep_blocked(&task, deadline, true);
+        interrupts::restore(irqs);
+        // Still queued means no `wake` chose us: a kill, the deadline, or a
+        // spurious wake-up (which re-checks the value, as Linux does).
+        let still_queued = {
+            let mut waiters = bucket(key, uaddr).lock();
+            match waiters.iter().position(|w| Arc::ptr_eq(&w.task, &task)) {
+                Some(i) => {
+                    waiters.remove(i);
+                    true
+                }
+                None => false,
+            }
+        };
+        slept?;
+        if !still_queued {
+            return Ok(());
+        }
+        if interrupted(&task) {
             return Err(Errno::EINTR);
         }
-        task.set_state(TaskState::Blocked);
-        waiters.push(Waiter { space: key, uaddr, bitset, task: task.clone() });
+        if deadline.is_some_and(|d| crate::time::rdtsc() >= d) {
+            return Err(Errno::ETIMEDOUT);
+        }
     }
-    let timed_out = timer::block_until(deadline);
-    interrupts::restore(irqs);
-    // Still queued means nobody woke us: a timeout, a kill, or spurious.
-    let still_queued = {
-        let mut waiters = bucket(key, uaddr).lock();
-        let before = waiters.len();
-        waiters.retain(|w| !Arc::ptr_eq(&w.task, &task));
-        waiters.len() != before
-    };
-    if task.flags.killed() {
-        return Err(Errno::EINTR);
-    }
-    if still_queued && timed_out {
-        return Err(Errno::ETIMEDOUT);
-    }
-    Ok(())
 }
 
 /// Wakes up to `count` waiters on `uaddr` whose bitset meets `bitset`;

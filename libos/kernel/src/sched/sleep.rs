@@ -1,9 +1,12 @@
 //! Sleeping for a while.
 
+use libos_abi::errno::Errno;
+
 use crate::time;
 
 /// Sleeps at least `ns` nanoseconds (other tasks run meanwhile). Returns
-/// `false` if the app was ended before that.
-pub fn sleep_ns(ns: u64) -> bool {
-    super::timer::sleep_until(time::deadline_after(ns))
+/// `Ok(false)` if the sleep was interrupted (the app is ending) before
+/// that, `ENOMEM` if no timer could be armed.
+pub fn sleep_ns(ns: u64) -> Result<bool, Errno> {
+    super::wait::sleep_until(time::deadline_after(ns))
 }

@@ -2,7 +2,7 @@
 
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use entry_asm::hw::{rflags, selector};
 use entry_asm::layout::TOP_OF_KERNEL_STACK_PADDING;
@@ -101,11 +101,9 @@ pub struct Task {
     /// User address to clear and futex-wake when the thread exits
     /// (`CLONE_CHILD_CLEARTID`, `set_tid_address`); 0 for none.
     pub clear_child_tid: AtomicU64,
-    /// Bumped for each timed wait, so a timer from an earlier wait cannot
-    /// wake a later one.
-    pub wake_token: AtomicU64,
-    /// Set by a timer that ended the task's wait.
-    pub timed_out: AtomicBool,
+    /// The code it passed to `exit` (the app's status if it is the last
+    /// thread to end and nothing decided the status before).
+    pub exit_code: AtomicI32,
     /// True while some CPU runs on this task's stack (until the switch away
     /// from it has finished), so no other CPU switches to it before.
     pub(crate) on_cpu: AtomicBool,
@@ -139,8 +137,7 @@ impl Task {
             state: AtomicU8::new(if running { TaskState::Running } else { TaskState::Runnable } as u8),
             flags: ThreadFlags::new(),
             clear_child_tid: AtomicU64::new(0),
-            wake_token: AtomicU64::new(0),
-            timed_out: AtomicBool::new(false),
+            exit_code: AtomicI32::new(0),
             on_cpu: AtomicBool::new(running),
             context: UnsafeCell::new(SavedContext { rsp: saved_rsp, fs_base: 0, gs_base: 0, xstate: None }),
         }
@@ -250,6 +247,14 @@ impl Task {
     /// Sets its state.
     pub fn set_state(&self, s: TaskState) {
         self.state.store(s as u8, Ordering::Release);
+    }
+
+    /// Moves Blocked -> Running: the task itself gives up a wait before it
+    /// slept; false if a waker made it runnable (and queued it) first.
+    pub fn try_resume(&self) -> bool {
+        self.state
+            .compare_exchange(TaskState::Blocked as u8, TaskState::Running as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Moves Blocked -> Runnable; false if it was not blocked.

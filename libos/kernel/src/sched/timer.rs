@@ -8,13 +8,20 @@
 //! CPU whose current task has the CPU to itself gets no time-slice event,
 //! and an idle CPU with nothing to wait for gets no timer interrupt at all
 //! (tickless); it halts until an interrupt arrives.
+//!
+//! A timed wait arms one event and cancels it ([`cancel`]) as soon as the
+//! wait ends, whatever ended it: nothing of a finished wait stays in the
+//! lists until its deadline. The lists grow fallibly (`ENOMEM` for the
+//! call that wanted a timer).
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::arch::x86_64::{apic, cpu, interrupts, vectors};
-use crate::sched::{self, Task, TaskState};
+use libos_abi::errno::Errno;
+
+use crate::arch::x86_64::{apic, cpu, vectors};
+use crate::sched::{self, Task};
 use crate::sync::SpinLock;
 use crate::{per_cpu, time};
 
@@ -23,13 +30,9 @@ pub const SLICE_NS: u64 = 10_000_000;
 
 /// What happens at a deadline.
 pub enum Action {
-    /// End a task's timed wait (if it is still the same wait).
-    Wake {
-        /// The waiting task.
-        task: Weak<Task>,
-        /// Its `wake_token` when it started waiting.
-        token: u64,
-    },
+    /// End a task's timed wait (a spurious wake if the task has moved on:
+    /// every wait re-checks why it woke).
+    Wake(Weak<Task>),
     /// Count a test-vector interrupt (for the boot-time tests).
     #[cfg(feature = "hooks")]
     CountTestInterrupt,
@@ -38,15 +41,22 @@ pub enum Action {
 /// A pending event.
 pub struct Event {
     deadline: u64,
+    /// Unique among all events ever armed (what [`cancel`] finds it by).
+    id: u64,
     action: Action,
 }
+
+/// The id of the next event armed.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 per_cpu! {
     /// Each CPU's timer events and time slice.
     static TIMERS: CpuTimers = CpuTimers::new();
 }
 
-/// A CPU's timer state (touched only by its CPU, with interrupts off).
+/// A CPU's timer state. Its events are armed and fire on that CPU;
+/// [`cancel`] may take them off from any CPU (under their lock, with
+/// interrupts off like every holder).
 pub struct CpuTimers {
     events: SpinLock<Vec<Event>>,
     /// TSC at which the running task's slice ends (0: no slice).
@@ -92,60 +102,83 @@ fn reprogram() {
     }
 }
 
-/// Adds an event on this CPU. Interrupts must be off.
-fn add(deadline: u64, action: Action) {
-    {
-        let mut events = TIMERS.this().events.lock();
-        let at = events.partition_point(|e| e.deadline <= deadline);
-        events.insert(at, Event { deadline, action });
-    }
-    reprogram();
+/// An armed event, for [`cancel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerHandle {
+    /// The CPU whose list holds it.
+    cpu: usize,
+    /// Its id.
+    id: u64,
 }
+
+/// Adds an event on this CPU. Fails with `ENOMEM` (and adds nothing) when
+/// the list cannot grow: the call that wanted the timer fails, the kernel
+/// does not.
+fn add(deadline: u64, action: Action) -> Result<TimerHandle, Errno> {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let irqs = crate::arch::x86_64::interrupts::disable_and_save();
+    let added = {
+        let mut events = TIMERS.this().events.lock();
+        if events.try_reserve(1).is_ok() {
+            let at = events.partition_point(|e| e.deadline <= deadline);
+            events.insert(at, Event { deadline, id, action });
+            true
+        } else {
+            false
+        }
+    };
+    let handle = TimerHandle { cpu: crate::percpu::cpu_index(), id };
+    if added {
+        reprogram();
+    }
+    crate::arch::x86_64::interrupts::restore(irqs);
+    if added { Ok(handle) } else { Err(Errno::ENOMEM) }
+}
+
+/// Arms a timer that wakes `task` (`try_unblock`) when the TSC reaches
+/// `deadline`. The caller cancels it when the wait ends, whatever ended it.
+pub fn arm_wake(deadline: u64, task: &Arc<Task>) -> Result<TimerHandle, Errno> {
+    add(deadline, Action::Wake(Arc::downgrade(task)))
+}
+
+/// Takes an event off its CPU's list at once, if it has not fired: a wait
+/// that ended early leaves nothing behind (no memory held until the
+/// deadline). The CPU's APIC timer may still fire for it; that tick finds
+/// nothing due and reprograms.
+pub fn cancel(handle: TimerHandle) {
+    let Some(timers) = TIMERS.of(handle.cpu) else { return };
+    let mut events = timers.events.lock();
+    if let Some(i) = events.iter().position(|e| e.id == handle.id) {
+        events.remove(i);
+    }
+}
+
+/// Events armed on every CPU (pending, not fired yet).
+#[cfg(feature = "hooks")]
+pub fn pending_events() -> usize {
+    (0..crate::percpu::cpu_count()).filter_map(|c| TIMERS.of(c)).map(|t| t.events.lock().len()).sum()
+}
+
+/// Most test events pending at once (`ARM_TEST_TIMER` is a test hook, but
+/// an app must not grow the kernel's lists with it without bound).
+#[cfg(feature = "hooks")]
+pub const MAX_TEST_EVENTS: usize = 64;
+
+/// Test events armed and not yet fired.
+#[cfg(feature = "hooks")]
+static TEST_EVENTS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 #[cfg(feature = "hooks")]
 /// Counts a test interrupt `ns` nanoseconds from now, through the timer
 /// interrupt (the boot-time tests use it to take an interrupt in ring 3).
-pub fn add_test_event(ns: u64) {
-    let irqs = interrupts::disable_and_save();
-    add(time::deadline_after(ns), Action::CountTestInterrupt);
-    interrupts::restore(irqs);
-}
-
-/// Blocks the running task until the TSC reaches `deadline` or something
-/// wakes it (`ready` turns true, the task is killed). The caller has set
-/// things up so a waker calls `try_unblock` on it; this arms the timer
-/// and switches away. Returns whether the timer ended the wait.
-pub fn block_until(deadline: Option<u64>) -> bool {
-    let irqs = interrupts::disable_and_save();
-    let task = sched::current();
-    let token = task.wake_token.fetch_add(1, Ordering::AcqRel) + 1;
-    task.timed_out.store(false, Ordering::Release);
-    if let Some(d) = deadline {
-        add(d, Action::Wake { task: Arc::downgrade(&task), token });
-    }
-    drop(task);
-    sched::schedule();
-    interrupts::restore(irqs);
-    sched::current().timed_out.load(Ordering::Acquire)
-}
-
-/// Sleeps until the TSC reaches `deadline`. Returns `false` if the task
-/// was killed before that (its app is ending).
-pub fn sleep_until(deadline: u64) -> bool {
-    loop {
-        let task = sched::current();
-        if task.flags.killed() {
-            return false;
-        }
-        if time::rdtsc() >= deadline {
-            return true;
-        }
-        let irqs = interrupts::disable_and_save();
-        task.set_state(TaskState::Blocked);
-        drop(task);
-        block_until(Some(deadline));
-        interrupts::restore(irqs);
-    }
+/// `EAGAIN` when [`MAX_TEST_EVENTS`] are pending.
+pub fn add_test_event(ns: u64) -> Result<(), Errno> {
+    TEST_EVENTS
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_TEST_EVENTS).then_some(n + 1))
+        .map_err(|_| Errno::EAGAIN)?;
+    add(time::deadline_after(ns), Action::CountTestInterrupt).map(|_| ()).inspect_err(|_| {
+        TEST_EVENTS.fetch_sub(1, Ordering::AcqRel);
+    })
 }
 
 /// Gives the running task a time slice if others wait on this CPU and it
@@ -187,17 +220,16 @@ pub fn tick() {
     }
     for e in due {
         match e.action {
-            Action::Wake { task, token } => {
+            Action::Wake(task) => {
                 if let Some(task) = task.upgrade()
-                    && task.wake_token.load(Ordering::Acquire) == token
                     && task.try_unblock()
                 {
-                    task.timed_out.store(true, Ordering::Release);
                     sched::enqueue(task);
                 }
             }
             #[cfg(feature = "hooks")]
             Action::CountTestInterrupt => {
+                TEST_EVENTS.fetch_sub(1, Ordering::AcqRel);
                 crate::trap::irq::TEST_INTERRUPTS.this().fetch_add(1, Ordering::Relaxed);
             }
         }

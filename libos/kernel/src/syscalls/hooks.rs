@@ -49,8 +49,10 @@ impl Hooks for Kernel {
             return Err(Errno::EINVAL);
         }
         let p = process::current().ok_or(Errno::EINVAL)?;
-        p.register_test(RegisteredTest { index, name: String::from(text), expect });
-        Ok(())
+        let mut owned = String::new();
+        owned.try_reserve_exact(text.len()).map_err(|_| Errno::ENOMEM)?;
+        owned.push_str(text);
+        p.register_test(RegisteredTest { index, name: owned, expect })
     }
 
     fn libos_debug(cx: &mut Cx, frame: RewritesFrame, operation: u64, arg0: u64, arg1: u64) -> Result<u64, Errno> {
@@ -113,7 +115,7 @@ impl Hooks for Kernel {
             #[cfg(feature = "testing")]
             op::LAST_USER_CR3 => Ok(entry_percpu::last_cr3_writes().1),
             op::ARM_TEST_TIMER => {
-                crate::sched::timer::add_test_event(arg0);
+                crate::sched::timer::add_test_event(arg0)?;
                 Ok(0)
             }
             op::TEST_INTERRUPTS => Ok(crate::trap::irq::TEST_INTERRUPTS.this().load(Ordering::Relaxed)),
@@ -145,6 +147,24 @@ impl Hooks for Kernel {
                 process::current().ok_or(Errno::EINVAL)?.expect_faulting_thread(tid, ThreadName::new(&bytes));
                 Ok(0)
             }
+            op::EXPECT_EXIT_CODE => {
+                let code = i32::try_from(arg0).map_err(|_| Errno::EINVAL)?;
+                process::current().ok_or(Errno::EINVAL)?.expect_exit_code(code);
+                Ok(0)
+            }
+            op::LOWER_THREAD_LIMIT => {
+                let limit = usize::try_from(arg0).map_err(|_| Errno::EINVAL)?;
+                let usage = &process::current().ok_or(Errno::EINVAL)?.usage;
+                usage.lower_limit(libos_kcore::limits::Resource::Threads, limit);
+                Ok(0)
+            }
+            op::KERNEL_HEAP_BYTES => Ok(crate::mm::heap::stats().allocated as u64),
+            op::PENDING_TIMERS => Ok(crate::sched::timer::pending_events() as u64),
+            op::CONSOLE_CAPTURE => {
+                crate::console::capture::start()?;
+                Ok(0)
+            }
+            op::CONSOLE_CAPTURED => crate::console::capture::take(arg0, arg1).map(|n| n as u64),
             op::EXPECT_ERROR_CODE => {
                 process::current().ok_or(Errno::EINVAL)?.expect_error_code(arg0, arg1);
                 Ok(0)

@@ -7,15 +7,20 @@ use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 use super::{Cx, Kernel};
 use crate::console;
 use crate::mm::user_access::{self, copy_from_user, copy_to_user};
+use crate::sched::wait::WaitResult;
 
 /// Largest count one read or write handles (Linux's MAX_RW_COUNT).
 const MAX_RW_COUNT: usize = 0x7FFF_F000;
-/// Bytes copied per step.
-const CHUNK: usize = 256;
+/// Bytes one write emits whole: a `write` of up to this many bytes is copied
+/// into the kernel first and goes out under one hold of the console, so
+/// other threads' output never lands inside it (libos's print macros rely
+/// on it for lines under 1 KiB; Linux gives pipes the same promise up to
+/// `PIPE_BUF`, 4096). Longer writes go out in pieces of this size.
+pub const ATOMIC_WRITE: usize = 4096;
 
 impl Io for Kernel {
     /// fd 0 is the console. Waits for at least one byte, then returns what
-    /// is there.
+    /// is there. The wait ends with `EINTR` if the app is ending.
     fn read(_cx: &mut Cx, fd: i32, buf: UserPtrMut<u8>, count: usize) -> Result<usize, Errno> {
         if fd != 0 {
             return Err(Errno::EBADF);
@@ -25,29 +30,22 @@ impl Io for Kernel {
         if count == 0 {
             return Ok(0);
         }
-        let mut got = [0u8; CHUNK];
-        let mut n = 0;
+        let mut got = [0u8; 256];
         loop {
-            while n < CHUNK.min(count) {
-                match console::try_read_byte() {
-                    Some(b) => {
-                        got[n] = if b == b'\r' { b'\n' } else { b };
-                        n += 1;
-                    }
-                    None => break,
-                }
+            if console::input::wait_for_input()? == WaitResult::Interrupted {
+                return Err(Errno::EINTR);
             }
+            // Another reader may have taken the bytes first.
+            let n = console::input::take(&mut got[..count.min(256)]);
             if n > 0 {
-                break;
+                copy_to_user(buf.addr(), &got[..n]).map_err(|(e, _)| e)?;
+                return Ok(n);
             }
-            crate::sched::yield_now();
-            core::hint::spin_loop();
         }
-        copy_to_user(buf.addr(), &got[..n]).map_err(|(e, _)| e)?;
-        Ok(n)
     }
 
-    /// fds 1 and 2 are the console.
+    /// fds 1 and 2 are the console. Each piece of up to [`ATOMIC_WRITE`]
+    /// bytes comes out whole.
     fn write(_cx: &mut Cx, fd: i32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
         if fd != 1 && fd != 2 {
             return Err(Errno::EBADF);
@@ -55,16 +53,16 @@ impl Io for Kernel {
         let count = count.min(MAX_RW_COUNT);
         user_access::check(buf.addr(), count)?;
         let mut done = 0;
-        let mut chunk = [0u8; CHUNK];
+        let mut piece = [0u8; ATOMIC_WRITE];
         while done < count {
-            let n = CHUNK.min(count - done);
-            match copy_from_user(&mut chunk[..n], buf.addr() + done as u64) {
+            let n = ATOMIC_WRITE.min(count - done);
+            match copy_from_user(&mut piece[..n], buf.addr() + done as u64) {
                 Ok(()) => {
-                    console::write_bytes(&chunk[..n]);
+                    console::write_bytes(&piece[..n]);
                     done += n;
                 }
                 Err((e, partial)) => {
-                    console::write_bytes(&chunk[..partial]);
+                    console::write_bytes(&piece[..partial]);
                     done += partial;
                     return if done > 0 { Ok(done) } else { Err(e) };
                 }

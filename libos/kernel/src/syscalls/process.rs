@@ -14,13 +14,11 @@ impl Process for Kernel {
         Ok(crate::arch::x86_64::percpu::current_tgid() as i32)
     }
 
-    /// Ends the calling thread; the last thread's code is the app's.
+    /// Ends the calling thread; the last thread's code is the app's,
+    /// unless an `exit_group` or a fatal fault decided before
+    /// (`Process::thread_exited` decides, under the process's lock).
     fn exit(_cx: &mut Cx, code: i32) -> ! {
-        if let Some(p) = process::current()
-            && p.thread_count() <= 1
-        {
-            p.exit_group(ExitStatus::Exited(code & 0xFF));
-        }
+        sched::current().exit_code.store(code, core::sync::atomic::Ordering::Release);
         sched::exit_current()
     }
 

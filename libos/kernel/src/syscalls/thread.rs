@@ -21,9 +21,6 @@ use crate::mm::user_access::{copy_from_user, copy_to_user, read_user, write_user
 use crate::sched::{self, Task, ThreadName, futex};
 use crate::{process, time};
 
-/// Most threads one app may have.
-pub const MAX_THREADS: usize = 256;
-
 /// Flags `clone` accepts besides the thread flags.
 const OPTIONAL: u64 = CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_SYSVSEM;
 /// Flags `clone` requires: only threads of the caller's process.
@@ -84,39 +81,18 @@ impl Thread for Kernel {
             return Err(Errno::EPERM);
         }
         let process = process::current().ok_or(Errno::EINVAL)?;
-        if process.thread_count() >= MAX_THREADS {
-            return Err(Errno::EAGAIN);
+        // Charged before anything is allocated, atomically: CPUs cloning
+        // at once never pass the limit together.
+        process.charge_thread()?;
+        let created = create_thread(cx, &process, flags, stack, parent_tid, child_tid, tls);
+        if created.is_err() {
+            process.uncharge_thread();
         }
-        let parent = sched::current();
-        let regs = *cx.regs();
-        let rsp = if stack != 0 { stack as u64 } else { regs.rsp };
-        let tid = Task::allocate_tid();
-        let child = Task::new_user(process.clone(), Some(tid), regs.rip, rsp, |r| {
-            *r = regs;
-            r.rax = 0;
-            r.rsp = rsp;
-        })
-        .ok_or(Errno::ENOMEM)?;
-        child.affinity.store(parent.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
-        *child.name.lock() = *parent.name.lock();
-        // SAFETY: the child has not run yet; only this code touches its context.
-        unsafe {
-            let ctx = &mut *child.context.get();
-            ctx.fs_base = if flags & CLONE_SETTLS != 0 { tls } else { FsBase::read().as_u64() };
-            ctx.gs_base = KernelGsBase::read().as_u64();
-        }
-        if flags & CLONE_CHILD_CLEARTID != 0 {
-            child.clear_child_tid.store(child_tid.addr(), Ordering::Relaxed);
-        }
-        if flags & CLONE_PARENT_SETTID != 0 {
-            write_user(parent_tid.addr(), &tid)?;
-        }
-        if flags & CLONE_CHILD_SETTID != 0 {
-            write_user(child_tid.addr(), &tid)?;
-        }
-        // Registered before it can run (it may exit at once on another CPU).
-        let child = alloc::sync::Arc::new(child);
-        process.add_thread(child.clone());
+        let child = created?;
+        let tid = child.tid;
+        // Registered before it can run (it may exit at once on another CPU);
+        // `add_thread` gives the charge back itself if it fails.
+        process.add_thread(child.clone())?;
         sched::spawn(child);
         Ok(tid as i32)
     }
@@ -182,11 +158,12 @@ impl Thread for Kernel {
         match cmd {
             FUTEX_WAIT if !realtime => {
                 let deadline = futex_deadline(timeout, false, false)?;
-                futex::wait(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline).map(|()| 0)
+                futex::wait(&process.space, &process.usage, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline)
+                    .map(|()| 0)
             }
             FUTEX_WAIT_BITSET => {
                 let deadline = futex_deadline(timeout, true, realtime)?;
-                futex::wait(&process.space, uaddr.addr(), val, val3, deadline).map(|()| 0)
+                futex::wait(&process.space, &process.usage, uaddr.addr(), val, val3, deadline).map(|()| 0)
             }
             FUTEX_WAKE if !realtime => Ok(futex::wake(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
             FUTEX_WAKE_BITSET if !realtime => {
@@ -204,4 +181,44 @@ impl Thread for Kernel {
         task.clear_child_tid.store(tidptr.addr(), Ordering::Release);
         Ok(task.tid as i32)
     }
+}
+
+/// The new thread of `clone` (not yet added to its process nor runnable).
+fn create_thread(
+    cx: &mut Cx,
+    process: &alloc::sync::Arc<process::Process>,
+    flags: u64,
+    stack: usize,
+    parent_tid: UserPtrMut<i32>,
+    child_tid: UserPtrMut<i32>,
+    tls: u64,
+) -> Result<alloc::sync::Arc<Task>, Errno> {
+    let parent = sched::current();
+    let regs = *cx.regs();
+    let rsp = if stack != 0 { stack as u64 } else { regs.rsp };
+    let tid = Task::allocate_tid();
+    let child = Task::new_user((*process).clone(), Some(tid), regs.rip, rsp, |r| {
+        *r = regs;
+        r.rax = 0;
+        r.rsp = rsp;
+    })
+    .ok_or(Errno::ENOMEM)?;
+    child.affinity.store(parent.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
+    *child.name.lock() = *parent.name.lock();
+    // SAFETY: the child has not run yet; only this code touches its context.
+    unsafe {
+        let ctx = &mut *child.context.get();
+        ctx.fs_base = if flags & CLONE_SETTLS != 0 { tls } else { FsBase::read().as_u64() };
+        ctx.gs_base = KernelGsBase::read().as_u64();
+    }
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        child.clear_child_tid.store(child_tid.addr(), Ordering::Relaxed);
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        write_user(parent_tid.addr(), &tid)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        write_user(child_tid.addr(), &tid)?;
+    }
+    Ok(alloc::sync::Arc::new(child))
 }

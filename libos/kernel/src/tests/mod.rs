@@ -3,6 +3,7 @@
 //! CPU; tests that expect a fault say which, and fail if it does not come.
 
 mod boot_info;
+mod console_input;
 mod exceptions;
 mod frames;
 mod heap;

@@ -143,7 +143,7 @@ fn a_self_ipi_taken_in_the_kernel_returns() {
 fn a_timer_interrupt_taken_in_the_kernel_returns() {
     let count = TEST_INTERRUPTS.this();
     let before = count.load(Ordering::Relaxed);
-    crate::sched::timer::add_test_event(100_000);
+    crate::sched::timer::add_test_event(100_000).expect("a test timer event");
     assert!(wait_for(count, before), "the timer interrupt never arrived");
 }
 

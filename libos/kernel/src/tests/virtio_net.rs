@@ -106,7 +106,7 @@ fn the_gateway_answers_an_arp_request_through_the_receive_interrupt() {
     // yet when this one found the frame in the ring: give it a second.
     let deadline = time::deadline_after(1_000_000_000);
     while crate::drivers::irq::count(rx_vector) == irqs && time::rdtsc() < deadline {
-        crate::sched::sleep::sleep_ns(1_000_000);
+        let _ = crate::sched::sleep::sleep_ns(1_000_000);
     }
     assert!(crate::drivers::irq::count(rx_vector) > irqs, "the reply came without a receive interrupt");
     let (received2, sent2) = nic.frame_counts();

@@ -107,7 +107,6 @@ pub fn request_device_vector(handler: fn(usize), data: usize) -> Option<u8> {
     Some(vectors::DEVICE_FIRST + index as u8)
 }
 
-#[cfg_attr(not(feature = "boot-tests"), allow(dead_code))]
 /// Gives a device vector back, after its device stops raising it and an
 /// interrupt of it that was on its way has been handled (Linux's
 /// `free_irq` waits for that in `synchronize_irq`; here the caller does).

@@ -57,6 +57,28 @@ pub struct CpuEntry {
     pub enabled: bool,
 }
 
+/// An I/O APIC the MADT lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoApicEntry {
+    /// Physical address of its registers.
+    pub address: u64,
+    /// The first global system interrupt (GSI) it handles.
+    pub gsi_base: u32,
+}
+
+/// An ISA interrupt the MADT says arrives elsewhere than the GSI of its
+/// number, or with other polarity or trigger mode (ACPI 6.5, 5.2.12.5,
+/// "Interrupt Source Override Structure").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IsaOverride {
+    /// The ISA IRQ.
+    pub irq: u8,
+    /// The GSI it arrives at.
+    pub gsi: u32,
+    /// MPS INTI flags: bits 0-1 polarity, bits 2-3 trigger mode.
+    pub flags: u16,
+}
+
 /// What the kernel keeps from the ACPI tables.
 #[derive(Clone, Debug, Default)]
 pub struct AcpiInfo {
@@ -74,6 +96,10 @@ pub struct AcpiInfo {
     pub s5_sleep_type: Option<u8>,
     /// Physical address of the HPET's registers (HPET table), if memory-mapped.
     pub hpet_address: Option<u64>,
+    /// The I/O APICs (MADT), in table order.
+    pub io_apics: heapless::Vec<IoApicEntry, 4>,
+    /// The ISA interrupt overrides (MADT).
+    pub isa_overrides: heapless::Vec<IsaOverride, 16>,
 }
 
 static INFO: InitCell<AcpiInfo> = InitCell::new();
@@ -114,6 +140,20 @@ pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
                 MadtEntry::LocalX2Apic(e) => CpuEntry { apic_id: e.x2apic_id, enabled: { e.flags } & 1 != 0 },
                 MadtEntry::LocalApicAddressOverride(e) => {
                     info.local_apic_address = Some(e.local_apic_address);
+                    continue;
+                }
+                MadtEntry::IoApic(e) => {
+                    let entry =
+                        IoApicEntry { address: e.io_apic_address as u64, gsi_base: e.global_system_interrupt_base };
+                    let _ = info.io_apics.push(entry);
+                    continue;
+                }
+                MadtEntry::InterruptSourceOverride(e) if e.bus == 0 => {
+                    let _ = info.isa_overrides.push(IsaOverride {
+                        irq: e.irq,
+                        gsi: e.global_system_interrupt,
+                        flags: e.flags,
+                    });
                     continue;
                 }
                 _ => continue,

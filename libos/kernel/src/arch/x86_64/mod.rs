@@ -10,6 +10,7 @@ pub mod gdt;
 pub mod hpet;
 pub mod idt;
 pub mod interrupts;
+pub mod ioapic;
 pub mod kpti;
 pub mod page_walk;
 pub mod paging;

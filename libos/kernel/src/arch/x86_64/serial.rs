@@ -42,6 +42,30 @@ impl Uart16550 {
         }
     }
 
+    /// Raises the UART's interrupt when a byte arrives (IER bit 0) and
+    /// connects its interrupt output to the line (MCR OUT2, which PCs gate
+    /// the COM interrupt with).
+    pub fn enable_receive_interrupt(&mut self) {
+        // SAFETY: the UART's own registers, as in `init`.
+        unsafe {
+            self.port(4).write(0x0B); // DTR, RTS, OUT2
+            self.port(1).write(0x01); // IER: received data available
+        }
+    }
+
+    /// Sends `byte` to the UART's own receiver (loopback mode, MCR bit 4)
+    /// and waits (bounded) until it has arrived; returns whether it did.
+    #[cfg(feature = "boot-tests")]
+    pub fn loop_back(&mut self, byte: u8) -> bool {
+        // SAFETY: the UART's own registers, as in `init`.
+        unsafe { self.port(4).write(0x1B) }; // loopback, OUT2, DTR, RTS
+        self.write_byte(byte);
+        let arrived = (0..1_000_000).any(|_| self.line_status() & lsr::DATA_READY != 0);
+        // SAFETY: as above: back to normal operation with OUT2.
+        unsafe { self.port(4).write(0x0B) };
+        arrived
+    }
+
     fn line_status(&self) -> u8 {
         // SAFETY: reading the line-status register has no side effect.
         unsafe { self.port(5).read() }
