@@ -34,11 +34,16 @@ pub enum Resource {
     /// Memory regions (Linux: `vm.max_map_count`); the memory calls that
     /// would add one fail with `ENOMEM` at the limit.
     Regions = 3,
+    /// Sockets (Linux counts them as open files: `ENFILE` when the
+    /// system's file table is full); `socket` and `accept` fail with
+    /// `ENFILE` at the limit.
+    Sockets = 4,
 }
 
 impl Resource {
     /// Every kind, in index order.
-    pub const ALL: [Resource; 4] = [Resource::Threads, Resource::Timers, Resource::FutexWaiters, Resource::Regions];
+    pub const ALL: [Resource; 5] =
+        [Resource::Threads, Resource::Timers, Resource::FutexWaiters, Resource::Regions, Resource::Sockets];
     /// How many kinds there are.
     pub const COUNT: usize = Resource::ALL.len();
 
@@ -51,6 +56,7 @@ impl Resource {
             Resource::Timers => MAX_THREADS,
             Resource::FutexWaiters => MAX_THREADS,
             Resource::Regions => MAX_REGIONS,
+            Resource::Sockets => MAX_SOCKETS,
         }
     }
 
@@ -62,6 +68,7 @@ impl Resource {
         match self {
             Resource::Threads | Resource::Timers | Resource::FutexWaiters => 11,
             Resource::Regions => 12,
+            Resource::Sockets => 23,
         }
     }
 
@@ -72,6 +79,7 @@ impl Resource {
             Resource::Timers => "timers",
             Resource::FutexWaiters => "futex waiters",
             Resource::Regions => "regions",
+            Resource::Sockets => "sockets",
         }
     }
 }
@@ -81,6 +89,9 @@ pub const MAX_THREADS: usize = 256;
 /// Most memory regions one app may have (Linux's default
 /// `vm.max_map_count`).
 pub const MAX_REGIONS: usize = 65530;
+/// Most sockets one app may have open (above the descriptor limit of
+/// 1024, so `EMFILE` comes first unless a test lowers this).
+pub const MAX_SOCKETS: usize = 4096;
 
 /// A charge refused: the kind is at its limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,12 +125,13 @@ impl Usage {
     /// Nothing held, with these limits (by [`Resource`] index).
     pub const fn with_limits(limits: [usize; Resource::COUNT]) -> Usage {
         // (A loop cannot build an array of atomics in a const fn.)
-        const _: () = assert!(Resource::COUNT == 4);
+        const _: () = assert!(Resource::COUNT == 5);
         let limits = [
             AtomicUsize::new(limits[0]),
             AtomicUsize::new(limits[1]),
             AtomicUsize::new(limits[2]),
             AtomicUsize::new(limits[3]),
+            AtomicUsize::new(limits[4]),
         ];
         Usage { held: [const { AtomicUsize::new(0) }; Resource::COUNT], limits }
     }
@@ -201,7 +213,7 @@ mod tests {
 
     #[test]
     fn charges_up_to_the_limit_and_no_further() {
-        let u = Usage::with_limits([3, 1, 1, 1]);
+        let u = Usage::with_limits([3, 1, 1, 1, 1]);
         for _ in 0..3 {
             u.try_charge(Resource::Threads).unwrap();
         }
@@ -230,7 +242,7 @@ mod tests {
     #[test]
     fn concurrent_charges_never_pass_the_limit() {
         for _ in 0..20 {
-            let u = Arc::new(Usage::with_limits([256, 1, 1, 1]));
+            let u = Arc::new(Usage::with_limits([256, 1, 1, 1, 1]));
             let threads: Vec<_> = (0..8)
                 .map(|_| {
                     let u = u.clone();
@@ -247,6 +259,7 @@ mod tests {
     fn errors_and_defaults_are_linux_s() {
         assert_eq!(Resource::Threads.errno(), 11);
         assert_eq!(Resource::Regions.errno(), 12);
+        assert_eq!(Resource::Sockets.errno(), 23);
         assert_eq!(Usage::new().limit(Resource::Threads), 256);
         assert_eq!(Usage::new().limit(Resource::Regions), 65530);
     }

@@ -24,7 +24,6 @@
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use libos_abi::errno::Errno;
@@ -160,6 +159,12 @@ pub struct Table {
     next_port: u16,
     /// When each pooled socket entered SYN-RECEIVED (for the timeout).
     syn_since: BTreeMap<SocketHandle, u64>,
+    /// Buffer bytes of each smoltcp socket the table made.
+    charged: BTreeMap<SocketHandle, usize>,
+    /// Their sum, and its bound (`ENOBUFS` beyond it, as Linux when socket
+    /// memory runs out).
+    buffer_bytes: usize,
+    buffer_limit: usize,
 }
 
 fn endpoint_of(a: &SocketAddress) -> IpEndpoint {
@@ -196,13 +201,12 @@ fn is_unspecified(a: &IpAddress) -> bool {
     }
 }
 
-fn tcp_socket(options: &Options) -> tcp::Socket<'static> {
-    let mut s = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0; options.rcvbuf]),
-        tcp::SocketBuffer::new(vec![0; options.sndbuf]),
-    );
-    apply_tcp_options(&mut s, options);
-    s
+/// A zeroed buffer of `n` bytes, or `ENOBUFS` if the heap has no room.
+fn buffer<T: Clone>(n: usize, fill: T) -> Result<Vec<T>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Errno::ENOBUFS)?;
+    v.resize(n, fill);
+    Ok(v)
 }
 
 fn apply_tcp_options(s: &mut tcp::Socket<'static>, options: &Options) {
@@ -233,6 +237,89 @@ impl Table {
             closing: Vec::new(),
             next_port: *EPHEMERAL.start(),
             syn_since: BTreeMap::new(),
+            charged: BTreeMap::new(),
+            buffer_bytes: 0,
+            buffer_limit: usize::MAX,
+        }
+    }
+
+    /// Bounds the bytes of all socket buffers together.
+    pub fn set_buffer_limit(&mut self, bytes: usize) {
+        self.buffer_limit = bytes;
+    }
+
+    /// Bytes of socket buffers in use, and their bound.
+    pub fn buffer_use(&self) -> (usize, usize) {
+        (self.buffer_bytes, self.buffer_limit)
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), Errno> {
+        if self.buffer_bytes.saturating_add(bytes) > self.buffer_limit {
+            return Err(Errno::ENOBUFS);
+        }
+        self.buffer_bytes += bytes;
+        Ok(())
+    }
+
+    /// A TCP socket with the buffers `options` ask for, in `sockets`.
+    fn add_tcp(
+        &mut self,
+        sockets: &mut SocketSet<'static>,
+        options: &Options,
+        setup: impl FnOnce(&mut tcp::Socket<'static>) -> Result<(), Errno>,
+    ) -> Result<SocketHandle, Errno> {
+        let bytes = options.rcvbuf + options.sndbuf;
+        self.charge(bytes)?;
+        let made = (|| {
+            let mut s = tcp::Socket::new(
+                tcp::SocketBuffer::new(buffer(options.rcvbuf, 0u8)?),
+                tcp::SocketBuffer::new(buffer(options.sndbuf, 0u8)?),
+            );
+            apply_tcp_options(&mut s, options);
+            setup(&mut s)?;
+            Ok(s)
+        })();
+        match made {
+            Ok(s) => {
+                let h = sockets.add(s);
+                self.charged.insert(h, bytes);
+                Ok(h)
+            }
+            Err(e) => {
+                self.buffer_bytes -= bytes;
+                Err(e)
+            }
+        }
+    }
+
+    /// A UDP socket with the buffers `options` ask for.
+    fn add_udp(&mut self, sockets: &mut SocketSet<'static>, options: &Options) -> Result<SocketHandle, Errno> {
+        let bytes = options.rcvbuf + options.sndbuf;
+        self.charge(bytes)?;
+        let made = (|| {
+            Ok(udp::Socket::new(
+                udp::PacketBuffer::new(buffer(UDP_PACKETS, udp::PacketMetadata::EMPTY)?, buffer(options.rcvbuf, 0u8)?),
+                udp::PacketBuffer::new(buffer(UDP_PACKETS, udp::PacketMetadata::EMPTY)?, buffer(options.sndbuf, 0u8)?),
+            ))
+        })();
+        match made {
+            Ok(s) => {
+                let h = sockets.add(s);
+                self.charged.insert(h, bytes);
+                Ok(h)
+            }
+            Err(e) => {
+                self.buffer_bytes -= bytes;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes a smoltcp socket and gives its buffers' charge back.
+    fn remove(&mut self, sockets: &mut SocketSet<'static>, h: SocketHandle) {
+        sockets.remove(h);
+        if let Some(bytes) = self.charged.remove(&h) {
+            self.buffer_bytes -= bytes;
         }
     }
 
@@ -240,13 +327,16 @@ impl Table {
     /// finished connections, and wakes every entry whose readiness changed.
     pub fn update(&mut self, sockets: &mut SocketSet<'static>) {
         let t = crate::time::monotonic_ns() / 1_000_000;
-        self.closing.retain(|&h| {
-            let done = sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed;
-            if done {
-                sockets.remove(h);
+        let mut i = 0;
+        while i < self.closing.len() {
+            let h = self.closing[i];
+            if sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed {
+                self.closing.swap_remove(i);
+                self.remove(sockets, h);
+            } else {
+                i += 1;
             }
-            !done
-        });
+        }
         for e in self.entries.values_mut() {
             if let Kind::Tcp(TcpState::Listening { pool, .. }) = &e.kind {
                 for &h in pool {
@@ -400,13 +490,7 @@ impl Stack {
         };
         let kind = match protocol {
             Protocol::Tcp => Kind::Tcp(TcpState::Idle),
-            Protocol::Udp => {
-                let s = udp::Socket::new(
-                    udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; options.rcvbuf]),
-                    udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; options.sndbuf]),
-                );
-                Kind::Udp { handle: self.sockets.add(s), peer: None }
-            }
+            Protocol::Udp => Kind::Udp { handle: t.add_udp(&mut self.sockets, &options)?, peer: None },
         };
         let id = t.next_id;
         t.next_id += 1;
@@ -452,7 +536,7 @@ impl Stack {
                 self.table.closing.push(handle);
             }
             Kind::Udp { handle, .. } => {
-                self.sockets.remove(handle);
+                self.table.remove(&mut self.sockets, handle);
             }
         }
         e.queue.wake_all();
@@ -559,14 +643,19 @@ impl Stack {
             Kind::Tcp(TcpState::Stream { .. }) => return Err(Errno::EINVAL),
             Kind::Tcp(TcpState::Listening { pool, backlog }) => {
                 // A second listen changes the backlog (only growing it here).
-                let opts = e.options;
-                let local = e.local.expect("a listener is bound");
-                while pool.len() < want {
-                    let mut s = tcp_socket(&opts);
-                    s.listen(local).map_err(|_| Errno::EINVAL)?;
-                    pool.push(self.sockets.add(s));
+                let (opts, local, have) = (e.options, e.local.expect("a listener is bound"), pool.len());
+                let mut more = Vec::new();
+                for _ in have..want {
+                    match self.table.add_tcp(&mut self.sockets, &opts, |s| s.listen(local).map_err(|_| Errno::EINVAL)) {
+                        Ok(h) => more.push(h),
+                        // Fewer than asked: Linux also bounds the backlog silently.
+                        Err(_) => break,
+                    }
                 }
-                *backlog = want;
+                if let Kind::Tcp(TcpState::Listening { pool, backlog }) = &mut self.table.entry(id)?.kind {
+                    pool.extend(more);
+                    *backlog = want;
+                }
                 return Ok(());
             }
             Kind::Tcp(TcpState::Idle) => {}
@@ -578,9 +667,12 @@ impl Stack {
             return Err(Errno::ENOBUFS);
         }
         for _ in 0..want {
-            let mut s = tcp_socket(&opts);
-            s.listen(local).map_err(|_| Errno::EINVAL)?;
-            pool.push(self.sockets.add(s));
+            match self.table.add_tcp(&mut self.sockets, &opts, |s| s.listen(local).map_err(|_| Errno::EINVAL)) {
+                Ok(h) => pool.push(h),
+                Err(e) if pool.is_empty() => return Err(e),
+                // A smaller backlog when socket memory is short.
+                Err(_) => break,
+            }
         }
         self.table.entry(id)?.kind = Kind::Tcp(TcpState::Listening { pool, backlog: want });
         self.poll_from_call();
@@ -599,11 +691,17 @@ impl Stack {
         let Some(i) = pool.iter().position(|&h| is_acceptable(sockets.get::<tcp::Socket>(h))) else {
             return Err(Errno::EAGAIN);
         };
-        // A fresh listener takes the accepted one's place in the pool.
+        let handle = pool.swap_remove(i);
+        // A fresh listener takes the accepted one's place in the pool (if
+        // socket memory allows: else the backlog shrinks for now).
         let local = local.expect("a listener is bound");
-        let mut fresh = tcp_socket(&options);
-        fresh.listen(local).map_err(|_| Errno::ENOBUFS)?;
-        let handle = core::mem::replace(&mut pool[i], sockets.add(fresh));
+        if let Ok(fresh) =
+            self.table.add_tcp(&mut self.sockets, &options, |s| s.listen(local).map_err(|_| Errno::EINVAL))
+            && let Kind::Tcp(TcpState::Listening { pool, .. }) = &mut self.table.entry(id)?.kind
+        {
+            pool.push(fresh);
+        }
+        let sockets = &mut self.sockets;
         let s = sockets.get_mut::<tcp::Socket>(handle);
         let peer = s.remote_endpoint().map(|r| address_of(family, Some(r.addr), r.port));
         let mine = s.local_endpoint().map(|l| IpListenEndpoint { addr: Some(l.addr), port: l.port });
@@ -702,14 +800,15 @@ impl Stack {
             return Err(Errno::ECONNREFUSED);
         }
         let local = self.autobind(id)?;
-        let e = self.table.entry(id)?;
-        let mut s = tcp_socket(&e.options);
-        s.set_timeout(Some(Duration::from_millis(CONNECT_TIMEOUT_MS)));
-        s.connect(self.iface.context(), remote, local).map_err(|err| match err {
-            tcp::ConnectError::Unaddressable => Errno::ENETUNREACH,
-            tcp::ConnectError::InvalidState => Errno::EISCONN,
+        let options = self.table.entry(id)?.options;
+        let cx = self.iface.context();
+        let handle = self.table.add_tcp(&mut self.sockets, &options, |s| {
+            s.set_timeout(Some(Duration::from_millis(CONNECT_TIMEOUT_MS)));
+            s.connect(cx, remote, local).map_err(|err| match err {
+                tcp::ConnectError::Unaddressable => Errno::ENETUNREACH,
+                tcp::ConnectError::InvalidState => Errno::EISCONN,
+            })
         })?;
-        let handle = self.sockets.add(s);
         let e = self.table.entry(id)?;
         e.kind = Kind::Tcp(TcpState::Stream {
             handle,
