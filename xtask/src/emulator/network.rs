@@ -60,6 +60,20 @@ impl Network {
         ["-netdev", &netdev, "-device", "virtio-net-pci,netdev=net0"].map(str::to_string).to_vec()
     }
 
+    /// The network that [`Network::qemu_args`] gave `args` (`None` if they
+    /// attach no user-mode network card).
+    pub fn from_qemu_args(args: &[String]) -> Option<Network> {
+        let netdev = args.iter().find(|a| a.starts_with("user,id=net0"))?;
+        let mut forwards = Vec::new();
+        for part in netdev.split(',') {
+            // hostfwd=tcp:127.0.0.1:HOST-:GUEST (each port twice, TCP and UDP).
+            let Some(rule) = part.strip_prefix("hostfwd=tcp:127.0.0.1:") else { continue };
+            let (host, guest) = rule.split_once("-:")?;
+            forwards.push(Forward { host: host.parse().ok()?, guest: guest.parse().ok()? });
+        }
+        Some(Network { forwards })
+    }
+
     /// The host port forwarded to `guest`, if any.
     pub fn host_port(&self, guest: u16) -> Option<u16> {
         self.forwards.iter().find(|f| f.guest == guest).map(|f| f.host)
@@ -103,6 +117,7 @@ mod tests {
             ]
         );
         assert_eq!(n.host_port(80), Some(8080));
+        assert_eq!(Network::from_qemu_args(&n.qemu_args()), Some(n.clone()));
         assert_eq!(n.host_port(81), None);
     }
 }

@@ -18,10 +18,12 @@ use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
 use crate::emulator::run_result::{self, Verdict};
+use crate::emulator::network::Network;
 use crate::emulator::{Emulator, Launch, Stream};
 use crate::install;
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
+use crate::testing::host_side::{self, HostSide};
 use crate::testing::{fpu_free, hook_symbols, host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.
@@ -301,10 +303,14 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                 .map(|(i, planned)| {
                     // The kernel's test image gets a fresh disk and a
                     // network card (its virtio tests); apps get neither.
+                    // Apps whose tests have a host side get a network card
+                    // with their ports forwarded.
                     let devices = if planned.image == ImageRef::Kernel(KernelKind::BootTests) {
                         let disk = disks.join(format!("boot-{i}.img"));
                         fresh_disk(&disk, TEST_DISK_BYTES)?;
                         qemu::virtio_test_devices(&disk)
+                    } else if let Some(net) = host_side::network_for(&planned.suite)? {
+                        net.qemu_args()
                     } else {
                         Vec::new()
                     };
@@ -579,10 +585,19 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
     let mut parser = Parser::new();
     let live = matches!(planned.expect, Expect::Protocol { .. });
     let suffix = planned.suffix.as_str();
+    let mut host = match boot {
+        Launch::Qemu(b) => Network::from_qemu_args(&b.devices).map(|n| HostSide::new(&planned.suite, n)),
+        Launch::Bochs(_) => None,
+    };
     // Results come from the run record only; the console is kept to quote
-    // in crash reports.
+    // in crash reports (and the host side reads its requests there).
     let mut on_output = |stream: Stream, chunk: &[u8]| match stream {
-        Stream::Console => parser.feed_console(chunk),
+        Stream::Console => {
+            if let Some(h) = host.as_mut() {
+                h.feed(chunk);
+            }
+            parser.feed_console(chunk)
+        }
         Stream::Record => {
             for event in parser.feed_records(chunk) {
                 if let (true, Event::Result(result)) = (live, event) {
@@ -601,7 +616,8 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
         }
     };
     let verdict = finished.verdict.clone();
-    let results = match planned.expect {
+    let host_results = host.map(HostSide::finish).unwrap_or_default();
+    let mut results = match planned.expect {
         Expect::Protocol { expect_tests } => {
             for event in parser.finish(&planned.suite, &verdict) {
                 if let Event::Result(result) = event {
@@ -635,6 +651,10 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
             vec![result]
         }
     };
+    for result in host_results {
+        emit(result.line(suffix));
+        results.push(result);
+    }
     let failed = results.iter().any(TestResult::is_failure);
     let mut details = format!(
         "    ---- {}{}: `{}` ({}, {}, {:.2} s)\n    $ {}\n",
