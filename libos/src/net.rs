@@ -91,11 +91,17 @@ impl ToSocketAddrs for SocketAddrV6 {
     }
 }
 
-impl<I: Into<IpAddr> + Copy> ToSocketAddrs for (I, u16) {
-    fn to_socket_addrs(&self) -> io::Result<vec::IntoIter<SocketAddr>> {
-        Ok(vec![SocketAddr::new(self.0.into(), self.1)].into_iter())
-    }
+macro_rules! ip_and_port {
+    ($($ip:ty),*) => {$(
+        impl ToSocketAddrs for ($ip, u16) {
+            fn to_socket_addrs(&self) -> io::Result<vec::IntoIter<SocketAddr>> {
+                Ok(vec![SocketAddr::new(self.0.into(), self.1)].into_iter())
+            }
+        }
+    )*};
 }
+
+ip_and_port!(IpAddr, Ipv4Addr, Ipv6Addr);
 
 impl ToSocketAddrs for (&str, u16) {
     fn to_socket_addrs(&self) -> io::Result<vec::IntoIter<SocketAddr>> {
@@ -223,8 +229,8 @@ impl Socket {
 
     fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         let v: i32 = on.into();
-        // SAFETY: `v` is a readable int (FIONBIO reads one).
-        unsafe { user::ioctl(self.0, FIONBIO, &v as *const i32 as u64) }?;
+        // FIONBIO reads an int at the address.
+        user::ioctl(self.0, FIONBIO, &v as *const i32 as u64)?;
         Ok(())
     }
 

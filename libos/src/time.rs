@@ -91,6 +91,19 @@ impl SystemTime {
     pub fn duration_since(&self, earlier: SystemTime) -> Result<Duration, Duration> {
         self.0.checked_sub(earlier.0).ok_or_else(|| earlier.0 - self.0)
     }
+
+    /// `d` later, or `None` past what a `SystemTime` holds.
+    pub fn checked_add(&self, d: Duration) -> Option<SystemTime> {
+        self.0.checked_add(d).map(SystemTime)
+    }
+}
+
+impl Add<Duration> for SystemTime {
+    type Output = SystemTime;
+
+    fn add(self, d: Duration) -> SystemTime {
+        self.checked_add(d).expect("overflow when adding duration to instant")
+    }
 }
 
 /// Sleeps at least `d`: never returns early (the timer's resolution may

@@ -28,6 +28,7 @@ const XTASK_EXAMPLES: &str = "Examples:
   cargo xtask run hello
   cargo xtask run hello --kpti off -- loglevel=debug -- arg1 arg2
   cargo xtask run hello --emulator bochs --smp 2
+  cargo xtask run myapp --files ./site --disk data.img,size=128M -- fs.ram=32M
   cargo xtask test mm::
   cargo xtask test --emulator bochs --no-host
   cargo xtask bench --quick
@@ -101,6 +102,8 @@ pub enum Command {
         /// timeout; prints the gdb command line to attach with symbols.
         #[arg(long)]
         gdb: bool,
+        #[command(flatten)]
+        files: FilesArgs,
     },
     /// Run the whole test suite (host unit tests and boot-time suites).
     ///
@@ -233,6 +236,24 @@ pub enum Command {
     /// kernel with boot tests, the benchmark's kernel and the benchmark's
     /// empty kernel; cargo doc with RUSTDOCFLAGS=-D warnings.
     Lint,
+}
+
+/// The app's files: a root file system and a disk.
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// Pack DIR (files, folders, symbolic links, modes) into a cpio newc
+    /// archive that the kernel mounts at / (a RAM file system, writable,
+    /// copy-on-write over the archive; `-- fs.ram=SIZE` limits it and
+    /// /tmp). Passed as a multiboot module (QEMU -initrd; a GRUB `module`
+    /// line under Bochs).
+    #[arg(long, value_name = "DIR")]
+    pub files: Option<PathBuf>,
+    /// Attach FILE as a virtio-blk disk with an ext2 file system, mounted at
+    /// `fs.disk=PATH` (default /data). A missing FILE is created at SIZE
+    /// (default 64M) and formatted with mkfs.ext2; an existing one is used
+    /// as it is. QEMU only (Bochs has no virtio).
+    #[arg(long, value_name = "FILE[,size=SIZE]", value_parser = crate::build::disk::parse)]
+    pub disk: Option<crate::build::disk::DiskSpec>,
 }
 
 /// Which image: an app (or the kernel alone) and how to build it.

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use crate::build::disk::{self, DiskSpec};
 use crate::build::image::Image;
-use crate::build::{Flavor, Layout, app};
+use crate::build::{Flavor, Layout, app, cpio};
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
@@ -199,6 +200,32 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// `--net`/`--forward` (QEMU): the guest's network card, if any.
     pub network: Option<crate::emulator::network::Network>,
+    /// `--files DIR`.
+    pub files: Option<PathBuf>,
+    /// `--disk FILE[,size=SIZE]`.
+    pub disk: Option<DiskSpec>,
+}
+
+/// The mount point of `--disk` when the command line names none.
+pub const DEFAULT_DISK_MOUNT: &str = "/data";
+
+/// Packs `--files DIR` into `target/images/<app>-files.cpio`; its path.
+fn pack_files(layout: &Layout, app: Option<&str>, dir: &Path) -> Result<PathBuf> {
+    let archive = cpio::pack_dir(dir)?;
+    let out = layout.image(app, Flavor::plain(false)).with_extension("files.cpio");
+    std::fs::write(&out, &archive).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("xtask: --files {}: {} KiB archive {}", dir.display(), archive.len() >> 10, out.display());
+    Ok(out)
+}
+
+/// The kernel command line with `fs.disk=` added for `--disk` if missing.
+fn cmdline_with_disk(cmdline: &str, disk: bool) -> String {
+    let mut kernel_words = cmdline.split_whitespace().take_while(|w| *w != "--");
+    if !disk || kernel_words.any(|w| w.starts_with("fs.disk=")) {
+        return cmdline.to_string();
+    }
+    let disk_word = format!("fs.disk={DEFAULT_DISK_MOUNT}");
+    if cmdline.is_empty() { disk_word } else { format!("{disk_word} {cmdline}") }
 }
 
 /// `cargo xtask run`: returns the exit status to exit with.
@@ -209,6 +236,15 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
     let qemu_path = install::ensure_qemu()?;
     let out = layout.image(spec.app.as_deref(), spec.flavor);
     let built = build_image(layout, spec, &out)?;
+    let initrd = opts.files.as_deref().map(|dir| pack_files(layout, spec.app.as_deref(), dir)).transpose()?;
+    let mut devices = Vec::new();
+    if let Some(d) = &opts.disk {
+        disk::prepare(d)?;
+        devices = disk::qemu_args(&d.path);
+    }
+    if let Some(n) = &opts.network {
+        devices.extend(n.qemu_args());
+    }
 
     let machine = Machine {
         accel: Accel::Tcg,
@@ -232,12 +268,12 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
     let boot = Boot {
         qemu: qemu_path,
         image: out,
-        initrd: None,
-        cmdline: opts.boot.cmdline.clone(),
+        initrd,
+        cmdline: cmdline_with_disk(&opts.boot.cmdline, opts.disk.is_some()),
         machine: Machine { accel: chosen.accel, ..machine },
         gdb: opts.gdb,
         timeout: if opts.gdb { None } else { Some(opts.timeout.unwrap_or(QEMU_RUN_TIMEOUT)) },
-        devices: opts.network.as_ref().map(|n| n.qemu_args()).unwrap_or_default(),
+        devices,
     };
     eprintln!("xtask: $ {}", boot.shell_command());
     if opts.gdb {
@@ -273,15 +309,22 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
 
 /// `cargo xtask run --emulator bochs`: returns the exit status to exit with.
 fn run_bochs(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
-    anyhow::ensure!(opts.network.is_none(), "--net and --forward need QEMU (Bochs has no virtio network card)");
+    if opts.disk.is_some() {
+        bail!("--disk needs QEMU: Bochs has no virtio devices");
+    }
+    if opts.network.is_some() {
+        bail!("--net and --forward need QEMU: Bochs has no virtio network card");
+    }
     let tools = install::ensure_bochs()?;
     bochs::remove_stale_runs(&layout.bochs_work_dir());
     let out = layout.image(spec.app.as_deref(), spec.flavor);
     build_image(layout, spec, &out)?;
+    let module = opts.files.as_deref().map(|dir| pack_files(layout, spec.app.as_deref(), dir)).transpose()?;
     let boot = bochs::Boot {
         tools,
         image: out,
         cmdline: opts.boot.cmdline.clone(),
+        module,
         machine: bochs::Machine {
             cpu: opts.bochs_cpu.clone(),
             smp: opts.boot.smp,

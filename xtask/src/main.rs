@@ -64,7 +64,7 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
             let spec = ImageSpec { app, flavor: target.flavor() };
             commands::image(&layout, &spec, &output, &machine.boot_options(&cmdline)).map(|()| 0)
         }
-        Command::Run { target, boot, gdb } => {
+        Command::Run { target, boot, gdb, files } => {
             boot.check(gdb)?;
             let (layout, app) = commands::select(spelling, &target.choice())?;
             let opts = RunOptions {
@@ -75,6 +75,8 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
                 gdb,
                 timeout: boot.timeout(),
                 network: boot.network()?,
+                files: files.files,
+                disk: files.disk,
             };
             commands::run(&layout, &ImageSpec { app, flavor: target.flavor() }, &opts)
         }

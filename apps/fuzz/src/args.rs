@@ -119,6 +119,31 @@ impl Fuzzer {
                 a[1] = self.ptr();
                 a[2] = self.len();
             }
+            // pipe, pipe2: the fds go to an invalid pointer, so the pipe is
+            // made and taken back (EFAULT) and no pipe stays open: a read of
+            // an empty pipe with a writer waits for ever.
+            22 | 293 => a[0] = self.invalid(),
+            // close, dup, dup2, dup3, fcntl: never close or replace fds 0-2
+            // (the fuzzer reports on the console) and never copy fd 0 (a
+            // read of the copy would wait for console input).
+            3 => {
+                if a[0] as u32 <= 2 {
+                    a[0] = 1000;
+                }
+            }
+            32 | 72 => {
+                if a[0] as u32 == 0 {
+                    a[0] = 1000;
+                }
+            }
+            33 | 292 => {
+                if a[0] as u32 == 0 {
+                    a[0] = 1000;
+                }
+                if a[1] as u32 <= 2 {
+                    a[1] = 1000;
+                }
+            }
             // write: at most 32 bytes from valid memory to the console.
             1 => {
                 a[0] = self.fd();

@@ -12,7 +12,9 @@
 //! printed at the start; COUNT is calls per thread).
 //!
 //! Calls that would legitimately end the app or block for ever are not
-//! made, or get arguments that cannot: see [`EXCLUDED`] and [`Fuzzer::call`].
+//! made, or get arguments that cannot: see [`EXCLUDED`] and
+//! [`Fuzzer::pick`]. New blocking calls (a read of a new kind of object,
+//! `accept`) must be added there, or the run hangs.
 #![no_std]
 #![no_main]
 

@@ -93,7 +93,7 @@ fn serve(mut s: TcpStream) -> libos::io::Result<()> {
             }
             buf.extend_from_slice(&chunk[..n]);
         };
-        let head = core::str::from_utf8(&buf[..head_end]).unwrap_or("");
+        let head = alloc::string::String::from_utf8_lossy(&buf[..head_end]).into_owned();
         let mut lines = head.split("\r\n");
         let mut request = lines.next().unwrap_or("").split(' ');
         let (method, path, version) = (request.next().unwrap_or(""), request.next().unwrap_or(""), request.next().unwrap_or(""));

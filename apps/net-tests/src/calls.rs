@@ -6,12 +6,12 @@
 use alloc::vec::Vec;
 
 use libos::Errno;
+use libos::__private::abi::fs_types::Iovec;
 use libos::__private::abi::net_types::*;
 use libos::io::ErrorKind;
 use libos::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::ask_host;
-use libos::prelude::*;
 use libos::sys;
 use libos::thread;
 use libos::time::{Duration, Instant};
@@ -118,12 +118,12 @@ fn bad_addresses_and_lengths_to_every_call() {
         assert_eq!(sys::recvfrom(u, buf.as_mut_ptr(), 1, MSG_DONTWAIT, buf.as_mut_ptr(), &mut neg), Err(Errno::EINVAL));
         assert_eq!(sys::sendmsg(u, KERNEL_ADDR as *const MsgHdr, 0), Err(Errno::EFAULT));
         assert_eq!(sys::recvmsg(u, core::ptr::null_mut(), 0), Err(Errno::EFAULT));
-        let iov = IoVec { iov_base: KERNEL_ADDR as u64, iov_len: 16 };
+        let iov = Iovec { iov_base: KERNEL_ADDR as u64, iov_len: 16 };
         let mut m = MsgHdr {
             msg_name: 0,
             msg_namelen: 0,
             pad0: 0,
-            msg_iov: &iov as *const IoVec as u64,
+            msg_iov: &iov as *const Iovec as u64,
             msg_iovlen: 1,
             msg_control: 0,
             msg_controllen: 0,

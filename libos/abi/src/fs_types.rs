@@ -518,3 +518,22 @@ mod tests {
         assert_eq!(O_TMPFILE, 0x410000);
     }
 }
+
+/// `readv`/`writev`: one buffer, `struct iovec`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Iovec {
+    /// Where the buffer starts.
+    pub iov_base: u64,
+    /// Its length.
+    pub iov_len: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<Iovec>() == 16 && core::mem::offset_of!(Iovec, iov_len) == 8);
+
+/// `readv`/`writev`: the most buffers one call takes (`UIO_MAXIOV`).
+pub const UIO_MAXIOV: usize = 1024;
+/// `ioctl`: not a terminal (the default answer).
+pub const TCGETS: u32 = 0x5401;
+/// `statx` mask bit reserved for future extension: `EINVAL`.
+pub const STATX_RESERVED: u32 = 0x8000_0000;

@@ -117,6 +117,10 @@ pub const SOMAXCONN: i32 = 4096;
 
 /// `FIONBIO`: `ioctl` that sets or clears non-blocking mode.
 pub const FIONBIO: u32 = 0x5421;
+/// `FIOCLEX`: `ioctl` that sets `FD_CLOEXEC`.
+pub const FIOCLEX: u32 = 0x5451;
+/// `FIONCLEX`: `ioctl` that clears `FD_CLOEXEC`.
+pub const FIONCLEX: u32 = 0x5450;
 /// `FIONREAD`: `ioctl` that gives the bytes waiting to be read.
 pub const FIONREAD: u32 = 0x541B;
 
@@ -177,16 +181,6 @@ pub struct MsgHdr {
     pub pad1: u32,
 }
 
-/// `struct iovec`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IoVec {
-    /// The buffer.
-    pub iov_base: u64,
-    /// Its length.
-    pub iov_len: u64,
-}
-
 /// `struct timeval` (`SO_RCVTIMEO`, `SO_SNDTIMEO`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -225,7 +219,6 @@ const _: () = {
     assert!(offset_of!(MsgHdr, msg_control) == 32);
     assert!(offset_of!(MsgHdr, msg_controllen) == 40);
     assert!(offset_of!(MsgHdr, msg_flags) == 48);
-    assert!(size_of::<IoVec>() == 16);
     assert!(size_of::<Timeval>() == 16);
     assert!(size_of::<Linger>() == 8);
 };

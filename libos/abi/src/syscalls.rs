@@ -47,6 +47,7 @@
 //! use libos_abi::syscalls::*;
 //! use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 //! # use libos_abi::abi_types::{Timespec, Utsname};
+//! # use libos_abi::fs_types::{Iovec, Stat, Statfs, Statx};
 //!
 //! /// What a handler works on: the calling thread's registers, its
 //! /// address space...
@@ -137,6 +138,62 @@
 //! #   fn setsockopt(_: &mut Caller, _: i32, _: i32, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn getsockopt(_: &mut Caller, _: i32, _: i32, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn accept4(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! # impl Descriptors for Kernel {
+//! #   fn close(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn lseek(_: &mut Caller, _: i32, _: i64, _: i32) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
+//! #   fn pread64(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: usize, _: i64) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn pwrite64(_: &mut Caller, _: i32, _: UserPtr<u8>, _: usize, _: i64) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn readv(_: &mut Caller, _: i32, _: UserPtr<Iovec>, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn writev(_: &mut Caller, _: i32, _: UserPtr<Iovec>, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn pipe(_: &mut Caller, _: UserPtrMut<i32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn dup(_: &mut Caller, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn dup2(_: &mut Caller, _: i32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn ioctl(_: &mut Caller, _: i32, _: u32, _: u64) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
+//! #   fn fcntl(_: &mut Caller, _: i32, _: i32, _: u64) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn fsync(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fdatasync(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn ftruncate(_: &mut Caller, _: i32, _: i64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fchdir(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fchmod(_: &mut Caller, _: i32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fstat(_: &mut Caller, _: i32, _: UserPtrMut<Stat>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fstatfs(_: &mut Caller, _: i32, _: UserPtrMut<Statfs>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn getdents64(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn dup3(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn pipe2(_: &mut Caller, _: UserPtrMut<i32>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! # }
+//! # impl Files for Kernel {
+//! #   fn open(_: &mut Caller, _: UserPtr<u8>, _: i32, _: u32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn stat(_: &mut Caller, _: UserPtr<u8>, _: UserPtrMut<Stat>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn lstat(_: &mut Caller, _: UserPtr<u8>, _: UserPtrMut<Stat>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn access(_: &mut Caller, _: UserPtr<u8>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn truncate(_: &mut Caller, _: UserPtr<u8>, _: i64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn getcwd(_: &mut Caller, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn chdir(_: &mut Caller, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn rename(_: &mut Caller, _: UserPtr<u8>, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn mkdir(_: &mut Caller, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn rmdir(_: &mut Caller, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn creat(_: &mut Caller, _: UserPtr<u8>, _: u32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn link(_: &mut Caller, _: UserPtr<u8>, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn unlink(_: &mut Caller, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn symlink(_: &mut Caller, _: UserPtr<u8>, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn readlink(_: &mut Caller, _: UserPtr<u8>, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn chmod(_: &mut Caller, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn umask(_: &mut Caller, _: u32) -> Result<u32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn statfs(_: &mut Caller, _: UserPtr<u8>, _: UserPtrMut<Statfs>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn openat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: u32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn mkdirat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn newfstatat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: UserPtrMut<Stat>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn unlinkat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn renameat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn linkat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: UserPtr<u8>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn symlinkat(_: &mut Caller, _: UserPtr<u8>, _: i32, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn readlinkat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn fchmodat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn faccessat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn utimensat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: UserPtr<Timespec>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn renameat2(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn statx(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: u32, _: UserPtrMut<Statx>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn faccessat2(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
 //!
 //! /// The table a production kernel's entry path indexes.
@@ -153,31 +210,34 @@
 
 use crate::abi_types::{Timespec, Utsname};
 use crate::net_types::MsgHdr;
+use crate::fs_types::{Iovec, Stat, Statfs, Statx};
 use crate::user_ptr::{UserPtr, UserPtrMut};
 
 libos_macros::syscall_table! {
     crate = crate;
 
-    /// Reading and writing: the console's file descriptors 0, 1 and 2 for
-    /// now (Linux's `fs/read_write.c`).
+    /// Reading and writing through the file-descriptor table (Linux's
+    /// `fs/read_write.c`): the console (0, 1 and 2 at start), files, pipes.
     pub trait Io {
-        /// Reads up to `count` bytes from file descriptor `fd` into `buf` and
-        /// returns how many it read (0 at end of input).
+        /// Reads up to `count` bytes from file descriptor `fd` into `buf` at
+        /// its offset and returns how many it read (0 at the end of a file, or
+        /// of a pipe with no writer left).
         ///
-        /// This kernel supports the console only: `fd` 0 (standard input). The
-        /// call waits until at least one byte is available, then returns what is
-        /// there, up to `count`. Errors: `EBADF` for any other `fd`, `EFAULT`
-        /// when `buf..buf + count` is not writable app memory.
+        /// The console waits until at least one byte is available and returns
+        /// what is there; a pipe waits for data (`EAGAIN` with `O_NONBLOCK`).
+        /// Errors: `EBADF` for a descriptor not open for reading, `EISDIR`
+        /// for a directory, `EFAULT` when `buf..buf + count` is not writable
+        /// app memory.
         #[nr = 0]
         fn read(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
 
-        /// Writes `count` bytes from `buf` to file descriptor `fd` and returns
-        /// how many it wrote.
+        /// Writes `count` bytes from `buf` to file descriptor `fd` at its
+        /// offset (at the end with `O_APPEND`) and returns how many it wrote.
         ///
-        /// This kernel supports the console only: `fd` 1 (standard output) and 2
-        /// (standard error), both written to the serial console in full. Errors:
-        /// `EBADF` for any other `fd`, `EFAULT` when `buf..buf + count` is not
-        /// readable app memory.
+        /// The console takes everything; a file takes what fits (`ENOSPC` when
+        /// nothing does); a pipe waits for room (`EPIPE` with no reader left).
+        /// Errors: `EBADF` for a descriptor not open for writing, `EFAULT`
+        /// when `buf..buf + count` is not readable app memory.
         #[nr = 1]
         fn write(fd: i32, buf: UserPtr<u8>, count: usize) -> usize;
     }
@@ -605,6 +665,290 @@ libos_macros::syscall_table! {
         #[rewrites_frame]
         unsafe fn libos_debug(op: u64, arg0: u64, arg1: u64) -> u64;
     }
+
+    /// Calls on file descriptors: the per-process table (the console is 0,
+    /// 1 and 2), reading and writing at an offset or in vectors, seeking,
+    /// duplicating, flags, pipes, and the calls on an opened file (Linux's
+    /// `fs/read_write.c`, `fs/file.c`, `fs/fcntl.c`, `fs/pipe.c`, `fs/open.c`,
+    /// `fs/stat.c`, `fs/readdir.c`, `fs/sync.c`). Errors common to all:
+    /// `EBADF` for a number that is not an open descriptor, `EFAULT` for app
+    /// memory that cannot be read or written.
+    pub trait Descriptors {
+        /// Closes `fd`; the file description goes with its last descriptor.
+        #[nr = 3]
+        fn close(fd: i32);
+
+        /// Moves the offset of `fd`'s description: to `offset` (`SEEK_SET`),
+        /// by `offset` (`SEEK_CUR`), or to the end plus `offset` (`SEEK_END`);
+        /// returns the new offset. `EINVAL` for another `whence` or a negative
+        /// result, `ESPIPE` for a pipe or the console.
+        #[nr = 8]
+        fn lseek(fd: i32, offset: i64, whence: i32) -> i64;
+
+        /// Reads up to `count` bytes at `offset`, leaving the description's
+        /// offset alone. `ESPIPE` for a pipe or the console, `EINVAL` for a
+        /// negative offset, `EISDIR` for a directory.
+        #[nr = 17]
+        fn pread64(fd: i32, buf: UserPtrMut<u8>, count: usize, offset: i64) -> usize;
+
+        /// Writes `count` bytes at `offset` (at the end with `O_APPEND`, as
+        /// Linux does), leaving the offset alone. `ESPIPE`, `EINVAL` as
+        /// `pread64`; `ENOSPC` when the file system is full.
+        #[nr = 18]
+        fn pwrite64(fd: i32, buf: UserPtr<u8>, count: usize, offset: i64) -> usize;
+
+        /// Reads into `iovcnt` buffers (`struct iovec`) in order; returns the
+        /// total. `EINVAL` for `iovcnt` over 1024 or a total over `isize::MAX`.
+        #[nr = 19]
+        fn readv(fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> usize;
+
+        /// Writes from `iovcnt` buffers in order; returns the total.
+        #[nr = 20]
+        fn writev(fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> usize;
+
+        /// Makes a pipe: `fds[0]` reads, `fds[1]` writes (64 KiB buffer).
+        /// `EMFILE` when the table is full.
+        #[nr = 22]
+        fn pipe(fds: UserPtrMut<i32>);
+
+        /// A new descriptor (the lowest free) for `fd`'s description.
+        /// `EMFILE` when the table is full.
+        #[nr = 32]
+        fn dup(fd: i32) -> i32;
+
+        /// Makes `newfd` a descriptor of `oldfd`'s description, closing what
+        /// `newfd` was; returns `newfd` (`oldfd` equal to `newfd`: nothing,
+        /// if valid). `EBADF` for `newfd` outside the table's limit.
+        #[nr = 33]
+        fn dup2(oldfd: i32, newfd: i32) -> i32;
+
+        /// A device request `cmd` with argument `arg` (Linux's `do_vfs_ioctl`,
+        /// then the file's own): for every descriptor `FIONBIO` (`*arg`, an
+        /// int, sets or clears `O_NONBLOCK`), `FIOCLEX`/`FIONCLEX`
+        /// (`FD_CLOEXEC`); for a socket `FIONREAD` (bytes waiting, an int at
+        /// `arg`). Others `ENOTTY`; `EFAULT` for a bad `arg` pointer.
+        #[nr = 16]
+        fn ioctl(fd: i32, cmd: u32, arg: u64) -> i64;
+
+        /// `F_DUPFD`/`F_DUPFD_CLOEXEC` (the lowest free descriptor at least
+        /// `arg`), `F_GETFD`/`F_SETFD` (`FD_CLOEXEC`), `F_GETFL`/`F_SETFL`
+        /// (access mode and status flags; only `O_APPEND` and `O_NONBLOCK`
+        /// change). `EINVAL` for other commands and for `arg` past the limit.
+        #[nr = 72]
+        fn fcntl(fd: i32, cmd: i32, arg: u64) -> i32;
+
+        /// Writes the file's data and metadata to stable storage (the disk:
+        /// a device flush). `EINVAL` for a pipe or the console.
+        #[nr = 74]
+        fn fsync(fd: i32);
+
+        /// As `fsync` (our file systems have no cheaper data-only sync).
+        #[nr = 75]
+        fn fdatasync(fd: i32);
+
+        /// Sets the size of the regular file open for writing on `fd`.
+        /// `EINVAL` for a negative size or a file not open for writing,
+        /// `EFBIG`, `ENOSPC`.
+        #[nr = 77]
+        fn ftruncate(fd: i32, length: i64);
+
+        /// Makes the directory open on `fd` the current directory. `ENOTDIR`.
+        #[nr = 81]
+        fn fchdir(fd: i32);
+
+        /// Changes the permission bits of the file open on `fd`. `EROFS`.
+        #[nr = 91]
+        fn fchmod(fd: i32, mode: u32);
+
+        /// Fills `*buf` with `struct stat` of the file open on `fd`.
+        #[nr = 5]
+        fn fstat(fd: i32, buf: UserPtrMut<Stat>);
+
+        /// Fills `*buf` with `struct statfs` of the file system `fd` is on.
+        #[nr = 138]
+        fn fstatfs(fd: i32, buf: UserPtrMut<Statfs>);
+
+        /// Fills `buf[..count]` with `struct linux_dirent64` records of the
+        /// directory open on `fd`, from its offset; returns the bytes filled
+        /// (0 at the end). `ENOTDIR`, `EINVAL` when one record does not fit.
+        #[nr = 217]
+        fn getdents64(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
+
+        /// `dup2` with `flags` (`O_CLOEXEC` only); `EINVAL` when `oldfd`
+        /// equals `newfd` or for other flags.
+        #[nr = 292]
+        fn dup3(oldfd: i32, newfd: i32, flags: i32) -> i32;
+
+        /// `pipe` with `flags` (`O_CLOEXEC`, `O_NONBLOCK`; others `EINVAL`).
+        #[nr = 293]
+        fn pipe2(fds: UserPtrMut<i32>, flags: i32);
+    }
+
+    /// Calls on paths: opening, creating, removing, renaming, links, the
+    /// attributes, the current directory and the umask (Linux's
+    /// `fs/namei.c`, `fs/open.c`, `fs/stat.c`, `fs/statfs.c`, `fs/utimes.c`,
+    /// `fs/d_path.c`). A path is at most `PATH_MAX` (4096) bytes with its
+    /// NUL (`ENAMETOOLONG`), a component at most 255 (`ENAMETOOLONG`); `..`
+    /// never leaves `/`; symbolic links are followed 40 deep at most
+    /// (`ELOOP`). `dirfd` is `AT_FDCWD` or a directory's descriptor
+    /// (`EBADF`, `ENOTDIR`), ignored for an absolute path. Apps run as root:
+    /// permission bits are kept but not checked. A change on a read-only
+    /// mount gives `EROFS` (as Linux does; not `EACCES`). Common errors:
+    /// `ENOENT`, `ENOTDIR`, `EFAULT`, `ENAMETOOLONG`, `ELOOP`.
+    pub trait Files {
+        /// `openat(AT_FDCWD, path, flags, mode)`.
+        #[nr = 2]
+        fn open(path: UserPtr<u8>, flags: i32, mode: u32) -> i32;
+
+        /// `newfstatat(AT_FDCWD, path, buf, 0)`.
+        #[nr = 4]
+        fn stat(path: UserPtr<u8>, buf: UserPtrMut<Stat>);
+
+        /// `newfstatat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW)`.
+        #[nr = 6]
+        fn lstat(path: UserPtr<u8>, buf: UserPtrMut<Stat>);
+
+        /// `faccessat(AT_FDCWD, path, mode)`.
+        #[nr = 21]
+        fn access(path: UserPtr<u8>, mode: i32);
+
+        /// `truncate`: sets the size of the regular file `path`. `EISDIR`,
+        /// `EINVAL` for a negative size, `EROFS`.
+        #[nr = 76]
+        fn truncate(path: UserPtr<u8>, length: i64);
+
+        /// Copies the current directory's absolute path, with its NUL, to
+        /// `buf[..size]`; returns its length with the NUL. `ERANGE` when it
+        /// does not fit, `ENOENT` when the directory was removed.
+        #[nr = 79]
+        fn getcwd(buf: UserPtrMut<u8>, size: usize) -> usize;
+
+        /// Makes the directory `path` the current directory.
+        #[nr = 80]
+        fn chdir(path: UserPtr<u8>);
+
+        /// `renameat2(AT_FDCWD, old, AT_FDCWD, new, 0)`.
+        #[nr = 82]
+        fn rename(old: UserPtr<u8>, new: UserPtr<u8>);
+
+        /// `mkdirat(AT_FDCWD, path, mode)`.
+        #[nr = 83]
+        fn mkdir(path: UserPtr<u8>, mode: u32);
+
+        /// `unlinkat(AT_FDCWD, path, AT_REMOVEDIR)`.
+        #[nr = 84]
+        fn rmdir(path: UserPtr<u8>);
+
+        /// `openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode)`.
+        #[nr = 85]
+        fn creat(path: UserPtr<u8>, mode: u32) -> i32;
+
+        /// `linkat(AT_FDCWD, old, AT_FDCWD, new, 0)`.
+        #[nr = 86]
+        fn link(old: UserPtr<u8>, new: UserPtr<u8>);
+
+        /// `unlinkat(AT_FDCWD, path, 0)`.
+        #[nr = 87]
+        fn unlink(path: UserPtr<u8>);
+
+        /// `symlinkat(target, AT_FDCWD, path)`.
+        #[nr = 88]
+        fn symlink(target: UserPtr<u8>, path: UserPtr<u8>);
+
+        /// `readlinkat(AT_FDCWD, path, buf, size)`.
+        #[nr = 89]
+        fn readlink(path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
+
+        /// `fchmodat(AT_FDCWD, path, mode)`.
+        #[nr = 90]
+        fn chmod(path: UserPtr<u8>, mode: u32);
+
+        /// Sets the file creation mask to `mask & 0o777`; returns the old one.
+        #[nr = 95]
+        fn umask(mask: u32) -> u32;
+
+        /// Fills `*buf` with `struct statfs` of the file system `path` is on.
+        #[nr = 137]
+        fn statfs(path: UserPtr<u8>, buf: UserPtrMut<Statfs>);
+
+        /// Opens (with `O_CREAT` creates, permission bits `mode & ~umask`)
+        /// `path`; returns the lowest free descriptor. `EEXIST` (`O_CREAT |
+        /// O_EXCL`), `EISDIR` (a directory opened for writing), `ENOTDIR`
+        /// (`O_DIRECTORY`), `ELOOP` (`O_NOFOLLOW` on a symbolic link),
+        /// `EINVAL` (`O_CREAT | O_DIRECTORY`, `O_TMPFILE`), `EMFILE`, `ENOSPC`.
+        #[nr = 257]
+        fn openat(dirfd: i32, path: UserPtr<u8>, flags: i32, mode: u32) -> i32;
+
+        /// Makes the directory `path` (`mode & ~umask`). `EEXIST`, `ENOSPC`.
+        #[nr = 258]
+        fn mkdirat(dirfd: i32, path: UserPtr<u8>, mode: u32);
+
+        /// Fills `*buf` with `struct stat` of `path`; `flags`:
+        /// `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` (an empty path names
+        /// `dirfd` itself), `AT_NO_AUTOMOUNT`; others `EINVAL`.
+        #[nr = 262]
+        fn newfstatat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<Stat>, flags: i32);
+
+        /// Removes the name `path` (`AT_REMOVEDIR`: the empty directory).
+        /// `EISDIR`, `ENOTDIR`, `ENOTEMPTY`, `EBUSY` (a mount point).
+        #[nr = 263]
+        fn unlinkat(dirfd: i32, path: UserPtr<u8>, flags: i32);
+
+        /// `renameat2(olddirfd, old, newdirfd, new, 0)`.
+        #[nr = 264]
+        fn renameat(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>);
+
+        /// Adds the name `new` for the file `old` (`AT_SYMLINK_FOLLOW`
+        /// follows a link in `old`). `EXDEV` across mounts, `EPERM` for a
+        /// directory, `EEXIST`.
+        #[nr = 265]
+        fn linkat(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>, flags: i32);
+
+        /// Makes a symbolic link `path` to `target`. `EEXIST`, `ENOENT` for
+        /// an empty target.
+        #[nr = 266]
+        fn symlinkat(target: UserPtr<u8>, dirfd: i32, path: UserPtr<u8>);
+
+        /// Copies a symbolic link's target (no NUL) to `buf[..size]`,
+        /// truncated; returns the bytes copied. `EINVAL` for a file that is
+        /// not a link or `size` 0.
+        #[nr = 267]
+        fn readlinkat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
+
+        /// Sets the permission bits (`mode & 0o7777`) of `path`.
+        #[nr = 268]
+        fn fchmodat(dirfd: i32, path: UserPtr<u8>, mode: u32);
+
+        /// Checks that `path` exists (`mode` `F_OK`, or `R_OK|W_OK|X_OK`:
+        /// root may read and write anything; `X_OK` needs an execute bit;
+        /// `W_OK` on a read-only mount gives `EROFS`). `EINVAL` for other bits.
+        #[nr = 269]
+        fn faccessat(dirfd: i32, path: UserPtr<u8>, mode: i32);
+
+        /// Sets the access and modification times of `path` (of `dirfd` for
+        /// a null path) from `times[0..2]` (`UTIME_NOW`, `UTIME_OMIT`), or to
+        /// now for a null `times`. `flags`: `AT_SYMLINK_NOFOLLOW`,
+        /// `AT_EMPTY_PATH`. `EINVAL` for a bad nanosecond field.
+        #[nr = 280]
+        fn utimensat(dirfd: i32, path: UserPtr<u8>, times: UserPtr<Timespec>, flags: i32);
+
+        /// Renames `old` to `new`; `flags`: `RENAME_NOREPLACE`,
+        /// `RENAME_EXCHANGE` (others `EINVAL`). `EXDEV` across mounts,
+        /// `ENOTEMPTY`, `EISDIR`, `ENOTDIR`, `EINVAL` (into itself), `EBUSY`.
+        #[nr = 316]
+        fn renameat2(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>, flags: u32);
+
+        /// Fills `*buf` with `struct statx` of `path` (`flags` as
+        /// `newfstatat`, plus `AT_STATX_*`); the basic fields whatever `mask`
+        /// asks. `EINVAL` for unknown flags or `STATX__RESERVED` in `mask`.
+        #[nr = 332]
+        fn statx(dirfd: i32, path: UserPtr<u8>, flags: i32, mask: u32, buf: UserPtrMut<Statx>);
+
+        /// `faccessat` with `flags` (`AT_EACCESS`, `AT_SYMLINK_NOFOLLOW`,
+        /// `AT_EMPTY_PATH`).
+        #[nr = 439]
+        fn faccessat2(dirfd: i32, path: UserPtr<u8>, mode: i32, flags: i32);
+    }
 }
 
 #[cfg(test)]
@@ -913,6 +1257,78 @@ mod tests {
         }
     }
 
+    /// The file calls' mocks record their name only.
+    macro_rules! mock_calls {
+        ($topic:ident { $(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* }) => {
+            impl $topic for Mock {
+                $(fn $name(cx: &mut Recorder, $($arg: $ty),*) -> Result<$ret, Errno> {
+                    $(let _ = $arg;)*
+                    cx.record(stringify!($name), &[]);
+                    Ok(<$ret>::default())
+                })*
+            }
+        };
+    }
+
+    mock_calls!(Descriptors {
+        fn close(fd: i32) -> ();
+        fn lseek(fd: i32, offset: i64, whence: i32) -> i64;
+        fn pread64(fd: i32, buf: UserPtrMut<u8>, count: usize, offset: i64) -> usize;
+        fn pwrite64(fd: i32, buf: UserPtr<u8>, count: usize, offset: i64) -> usize;
+        fn readv(fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> usize;
+        fn writev(fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> usize;
+        fn pipe(fds: UserPtrMut<i32>) -> ();
+        fn dup(fd: i32) -> i32;
+        fn dup2(oldfd: i32, newfd: i32) -> i32;
+        fn ioctl(fd: i32, cmd: u32, arg: u64) -> i64;
+        fn fcntl(fd: i32, cmd: i32, arg: u64) -> i32;
+        fn fsync(fd: i32) -> ();
+        fn fdatasync(fd: i32) -> ();
+        fn ftruncate(fd: i32, length: i64) -> ();
+        fn fchdir(fd: i32) -> ();
+        fn fchmod(fd: i32, mode: u32) -> ();
+        fn fstat(fd: i32, buf: UserPtrMut<Stat>) -> ();
+        fn fstatfs(fd: i32, buf: UserPtrMut<Statfs>) -> ();
+        fn getdents64(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
+        fn dup3(oldfd: i32, newfd: i32, flags: i32) -> i32;
+        fn pipe2(fds: UserPtrMut<i32>, flags: i32) -> ();
+    });
+
+    mock_calls!(Files {
+        fn open(path: UserPtr<u8>, flags: i32, mode: u32) -> i32;
+        fn stat(path: UserPtr<u8>, buf: UserPtrMut<Stat>) -> ();
+        fn lstat(path: UserPtr<u8>, buf: UserPtrMut<Stat>) -> ();
+        fn access(path: UserPtr<u8>, mode: i32) -> ();
+        fn truncate(path: UserPtr<u8>, length: i64) -> ();
+        fn getcwd(buf: UserPtrMut<u8>, size: usize) -> usize;
+        fn chdir(path: UserPtr<u8>) -> ();
+        fn rename(old: UserPtr<u8>, new: UserPtr<u8>) -> ();
+        fn mkdir(path: UserPtr<u8>, mode: u32) -> ();
+        fn rmdir(path: UserPtr<u8>) -> ();
+        fn creat(path: UserPtr<u8>, mode: u32) -> i32;
+        fn link(old: UserPtr<u8>, new: UserPtr<u8>) -> ();
+        fn unlink(path: UserPtr<u8>) -> ();
+        fn symlink(target: UserPtr<u8>, path: UserPtr<u8>) -> ();
+        fn readlink(path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
+        fn chmod(path: UserPtr<u8>, mode: u32) -> ();
+        fn umask(mask: u32) -> u32;
+        fn statfs(path: UserPtr<u8>, buf: UserPtrMut<Statfs>) -> ();
+        fn openat(dirfd: i32, path: UserPtr<u8>, flags: i32, mode: u32) -> i32;
+        fn mkdirat(dirfd: i32, path: UserPtr<u8>, mode: u32) -> ();
+        fn newfstatat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<Stat>, flags: i32) -> ();
+        fn unlinkat(dirfd: i32, path: UserPtr<u8>, flags: i32) -> ();
+        fn renameat(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>) -> ();
+        fn linkat(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>, flags: i32) -> ();
+        fn symlinkat(target: UserPtr<u8>, dirfd: i32, path: UserPtr<u8>) -> ();
+        fn readlinkat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
+        fn fchmodat(dirfd: i32, path: UserPtr<u8>, mode: u32) -> ();
+        fn faccessat(dirfd: i32, path: UserPtr<u8>, mode: i32) -> ();
+        fn utimensat(dirfd: i32, path: UserPtr<u8>, times: UserPtr<Timespec>, flags: i32) -> ();
+        fn renameat2(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>, flags: u32) -> ();
+        fn statx(dirfd: i32, path: UserPtr<u8>, flags: i32, mask: u32, buf: UserPtrMut<Statx>) -> ();
+        fn faccessat2(dirfd: i32, path: UserPtr<u8>, mode: i32, flags: i32) -> ();
+    });
+
     impl Hooks for Mock {
         fn libos_test_register(
             cx: &mut Recorder,
@@ -996,13 +1412,27 @@ mod tests {
             (nr::CLOCK_GETTIME, 228),
             (nr::EXIT_GROUP, 231),
             (nr::GETRANDOM, 318),
+            (nr::OPEN, 2),
+            (nr::CLOSE, 3),
+            (nr::FSTAT, 5),
+            (nr::LSEEK, 8),
+            (nr::PIPE, 22),
+            (nr::DUP2, 33),
+            (nr::FCNTL, 72),
+            (nr::GETCWD, 79),
+            (nr::GETDENTS64, 217),
+            (nr::OPENAT, 257),
+            (nr::NEWFSTATAT, 262),
+            (nr::RENAMEAT2, 316),
+            (nr::STATX, 332),
+            (nr::FACCESSAT2, 439),
             (nr::LIBOS_TEST_REGISTER, 1024),
             (nr::LIBOS_DEBUG, 1025),
         ];
         for (constant, value) in expected {
             assert_eq!(constant, value);
         }
-        assert_eq!(ABI_TABLE_LEN, 319);
+        assert_eq!(ABI_TABLE_LEN, 440);
         assert_eq!((FIRST_HOOK, HOOKS_TABLE_LEN), (1024, 2));
         assert!(is_hook(nr::LIBOS_DEBUG) && is_hook(nr::LIBOS_TEST_REGISTER));
         assert!(!is_hook(nr::WRITE) && !is_hook(1026));
@@ -1013,7 +1443,8 @@ mod tests {
         assert_eq!(syscall_name(1), Some("write"));
         assert_eq!(syscall_name(228), Some("clock_gettime"));
         assert_eq!(syscall_name(1024), Some("libos_test_register"));
-        assert_eq!(syscall_name(2), None);
+        assert_eq!(syscall_name(2), Some("open"));
+        assert_eq!(syscall_name(7), None);
         assert_eq!(syscall_name(u64::MAX), None);
     }
 
@@ -1093,7 +1524,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        for nr in [2, 13, 59, 319, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
+        for nr in [7, 13, 59, 319, 440, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
             let (ret, cx) = call_in(&WITH_HOOKS, nr, &REGS);
             assert_eq!(ret, -38, "{nr}");
             assert!(cx.calls.is_empty());
@@ -1142,7 +1573,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 + 15 - 2);
+        assert_eq!(declared, 25 - 2 + 20 + 32 + 15 + 1);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

@@ -18,6 +18,8 @@
 //! | `net.ip=A.B.C.D/N` | a static IPv4 address for the network card (default: DHCP) |
 //! | `net.gw=A.B.C.D` | the default router (with `net.ip=`) |
 //! | `net.dns=A.B.C.D` | the name server (`/etc/resolv.conf`) |
+//! | `fs.ram=SIZE` | byte limit of the RAM file systems (`/` and `/tmp` each; `64M`, `1G`...) |
+//! | `fs.disk=PATH` | mount the first virtio disk's ext2 file system at PATH |
 //!
 //! QEMU's multiboot loader puts the image's path in front of the command
 //! line (GRUB does not): a first word that contains `/` and no `=` is taken
@@ -78,6 +80,10 @@ pub struct BootOptions<'a> {
     pub net_gw: Option<[u8; 4]>,
     /// `net.dns=`: the name server.
     pub net_dns: Option<[u8; 4]>,
+    /// `fs.ram=`: the RAM file systems' size limit, as written (`64M`).
+    pub fs_ram: Option<&'a str>,
+    /// `fs.disk=`: where the disk's file system is mounted (`/data`).
+    pub fs_disk: Option<&'a str>,
     /// Everything after the `--` word (the app's arguments), or "".
     pub app_args: &'a str,
     /// Words that were not understood (at most [`MAX_UNKNOWN`] kept).
@@ -112,6 +118,8 @@ impl<'a> BootOptions<'a> {
             net_ip: None,
             net_gw: None,
             net_dns: None,
+            fs_ram: None,
+            fs_disk: None,
             app_args,
             unknown: heapless::Vec::new(),
         };
@@ -168,6 +176,15 @@ impl<'a> BootOptions<'a> {
                 ("net.dns", Some(v)) => {
                     crate::net_config::parse_ipv4(v).map(|a| opts.net_dns = Some(a)).ok_or("expected net.dns=A.B.C.D")
                 }
+                ("fs.ram", Some(v)) if !v.is_empty() => {
+                    opts.fs_ram = Some(v);
+                    Ok(())
+                }
+                ("fs.disk", Some(v)) if v.starts_with('/') => {
+                    opts.fs_disk = Some(v);
+                    Ok(())
+                }
+                ("fs.disk", _) => Err("expected fs.disk=/ABSOLUTE/PATH"),
                 ("maxcpus", Some(v)) => match v.parse::<usize>() {
                     Ok(n) if n >= 1 => {
                         opts.max_cpus = Some(n);
@@ -236,6 +253,16 @@ mod tests {
         assert!(!o.test && !o.trace_syscalls);
         assert_eq!(o.app_args, "");
         assert!(o.unknown.is_empty());
+    }
+
+    #[test]
+    fn file_system_options() {
+        let o = BootOptions::parse("fs.ram=16M fs.disk=/data");
+        assert_eq!((o.fs_ram, o.fs_disk), (Some("16M"), Some("/data")));
+        assert!(o.unknown.is_empty());
+        let o = BootOptions::parse("fs.disk=data");
+        assert_eq!(o.fs_disk, None);
+        assert_eq!(o.unknown.len(), 1);
     }
 
     #[test]

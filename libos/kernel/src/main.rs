@@ -31,6 +31,7 @@ mod console;
 // the network stack, come later.
 #[cfg_attr(not(feature = "boot-tests"), allow(dead_code))]
 mod drivers;
+mod fs;
 mod mm;
 mod net;
 mod panic;
@@ -123,8 +124,12 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     drivers::init();
     // Console input by interrupt (else readers poll).
     console::input::init_interrupt();
+    let mounted = fs::init(boot::root_archive(), boot.options.fs_ram, boot.options.fs_disk);
 
     boot::report::print(boot, &boot::report::ReportExtras { protections, direct_mapped, apic_mode, smp });
+    for line in &mounted.lines {
+        println!("[libos] fs: {line}");
+    }
 
     let app = match boot::app() {
         Some(Ok(app)) => Some(app),
@@ -186,6 +191,10 @@ fn run_app(app: &AppImage, args: Vec<&str>) -> ! {
     };
     let status = process.wait();
     drop(process);
+    // A clean exit leaves the disk consistent and marked clean.
+    if let Err(e) = fs::sync_all() {
+        println!("[libos] writing the file systems back failed: {e:?}");
+    }
     match status {
         ExitStatus::Exited(code) => {
             println!("[libos] app '{}' exited with code {code}", app.name);

@@ -462,6 +462,7 @@ impl Bench {
             tools: tools.clone(),
             image: image.to_path_buf(),
             cmdline,
+            module: None,
             machine: bochs::Machine {
                 cpu: bochs::DEFAULT_CPU.to_string(),
                 smp: 1,

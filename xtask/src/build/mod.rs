@@ -37,6 +37,8 @@
 //! - Images go to `<out>/images/<app or kernel>[-tests|-testing|-bench][-bench-empty][-release].bin`.
 
 pub mod app;
+pub mod cpio;
+pub mod disk;
 pub mod image;
 pub mod toolchain;
 

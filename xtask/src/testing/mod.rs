@@ -6,6 +6,8 @@
 //! - [`host_tests`]: the host unit tests (`cargo test`) summarised;
 //! - [`hook_symbols`]: a production kernel has no test or benchmark hook
 //!   (read off its symbol table);
+//! - [`disk_persistence`]: the file tests' disk across boots, a run killed
+//!   while writing, and the host's `e2fsck` on the image;
 //! - [`fpu_free`]: the kernel uses no FPU/SIMD register outside its
 //!   `xstate` module, and the apps are hard float (read off a disassembly);
 //! - [`host_side`]: the host's half of the network tests (clients that
@@ -13,6 +15,7 @@
 //! - [`out_of_tree`]: an app made by `new` outside the repository runs and
 //!   passes its test, through `cargo xtask` and `cargo libos`.
 
+pub mod disk_persistence;
 pub mod fpu_free;
 pub mod hook_symbols;
 pub mod host_side;

@@ -194,6 +194,25 @@ pub const FUZZ_APP: &str = "fuzz";
 /// [`FUZZ_APP`] runs under these: one CPU, four, and four without KPTI.
 const FUZZ_CONFIGS: &[Config] = &[DEFAULT.cpus(1), DEFAULT.cpus(4), DEFAULT.cpus(4).with(&["kpti=off"])];
 
+/// The app of the file tests: booted with `--files` of its `files/`
+/// folder and (under QEMU) a fresh ext2 disk (see the runner).
+pub const FS_TESTS_APP: &str = "fs-tests";
+
+/// The file tests' command line: a small RAM limit (so filling it is
+/// quick) and the disk at /data.
+const FS_WORDS: &[&str] = &["fs.ram=8M", "fs.disk=/data"];
+
+/// Under Bochs: the tests whose names start with `the_` (the root from
+/// the GRUB module, written over; the console; the disk test, which says
+/// it is ignored: no virtio). All of them take longer than a Bochs boot's
+/// timeout on a loaded machine.
+const FS_WORDS_BOCHS: &[&str] = &["fs.ram=8M", "fs.disk=/data", "test.filter=::the_"];
+
+/// [`FS_TESTS_APP`] runs under these: one CPU, four (threads racing on one
+/// folder), and Bochs (a few tests, above).
+const FS_APP_CONFIGS: &[Config] =
+    &[DEFAULT.with(FS_WORDS), DEFAULT.with(FS_WORDS).cpus(4), SKYLAKE_X.with(FS_WORDS_BOCHS)];
+
 /// [`SMP_TESTS_APP`] runs under these.
 const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X.cpus(2)];
 
@@ -482,6 +501,13 @@ pub const SUITES: &[Suite] = &[
                 exit: RunExit::Success,
             },
         }],
+    },
+    Suite {
+        name: FS_TESTS_APP,
+        target: Target::App(FS_TESTS_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: FS_APP_CONFIGS,
+        boots: &[PROTOCOL_BOOT],
     },
     // A production image (the kernel and the app built without hooks): the
     // hook numbers answer -ENOSYS with every operation. `cargo xtask test`

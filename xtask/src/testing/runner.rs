@@ -24,7 +24,7 @@ use crate::install;
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
 use crate::testing::host_side::{self, HostSide};
-use crate::testing::{fpu_free, hook_symbols, host_tests, out_of_tree};
+use crate::testing::{disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
@@ -281,6 +281,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         words.extend(opts.extra.iter().cloned());
         words.join(" ")
     };
+    let mut persistence = None;
     let launches: Vec<Launch> = match programs {
         Programs::Qemu(qemu_path) => {
             let machine = Machine {
@@ -297,18 +298,26 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
             println!("accelerator: {} ({})", chosen.accel.name(), chosen.reason);
             let timeout = opts.timeout.unwrap_or(QEMU_DEFAULT_TIMEOUT);
             let disks = layout.state_dir().join("disks");
-            runnable
+            let launches = runnable
                 .iter()
                 .enumerate()
                 .map(|(i, planned)| {
                     // The kernel's test image gets a fresh disk and a
-                    // network card (its virtio tests); apps get neither.
-                    // Apps whose tests have a host side get a network card
-                    // with their ports forwarded.
+                    // network card (its virtio tests); the file tests their
+                    // files and a fresh ext2 disk; apps whose tests have a
+                    // host side a network card with their ports forwarded;
+                    // other apps neither.
+                    let mut initrd = None;
                     let devices = if planned.image == ImageRef::Kernel(KernelKind::BootTests) {
                         let disk = disks.join(format!("boot-{i}.img"));
                         fresh_disk(&disk, TEST_DISK_BYTES)?;
                         qemu::virtio_test_devices(&disk)
+                    } else if is_fs_tests(&planned.image) {
+                        initrd = Some(fs_tests_archive(layout)?);
+                        let disk = disks.join(format!("fs-{i}.img"));
+                        let _ = std::fs::remove_file(&disk);
+                        crate::build::disk::format_new(&disk, FS_TEST_DISK_BYTES)?;
+                        crate::build::disk::qemu_args(&disk)
                     } else if let Some(net) = host_side::network_for(&planned.suite)? {
                         net.qemu_args()
                     } else {
@@ -317,7 +326,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                     Ok(Launch::Qemu(qemu::Boot {
                         qemu: qemu_path.clone(),
                         image: images[&planned.image].clone(),
-                        initrd: None,
+                        initrd,
                         cmdline: command_words(planned),
                         machine: Machine {
                             accel: chosen.accel,
@@ -331,7 +340,17 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                         devices,
                     }))
                 })
-                .collect::<Result<_>>()?
+                .collect::<Result<_>>()?;
+            if opts.app.is_none()
+                && let Some(planned) = runnable.iter().find(|b| is_fs_tests(&b.image))
+            {
+                persistence = Some((
+                    qemu_path.clone(),
+                    images[&planned.image].clone(),
+                    Machine { accel: chosen.accel, ..machine.clone() },
+                ));
+            }
+            launches
         }
         Programs::Bochs(tools) => {
             bochs::remove_stale_runs(&layout.bochs_work_dir());
@@ -351,10 +370,11 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
             runnable
                 .iter()
                 .map(|planned| {
-                    Launch::Bochs(bochs::Boot {
+                    Ok(Launch::Bochs(bochs::Boot {
                         tools: tools.clone(),
                         image: images[&planned.image].clone(),
                         cmdline: command_words(planned),
+                        module: if is_fs_tests(&planned.image) { Some(fs_tests_archive(layout)?) } else { None },
                         machine: bochs::Machine {
                             cpu: planned.cpu.clone().unwrap_or_else(|| bochs::DEFAULT_CPU.to_string()),
                             smp: planned.smp.unwrap_or(opts.smp),
@@ -363,9 +383,9 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                         timeout: planned.timeout.unwrap_or(timeout),
                         iso_dir: layout.bochs_iso_dir(),
                         work_root: layout.bochs_work_dir(),
-                    })
+                    }))
                 })
-                .collect()
+                .collect::<Result<_>>()?
         }
     };
     let jobs = opts.jobs.clamp(1, launches.len().max(1));
@@ -373,7 +393,38 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     let boot_started = Instant::now();
     run_boots(&runnable, &launches, jobs, opts.verbose, totals);
     println!("boots took {:.1} s", boot_started.elapsed().as_secs_f64());
+    if let Some((qemu_path, image, machine)) = persistence {
+        let archive = fs_tests_archive(layout)?;
+        let setup = disk_persistence::Setup {
+            qemu: qemu_path,
+            image,
+            archive,
+            machine,
+            dir: layout.state_dir().join("disks"),
+            verbose: opts.verbose,
+        };
+        disk_persistence::run(&setup, opts.filter.as_deref(), totals);
+    }
     Ok(())
+}
+
+/// The size of the file tests' disk.
+const FS_TEST_DISK_BYTES: u64 = 64 << 20;
+
+/// Whether a boot is of the file tests' app.
+fn is_fs_tests(image: &ImageRef) -> bool {
+    matches!(image, ImageRef::App { app, .. } if app == plan::FS_TESTS_APP)
+}
+
+/// The file tests' root archive (`apps/fs-tests/files`, packed once per run).
+fn fs_tests_archive(layout: &Layout) -> Result<PathBuf> {
+    let out = layout.state_dir().join("disks").join("fs-tests-files.cpio");
+    let archive = crate::build::cpio::pack_dir(&layout.root.join("apps").join(plan::FS_TESTS_APP).join("files"))?;
+    std::fs::create_dir_all(layout.state_dir().join("disks"))?;
+    if std::fs::read(&out).ok().as_deref() != Some(archive.as_slice()) {
+        std::fs::write(&out, archive).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(out)
 }
 
 /// The flavour of a kernel kind.

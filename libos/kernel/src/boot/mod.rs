@@ -35,6 +35,8 @@ pub struct BootInfo {
     pub image: PhysRange,
     /// The app payload the xtask appended to the image, if any.
     pub payload: Option<PhysRange>,
+    /// The first boot module (the root file system's cpio archive), if any.
+    pub root_archive: Option<PhysRange>,
 }
 
 impl BootInfo {
@@ -145,6 +147,15 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
         panic!("{e}");
     }
 
+    // The first module is the root image (`--files`); it is in the used
+    // ranges above, so the frame allocator leaves it alone for good.
+    let mut root_archive = None;
+    let _ = mbi.for_each_module(&mem, |m| {
+        if root_archive.is_none() && !m.range.is_empty() {
+            root_archive = Some(m.range);
+        }
+    });
+
     BOOT_INFO.set(BootInfo {
         cmdline,
         options: BootOptions::parse(cmdline),
@@ -153,6 +164,7 @@ pub fn collect(mbi_phys: u64) -> &'static BootInfo {
         reserved,
         image,
         payload,
+        root_archive,
     })
 }
 
@@ -177,4 +189,14 @@ pub fn app() -> Option<Result<crate::process::AppImage, libos_abi::image::Payloa
             Some(Ok(crate::process::AppImage { name, elf }))
         }
     }
+}
+
+/// The root file system's archive (the first boot module), if the loader
+/// gave one.
+pub fn root_archive() -> Option<&'static [u8]> {
+    let range = info().root_archive?;
+    // SAFETY: the module lies in RAM the loader reported as used, which the
+    // frame allocator never hands out (`for_each_used_range` above), and the
+    // direct map covers it; nothing writes it.
+    Some(unsafe { core::slice::from_raw_parts(phys::to_virt(range.start), range.len() as usize) })
 }

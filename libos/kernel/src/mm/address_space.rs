@@ -39,7 +39,7 @@ use crate::config;
 use crate::mm::{frame, kernel_space, phys};
 use crate::sched;
 use crate::smp::shootdown::FlushBatch;
-use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
+use crate::sync::{Mutex, MutexGuard, SpinLock};
 
 /// Most memory one app may have resident (pages), so that an app cannot
 /// starve the kernel of frames.
@@ -80,7 +80,7 @@ pub struct AddressSpace {
     /// whole length, as Linux's `mmap_lock` does: they let go of `inner`
     /// between bounded chunks of page-table work, and no other call may
     /// reuse a range meanwhile. Page faults take `inner` only.
-    calls: SleepLock,
+    calls: Mutex<()>,
     inner: SpinLock<Inner>,
 }
 
@@ -149,7 +149,7 @@ impl AddressSpace {
             pair,
             pcid: if cfg.pcid_on() { next_pcid() } else { 0 },
             active: AtomicU64::new(0),
-            calls: SleepLock::new(),
+            calls: Mutex::new(()),
             inner: SpinLock::new(Inner {
                 regions: RegionSet::new(USER_MIN, USER_END),
                 brk_start: 0,
@@ -345,7 +345,7 @@ impl AddressSpace {
 
     /// Takes the memory-call lock (see [`AddressSpace::calls`]); `EINTR`
     /// if the thread is killed while it waits (it never returns to see it).
-    fn lock_calls(&self) -> Result<SleepLockGuard<'_>, Errno> {
+    fn lock_calls(&self) -> Result<MutexGuard<'_, ()>, Errno> {
         self.calls.lock_killable().map_err(|_| Errno::EINTR)
     }
 

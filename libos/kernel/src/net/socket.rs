@@ -248,11 +248,6 @@ impl Table {
         self.buffer_limit = bytes;
     }
 
-    /// Bytes of socket buffers in use, and their bound.
-    pub fn buffer_use(&self) -> (usize, usize) {
-        (self.buffer_bytes, self.buffer_limit)
-    }
-
     fn charge(&mut self, bytes: usize) -> Result<(), Errno> {
         if self.buffer_bytes.saturating_add(bytes) > self.buffer_limit {
             return Err(Errno::ENOBUFS);
@@ -363,16 +358,6 @@ impl Table {
                 e.queue.wake_all();
             }
         }
-    }
-
-    /// How many sockets are open.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether no socket is open.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     fn entry(&mut self, id: Id) -> Result<&mut Entry, Errno> {
@@ -641,7 +626,7 @@ impl Stack {
         match &mut e.kind {
             Kind::Udp { .. } => return Err(Errno::EOPNOTSUPP),
             Kind::Tcp(TcpState::Stream { .. }) => return Err(Errno::EINVAL),
-            Kind::Tcp(TcpState::Listening { pool, backlog }) => {
+            Kind::Tcp(TcpState::Listening { pool, .. }) => {
                 // A second listen changes the backlog (only growing it here).
                 let (opts, local, have) = (e.options, e.local.expect("a listener is bound"), pool.len());
                 let mut more = Vec::new();
@@ -1037,10 +1022,5 @@ impl Stack {
             Kind::Udp { handle, .. } => self.sockets.get_mut::<udp::Socket>(handle).peek().map_or(0, |(d, _)| d.len()),
             _ => 0,
         })
-    }
-
-    /// The entry's family (`SO_DOMAIN`).
-    pub fn family(&mut self, id: Id) -> Result<u16, Errno> {
-        Ok(self.table.entry(id)?.family)
     }
 }

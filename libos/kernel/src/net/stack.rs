@@ -93,11 +93,6 @@ pub fn now() -> Instant {
     Instant::from_micros((time::monotonic_ns() / 1000) as i64)
 }
 
-/// Whether the network is up (a card was found and the stack started).
-pub fn is_up() -> bool {
-    STACK.get().is_some()
-}
-
 /// Runs `f` on the stack with its lock held; `None` when there is no network.
 pub fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> Option<R> {
     let stack = STACK.get()?;
@@ -243,6 +238,9 @@ pub fn start(nic: &'static VirtioNet, options: &Options, dhcp_wait_ms: u64) -> O
         dhcp,
         setup: Ipv4Setup { address: None, router: None, dns: options.dns.map(Ipv4Address::from), source },
     };
+    // Socket buffers may take a quarter of the memory free now; beyond
+    // that sockets get ENOBUFS.
+    stack.table.set_buffer_limit((crate::mm::frame::stats().free * libos_kcore::PAGE_SIZE / 4) as usize);
     if let Some(ip) = options.ip {
         stack.set_ipv4(Some(Ipv4Cidr::new(Ipv4Address::from(ip.address), ip.prefix)), options.gw.map(Ipv4Address::from));
     }

@@ -147,5 +147,9 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
         print_result("", &test.name, &result, &mut tally);
     }
     print_done(tally);
+    // As after an app's clean exit: the disk left consistent and clean.
+    if let Err(e) = crate::fs::sync_all() {
+        crate::println!("[libos] writing the file systems back failed: {e:?}");
+    }
     power::exit(if tally.failed == 0 { RunExit::Success } else { RunExit::Failure })
 }

@@ -133,6 +133,8 @@ pub struct Process {
     pub space: Arc<AddressSpace>,
     /// The kernel objects it holds, by kind, and their limits.
     pub usage: Usage,
+    /// Its descriptors, current directory and umask.
+    pub files: crate::fs::ProcessFiles,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
 }
@@ -150,6 +152,7 @@ impl Process {
             name: n,
             space,
             usage: Usage::new(),
+            files: crate::fs::ProcessFiles::new(),
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
@@ -237,9 +240,12 @@ impl Process {
         }
     }
 
-    /// Blocks until every thread has exited; returns how the process ended.
+    /// Blocks until every thread has exited, then closes its files (here,
+    /// in a task that may sleep for the disk); returns how the process
+    /// ended.
     pub fn wait(&self) -> ExitStatus {
         self.exited.wait_until(|| self.inner.lock().threads.is_empty());
+        self.files.close_all();
         self.inner.lock().exit.unwrap_or(ExitStatus::Exited(0))
     }
 }

@@ -32,8 +32,11 @@ impl Memory for Kernel {
             return Err(Errno::EINVAL);
         }
         if flags & MAP_ANONYMOUS == 0 {
-            // A file mapping: there are no files to map.
-            return Err(if fd < 0 { Errno::EBADF } else { Errno::ENODEV });
+            // A file mapping: not implemented yet. Linux's answers: EBADF
+            // for a descriptor that is not open, ENODEV for a file whose
+            // file system cannot be mapped.
+            super::descriptors::file(fd)?;
+            return Err(Errno::ENODEV);
         }
         if offset % 4096 != 0 {
             return Err(Errno::EINVAL);

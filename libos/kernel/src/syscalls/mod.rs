@@ -12,11 +12,14 @@
 //! number, its documentation), then write its handler in that topic's
 //! `impl` here. A new topic is a new trait there and a new file here.
 
+mod descriptors;
+mod files;
 mod info;
 mod io;
 mod memory;
 mod process;
 mod sched;
+mod sockets;
 mod thread;
 mod time;
 // The test and benchmark hooks: only in kernels built for them.

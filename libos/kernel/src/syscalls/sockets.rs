@@ -26,8 +26,6 @@ use crate::net::socket::Protocol;
 unsafe impl Pod for MsgHdr {}
 // SAFETY: as above.
 unsafe impl Pod for Timeval {}
-// SAFETY: an integer.
-unsafe impl Pod for u32 {}
 
 /// The largest kernel buffer one piece of a transfer goes through.
 const BUF_MAX: usize = 64 * 1024;

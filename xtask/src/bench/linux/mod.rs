@@ -1,7 +1,7 @@
 //! Linux beside us, in the same run: the bench boots Debian's cloud kernel
 //! ([`package`]) under the same QEMU command line as our images (`-machine
 //! pc -cpu max`, the same memory and firmware; `-icount shift=0` for
-//! instruction counts, plain TCG for times), with an initramfs ([`cpio`])
+//! instruction counts, plain TCG for times), with an initramfs ([`crate::build::cpio`])
 //! whose only file, `/init`, is `apps/bench/linux` built for
 //! `x86_64-unknown-linux-musl`: the bench app's workloads, from the same
 //! source (`apps/bench/workload`), printing the same `[bench]` lines.
@@ -18,7 +18,6 @@
 //! error, as our own boots are.
 
 pub mod beside;
-pub mod cpio;
 pub mod package;
 
 use std::cell::RefCell;
@@ -228,7 +227,7 @@ fn build_init(layout: &Layout) -> Result<PathBuf> {
 /// the kernel opens as init's fds 0-2 (see `apps/bench/linux`).
 fn write_initramfs(init_elf: &Path, out: &Path) -> Result<()> {
     let init = std::fs::read(init_elf).with_context(|| format!("reading {}", init_elf.display()))?;
-    let archive = cpio::archive(&[cpio::Member::file("init", 0o755, &init)])?;
+    let archive = crate::build::cpio::archive(&[crate::build::cpio::Member::file("init", 0o755, &init)])?;
     write_atomically(out, &archive)
 }
 
@@ -372,7 +371,10 @@ pub(crate) mod tests {
         let out = dir.join("initramfs.cpio");
         write_initramfs(&elf, &out).unwrap();
         let bytes = std::fs::read(&out).unwrap();
-        assert_eq!(bytes, cpio::archive(&[cpio::Member::file("init", 0o755, b"\x7fELF...")]).unwrap());
+        assert_eq!(
+            bytes,
+            crate::build::cpio::archive(&[crate::build::cpio::Member::file("init", 0o755, b"\x7fELF...")]).unwrap()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,6 +1,17 @@
-//! Console output and input, and the print macros.
+//! Input and output: the console and the print macros, and the I/O
+//! traits shaped like `std::io` ([`Read`], [`Write`], [`Seek`],
+//! [`BufRead`], [`BufReader`], [`BufWriter`], [`Error`]), which
+//! [`crate::fs::File`] implements.
 
-use core::fmt::{self, Write};
+mod buffered;
+mod error;
+mod traits;
+
+pub use buffered::{BufReader, BufWriter};
+pub use error::{Error, ErrorKind, Result};
+pub use traits::{BufRead, Lines, Read, Seek, SeekFrom, Write};
+
+use core::fmt;
 
 use crate::Errno;
 use libos_abi::syscalls::user;
@@ -13,7 +24,7 @@ pub const STDOUT: i32 = 1;
 pub const STDERR: i32 = 2;
 
 /// Writes all of `bytes` to `fd`.
-pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
+pub fn write_all(fd: i32, mut bytes: &[u8]) -> core::result::Result<(), Errno> {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is valid for reads of its length.
         let n = unsafe { user::write(fd, bytes.as_ptr(), bytes.len()) }?;
@@ -26,7 +37,7 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
 }
 
 /// Reads what the console has (at least one byte) into `buf`.
-pub fn read(buf: &mut [u8]) -> Result<usize, Errno> {
+pub fn read(buf: &mut [u8]) -> core::result::Result<usize, Errno> {
     // SAFETY: `buf` is valid for writes of its length and not aliased.
     unsafe { user::read(STDIN, buf.as_mut_ptr(), buf.len()) }
 }
@@ -48,7 +59,7 @@ impl Buffered {
     }
 }
 
-impl Write for Buffered {
+impl fmt::Write for Buffered {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut bytes = s.as_bytes();
         while !bytes.is_empty() {
@@ -67,7 +78,7 @@ impl Write for Buffered {
 #[doc(hidden)]
 pub fn _print(fd: i32, args: fmt::Arguments<'_>) {
     let mut w = Buffered { fd, buf: [0; 1024], len: 0 };
-    let _ = w.write_fmt(args);
+    let _ = fmt::Write::write_fmt(&mut w, args);
     w.flush();
 }
 

@@ -1,0 +1,277 @@
+//! Open file descriptions: what a file descriptor refers to (Linux's
+//! `struct file`). A description holds an object (a file on a mount, a
+//! pipe's end, the console; later sockets, epoll and eventfd) behind the
+//! [`FileObject`] trait, the access mode and status flags, and the offset
+//! that `dup`ed descriptors share.
+
+use alloc::boxed::Box;
+
+use core::sync::atomic::{AtomicI32, Ordering};
+
+use libos_abi::errno::Errno;
+use libos_abi::fs_types::{O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, Stat};
+use libos_fs::filesystem::SetAttr;
+use libos_fs::mount::Location;
+
+use crate::sync::Mutex;
+
+/// `poll` readiness bits (`include/uapi/asm-generic/poll.h`).
+#[allow(dead_code, reason = "for poll/epoll, which come later")]
+pub mod poll {
+    /// Data to read (or the end of it).
+    pub const POLLIN: u32 = 0x001;
+    /// Room to write.
+    pub const POLLOUT: u32 = 0x004;
+    /// An error.
+    pub const POLLERR: u32 = 0x008;
+    /// The other end hung up.
+    pub const POLLHUP: u32 = 0x010;
+}
+
+/// What an open file is: the operations of one kind of file. Each has
+/// Linux's answer for an object that cannot do it as its default.
+///
+/// Positions: a seekable object ([`FileObject::is_seekable`]) reads and
+/// writes at `*pos` and moves it; the caller holds the description's
+/// offset lock around the call. A stream (pipe, console) ignores `pos`.
+/// `flags` are the description's current status flags (`O_APPEND`,
+/// `O_NONBLOCK`). Data moves through kernel buffers: an object never
+/// touches app memory, so it may hold its locks across the call.
+pub trait FileObject: Send + Sync {
+    /// Whether the object has an offset (`lseek`, `pread64` work).
+    fn is_seekable(&self) -> bool {
+        false
+    }
+
+    /// Reads into `buf` at `*pos`.
+    fn read(&self, pos: &mut u64, buf: &mut [u8], flags: i32) -> Result<usize, Errno> {
+        let _ = (pos, buf, flags);
+        Err(Errno::EINVAL)
+    }
+
+    /// Writes `buf` at `*pos` (at the end for `O_APPEND`).
+    fn write(&self, pos: &mut u64, buf: &[u8], flags: i32) -> Result<usize, Errno> {
+        let _ = (pos, buf, flags);
+        Err(Errno::EINVAL)
+    }
+
+    /// The size `SEEK_END` counts from.
+    fn size(&self) -> Result<u64, Errno> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// `struct stat`.
+    fn stat(&self) -> Result<Stat, Errno>;
+
+    /// Fills `buf` with directory records from `*pos`.
+    fn getdents(&self, pos: &mut u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let _ = (pos, buf);
+        Err(Errno::ENOTDIR)
+    }
+
+    /// Sets the size (`ftruncate`).
+    fn truncate(&self, size: u64) -> Result<(), Errno> {
+        let _ = size;
+        Err(Errno::EINVAL)
+    }
+
+    /// Changes attributes (`fchmod`).
+    fn setattr(&self, set: &SetAttr) -> Result<(), Errno> {
+        let _ = set;
+        Err(Errno::EBADF)
+    }
+
+    /// Writes the file to stable storage.
+    fn fsync(&self) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// A device-specific request (`ioctl`, after the requests every file
+    /// takes: `FIONBIO`, `FIOCLEX`, `FIONCLEX`).
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64, Errno> {
+        let _ = (cmd, arg);
+        Err(Errno::ENOTTY)
+    }
+
+    /// What `poll` would report now ([`poll`] bits; for poll/epoll, which
+    /// come later).
+    #[allow(dead_code, reason = "poll comes later")]
+    fn poll(&self) -> u32 {
+        poll::POLLIN | poll::POLLOUT
+    }
+
+    /// The file on a mount, for the calls that need one (`fchdir`,
+    /// `fstatfs`, a `dirfd`).
+    fn location(&self) -> Option<Location> {
+        None
+    }
+
+    /// The queue woken whenever [`FileObject::poll`]'s answer may have
+    /// changed (for poll/epoll: wait on it, then ask `poll` again); `None`
+    /// for an object that is always ready.
+    #[allow(dead_code, reason = "for poll/epoll, which come later")]
+    fn wait_queue(&self) -> Option<&crate::sched::wait::WaitQueue> {
+        None
+    }
+
+    /// The socket, if the object is one (the socket calls need it;
+    /// `ENOTSOCK` otherwise).
+    fn as_socket(&self) -> Option<&crate::net::file::SocketFile> {
+        None
+    }
+}
+
+/// An open file description.
+pub struct OpenFile {
+    object: Box<dyn FileObject>,
+    /// Access mode and status flags (`O_RDONLY`..., `O_APPEND`,
+    /// `O_NONBLOCK`, `O_PATH`).
+    flags: AtomicI32,
+    /// The offset, locked across a read or write as Linux's `f_pos_lock`
+    /// (sleeping: the call may wait for the disk).
+    pos: Mutex<u64>,
+}
+
+/// The status flags `F_SETFL` may change (Linux also takes `O_ASYNC`,
+/// `O_DIRECT`, `O_NOATIME`, which we do not implement: they are ignored).
+pub const SETFL_MASK: i32 = O_APPEND | O_NONBLOCK;
+
+impl OpenFile {
+    /// A description of `object` opened with `flags` (`open`'s).
+    pub fn new(object: Box<dyn FileObject>, flags: i32) -> OpenFile {
+        // Only the flags a description keeps (`F_GETFL` shows them).
+        let keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | libos_abi::fs_types::O_LARGEFILE;
+        OpenFile { object, flags: AtomicI32::new(flags & keep), pos: Mutex::new(0) }
+    }
+
+    /// The object.
+    pub fn object(&self) -> &dyn FileObject {
+        &*self.object
+    }
+
+    /// Access mode and status flags.
+    pub fn flags(&self) -> i32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// `F_SETFL`: changes the status flags in [`SETFL_MASK`].
+    pub fn set_status_flags(&self, flags: i32) {
+        let old = self.flags();
+        self.flags.store((old & !SETFL_MASK) | (flags & SETFL_MASK), Ordering::Relaxed);
+    }
+
+    fn readable(&self) -> bool {
+        let f = self.flags();
+        f & O_PATH == 0 && matches!(f & O_ACCMODE, O_RDONLY | O_RDWR)
+    }
+
+    fn writable(&self) -> bool {
+        let f = self.flags();
+        f & O_PATH == 0 && matches!(f & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    /// Whether it was opened with `O_PATH` (only a few calls take it).
+    pub fn is_path_only(&self) -> bool {
+        self.flags() & O_PATH != 0
+    }
+
+    /// `read`: at the shared offset.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if self.object.is_seekable() {
+            let mut pos = self.pos.lock();
+            self.object.read(&mut pos, buf, self.flags())
+        } else {
+            self.object.read(&mut 0, buf, self.flags())
+        }
+    }
+
+    /// `write`: at the shared offset.
+    pub fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if self.object.is_seekable() {
+            let mut pos = self.pos.lock();
+            self.object.write(&mut pos, buf, self.flags())
+        } else {
+            self.object.write(&mut 0, buf, self.flags())
+        }
+    }
+
+    /// `pread64`.
+    pub fn pread(&self, buf: &mut [u8], offset: i64) -> Result<usize, Errno> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.object.is_seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let mut pos = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        self.object.read(&mut pos, buf, self.flags())
+    }
+
+    /// `pwrite64`.
+    pub fn pwrite(&self, buf: &[u8], offset: i64) -> Result<usize, Errno> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.object.is_seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let mut pos = u64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        self.object.write(&mut pos, buf, self.flags())
+    }
+
+    /// `lseek` (`SEEK_SET`, `SEEK_CUR`, `SEEK_END`; `SEEK_DATA`/`SEEK_HOLE`
+    /// treat the whole file as data, as Linux's generic code does).
+    pub fn seek(&self, offset: i64, whence: i32) -> Result<i64, Errno> {
+        use libos_abi::fs_types::{SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET};
+        if !self.object.is_seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let mut pos = self.pos.lock();
+        let new = match whence {
+            SEEK_SET => Some(offset),
+            SEEK_CUR => (*pos as i64).checked_add(offset),
+            SEEK_END => (self.object.size()? as i64).checked_add(offset),
+            SEEK_DATA | SEEK_HOLE => {
+                let size = self.object.size()? as i64;
+                if offset < 0 || offset >= size {
+                    return Err(Errno::ENXIO);
+                }
+                Some(if whence == SEEK_DATA { offset } else { size })
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = new.ok_or(Errno::EOVERFLOW)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *pos = new as u64;
+        Ok(new)
+    }
+
+    /// `getdents64`: from the shared offset.
+    pub fn getdents(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if self.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        let mut pos = self.pos.lock();
+        self.object.getdents(&mut pos, buf)
+    }
+
+    /// `ftruncate`: needs a description open for writing.
+    pub fn truncate(&self, size: i64) -> Result<(), Errno> {
+        let size = u64::try_from(size).map_err(|_| Errno::EINVAL)?;
+        if self.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        if !self.writable() {
+            return Err(Errno::EINVAL);
+        }
+        self.object.truncate(size)
+    }
+}
