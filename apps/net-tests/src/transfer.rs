@@ -15,7 +15,7 @@ use crate::{FNV_START, Stream, ask_host, fnv};
 /// Concurrent connections of the echo test, and bytes each way per
 /// connection (scaled from the 200 x 1 MiB for TCG: see README).
 const ECHO_CONNECTIONS: usize = 32;
-const ECHO_BYTES: usize = 256 * 1024;
+const ECHO_BYTES: usize = 128 * 1024;
 /// The single transfer, each way.
 const BULK_BYTES: usize = 16 * 1024 * 1024;
 

@@ -677,6 +677,7 @@ impl Stack {
             return Err(Errno::EAGAIN);
         };
         let handle = pool.swap_remove(i);
+        self.table.syn_since.remove(&handle);
         // A fresh listener takes the accepted one's place in the pool (if
         // socket memory allows: else the backlog shrinks for now).
         let local = local.expect("a listener is bound");
