@@ -116,8 +116,7 @@ impl ToSocketAddrs for str {
         if let Ok(a) = self.parse::<SocketAddr>() {
             return Ok(vec![a].into_iter());
         }
-        let (host, port) =
-            self.rsplit_once(':').ok_or(Error::new(ErrorKind::InvalidInput, "expected HOST:PORT"))?;
+        let (host, port) = self.rsplit_once(':').ok_or(Error::new(ErrorKind::InvalidInput, "expected HOST:PORT"))?;
         let port: u16 = port.parse().map_err(|_| Error::new(ErrorKind::InvalidInput, "invalid port value"))?;
         (host, port).to_socket_addrs()
     }

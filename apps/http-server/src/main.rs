@@ -37,7 +37,9 @@ fn main() -> i32 {
     let mut args = libos::env::args().skip(1);
     while let Some(a) = args.next() {
         match a {
-            "--requests" => LIMIT.store(args.next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX), Ordering::Relaxed),
+            "--requests" => {
+                LIMIT.store(args.next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX), Ordering::Relaxed)
+            }
             p => port = p.parse().unwrap_or(80),
         }
     }
@@ -83,7 +85,9 @@ fn serve(mut s: TcpStream) -> libos::io::Result<()> {
                 break i + 4;
             }
             if buf.len() >= MAX_HEAD {
-                s.write_all(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")?;
+                s.write_all(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )?;
                 return Ok(());
             }
             let mut chunk = [0u8; 2048];
@@ -96,7 +100,8 @@ fn serve(mut s: TcpStream) -> libos::io::Result<()> {
         let head = alloc::string::String::from_utf8_lossy(&buf[..head_end]).into_owned();
         let mut lines = head.split("\r\n");
         let mut request = lines.next().unwrap_or("").split(' ');
-        let (method, path, version) = (request.next().unwrap_or(""), request.next().unwrap_or(""), request.next().unwrap_or(""));
+        let (method, path, version) =
+            (request.next().unwrap_or(""), request.next().unwrap_or(""), request.next().unwrap_or(""));
         let mut close = version == "HTTP/1.0";
         let mut body = 0usize;
         for l in lines {

@@ -5,9 +5,9 @@
 
 use alloc::vec::Vec;
 
-use libos::Errno;
 use libos::__private::abi::fs_types::Iovec;
 use libos::__private::abi::net_types::*;
+use libos::Errno;
 use libos::io::ErrorKind;
 use libos::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -138,7 +138,10 @@ fn bad_addresses_and_lengths_to_every_call() {
         assert_eq!(sys::sendmsg(u, &m, 0), Err(Errno::EMSGSIZE));
         // Options: a bad value or length pointer, a short length.
         let mut v = [0u8; 4];
-        assert_eq!(sys::getsockopt(u, SOL_SOCKET, SO_TYPE, v.as_mut_ptr(), KERNEL_ADDR as *mut u32), Err(Errno::EFAULT));
+        assert_eq!(
+            sys::getsockopt(u, SOL_SOCKET, SO_TYPE, v.as_mut_ptr(), KERNEL_ADDR as *mut u32),
+            Err(Errno::EFAULT)
+        );
         let mut four = 4u32;
         assert_eq!(sys::getsockopt(u, SOL_SOCKET, SO_TYPE, KERNEL_ADDR as *mut u8, &mut four), Err(Errno::EFAULT));
         assert_eq!(sys::setsockopt(u, SOL_SOCKET, SO_REUSEADDR, v.as_ptr(), 2), Err(Errno::EINVAL));

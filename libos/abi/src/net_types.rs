@@ -296,11 +296,8 @@ impl SocketAddress {
                 if bytes.len() < 24 {
                     return Err(AddressError::BadLength);
                 }
-                let scope_id = if bytes.len() >= 28 {
-                    u32::from_ne_bytes(bytes[24..28].try_into().expect("4 bytes"))
-                } else {
-                    0
-                };
+                let scope_id =
+                    if bytes.len() >= 28 { u32::from_ne_bytes(bytes[24..28].try_into().expect("4 bytes")) } else { 0 };
                 Ok(SocketAddress::V6 {
                     addr: bytes[8..24].try_into().expect("16 bytes"),
                     port: be16(2),

@@ -209,8 +209,8 @@
 //! ```
 
 use crate::abi_types::{Timespec, Utsname};
-use crate::net_types::MsgHdr;
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
+use crate::net_types::MsgHdr;
 use crate::user_ptr::{UserPtr, UserPtrMut};
 
 libos_macros::syscall_table! {
@@ -1239,10 +1239,7 @@ mod tests {
             value: UserPtrMut<u8>,
             optlen: UserPtrMut<u32>,
         ) -> Result<(), Errno> {
-            cx.record(
-                "getsockopt",
-                &[fd.into(), level.into(), name.into(), value.addr().into(), optlen.addr().into()],
-            );
+            cx.record("getsockopt", &[fd.into(), level.into(), name.into(), value.addr().into(), optlen.addr().into()]);
             Ok(())
         }
         fn accept4(

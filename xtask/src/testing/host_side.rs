@@ -220,7 +220,10 @@ fn echo(addr: SocketAddr, n: usize, bytes: usize) -> Result<(), String> {
         return Err(format!("{} of {n} connections failed; first: {e}", errors.len()));
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("    [host] echo: {n} x {bytes} bytes in {secs:.1} s ({:.1} MB/s each way)", (n * bytes) as f64 / secs / 1e6);
+    println!(
+        "    [host] echo: {n} x {bytes} bytes in {secs:.1} s ({:.1} MB/s each way)",
+        (n * bytes) as f64 / secs / 1e6
+    );
     Ok(())
 }
 

@@ -429,7 +429,12 @@ pub const SUITES: &[Suite] = &[
         target: Target::App(NET_TESTS_APP, KernelKind::Testing),
         min_cpus: 1,
         configs: NET_CONFIGS,
-        boots: &[BootSpec { cmdline: &["test"], cpu: None, timeout_secs: Some(300), expect: Expect::Protocol { expect_tests: true } }],
+        boots: &[BootSpec {
+            cmdline: &["test"],
+            cpu: None,
+            timeout_secs: Some(300),
+            expect: Expect::Protocol { expect_tests: true },
+        }],
     },
     Suite {
         name: FPU_TESTS_APP,

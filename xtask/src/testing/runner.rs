@@ -16,14 +16,14 @@ use libos_elf::Elf;
 use crate::build::{Flavor, Hooks, Layout};
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
+use crate::emulator::network::Network;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
 use crate::emulator::run_result::{self, Verdict};
-use crate::emulator::network::Network;
 use crate::emulator::{Emulator, Launch, Stream};
 use crate::install;
+use crate::testing::host_side::{self, HostSide};
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
-use crate::testing::host_side::{self, HostSide};
 use crate::testing::{disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.

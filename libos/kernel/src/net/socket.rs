@@ -923,7 +923,11 @@ impl Stack {
                     let (data, meta) = match s.peek() {
                         Ok(x) => x,
                         Err(_) => {
-                            return if e.shut_rd { Ok(Received { len: 0, full_len: 0, from: None }) } else { Err(Errno::EAGAIN) };
+                            return if e.shut_rd {
+                                Ok(Received { len: 0, full_len: 0, from: None })
+                            } else {
+                                Err(Errno::EAGAIN)
+                            };
                         }
                     };
                     // A connected UDP socket takes only its peer's datagrams.

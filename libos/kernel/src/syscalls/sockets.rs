@@ -56,7 +56,7 @@ fn nonblocking(f: &OpenFile, flags: i32) -> bool {
 /// a length over 128 or under 2 bytes, `EFAULT` for unreadable memory).
 fn read_address(addr: u64, len: u32) -> Result<SocketAddress, Errno> {
     let len = len as usize;
-    if len > SOCKADDR_STORAGE_SIZE || len < 2 {
+    if !(2..=SOCKADDR_STORAGE_SIZE).contains(&len) {
         return Err(Errno::EINVAL);
     }
     let mut bytes = [0u8; SOCKADDR_STORAGE_SIZE];
@@ -267,7 +267,13 @@ impl Sockets for Kernel {
         Self::accept4(cx, fd, addr, addrlen, 0)
     }
 
-    fn accept4(_cx: &mut Cx, fd: i32, addr: UserPtrMut<u8>, addrlen: UserPtrMut<u32>, flags: i32) -> Result<i32, Errno> {
+    fn accept4(
+        _cx: &mut Cx,
+        fd: i32,
+        addr: UserPtrMut<u8>,
+        addrlen: UserPtrMut<u32>,
+        flags: i32,
+    ) -> Result<i32, Errno> {
         if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -478,14 +484,27 @@ impl Sockets for Kernel {
             return Err(Errno::EINVAL);
         }
         let o = s.with(|st, id| st.options(id))?;
-        let tv = |ns: u64| Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 };
+        let tv =
+            |ns: u64| Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 };
         let mut bytes = [0u8; 16];
         let len = match (level, name) {
             (SOL_SOCKET, SO_TYPE | SO_PROTOCOL | SO_DOMAIN | SO_ERROR | SO_ACCEPTCONN)
             | (SOL_SOCKET, SO_REUSEADDR | SO_REUSEPORT | SO_KEEPALIVE | SO_RCVBUF | SO_SNDBUF) => {
                 let v: i32 = match name {
-                    SO_TYPE => if s.protocol() == Protocol::Tcp { SOCK_STREAM } else { SOCK_DGRAM },
-                    SO_PROTOCOL => if s.protocol() == Protocol::Tcp { IPPROTO_TCP } else { IPPROTO_UDP },
+                    SO_TYPE => {
+                        if s.protocol() == Protocol::Tcp {
+                            SOCK_STREAM
+                        } else {
+                            SOCK_DGRAM
+                        }
+                    }
+                    SO_PROTOCOL => {
+                        if s.protocol() == Protocol::Tcp {
+                            IPPROTO_TCP
+                        } else {
+                            IPPROTO_UDP
+                        }
+                    }
                     SO_DOMAIN => s.family() as i32,
                     SO_ERROR => s.with(|st, id| st.take_error(id))?.map_or(0, |e| e as i32),
                     SO_ACCEPTCONN => s.with(|st, id| st.is_listening(id))? as i32,
