@@ -72,17 +72,25 @@ fn bad_addresses_and_lengths_to_every_call() {
     let (good, n) = sockaddr([0, 0, 0, 0], 0);
     let mut unix = good;
     unix[0] = AF_UNIX as u8;
-    type In = unsafe fn(i32, *const u8, u32) -> Result<(), Errno>;
-    let calls: [(&str, In, fn() -> i32); 3] = [
-        // SAFETY (all three): the kernel checks the pointer.
-        ("bind", |fd, p, l| unsafe { sys::bind(fd, p, l) }, tcp),
-        ("connect", |fd, p, l| unsafe { sys::connect(fd, p, l) }, tcp),
-        ("sendto", |fd, p, l| unsafe { sys::sendto(fd, b"x".as_ptr(), 1, 0, p, l) }.map(|_| ()), udp),
-    ];
-    for (name, call, make) in calls {
-        let fd = make();
-        // SAFETY: bad pointers are the point; the kernel must refuse them.
+    /// One of the calls taking an address, with `p`/`l` as the address
+    /// argument (the kernel checks the pointer).
+    fn call(name: &str, fd: i32, p: *const u8, l: u32) -> Result<(), Errno> {
+        // SAFETY: bad pointers are the point: the kernel must refuse them
+        // without touching our memory other than through `p..p + l`.
         unsafe {
+            match name {
+                "bind" => sys::bind(fd, p, l),
+                "connect" => sys::connect(fd, p, l),
+                _ => sys::sendto(fd, b"x".as_ptr(), 1, 0, p, l).map(|_| ()),
+            }
+        }
+    }
+    type Maker = fn() -> i32;
+    let calls: [(&str, Maker); 3] = [("bind", tcp), ("connect", tcp), ("sendto", udp)];
+    for (name, make) in calls {
+        let fd = make();
+        let call = |fd, p, l| call(name, fd, p, l);
+        {
             // A null address to sendto is no address (Linux): an
             // unconnected socket has nowhere to send.
             let null = if name == "sendto" { Errno::EDESTADDRREQ } else { Errno::EFAULT };
