@@ -214,7 +214,9 @@ fn pack_files(layout: &Layout, app: Option<&str>, dir: &Path) -> Result<PathBuf>
     let archive = cpio::pack_dir(dir)?;
     let out = layout.image(app, Flavor::plain(false)).with_extension("files.cpio");
     std::fs::write(&out, &archive).with_context(|| format!("writing {}", out.display()))?;
-    eprintln!("xtask: --files {}: {} KiB archive {}", dir.display(), archive.len() >> 10, out.display());
+    // In bytes: a folder of a few small files makes an archive under 1 KiB,
+    // which "0 KiB" would misreport as empty.
+    eprintln!("xtask: --files {}: {} byte archive {}", dir.display(), archive.len(), out.display());
     Ok(out)
 }
 

@@ -19,6 +19,10 @@
 //! - `boot`: TSC ticks from the kernel's first instruction to here.
 //! - `scaling [iterations]`: `getpid` throughput with 1..N threads, each
 //!   pinned to its own CPU.
+//! - `files [iterations] [MiB]`: `bench_workload::files`: `open`+`fstat`+
+//!   `close` rounds, then a file of that size written and read in 4 KiB
+//!   and 1 MiB calls, in `/tmp` (a RAM file system; the image needs
+//!   `fs.ram=` above the size).
 #![no_std]
 #![no_main]
 
@@ -101,6 +105,19 @@ fn scaling(iterations: u64) {
     }
 }
 
+fn files(iterations: u64, mib: u64) -> i32 {
+    let mut buf = vec![0u8; 1 << 20];
+    let started = Instant::now();
+    let now = || started.elapsed().as_nanos() as u64;
+    match bench_workload::files::run(iterations, mib << 20, &mut buf, &now, &mut |op| println!("{op}")) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("bench: files: error {}", -e);
+            1
+        }
+    }
+}
+
 #[libos::main]
 fn main() -> i32 {
     let args: Vec<&str> = libos::env::args().collect();
@@ -109,8 +126,9 @@ fn main() -> i32 {
         Some("boot") | None => boot(),
         Some("syscalls") => syscalls(iterations),
         Some("scaling") => scaling(iterations),
+        Some("files") => return files(iterations, args.get(3).and_then(|a| a.parse().ok()).unwrap_or(64)),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?} (boot, syscalls, scaling)");
+            eprintln!("bench: unknown mode {other:?} (boot, syscalls, scaling, files)");
             return 2;
         }
     }

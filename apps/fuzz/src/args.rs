@@ -126,16 +126,8 @@ impl Fuzzer {
             // close, dup, dup2, dup3, fcntl: never close or replace fds 0-2
             // (the fuzzer reports on the console) and never copy fd 0 (a
             // read of the copy would wait for console input).
-            3 => {
-                if a[0] as u32 <= 2 {
-                    a[0] = 1000;
-                }
-            }
-            32 | 72 => {
-                if a[0] as u32 == 0 {
-                    a[0] = 1000;
-                }
-            }
+            3 if a[0] as u32 <= 2 => a[0] = 1000,
+            32 | 72 if a[0] as u32 == 0 => a[0] = 1000,
             33 | 292 => {
                 if a[0] as u32 == 0 {
                     a[0] = 1000;

@@ -114,8 +114,14 @@ pub const CONSOLE_CAPTURED: u64 = 31;
 /// default of 256 only), so a test can reach it quickly and often.
 pub const LOWER_THREAD_LIMIT: u64 = 32;
 
+/// `arg0` = a Linux signal number: the fault that ends this process must
+/// be one the kernel reports as that signal (`SIGBUS` past the end of a
+/// mapped file, not `SIGSEGV`), for the boot-time test harness to count
+/// the test as passed.
+pub const EXPECT_SIGNAL: u64 = 33;
+
 /// The highest operation number.
-pub const LAST_OPERATION: u64 = LOWER_THREAD_LIMIT;
+pub const LAST_OPERATION: u64 = EXPECT_SIGNAL;
 
 /// Whether operation `op` cannot break the app's memory safety: all but
 /// [`SET_RETURN_RIP`] (the call returns elsewhere), [`BENCH_FLOOR`]

@@ -120,6 +120,12 @@ errnos! {
     EHOSTUNREACH = 113, "No route to host";
     EALREADY = 114, "Operation already in progress";
     EINPROGRESS = 115, "Operation now in progress";
+    // Kernel-internal (Linux's `include/linux/errno.h`): a system call a
+    // signal interrupted returns one of these, and the return to ring 3
+    // turns it into `EINTR` or a restart of the call. An app never sees them.
+    ERESTARTSYS = 512, "Interrupted system call (restarted under SA_RESTART; kernel-internal)";
+    ERESTARTNOINTR = 513, "Interrupted system call (always restarted; kernel-internal)";
+    ERESTARTNOHAND = 514, "Interrupted system call (restarted if no handler runs; kernel-internal)";
 }
 
 impl Errno {

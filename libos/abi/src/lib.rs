@@ -28,6 +28,7 @@ pub mod image;
 pub mod net_types;
 pub mod nospec;
 pub mod run;
+pub mod signal;
 pub mod syscall_arg;
 pub mod syscalls;
 pub mod test;

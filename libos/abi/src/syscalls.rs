@@ -47,6 +47,7 @@
 //! use libos_abi::syscalls::*;
 //! use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 //! # use libos_abi::abi_types::{Timespec, Utsname};
+//! # use libos_abi::signal::{SigAction, StackT};
 //! # use libos_abi::fs_types::{Iovec, Stat, Statfs, Statx};
 //!
 //! /// What a handler works on: the calling thread's registers, its
@@ -99,6 +100,7 @@
 //! #   fn mprotect(_: &mut Caller, _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn munmap(_: &mut Caller, _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn brk(_: &mut Caller, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn msync(_: &mut Caller, _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
 //! # impl Sched for Kernel {
 //! #   fn sched_yield(_: &mut Caller) -> Result<(), Errno> { Ok(()) }
@@ -117,6 +119,17 @@
 //! #   fn gettid(_: &mut Caller) -> Result<i32, Errno> { Ok(1) }
 //! #   fn futex(_: &mut Caller, _: UserPtrMut<u32>, _: i32, _: u32, _: UserPtr<Timespec>, _: UserPtrMut<u32>, _: u32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn set_tid_address(_: &mut Caller, _: UserPtrMut<i32>) -> Result<i32, Errno> { Ok(1) }
+//! # }
+//! # impl Signals for Kernel {
+//! #   fn rt_sigaction(_: &mut Caller, _: i32, _: UserPtr<SigAction>, _: UserPtrMut<SigAction>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn rt_sigprocmask(_: &mut Caller, _: i32, _: UserPtr<u64>, _: UserPtrMut<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn rt_sigreturn(_: &mut Caller, _: libos_abi::dispatch::RewritesFrame) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
+//! #   fn kill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn rt_sigpending(_: &mut Caller, _: UserPtrMut<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn rt_sigsuspend(_: &mut Caller, _: UserPtr<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn sigaltstack(_: &mut Caller, _: UserPtr<StackT>, _: UserPtrMut<StackT>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn tkill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn tgkill(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
 //! # impl Info for Kernel {
 //! #   fn uname(_: &mut Caller, _: UserPtrMut<Utsname>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -138,6 +151,7 @@
 //! #   fn setsockopt(_: &mut Caller, _: i32, _: i32, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn getsockopt(_: &mut Caller, _: i32, _: i32, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn accept4(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! # }
 //! # impl Descriptors for Kernel {
 //! #   fn close(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn lseek(_: &mut Caller, _: i32, _: i64, _: i32) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
@@ -211,6 +225,7 @@
 use crate::abi_types::{Timespec, Utsname};
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
 use crate::net_types::MsgHdr;
+use crate::signal::{SigAction, StackT};
 use crate::user_ptr::{UserPtr, UserPtrMut};
 
 libos_macros::syscall_table! {
@@ -256,8 +271,11 @@ libos_macros::syscall_table! {
         /// page-aligned. Without a fixed flag `addr` is a hint the kernel may
         /// ignore. Errors: `EINVAL` for a zero `length`, an unaligned fixed
         /// `addr` or `offset`, unknown `prot` bits, or neither or both of
-        /// `MAP_PRIVATE` and `MAP_SHARED`; `EBADF` (a negative `fd`) or
-        /// `ENODEV` for a file mapping (there are no files); `EEXIST` when
+        /// `MAP_PRIVATE` and `MAP_SHARED`; for a file mapping, `EBADF` for a
+        /// descriptor that is not open, `EACCES` for one not open for reading
+        /// (or not for writing, with `MAP_SHARED` and `PROT_WRITE`), `ENODEV`
+        /// for a pipe, the console, a directory, a `/proc` file, or a
+        /// writable shared mapping (not supported); `EEXIST` when
         /// `MAP_FIXED_NOREPLACE` meets an existing mapping; `ENOMEM` when
         /// memory or address space runs out.
         ///
@@ -314,6 +332,14 @@ libos_macros::syscall_table! {
         /// instance).
         #[nr = 12]
         unsafe fn brk(addr: usize) -> usize;
+
+        /// Writes a mapped file's changed pages back (Linux's `msync`,
+        /// `flags` = `MS_ASYNC`, `MS_SYNC` (not both), `MS_INVALIDATE`).
+        ///
+        /// Errors: `EINVAL` for an unaligned `addr` or bad `flags`, `ENOMEM`
+        /// when part of the range is not mapped.
+        #[nr = 26]
+        fn msync(addr: usize, length: usize, flags: i32);
     }
 
     /// Scheduling: yielding the CPU, CPU affinity, the current CPU (Linux's
@@ -485,6 +511,104 @@ libos_macros::syscall_table! {
         /// after the call that is: it must stay memory the write cannot harm.
         #[nr = 218]
         unsafe fn set_tid_address(tidptr: UserPtrMut<i32>) -> i32;
+    }
+
+    /// Signals: actions, masks, the alternate stack, sending a signal to
+    /// the app itself, and the return from a handler (Linux's
+    /// `kernel/signal.c`, `arch/x86/kernel/signal.c`, `signal_64.c`). Actions
+    /// belong to the process, masks, pending sets and the alternate stack to
+    /// each thread. Types and flags: [`crate::signal`].
+    pub trait Signals {
+        /// Examines and changes the action of signal `sig`: when `oact` is
+        /// not null the old action is written there, then when `act` is not
+        /// null it becomes the action (`SA_*` flags not known are dropped, as
+        /// Linux does; on x86_64 a handler needs `SA_RESTORER`, or its
+        /// delivery ends the app with SIGSEGV). Setting `SIG_IGN` (or
+        /// `SIG_DFL` for a signal whose default is to ignore) discards the
+        /// signal where it is pending. Errors: `EINVAL` for a `sigsetsize`
+        /// other than 8, a signal outside `1..=64`, or an action for SIGKILL
+        /// or SIGSTOP; `EFAULT`.
+        ///
+        /// # Safety
+        ///
+        /// A handler runs asynchronously, on the stack the action says, and
+        /// returns through `sa_restorer`: both must be code that can.
+        #[nr = 13]
+        unsafe fn rt_sigaction(sig: i32, act: UserPtr<SigAction>, oact: UserPtrMut<SigAction>, sigsetsize: usize);
+
+        /// Examines and changes the calling thread's blocked signals: the
+        /// old mask is written to `oset` when not null, then `set` (when not
+        /// null) is added (`SIG_BLOCK`), removed (`SIG_UNBLOCK`) or becomes
+        /// the mask (`SIG_SETMASK`). SIGKILL and SIGSTOP are never blocked.
+        /// Errors: `EINVAL` for a `sigsetsize` other than 8 or an unknown
+        /// `how` (with a `set`); `EFAULT`.
+        #[nr = 14]
+        fn rt_sigprocmask(how: i32, set: UserPtr<u64>, oset: UserPtrMut<u64>, sigsetsize: usize);
+
+        /// Returns from a signal handler: restores the registers, the blocked
+        /// mask, the alternate stack and the extended state from the
+        /// `rt_sigframe` at RSP - 8 (the handler's `ret` popped its return
+        /// address), and returns the restored RAX. The frame is checked
+        /// first: a user CS and SS only, RFLAGS only in its arithmetic, DF,
+        /// TF, AC and RF bits, an extended-state area whose header and MXCSR
+        /// a CPU would accept; a frame that fails (or cannot be read) ends in
+        /// SIGSEGV, as on Linux.
+        ///
+        /// # Safety
+        ///
+        /// Replaces every register with the frame's.
+        #[nr = 15]
+        #[rewrites_frame]
+        unsafe fn rt_sigreturn() -> u64;
+
+        /// Sends signal `sig` to process `pid`. Only the app itself exists:
+        /// `pid` its pid, 0 (its process group) or minus its pid; `sig` 0
+        /// only checks. Errors: `EINVAL` for a signal outside `0..=64`;
+        /// `ESRCH` for any other pid (-1 included: there is no other process).
+        #[nr = 62]
+        fn kill(pid: i32, sig: i32);
+
+        /// Writes the signals pending for the calling thread (its own and
+        /// the process's) that it blocks to the `sigsetsize` bytes at `set`.
+        /// Errors: `EINVAL` for a `sigsetsize` above 8; `EFAULT`.
+        #[nr = 127]
+        fn rt_sigpending(set: UserPtrMut<u64>, sigsetsize: usize);
+
+        /// Replaces the calling thread's blocked mask with `*mask` (SIGKILL
+        /// and SIGSTOP never blocked) and waits until a signal runs a
+        /// handler or ends the app; the old mask comes back when the handler
+        /// returns. Always fails: `EINTR` after a handler ran. Errors:
+        /// `EINVAL` for a `sigsetsize` other than 8; `EFAULT`.
+        #[nr = 130]
+        fn rt_sigsuspend(mask: UserPtr<u64>, sigsetsize: usize);
+
+        /// Sets and gets the calling thread's alternate signal stack: the old
+        /// one is written to `old_ss` when not null (`SS_ONSTACK` while the
+        /// thread runs on it, `SS_DISABLE` when there is none), then `ss`
+        /// (when not null) is set: `SS_DISABLE` turns it off, else it is
+        /// `ss_sp..ss_sp + ss_size`, with `SS_AUTODISARM` optionally. Errors:
+        /// `EPERM` while running on the current one, `EINVAL` for other
+        /// flags, `ENOMEM` below `MINSIGSTKSZ` (2048); `EFAULT`.
+        ///
+        /// # Safety
+        ///
+        /// Handlers with `SA_ONSTACK` will write their frames there: it must
+        /// be memory nothing else uses.
+        #[nr = 131]
+        unsafe fn sigaltstack(ss: UserPtr<StackT>, old_ss: UserPtrMut<StackT>);
+
+        /// Sends signal `sig` to thread `tid` of the app (Linux's obsolete
+        /// `tkill`). Errors: `EINVAL` for a `tid` below 1 or a signal outside
+        /// `0..=64`; `ESRCH` when no thread of the app has that id.
+        #[nr = 200]
+        fn tkill(tid: i32, sig: i32);
+
+        /// Sends signal `sig` to thread `tid` of process `tgid`. Errors:
+        /// `EINVAL` for a `tgid` or `tid` below 1 or a signal outside
+        /// `0..=64`; `ESRCH` when `tgid` is not the app or no thread of it has
+        /// that id.
+        #[nr = 234]
+        fn tgkill(tgid: i32, tid: i32, sig: i32);
     }
 
     /// The system: its identity and random bytes (Linux's `kernel/sys.c`,
@@ -1033,6 +1157,11 @@ mod tests {
             cx.record("brk", &[addr as i128]);
             Ok(0x60_0000)
         }
+
+        fn msync(cx: &mut Recorder, addr: usize, length: usize, flags: i32) -> Result<(), Errno> {
+            cx.record("msync", &[addr as i128, length as i128, flags.into()]);
+            Ok(())
+        }
     }
 
     impl Sched for Mock {
@@ -1134,6 +1263,69 @@ mod tests {
         fn set_tid_address(cx: &mut Recorder, tidptr: UserPtrMut<i32>) -> Result<i32, Errno> {
             cx.record("set_tid_address", &[tidptr.addr().into()]);
             Ok(1)
+        }
+    }
+
+    impl Signals for Mock {
+        fn rt_sigaction(
+            cx: &mut Recorder,
+            sig: i32,
+            act: UserPtr<crate::signal::SigAction>,
+            oact: UserPtrMut<crate::signal::SigAction>,
+            sigsetsize: usize,
+        ) -> Result<(), Errno> {
+            cx.record("rt_sigaction", &[sig.into(), act.addr().into(), oact.addr().into(), sigsetsize as i128]);
+            Ok(())
+        }
+
+        fn rt_sigprocmask(
+            cx: &mut Recorder,
+            how: i32,
+            set: UserPtr<u64>,
+            oset: UserPtrMut<u64>,
+            sigsetsize: usize,
+        ) -> Result<(), Errno> {
+            cx.record("rt_sigprocmask", &[how.into(), set.addr().into(), oset.addr().into(), sigsetsize as i128]);
+            Ok(())
+        }
+
+        fn rt_sigreturn(cx: &mut Recorder, _frame: crate::dispatch::RewritesFrame) -> Result<u64, Errno> {
+            cx.record("rt_sigreturn", &[]);
+            Ok(0)
+        }
+
+        fn kill(cx: &mut Recorder, pid: i32, sig: i32) -> Result<(), Errno> {
+            cx.record("kill", &[pid.into(), sig.into()]);
+            Ok(())
+        }
+
+        fn rt_sigpending(cx: &mut Recorder, set: UserPtrMut<u64>, sigsetsize: usize) -> Result<(), Errno> {
+            cx.record("rt_sigpending", &[set.addr().into(), sigsetsize as i128]);
+            Ok(())
+        }
+
+        fn rt_sigsuspend(cx: &mut Recorder, mask: UserPtr<u64>, sigsetsize: usize) -> Result<(), Errno> {
+            cx.record("rt_sigsuspend", &[mask.addr().into(), sigsetsize as i128]);
+            Ok(())
+        }
+
+        fn sigaltstack(
+            cx: &mut Recorder,
+            ss: UserPtr<crate::signal::StackT>,
+            old_ss: UserPtrMut<crate::signal::StackT>,
+        ) -> Result<(), Errno> {
+            cx.record("sigaltstack", &[ss.addr().into(), old_ss.addr().into()]);
+            Ok(())
+        }
+
+        fn tkill(cx: &mut Recorder, tid: i32, sig: i32) -> Result<(), Errno> {
+            cx.record("tkill", &[tid.into(), sig.into()]);
+            Ok(())
+        }
+
+        fn tgkill(cx: &mut Recorder, tgid: i32, tid: i32, sig: i32) -> Result<(), Errno> {
+            cx.record("tgkill", &[tgid.into(), tid.into(), sig.into()]);
+            Ok(())
         }
     }
 
@@ -1375,7 +1567,7 @@ mod tests {
         // Only the call declared `#[rewrites_frame]` says so (and only where
         // the table has it).
         let has_debug = N == WITH_HOOKS_TABLE_LEN;
-        assert_eq!(cx.frame_rewritten, has_debug && nr == nr::LIBOS_DEBUG, "{nr}");
+        assert_eq!(cx.frame_rewritten, (has_debug && nr == nr::LIBOS_DEBUG) || nr == nr::RT_SIGRETURN, "{nr}");
         (ret, cx)
     }
 
@@ -1409,6 +1601,15 @@ mod tests {
             (nr::CLOCK_GETTIME, 228),
             (nr::EXIT_GROUP, 231),
             (nr::GETRANDOM, 318),
+            (nr::RT_SIGACTION, 13),
+            (nr::RT_SIGPROCMASK, 14),
+            (nr::RT_SIGRETURN, 15),
+            (nr::KILL, 62),
+            (nr::RT_SIGPENDING, 127),
+            (nr::SIGALTSTACK, 131),
+            (nr::RT_SIGSUSPEND, 130),
+            (nr::TKILL, 200),
+            (nr::TGKILL, 234),
             (nr::OPEN, 2),
             (nr::CLOSE, 3),
             (nr::FSTAT, 5),
@@ -1521,7 +1722,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        for nr in [7, 13, 59, 319, 440, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
+        for nr in [7, 135, 59, 319, 440, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
             let (ret, cx) = call_in(&WITH_HOOKS, nr, &REGS);
             assert_eq!(ret, -38, "{nr}");
             assert!(cx.calls.is_empty());
@@ -1570,7 +1771,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 20 + 32 + 15 + 1);
+        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1 + 15 + 1);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

@@ -33,6 +33,8 @@ pub mod multiboot;
 pub mod net_config;
 pub mod pci;
 pub mod phys_range;
+pub mod proc_text;
+pub mod signal;
 pub mod time;
 pub mod vm_regions;
 pub mod xstate;

@@ -38,11 +38,37 @@ impl Prot {
     }
 }
 
+/// A file mapped into a region (`mmap` of a file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MappedFile {
+    /// The file's device (`st_dev`).
+    pub dev: u64,
+    /// Its inode number.
+    pub ino: u64,
+    /// The address of the file's byte 0: the region's start minus its file
+    /// offset (wrapping). Kept so, a piece of a split region still knows its
+    /// offset ([`Region::file_offset`]).
+    pub origin: u64,
+    /// The address where the file's last page ends (`origin` plus its size
+    /// when mapped, rounded up to a page): a page at or above it lies wholly
+    /// past the end of the file, and touching it is `SIGBUS` as on Linux.
+    pub end: u64,
+    /// `MAP_SHARED`.
+    pub shared: bool,
+}
+
 /// What a region holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// A loaded segment of the app's ELF image (populated at load).
-    Image,
+    /// A loaded segment of the app's ELF image (populated at load);
+    /// `origin` is the address of the ELF file's byte 0 for it (the
+    /// segment's address minus its file offset).
+    Image {
+        /// As [`MappedFile::origin`].
+        origin: u64,
+    },
+    /// A mapped file.
+    File(MappedFile),
     /// The program break area (`brk`).
     Heap,
     /// Anonymous memory from `mmap`.
@@ -64,6 +90,17 @@ pub struct Region {
     pub prot: Prot,
     /// Kind.
     pub kind: Kind,
+}
+
+impl Region {
+    /// The file offset of the region's first byte, for an image segment or
+    /// a mapped file (0 otherwise).
+    pub fn file_offset(&self) -> u64 {
+        match self.kind {
+            Kind::Image { origin } | Kind::File(MappedFile { origin, .. }) => self.start.wrapping_sub(origin),
+            _ => 0,
+        }
+    }
 }
 
 /// Why an operation failed.
@@ -313,7 +350,7 @@ mod tests {
     #[test]
     fn insert_find_and_overlap() {
         let mut s = set();
-        s.insert(0x40_0000, 3 * P, Prot::READ, Kind::Image).unwrap();
+        s.insert(0x40_0000, 3 * P, Prot::READ, Kind::Image { origin: 0x40_0000 }).unwrap();
         assert_eq!(s.insert(0x40_1000, P, Prot::RW, Kind::Anonymous), Err(RegionError::Exists));
         assert_eq!(s.insert(0x40_0001, P, Prot::RW, Kind::Anonymous), Err(RegionError::Invalid));
         assert_eq!(s.insert(0, P, Prot::RW, Kind::Anonymous), Err(RegionError::Invalid));
@@ -339,6 +376,24 @@ mod tests {
         let left: Vec<(u64, u64)> = s.iter().map(|r| (r.start, r.end)).collect();
         assert_eq!(left, [(0x10_0000, 0x10_1000), (0x10_9000, 0x10_a000)]);
         assert!(s.remove(0x50_0000, P).unwrap().is_empty());
+    }
+
+    #[test]
+    fn split_file_pieces_keep_their_file_offsets() {
+        let mut s = set();
+        // 4 pages of a file mapped from offset 2 pages.
+        let file = MappedFile { dev: 1, ino: 7, origin: 0x10_0000 - 2 * P, end: 0x10_0000 + 3 * P, shared: false };
+        s.insert(0x10_0000, 4 * P, Prot::READ, Kind::File(file)).unwrap();
+        assert_eq!(s.find(0x10_0000).unwrap().file_offset(), 2 * P);
+        s.protect(0x10_1000, P, Prot::RW).unwrap();
+        let offsets: Vec<(u64, u64)> = s.iter().map(|r| (r.start, r.file_offset())).collect();
+        assert_eq!(offsets, [(0x10_0000, 2 * P), (0x10_1000, 3 * P), (0x10_2000, 4 * P)]);
+        s.remove(0x10_2000, P).unwrap();
+        assert_eq!(s.find(0x10_3000).unwrap().file_offset(), 5 * P);
+        assert_eq!(s.find(0x10_3000).unwrap().kind, Kind::File(file));
+        // Anonymous memory has offset 0.
+        s.insert(0x20_0000, P, Prot::RW, Kind::Anonymous).unwrap();
+        assert_eq!(s.find(0x20_0000).unwrap().file_offset(), 0);
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod process;
 mod random;
 mod run_record;
 mod sched;
+mod signal;
 mod smp;
 mod sync;
 mod syscalls;

@@ -150,6 +150,36 @@ pub enum Line {
     Scaling(ScalingTiming),
     /// `kernel release=...`: the Linux guest's `uname -r`.
     Kernel(String),
+    /// `files ...`: a figure of the file workload.
+    Files(FileTiming),
+}
+
+/// A `[bench] files` line (`bench_workload::line::FileOp`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileTiming {
+    /// `open_fstat_close`, `write` or `read`.
+    pub op: String,
+    /// Bytes per call (0 for `open_fstat_close`).
+    pub chunk: u64,
+    /// Rounds or bytes.
+    pub count: u64,
+    /// TSC ticks.
+    pub tsc: u64,
+    /// Nanoseconds.
+    pub ns: u64,
+}
+
+/// The `[bench] files` lines of a run (at least one, or an error).
+pub fn files_run(serial: &str) -> Result<Vec<FileTiming>> {
+    let all: Vec<FileTiming> = parse_all(serial)?
+        .into_iter()
+        .filter_map(|l| match l {
+            Line::Files(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    ensure!(!all.is_empty(), "no `[bench] files` line in the output");
+    Ok(all)
 }
 
 /// The `key=value` words of a line after its kind.
@@ -231,6 +261,17 @@ fn parse_body(body: &str) -> Result<Line> {
             })
         }
         "kernel" => Line::Kernel(f.text("release")?.to_string()),
+        "files" => {
+            let count = f.number("count")?;
+            ensure!(count > 0, "a count of 0 in `{body}`");
+            Line::Files(FileTiming {
+                op: f.text("op")?.to_string(),
+                chunk: f.number("chunk")?,
+                count,
+                tsc: f.number("tsc")?,
+                ns: f.number("ns")?,
+            })
+        }
         other => bail!("unknown kind `{other}`"),
     })
 }

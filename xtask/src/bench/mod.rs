@@ -33,6 +33,9 @@
 //!   soft-float (instructions and ratio), and a futex ping-pong's round
 //!   trip with the eager FPU/SIMD state switch (instructions, emulated
 //!   cycles, the state's size), in the notes.
+//! - **Files** ([`files`]): `open`+`fstat`+`close` and a file written
+//!   and read in 4 KiB and 1 MiB calls in `/tmp`, instructions per call
+//!   under `-icount` and MiB/s under plain TCG, beside the Linux guest's.
 //! - **Linux beside us** ([`linux`]): Debian's cloud kernel, booted in the
 //!   same run on the same QEMU machine, with an `/init` that runs the bench
 //!   app's loops (the same source, built for `x86_64-unknown-linux-musl`);
@@ -50,6 +53,7 @@
 
 mod breakdown;
 mod env;
+mod files;
 mod float;
 mod lines;
 mod linux;
@@ -149,11 +153,13 @@ pub enum Part {
     Scaling,
     /// The per-phase breakdown of a round trip.
     Breakdown,
+    /// The file workload (ours; the Linux guest's with [`Part::Linux`]).
+    Files,
 }
 
 impl Part {
     /// Every part, in `--only`'s spelling.
-    pub const ALL: [(&'static str, Part); 8] = [
+    pub const ALL: [(&'static str, Part); 9] = [
         ("syscalls", Part::Syscalls),
         ("bochs", Part::Bochs),
         ("tcg", Part::Tcg),
@@ -162,6 +168,7 @@ impl Part {
         ("memory", Part::Memory),
         ("scaling", Part::Scaling),
         ("breakdown", Part::Breakdown),
+        ("files", Part::Files),
     ];
 
     /// `--only`'s parser.
@@ -744,6 +751,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
         targets: Vec::new(),
         notes,
         linux: None,
+        files: Vec::new(),
         breakdown: Vec::new(),
         figures: Vec::new(),
     };
@@ -769,6 +777,9 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
     }
     if plan.runs(Part::Scaling) {
         bench.scaling(&mut report)?;
+    }
+    if plan.runs(Part::Files) {
+        report.files = bench.files()?;
     }
     if plan.runs(Part::Breakdown) {
         report.breakdown = breakdown::run(&bench)?;

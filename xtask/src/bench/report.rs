@@ -310,6 +310,10 @@ pub struct Report {
     /// run; the notes say why).
     #[serde(default)]
     pub linux: Option<crate::bench::linux::LinuxReport>,
+    /// The file workload under our kernel (empty when not run; the Linux
+    /// guest's are in `linux`).
+    #[serde(default)]
+    pub files: Vec<crate::bench::files::FileFigure>,
     /// Where one round trip's instructions go (`--breakdown`; empty when
     /// not run).
     #[serde(default)]
@@ -570,6 +574,7 @@ pub(crate) mod tests {
             targets: Vec::new(),
             notes: vec!["nothing skipped".into()],
             linux: None,
+            files: Vec::new(),
             breakdown: Vec::new(),
             figures: Vec::new(),
         };

@@ -125,6 +125,7 @@ pub fn render(report: &Report) -> String {
     boot(&mut out, report);
     size(&mut out, report);
     scaling(&mut out, report);
+    files(&mut out, report);
     if !report.breakdown.is_empty() {
         out.push_str(&crate::bench::breakdown::render(&report.breakdown));
     }
@@ -324,6 +325,38 @@ fn scaling(out: &mut String, report: &Report) {
             with_spread(&f.throughput, 0),
             format!("{:.2}", f.ratio),
             format!("{:.1}", crate::bench::targets::SCALING_MIN_EFFICIENCY * f64::from(f.threads)),
+        ]);
+    }
+    out.push_str(&table.render());
+}
+
+/// The file workload, ours beside Linux's (when the guest ran).
+fn files(out: &mut String, report: &Report) {
+    if report.files.is_empty() {
+        return;
+    }
+    let linux = report.linux.as_ref().map(|l| l.files.as_slice()).unwrap_or_default();
+    let bytes = report.files.iter().find(|f| f.chunk > 0).map_or(0, |f| f.count);
+    section(
+        out,
+        &format!(
+            "Files: /tmp (RAM), a {} MiB file; instructions per call under -icount, throughput under plain TCG (one run)",
+            bytes >> 20
+        ),
+    );
+    let mut table =
+        Table::new(&["workload", "libos [instr/call]", "Linux [instr/call]", "libos [MiB/s]", "Linux [MiB/s]"], 1);
+    for f in &report.files {
+        let theirs = linux.iter().find(|l| l.op == f.op && l.chunk == f.chunk);
+        let rate = |x: &crate::bench::files::FileFigure| {
+            if x.chunk == 0 { format!("({} ns/round)", number(x.tcg_ns, 0)) } else { number(x.tcg_mib_per_s, 1) }
+        };
+        table.row(vec![
+            f.describe(),
+            number(f.instructions, 0),
+            theirs.map_or("-".to_string(), |l| number(l.instructions, 0)),
+            rate(f),
+            theirs.map_or("-".to_string(), rate),
         ]);
     }
     out.push_str(&table.render());

@@ -15,6 +15,8 @@
 //!   instructions?), the entry configuration (`pti`, `pcid` in
 //!   `/proc/cpuinfo`), then round trips of an unknown syscall (-ENOSYS) and
 //!   of `getpid`, timed with the TSC and `CLOCK_MONOTONIC`.
+//! - `files [iterations] [MiB]`: `bench_workload::files`, in `/tmp` (made
+//!   in the initramfs, a RAM file system), as the bench app's mode.
 //!
 //! Its console is the kernel's: before running init, Linux opens
 //! `/dev/console` as fds 0-2 (`init/main.c`, `console_on_rootfs`), from its
@@ -44,7 +46,7 @@ type Workload = (&'static str, fn(u64) -> Result<(), String>);
 /// Every mode. A new workload is a function and a line here (and the
 /// matching function and line in `WORKLOADS` of
 /// `xtask/src/bench/linux/mod.rs`).
-const WORKLOADS: &[Workload] = &[("syscalls", syscalls)];
+const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files)];
 
 /// The count when the command line gives none.
 const DEFAULT_ITERATIONS: u64 = 100_000;
@@ -96,6 +98,18 @@ fn syscalls(iterations: u64) -> Result<(), String> {
         println!("{}", Syscall { path, iterations, tsc, ns });
     }
     Ok(())
+}
+
+/// `files`: the same measurements as the bench app's mode of that name;
+/// the size in MiB is the third argument (64 without one).
+fn files(iterations: u64) -> Result<(), String> {
+    let mib: u64 = std::env::args().nth(3).and_then(|a| a.parse().ok()).unwrap_or(64);
+    std::fs::create_dir_all("/tmp").map_err(|e| format!("creating /tmp: {e}"))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let started = Instant::now();
+    let now = || u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    bench_workload::files::run(iterations, mib << 20, &mut buf, &now, &mut |op| println!("{op}"))
+        .map_err(|e| format!("error {}", std::io::Error::from_raw_os_error(-e as i32)))
 }
 
 /// KPTI and PCID as this kernel runs them: the `pti` flag of

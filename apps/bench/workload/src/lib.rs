@@ -16,6 +16,7 @@
 //! included). [`check`] proves that ratio on the spot in every run.
 #![no_std]
 
+pub mod files;
 pub mod line;
 
 use core::arch::asm;
@@ -128,5 +129,20 @@ mod tests {
         // and returns (a crash or a hang would fail the test).
         assert!(measure(UNKNOWN_SYSCALL, 100) > 0);
         assert!(measure(GETPID, 100) > 0);
+    }
+
+    #[test]
+    fn the_file_workload_runs_on_the_host_linux() {
+        extern crate std;
+        use std::vec::Vec;
+        let mut buf = std::vec![0u8; 1 << 20];
+        let started = std::time::Instant::now();
+        let now = || started.elapsed().as_nanos() as u64;
+        let mut lines = Vec::new();
+        files::run(100, 2 << 20, &mut buf, &now, &mut |op| lines.push(std::format!("{op}"))).unwrap();
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(lines[0].starts_with("[bench] files op=open_fstat_close chunk=0 count=100 tsc="), "{lines:?}");
+        assert!(lines[4].starts_with("[bench] files op=read chunk=1048576 count=2097152 "), "{lines:?}");
+        assert_eq!(files::open_fstat_close(b"/nonexistent/bench\0", 1), Err(-2), "ENOENT");
     }
 }

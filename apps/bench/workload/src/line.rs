@@ -79,3 +79,29 @@ impl fmt::Display for Kernel<'_> {
         write!(f, "{PREFIX}kernel release={}", self.release)
     }
 }
+
+/// `[bench] files ...`: one figure of the file workload
+/// ([`crate::files::run`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileOp<'a> {
+    /// `open_fstat_close`, `write` or `read`.
+    pub op: &'a str,
+    /// Bytes per call (0 for `open_fstat_close`).
+    pub chunk: u64,
+    /// Rounds (`open_fstat_close`) or bytes moved.
+    pub count: u64,
+    /// TSC ticks they took.
+    pub tsc: u64,
+    /// Nanoseconds they took.
+    pub ns: u64,
+}
+
+impl fmt::Display for FileOp<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{PREFIX}files op={} chunk={} count={} tsc={} ns={}",
+            self.op, self.chunk, self.count, self.tsc, self.ns
+        )
+    }
+}

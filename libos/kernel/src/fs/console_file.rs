@@ -23,14 +23,16 @@ pub struct Console;
 
 impl FileObject for Console {
     /// Waits for at least one byte (COM1's receive interrupt wakes the
-    /// reader), then returns what is there; `EINTR` when the app is ending.
+    /// reader), then returns what is there; `-ERESTARTSYS` when a signal is
+    /// pending or the app is ending (Linux's `n_tty_read`: `EINTR`, or a
+    /// restart under `SA_RESTART`).
     fn read(&self, _pos: &mut u64, buf: &mut [u8], _flags: i32) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);
         }
         loop {
             if console::input::wait_for_input()? == WaitResult::Interrupted {
-                return Err(Errno::EINTR);
+                return Err(Errno::ERESTARTSYS);
             }
             // Another reader may have taken the bytes first.
             let n = console::input::take(buf);

@@ -160,12 +160,14 @@ impl OpenFile {
         self.flags.store((old & !SETFL_MASK) | (flags & SETFL_MASK), Ordering::Relaxed);
     }
 
-    fn readable(&self) -> bool {
+    /// Whether it was opened for reading.
+    pub fn readable(&self) -> bool {
         let f = self.flags();
         f & O_PATH == 0 && matches!(f & O_ACCMODE, O_RDONLY | O_RDWR)
     }
 
-    fn writable(&self) -> bool {
+    /// Whether it was opened for writing.
+    pub fn writable(&self) -> bool {
         let f = self.flags();
         f & O_PATH == 0 && matches!(f & O_ACCMODE, O_WRONLY | O_RDWR)
     }

@@ -22,6 +22,7 @@ pub mod fd_table;
 pub mod file;
 pub mod inode_file;
 pub mod pipe;
+pub mod procfs;
 pub mod user_path;
 pub mod wait;
 
@@ -79,6 +80,8 @@ impl Clock for WallClock {
 const DEV_ROOT: u64 = 1;
 const DEV_TMP: u64 = 2;
 const DEV_DISK: u64 = 254 << 8;
+/// `/proc`'s (anonymous, as Linux's).
+const DEV_PROC: u64 = 3;
 
 /// More mounts than [`init`] ever makes.
 const MAX_MOUNTS: usize = 8;
@@ -107,8 +110,8 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
     let root = match archive.map(|a| RamFs::from_cpio(a, limit, clock.clone())) {
         Some(Ok(fs)) => {
             lines.push(format!(
-                "/        ramfs over the {} KiB boot archive, limit {} KiB",
-                archive.map_or(0, |a| a.len()) >> 10,
+                "/        ramfs over the {}-byte boot archive, limit {} KiB",
+                archive.map_or(0, |a| a.len()),
                 limit >> 10
             ));
             fs
@@ -126,6 +129,10 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
     match RamFs::new(limit, clock.clone()).and_then(|tmp| mount_at(&mut table, b"/tmp", Box::new(tmp), DEV_TMP)) {
         Ok(()) => lines.push(format!("/tmp     ramfs, limit {} KiB", limit >> 10)),
         Err(e) => lines.push(format!("/tmp     not mounted: {e:?}")),
+    }
+    match mount_proc(&mut table, &*clock) {
+        Ok(()) => lines.push("/proc    procfs (self, <pid>/exe, maps, status, cpuinfo, meminfo), read-only".into()),
+        Err(e) => lines.push(format!("/proc    not mounted: {e:?}")),
     }
     if let Some(path) = disk_at {
         match crate::drivers::block::first() {
@@ -153,8 +160,17 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
     Mounted { lines }
 }
 
-/// Mounts `fs` at the absolute `path`, making the directory if missing.
-fn mount_at(table: &mut Mounts, path: &[u8], fs: Box<dyn FileSystem>, dev: u64) -> Result<(), Errno> {
+/// Mounts `/proc` read-only (see [`procfs`]).
+fn mount_proc(table: &mut Mounts, clock: &dyn Clock) -> Result<(), Errno> {
+    let at = mount_point(table, b"/proc")?;
+    let fs = Box::new(procfs::ProcFs::new(clock.now()));
+    let id = table.mount(at, FsMutex(Mutex::new(fs)), true, DEV_PROC)?;
+    procfs::set_mount(id);
+    Ok(())
+}
+
+/// The directory at the absolute `path`, made if missing.
+fn mount_point(table: &mut Mounts, path: &[u8]) -> Result<Location, Errno> {
     let root = table.root();
     let parent = Lookup::new(table, root).parent(root, path)?;
     let Last::Name(name) = parent.last else { return Err(Errno::EBUSY) };
@@ -164,7 +180,12 @@ fn mount_at(table: &mut Mounts, path: &[u8], fs: Box<dyn FileSystem>, dev: u64) 
         Err(Errno::ENOENT) => table.with(dir.mount, |fs| fs.mkdir(dir.ino, &name, 0o755, 0, 0))?,
         Err(e) => return Err(e),
     };
-    let at = table.enter(Location { mount: dir.mount, ino });
+    Ok(table.enter(Location { mount: dir.mount, ino }))
+}
+
+/// Mounts `fs` at the absolute `path`, making the directory if missing.
+fn mount_at(table: &mut Mounts, path: &[u8], fs: Box<dyn FileSystem>, dev: u64) -> Result<(), Errno> {
+    let at = mount_point(table, path)?;
     table.mount(at, FsMutex(Mutex::new(fs)), false, dev)?;
     Ok(())
 }

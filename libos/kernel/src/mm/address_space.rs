@@ -20,15 +20,12 @@
 //! touch (demand paging), except the ELF image, which the loader fills.
 
 use alloc::sync::Arc;
-#[cfg(feature = "hooks")]
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use entry_asm::layout::{PAGE_SIZE, USER_END, USER_MIN};
 use libos_abi::errno::Errno;
-#[cfg(feature = "hooks")]
-use libos_kcore::vm_regions::Region;
-use libos_kcore::vm_regions::{Kind, Prot, RegionError, RegionSet, brk_ends, page_len, page_range};
+use libos_kcore::vm_regions::{Kind, MappedFile, Prot, Region, RegionError, RegionSet, brk_ends, page_len, page_range};
 use x86_64::PhysAddr;
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags};
@@ -95,6 +92,9 @@ pub enum FaultError {
     Protection,
     /// No memory left (or the app's limit reached).
     OutOfMemory,
+    /// A page of a mapped file wholly past the file's end (Linux's
+    /// `SIGBUS`, `VM_FAULT_SIGBUS` in `mm/filemap.c`).
+    PastEndOfFile,
 }
 
 /// Marks a leaf that is not present but keeps its frame: a page of a
@@ -280,6 +280,13 @@ impl AddressSpace {
             return Err(FaultError::Protection);
         }
         let page = addr & !(PAGE_SIZE - 1);
+        // A mapped file's pages were filled when it was mapped; only those
+        // past the end of the file were left out.
+        if let Kind::File(file) = region.kind
+            && page >= file.end
+        {
+            return Err(FaultError::PastEndOfFile);
+        }
         // SAFETY: under the inner lock; the entry is only read and its flags
         // set to the region's protection, keeping its frame.
         if let Some(entry) = unsafe { page_walk::leaf_entry(self.user_root(), page) }
@@ -398,6 +405,95 @@ impl AddressSpace {
     /// replacing what is there; `noreplace`: exactly at `hint`, failing if
     /// anything is there.
     pub fn mmap(&self, hint: u64, len: u64, prot: Prot, fixed: bool, noreplace: bool) -> Result<u64, Errno> {
+        self.map_region(hint, len, prot, fixed, noreplace, |_| Kind::Anonymous, Vec::new())
+    }
+
+    /// Linux's `mmap` of a file (placement as [`AddressSpace::mmap`]): the
+    /// region's pages are `frames`, which the caller filled with the file's
+    /// pages from `file_offset` (whole pages; zeros past the end of the
+    /// file), one for each page of the file the region covers, from its
+    /// start; the region's pages past them lie wholly past the end of the
+    /// file (`file_size`), and touching them is `SIGBUS`
+    /// ([`FaultError::PastEndOfFile`]). The frames are this address
+    /// space's from now on: mapped, or freed if the call fails.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mmap_file(
+        &self,
+        hint: u64,
+        len: u64,
+        prot: Prot,
+        fixed: bool,
+        noreplace: bool,
+        (dev, ino, shared): (u64, u64, bool),
+        file_offset: u64,
+        file_size: u64,
+        frames: Vec<u64>,
+    ) -> Result<u64, Errno> {
+        let kind = |at: u64| {
+            let origin = at.wrapping_sub(file_offset);
+            let end = origin.wrapping_add(file_size.next_multiple_of(PAGE_SIZE));
+            Kind::File(MappedFile { dev, ino, origin, end, shared })
+        };
+        self.map_region(hint, len, prot, fixed, noreplace, kind, frames)
+    }
+
+    /// Places and adds a region of `len` bytes whose kind `kind` gives
+    /// from its address, and maps `frames` at its first pages (for a file;
+    /// none for anonymous memory, which is populated on first touch).
+    /// Frees the frames it does not map.
+    #[allow(clippy::too_many_arguments)]
+    fn map_region(
+        &self,
+        hint: u64,
+        len: u64,
+        prot: Prot,
+        fixed: bool,
+        noreplace: bool,
+        kind: impl FnOnce(u64) -> Kind,
+        frames: Vec<u64>,
+    ) -> Result<u64, Errno> {
+        let free_all = |frames: &[u64]| frames.iter().for_each(|&f| frame::free(f));
+        let placed = self.place_and_insert(hint, len, prot, fixed, noreplace, kind, frames.len() as u64);
+        let (at, mut inner) = match placed {
+            Ok(p) => p,
+            Err(e) => {
+                free_all(&frames);
+                return Err(e);
+            }
+        };
+        for (i, &f) in frames.iter().enumerate() {
+            if self.map_page(at + i as u64 * PAGE_SIZE, f, prot).is_err() {
+                // Out of page-table memory: undo. The pages mapped so far
+                // go with the range; the rest are freed here.
+                free_all(&frames[i..]);
+                inner.resident += i as u64;
+                let _ = inner.regions.remove(at, page_len(len).unwrap_or(0));
+                drop(inner);
+                let _ = self.unmap_range(at, at + page_len(len).unwrap_or(0));
+                return Err(Errno::ENOMEM);
+            }
+        }
+        inner.resident += frames.len() as u64;
+        Ok(at)
+    }
+
+    /// The placement and bookkeeping half of [`AddressSpace::map_region`]:
+    /// returns the region's address with the inner lock still held (and
+    /// the memory-call lock released: the region is in place, and the
+    /// pages the caller maps in it now are as a fault would map them).
+    /// `resident` pages are about to be added: `ENOMEM` past the app's
+    /// limit.
+    #[allow(clippy::too_many_arguments)]
+    fn place_and_insert(
+        &self,
+        hint: u64,
+        len: u64,
+        prot: Prot,
+        fixed: bool,
+        noreplace: bool,
+        kind: impl FnOnce(u64) -> Kind,
+        resident: u64,
+    ) -> Result<(u64, crate::sync::SpinLockGuard<'_, Inner>), Errno> {
         if len == 0 || !prot.is_valid() {
             return Err(Errno::EINVAL);
         }
@@ -408,6 +504,9 @@ impl AddressSpace {
         let _calls = self.lock_calls()?;
         self.check_growth()?;
         let mut inner = self.lock_inner();
+        if inner.resident + resident > MAX_RESIDENT_PAGES {
+            return Err(Errno::ENOMEM);
+        }
         let at = if fixed || noreplace {
             if !hint.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
@@ -429,8 +528,31 @@ impl AddressSpace {
         } else {
             inner.regions.place(hint, len, mmap_ceiling(&inner)).ok_or(Errno::ENOMEM)?
         };
-        inner.regions.insert(at, len, prot, Kind::Anonymous).map_err(region_errno)?;
-        Ok(at)
+        inner.regions.insert(at, len, prot, kind(at)).map_err(region_errno)?;
+        Ok((at, inner))
+    }
+
+    /// Linux's `msync`: `MS_ASYNC`, `MS_SYNC` (not both), `MS_INVALIDATE`
+    /// (`EINVAL` otherwise, or for an unaligned `addr`); `ENOMEM` when part
+    /// of the range is not mapped. Mapped files here are private copies or
+    /// read-only shared ones, so there is never anything to write back.
+    pub fn msync(&self, addr: u64, len: u64, flags: i32) -> Result<(), Errno> {
+        const MS_ASYNC: i32 = 1;
+        const MS_INVALIDATE: i32 = 2;
+        const MS_SYNC: i32 = 4;
+        if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+            || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+            || !addr.is_multiple_of(PAGE_SIZE)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let (start, end) = page_range(addr, len).ok_or(Errno::ENOMEM)?;
+        let inner = self.lock_inner();
+        let mut at = start;
+        while at < end {
+            at = inner.regions.find(at).ok_or(Errno::ENOMEM)?.end;
+        }
+        Ok(())
     }
 
     /// Linux's `munmap`. Removal always succeeds for a valid range, however
@@ -470,6 +592,19 @@ impl AddressSpace {
         let (start, end) = page_range(addr, len).ok_or(Errno::ENOMEM)?;
         let _calls = self.lock_calls()?;
         self.check_growth()?;
+        if prot.contains(Prot::WRITE) {
+            // A shared file mapping is a read-only copy here (see
+            // `syscalls/memory.rs`): never made writable. Linux answers
+            // EACCES for a file opened read-only.
+            let inner = self.lock_inner();
+            let mut at = start;
+            while let Some(r) = inner.regions.find(at).filter(|_| at < end) {
+                if matches!(r.kind, Kind::File(MappedFile { shared: true, .. })) {
+                    return Err(Errno::EACCES);
+                }
+                at = r.end;
+            }
+        }
         self.lock_inner().regions.protect(start, end - start, prot).map_err(|e| match e {
             RegionError::NotMapped | RegionError::Invalid => Errno::ENOMEM,
             other => region_errno(other),
@@ -548,14 +683,12 @@ impl AddressSpace {
         }
     }
 
-    /// The regions (a copy, for the test hooks).
-    #[cfg(feature = "hooks")]
+    /// The regions (a copy: `/proc/self/maps`, the test hooks).
     pub fn regions(&self) -> Vec<Region> {
         self.lock_inner().regions.iter().copied().collect()
     }
 
-    /// Pages resident now (read by the test hooks).
-    #[cfg(feature = "hooks")]
+    /// Pages resident now (`/proc/self/status`, the test hooks).
     pub fn resident_pages(&self) -> u64 {
         self.lock_inner().resident
     }

@@ -70,12 +70,13 @@ fn write_config_files(setup: &stack::Ipv4Setup) -> Result<(), libos_abi::errno::
     Ok(())
 }
 
-/// Where `SIGPIPE` will be raised: a write to a connection that can no
+/// Where `SIGPIPE` is to be raised: a write to a connection that can no
 /// longer send returns `EPIPE`, and Linux also sends the thread `SIGPIPE`
-/// unless the call had `MSG_NOSIGNAL`. This kernel has no signals yet, so
+/// (`sk_stream_error`) unless the call had `MSG_NOSIGNAL`. Not done yet:
 /// every call behaves as with `MSG_NOSIGNAL` (the app sees `EPIPE` and
-/// lives). When signals land, raise `SIGPIPE` here when `flags` lacks
-/// `MSG_NOSIGNAL`.
+/// lives). Signals exist now (`crate::signal::send_to_thread` with
+/// `SIGPIPE`, `si_code` `SI_KERNEL`); raising it here when `flags` lacks
+/// `MSG_NOSIGNAL` is the remaining step, with a test.
 pub fn sigpipe(flags: i32) {
     let _ = flags;
 }

@@ -57,6 +57,8 @@ struct FaultExpectation {
     thread: Option<(u32, ThreadName)>,
     /// `EXPECT_EXIT_CODE`: the code the app must end with instead.
     exit_code: Option<i32>,
+    /// `EXPECT_SIGNAL`: the signal the fault must be reported as.
+    signal: Option<u8>,
 }
 
 /// Whether a test that ended with `status` met `expect` (and, for a fault,
@@ -79,6 +81,13 @@ fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, expected: FaultE
     {
         let mut why = Reason::new();
         let _ = write!(why, "fault error code {:#x}, expected (code & {mask:#x}) == {value:#x}", k.error_code);
+        return Verdict::Failed(why);
+    }
+    if let (ExitStatus::Killed(k), Some(signo)) = (status, expected.signal)
+        && k.signo != signo
+    {
+        let mut why = Reason::new();
+        let _ = write!(why, "killed by {}, expected {}", super::signal::name(k.signo), super::signal::name(signo));
         return Verdict::Failed(why);
     }
     if let (ExitStatus::Killed(k), Some((tid, name))) = (status, expected.thread)
@@ -134,6 +143,7 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
                     error_code: process.expected_error_code(),
                     thread: process.expected_faulting_thread(),
                     exit_code: process.expected_exit_code(),
+                    signal: process.expected_signal(),
                 };
                 drop(process);
                 verdict(test.expect, status, expected)

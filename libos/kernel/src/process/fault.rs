@@ -1,10 +1,13 @@
-//! What happens when an app faults: the kernel ends it with a report.
+//! What happens when a fault or a signal ends an app: the kernel ends it
+//! with a report.
 //!
-//! There are no signal handlers: a CPU exception raised by ring 3 that the
-//! kernel cannot resolve (demand paging resolves the rest) ends the whole
-//! app, like an unhandled signal ends a Linux process, with a one-paragraph
-//! report naming the app, the thread, what happened, where, and the
-//! registers.
+//! A CPU exception raised by ring 3 that the kernel cannot resolve (demand
+//! paging resolves the rest) and that no signal handler takes
+//! (`crate::signal::fault`), a signal whose default action ends the
+//! process, or a signal frame the kernel cannot write or read back, ends
+//! the whole app, like an unhandled signal ends a Linux process, with a
+//! one-paragraph report naming the app, the thread, what happened, where,
+//! and the registers.
 
 use entry_asm::hw::vector;
 use entry_asm::layout::{USER_END, USER_MIN};
@@ -17,6 +20,9 @@ use crate::arch::x86_64::exceptions::{description, mnemonic, page_fault_reasons}
 use crate::console;
 use crate::mm::address_space::FaultError;
 use crate::sched;
+use crate::signal::frame::{RestoreError, SetupError};
+use libos_abi::signal::{si_code, sig};
+use libos_kcore::signal::PendingInfo;
 
 /// The signal Linux would send for an exception vector.
 pub const fn signal_for(v: u8) -> u8 {
@@ -37,6 +43,24 @@ pub enum Cause {
         vector: u8,
         /// For page faults: why the kernel could not resolve it.
         page_fault: Option<FaultError>,
+    },
+    /// A signal whose action is the default one, which ends the process.
+    Signal {
+        /// The signal.
+        info: PendingInfo,
+    },
+    /// A handler's frame could not be written: the app ends with SIGSEGV.
+    SignalFrame {
+        /// The signal whose handler could not run.
+        info: PendingInfo,
+        /// Why.
+        why: SetupError,
+    },
+    /// `rt_sigreturn` found a frame it refuses, and SIGSEGV has no handler
+    /// that could run.
+    BadSigreturn {
+        /// Why.
+        why: RestoreError,
     },
     /// The IRET back to ring 3 faulted: the app's return frame was invalid.
     BadReturn {
@@ -71,7 +95,11 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     let (signo, vec, address) = match cause {
         Cause::Exception { vector: v, page_fault } => {
             let cr2 = Cr2::read_raw();
-            let signo = if page_fault == Some(FaultError::OutOfMemory) { signal::SIGKILL } else { signal_for(v) };
+            let signo = match page_fault {
+                Some(FaultError::OutOfMemory) => signal::SIGKILL,
+                Some(FaultError::PastEndOfFile) => signal::SIGBUS,
+                _ => signal_for(v),
+            };
             p(format_args!(
                 "[libos] app '{}' (pid {}, {thread}) killed by {}: {} {} (vector {v}) in ring 3 at RIP {:#x}",
                 process.name,
@@ -89,6 +117,7 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
                     Some(FaultError::StackOverflow) => "stack overflow (into the guard gap below the stack)",
                     Some(FaultError::Protection) => "the mapping does not allow this access",
                     Some(FaultError::OutOfMemory) => "out of memory",
+                    Some(FaultError::PastEndOfFile) => "past the end of the mapped file",
                     None => AddressClass::of(cr2, USER_MIN, USER_END).describe(),
                 };
                 p(format_args!("  faulting address {cr2:#x}: {what} ({why})"));
@@ -96,6 +125,41 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
                 p(format_args!("  error code {:#x}", regs.orig_rax));
             }
             (signo, Some(v), if v == vector::PF { cr2 } else { 0 })
+        }
+        Cause::Signal { info } => {
+            p(format_args!(
+                "[libos] app '{}' (pid {}, {thread}) killed by {}: {}",
+                process.name,
+                process.pid,
+                sig::name(info.signo),
+                SignalSource(&info)
+            ));
+            (info.signo as u8, exception_of(&info), info.word0)
+        }
+        Cause::SignalFrame { info, why } => {
+            let what = match why {
+                SetupError::NoRestorer => "its action has no SA_RESTORER",
+                SetupError::NoRoom => "no room for the frame on the handler's stack, below",
+                SetupError::Unwritable(_) => "the handler's stack is not writable at",
+            };
+            let at = if let SetupError::Unwritable(a) = why { a } else { regs.rsp };
+            p(format_args!(
+                "[libos] app '{}' (pid {}, {thread}) killed by SIGSEGV: could not deliver {} ({}): {what} {at:#x}",
+                process.name,
+                process.pid,
+                sig::name(info.signo),
+                SignalSource(&info)
+            ));
+            (signal::SIGSEGV, exception_of(&info), info.word0)
+        }
+        Cause::BadSigreturn { why } => {
+            p(format_args!(
+                "[libos] app '{}' (pid {}, {thread}) killed by SIGSEGV: rt_sigreturn refused the frame at {:#x}: {why:?}",
+                process.name,
+                process.pid,
+                regs.rsp.wrapping_sub(8)
+            ));
+            (signal::SIGSEGV, None, 0)
         }
         Cause::BadReturn { vector: v, target } => {
             p(format_args!(
@@ -129,4 +193,27 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     drop(task);
     drop(process);
     sched::exit_current()
+}
+
+/// The exception a signal came from, if it came from one (so a test that
+/// expects the exception sees it even when the handler could not run).
+fn exception_of(info: &PendingInfo) -> Option<u8> {
+    info.fault.then_some(info.trapno as u8)
+}
+
+/// Where a signal came from, in words.
+struct SignalSource<'a>(&'a PendingInfo);
+
+impl core::fmt::Display for SignalSource<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let i = self.0;
+        if i.fault {
+            return write!(f, "from {} (vector {}), address {:#x}", mnemonic(i.trapno as u8), i.trapno, i.word0);
+        }
+        match i.code {
+            si_code::SI_USER => write!(f, "sent with kill by pid {}", i.word0 as u32),
+            si_code::SI_TKILL => write!(f, "sent with tgkill by pid {}", i.word0 as u32),
+            code => write!(f, "si_code {code}"),
+        }
+    }
 }

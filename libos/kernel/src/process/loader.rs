@@ -86,7 +86,10 @@ pub fn load(space: &AddressSpace, elf: &[u8], argv: &[&str], random: [u8; 16]) -
         let h = seg.header;
         let start = h.vaddr & !(PAGE_SIZE - 1);
         let end = (h.vaddr + h.mem_size).next_multiple_of(PAGE_SIZE);
-        space.add_region(start, end - start, prot_of(h.flags), Kind::Image).map_err(|_| LoadError::OutOfMemory)?;
+        let origin = start.wrapping_sub(h.offset & !(PAGE_SIZE - 1));
+        space
+            .add_region(start, end - start, prot_of(h.flags), Kind::Image { origin })
+            .map_err(|_| LoadError::OutOfMemory)?;
         space.write_initial(h.vaddr, seg.data).map_err(|_| LoadError::OutOfMemory)?;
         image_end = image_end.max(end);
         if phoff >= h.offset && phoff < h.offset + h.file_size {

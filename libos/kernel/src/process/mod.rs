@@ -25,6 +25,7 @@ use libos_kcore::limits::{Resource, Usage};
 use crate::mm::address_space::AddressSpace;
 use crate::sched::wait::WaitQueue;
 use crate::sched::{self, Task, ThreadName};
+use crate::signal::ProcessSignals;
 use crate::sync::SpinLock;
 
 /// How a process ended.
@@ -116,6 +117,8 @@ struct TestRecords {
     expected_fault_thread: Option<(u32, ThreadName)>,
     /// The code the app must exit with (`EXPECT_EXIT_CODE`).
     expected_exit_code: Option<i32>,
+    /// The signal a killing fault must be reported as (`EXPECT_SIGNAL`).
+    expected_signal: Option<u8>,
 }
 
 /// Most tests one app may register (`libos_test_register`): the records are
@@ -131,6 +134,9 @@ pub struct Process {
     pub name: heapless::String<32>,
     /// Its memory.
     pub space: Arc<AddressSpace>,
+    /// Its signal actions and the signals pending for it as a whole (lock
+    /// before any of its threads' `signals`).
+    pub signals: SpinLock<ProcessSignals>,
     /// The kernel objects it holds, by kind, and their limits.
     pub usage: Usage,
     /// Its descriptors, current directory and umask.
@@ -151,6 +157,7 @@ impl Process {
             pid,
             name: n,
             space,
+            signals: SpinLock::new(ProcessSignals::new()),
             usage: Usage::new(),
             files: crate::fs::ProcessFiles::new(),
             inner: SpinLock::new(Inner {
@@ -172,6 +179,16 @@ impl Process {
         self.usage.try_charge(Resource::Threads).map_err(|_| Errno::EAGAIN)
     }
 
+    /// Its live threads.
+    pub fn threads(&self) -> Vec<Arc<Task>> {
+        self.inner.lock().threads.clone()
+    }
+
+    /// The live thread with id `tid`.
+    pub fn thread(&self, tid: u32) -> Option<Arc<Task>> {
+        self.inner.lock().threads.iter().find(|t| t.tid == tid).cloned()
+    }
+
     /// Gives back a thread charge whose thread was never added.
     pub fn uncharge_thread(&self) {
         self.usage.release(Resource::Threads);
@@ -189,6 +206,11 @@ impl Process {
         }
         inner.threads.push(task);
         Ok(())
+    }
+
+    /// How many threads it has.
+    pub fn thread_count(&self) -> usize {
+        self.inner.lock().threads.len()
     }
 
     /// Ends the whole process with `status` (the first status wins): every
@@ -237,6 +259,10 @@ impl Process {
         };
         if last {
             self.exited.wake_all();
+        } else {
+            // A signal sent to the process that this thread was told about
+            // goes to another thread now.
+            crate::signal::retarget_shared(self);
         }
     }
 
@@ -273,6 +299,16 @@ impl Process {
     /// The code the app must exit with, if it set one.
     pub fn expected_exit_code(&self) -> Option<i32> {
         self.inner.lock().test.expected_exit_code
+    }
+
+    /// Sets the signal a killing fault must be reported as (test hook).
+    pub fn expect_signal(&self, signo: u8) {
+        self.inner.lock().test.expected_signal = Some(signo);
+    }
+
+    /// The signal a killing fault must be reported as, if the app set one.
+    pub fn expected_signal(&self) -> Option<u8> {
+        self.inner.lock().test.expected_signal
     }
 
     /// Sets the error code a killing fault must have (test hook).

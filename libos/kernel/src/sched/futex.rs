@@ -105,7 +105,11 @@ pub fn wait(
             return Ok(());
         }
         if interrupted(&task) {
-            return Err(Errno::EINTR);
+            // Linux's `futex_wait`: restarted under SA_RESTART without a
+            // timeout; with one, EINTR when a handler runs (Linux restarts
+            // with the time left; a restart here starts the full timeout
+            // again, so it is EINTR whenever a handler runs).
+            return Err(if deadline.is_none() { Errno::ERESTARTSYS } else { Errno::ERESTARTNOHAND });
         }
         if deadline.is_some_and(|d| crate::time::rdtsc() >= d) {
             return Err(Errno::ETIMEDOUT);

@@ -27,6 +27,7 @@ use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use entry_asm::pt_regs::PtRegs;
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 
@@ -36,6 +37,9 @@ use crate::percpu::{self, cpu_index};
 use crate::sync::SpinLock;
 use crate::{config, per_cpu, smp};
 pub use task::{Task, TaskState, ThreadName};
+use thread_flags::current_exit_work;
+
+use crate::arch::x86_64::xstate::ExtendedState;
 
 use thread_flags::bit;
 
@@ -451,25 +455,27 @@ pub fn exit_current() -> ! {
     unreachable!("a dead task was scheduled again");
 }
 
-/// Work before returning to ring 3: die if killed, reschedule if asked.
-/// Interrupts may be on or off; they are off on return. The common case (no
-/// work) is one test of the running thread's flags word
-/// ([`thread_flags`]): it runs on every syscall.
+/// Work before returning to ring 3 with `regs`: die if killed, reschedule
+/// if asked, deliver a pending signal. `in_syscall`: the return is a
+/// system call's (a signal may interrupt or restart it). Interrupts may be
+/// on or off; they are off on return. The common case (no work) is one
+/// test of the running thread's flags word ([`thread_flags`]): it runs on
+/// every syscall.
 #[inline]
-pub fn exit_to_user_mode() {
+pub fn exit_to_user_mode(regs: &mut PtRegs, in_syscall: bool) {
     interrupts::disable();
     if thread_flags::current_exit_work() != 0 {
-        exit_to_user_mode_slow();
+        exit_to_user_mode_slow(regs, in_syscall);
     }
 }
 
 /// `exit_to_user_mode` when the flags word has work: loops until no
-/// reschedule or kill is left (the syscall exit handles its own bit
-/// afterwards). A task on a CPU its affinity no longer allows moves here
-/// too (its own `sched_setaffinity` normally moved it already).
+/// reschedule, kill or deliverable signal is left (the syscall exit handles
+/// its own bit afterwards). A task on a CPU its affinity no longer allows
+/// moves here too (its own `sched_setaffinity` normally moved it already).
 /// Interrupts may be on or off; they are off on return.
 #[cold]
-pub fn exit_to_user_mode_slow() {
+pub fn exit_to_user_mode_slow(regs: &mut PtRegs, in_syscall: bool) {
     loop {
         interrupts::disable();
         let cpu = SCHED.this();
@@ -482,8 +488,36 @@ pub fn exit_to_user_mode_slow() {
             schedule();
             continue;
         }
+        if current.flags.any(bit::SIGPENDING) {
+            // One signal per round (each nests a frame), then the checks
+            // again: delivery may have ended the app or enabled interrupts.
+            crate::signal::delivery::do_signal(regs, in_syscall);
+            if current_exit_work() & (bit::SIGPENDING | bit::NEED_RESCHED | bit::KILL_PENDING) != 0 {
+                continue;
+            }
+        }
         break;
     }
+}
+
+/// The running task's saved extended state, for `f` to read or replace,
+/// with interrupts off (so no switch saves over it meanwhile). Since the
+/// switch is eager, the CPU's registers are the task's own: `f` saves them
+/// into the buffer before reading it, and loads the buffer after changing
+/// it. Panics for a task without extended state (kernel tasks never ask).
+pub fn with_current_xstate<R>(f: impl FnOnce(&mut ExtendedState) -> R) -> R {
+    let were_on = interrupts::disable_and_save();
+    let cpu = SCHED.this();
+    // SAFETY: this CPU's own slot, interrupts off; the current task's saved
+    // context is touched only by the scheduler of the CPU running it, with
+    // interrupts off, which this is, and by no one else while it runs.
+    let result = unsafe {
+        let current = (*cpu.current.get()).as_ref().expect("current");
+        let context = &mut *current.context.get();
+        f(context.xstate.as_mut().expect("an app thread has extended state"))
+    };
+    interrupts::restore(were_on);
+    result
 }
 
 /// Restricts the running task to the CPUs in `mask` and moves it to one of

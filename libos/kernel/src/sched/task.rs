@@ -13,6 +13,7 @@ use super::thread_flags::ThreadFlags;
 use crate::arch::x86_64::xstate::ExtendedState;
 use crate::mm::stack::{self, KernelStack};
 use crate::process::Process;
+use crate::signal::ThreadSignals;
 use crate::sync::SpinLock;
 use libos_abi::abi_types::prctl_option::TASK_COMM_LEN;
 
@@ -104,6 +105,9 @@ pub struct Task {
     /// The code it passed to `exit` (the app's status if it is the last
     /// thread to end and nothing decided the status before).
     pub exit_code: AtomicI32,
+    /// Its blocked mask, own pending signals and alternate stack (lock
+    /// after its process's `signals`).
+    pub signals: SpinLock<ThreadSignals>,
     /// True while some CPU runs on this task's stack (until the switch away
     /// from it has finished), so no other CPU switches to it before.
     pub(crate) on_cpu: AtomicBool,
@@ -138,6 +142,7 @@ impl Task {
             flags: ThreadFlags::new(),
             clear_child_tid: AtomicU64::new(0),
             exit_code: AtomicI32::new(0),
+            signals: SpinLock::new(ThreadSignals::default()),
             on_cpu: AtomicBool::new(running),
             context: UnsafeCell::new(SavedContext { rsp: saved_rsp, fs_base: 0, gs_base: 0, xstate: None }),
         }

@@ -36,10 +36,17 @@ pub mod bit {
     /// the whole frame before it may use SYSRET (set by the syscall table's
     /// entry for such a call; cleared by the syscall exit).
     pub const SYSCALL_FRAME_REWRITTEN: u32 = 1 << 2;
+    /// A signal the thread does not block is pending for it or its process
+    /// (Linux's `TIF_SIGPENDING`): the return to ring 3 delivers it
+    /// (`signal::delivery`), and waits end early for it. Set by whoever
+    /// sends or unblocks a signal (`signal::recalc`, `signal::wake_for_signal`);
+    /// cleared when nothing deliverable is left.
+    pub const SIGPENDING: u32 = 1 << 3;
 }
 
 /// Every bit that makes the return to ring 3 stop for work.
-pub const EXIT_TO_USER_WORK: u32 = bit::NEED_RESCHED | bit::KILL_PENDING | bit::SYSCALL_FRAME_REWRITTEN;
+pub const EXIT_TO_USER_WORK: u32 =
+    bit::NEED_RESCHED | bit::KILL_PENDING | bit::SYSCALL_FRAME_REWRITTEN | bit::SIGPENDING;
 
 /// A thread's flags word.
 #[derive(Debug, Default)]

@@ -1,5 +1,5 @@
 //! Waiting: blocking until a condition holds, a deadline passes, or the
-//! wait is interrupted (the app is dying; later, a signal).
+//! wait is interrupted (the app is dying, or a signal is pending).
 //!
 //! # The waiter
 //!
@@ -66,10 +66,13 @@ pub enum WaitResult {
     Interrupted,
 }
 
-/// Whether `task` must stop waiting: its app is ending. (Pending signals
-/// will be checked here too.)
+/// Whether `task` must stop waiting: its app is ending, or a signal it
+/// does not block is pending for it (`SIGPENDING`, Linux's
+/// `signal_pending`): the call then returns `-ERESTART*`, which the return
+/// to ring 3 turns into `EINTR` or a restart (`signal::delivery`). The
+/// sender wakes the task (`signal::wake_for_signal`) after setting the bit.
 pub fn interrupted(task: &Task) -> bool {
-    task.flags.killed()
+    task.flags.any(super::thread_flags::bit::KILL_PENDING | super::thread_flags::bit::SIGPENDING)
 }
 
 /// Tasks waiting for something.

@@ -165,6 +165,11 @@ impl Hooks for Kernel {
                 Ok(0)
             }
             op::CONSOLE_CAPTURED => crate::console::capture::take(arg0, arg1).map(|n| n as u64),
+            op::EXPECT_SIGNAL => {
+                let signo = u8::try_from(arg0).map_err(|_| Errno::EINVAL)?;
+                process::current().ok_or(Errno::EINVAL)?.expect_signal(signo);
+                Ok(0)
+            }
             op::EXPECT_ERROR_CODE => {
                 process::current().ok_or(Errno::EINVAL)?.expect_error_code(arg0, arg1);
                 Ok(0)

@@ -19,6 +19,7 @@ mod io;
 mod memory;
 mod process;
 mod sched;
+mod signals;
 mod sockets;
 mod thread;
 mod time;
@@ -60,7 +61,6 @@ impl Cx {
     /// The caller's saved registers, to change where or how it returns:
     /// only for the handlers of calls declared `#[rewrites_frame]` (they
     /// alone get the token), whose return the entry path checks whole.
-    #[cfg_attr(not(feature = "hooks"), allow(dead_code))]
     pub fn regs_mut(&mut self, _frame: RewritesFrame) -> &mut PtRegs {
         &mut self.0
     }

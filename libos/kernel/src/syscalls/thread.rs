@@ -205,6 +205,10 @@ fn create_thread(
     .ok_or(Errno::ENOMEM)?;
     child.affinity.store(parent.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
     *child.name.lock() = *parent.name.lock();
+    // Linux's `copy_process`: the creator's blocked mask; nothing pending;
+    // no alternate stack (cleared for `CLONE_VM`).
+    let blocked = parent.signals.lock().blocked;
+    *child.signals.lock() = crate::signal::ThreadSignals::inherited(blocked);
     // SAFETY: the child has not run yet; only this code touches its context.
     unsafe {
         let ctx = &mut *child.context.get();

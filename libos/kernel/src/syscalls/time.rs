@@ -24,18 +24,26 @@ fn timespec(ns: u64) -> Timespec {
 }
 
 impl Time for Kernel {
-    /// Sleeps at least the requested time, or until the app ends (the
-    /// sleep is interrupted: `EINTR`, and the thread ends on its way out).
-    /// `rem` is only written when a sleep is interrupted by a signal, which
-    /// never happens here (the app ending is not an interruption it could
-    /// resume from).
-    fn nanosleep(_cx: &mut Cx, req: UserPtr<Timespec>, _rem: UserPtrMut<Timespec>) -> Result<(), Errno> {
+    /// Sleeps at least the requested time, until a signal handler must
+    /// run (`EINTR`, with the time left written to `rem` when it is not
+    /// null), or until the app ends. Like Linux's `-ERESTART_RESTARTBLOCK`,
+    /// a signal that runs no handler restarts the sleep (here with the
+    /// whole duration again).
+    fn nanosleep(_cx: &mut Cx, req: UserPtr<Timespec>, rem: UserPtrMut<Timespec>) -> Result<(), Errno> {
         let t: Timespec = read_user(req.addr())?;
         if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
             return Err(Errno::EINVAL);
         }
         let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
-        if crate::sched::sleep::sleep_ns(ns)? { Ok(()) } else { Err(Errno::EINTR) }
+        let start = time::monotonic_ns();
+        if crate::sched::sleep::sleep_ns(ns)? {
+            return Ok(());
+        }
+        if !rem.is_null() {
+            let left = ns.saturating_sub(time::monotonic_ns().saturating_sub(start));
+            write_user(rem.addr(), &timespec(left))?;
+        }
+        Err(Errno::ERESTARTNOHAND)
     }
 
     /// Realtime and the monotonic clocks (no suspend, so BOOTTIME is

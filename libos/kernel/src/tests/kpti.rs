@@ -73,7 +73,9 @@ fn app_memory_is_nx_in_the_kernel_view() {
         skip("KPTI is off: one page table, executable user half");
     }
     let space = AddressSpace::new().expect("address space");
-    space.add_region(0x40_0000, PAGE_SIZE, Prot(Prot::READ.0 | Prot::EXEC.0), Kind::Image).unwrap();
+    space
+        .add_region(0x40_0000, PAGE_SIZE, Prot(Prot::READ.0 | Prot::EXEC.0), Kind::Image { origin: 0x40_0000 })
+        .unwrap();
     space.write_initial(0x40_0000, &[0xC3]).unwrap();
     let slot = pml4_index(0x40_0000);
     // SAFETY: both PML4 pages belong to this test's address space.

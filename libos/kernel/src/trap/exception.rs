@@ -3,8 +3,9 @@
 //! (Linux's `arch/x86/kernel/traps.c` and `arch/x86/mm/fault.c`).
 //!
 //! - From ring 3 ([`from_user`]): a page fault that demand paging resolves
-//!   returns to the app; every other exception ends the app, with a report
-//!   and the signal Linux would send (`process::fault`).
+//!   returns to the app; every other exception raises the signal Linux
+//!   would send (`signal::fault`): its handler runs, or the app ends with a
+//!   report (`process::fault`).
 //! - From ring 0 ([`from_kernel`]): a fault of the IRET that returns to
 //!   ring 3 ends the app (its return frame was bad); a page fault of a user
 //!   copy on a user page not populated yet is resolved; any other fault of a
@@ -21,7 +22,7 @@ use super::fatal::fatal;
 use crate::arch::x86_64::{extable, interrupts};
 use crate::mm::address_space::FaultError;
 use crate::process::fault::{Cause, kill_current};
-use crate::{process, sched};
+use crate::{process, sched, signal};
 
 /// Page-fault error-code bits (Intel SDM Vol. 3A, "Page-Fault Error Code").
 mod pf {
@@ -41,7 +42,7 @@ pub fn handle(regs: &mut PtRegs, vector: u8) {
         // `cond_local_irq_enable`).
         interrupts::enable();
         from_user(regs, vector, cr2);
-        sched::exit_to_user_mode();
+        sched::exit_to_user_mode(regs, false);
     } else {
         from_kernel(regs, vector, cr2);
         interrupts::disable();
@@ -54,11 +55,11 @@ fn from_user(regs: &mut PtRegs, vector: u8, cr2: u64) {
         // The app's own memory: demand paging, or the app ends.
         vector::PF if is_user_range(cr2, 1) => {
             if let Err(e) = demand_page(regs.orig_rax, cr2) {
-                kill_current(regs, Cause::Exception { vector, page_fault: Some(e) });
+                signal::fault::raise(regs, vector, cr2, Some(e));
             }
         }
-        // A kernel address, or any other exception: the app ends.
-        _ => kill_current(regs, Cause::Exception { vector, page_fault: None }),
+        // A kernel address, or any other exception: its signal.
+        _ => signal::fault::raise(regs, vector, cr2, None),
     }
 }
 

@@ -60,7 +60,7 @@ extern "C" fn do_interrupt(regs: &mut PtRegs, vector: u64) {
     } else {
         irq::handle(vector);
         if regs.from_user() {
-            sched::exit_to_user_mode();
+            sched::exit_to_user_mode(regs, false);
         }
     }
 }

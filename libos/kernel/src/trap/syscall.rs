@@ -35,7 +35,7 @@ extern "C" fn do_syscall_64(regs: &mut PtRegs) {
 #[cold]
 #[inline(never)]
 fn syscall_exit_work(regs: &mut PtRegs) {
-    sched::exit_to_user_mode_slow();
+    sched::exit_to_user_mode_slow(regs, true);
     // No call declared `#[rewrites_frame]` ran: the frame is as the entry
     // built it: RCX == RIP and R11 == RFLAGS (both pushed from the same
     // registers), the user CS and SS (pushed as constants), and RIP just

@@ -215,6 +215,7 @@ mod tests {
             cmdline: crate::bench::linux::CMDLINE.into(),
             tsc_checks: vec![TscCheck { setup: Setup::QemuIcount, entry: ON, tsc: 200_000, instructions: 200_000 }],
             syscalls,
+            files: Vec::new(),
             boots: 4,
             elapsed_s: 61.2,
         });

@@ -79,6 +79,9 @@ pub struct LinuxReport {
     /// Syscall round trips, as ours ([`SyscallFigure::entry`] is what
     /// `/proc/cpuinfo` reported: `kpti` is `pti`).
     pub syscalls: Vec<SyscallFigure>,
+    /// The file workload's figures (`files`).
+    #[serde(default)]
+    pub files: Vec<crate::bench::files::FileFigure>,
     /// Boots of the guest.
     pub boots: u32,
     /// Seconds the Linux part of the run took, the fetch and build
@@ -91,7 +94,7 @@ pub struct LinuxReport {
 pub type Workload = fn(&Guest<'_>, &mut LinuxReport) -> Result<()>;
 
 /// Every workload, by the name of its mode in `/init`.
-pub const WORKLOADS: &[(&str, Workload)] = &[("syscalls", syscalls)];
+pub const WORKLOADS: &[(&str, Workload)] = &[("syscalls", syscalls), ("files", super::files::linux)];
 
 /// The Linux guest, ready to boot.
 pub struct Guest<'a> {
@@ -113,8 +116,13 @@ impl Guest<'_> {
     /// boots (with `-icount shift=0` or plain TCG), and returns the serial
     /// output of a run that powered off. `what` names it in messages.
     pub fn boot(&self, pti: bool, icount: bool, init_args: &str, what: &str) -> Result<String> {
+        self.boot_with_memory(pti, icount, MEM, init_args, what)
+    }
+
+    /// [`Guest::boot`] with `mem` of memory (QEMU's `-m`).
+    pub fn boot_with_memory(&self, pti: bool, icount: bool, mem: &str, init_args: &str, what: &str) -> Result<String> {
         let Launch::Qemu(mut boot) =
-            self.bench.qemu_launch(&self.kernel.vmlinuz, Self::cmdline(pti, init_args), 1, MEM, icount, QEMU_TIMEOUT)
+            self.bench.qemu_launch(&self.kernel.vmlinuz, Self::cmdline(pti, init_args), 1, mem, icount, QEMU_TIMEOUT)
         else {
             unreachable!("qemu_launch makes QEMU launches");
         };
@@ -165,11 +173,11 @@ impl Guest<'_> {
     }
 
     /// Decodes a run's output with `parse`; an error shows the tail.
-    fn decode<T>(what: &str, serial: &str, parse: impl Fn(&str) -> Result<T>) -> Result<T> {
+    pub(super) fn decode<T>(what: &str, serial: &str, parse: impl Fn(&str) -> Result<T>) -> Result<T> {
         parse(serial).map_err(|e| anyhow!("Linux, {what}: {e:#}\n{}", serial_tail(serial.as_bytes(), TAIL_LINES)))
     }
 
-    fn plan(&self) -> &super::Plan {
+    pub(super) fn plan(&self) -> &super::Plan {
         &self.bench.plan
     }
 }
