@@ -7,7 +7,7 @@
 //! Every operation here runs with the stack's lock held and never blocks:
 //! it does what can be done now or answers `EAGAIN`; the blocking
 //! versions (`super::file`) wait on the entry's queue for its readiness
-//! ([`readiness`]) and try again. Semantics follow Linux's `net/ipv4/`
+//! ([`Stack::readiness`]) and try again. Semantics follow Linux's `net/ipv4/`
 //! (`af_inet.c`, `tcp.c`, `udp.c`, `inet_connection_sock.c`, 6.1).
 //!
 //! # Listening and the backlog
