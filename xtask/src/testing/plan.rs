@@ -808,7 +808,10 @@ mod tests {
     #[test]
     fn the_bochs_plan_names_the_cpu_model() {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
-        assert_eq!(plan.suites_not_run, ["boot-checks", "harness", "net-tests", "fuzz", "production", "production-check"]);
+        assert_eq!(
+            plan.suites_not_run,
+            ["boot-checks", "harness", "net-tests", "fuzz", "production", "production-check"]
+        );
         assert_eq!(
             names(&plan.boots),
             [
