@@ -71,6 +71,7 @@ pub mod env;
 pub mod fs;
 mod heap;
 pub mod io;
+pub mod net;
 pub mod prelude;
 pub mod process;
 pub mod random;

@@ -403,8 +403,27 @@ pub struct BootArgs {
     /// [default under QEMU: 60 for run, 120 for test; under Bochs: 300].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+    /// The guest's network card (QEMU): `user` attaches a virtio-net card on
+    /// QEMU's user-mode network (NAT; the host is 10.0.2.2; DHCP gives the
+    /// guest 10.0.2.15), `none` no card. `tap` is not implemented [default:
+    /// user with --forward, else none].
+    #[arg(long, value_enum)]
+    pub net: Option<NetMode>,
+    /// Forward 127.0.0.1:HOSTPORT on the host to the guest's GUESTPORT, TCP
+    /// and UDP (repeatable; implies --net user).
+    #[arg(long, value_name = "HOSTPORT:GUESTPORT")]
+    pub forward: Vec<crate::emulator::network::Forward>,
     #[command(flatten)]
     pub cmdline: CmdlineArgs,
+}
+
+/// `--net`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NetMode {
+    /// QEMU's user-mode network.
+    User,
+    /// No network card.
+    None,
 }
 
 impl BootArgs {
@@ -428,6 +447,20 @@ impl BootArgs {
     /// `--timeout`.
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout.map(Duration::from_secs)
+    }
+
+    /// `--net` and `--forward`: the network, if the guest gets one.
+    pub fn network(&self) -> anyhow::Result<Option<crate::emulator::network::Network>> {
+        let forwards = self.forward.clone();
+        match self.net {
+            Some(NetMode::None) => {
+                ensure!(forwards.is_empty(), "--forward needs a network (--net user)");
+                Ok(None)
+            }
+            Some(NetMode::User) => Ok(Some(crate::emulator::network::Network { forwards })),
+            None if !forwards.is_empty() => Ok(Some(crate::emulator::network::Network { forwards })),
+            None => Ok(None),
+        }
     }
 }
 

@@ -217,6 +217,8 @@ pub struct RunOptions {
     /// `--timeout` (ignored with `--gdb`); `None`: [`QEMU_RUN_TIMEOUT`] or
     /// [`bochs::DEFAULT_TIMEOUT`].
     pub timeout: Option<Duration>,
+    /// `--net`/`--forward` (QEMU): the guest's network card, if any.
+    pub network: Option<crate::emulator::network::Network>,
     /// `--files DIR`.
     pub files: Option<PathBuf>,
     /// `--disk FILE[,size=SIZE]`.
@@ -260,6 +262,9 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
     if let Some(d) = &opts.disk {
         disk::prepare(d)?;
         devices = disk::qemu_args(&d.path);
+    }
+    if let Some(n) = &opts.network {
+        devices.extend(n.qemu_args());
     }
 
     let machine = Machine {
@@ -327,6 +332,9 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
 fn run_bochs(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
     if opts.disk.is_some() {
         bail!("--disk needs QEMU: Bochs has no virtio devices");
+    }
+    if opts.network.is_some() {
+        bail!("--net and --forward need QEMU: Bochs has no virtio network card");
     }
     let tools = install::ensure_bochs()?;
     bochs::remove_stale_runs(&layout.bochs_work_dir());

@@ -74,6 +74,7 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
                 accel: boot.accel(),
                 gdb,
                 timeout: boot.timeout(),
+                network: boot.network()?,
                 files: files.files,
                 disk: files.disk,
             };

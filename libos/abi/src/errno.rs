@@ -97,8 +97,29 @@ errnos! {
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many levels of symbolic links";
     EOVERFLOW = 75, "Value too large for defined data type";
+    ENOTSOCK = 88, "Socket operation on non-socket";
+    EDESTADDRREQ = 89, "Destination address required";
+    EMSGSIZE = 90, "Message too long";
+    EPROTOTYPE = 91, "Protocol wrong type for socket";
+    ENOPROTOOPT = 92, "Protocol not available";
+    EPROTONOSUPPORT = 93, "Protocol not supported";
+    ESOCKTNOSUPPORT = 94, "Socket type not supported";
     EOPNOTSUPP = 95, "Operation not supported";
+    EAFNOSUPPORT = 97, "Address family not supported by protocol";
+    EADDRINUSE = 98, "Address already in use";
+    EADDRNOTAVAIL = 99, "Cannot assign requested address";
+    ENETDOWN = 100, "Network is down";
+    ENETUNREACH = 101, "Network is unreachable";
+    ECONNABORTED = 103, "Software caused connection abort";
+    ECONNRESET = 104, "Connection reset by peer";
+    ENOBUFS = 105, "No buffer space available";
+    EISCONN = 106, "Transport endpoint is already connected";
+    ENOTCONN = 107, "Transport endpoint is not connected";
     ETIMEDOUT = 110, "Connection timed out";
+    ECONNREFUSED = 111, "Connection refused";
+    EHOSTUNREACH = 113, "No route to host";
+    EALREADY = 114, "Operation already in progress";
+    EINPROGRESS = 115, "Operation now in progress";
     // Kernel-internal (Linux's `include/linux/errno.h`): a system call a
     // signal interrupted returns one of these, and the return to ring 3
     // turns it into `EINTR` or a restart of the call. An app never sees them.
@@ -168,6 +189,15 @@ mod tests {
             (Errno::ENOTSUP, 95),
             (Errno::EOPNOTSUPP, 95),
             (Errno::ETIMEDOUT, 110),
+            (Errno::ENOTSOCK, 88),
+            (Errno::EAFNOSUPPORT, 97),
+            (Errno::EADDRINUSE, 98),
+            (Errno::ECONNRESET, 104),
+            (Errno::ENOBUFS, 105),
+            (Errno::EISCONN, 106),
+            (Errno::ENOTCONN, 107),
+            (Errno::ECONNREFUSED, 111),
+            (Errno::EINPROGRESS, 115),
         ];
         for (errno, value) in expected {
             assert_eq!(errno.code(), value, "{}", errno.name());

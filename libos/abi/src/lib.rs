@@ -29,6 +29,7 @@ pub mod fs_types;
 pub mod image;
 pub mod linux_names;
 pub mod linux_types;
+pub mod net_types;
 pub mod nospec;
 pub mod poll_types;
 pub mod run;

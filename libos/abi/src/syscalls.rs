@@ -173,6 +173,23 @@
 //! #   fn mremap(_: &mut Caller, _: usize, _: usize, _: usize, _: i32, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn madvise(_: &mut Caller, _: usize, _: usize, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
+//! # impl Sockets for Kernel {
+//! #   fn socket(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn connect(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn accept(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn sendto(_: &mut Caller, _: i32, _: UserPtr<u8>, _: usize, _: i32, _: UserPtr<u8>, _: u32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn recvfrom(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: usize, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn sendmsg(_: &mut Caller, _: i32, _: UserPtr<libos_abi::net_types::MsgHdr>, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn recvmsg(_: &mut Caller, _: i32, _: UserPtrMut<libos_abi::net_types::MsgHdr>, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn shutdown(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn bind(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn listen(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn getsockname(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn getpeername(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn setsockopt(_: &mut Caller, _: i32, _: i32, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn getsockopt(_: &mut Caller, _: i32, _: i32, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn accept4(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: UserPtrMut<u32>, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! # }
 //! # impl Descriptors for Kernel {
 //! #   fn close(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn lseek(_: &mut Caller, _: i32, _: i64, _: i32) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
@@ -183,6 +200,7 @@
 //! #   fn pipe(_: &mut Caller, _: UserPtrMut<i32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn dup(_: &mut Caller, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
 //! #   fn dup2(_: &mut Caller, _: i32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn ioctl(_: &mut Caller, _: i32, _: u32, _: u64) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
 //! #   fn fcntl(_: &mut Caller, _: i32, _: i32, _: u64) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
 //! #   fn fsync(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fdatasync(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -259,6 +277,7 @@
 use crate::abi_types::{Timespec, Utsname};
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
 use crate::linux_types::{Rlimit, RobustListHead, Rusage, Sysinfo, Timeval, Timezone, Tms};
+use crate::net_types::MsgHdr;
 use crate::poll_types::{EpollEvent, PollFd, SigsetArgpack};
 use crate::signal::{SigAction, StackT};
 use crate::user_ptr::{UserPtr, UserPtrMut};
@@ -869,6 +888,123 @@ libos_macros::syscall_table! {
         unsafe fn madvise(addr: usize, length: usize, advice: i32);
     }
 
+    /// Sockets: TCP and UDP over IPv4 and IPv6 (Linux's `net/socket.c`,
+    /// `net/ipv4/af_inet.c`, `net/ipv4/tcp.c`, `net/ipv4/udp.c`). A socket is
+    /// a file descriptor: `read`, `write`, `readv`, `writev`, `close`,
+    /// `fcntl(F_SETFL, O_NONBLOCK)` and `ioctl(FIONBIO)` work on it.
+    /// Addresses are `struct sockaddr_in`/`sockaddr_in6`
+    /// ([`crate::net_types`]); an address argument that is not readable app
+    /// memory gives `EFAULT`, a length too short for its family or over 128
+    /// bytes `EINVAL`, a family other than `AF_INET`/`AF_INET6`
+    /// `EAFNOSUPPORT`. Blocking calls wait until they can go on, their
+    /// timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO`: `EAGAIN`) or the app's end
+    /// (`EINTR`); `shutdown` of the socket wakes them.
+    pub trait Sockets {
+        /// Creates a socket of `domain` (`AF_INET`, `AF_INET6`; others
+        /// `EAFNOSUPPORT`) and `type` (`SOCK_STREAM`, `SOCK_DGRAM`, with
+        /// `SOCK_NONBLOCK`, `SOCK_CLOEXEC`; others `ESOCKTNOSUPPORT`/`EINVAL`),
+        /// `protocol` 0 or the type's own (`IPPROTO_TCP`/`IPPROTO_UDP`, else
+        /// `EPROTONOSUPPORT`). Returns the lowest free descriptor. `EMFILE`
+        /// at the descriptor limit, `ENOBUFS` at the sockets limit, `ENETDOWN`
+        /// without a network card.
+        #[nr = 41]
+        fn socket(domain: i32, kind: i32, protocol: i32) -> i32;
+
+        /// Connects `fd` to `addr` (`addrlen` bytes). A stream socket waits
+        /// for the handshake (`ECONNREFUSED`, `ETIMEDOUT`); non-blocking, it
+        /// answers `EINPROGRESS` and `SO_ERROR` later gives the outcome
+        /// (`EALREADY` while under way, `EISCONN` once connected). A datagram
+        /// socket sets its peer.
+        #[nr = 42]
+        fn connect(fd: i32, addr: UserPtr<u8>, addrlen: u32);
+
+        /// `accept4` without flags.
+        #[nr = 43]
+        fn accept(fd: i32, addr: UserPtrMut<u8>, addrlen: UserPtrMut<u32>) -> i32;
+
+        /// Sends `len` bytes from `buf`, to `addr` if given (datagram sockets;
+        /// ignored on a connected stream). `flags`: `MSG_DONTWAIT`,
+        /// `MSG_NOSIGNAL` (no `SIGPIPE` with `EPIPE`: this kernel has no
+        /// signals, so it never sends one). A datagram too big for one frame
+        /// (1472 bytes over IPv4, 1452 over IPv6: no IP fragmentation) is
+        /// `EMSGSIZE`.
+        #[nr = 44]
+        fn sendto(fd: i32, buf: UserPtr<u8>, len: usize, flags: i32, addr: UserPtr<u8>, addrlen: u32) -> usize;
+
+        /// Receives up to `len` bytes into `buf`; the source address into
+        /// `addr` (`*addrlen` bytes at most; `*addrlen` becomes the full
+        /// length) if `addr` is not null. `flags`: `MSG_DONTWAIT`,
+        /// `MSG_PEEK`, `MSG_TRUNC` (a datagram's whole length is returned),
+        /// `MSG_WAITALL`.
+        #[nr = 45]
+        fn recvfrom(
+            fd: i32,
+            buf: UserPtrMut<u8>,
+            len: usize,
+            flags: i32,
+            addr: UserPtrMut<u8>,
+            addrlen: UserPtrMut<u32>,
+        ) -> usize;
+
+        /// `sendto` with the buffers and address of a `struct msghdr`
+        /// (ancillary data is ignored).
+        #[nr = 46]
+        fn sendmsg(fd: i32, msg: UserPtr<MsgHdr>, flags: i32) -> usize;
+
+        /// `recvfrom` into the buffers of a `struct msghdr`; `msg_flags` gets
+        /// `MSG_TRUNC` for a cut datagram; no ancillary data
+        /// (`msg_controllen` becomes 0).
+        #[nr = 47]
+        fn recvmsg(fd: i32, msg: UserPtrMut<MsgHdr>, flags: i32) -> usize;
+
+        /// Shuts down reading (`SHUT_RD`), writing (`SHUT_WR`: sends FIN) or
+        /// both; wakes the socket's blocked calls. `ENOTCONN` if not connected.
+        #[nr = 48]
+        fn shutdown(fd: i32, how: i32);
+
+        /// Binds `fd` to `addr`: `EADDRINUSE` if the port is taken (see
+        /// `SO_REUSEADDR`, `SO_REUSEPORT`), `EADDRNOTAVAIL` for an address not
+        /// ours, `EINVAL` if already bound. Port 0 picks a free one.
+        #[nr = 49]
+        fn bind(fd: i32, addr: UserPtr<u8>, addrlen: u32);
+
+        /// Listens with a backlog of `backlog` connections (at most 64: more
+        /// connections than that waiting for `accept` are refused with RST).
+        #[nr = 50]
+        fn listen(fd: i32, backlog: i32);
+
+        /// The socket's own address into `addr` (see `recvfrom` for `addrlen`).
+        #[nr = 51]
+        fn getsockname(fd: i32, addr: UserPtrMut<u8>, addrlen: UserPtrMut<u32>);
+
+        /// The peer's address (`ENOTCONN` if none).
+        #[nr = 52]
+        fn getpeername(fd: i32, addr: UserPtrMut<u8>, addrlen: UserPtrMut<u32>);
+
+        /// Sets an option: `SOL_SOCKET` `SO_REUSEADDR`, `SO_REUSEPORT`,
+        /// `SO_KEEPALIVE`, `SO_RCVBUF`, `SO_SNDBUF` (2 KiB..1 MiB; a connection
+        /// made later gets it), `SO_RCVTIMEO`, `SO_SNDTIMEO` (`struct
+        /// timeval`), `SO_LINGER` (accepted, ignored), `SO_BROADCAST`;
+        /// `IPPROTO_TCP` `TCP_NODELAY`; `IPPROTO_IPV6` `IPV6_V6ONLY`. Others
+        /// `ENOPROTOOPT`; a short `optlen` `EINVAL`.
+        #[nr = 54]
+        fn setsockopt(fd: i32, level: i32, name: i32, value: UserPtr<u8>, optlen: u32);
+
+        /// Reads an option: those of `setsockopt`, and `SO_ERROR` (the pending
+        /// error, cleared), `SO_TYPE`, `SO_DOMAIN`, `SO_PROTOCOL`,
+        /// `SO_ACCEPTCONN`. `*optlen` is the room at `value` and becomes the
+        /// length written.
+        #[nr = 55]
+        fn getsockopt(fd: i32, level: i32, name: i32, value: UserPtrMut<u8>, optlen: UserPtrMut<u32>);
+
+        /// Takes the next connection of listening socket `fd` (waiting for one
+        /// unless non-blocking: `EAGAIN`), as a new descriptor; the peer's
+        /// address into `addr` if not null. `flags`: `SOCK_NONBLOCK`,
+        /// `SOCK_CLOEXEC` (others `EINVAL`). `EINVAL` if `fd` does not listen.
+        #[nr = 288]
+        fn accept4(fd: i32, addr: UserPtrMut<u8>, addrlen: UserPtrMut<u32>, flags: i32) -> i32;
+    }
+
     /// The test suite's and the benchmark's hooks into the kernel: not part
     /// of the ABI. Only kernels built for tests or the benchmark implement
     /// them; a production kernel answers their numbers with `-ENOSYS`, like
@@ -965,6 +1101,14 @@ libos_macros::syscall_table! {
         /// if valid). `EBADF` for `newfd` outside the table's limit.
         #[nr = 33]
         fn dup2(oldfd: i32, newfd: i32) -> i32;
+
+        /// A device request `cmd` with argument `arg` (Linux's `do_vfs_ioctl`,
+        /// then the file's own): for every descriptor `FIONBIO` (`*arg`, an
+        /// int, sets or clears `O_NONBLOCK`), `FIOCLEX`/`FIONCLEX`
+        /// (`FD_CLOEXEC`); for a socket `FIONREAD` (bytes waiting, an int at
+        /// `arg`). Others `ENOTTY`; `EFAULT` for a bad `arg` pointer.
+        #[nr = 16]
+        fn ioctl(fd: i32, cmd: u32, arg: u64) -> i64;
 
         /// `F_DUPFD`/`F_DUPFD_CLOEXEC` (the lowest free descriptor at least
         /// `arg`), `F_GETFD`/`F_SETFD` (`FD_CLOEXEC`), `F_GETFL`/`F_SETFL`
@@ -1726,6 +1870,111 @@ mod tests {
             Ok(())
         }
     }
+    impl Sockets for Mock {
+        fn socket(cx: &mut Recorder, domain: i32, kind: i32, protocol: i32) -> Result<i32, Errno> {
+            cx.record("socket", &[domain.into(), kind.into(), protocol.into()]);
+            Ok(3)
+        }
+        fn connect(cx: &mut Recorder, fd: i32, addr: UserPtr<u8>, addrlen: u32) -> Result<(), Errno> {
+            cx.record("connect", &[fd.into(), addr.addr().into(), addrlen.into()]);
+            Ok(())
+        }
+        fn accept(cx: &mut Recorder, fd: i32, addr: UserPtrMut<u8>, len: UserPtrMut<u32>) -> Result<i32, Errno> {
+            cx.record("accept", &[fd.into(), addr.addr().into(), len.addr().into()]);
+            Ok(4)
+        }
+        fn sendto(
+            cx: &mut Recorder,
+            fd: i32,
+            buf: UserPtr<u8>,
+            len: usize,
+            flags: i32,
+            addr: UserPtr<u8>,
+            addrlen: u32,
+        ) -> Result<usize, Errno> {
+            cx.record(
+                "sendto",
+                &[fd.into(), buf.addr().into(), len as i128, flags.into(), addr.addr().into(), addrlen.into()],
+            );
+            Ok(len)
+        }
+        fn recvfrom(
+            cx: &mut Recorder,
+            fd: i32,
+            buf: UserPtrMut<u8>,
+            len: usize,
+            flags: i32,
+            addr: UserPtrMut<u8>,
+            addrlen: UserPtrMut<u32>,
+        ) -> Result<usize, Errno> {
+            cx.record(
+                "recvfrom",
+                &[fd.into(), buf.addr().into(), len as i128, flags.into(), addr.addr().into(), addrlen.addr().into()],
+            );
+            Ok(0)
+        }
+        fn sendmsg(cx: &mut Recorder, fd: i32, msg: UserPtr<MsgHdr>, flags: i32) -> Result<usize, Errno> {
+            cx.record("sendmsg", &[fd.into(), msg.addr().into(), flags.into()]);
+            Ok(0)
+        }
+        fn recvmsg(cx: &mut Recorder, fd: i32, msg: UserPtrMut<MsgHdr>, flags: i32) -> Result<usize, Errno> {
+            cx.record("recvmsg", &[fd.into(), msg.addr().into(), flags.into()]);
+            Ok(0)
+        }
+        fn shutdown(cx: &mut Recorder, fd: i32, how: i32) -> Result<(), Errno> {
+            cx.record("shutdown", &[fd.into(), how.into()]);
+            Ok(())
+        }
+        fn bind(cx: &mut Recorder, fd: i32, addr: UserPtr<u8>, addrlen: u32) -> Result<(), Errno> {
+            cx.record("bind", &[fd.into(), addr.addr().into(), addrlen.into()]);
+            Ok(())
+        }
+        fn listen(cx: &mut Recorder, fd: i32, backlog: i32) -> Result<(), Errno> {
+            cx.record("listen", &[fd.into(), backlog.into()]);
+            Ok(())
+        }
+        fn getsockname(cx: &mut Recorder, fd: i32, addr: UserPtrMut<u8>, len: UserPtrMut<u32>) -> Result<(), Errno> {
+            cx.record("getsockname", &[fd.into(), addr.addr().into(), len.addr().into()]);
+            Ok(())
+        }
+        fn getpeername(cx: &mut Recorder, fd: i32, addr: UserPtrMut<u8>, len: UserPtrMut<u32>) -> Result<(), Errno> {
+            cx.record("getpeername", &[fd.into(), addr.addr().into(), len.addr().into()]);
+            Ok(())
+        }
+        fn setsockopt(
+            cx: &mut Recorder,
+            fd: i32,
+            level: i32,
+            name: i32,
+            value: UserPtr<u8>,
+            optlen: u32,
+        ) -> Result<(), Errno> {
+            cx.record("setsockopt", &[fd.into(), level.into(), name.into(), value.addr().into(), optlen.into()]);
+            Ok(())
+        }
+        fn getsockopt(
+            cx: &mut Recorder,
+            fd: i32,
+            level: i32,
+            name: i32,
+            value: UserPtrMut<u8>,
+            optlen: UserPtrMut<u32>,
+        ) -> Result<(), Errno> {
+            cx.record("getsockopt", &[fd.into(), level.into(), name.into(), value.addr().into(), optlen.addr().into()]);
+            Ok(())
+        }
+        fn accept4(
+            cx: &mut Recorder,
+            fd: i32,
+            addr: UserPtrMut<u8>,
+            len: UserPtrMut<u32>,
+            flags: i32,
+        ) -> Result<i32, Errno> {
+            cx.record("accept4", &[fd.into(), addr.addr().into(), len.addr().into(), flags.into()]);
+            Ok(4)
+        }
+    }
+
     /// The file calls' mocks record their name only.
     macro_rules! mock_calls {
         ($topic:ident { $(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* }) => {
@@ -1749,6 +1998,7 @@ mod tests {
         fn pipe(fds: UserPtrMut<i32>) -> ();
         fn dup(fd: i32) -> i32;
         fn dup2(oldfd: i32, newfd: i32) -> i32;
+        fn ioctl(fd: i32, cmd: u32, arg: u64) -> i64;
         fn fcntl(fd: i32, cmd: i32, arg: u64) -> i32;
         fn fsync(fd: i32) -> ();
         fn fdatasync(fd: i32) -> ();
@@ -2055,7 +2305,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        for nr in [16, 59, 335, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
+        for nr in [59, 135, 319, 335, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
             let (ret, cx) = call_in(&WITH_HOOKS, nr, &REGS);
             assert_eq!(ret, -38, "{nr}");
             assert!(cx.calls.is_empty());
@@ -2104,7 +2354,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1 + 12 + 25);
+        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1 + 12 + 25 + 15 + 1);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

@@ -16,6 +16,9 @@
 //! | `tsc_khz=N` | the TSC runs at N kHz (checked against the HPET, not measured; Linux's `tsc_early_khz=`) |
 //! | `nmi=dump` | an NMI makes each CPU print its scheduler state (debugging hangs) |
 //! | `env=KEY=VALUE` | one variable of the app's environment (repeatable, at most [`MAX_ENV`]) |
+//! | `net.ip=A.B.C.D/N` | a static IPv4 address for the network card (default: DHCP) |
+//! | `net.gw=A.B.C.D` | the default router (with `net.ip=`) |
+//! | `net.dns=A.B.C.D` | the name server (`/etc/resolv.conf`) |
 //! | `fs.ram=SIZE` | byte limit of the RAM file systems (`/` and `/tmp` each; `64M`, `1G`...) |
 //! | `fs.disk=PATH` | mount the first virtio disk's ext2 file system at PATH |
 //!
@@ -74,6 +77,12 @@ pub struct BootOptions<'a> {
     pub tsc_khz: Option<u64>,
     /// `nmi=dump`: an NMI prints each CPU's scheduler state.
     pub nmi_dump: bool,
+    /// `net.ip=`: a static address (see [`crate::net_config`]).
+    pub net_ip: Option<crate::net_config::Ipv4Cidr>,
+    /// `net.gw=`: the default router.
+    pub net_gw: Option<[u8; 4]>,
+    /// `net.dns=`: the name server.
+    pub net_dns: Option<[u8; 4]>,
     /// `fs.ram=`: the RAM file systems' size limit, as written (`64M`).
     pub fs_ram: Option<&'a str>,
     /// `fs.disk=`: where the disk's file system is mounted (`/data`).
@@ -111,6 +120,9 @@ impl<'a> BootOptions<'a> {
             max_cpus: None,
             tsc_khz: None,
             nmi_dump: false,
+            net_ip: None,
+            net_gw: None,
+            net_dns: None,
             fs_ram: None,
             fs_disk: None,
             app_args,
@@ -164,6 +176,15 @@ impl<'a> BootOptions<'a> {
                 ("nmi", Some("dump")) => {
                     opts.nmi_dump = true;
                     Ok(())
+                }
+                ("net.ip", Some(v)) => crate::net_config::parse_ipv4_cidr(v)
+                    .map(|c| opts.net_ip = Some(c))
+                    .ok_or("expected net.ip=A.B.C.D/N"),
+                ("net.gw", Some(v)) => {
+                    crate::net_config::parse_ipv4(v).map(|a| opts.net_gw = Some(a)).ok_or("expected net.gw=A.B.C.D")
+                }
+                ("net.dns", Some(v)) => {
+                    crate::net_config::parse_ipv4(v).map(|a| opts.net_dns = Some(a)).ok_or("expected net.dns=A.B.C.D")
                 }
                 ("fs.ram", Some(v)) if !v.is_empty() => {
                     opts.fs_ram = Some(v);
@@ -222,6 +243,18 @@ fn split_app_args(cmdline: &str) -> (&str, &str) {
 mod tests {
     use super::*;
     use std::vec::Vec;
+
+    #[test]
+    fn network_options() {
+        let o = BootOptions::parse("net.ip=10.0.2.16/24 net.gw=10.0.2.2 net.dns=10.0.2.3");
+        assert_eq!(o.net_ip, Some(crate::net_config::Ipv4Cidr { address: [10, 0, 2, 16], prefix: 24 }));
+        assert_eq!(o.net_gw, Some([10, 0, 2, 2]));
+        assert_eq!(o.net_dns, Some([10, 0, 2, 3]));
+        assert!(o.unknown.is_empty());
+        let bad = BootOptions::parse("net.ip=10.0.2.300 net.gw=x net.dns=");
+        assert_eq!((bad.net_ip, bad.net_gw, bad.net_dns), (None, None, None));
+        assert_eq!(bad.unknown.len(), 3);
+    }
 
     #[test]
     fn defaults() {

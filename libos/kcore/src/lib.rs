@@ -31,6 +31,7 @@ pub mod frame_allocator;
 pub mod initial_stack;
 pub mod limits;
 pub mod multiboot;
+pub mod net_config;
 pub mod pci;
 pub mod phys_range;
 pub mod proc_text;

@@ -39,17 +39,22 @@ pub enum Resource {
     EpollWatches = 4,
     /// Eventfd counters; `eventfd2` fails with `EMFILE` at the limit.
     EventFds = 5,
+    /// Sockets (Linux counts them as open files: `ENFILE` when the
+    /// system's file table is full); `socket` and `accept` fail with
+    /// `ENFILE` at the limit.
+    Sockets = 6,
 }
 
 impl Resource {
     /// Every kind, in index order.
-    pub const ALL: [Resource; 6] = [
+    pub const ALL: [Resource; 7] = [
         Resource::Threads,
         Resource::Timers,
         Resource::FutexWaiters,
         Resource::Regions,
         Resource::EpollWatches,
         Resource::EventFds,
+        Resource::Sockets,
     ];
     /// How many kinds there are.
     pub const COUNT: usize = Resource::ALL.len();
@@ -65,6 +70,7 @@ impl Resource {
             Resource::Regions => MAX_REGIONS,
             Resource::EpollWatches => MAX_EPOLL_WATCHES,
             Resource::EventFds => MAX_EVENTFDS,
+            Resource::Sockets => MAX_SOCKETS,
         }
     }
 
@@ -81,6 +87,7 @@ impl Resource {
             Resource::Regions => 12,
             Resource::EpollWatches => 28,
             Resource::EventFds => 24,
+            Resource::Sockets => 23,
         }
     }
 
@@ -93,6 +100,7 @@ impl Resource {
             Resource::Regions => "regions",
             Resource::EpollWatches => "epoll watches",
             Resource::EventFds => "eventfds",
+            Resource::Sockets => "sockets",
         }
     }
 }
@@ -109,6 +117,9 @@ pub const MAX_REGIONS: usize = 65530;
 pub const MAX_EPOLL_WATCHES: usize = 8192;
 /// Most eventfds one app may have: one per descriptor it may open.
 pub const MAX_EVENTFDS: usize = 1024;
+/// Most sockets one app may have open (above the descriptor limit of
+/// 1024, so `EMFILE` comes first unless a test lowers this).
+pub const MAX_SOCKETS: usize = 4096;
 
 /// A charge refused: the kind is at its limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,7 +153,7 @@ impl Usage {
     /// Nothing held, with these limits (by [`Resource`] index).
     pub const fn with_limits(limits: [usize; Resource::COUNT]) -> Usage {
         // (A loop cannot build an array of atomics in a const fn.)
-        const _: () = assert!(Resource::COUNT == 6);
+        const _: () = assert!(Resource::COUNT == 7);
         let limits = [
             AtomicUsize::new(limits[0]),
             AtomicUsize::new(limits[1]),
@@ -150,6 +161,7 @@ impl Usage {
             AtomicUsize::new(limits[3]),
             AtomicUsize::new(limits[4]),
             AtomicUsize::new(limits[5]),
+            AtomicUsize::new(limits[6]),
         ];
         Usage { held: [const { AtomicUsize::new(0) }; Resource::COUNT], limits }
     }
@@ -231,7 +243,7 @@ mod tests {
 
     #[test]
     fn charges_up_to_the_limit_and_no_further() {
-        let u = Usage::with_limits([3, 1, 1, 1, 1, 1]);
+        let u = Usage::with_limits([3, 1, 1, 1, 1, 1, 1]);
         for _ in 0..3 {
             u.try_charge(Resource::Threads).unwrap();
         }
@@ -260,7 +272,7 @@ mod tests {
     #[test]
     fn concurrent_charges_never_pass_the_limit() {
         for _ in 0..20 {
-            let u = Arc::new(Usage::with_limits([256, 1, 1, 1, 1, 1]));
+            let u = Arc::new(Usage::with_limits([256, 1, 1, 1, 1, 1, 1]));
             let threads: Vec<_> = (0..8)
                 .map(|_| {
                     let u = u.clone();
@@ -277,6 +289,7 @@ mod tests {
     fn errors_and_defaults_are_linux_s() {
         assert_eq!(Resource::Threads.errno(), 11);
         assert_eq!(Resource::Regions.errno(), 12);
+        assert_eq!(Resource::Sockets.errno(), 23);
         assert_eq!(Resource::EpollWatches.errno(), 28);
         assert_eq!(Resource::EventFds.errno(), 24);
         for (i, kind) in Resource::ALL.iter().enumerate() {

@@ -33,6 +33,7 @@ mod console;
 mod drivers;
 mod fs;
 mod mm;
+mod net;
 mod panic;
 mod percpu;
 mod process;
@@ -141,6 +142,11 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     };
     if boot.options.probe.is_some() {
         probe(app.as_ref());
+    }
+    // The network, for an app (the kernel's own tests drive the card
+    // directly).
+    if app.is_some() {
+        net::init(&boot.options);
     }
     if boot.options.test {
         run_tests(app.as_ref(), &boot.options);

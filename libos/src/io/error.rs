@@ -55,6 +55,26 @@ pub enum ErrorKind {
     UnexpectedEof,
     /// `ENOSYS`, `EOPNOTSUPP`.
     Unsupported,
+    /// `ECONNREFUSED`.
+    ConnectionRefused,
+    /// `ECONNRESET`.
+    ConnectionReset,
+    /// `ECONNABORTED`.
+    ConnectionAborted,
+    /// `ENOTCONN`.
+    NotConnected,
+    /// `EADDRINUSE`.
+    AddrInUse,
+    /// `EADDRNOTAVAIL`.
+    AddrNotAvailable,
+    /// `ENETDOWN`.
+    NetworkDown,
+    /// `ENETUNREACH`.
+    NetworkUnreachable,
+    /// `EHOSTUNREACH`.
+    HostUnreachable,
+    /// `ETIMEDOUT`.
+    TimedOut,
     /// Anything else.
     Other,
 }
@@ -110,6 +130,16 @@ impl Error {
                 Errno::EACCES | Errno::EPERM => ErrorKind::PermissionDenied,
                 Errno::EEXIST => ErrorKind::AlreadyExists,
                 Errno::EAGAIN => ErrorKind::WouldBlock,
+                Errno::ECONNREFUSED => ErrorKind::ConnectionRefused,
+                Errno::ECONNRESET => ErrorKind::ConnectionReset,
+                Errno::ECONNABORTED => ErrorKind::ConnectionAborted,
+                Errno::ENOTCONN => ErrorKind::NotConnected,
+                Errno::EADDRINUSE => ErrorKind::AddrInUse,
+                Errno::EADDRNOTAVAIL => ErrorKind::AddrNotAvailable,
+                Errno::ENETDOWN => ErrorKind::NetworkDown,
+                Errno::ENETUNREACH => ErrorKind::NetworkUnreachable,
+                Errno::EHOSTUNREACH => ErrorKind::HostUnreachable,
+                Errno::ETIMEDOUT => ErrorKind::TimedOut,
                 Errno::ENOTDIR => ErrorKind::NotADirectory,
                 Errno::EISDIR => ErrorKind::IsADirectory,
                 Errno::ENOTEMPTY => ErrorKind::DirectoryNotEmpty,

@@ -3,6 +3,7 @@
 
 pub mod accel;
 pub mod bochs;
+pub mod network;
 pub mod process;
 pub mod qemu;
 pub mod run_result;

@@ -10,12 +10,15 @@
 //!   while writing, and the host's `e2fsck` on the image;
 //! - [`fpu_free`]: the kernel uses no FPU/SIMD register outside its
 //!   `xstate` module, and the apps are hard float (read off a disassembly);
+//! - [`host_side`]: the host's half of the network tests (clients that
+//!   connect to the app's forwarded ports while its tests run);
 //! - [`out_of_tree`]: an app made by `new` outside the repository runs and
 //!   passes its test, through `cargo xtask` and `cargo libos`.
 
 pub mod disk_persistence;
 pub mod fpu_free;
 pub mod hook_symbols;
+pub mod host_side;
 pub mod host_tests;
 pub mod out_of_tree;
 pub mod plan;

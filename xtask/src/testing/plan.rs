@@ -184,6 +184,14 @@ const FORGED_VERDICT_RESULTS: &[(&str, bool)] = &[
     ("forged_verdict::names_with_line_breaks_are_refused", true),
 ];
 
+/// The network tests (`apps/net-tests`): their boots get a network card
+/// with ports forwarded, and the host side of `host_side` plays the
+/// client.
+pub const NET_TESTS_APP: &str = "net-tests";
+
+/// [`NET_TESTS_APP`] runs under these: one CPU and two, KPTI off.
+const NET_CONFIGS: &[Config] = &[DEFAULT, DEFAULT.cpus(2).with(&["kpti=off"])];
+
 /// The system-call fuzzer (`apps/fuzz`, its fixed default seed).
 pub const FUZZ_APP: &str = "fuzz";
 
@@ -446,6 +454,18 @@ pub const SUITES: &[Suite] = &[
         min_cpus: 2,
         configs: SMP_APP_CONFIGS,
         boots: &[PROTOCOL_BOOT],
+    },
+    Suite {
+        name: NET_TESTS_APP,
+        target: Target::App(NET_TESTS_APP, KernelKind::Testing),
+        min_cpus: 1,
+        configs: NET_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &["test"],
+            cpu: None,
+            timeout_secs: Some(300),
+            expect: Expect::Protocol { expect_tests: true },
+        }],
     },
     Suite {
         name: FPU_TESTS_APP,
@@ -925,6 +945,7 @@ mod tests {
             [
                 "boot-checks",
                 "harness",
+                "net-tests",
                 "fuzz",
                 "poll-tests",
                 "production",

@@ -16,10 +16,12 @@ use libos_elf::Elf;
 use crate::build::{Flavor, Hooks, Layout, linux_programs};
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
 use crate::emulator::bochs;
+use crate::emulator::network::Network;
 use crate::emulator::qemu::{self, Accel, Firmware, Machine};
 use crate::emulator::run_result::{self, Verdict};
 use crate::emulator::{Emulator, Launch, Stream};
 use crate::install;
+use crate::testing::host_side::{self, HostSide};
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
 use crate::testing::{disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
@@ -325,7 +327,9 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                 .map(|(i, planned)| {
                     // The kernel's test image gets a fresh disk and a
                     // network card (its virtio tests); the file tests their
-                    // files and a fresh ext2 disk; other apps neither.
+                    // files and a fresh ext2 disk; apps whose tests have a
+                    // host side a network card with their ports forwarded;
+                    // other apps neither.
                     let mut initrd = None;
                     let devices = if planned.image == ImageRef::Kernel(KernelKind::BootTests) {
                         let disk = disks.join(format!("boot-{i}.img"));
@@ -337,6 +341,8 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                         let _ = std::fs::remove_file(&disk);
                         crate::build::disk::format_new(&disk, FS_TEST_DISK_BYTES)?;
                         crate::build::disk::qemu_args(&disk)
+                    } else if let Some(net) = host_side::network_for(&planned.suite)? {
+                        net.qemu_args()
                     } else {
                         Vec::new()
                     };
@@ -653,10 +659,19 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
     let mut parser = Parser::new();
     let live = matches!(planned.expect, Expect::Protocol { .. });
     let suffix = planned.suffix.as_str();
+    let mut host = match boot {
+        Launch::Qemu(b) => Network::from_qemu_args(&b.devices).map(|n| HostSide::new(&planned.suite, n)),
+        Launch::Bochs(_) => None,
+    };
     // Results come from the run record only; the console is kept to quote
-    // in crash reports.
+    // in crash reports (and the host side reads its requests there).
     let mut on_output = |stream: Stream, chunk: &[u8]| match stream {
-        Stream::Console => parser.feed_console(chunk),
+        Stream::Console => {
+            if let Some(h) = host.as_mut() {
+                h.feed(chunk);
+            }
+            parser.feed_console(chunk)
+        }
         Stream::Record => {
             for event in parser.feed_records(chunk) {
                 if let (true, Event::Result(result)) = (live, event) {
@@ -675,7 +690,8 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
         }
     };
     let verdict = finished.verdict.clone();
-    let results = match planned.expect {
+    let host_results = host.map(HostSide::finish).unwrap_or_default();
+    let mut results = match planned.expect {
         Expect::Protocol { expect_tests } => {
             for event in parser.finish(&planned.suite, &verdict) {
                 if let Event::Result(result) = event {
@@ -709,6 +725,10 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
             vec![result]
         }
     };
+    for result in host_results {
+        emit(result.line(suffix));
+        results.push(result);
+    }
     let failed = results.iter().any(TestResult::is_failure);
     let mut details = format!(
         "    ---- {}{}: `{}` ({}, {}, {:.2} s)\n    $ {}\n",

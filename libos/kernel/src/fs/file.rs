@@ -107,8 +107,8 @@ pub trait FileObject: Send + Sync {
         Err(Errno::EINVAL)
     }
 
-    /// A device-specific request (for `ioctl`, which comes later).
-    #[allow(dead_code, reason = "ioctl comes later")]
+    /// A device-specific request (`ioctl`, after the requests every file
+    /// takes: `FIONBIO`, `FIOCLEX`, `FIONCLEX`).
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64, Errno> {
         let _ = (cmd, arg);
         Err(Errno::ENOTTY)
@@ -137,6 +137,12 @@ pub trait FileObject: Send + Sync {
     /// The file on a mount, for the calls that need one (`fchdir`,
     /// `fstatfs`, a `dirfd`).
     fn location(&self) -> Option<Location> {
+        None
+    }
+
+    /// The socket, if the object is one (the socket calls need it;
+    /// `ENOTSOCK` otherwise).
+    fn as_socket(&self) -> Option<&crate::net::file::SocketFile> {
         None
     }
 }

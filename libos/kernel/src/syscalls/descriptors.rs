@@ -275,6 +275,17 @@ impl Descriptors for Kernel {
         dup_to(oldfd, newfd, false)
     }
 
+    fn ioctl(_cx: &mut Cx, fd: i32, cmd: u32, arg: u64) -> Result<i64, Errno> {
+        use libos_abi::net_types::{FIOCLEX, FIONBIO, FIONCLEX};
+        let p = files_of_caller()?;
+        let f = p.files.fds.get(fd)?;
+        match cmd {
+            FIONBIO => super::sockets::fionbio(&f, arg),
+            FIOCLEX | FIONCLEX => p.files.fds.set_cloexec(fd, cmd == FIOCLEX).map(|()| 0),
+            _ => f.object().ioctl(cmd, arg),
+        }
+    }
+
     fn fcntl(_cx: &mut Cx, fd: i32, cmd: i32, arg: u64) -> Result<i32, Errno> {
         let p = files_of_caller()?;
         let f = p.files.fds.get(fd)?;

@@ -21,6 +21,7 @@ mod process;
 mod readiness;
 mod sched;
 mod signals;
+mod sockets;
 mod thread;
 mod time;
 // What static Linux programs call besides (issue 13).

@@ -88,6 +88,9 @@ pub struct VirtioNet {
     /// Woken by receive, transmit and configuration interrupts.
     events: WaitQueue,
     link_up: AtomicBool,
+    /// Set by [`VirtioNet::kick`]: ends the current (or next)
+    /// [`VirtioNet::wait_for_activity`] early.
+    kicked: AtomicBool,
     received: AtomicU64,
     sent: AtomicU64,
 }
@@ -155,6 +158,7 @@ impl VirtioNet {
             vectors: InitCell::new(),
             events: WaitQueue::new(),
             link_up: AtomicBool::new(!has_status || status & config::LINK_UP != 0),
+            kicked: AtomicBool::new(false),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
         }));
@@ -299,16 +303,26 @@ impl VirtioNet {
         ok
     }
 
+    /// Ends the current (or next) [`VirtioNet::wait_for_activity`] at once:
+    /// the network stack has work that cannot wait for the device (a new
+    /// timer earlier than the one its poll thread sleeps for).
+    pub fn kick(&self) {
+        self.kicked.store(true, Ordering::Release);
+        self.events.wake_all();
+    }
+
     /// Sleeps until a frame arrives, a transmit slot frees up if
-    /// `want_transmit`, the link changes, or the TSC reaches `deadline`
-    /// (the network stack's poll loop waits here between polls).
+    /// `want_transmit`, the link changes, [`VirtioNet::kick`] is called, or
+    /// the TSC reaches `deadline` (the network stack's poll loop waits here
+    /// between polls).
     pub fn wait_for_activity(&self, want_transmit: bool, deadline: Option<u64>) {
         if want_transmit {
             self.tx.lock().vq.set_interrupts(true);
         }
         let link = self.link_up();
         self.events.wait_until_deadline(deadline, || {
-            self.frame_waiting()
+            self.kicked.swap(false, Ordering::AcqRel)
+                || self.frame_waiting()
                 || self.link_up() != link
                 || (want_transmit && {
                     let mut tx = self.tx.lock();

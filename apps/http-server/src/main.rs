@@ -1,0 +1,157 @@
+//! A small HTTP/1.1 server: `GET /` answers a greeting, `GET /bytes/N` N
+//! bytes, anything else 404. Keep-alive connections, one thread each (at
+//! most [`MAX_THREADS`]: beyond that a connection waits in the backlog).
+//!
+//! `cargo xtask run http-server --forward 8080:80`, then from the host
+//! `curl http://localhost:8080/`. Arguments (after `--`): the port
+//! (default 80) and `--requests N` to exit after N requests (the
+//! benchmark uses it).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use libos::io::{Read, Write};
+use libos::net::{TcpListener, TcpStream};
+use libos::prelude::*;
+use libos::sync::{Condvar, Mutex};
+use libos::thread;
+
+/// Most connections served at once.
+const MAX_THREADS: usize = 64;
+/// The largest request head read.
+const MAX_HEAD: usize = 8192;
+
+static SERVED: AtomicU64 = AtomicU64::new(0);
+static LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+static SLOT: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());
+
+#[libos::main]
+fn main() -> i32 {
+    let mut port = 80u16;
+    let mut args = libos::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a {
+            "--requests" => {
+                LIMIT.store(args.next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX), Ordering::Relaxed)
+            }
+            p => port = p.parse().unwrap_or(80),
+        }
+    }
+    let listener = match TcpListener::bind(("0.0.0.0", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("http-server: cannot listen on port {port}: {e:?}");
+            return 1;
+        }
+    };
+    println!("http-server: listening on port {port}");
+    loop {
+        {
+            let mut g = SLOT.0.lock().unwrap();
+            while ACTIVE.load(Ordering::Acquire) >= MAX_THREADS {
+                g = SLOT.1.wait(g).unwrap();
+            }
+        }
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) => {
+                eprintln!("http-server: accept: {e:?}");
+                continue;
+            }
+        };
+        ACTIVE.fetch_add(1, Ordering::AcqRel);
+        thread::spawn(move || {
+            let _ = serve(stream);
+            ACTIVE.fetch_sub(1, Ordering::AcqRel);
+            SLOT.1.notify_one();
+        });
+    }
+}
+
+/// Serves the requests of one connection until it closes.
+fn serve(mut s: TcpStream) -> libos::io::Result<()> {
+    s.set_nodelay(true)?;
+    let mut buf = Vec::with_capacity(MAX_HEAD);
+    loop {
+        // Read up to the end of a request head.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if buf.len() >= MAX_HEAD {
+                s.write_all(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )?;
+                return Ok(());
+            }
+            let mut chunk = [0u8; 2048];
+            let n = s.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = alloc::string::String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let mut request = lines.next().unwrap_or("").split(' ');
+        let (method, path, version) =
+            (request.next().unwrap_or(""), request.next().unwrap_or(""), request.next().unwrap_or(""));
+        let mut close = version == "HTTP/1.0";
+        let mut body = 0usize;
+        for l in lines {
+            if let Some((k, v)) = l.split_once(':') {
+                let v = v.trim();
+                if k.eq_ignore_ascii_case("connection") {
+                    close = v.eq_ignore_ascii_case("close") || (close && !v.eq_ignore_ascii_case("keep-alive"));
+                } else if k.eq_ignore_ascii_case("content-length") {
+                    body = v.parse().unwrap_or(0);
+                }
+            }
+        }
+        // Skip a request body.
+        buf.drain(..head_end);
+        while buf.len() < body {
+            let mut chunk = [0u8; 2048];
+            let n = s.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        buf.drain(..body);
+        let (status, content) = match (method, path) {
+            ("GET" | "HEAD", "/") => ("200 OK", Vec::from(&b"Hello from a libos unikernel!\n"[..])),
+            ("GET" | "HEAD", p) if p.starts_with("/bytes/") => match p[7..].parse::<usize>() {
+                Ok(n) if n <= 16 << 20 => ("200 OK", (0..n).map(|i| b'a' + (i % 26) as u8).collect()),
+                _ => ("400 Bad Request", Vec::from(&b"bad size\n"[..])),
+            },
+            ("GET" | "HEAD", _) => ("404 Not Found", Vec::from(&b"not found\n"[..])),
+            _ => ("405 Method Not Allowed", Vec::from(&b"method not allowed\n"[..])),
+        };
+        let header = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nserver: libos\r\n{}\r\n",
+            content.len(),
+            if close { "connection: close\r\n" } else { "" }
+        );
+        let mut out = Vec::with_capacity(header.len() + content.len());
+        out.extend_from_slice(header.as_bytes());
+        if method != "HEAD" {
+            out.extend_from_slice(&content);
+        }
+        s.write_all(&out)?;
+        let served = SERVED.fetch_add(1, Ordering::AcqRel) + 1;
+        if served >= LIMIT.load(Ordering::Relaxed) {
+            println!("http-server: served {served} requests");
+            libos::process::exit(0);
+        }
+        if close {
+            return Ok(());
+        }
+    }
+}

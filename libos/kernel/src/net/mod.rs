@@ -1,0 +1,82 @@
+//! Networking: TCP/IP (smoltcp) over the first virtio-net card, and the
+//! apps' sockets.
+//!
+//! - [`stack`]: the interface, its address (DHCP or `net.ip=`), the poll
+//!   thread driven by the card's interrupts and smoltcp's timers.
+//! - [`socket`]: the table of the apps' sockets and their non-blocking
+//!   operations, with Linux's semantics.
+
+pub mod file;
+pub mod socket;
+pub mod stack;
+
+use libos_kcore::boot_options::BootOptions;
+
+use crate::drivers::virtio::net;
+
+/// How long the boot waits for a DHCP lease before it starts the app
+/// (QEMU's user network answers within milliseconds).
+const DHCP_WAIT_MS: u64 = 3000;
+
+/// Starts the network on the first virtio-net card, if there is one, and
+/// prints the address line of the boot report.
+pub fn init(options: &BootOptions<'_>) {
+    let Some(nic) = net::devices().first().copied() else { return };
+    let opts = stack::Options { ip: options.net_ip, gw: options.net_gw, dns: options.net_dns };
+    match stack::start(nic, &opts, DHCP_WAIT_MS) {
+        Some(setup) => {
+            crate::println!("  net      {} {}", nic.name(), stack::Describe(&setup));
+            if let Err(e) = write_config_files(&setup) {
+                crate::println!("  net      /etc/resolv.conf and /etc/hosts not written: {e}");
+            }
+        }
+        None => crate::println!("  net      {}: no memory for the network thread", nic.name()),
+    }
+}
+
+/// Writes `/etc/resolv.conf` (the name server: DHCP's or `net.dns=`) and
+/// `/etc/hosts` (`localhost`, and `libos` for our address) into the root
+/// file system, as a resolver (`getaddrinfo`, `libos::net::lookup_host`)
+/// reads them. A file the root image already has is left as it is.
+fn write_config_files(setup: &stack::Ipv4Setup) -> Result<(), libos_abi::errno::Errno> {
+    use alloc::format;
+    use libos_abi::errno::Errno;
+    let table = crate::fs::mounts();
+    let root = table.root();
+    let etc = match table.with(root.mount, |fs| fs.lookup(root.ino, b"etc")) {
+        Ok(ino) => ino,
+        Err(Errno::ENOENT) => table.with_writable(root.mount, |fs| fs.mkdir(root.ino, b"etc", 0o755, 0, 0))?,
+        Err(e) => return Err(e),
+    };
+    let mut hosts = alloc::string::String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+    if let Some(a) = setup.address {
+        hosts.push_str(&format!("{}\tlibos\n", a.address()));
+    }
+    let resolv = match setup.dns {
+        Some(d) => format!("nameserver {d}\n"),
+        None => alloc::string::String::new(),
+    };
+    for (name, text) in [(&b"resolv.conf"[..], resolv), (&b"hosts"[..], hosts)] {
+        match table.with(root.mount, |fs| fs.lookup(etc, name)) {
+            Ok(_) => continue,
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        table.with_writable(root.mount, |fs| {
+            let ino = fs.create(etc, name, 0o644, 0, 0)?;
+            fs.write(ino, 0, text.as_bytes()).map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Where `SIGPIPE` is to be raised: a write to a connection that can no
+/// longer send returns `EPIPE`, and Linux also sends the thread `SIGPIPE`
+/// (`sk_stream_error`) unless the call had `MSG_NOSIGNAL`. Not done yet:
+/// every call behaves as with `MSG_NOSIGNAL` (the app sees `EPIPE` and
+/// lives). Signals exist now (`crate::signal::send_to_thread` with
+/// `SIGPIPE`, `si_code` `SI_KERNEL`); raising it here when `flags` lacks
+/// `MSG_NOSIGNAL` is the remaining step, with a test.
+pub fn sigpipe(flags: i32) {
+    let _ = flags;
+}

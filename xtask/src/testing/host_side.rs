@@ -1,0 +1,426 @@
+//! The host side of the network tests: while an app's tests run, the
+//! xtask connects to the ports it forwards to the guest (QEMU user
+//! networking, `hostfwd`) and plays the client, judging what comes back.
+//!
+//! A guest test asks for a host action by printing a line on its console,
+//! `net-host: ACTION GUESTPORT [ARGS]`, once it listens on GUESTPORT; the
+//! runner starts the action on a thread against the host port forwarded to
+//! GUESTPORT. Each action gives one result line, `<app>::host::<ACTION>`,
+//! besides the guest's own (the guest judges its side). Actions:
+//!
+//! - `echo PORT N BYTES`: N connections at once, each sends BYTES
+//!   pseudo-random bytes (an 8-byte seed first, so the guest can check
+//!   them) and must read the same bytes back; hashes compared.
+//! - `bulk PORT BYTES`: one connection sends BYTES, then reads BYTES the
+//!   guest sends back generated from the same seed, and the guest's
+//!   8-byte hash of what it received.
+//! - `udp PORT MAX`: datagrams of sizes 1..=MAX (steps), each must come
+//!   back equal.
+//! - `reset PORT`: connects, sends 1000 bytes, then resets the connection
+//!   (SO_LINGER 0) mid-transfer.
+//! - `flood PORT N`: opens N connections the guest does not accept, holds
+//!   them, drops them, then a new client must get `PONG` for `PING`.
+//! - `datagrams PORT`: sends `still here` to the UDP port every 200 ms
+//!   for 10 s (the guest may take any of them).
+//! - `exit PORT`: connects and expects the connection to end (EOF or
+//!   reset) when the guest app exits without closing it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::Hasher;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::emulator::network::{Forward, Network};
+use crate::testing::serial_protocol::TestResult;
+
+/// The console marker of a request.
+const MARKER: &str = "net-host: ";
+
+/// The guest ports the network test app uses; each gets a host port.
+pub const GUEST_PORTS: &[u16] = &[7, 8, 9, 10, 11, 12];
+
+/// How long one action may take.
+const ACTION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The network of a boot of `app`, if its tests have a host side: every
+/// port of [`GUEST_PORTS`] forwarded from a free host port.
+pub fn network_for(app: &str) -> std::io::Result<Option<Network>> {
+    if app != crate::testing::plan::NET_TESTS_APP {
+        return Ok(None);
+    }
+    let mut forwards = Vec::new();
+    for &guest in GUEST_PORTS {
+        forwards.push(Forward { host: crate::emulator::network::free_port()?, guest });
+    }
+    Ok(Some(Network { forwards }))
+}
+
+/// The xorshift generator both sides use for test data.
+pub struct Stream(u64);
+
+impl Stream {
+    /// A stream from `seed` (0 is mapped to a fixed non-zero state).
+    pub fn new(seed: u64) -> Stream {
+        Stream(seed | 1)
+    }
+
+    /// Fills `buf`.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *b = self.0 as u8;
+        }
+    }
+}
+
+/// The host side of one boot.
+pub struct HostSide {
+    app: String,
+    network: Network,
+    partial: Vec<u8>,
+    running: Vec<(String, JoinHandle<Result<(), String>>)>,
+}
+
+impl HostSide {
+    /// For a boot of `app` with `network`.
+    pub fn new(app: &str, network: Network) -> HostSide {
+        HostSide { app: app.replace('-', "_"), network, partial: Vec::new(), running: Vec::new() }
+    }
+
+    /// Console output: starts the actions it asks for.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.partial.extend_from_slice(chunk);
+        while let Some(i) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=i).collect();
+            let line = String::from_utf8_lossy(&line);
+            if let Some(at) = line.find(MARKER) {
+                self.start(line[at + MARKER.len()..].trim());
+            }
+        }
+    }
+
+    fn start(&mut self, request: &str) {
+        let words: Vec<&str> = request.split_whitespace().collect();
+        let name = format!("{}::host::{}", self.app, words.first().copied().unwrap_or("?"));
+        let nums: Vec<u64> = words.iter().skip(1).filter_map(|w| w.parse().ok()).collect();
+        let port = nums.first().and_then(|&g| self.network.host_port(g as u16));
+        let Some(port) = port else {
+            let msg = format!("no host port for `{request}`");
+            self.running.push((name, std::thread::spawn(move || Err(msg))));
+            return;
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let action = words[0].to_string();
+        let args = nums[1..].to_vec();
+        let handle = std::thread::spawn(move || run(&action, addr, &args));
+        self.running.push((name, handle));
+    }
+
+    /// Waits for the actions (their own timeouts bound this) and gives
+    /// their results.
+    pub fn finish(self) -> Vec<TestResult> {
+        self.running
+            .into_iter()
+            .map(|(name, h)| match h.join() {
+                Ok(Ok(())) => TestResult::ok(name),
+                Ok(Err(why)) => TestResult::failed(name, why),
+                Err(_) => TestResult::failed(name, "the host side panicked"),
+            })
+            .collect()
+    }
+}
+
+fn run(action: &str, addr: SocketAddr, args: &[u64]) -> Result<(), String> {
+    let arg = |i: usize| args.get(i).copied().ok_or_else(|| format!("{action}: missing argument {i}"));
+    match action {
+        "echo" => echo(addr, arg(0)? as usize, arg(1)? as usize),
+        "bulk" => bulk(addr, arg(0)? as usize),
+        "udp" => udp(addr, arg(0)? as usize),
+        "reset" => reset(addr),
+        "flood" => flood(addr, arg(0)? as usize),
+        "exit" => exit(addr),
+        "datagrams" => datagrams(addr),
+        other => Err(format!("unknown host action `{other}`")),
+    }
+}
+
+fn connect(addr: SocketAddr) -> Result<TcpStream, String> {
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(20)).map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_read_timeout(Some(ACTION_TIMEOUT)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(ACTION_TIMEOUT)).map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
+/// One echo client: seed, BYTES of data out while reading them back.
+fn echo_one(addr: SocketAddr, seed: u64, bytes: usize, start: &std::sync::Barrier) -> Result<(), String> {
+    let s = connect(addr);
+    start.wait();
+    let mut s = s?;
+    s.write_all(&seed.to_le_bytes()).map_err(|e| format!("connection {seed}: {e}"))?;
+    let reader = s.try_clone().map_err(|e| e.to_string())?;
+    let back = std::thread::spawn(move || -> Result<u64, String> {
+        let mut r = reader;
+        let mut h = DefaultHasher::new();
+        let mut buf = vec![0u8; 16384];
+        let mut got = 0;
+        while got < bytes {
+            let n = r.read(&mut buf[..(bytes - got).min(16384)]).map_err(|e| format!("read after {got}: {e}"))?;
+            if n == 0 {
+                return Err(format!("EOF after {got} of {bytes} bytes"));
+            }
+            h.write(&buf[..n]);
+            got += n;
+        }
+        Ok(h.finish())
+    });
+    let mut stream = Stream::new(seed);
+    let mut h = DefaultHasher::new();
+    let mut buf = vec![0u8; 16384];
+    let mut sent = 0;
+    while sent < bytes {
+        let n = (bytes - sent).min(buf.len());
+        stream.fill(&mut buf[..n]);
+        h.write(&buf[..n]);
+        s.write_all(&buf[..n]).map_err(|e| format!("connection {seed}: write after {sent}: {e}"))?;
+        sent += n;
+    }
+    let got = back.join().map_err(|_| "reader panicked".to_string())?.map_err(|e| format!("connection {seed}: {e}"))?;
+    if got != h.finish() {
+        return Err(format!("connection {seed}: the echo differs from what was sent"));
+    }
+    Ok(())
+}
+
+fn echo(addr: SocketAddr, n: usize, bytes: usize) -> Result<(), String> {
+    let started = Instant::now();
+    // The connections are made one after the other, 20 ms apart, then
+    // all transfer at once: QEMU's user network takes a forwarded port's
+    // connections from a host listening socket with a tiny backlog, and a
+    // burst of connects there is reset before it reaches the guest (seen:
+    // 27 of 32 SYNs arrived, the guest sent no RST).
+    let start = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let clients: Vec<_> = (0..n)
+        .map(|i| {
+            std::thread::sleep(Duration::from_millis(20));
+            let start = start.clone();
+            std::thread::spawn(move || echo_one(addr, i as u64 + 1, bytes, &start))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for c in clients {
+        if let Err(e) = c.join().unwrap_or_else(|_| Err("client panicked".into())) {
+            errors.push(e);
+        }
+    }
+    if let Some(e) = errors.first() {
+        return Err(format!("{} of {n} connections failed; first: {e}", errors.len()));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "    [host] echo: {n} x {bytes} bytes in {secs:.1} s ({:.1} MB/s each way)",
+        (n * bytes) as f64 / secs / 1e6
+    );
+    Ok(())
+}
+
+fn bulk(addr: SocketAddr, bytes: usize) -> Result<(), String> {
+    let started = Instant::now();
+    let mut s = connect(addr)?;
+    let seed = 0x5eed_u64;
+    let mut stream = Stream::new(seed);
+    let mut h = DefaultHasher::new();
+    let mut buf = vec![0u8; 65536];
+    let mut sent = 0;
+    while sent < bytes {
+        let n = (bytes - sent).min(buf.len());
+        stream.fill(&mut buf[..n]);
+        h.write(&buf[..n]);
+        s.write_all(&buf[..n]).map_err(|e| format!("write after {sent}: {e}"))?;
+        sent += n;
+    }
+    s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+    let up = started.elapsed().as_secs_f64();
+    // The guest's hash of what it got, then the same stream back.
+    let mut theirs = [0u8; 8];
+    s.read_exact(&mut theirs).map_err(|e| format!("reading the guest's hash: {e}"))?;
+    let mut stream = Stream::new(seed);
+    let mut want = vec![0u8; 65536];
+    let mut got = 0;
+    let t1 = Instant::now();
+    while got < bytes {
+        let n = (bytes - got).min(buf.len());
+        s.read_exact(&mut buf[..n]).map_err(|e| format!("read after {got}: {e}"))?;
+        stream.fill(&mut want[..n]);
+        if buf[..n] != want[..n] {
+            return Err(format!("the guest's data differs in bytes {got}..{}", got + n));
+        }
+        got += n;
+    }
+    let down = t1.elapsed().as_secs_f64();
+    let guest_hash = u64::from_le_bytes(theirs);
+    let ours = fnv(bytes, seed);
+    if guest_hash != ours {
+        return Err(format!("the guest hashed {guest_hash:#x}, the host sent {ours:#x}"));
+    }
+    println!(
+        "    [host] bulk: {bytes} bytes host to guest {:.1} MB/s, guest to host {:.1} MB/s",
+        bytes as f64 / up / 1e6,
+        bytes as f64 / down / 1e6
+    );
+    Ok(())
+}
+
+/// FNV-1a of the first `bytes` bytes of `Stream::new(seed)` (what the guest computes).
+fn fnv(bytes: usize, seed: u64) -> u64 {
+    let mut stream = Stream::new(seed);
+    let mut buf = vec![0u8; 65536];
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    let mut done = 0;
+    while done < bytes {
+        let n = (bytes - done).min(buf.len());
+        stream.fill(&mut buf[..n]);
+        for &b in &buf[..n] {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        done += n;
+    }
+    h
+}
+
+fn udp(addr: SocketAddr, max: usize) -> Result<(), String> {
+    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_millis(500))).map_err(|e| e.to_string())?;
+    let mut sizes: Vec<usize> = (1..=16).collect();
+    sizes.extend((17..=max).step_by(97));
+    sizes.push(max);
+    let mut stream = Stream::new(99);
+    let mut buf = vec![0u8; 65536];
+    for &size in &sizes {
+        let mut out = vec![0u8; size];
+        stream.fill(&mut out);
+        // Datagrams may be lost: a few tries each.
+        let mut ok = false;
+        for _ in 0..5 {
+            s.send_to(&out, addr).map_err(|e| format!("send {size}: {e}"))?;
+            match s.recv_from(&mut buf) {
+                Ok((n, _)) if buf[..n] == out[..] => {
+                    ok = true;
+                    break;
+                }
+                Ok((n, _)) => return Err(format!("sent {size} bytes, got back {n} different ones")),
+                Err(_) => continue,
+            }
+        }
+        if !ok {
+            return Err(format!("no echo of a {size}-byte datagram in 5 tries"));
+        }
+    }
+    // Tell the guest we are done.
+    s.send_to(b"", addr).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn reset(addr: SocketAddr) -> Result<(), String> {
+    let mut s = connect(addr)?;
+    s.write_all(&[7u8; 1000]).map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_millis(300));
+    // SO_LINGER 0: close sends RST.
+    let l = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket and a `struct linger` of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&s),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &l as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err("setsockopt(SO_LINGER)".into());
+    }
+    drop(s);
+    Ok(())
+}
+
+fn flood(addr: SocketAddr, n: usize) -> Result<(), String> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+            held.push(s);
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    drop(held);
+    std::thread::sleep(Duration::from_millis(500));
+    // The next client must be served.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        match connect(addr).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+            s.write_all(b"PING").map_err(|e| e.to_string())?;
+            let mut b = [0u8; 4];
+            s.read_exact(&mut b).map_err(|e| e.to_string())?;
+            if &b == b"PONG" { Ok(()) } else { Err(format!("got {b:?}")) }
+        }) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("after {n} connections the next client was not served: {last}"))
+}
+
+fn datagrams(addr: SocketAddr) -> Result<(), String> {
+    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    for _ in 0..50 {
+        s.send_to(b"still here", addr).map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+fn exit(addr: SocketAddr) -> Result<(), String> {
+    let mut s = connect(addr)?;
+    s.write_all(b"x").map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
+    let mut b = [0u8; 64];
+    loop {
+        match s.read(&mut b) {
+            Ok(0) => return Ok(()),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
+            Err(e) => return Err(format!("the connection did not end when the app exited: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_start_actions_and_unknown_ports_fail() {
+        let mut h = HostSide::new("net-tests", Network { forwards: vec![] });
+        h.feed(b"noise\nnet-host: echo 7 1 1\n");
+        let r = h.finish();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].name, "net_tests::host::echo");
+        assert!(r[0].is_failure());
+    }
+
+    #[test]
+    fn the_stream_is_deterministic() {
+        let (mut a, mut b) = (Stream::new(5), Stream::new(5));
+        let (mut x, mut y) = ([0u8; 100], [0u8; 100]);
+        a.fill(&mut x);
+        b.fill(&mut y);
+        assert_eq!(x, y);
+        assert_ne!(x, [0u8; 100]);
+    }
+}
