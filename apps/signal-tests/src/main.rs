@@ -4,7 +4,8 @@
 //! masks and flags, the alternate stack, nested signals, registers and
 //! extended state across a handler, signals from faults, forged frames
 //! that `rt_sigreturn` must refuse or tame, handlers that cannot run, bad
-//! arguments and bad pointers, and signals racing thread exit.
+//! arguments and bad pointers, signals racing thread exit, and the masks
+//! `ppoll`, `pselect6` and `epoll_pwait` install for their wait.
 //!
 //! Run with `cargo xtask test signal_tests` (the `apps` suite's
 //! configurations: 1 and 4 CPUs, KPTI on and off, QEMU's Skylake-X).
@@ -21,6 +22,7 @@ mod faults;
 mod forged;
 mod registers;
 mod threads;
+mod wait_masks;
 
 use core::sync::atomic::AtomicU64;
 

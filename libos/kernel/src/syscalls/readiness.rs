@@ -6,9 +6,10 @@
 //!
 //! Signal masks (`ppoll`, `pselect6`, `epoll_pwait`, `epoll_pwait2`): the
 //! argument is checked as Linux checks it (`EINVAL` for a size other than
-//! 8, `EFAULT` for a mask that cannot be read) and then has no effect,
-//! since this kernel has no signals yet; [`with_sigmask`] is where the mask
-//! is to be installed for the wait and restored after it once they exist.
+//! 8, `EFAULT` for a mask that cannot be read), then [`with_sigmask`]
+//! installs it for the wait and restores the old one (at once, or after
+//! the handler of the signal that interrupted the wait). Tested in
+//! apps/signal-tests (`wait_masks`).
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
