@@ -28,11 +28,13 @@ fn implemented(nr: u64) -> bool {
 #[cold]
 #[inline(never)]
 pub fn note(nr: u64) {
-    if implemented(nr) {
-        return;
-    }
     let bit = usize::try_from(nr).ok().filter(|&n| n < LINUX_NAMES_LEN).unwrap_or((WORDS - 1) * 64);
     let mask = 1 << (bit % 64);
+    // A number already reported costs one load (the bit of an implemented
+    // call is never set, so those go on to the check below).
+    if REPORTED[bit / 64].load(Ordering::Relaxed) & mask != 0 || implemented(nr) {
+        return;
+    }
     if REPORTED[bit / 64].fetch_or(mask, Ordering::Relaxed) & mask != 0 {
         return;
     }
