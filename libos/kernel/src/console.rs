@@ -5,63 +5,20 @@
 //! waiting, and the panic and fatal-report paths take the console even from
 //! a CPU that does not give it back, so a report always gets out.
 
-use core::cell::UnsafeCell;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::arch::x86_64::interrupts;
 use crate::arch::x86_64::serial::Uart16550;
-use crate::percpu::cpu_index;
+use shared_uart::SharedUart;
 
 #[cfg(feature = "hooks")]
 pub mod capture;
 pub mod input;
+pub mod shared_uart;
 
-struct Console {
-    /// 0 when free, else the holder's CPU index + 1.
-    owner: AtomicUsize,
-    uart: UnsafeCell<Uart16550>,
-}
-
-// SAFETY: the UART is only touched by the CPU recorded in `owner` (or, in
-// the emergency path, by a CPU that gave up waiting, which only garbles
-// output).
-unsafe impl Sync for Console {}
-
-static CONSOLE: Console =
-    Console { owner: AtomicUsize::new(0), uart: UnsafeCell::new(Uart16550::new(entry_asm::hw::port::COM1)) };
-
-/// Spins an emergency writer waits for another CPU before writing anyway.
-const EMERGENCY_SPINS: usize = 10_000_000;
+static CONSOLE: SharedUart = SharedUart::new(entry_asm::hw::port::COM1);
 
 fn with_uart<R>(emergency: bool, f: impl FnOnce(&mut Uart16550) -> R) -> R {
-    let me = cpu_index() + 1;
-    let irqs = interrupts::disable_and_save();
-    let nested = CONSOLE.owner.load(Ordering::Relaxed) == me;
-    let mut took = false;
-    if !nested {
-        let mut spins = 0usize;
-        loop {
-            if CONSOLE.owner.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                took = true;
-                break;
-            }
-            spins += 1;
-            if emergency && spins > EMERGENCY_SPINS {
-                break;
-            }
-            crate::smp::call::run_pending();
-            core::hint::spin_loop();
-        }
-    }
-    // SAFETY: this CPU holds the console, re-entered it, or (emergency) gave
-    // up waiting for a holder that is not coming back.
-    let r = f(unsafe { &mut *CONSOLE.uart.get() });
-    if took {
-        CONSOLE.owner.store(0, Ordering::Release);
-    }
-    interrupts::restore(irqs);
-    r
+    CONSOLE.with(emergency, f)
 }
 
 struct UartWriter<'a>(&'a mut Uart16550);

@@ -10,60 +10,15 @@
 //! humans reading the console, then written to COM2 and drained, so that
 //! when the xtask sees the exit record, the console is complete too.
 
-use core::cell::UnsafeCell;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::arch::x86_64::interrupts;
 use crate::arch::x86_64::serial::Uart16550;
-use crate::console;
-use crate::percpu::cpu_index;
+use crate::console::{self, shared_uart::SharedUart};
 
-struct RecordPort {
-    /// 0 when free, else the holder's CPU index + 1.
-    owner: AtomicUsize,
-    uart: UnsafeCell<Uart16550>,
-}
-
-// SAFETY: the UART is only touched by the CPU recorded in `owner` (or, on
-// the emergency path, by a CPU that gave up waiting for a holder that is not
-// coming back, which only garbles that record).
-unsafe impl Sync for RecordPort {}
-
-static RECORD: RecordPort =
-    RecordPort { owner: AtomicUsize::new(0), uart: UnsafeCell::new(Uart16550::new(entry_asm::hw::port::COM2)) };
-
-/// Spins an emergency writer waits for another CPU before writing anyway.
-const EMERGENCY_SPINS: usize = 10_000_000;
+static RECORD: SharedUart = SharedUart::new(entry_asm::hw::port::COM2);
 
 fn with_uart<R>(emergency: bool, f: impl FnOnce(&mut Uart16550) -> R) -> R {
-    let me = cpu_index() + 1;
-    let irqs = interrupts::disable_and_save();
-    let nested = RECORD.owner.load(Ordering::Relaxed) == me;
-    let mut took = false;
-    if !nested {
-        let mut spins = 0usize;
-        loop {
-            if RECORD.owner.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                took = true;
-                break;
-            }
-            spins += 1;
-            if emergency && spins > EMERGENCY_SPINS {
-                break;
-            }
-            crate::smp::call::run_pending();
-            core::hint::spin_loop();
-        }
-    }
-    // SAFETY: this CPU holds the port, re-entered it, or (emergency) gave
-    // up waiting for a holder that is not coming back.
-    let r = f(unsafe { &mut *RECORD.uart.get() });
-    if took {
-        RECORD.owner.store(0, Ordering::Release);
-    }
-    interrupts::restore(irqs);
-    r
+    RECORD.with(emergency, f)
 }
 
 struct UartWriter<'a>(&'a mut Uart16550);
