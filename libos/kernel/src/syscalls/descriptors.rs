@@ -149,14 +149,41 @@ fn iovecs(iov: UserPtr<Iovec>, iovcnt: i32) -> Result<Vec<Iovec>, Errno> {
     if n > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
-    let mut v = Vec::with_capacity(n);
+    read_iovecs(iov.addr(), n)
+}
+
+/// Reads `n` (at most `UIO_MAXIOV`, checked by the caller with its own
+/// errno) iovecs from app memory at `addr`: `EINVAL` when their total does
+/// not fit `ssize_t`, `EFAULT`, `ENOMEM`.
+pub fn read_iovecs(addr: u64, n: usize) -> Result<Vec<Iovec>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Errno::ENOMEM)?;
     let mut total: u64 = 0;
     for i in 0..n {
-        let one: Iovec = read_user(iov.addr() + (i * core::mem::size_of::<Iovec>()) as u64)?;
+        let one: Iovec = read_user(addr + (i * core::mem::size_of::<Iovec>()) as u64)?;
         total = total.checked_add(one.iov_len).filter(|&t| t <= isize::MAX as u64).ok_or(Errno::EINVAL)?;
         v.push(one);
     }
     Ok(v)
+}
+
+/// Runs `io` on each iovec in turn, as Linux's `do_loop_readv_writev`:
+/// the bytes done in all; stops at a short transfer; an error counts only
+/// if nothing was done yet.
+fn each_iovec(v: Vec<Iovec>, mut io: impl FnMut(u64, usize) -> Result<usize, Errno>) -> Result<usize, Errno> {
+    let mut total = 0;
+    for one in v {
+        let n = match io(one.iov_base, one.iov_len as usize) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if n < one.iov_len as usize {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 fn install_pipe(fds: UserPtrMut<i32>, flags: i32) -> Result<(), Errno> {
@@ -223,38 +250,12 @@ impl Descriptors for Kernel {
 
     fn readv(_cx: &mut Cx, fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> Result<usize, Errno> {
         let f = file(fd)?;
-        let v = iovecs(iov, iovcnt)?;
-        let mut total = 0;
-        for one in v {
-            let n = match read_file(&f, one.iov_base, one.iov_len as usize) {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            };
-            total += n;
-            if n < one.iov_len as usize {
-                break;
-            }
-        }
-        Ok(total)
+        each_iovec(iovecs(iov, iovcnt)?, |base, len| read_file(&f, base, len))
     }
 
     fn writev(_cx: &mut Cx, fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> Result<usize, Errno> {
         let f = file(fd)?;
-        let v = iovecs(iov, iovcnt)?;
-        let mut total = 0;
-        for one in v {
-            let n = match write_file(&f, one.iov_base, one.iov_len as usize) {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            };
-            total += n;
-            if n < one.iov_len as usize {
-                break;
-            }
-        }
-        Ok(total)
+        each_iovec(iovecs(iov, iovcnt)?, |base, len| write_file(&f, base, len))
     }
 
     fn pipe(_cx: &mut Cx, fds: UserPtrMut<i32>) -> Result<(), Errno> {

@@ -87,21 +87,14 @@ fn write_address(addr: u64, len: u64, a: &SocketAddress) -> Result<(), Errno> {
     write_user(len, &(full as u32))
 }
 
-/// The app memory a `msghdr`'s iovecs name.
+/// The app memory a `msghdr`'s iovecs name (`EMSGSIZE` for more than
+/// `UIO_MAXIOV`, as Linux's `__copy_msghdr`).
 fn iovecs(iov: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
     let n = usize::try_from(count).map_err(|_| Errno::EMSGSIZE)?;
     if n > UIO_MAXIOV {
         return Err(Errno::EMSGSIZE);
     }
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| Errno::ENOMEM)?;
-    let mut total: u64 = 0;
-    for i in 0..n {
-        let one: Iovec = read_user(iov + (i * core::mem::size_of::<Iovec>()) as u64)?;
-        total = total.checked_add(one.iov_len).filter(|&t| t <= isize::MAX as u64).ok_or(Errno::EINVAL)?;
-        v.push(one);
-    }
-    Ok(v)
+    super::descriptors::read_iovecs(iov, n)
 }
 
 /// Gathers the bytes of `iov` (all of them: a datagram must be whole).
