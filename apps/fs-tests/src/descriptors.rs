@@ -156,6 +156,62 @@ fn pread_pwrite_readv_writev() {
     sys::close(fd).unwrap();
 }
 
+/// `sendfile(out, in, offset, count)`.
+fn sendfile(out: i32, input: i32, offset: Option<&mut i64>, count: usize) -> Result<usize, Errno> {
+    let p = offset.map_or(core::ptr::null_mut(), |o| o as *mut i64);
+    // SAFETY: `p` is null or a live i64.
+    unsafe { sys::sendfile(out, input, p, count) }
+}
+
+#[libos::test]
+fn sendfile_copies_between_descriptors() {
+    let d = fresh_dir("/tmp/sendfile");
+    let data = crate::util::pattern(9, 200_000);
+    fs::write(format!("{d}/in"), &data).unwrap();
+    let input = open(&format!("{d}/in"), O_RDONLY, 0).unwrap();
+    let out = open(&format!("{d}/out"), O_CREAT | O_WRONLY, 0o644).unwrap();
+    // At the input's offset, which moves (more than one kernel buffer).
+    sys::lseek(input, 1000, SEEK_SET).unwrap();
+    assert_eq!(sendfile(out, input, None, 150_000), Ok(150_000));
+    assert_eq!(sys::lseek(input, 0, SEEK_CUR), Ok(151_000));
+    assert_eq!(sys::lseek(out, 0, SEEK_CUR), Ok(150_000));
+    // At *offset, which advances; the input's offset stays. Past the end:
+    // what there is, then 0.
+    let mut at = 190_000i64;
+    assert_eq!(sendfile(out, input, Some(&mut at), 50_000), Ok(10_000));
+    assert_eq!(at, 200_000);
+    assert_eq!(sendfile(out, input, Some(&mut at), 50_000), Ok(0));
+    assert_eq!(sys::lseek(input, 0, SEEK_CUR), Ok(151_000));
+    let got = fs::read(format!("{d}/out")).unwrap();
+    assert!(got[..150_000] == data[1000..151_000] && got[150_000..] == data[190_000..], "the bytes copied");
+    // To a pipe and to the console.
+    let mut fds = [0i32; 2];
+    // SAFETY: writable.
+    unsafe { sys::pipe2(fds.as_mut_ptr(), 0) }.unwrap();
+    let mut at = 0i64;
+    assert_eq!(sendfile(fds[1], input, Some(&mut at), 100), Ok(100));
+    assert_eq!(read_fd(fds[0], 200).unwrap(), data[..100]);
+    fs::write(format!("{d}/line"), b"fs-tests: a line sent by sendfile\n").unwrap();
+    let line = open(&format!("{d}/line"), O_RDONLY, 0).unwrap();
+    assert_eq!(sendfile(1, line, None, 1000), Ok(34));
+    // Linux's errors: the input a pipe (EINVAL; with an offset ESPIPE),
+    // access modes (EBADF), O_APPEND output (EINVAL), a negative or
+    // unreadable offset (EINVAL, EFAULT).
+    assert_eq!(sendfile(out, fds[0], None, 10), Err(Errno::EINVAL));
+    assert_eq!(sendfile(out, fds[0], Some(&mut 0), 10), Err(Errno::ESPIPE));
+    assert_eq!(sendfile(out, out, None, 10), Err(Errno::EBADF));
+    assert_eq!(sendfile(input, input, None, 10), Err(Errno::EBADF));
+    assert_eq!(sendfile(out, 999, None, 10), Err(Errno::EBADF));
+    let appending = open(&format!("{d}/out"), O_WRONLY | O_APPEND, 0).unwrap();
+    assert_eq!(sendfile(appending, input, None, 10), Err(Errno::EINVAL));
+    assert_eq!(sendfile(out, input, Some(&mut -1), 10), Err(Errno::EINVAL));
+    // SAFETY: the kernel must refuse the kernel address.
+    assert_eq!(unsafe { sys::sendfile(out, input, 0xffff_8000_0000_0000usize as *mut i64, 10) }, Err(Errno::EFAULT));
+    for fd in [input, out, fds[0], fds[1], line, appending] {
+        sys::close(fd).unwrap();
+    }
+}
+
 #[libos::test]
 fn getdents_lists_every_entry_once_with_small_buffers() {
     let d = fresh_dir("/tmp/dents");

@@ -197,6 +197,7 @@
 //! #   fn pwrite64(_: &mut Caller, _: i32, _: UserPtr<u8>, _: usize, _: i64) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn readv(_: &mut Caller, _: i32, _: UserPtr<Iovec>, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn writev(_: &mut Caller, _: i32, _: UserPtr<Iovec>, _: i32) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
+//! #   fn sendfile(_: &mut Caller, _: i32, _: i32, _: UserPtrMut<i64>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn pipe(_: &mut Caller, _: UserPtrMut<i32>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn dup(_: &mut Caller, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
 //! #   fn dup2(_: &mut Caller, _: i32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
@@ -1085,6 +1086,17 @@ libos_macros::syscall_table! {
         /// Writes from `iovcnt` buffers in order; returns the total.
         #[nr = 20]
         fn writev(fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> usize;
+
+        /// Copies up to `count` bytes from `in_fd` (a file: not a pipe, the
+        /// console or a socket, `EINVAL`) to `out_fd` (any file open for
+        /// writing), in the kernel; returns the bytes copied (Linux's
+        /// `do_sendfile`). With `offset` NULL it reads at `in_fd`'s offset and
+        /// moves it; else at `*offset`, which it advances, leaving `in_fd`'s
+        /// offset alone (`ESPIPE` if `in_fd` cannot seek, `EINVAL` if `*offset`
+        /// is negative). `EBADF` when `in_fd` is not open for reading or
+        /// `out_fd` for writing, `EINVAL` when `out_fd` has `O_APPEND`.
+        #[nr = 40]
+        fn sendfile(out_fd: i32, in_fd: i32, offset: UserPtrMut<i64>, count: usize) -> usize;
 
         /// Makes a pipe: `fds[0]` reads, `fds[1]` writes (64 KiB buffer).
         /// `EMFILE` when the table is full.
@@ -1995,6 +2007,7 @@ mod tests {
         fn pwrite64(fd: i32, buf: UserPtr<u8>, count: usize, offset: i64) -> usize;
         fn readv(fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> usize;
         fn writev(fd: i32, iov: UserPtr<Iovec>, iovcnt: i32) -> usize;
+        fn sendfile(out_fd: i32, in_fd: i32, offset: UserPtrMut<i64>, count: usize) -> usize;
         fn pipe(fds: UserPtrMut<i32>) -> ();
         fn dup(fd: i32) -> i32;
         fn dup2(oldfd: i32, newfd: i32) -> i32;

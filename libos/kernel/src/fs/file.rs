@@ -253,6 +253,17 @@ impl OpenFile {
         self.object.write(&mut pos, buf, self.flags())
     }
 
+    /// The offset (`sendfile` reads from it without `read`'s lock, as
+    /// Linux's `do_sendfile` reads `f_pos`).
+    pub fn position(&self) -> u64 {
+        *self.pos.lock()
+    }
+
+    /// Sets the offset (`sendfile`'s end).
+    pub fn set_position(&self, pos: u64) {
+        *self.pos.lock() = pos;
+    }
+
     /// `lseek` (`SEEK_SET`, `SEEK_CUR`, `SEEK_END`; `SEEK_DATA`/`SEEK_HOLE`
     /// treat the whole file as data, as Linux's generic code does).
     pub fn seek(&self, offset: i64, whence: i32) -> Result<i64, Errno> {

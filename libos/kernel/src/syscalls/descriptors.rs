@@ -258,6 +258,97 @@ impl Descriptors for Kernel {
         each_iovec(iovecs(iov, iovcnt)?, |base, len| write_file(&f, base, len))
     }
 
+    /// Linux's `do_sendfile`: the checks in its order, then the bytes
+    /// through a kernel buffer (read at the position, write all of it),
+    /// stopping at the end of the input, a short write, an error after
+    /// some bytes (which then count), or a kill or signal.
+    fn sendfile(_cx: &mut Cx, out_fd: i32, in_fd: i32, offset: UserPtrMut<i64>, count: usize) -> Result<usize, Errno> {
+        // The syscall reads `*offset` before anything else (`EFAULT`).
+        let explicit = !offset.is_null();
+        let given: i64 = if explicit { read_user(offset.addr())? } else { 0 };
+        let input = file(in_fd)?;
+        if !input.readable() {
+            return Err(Errno::EBADF);
+        }
+        let start: i64 = if explicit {
+            let at = given;
+            if !input.object().is_seekable() {
+                return Err(Errno::ESPIPE);
+            }
+            at
+        } else {
+            input.position() as i64
+        };
+        // `rw_verify_area`.
+        if start < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let output = file(out_fd)?;
+        if !output.writable() {
+            return Err(Errno::EBADF);
+        }
+        if output.flags() & libos_abi::fs_types::O_APPEND != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // The input must be a file (`splice_read`): not a pipe, the console
+        // or a socket.
+        if !input.object().is_seekable() {
+            return Err(Errno::EINVAL);
+        }
+        let mut count = count.min(MAX_RW_COUNT);
+        if (start as u64).checked_add(count as u64).is_none_or(|end| end > i64::MAX as u64) {
+            count = (i64::MAX - start) as usize;
+            if count == 0 {
+                return Err(Errno::EOVERFLOW);
+            }
+        }
+        let mut pos = start as u64;
+        let mut done = 0usize;
+        let result = if count == 0 {
+            Ok(0)
+        } else {
+            let mut kbuf = kernel_buffer(count.min(BUF_MAX))?;
+            loop {
+                if done > 0 && crate::sched::with_current(crate::sched::wait::interrupted) {
+                    break Ok(done);
+                }
+                let want = (count - done).min(kbuf.len());
+                let got = match input.pread(&mut kbuf[..want], pos as i64) {
+                    Ok(n) => n,
+                    Err(e) => break if done > 0 { Ok(done) } else { Err(e) },
+                };
+                let mut written = 0;
+                let mut failed = None;
+                while written < got {
+                    match output.write(&kbuf[written..got]) {
+                        Ok(0) => break,
+                        Ok(n) => written += n,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                pos += written as u64;
+                done += written;
+                if let Some(e) = failed
+                    && done == 0
+                {
+                    break Err(e);
+                }
+                if got < want || written < got || done == count {
+                    break Ok(done);
+                }
+            }
+        };
+        if explicit {
+            write_user(offset.addr(), &(pos as i64))?;
+        } else {
+            input.set_position(pos);
+        }
+        result
+    }
+
     fn pipe(_cx: &mut Cx, fds: UserPtrMut<i32>) -> Result<(), Errno> {
         install_pipe(fds, 0)
     }
