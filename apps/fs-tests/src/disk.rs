@@ -33,13 +33,29 @@ fn the_disk_is_ext2_and_takes_files() {
     assert!(!fs::exists(&d).unwrap());
 }
 
-/// `-- persist-write`: the files, fsync'd, then a clean exit.
+/// The app's name as its configuration in the `--files` root says
+/// (`/etc/app.conf`, `name = ...`).
+fn configured_name() -> Option<String> {
+    let text = fs::read_to_string("/etc/app.conf").ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("name"))?;
+    Some(line.trim_start().strip_prefix('=')?.trim().to_string())
+}
+
+/// `-- persist-write`: the files, fsync'd, then a clean exit; the file
+/// `owner` holds the name read from the configuration.
 pub fn persist_write() -> i32 {
     let d = "/data/persist";
+    let Some(name) = configured_name() else {
+        libos::println!("fs-tests: no name in /etc/app.conf (booted without --files?)");
+        return 1;
+    };
     if fs::exists(d).unwrap_or(false) {
         fs::remove_dir_all(d).unwrap();
     }
     fs::create_dir_all(d).unwrap();
+    let mut f = fs::File::create(format!("{d}/owner")).unwrap();
+    f.write_all(name.as_bytes()).unwrap();
+    f.sync_all().unwrap();
     for (name, id, size) in PERSISTED {
         let mut f = fs::File::create(format!("{d}/{name}")).unwrap();
         f.write_all(&pattern(id, size)).unwrap();
@@ -71,6 +87,11 @@ pub fn persist_check() -> i32 {
     }
     if fs::read(format!("{d}/unsynced")).ok() != Some(pattern(4, 50_000)) {
         libos::println!("fs-tests: {d}/unsynced is not what was written");
+        return 1;
+    }
+    let name = configured_name();
+    if name.is_none() || fs::read_to_string(format!("{d}/owner")).ok() != name {
+        libos::println!("fs-tests: {d}/owner is not the name in /etc/app.conf ({name:?})");
         return 1;
     }
     if fs::read_link(format!("{d}/link")).ok().as_deref() != Some("small") {

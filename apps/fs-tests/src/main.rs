@@ -4,7 +4,8 @@
 //! has no virtio, the disk tests report themselves ignored).
 //!
 //! `main` has the modes of the xtask's multi-boot disk test:
-//! `persist-write` writes files to `/data/persist`, `fsync`s and exits;
+//! `persist-write` reads its name from `/etc/app.conf` (the `--files`
+//! root), writes files to `/data/persist`, `fsync`s and exits;
 //! `persist-check` checks them on the next boot; `churn` writes until the
 //! xtask kills the run (a crash in the middle of writing); `measure`
 //! prints rough costs (see `measure.rs`).

@@ -3,6 +3,9 @@
 //!
 //! - [`STD_TESTS`]: `linux-programs/std-tests`, Rust `std` built for
 //!   `x86_64-unknown-linux-musl` (a static PIE), with unwinding panics;
+//! - [`STD_FILES`]: `linux-programs/std-files`, an ordinary Rust `std`
+//!   program (its own `fn main`) on `std::fs`, booted by the disk test with
+//!   `--files` of its `files/` folder;
 //! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
 //!   `musl-gcc -static` (`musl-tools`);
 //! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`);
@@ -23,6 +26,8 @@ use crate::install::{self, Need, Thing};
 
 /// Rust `std` tests.
 pub const STD_TESTS: &str = "std-tests";
+/// Rust `std::fs` over `--files` and `--disk`.
+pub const STD_FILES: &str = "std-files";
 /// C tests on musl.
 pub const C_TESTS: &str = "c-tests";
 /// Debian's static BusyBox.
@@ -30,12 +35,14 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] = &[STD_TESTS, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] = &[STD_TESTS, STD_FILES, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 const BUSYBOX_PATH: &str = "/bin/busybox";
 /// The std tests' package.
 const STD_TESTS_PACKAGE: &str = "linux-std-tests";
+/// The std::fs program's package.
+const STD_FILES_PACKAGE: &str = "linux-std-files";
 /// The target of the Rust program.
 const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
@@ -48,7 +55,8 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let out = dir.join(name);
     match name {
-        STD_TESTS => build_std_tests(layout, &dir, &out)?,
+        STD_TESTS => build_std_program(layout, STD_TESTS_PACKAGE, &dir, &out)?,
+        STD_FILES => build_std_program(layout, STD_FILES_PACKAGE, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
         BUSYBOX => copy_busybox(&out)?,
         DYNAMIC_TRUE => copy_dynamic_true(&out)?,
@@ -57,12 +65,13 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
     Ok(out)
 }
 
-fn build_std_tests(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+/// Builds the Rust `std` program of `package` for musl, as `out`.
+fn build_std_program(layout: &Layout, package: &str, dir: &Path, out: &Path) -> Result<()> {
     install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
     let target_dir = dir.join("cargo");
     let status = Command::new(cargo())
         .current_dir(&layout.root)
-        .args(["build", "--release", "-p", STD_TESTS_PACKAGE, "--target", MUSL_TARGET, "--target-dir"])
+        .args(["build", "--release", "-p", package, "--target", MUSL_TARGET, "--target-dir"])
         .arg(&target_dir)
         // A plain static Linux program: not the apps' flags (the
         // workspace's config makes musl programs abort on panic; these
@@ -71,8 +80,8 @@ fn build_std_tests(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .context("running cargo")?;
-    ensure!(status.success(), "building {STD_TESTS_PACKAGE} failed; see cargo's errors above");
-    let built = target_dir.join(MUSL_TARGET).join("release").join(STD_TESTS_PACKAGE);
+    ensure!(status.success(), "building {package} failed; see cargo's errors above");
+    let built = target_dir.join(MUSL_TARGET).join("release").join(package);
     std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
     Ok(())
 }

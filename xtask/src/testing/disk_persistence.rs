@@ -17,6 +17,15 @@
 //!    is printed as a note. And the next boot mounts the unrepaired image
 //!    and still reads step 1's files.
 //!
+//! 5. A Rust `std` program (`linux-programs/std-files`, an unmodified
+//!    static Linux binary) on the same disk, with its own `--files` root:
+//!    `write` reads its configuration from the root, works in `/tmp`,
+//!    writes and `fsync`s its records to `/data`; `e2fsck -f -n` finds
+//!    nothing; the next boot, `check`, reads them back.
+//!
+//! The libos app's `persist-write` and `persist-check` read their
+//! configuration (`/etc/app.conf`) from the `--files` root too.
+//!
 //! One test line per step, like every other test.
 
 use std::path::{Path, PathBuf};
@@ -41,6 +50,9 @@ pub struct Setup {
     pub archive: PathBuf,
     /// The machine.
     pub machine: Machine,
+    /// The `std::fs` program's image and root archive
+    /// (`linux-programs/std-files`), if they could be built.
+    pub std_files: Option<(PathBuf, PathBuf)>,
     /// Where the disk image goes.
     pub dir: PathBuf,
     /// Print every boot's output.
@@ -51,10 +63,22 @@ pub struct Setup {
 const CHURN_SECS: u64 = 6;
 
 fn boot(setup: &Setup, disk: &Path, mode: &str, timeout: Duration) -> (Verdict, String) {
+    boot_image(setup, (&setup.image, &setup.archive), disk, mode, timeout)
+}
+
+/// Boots `image` with the root `archive` and the disk, `mode` as the app's
+/// argument.
+fn boot_image(
+    setup: &Setup,
+    (image, archive): (&Path, &Path),
+    disk: &Path,
+    mode: &str,
+    timeout: Duration,
+) -> (Verdict, String) {
     let b = qemu::Boot {
         qemu: setup.qemu.clone(),
-        image: setup.image.clone(),
-        initrd: Some(setup.archive.clone()),
+        image: image.to_path_buf(),
+        initrd: Some(archive.to_path_buf()),
         cmdline: format!("fs.disk=/data -- {mode}"),
         machine: setup.machine.clone(),
         gdb: false,
@@ -106,9 +130,11 @@ fn tail(text: &str) -> String {
 /// Runs the steps, one result line each (those whose names contain
 /// `filter`, if given; a step that needs an earlier one runs it anyway).
 pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
-    const NAMES: [&str; 4] = [
+    const NAMES: [&str; 6] = [
         "disk::host_e2fsck_finds_nothing_after_a_clean_exit",
         "disk::written_fsynced_and_read_back_on_the_next_boot",
+        "disk::std_fs_program_reads_its_config_and_writes_the_disk",
+        "disk::std_fs_program_reads_its_data_back_on_the_next_boot",
         "disk::a_run_killed_mid_write_leaves_an_image_fsck_repairs",
         "disk::the_next_boot_mounts_the_killed_image_and_reads_old_files",
     ];
@@ -156,18 +182,27 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
         TestResult::failed(NAMES[1], format!("persist-check ended {v:?}: {}", tail(&out)))
     });
 
-    // 3. Killed mid-write: e2fsck repairs the image (on a copy).
+    // 3. The std::fs program: its configuration from its root, /tmp, its
+    // records on the disk (e2fsck -fn after), read back by the next boot.
+    if filter.is_none_or(|f| NAMES[2].contains(f) || NAMES[3].contains(f)) {
+        std_files(setup, &image, &mut report, [NAMES[2], NAMES[3]]);
+    }
+
+    if filter.is_some_and(|f| !NAMES[4].contains(f) && !NAMES[5].contains(f)) {
+        return;
+    }
+    // 4. Killed mid-write: e2fsck repairs the image (on a copy).
     let (v, out) = boot(setup, &image, "churn", Duration::from_secs(CHURN_SECS));
     if !matches!(v, Verdict::TimedOut(_)) || !out.contains("churning until killed") {
         report(TestResult::failed(
-            NAMES[2],
+            NAMES[4],
             format!("churn was to be killed while writing, but ended {v:?}: {}", tail(&out)),
         ));
         return;
     }
     let copy = setup.dir.join("persistence-killed.img");
     if let Err(e) = std::fs::copy(&image, &copy) {
-        report(TestResult::failed(NAMES[2], format!("copying the image: {e}")));
+        report(TestResult::failed(NAMES[4], format!("copying the image: {e}")));
         return;
     }
     let (n_code, _) = e2fsck(&["-f", "-n"], &copy);
@@ -181,10 +216,10 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
         if p_code <= 1 { String::new() } else { format!(" ({}), -fy {y_code}", tail(&p_text)) }
     );
     report(if y_code <= 1 && after == 0 {
-        TestResult::ok(NAMES[2])
+        TestResult::ok(NAMES[4])
     } else {
         TestResult::failed(
-            NAMES[2],
+            NAMES[4],
             format!(
                 "e2fsck -fp exit {p_code}: {} / -fy exit {y_code}: {} / then -fn {after}: {}",
                 tail(&p_text),
@@ -195,11 +230,38 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
     });
     let _ = std::fs::remove_file(&copy);
 
-    // 4. The next boot mounts the unrepaired image; step 1's files are there.
+    // 5. The next boot mounts the unrepaired image; step 1's files are there.
     let (v, out) = boot(setup, &image, "persist-check", minute);
     report(if succeeded(&v) && out.contains("persist-check ok") {
-        TestResult::ok(NAMES[3])
+        TestResult::ok(NAMES[5])
     } else {
-        TestResult::failed(NAMES[3], format!("persist-check after the kill ended {v:?}: {}", tail(&out)))
+        TestResult::failed(NAMES[5], format!("persist-check after the kill ended {v:?}: {}", tail(&out)))
+    });
+}
+
+/// The `std::fs` program's two boots on `image`: `write` (then `e2fsck -f
+/// -n` must find nothing), and `check`.
+fn std_files(setup: &Setup, image: &Path, report: &mut impl FnMut(TestResult), names: [&str; 2]) {
+    let Some((program, archive)) = &setup.std_files else {
+        report(TestResult::failed(names[0], "the std-files image could not be built (see its build line)"));
+        return;
+    };
+    let minute = Duration::from_secs(60);
+    let (v, out) = boot_image(setup, (program, archive), image, "write", minute);
+    if !succeeded(&v) || !out.contains("std-files: write ok") {
+        report(TestResult::failed(names[0], format!("std-files write ended {v:?}: {}", tail(&out))));
+        return;
+    }
+    let (code, text) = e2fsck(&["-f", "-n"], image);
+    report(if code == 0 {
+        TestResult::ok(names[0])
+    } else {
+        TestResult::failed(names[0], format!("after std-files write, e2fsck -fn exit {code}: {}", tail(&text)))
+    });
+    let (v, out) = boot_image(setup, (program, archive), image, "check", minute);
+    report(if succeeded(&v) && out.contains("std-files: check ok") {
+        TestResult::ok(names[1])
+    } else {
+        TestResult::failed(names[1], format!("std-files check ended {v:?}: {}", tail(&out)))
     });
 }

@@ -7,7 +7,10 @@
 //! - [`hook_symbols`]: a production kernel has no test or benchmark hook
 //!   (read off its symbol table);
 //! - [`disk_persistence`]: the file tests' disk across boots, a run killed
-//!   while writing, and the host's `e2fsck` on the image;
+//!   while writing, and the host's `e2fsck` on the image; a Rust `std::fs`
+//!   program's configuration from `--files` and its data across boots;
+//! - [`busybox_files`]: BusyBox's file applets over `--files` and `--disk`,
+//!   checked against what the host computes;
 //! - [`fpu_free`]: the kernel uses no FPU/SIMD register outside its
 //!   `xstate` module, and the apps are hard float (read off a disassembly);
 //! - [`host_side`]: the host's half of the network tests (clients that
@@ -15,6 +18,7 @@
 //! - [`out_of_tree`]: an app made by `new` outside the repository runs and
 //!   passes its test, through `cargo xtask` and `cargo libos`.
 
+pub mod busybox_files;
 pub mod disk_persistence;
 pub mod fpu_free;
 pub mod hook_symbols;

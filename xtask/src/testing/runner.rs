@@ -24,7 +24,7 @@ use crate::install;
 use crate::testing::host_side::{self, HostSide};
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
-use crate::testing::{disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
+use crate::testing::{busybox_files, disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
@@ -305,6 +305,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         words.join(" ")
     };
     let mut persistence = None;
+    let mut busybox_machine = None;
     let launches: Vec<Launch> = match programs {
         Programs::Qemu(qemu_path) => {
             let machine = Machine {
@@ -364,6 +365,9 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                     }))
                 })
                 .collect::<Result<_>>()?;
+            if opts.app.is_none() && opts.elf.is_none() {
+                busybox_machine = Some((qemu_path.clone(), Machine { accel: chosen.accel, ..machine.clone() }));
+            }
             if opts.app.is_none()
                 && let Some(planned) = runnable.iter().find(|b| is_fs_tests(&b.image))
             {
@@ -418,16 +422,64 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     println!("boots took {:.1} s", boot_started.elapsed().as_secs_f64());
     if let Some((qemu_path, image, machine)) = persistence {
         let archive = fs_tests_archive(layout)?;
+        let std_files = match std_files_image(layout, &kernels, release) {
+            Ok(found) => Some(found),
+            Err(e) => {
+                build_failure(linux_programs::STD_FILES, &e, totals);
+                None
+            }
+        };
         let setup = disk_persistence::Setup {
             qemu: qemu_path,
             image,
             archive,
+            std_files,
             machine,
             dir: layout.state_dir().join("disks"),
             verbose: opts.verbose,
         };
         disk_persistence::run(&setup, opts.filter.as_deref(), totals);
     }
+    if let Some((qemu_path, machine)) = busybox_machine
+        && opts.filter.as_deref().is_none_or(|f| busybox_files::NAMES.iter().any(|n| n.contains(f)))
+    {
+        run_busybox_files(layout, release, qemu_path, machine, opts, totals)?;
+    }
+    Ok(())
+}
+
+/// BusyBox over `--files` and `--disk` (`busybox_files`): builds its image
+/// (the production kernel, as the BusyBox suite's) and runs the boots.
+fn run_busybox_files(
+    layout: &Layout,
+    release: bool,
+    qemu: PathBuf,
+    machine: Machine,
+    opts: &TestOptions,
+    totals: &mut Totals,
+) -> Result<()> {
+    let flavor = kernel_flavor(KernelKind::Production, release);
+    let built = layout.build_kernel(flavor).and_then(|kernel| {
+        let elf = linux_programs::build(layout, linux_programs::BUSYBOX)?;
+        let image = layout.image(Some(linux_programs::BUSYBOX), flavor);
+        layout.write_image(&kernel, Some((linux_programs::BUSYBOX, &elf)), &image)?;
+        Ok(image)
+    });
+    let image = match built {
+        Ok(image) => image,
+        Err(e) => {
+            build_failure("busybox_files", &e, totals);
+            return Ok(());
+        }
+    };
+    let files = layout.root.join(busybox_files::FILES_DIR);
+    let dir = layout.state_dir().join("disks");
+    std::fs::create_dir_all(&dir)?;
+    let archive = dir.join("busybox-files.cpio");
+    std::fs::write(&archive, crate::build::cpio::pack_dir(&files)?)
+        .with_context(|| format!("writing {}", archive.display()))?;
+    let setup = busybox_files::Setup { qemu, image, files, archive, machine, dir, verbose: opts.verbose };
+    busybox_files::run(&setup, opts.filter.as_deref(), totals);
     Ok(())
 }
 
@@ -448,6 +500,24 @@ fn fs_tests_archive(layout: &Layout) -> Result<PathBuf> {
         std::fs::write(&out, archive).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(out)
+}
+
+/// The `std::fs` program's image (on the test kernel) and its root
+/// archive (`linux-programs/std-files/files`), for the disk test.
+fn std_files_image(
+    layout: &Layout,
+    kernels: &HashMap<KernelKind, PathBuf>,
+    release: bool,
+) -> Result<(PathBuf, PathBuf)> {
+    let kernel = kernels.get(&KernelKind::Testing).context("the test kernel was not built")?;
+    let elf = linux_programs::build(layout, linux_programs::STD_FILES)?;
+    let image = layout.image(Some(linux_programs::STD_FILES), kernel_flavor(KernelKind::Testing, release));
+    layout.write_image(kernel, Some((linux_programs::STD_FILES, &elf)), &image)?;
+    let archive = crate::build::cpio::pack_dir(&layout.root.join("linux-programs/std-files/files"))?;
+    let out = layout.state_dir().join("disks").join("std-files-files.cpio");
+    std::fs::create_dir_all(layout.state_dir().join("disks"))?;
+    std::fs::write(&out, archive).with_context(|| format!("writing {}", out.display()))?;
+    Ok((image, out))
 }
 
 /// The flavour of a kernel kind.
