@@ -191,10 +191,14 @@ fn host_entries(dir: &Path) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
-/// Parses `ls -l DIR...` output: per listed folder (its `DIR:` header;
-/// one folder alone has none), the entries (`total` lines left out).
-pub fn parse_ls_l(out: &str) -> Result<Vec<(Option<String>, Vec<Entry>)>, String> {
-    let mut sections: Vec<(Option<String>, Vec<Entry>)> = Vec::new();
+/// One listed folder of `ls -l DIR...`: its `DIR:` header (one folder
+/// alone has none) and its entries.
+pub type Listing = (Option<String>, Vec<Entry>);
+
+/// Parses `ls -l DIR...` output: per listed folder, the entries (`total`
+/// lines left out).
+pub fn parse_ls_l(out: &str) -> Result<Vec<Listing>, String> {
+    let mut sections: Vec<Listing> = Vec::new();
     for line in out.lines() {
         if line.is_empty() || line.starts_with("total ") {
             continue;
