@@ -23,6 +23,9 @@
 //!   `close` rounds, then a file of that size written and read in 4 KiB
 //!   and 1 MiB calls, in `/tmp` (a RAM file system; the image needs
 //!   `fs.ram=` above the size).
+//! - `files-disk [MiB]`: `bench_workload::files::run_disk`: a file of that
+//!   size written (with `fsync`) and read in 4 KiB and 1 MiB calls on the
+//!   ext2 disk at `/data` (`--disk`).
 #![no_std]
 #![no_main]
 
@@ -118,6 +121,20 @@ fn files(iterations: u64, mib: u64) -> i32 {
     }
 }
 
+fn files_disk(mib: u64) -> i32 {
+    let mut buf = vec![0u8; 1 << 20];
+    let started = Instant::now();
+    let now = || started.elapsed().as_nanos() as u64;
+    // Our ext2 keeps no data cache: nothing to drop between.
+    match bench_workload::files::run_disk(mib << 20, &mut buf, &now, &|| {}, &mut |op| println!("{op}")) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("bench: files-disk: error {}", -e);
+            1
+        }
+    }
+}
+
 #[libos::main]
 fn main() -> i32 {
     let args: Vec<&str> = libos::env::args().collect();
@@ -127,8 +144,9 @@ fn main() -> i32 {
         Some("syscalls") => syscalls(iterations),
         Some("scaling") => scaling(iterations),
         Some("files") => return files(iterations, args.get(3).and_then(|a| a.parse().ok()).unwrap_or(64)),
+        Some("files-disk") => return files_disk(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(64)),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?} (boot, syscalls, scaling, files)");
+            eprintln!("bench: unknown mode {other:?} (boot, syscalls, scaling, files, files-disk)");
             return 2;
         }
     }

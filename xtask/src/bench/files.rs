@@ -5,6 +5,13 @@
 //! kernel boots twice, with the same memory: under `-icount` for
 //! instructions per call, under plain TCG for throughput (one run: the
 //! copy dominates and varies little).
+//!
+//! The disk rows (`bench_workload::files::run_disk`, the `files-disk`
+//! mode): the same file written (then `fsync`ed, inside the time) and read
+//! back in 4 KiB and 1 MiB calls on an ext2 disk (a fresh `mkfs.ext2`
+//! image on virtio-blk, the same kind under both kernels: ours' driver and
+//! ext2, Linux's `virtio_blk` and ext4 driver), with Linux's page cache
+//! dropped before the reading (ours keeps no data cache).
 
 use anyhow::{Result, ensure};
 use serde::{Deserialize, Serialize};
@@ -12,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::lines::{self, FileTiming};
 use super::linux::{Guest, LinuxReport};
 use super::{Bench, Part, QEMU_TIMEOUT, app_cmdline};
+use crate::emulator::Launch;
 
 /// Memory of every boot of the file workload: room for the file in a RAM
 /// file system beside each kernel (Linux's initramfs is a tmpfs limited
@@ -43,10 +51,24 @@ impl FileFigure {
     pub fn describe(&self) -> String {
         match (self.op.as_str(), self.chunk) {
             ("open_fstat_close", _) => "open+fstat+close".to_string(),
+            ("disk_write", chunk) => format!("disk: write+fsync in {}", Self::size(chunk)),
+            ("disk_read", chunk) => format!("disk: read in {}", Self::size(chunk)),
             (op, chunk) if chunk >= 1 << 20 => format!("{op} in {} MiB calls", chunk >> 20),
             (op, chunk) => format!("{op} in {} KiB calls", chunk >> 10),
         }
     }
+
+    fn size(chunk: u64) -> String {
+        if chunk >= 1 << 20 { format!("{} MiB calls", chunk >> 20) } else { format!("{} KiB calls", chunk >> 10) }
+    }
+}
+
+/// A fresh ext2 disk for a disk run (the file and room for ext2's
+/// metadata), as QEMU arguments.
+fn fresh_disk(path: &std::path::Path, mib: u64) -> Result<Vec<String>> {
+    let _ = std::fs::remove_file(path);
+    crate::build::disk::format_new(path, (mib * 2 + 16) << 20)?;
+    Ok(crate::build::disk::qemu_args(path))
 }
 
 /// Calls (rounds) a timing covers.
@@ -87,6 +109,11 @@ fn args(bench_quick: bool) -> String {
     if bench_quick { "files 1000 8".to_string() } else { "files 10000 64".to_string() }
 }
 
+/// The disk runs' MiB (smaller with `--quick`).
+fn disk_mib(bench_quick: bool) -> u64 {
+    if bench_quick { 4 } else { 64 }
+}
+
 impl Bench {
     /// Our side: the bench app's `files` mode, under `-icount` and plain TCG.
     pub(super) fn files(&self) -> Result<Vec<FileFigure>> {
@@ -98,7 +125,26 @@ impl Bench {
             let ended = self.boot(&launch, &what)?;
             runs.push(self.decode(&what, &ended, lines::files_run)?);
         }
-        figures(&runs[0], &runs[1])
+        let mut all = figures(&runs[0], &runs[1])?;
+        // The disk: a fresh image for each boot.
+        let mib = disk_mib(self.plan.quick);
+        let cmdline = app_cmdline("fs.disk=/data", &format!("files-disk {mib}"));
+        let disk = self.layout.state_dir().join("disks").join("bench-disk.img");
+        let mut runs = Vec::new();
+        for icount in [true, false] {
+            let Launch::Qemu(mut boot) =
+                self.qemu_launch(&self.images.bench, cmdline.clone(), 1, FILES_MEM, icount, QEMU_TIMEOUT)
+            else {
+                unreachable!("qemu_launch makes QEMU launches");
+            };
+            boot.devices = fresh_disk(&disk, mib)?;
+            let what = format!("QEMU {}: files on the disk", if icount { "-icount" } else { "TCG" });
+            let ended = self.boot(&Launch::Qemu(boot), &what)?;
+            runs.push(self.decode(&what, &ended, lines::files_run)?);
+        }
+        let _ = std::fs::remove_file(&disk);
+        all.extend(figures(&runs[0], &runs[1])?);
+        Ok(all)
     }
 }
 
@@ -115,6 +161,26 @@ pub fn linux(guest: &Guest<'_>, linux: &mut LinuxReport) -> Result<()> {
         runs.push(Guest::decode("files", &serial, lines::files_run)?);
     }
     linux.files = figures(&runs[0], &runs[1])?;
+    // The disk, the same kind of fresh image as ours. It needs the
+    // kernel's virtio modules: when they do not load, the disk rows have
+    // no Linux column and the bench goes on.
+    let mib = disk_mib(guest.plan().quick);
+    let disk = guest.state_dir().join("disks").join("bench-disk-linux.img");
+    let disk_runs = || -> Result<Vec<FileFigure>> {
+        let mut runs = Vec::new();
+        for icount in [true, false] {
+            let args = format!("files-disk {mib}");
+            let devices = fresh_disk(&disk, mib)?;
+            let serial = guest.boot_with_devices(true, icount, FILES_MEM, &args, "files on the disk", devices)?;
+            runs.push(Guest::decode("files on the disk", &serial, lines::files_run)?);
+        }
+        figures(&runs[0], &runs[1])
+    };
+    match disk_runs() {
+        Ok(disk_figures) => linux.files.extend(disk_figures),
+        Err(e) => eprintln!("bench: note: the Linux guest's disk rows are left out: {e:#}"),
+    }
+    let _ = std::fs::remove_file(&disk);
     Ok(())
 }
 

@@ -17,6 +17,13 @@
 //!   of `getpid`, timed with the TSC and `CLOCK_MONOTONIC`.
 //! - `files [iterations] [MiB]`: `bench_workload::files`, in `/tmp` (made
 //!   in the initramfs, a RAM file system), as the bench app's mode.
+//! - `files-disk [MiB]`: `bench_workload::files::run_disk` on the virtio
+//!   disk: loads the virtio modules the initramfs carries in `/modules`
+//!   (Debian builds `virtio_blk` and the PCI transport as modules; its ext4
+//!   driver, built in, mounts ext2), mounts `devtmpfs` on `/dev`, waits
+//!   for `/dev/vda` and mounts it at `/data` as ext2; between the writing
+//!   and the reading it drops the page cache (`/proc/sys/vm/drop_caches`)
+//!   so that the reading comes from the disk, as ours does.
 //!
 //! Its console is the kernel's: before running init, Linux opens
 //! `/dev/console` as fds 0-2 (`init/main.c`, `console_on_rootfs`), from its
@@ -46,7 +53,7 @@ type Workload = (&'static str, fn(u64) -> Result<(), String>);
 /// Every mode. A new workload is a function and a line here (and the
 /// matching function and line in `WORKLOADS` of
 /// `xtask/src/bench/linux/mod.rs`).
-const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files)];
+const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files), ("files-disk", files_disk)];
 
 /// The count when the command line gives none.
 const DEFAULT_ITERATIONS: u64 = 100_000;
@@ -110,6 +117,58 @@ fn files(iterations: u64) -> Result<(), String> {
     let now = || u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     bench_workload::files::run(iterations, mib << 20, &mut buf, &now, &mut |op| println!("{op}"))
         .map_err(|e| format!("error {}", std::io::Error::from_raw_os_error(-e as i32)))
+}
+
+/// `files-disk`: the disk figures of the bench app's mode of that name;
+/// `mib` is the file's size.
+fn files_disk(mib: u64) -> Result<(), String> {
+    mount_disk()?;
+    let mut buf = vec![0u8; 1 << 20];
+    let started = Instant::now();
+    let now = || u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let drop_caches = || {
+        // SAFETY: sync takes no arguments.
+        unsafe { libc::sync() };
+        if let Err(e) = std::fs::write("/proc/sys/vm/drop_caches", "3") {
+            eprintln!("bench-linux: drop_caches: {e}");
+        }
+    };
+    bench_workload::files::run_disk(mib << 20, &mut buf, &now, &drop_caches, &mut |op| println!("{op}"))
+        .map_err(|e| format!("error {}", std::io::Error::from_raw_os_error(-e as i32)))
+}
+
+/// Loads the modules in `/modules` (in name order: the xtask numbers them
+/// by dependency), mounts `devtmpfs`, waits for `/dev/vda` and mounts it
+/// at `/data` as ext2.
+fn mount_disk() -> Result<(), String> {
+    let mut modules: Vec<_> = std::fs::read_dir("/modules")
+        .map_err(|e| format!("listing /modules: {e}"))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    modules.sort();
+    for module in &modules {
+        let file = std::fs::File::open(module).map_err(|e| format!("opening {}: {e}", module.display()))?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: finit_module reads the open file and a NUL-terminated
+        // (empty) parameter string.
+        let r = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), c"".as_ptr(), 0) };
+        if r != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EEXIST) {
+                return Err(format!("loading {}: {e}", module.display()));
+            }
+        }
+    }
+    mount("devtmpfs", "/dev", "devtmpfs")?;
+    let started = Instant::now();
+    while !std::path::Path::new("/dev/vda").exists() {
+        if started.elapsed().as_secs() >= 10 {
+            return Err("no /dev/vda 10 s after loading the virtio modules".to_string());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    mount("/dev/vda", "/data", "ext2")
 }
 
 /// KPTI and PCID as this kernel runs them: the `pti` flag of

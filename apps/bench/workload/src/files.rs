@@ -22,6 +22,8 @@ pub const FSTAT: u64 = 5;
 pub const LSEEK: u64 = 8;
 /// `unlink`.
 pub const UNLINK: u64 = 87;
+/// `fsync`.
+pub const FSYNC: u64 = 74;
 
 const O_RDONLY: u64 = 0;
 const O_RDWR: u64 = 2;
@@ -105,11 +107,31 @@ pub struct Transfer {
     pub read_ns: u64,
 }
 
+/// How [`write_then_read`] treats the device under the file.
+#[derive(Clone, Copy)]
+pub struct OnDisk<'a> {
+    /// `fsync` after the last write, inside the write's time.
+    pub fsync: bool,
+    /// Runs between the writing and the reading (untimed): the Linux
+    /// guest drops its page cache there, so that the reading comes from
+    /// the disk as ours does (our ext2 keeps no data cache).
+    pub between: &'a dyn Fn(),
+}
+
+/// A RAM file system: no `fsync`, nothing between.
+pub const IN_RAM: OnDisk<'static> = OnDisk { fsync: false, between: &|| {} };
+
 /// Creates `path` (NUL-terminated), writes `total` bytes in calls of
 /// `buf.len()` bytes, seeks back and reads them in calls of the same
 /// size, then removes it; `now_ns` is the caller's clock. Returns the
 /// times, or the first error (`-errno`; a short write is `-ENOSPC`).
-pub fn write_then_read(path: &[u8], total: u64, buf: &mut [u8], now_ns: &dyn Fn() -> u64) -> Result<Transfer, i64> {
+pub fn write_then_read(
+    path: &[u8],
+    total: u64,
+    buf: &mut [u8],
+    now_ns: &dyn Fn() -> u64,
+    disk: OnDisk<'_>,
+) -> Result<Transfer, i64> {
     assert_eq!(path.last(), Some(&0), "the path ends with a NUL");
     for (i, b) in buf.iter_mut().enumerate() {
         *b = i as u8;
@@ -133,7 +155,14 @@ pub fn write_then_read(path: &[u8], total: u64, buf: &mut [u8], now_ns: &dyn Fn(
                 }
                 done += n as u64;
             }
+            if disk.fsync {
+                let r = syscall3(FSYNC, fd, 0, 0);
+                if r < 0 {
+                    return Err(r);
+                }
+            }
             (t.write_tsc, t.write_ns) = (rdtsc() - tsc, now_ns() - ns);
+            (disk.between)();
             let r = syscall3(LSEEK, fd, 0, 0);
             if r < 0 {
                 return Err(r);
@@ -191,9 +220,35 @@ pub fn run(
     unsafe { syscall3(UNLINK, STAT_PATH.as_ptr() as u64, 0, 0) };
     out(crate::line::FileOp { op: "open_fstat_close", chunk: 0, count: iterations, tsc: tsc?, ns });
     for chunk in CHUNKS {
-        let t = write_then_read(DATA_PATH, total, &mut buf[..chunk], now_ns)?;
+        let t = write_then_read(DATA_PATH, total, &mut buf[..chunk], now_ns, IN_RAM)?;
         out(crate::line::FileOp { op: "write", chunk: chunk as u64, count: total, tsc: t.write_tsc, ns: t.write_ns });
         out(crate::line::FileOp { op: "read", chunk: chunk as u64, count: total, tsc: t.read_tsc, ns: t.read_ns });
+    }
+    Ok(())
+}
+
+/// The file the disk runs write: on the ext2 disk mounted at `/data`
+/// under both kernels (ours' virtio-blk driver and ext2, Linux's
+/// `virtio_blk` and ext4 driver mounting it as ext2).
+pub const DISK_DATA_PATH: &[u8] = b"/data/bench-data\0";
+
+/// The disk workload: for each of [`CHUNKS`], `total` bytes written (then
+/// `fsync`: the time until the data is on the disk) and read back (after
+/// `drop_caches`, untimed) in calls of that size, as `disk_write` and
+/// `disk_read` figures. Stops at the first error (`-errno`).
+pub fn run_disk(
+    total: u64,
+    buf: &mut [u8],
+    now_ns: &dyn Fn() -> u64,
+    drop_caches: &dyn Fn(),
+    out: &mut dyn FnMut(crate::line::FileOp<'_>),
+) -> Result<(), i64> {
+    let disk = OnDisk { fsync: true, between: drop_caches };
+    for chunk in CHUNKS {
+        let t = write_then_read(DISK_DATA_PATH, total, &mut buf[..chunk], now_ns, disk)?;
+        let (chunk, count) = (chunk as u64, total);
+        out(crate::line::FileOp { op: "disk_write", chunk, count, tsc: t.write_tsc, ns: t.write_ns });
+        out(crate::line::FileOp { op: "disk_read", chunk, count, tsc: t.read_tsc, ns: t.read_ns });
     }
     Ok(())
 }

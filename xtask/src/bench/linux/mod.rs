@@ -121,12 +121,26 @@ impl Guest<'_> {
 
     /// [`Guest::boot`] with `mem` of memory (QEMU's `-m`).
     pub fn boot_with_memory(&self, pti: bool, icount: bool, mem: &str, init_args: &str, what: &str) -> Result<String> {
+        self.boot_with_devices(pti, icount, mem, init_args, what, Vec::new())
+    }
+
+    /// [`Guest::boot_with_memory`] with more QEMU `devices` (a disk).
+    pub fn boot_with_devices(
+        &self,
+        pti: bool,
+        icount: bool,
+        mem: &str,
+        init_args: &str,
+        what: &str,
+        devices: Vec<String>,
+    ) -> Result<String> {
         let Launch::Qemu(mut boot) =
             self.bench.qemu_launch(&self.kernel.vmlinuz, Self::cmdline(pti, init_args), 1, mem, icount, QEMU_TIMEOUT)
         else {
             unreachable!("qemu_launch makes QEMU launches");
         };
         boot.initrd = Some(self.initrd.clone());
+        boot.devices = devices;
         let what = format!(
             "Linux, {}, pti={}: {what}",
             if icount { "QEMU -icount" } else { "QEMU TCG" },
@@ -180,6 +194,11 @@ impl Guest<'_> {
     pub(super) fn plan(&self) -> &super::Plan {
         &self.bench.plan
     }
+
+    /// The xtask's state folder (disk images go in `disks/`).
+    pub(super) fn state_dir(&self) -> PathBuf {
+        self.bench.layout.state_dir()
+    }
 }
 
 /// The `syscalls` workload: the null syscall and `getpid`, as the bench app
@@ -230,12 +249,24 @@ fn build_init(layout: &Layout) -> Result<PathBuf> {
     Ok(elf)
 }
 
-/// Writes the initramfs: one file, `/init`. The kernel's own built-in
-/// initramfs (`usr/default_cpio_list`) already has `/dev/console`, which
-/// the kernel opens as init's fds 0-2 (see `apps/bench/linux`).
-fn write_initramfs(init_elf: &Path, out: &Path) -> Result<()> {
+/// Writes the initramfs: `/init` and the virtio modules of the disk bench
+/// in `/modules` (by their kept names, which order them). The kernel's own
+/// built-in initramfs (`usr/default_cpio_list`) already has `/dev/console`,
+/// which the kernel opens as init's fds 0-2 (see `apps/bench/linux`).
+fn write_initramfs(init_elf: &Path, modules: &[PathBuf], out: &Path) -> Result<()> {
+    use crate::build::cpio::{Member, S_IFDIR};
     let init = std::fs::read(init_elf).with_context(|| format!("reading {}", init_elf.display()))?;
-    let archive = crate::build::cpio::archive(&[crate::build::cpio::Member::file("init", 0o755, &init)])?;
+    let mut loaded = Vec::new();
+    for module in modules {
+        let name = format!("modules/{}", module.file_name().context("a module file name")?.to_string_lossy());
+        loaded.push((name, std::fs::read(module).with_context(|| format!("reading {}", module.display()))?));
+    }
+    let mut members = vec![Member::file("init", 0o755, &init)];
+    if !loaded.is_empty() {
+        members.push(Member { name: b"modules", mode: S_IFDIR | 0o755, data: &[], mtime: 0 });
+    }
+    members.extend(loaded.iter().map(|(name, data)| Member::file(name, 0o644, data)));
+    let archive = crate::build::cpio::archive(&members)?;
     write_atomically(out, &archive)
 }
 
@@ -274,7 +305,7 @@ pub(super) fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     );
     let init = build_init(&bench.layout)?;
     let initrd = root.join("target/linux/initramfs.cpio");
-    write_initramfs(&init, &initrd)?;
+    write_initramfs(&init, &kernel.modules, &initrd)?;
     let guest = Guest { bench, kernel: kernel.clone(), initrd, seen: RefCell::new((0, None)) };
     let mut linux = LinuxReport {
         package: kernel.package,
@@ -377,7 +408,7 @@ pub(crate) mod tests {
         let elf = dir.join("init.elf");
         std::fs::write(&elf, b"\x7fELF...").unwrap();
         let out = dir.join("initramfs.cpio");
-        write_initramfs(&elf, &out).unwrap();
+        write_initramfs(&elf, &[], &out).unwrap();
         let bytes = std::fs::read(&out).unwrap();
         assert_eq!(
             bytes,

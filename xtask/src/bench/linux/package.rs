@@ -2,8 +2,9 @@
 //! `linux-image-cloud-amd64` resolved to the real package it depends on
 //! (`linux-image-<version>-cloud-amd64`), downloaded with `apt-get
 //! download` and unpacked with `dpkg -x` into `target/linux/` — never
-//! installed as the host's kernel. Only the kernel image (and its config,
-//! for reference) is kept; the next runs use it without asking apt again,
+//! installed as the host's kernel. Only the kernel image, the virtio
+//! modules of the disk bench ([`DISK_MODULES`]) and its config, for
+//! reference, are kept; the next runs use them without asking apt again,
 //! so that every run compares against the same Linux. Delete
 //! `target/linux/kernel/` to fetch the newest.
 
@@ -22,6 +23,20 @@ const FLAVOUR_SUFFIX: &str = "-cloud-amd64";
 /// The prefix of the real package's name, before its version.
 const IMAGE_PREFIX: &str = "linux-image-";
 
+/// The modules the Linux guest loads for a virtio disk, in dependency
+/// order, under `lib/modules/<release>/kernel/` (Debian's cloud kernel
+/// builds virtio, its PCI transport and `virtio_blk` as modules; ext4,
+/// which mounts ext2, is built in). One the package lacks is taken as
+/// built in.
+pub const DISK_MODULES: [&str; 6] = [
+    "drivers/virtio/virtio_ring.ko",
+    "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko",
+    "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "drivers/block/virtio_blk.ko",
+];
+
 /// A Linux kernel ready to boot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Kernel {
@@ -31,6 +46,8 @@ pub struct Kernel {
     pub version: String,
     /// The bzImage QEMU boots with `-kernel`.
     pub vmlinuz: PathBuf,
+    /// The [`DISK_MODULES`] it has, in that order.
+    pub modules: Vec<PathBuf>,
     /// Whether it came from the cache (no apt this run).
     pub cached: bool,
 }
@@ -86,12 +103,23 @@ pub fn cached(root: &Path) -> Option<Kernel> {
     let text = fs::read_to_string(stamp(&dir)).ok()?;
     let (package, version) = text.trim().split_once(' ')?;
     let vmlinuz = dir.join("vmlinuz");
+    // A cache from before the modules were kept has no `modules/`.
+    let modules = kept_modules(&dir.join("modules"))?;
     vmlinuz.is_file().then(|| Kernel {
         package: package.to_string(),
         version: version.to_string(),
         vmlinuz,
+        modules,
         cached: true,
     })
+}
+
+/// The modules kept in `dir` (`1-virtio.ko`...), in their order; `None`
+/// without the folder.
+fn kept_modules(dir: &Path) -> Option<Vec<PathBuf>> {
+    let mut modules: Vec<PathBuf> = fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).collect();
+    modules.sort();
+    Some(modules)
 }
 
 /// The kernel: the cached one, or Debian's current cloud kernel fetched now.
@@ -162,9 +190,27 @@ fn fetch(package: &str, work: &Path, dir: &Path) -> Result<Kernel> {
     if let Some(config) = file("config-") {
         let _ = fs::copy(config, dir.join("config"));
     }
+    let modules_dir = dir.join("modules");
+    fs::create_dir_all(&modules_dir).with_context(|| format!("creating {}", modules_dir.display()))?;
+    // `lib/modules/<release>` (`usr/lib/modules` after Debian's /usr merge).
+    let release_dir = ["lib/modules", "usr/lib/modules"]
+        .iter()
+        .find_map(|d| fs::read_dir(unpacked.join(d)).ok())
+        .and_then(|mut d| d.next())
+        .and_then(|e| e.ok())
+        .map(|e| e.path().join("kernel"));
+    for (i, module) in DISK_MODULES.iter().enumerate() {
+        let Some(from) = release_dir.as_ref().map(|d| d.join(module)).filter(|p| p.is_file()) else {
+            continue;
+        };
+        let name = Path::new(module).file_name().expect("a file name").to_string_lossy();
+        let to = modules_dir.join(format!("{}-{name}", i + 1));
+        fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+    }
+    let modules = kept_modules(&modules_dir).unwrap_or_default();
     // Last: the stamp makes the cache valid.
     fs::write(stamp(dir), format!("{package} {version}\n")).context("writing the kernel cache's stamp")?;
-    Ok(Kernel { package: package.to_string(), version, vmlinuz: kept, cached: false })
+    Ok(Kernel { package: package.to_string(), version, vmlinuz: kept, modules, cached: false })
 }
 
 /// Runs a command with its output captured, in the C locale.
@@ -237,6 +283,9 @@ mod tests {
         let dir = cache_dir(&root);
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("vmlinuz"), b"bzImage").unwrap();
+        fs::create_dir_all(dir.join("modules")).unwrap();
+        fs::write(dir.join("modules/2-virtio_blk.ko"), b"").unwrap();
+        fs::write(dir.join("modules/1-virtio.ko"), b"").unwrap();
         assert_eq!(cached(&root), None, "no stamp: a fetch did not finish");
         fs::write(stamp(&dir), "linux-image-6.1.0-57-cloud-amd64 6.1.192-3\n").unwrap();
         let kernel = cached(&root).unwrap();
@@ -245,6 +294,10 @@ mod tests {
             ("linux-image-6.1.0-57-cloud-amd64", "6.1.192-3")
         );
         assert!(kernel.cached && kernel.vmlinuz == dir.join("vmlinuz"));
+        assert_eq!(kernel.modules, [dir.join("modules/1-virtio.ko"), dir.join("modules/2-virtio_blk.ko")]);
+        fs::remove_dir_all(dir.join("modules")).unwrap();
+        assert_eq!(cached(&root), None, "a cache from before the modules were kept");
+        fs::create_dir_all(dir.join("modules")).unwrap();
         fs::remove_file(dir.join("vmlinuz")).unwrap();
         assert_eq!(cached(&root), None, "no image");
         fs::remove_dir_all(&root).unwrap();
