@@ -34,8 +34,9 @@
 //!   trip with the eager FPU/SIMD state switch (instructions, emulated
 //!   cycles, the state's size), in the notes.
 //! - **Files** ([`files`]): `open`+`fstat`+`close` and a file written
-//!   and read in 4 KiB and 1 MiB calls in `/tmp`, instructions per call
-//!   under `-icount` and MiB/s under plain TCG, beside the Linux guest's.
+//!   and read in 4 KiB and 1 MiB calls in `/tmp` and on an ext2 disk
+//!   (virtio-blk), instructions per call under `-icount` and MiB/s under
+//!   plain TCG, beside the Linux guest's.
 //! - **Linux beside us** ([`linux`]): Debian's cloud kernel, booted in the
 //!   same run on the same QEMU machine, with an `/init` that runs the bench
 //!   app's loops (the same source, built for `x86_64-unknown-linux-musl`);
