@@ -2367,7 +2367,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 20 + 32 + 9 + 1 + 12 + 25 + 15 + 1);
+        assert_eq!(declared, 25 - 2 + 21 + 32 + 9 + 1 + 12 + 25 + 15 + 1);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {
