@@ -71,17 +71,9 @@ pub mod signal {
     /// Segmentation fault.
     pub const SIGSEGV: u8 = 11;
 
-    /// The signal's name.
+    /// The signal's name (`"SIGABRT"`).
     pub const fn name(signo: u8) -> &'static str {
-        match signo {
-            SIGILL => "SIGILL",
-            SIGTRAP => "SIGTRAP",
-            SIGBUS => "SIGBUS",
-            SIGFPE => "SIGFPE",
-            SIGKILL => "SIGKILL",
-            SIGSEGV => "SIGSEGV",
-            _ => "signal",
-        }
+        libos_abi::signal::sig::name(signo as i32)
     }
 }
 
@@ -119,7 +111,14 @@ struct TestRecords {
     expected_exit_code: Option<i32>,
     /// The signal a killing fault must be reported as (`EXPECT_SIGNAL`).
     expected_signal: Option<u8>,
+    /// A text the console must print before the process ends
+    /// (`EXPECT_OUTPUT`).
+    expected_output: Option<ExpectedOutput>,
 }
+
+/// The text of `EXPECT_OUTPUT`.
+#[cfg(feature = "hooks")]
+pub type ExpectedOutput = heapless::Vec<u8, { libos_abi::debug::MAX_EXPECTED_OUTPUT as usize }>;
 
 /// Most tests one app may register (`libos_test_register`): the records are
 /// kernel memory held for the app.
@@ -312,6 +311,17 @@ impl Process {
     /// The signal a killing fault must be reported as, if the app set one.
     pub fn expected_signal(&self) -> Option<u8> {
         self.inner.lock().test.expected_signal
+    }
+
+    /// Sets a text the console must print before the process ends (test
+    /// hook; the caller started the console recording).
+    pub fn expect_output(&self, text: ExpectedOutput) {
+        self.inner.lock().test.expected_output = Some(text);
+    }
+
+    /// The text the console must print, if the app set one.
+    pub fn expected_output(&self) -> Option<ExpectedOutput> {
+        self.inner.lock().test.expected_output.clone()
     }
 
     /// Sets the error code a killing fault must have (test hook).
