@@ -461,6 +461,7 @@ impl Bench {
             gdb: false,
             timeout: Some(timeout),
             devices: Vec::new(),
+            stdin: None,
         })
     }
 

@@ -60,6 +60,7 @@ fn boot(setup: &Setup, disk: &Path, mode: &str, timeout: Duration) -> (Verdict, 
         gdb: false,
         timeout: Some(timeout),
         devices: disk::qemu_args(disk),
+        stdin: None,
     };
     match qemu::run(&b, qemu::Stderr::Capture, &mut |_, _| {}) {
         Ok(f) => {
