@@ -91,7 +91,7 @@ static void *ping(void *arg)
 	return NULL;
 }
 
-/* One waiter at a time (several would need FUTEX_REQUEUE). */
+/* One waiter at a time. */
 static void pthread_condvar_handshake(void)
 {
 	pthread_t t;
@@ -106,6 +106,53 @@ static void pthread_condvar_handshake(void)
 	}
 	CHECK(pthread_join(t, NULL) == 0);
 	CHECK(turn == 200);
+}
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_round, gate_waiting, gate_passed;
+
+#define GATE_WAITERS 4
+#define GATE_ROUNDS 20
+
+static void *gate_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&gate_lock);
+	for (int round = 1; round <= GATE_ROUNDS; round++) {
+		gate_waiting++;
+		while (gate_round < round)
+			pthread_cond_wait(&gate_cond, &gate_lock);
+		gate_passed++;
+	}
+	pthread_mutex_unlock(&gate_lock);
+	return NULL;
+}
+
+/*
+ * Several waiters, woken together by pthread_cond_broadcast: musl wakes
+ * the first and requeues the others onto the mutex (FUTEX_REQUEUE in
+ * pthread_cond_timedwait.c's unlock_requeue).
+ */
+static void pthread_cond_broadcast_wakes_every_waiter(void)
+{
+	pthread_t t[GATE_WAITERS];
+	for (int i = 0; i < GATE_WAITERS; i++)
+		CHECK(pthread_create(&t[i], NULL, gate_waiter, NULL) == 0);
+	for (int round = 1; round <= GATE_ROUNDS; round++) {
+		pthread_mutex_lock(&gate_lock);
+		while (gate_waiting < GATE_WAITERS * round) {
+			pthread_mutex_unlock(&gate_lock);
+			sched_yield();
+			pthread_mutex_lock(&gate_lock);
+		}
+		gate_round = round;
+		pthread_cond_broadcast(&gate_cond);
+		pthread_mutex_unlock(&gate_lock);
+	}
+	for (int i = 0; i < GATE_WAITERS; i++)
+		CHECK(pthread_join(t[i], NULL) == 0);
+	CHECK(gate_passed == GATE_WAITERS * GATE_ROUNDS);
 }
 
 static void *detached_thread(void *arg)
@@ -287,6 +334,7 @@ static const struct test TESTS[] = {
 	{"c_tests::malloc_sizes_and_realloc", malloc_sizes_and_realloc},
 	{"c_tests::pthreads_share_a_mutex", pthreads_share_a_mutex},
 	{"c_tests::pthread_condvar_handshake", pthread_condvar_handshake},
+	{"c_tests::pthread_cond_broadcast_wakes_every_waiter", pthread_cond_broadcast_wakes_every_waiter},
 	{"c_tests::pthread_detached_and_attributes", pthread_detached_and_attributes},
 	{"c_tests::clocks_and_sleep", clocks_and_sleep},
 	{"c_tests::process_identity_and_limits", process_identity_and_limits},

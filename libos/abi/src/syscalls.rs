@@ -546,10 +546,15 @@ libos_macros::syscall_table! {
         /// `val3` as the bitset (the timeout is then absolute, on the monotonic
         /// clock). `FUTEX_PRIVATE_FLAG` (128) is accepted (every futex here is
         /// private to the app), and `FUTEX_CLOCK_REALTIME` (256) with the
-        /// waits (`ENOSYS` with the wakes, as on Linux). `uaddr2` is unused.
-        /// Errors: `ENOSYS` for an operation this kernel does not have (as
-        /// Linux answers one it does not know), `EINVAL` (misaligned
-        /// `uaddr`, bad timeout, zero bitset), `EFAULT`.
+        /// waits (`ENOSYS` with the others, as on Linux). `FUTEX_REQUEUE` (3)
+        /// wakes up to `val` waiters on `uaddr` and moves up to `val2` more
+        /// (passed in the `timeout` argument, as a number) to `uaddr2`;
+        /// `FUTEX_CMP_REQUEUE` (4) first checks that `uaddr` holds `val3`
+        /// (`EAGAIN` if not); both return how many were woken or moved (Linux's
+        /// `futex_requeue`). Errors: `ENOSYS` for an operation this kernel does
+        /// not have (as Linux answers one it does not know), `EINVAL`
+        /// (misaligned `uaddr` or `uaddr2`, bad timeout, zero bitset, a
+        /// negative count), `EFAULT`.
         #[nr = 202]
         fn futex(
             uaddr: UserPtrMut<u32>,
