@@ -444,8 +444,11 @@ libos_macros::syscall_table! {
         /// Writes the current time of clock `clock` to `*tp`.
         ///
         /// Supported clocks: `CLOCK_MONOTONIC` (time since boot, never going
-        /// backwards) and `CLOCK_REALTIME` (wall-clock time since the Unix
-        /// epoch). Errors: `EINVAL` for any other clock, `EFAULT` when `tp` is
+        /// backwards; `MONOTONIC_RAW`, `MONOTONIC_COARSE` and `BOOTTIME` are
+        /// the same), `CLOCK_REALTIME` (wall-clock time since the Unix epoch;
+        /// `REALTIME_COARSE` too), `CLOCK_PROCESS_CPUTIME_ID` and
+        /// `CLOCK_THREAD_CPUTIME_ID` (the CPU time of the app's threads, of
+        /// the calling thread). Errors: `EINVAL` for any other clock, `EFAULT` when `tp` is
         /// not writable app memory.
         #[nr = 228]
         fn clock_gettime(clock: i32, tp: UserPtrMut<Timespec>);
@@ -751,10 +754,11 @@ libos_macros::syscall_table! {
 
         /// Writes the resource usage of `who` (`RUSAGE_SELF`,
         /// `RUSAGE_THREAD`, `RUSAGE_CHILDREN`) to `*usage`: the largest
-        /// resident set (KiB); CPU times are not accounted by this kernel
-        /// yet and read 0, as do the other counters (there are no children,
-        /// page-ins or context-switch counts). Errors: `EINVAL` for another
-        /// `who`, `EFAULT`.
+        /// resident set (KiB) and the CPU time the app's threads (or the
+        /// calling thread) ran, all of it as `ru_utime` (the kernel does not
+        /// split user from system time; `ru_stime` reads 0); the other
+        /// counters read 0 (there are no children, page-ins or context-switch
+        /// counts). Errors: `EINVAL` for another `who`, `EFAULT`.
         #[nr = 98]
         fn getrusage(who: i32, usage: UserPtrMut<Rusage>);
 
@@ -766,8 +770,9 @@ libos_macros::syscall_table! {
         fn sysinfo(info: UserPtrMut<Sysinfo>);
 
         /// Writes the process times in clock ticks (`AT_CLKTCK`, 100 a
-        /// second) to `*buf` if not null (CPU times are not accounted yet:
-        /// 0), and returns the ticks since boot. Errors: `EFAULT`.
+        /// second) to `*buf` if not null (the CPU time of the app's threads as
+        /// `tms_utime`, as in `getrusage`; the others 0), and returns the ticks
+        /// since boot. Errors: `EFAULT`.
         #[nr = 100]
         fn times(buf: UserPtrMut<Tms>) -> u64;
 

@@ -14,7 +14,7 @@ pub mod loader;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use libos_abi::errno::Errno;
 #[cfg(feature = "hooks")]
@@ -144,6 +144,8 @@ pub struct Process {
     pub files: crate::fs::ProcessFiles,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
+    /// CPU time (TSC ticks) of its threads that have exited.
+    exited_cpu_ticks: AtomicU64,
 }
 
 impl Process {
@@ -169,7 +171,15 @@ impl Process {
                 test: TestRecords::default(),
             }),
             exited: WaitQueue::new(),
+            exited_cpu_ticks: AtomicU64::new(0),
         })
+    }
+
+    /// The CPU time (TSC ticks up to `now`) of all its threads, the exited
+    /// ones included (`getrusage(RUSAGE_SELF)`, `times`).
+    pub fn cpu_ticks(&self, now: u64) -> u64 {
+        let live: u64 = self.inner.lock().threads.iter().map(|t| t.cpu_time.ticks(now)).sum();
+        self.exited_cpu_ticks.load(Ordering::Relaxed) + live
     }
 
     /// Takes a thread from the app's allowance ([`Resource::Threads`]):
@@ -253,6 +263,8 @@ impl Process {
             inner.threads.retain(|t| !core::ptr::eq(Arc::as_ptr(t), task));
             if inner.threads.len() != before {
                 self.usage.release(Resource::Threads);
+                // Its time so far (the rest of its last run is not counted).
+                self.exited_cpu_ticks.fetch_add(task.cpu_time.ticks(crate::time::rdtsc()), Ordering::Relaxed);
             }
             if inner.threads.is_empty() && inner.exit.is_none() {
                 inner.exit = Some(ExitStatus::Exited(task.exit_code.load(Ordering::Acquire) & 0xFF));

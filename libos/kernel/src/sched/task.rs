@@ -109,6 +109,8 @@ pub struct Task {
     /// changed only under that futex's bucket lock and the new one's, by a
     /// requeue), meaningful while it waits on one.
     pub(crate) futex_at: AtomicU64,
+    /// The CPU time it has run.
+    pub cpu_time: super::cpu_time::CpuTime,
     /// The code it passed to `exit` (the app's status if it is the last
     /// thread to end and nothing decided the status before).
     pub exit_code: AtomicI32,
@@ -150,6 +152,7 @@ impl Task {
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
             futex_at: AtomicU64::new(0),
+            cpu_time: super::cpu_time::CpuTime::new(),
             exit_code: AtomicI32::new(0),
             signals: SpinLock::new(ThreadSignals::default()),
             on_cpu: AtomicBool::new(running),
