@@ -1,11 +1,13 @@
 /*
  * C on musl, linked with musl-gcc -static: stdio formatting, malloc,
- * pthreads, time. Each test fails with CHECK (exit status 101).
+ * pthreads, time, signals. Each test fails with CHECK (exit status 101).
  */
 #include "harness.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -89,7 +91,7 @@ static void *ping(void *arg)
 	return NULL;
 }
 
-/* One waiter at a time (several would need FUTEX_REQUEUE). */
+/* One waiter at a time. */
 static void pthread_condvar_handshake(void)
 {
 	pthread_t t;
@@ -104,6 +106,53 @@ static void pthread_condvar_handshake(void)
 	}
 	CHECK(pthread_join(t, NULL) == 0);
 	CHECK(turn == 200);
+}
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_round, gate_waiting, gate_passed;
+
+#define GATE_WAITERS 4
+#define GATE_ROUNDS 20
+
+static void *gate_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&gate_lock);
+	for (int round = 1; round <= GATE_ROUNDS; round++) {
+		gate_waiting++;
+		while (gate_round < round)
+			pthread_cond_wait(&gate_cond, &gate_lock);
+		gate_passed++;
+	}
+	pthread_mutex_unlock(&gate_lock);
+	return NULL;
+}
+
+/*
+ * Several waiters, woken together by pthread_cond_broadcast: musl wakes
+ * the first and requeues the others onto the mutex (FUTEX_REQUEUE in
+ * pthread_cond_timedwait.c's unlock_requeue).
+ */
+static void pthread_cond_broadcast_wakes_every_waiter(void)
+{
+	pthread_t t[GATE_WAITERS];
+	for (int i = 0; i < GATE_WAITERS; i++)
+		CHECK(pthread_create(&t[i], NULL, gate_waiter, NULL) == 0);
+	for (int round = 1; round <= GATE_ROUNDS; round++) {
+		pthread_mutex_lock(&gate_lock);
+		while (gate_waiting < GATE_WAITERS * round) {
+			pthread_mutex_unlock(&gate_lock);
+			sched_yield();
+			pthread_mutex_lock(&gate_lock);
+		}
+		gate_round = round;
+		pthread_cond_broadcast(&gate_cond);
+		pthread_mutex_unlock(&gate_lock);
+	}
+	for (int i = 0; i < GATE_WAITERS; i++)
+		CHECK(pthread_join(t[i], NULL) == 0);
+	CHECK(gate_passed == GATE_WAITERS * GATE_ROUNDS);
 }
 
 static void *detached_thread(void *arg)
@@ -167,15 +216,132 @@ static void anonymous_mappings(void)
 	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, -1, 0) == MAP_FAILED && errno == EBADF);
 }
 
+/*
+ * musl's pthread_getattr_np measures the main thread's stack by asking
+ * mremap to grow each page below the auxiliary vector in place: ENOMEM
+ * (mapped, cannot grow) goes on, EFAULT (unmapped) stops. Linux's initial
+ * stack mapping is at least 128 KiB (setup_arg_pages in fs/exec.c), the
+ * part above the auxiliary vector not counted.
+ */
+static void main_thread_stack_extent(void)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+	CHECK(pthread_getattr_np(pthread_self(), &attr) == 0);
+	CHECK(pthread_attr_getstack(&attr, &addr, &size) == 0);
+	int local = 0;
+	uintptr_t here = (uintptr_t)&local;
+	CHECK(size >= 64 * 1024);
+	CHECK(here >= (uintptr_t)addr && here < (uintptr_t)addr + size);
+	CHECK(pthread_attr_destroy(&attr) == 0);
+}
+
+/* What the SIGSEGV handler saw, and where it jumps back to. */
+static sigjmp_buf segv_return;
+static volatile sig_atomic_t segv_signo, segv_code, segv_blocked;
+static void *volatile segv_addr;
+
+static void on_segv(int signo, siginfo_t *info, void *context)
+{
+	(void)context;
+	sigset_t now;
+	segv_signo = signo;
+	segv_code = info->si_code;
+	segv_addr = info->si_addr;
+	/* Blocked while its handler runs (no SA_NODEFER). */
+	segv_blocked = sigprocmask(SIG_BLOCK, NULL, &now) == 0 && sigismember(&now, SIGSEGV);
+	siglongjmp(segv_return, 1);
+}
+
+/* Touches addr; whether a SIGSEGV handler jumped out of the access. */
+static int faults(volatile unsigned char *addr)
+{
+	if (sigsetjmp(segv_return, 1) == 0) {
+		(void)*addr;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * SA_SIGINFO on SIGSEGV: si_addr is the faulting address, si_code says
+ * unmapped (SEGV_MAPERR) or forbidden (SEGV_ACCERR); siglongjmp leaves
+ * the handler and restores the mask sigsetjmp saved.
+ */
+static void sigsegv_siginfo_and_siglongjmp(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
+
+	CHECK(faults((volatile unsigned char *)16));
+	CHECK(segv_signo == SIGSEGV && segv_code == SEGV_MAPERR && segv_addr == (void *)16 && segv_blocked);
+	sigset_t now;
+	CHECK(sigprocmask(SIG_BLOCK, NULL, &now) == 0 && !sigismember(&now, SIGSEGV));
+
+	unsigned char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(page != MAP_FAILED);
+	segv_addr = NULL;
+	CHECK(faults(page + 123));
+	CHECK(segv_signo == SIGSEGV && segv_code == SEGV_ACCERR && segv_addr == page + 123);
+	CHECK(munmap(page, 4096) == 0);
+
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = 0;
+	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
+}
+
+static volatile sig_atomic_t usr1_count, usr1_signo, usr1_usr2_blocked;
+
+static void on_usr1(int signo)
+{
+	sigset_t now;
+	usr1_count++;
+	usr1_signo = signo;
+	/* sa_mask is added while the handler runs. */
+	usr1_usr2_blocked = sigprocmask(SIG_BLOCK, NULL, &now) == 0 && sigismember(&now, SIGUSR2);
+}
+
+/* raise() runs the handler before it returns; the mask comes back. */
+static void raise_runs_the_handler(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(usr1_count == 1 && usr1_signo == SIGUSR1 && usr1_usr2_blocked);
+	sigset_t now;
+	CHECK(sigprocmask(SIG_BLOCK, NULL, &now) == 0 && !sigismember(&now, SIGUSR2));
+	/* Blocked, it waits; unblocked, it runs. */
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	CHECK(sigprocmask(SIG_BLOCK, &usr1, NULL) == 0);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(usr1_count == 1);
+	CHECK(sigpending(&now) == 0 && sigismember(&now, SIGUSR1));
+	CHECK(sigprocmask(SIG_UNBLOCK, &usr1, NULL) == 0);
+	CHECK(usr1_count == 2);
+}
+
 static const struct test TESTS[] = {
 	{"c_tests::stdio_formats", stdio_formats},
 	{"c_tests::malloc_sizes_and_realloc", malloc_sizes_and_realloc},
 	{"c_tests::pthreads_share_a_mutex", pthreads_share_a_mutex},
 	{"c_tests::pthread_condvar_handshake", pthread_condvar_handshake},
+	{"c_tests::pthread_cond_broadcast_wakes_every_waiter", pthread_cond_broadcast_wakes_every_waiter},
 	{"c_tests::pthread_detached_and_attributes", pthread_detached_and_attributes},
 	{"c_tests::clocks_and_sleep", clocks_and_sleep},
 	{"c_tests::process_identity_and_limits", process_identity_and_limits},
 	{"c_tests::anonymous_mappings", anonymous_mappings},
+	{"c_tests::main_thread_stack_extent", main_thread_stack_extent},
+	{"c_tests::sigsegv_siginfo_and_siglongjmp", sigsegv_siginfo_and_siglongjmp},
+	{"c_tests::raise_runs_the_handler", raise_runs_the_handler},
 };
 
 int main(int argc, char **argv)

@@ -105,6 +105,12 @@ pub enum Command {
         gdb: bool,
         #[command(flatten)]
         files: FilesArgs,
+        /// Type FILE's bytes on the console for the app's standard input,
+        /// then end of file: read(0) returns them, then 0, as from a Linux
+        /// terminal in canonical mode (a carriage return reads as a newline;
+        /// Ctrl-D ends a read). QEMU only.
+        #[arg(long, value_name = "FILE")]
+        stdin: Option<PathBuf>,
     },
     /// Run the whole test suite (host unit tests and boot-time suites).
     ///

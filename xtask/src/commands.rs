@@ -4,16 +4,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 
 use crate::build::disk::{self, DiskSpec};
 use crate::build::image::Image;
 use crate::build::{Flavor, Layout, app, cpio};
 use crate::emulator::accel::{self, AccelChoice, ProbeSetup};
-use crate::emulator::bochs;
 use crate::emulator::qemu::{self, Accel, Boot, Firmware, Machine, QEMU, shell_quote};
 use crate::emulator::run_result::{self, Verdict};
 use crate::emulator::{Emulator, Stream};
+use crate::emulator::{bochs, console_input};
 use crate::install;
 
 /// How the tool was invoked: the same commands, two spellings.
@@ -189,6 +189,7 @@ pub fn image(layout: &Layout, spec: &ImageSpec, out: &Path, boot: &BootOptions) 
         gdb: false,
         timeout: None,
         devices: Vec::new(),
+        stdin: None,
     };
     println!("boot it with:\n    {}", example.shell_command());
     if boot.firmware == Firmware::Qboot {
@@ -223,6 +224,8 @@ pub struct RunOptions {
     pub files: Option<PathBuf>,
     /// `--disk FILE[,size=SIZE]`.
     pub disk: Option<DiskSpec>,
+    /// `--stdin FILE` (QEMU): typed on the console, then end of file.
+    pub stdin: Option<PathBuf>,
 }
 
 /// The mount point of `--disk` when the command line names none.
@@ -252,8 +255,22 @@ fn cmdline_with_disk(cmdline: &str, disk: bool) -> String {
 /// `cargo xtask run`: returns the exit status to exit with.
 pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> {
     if opts.emulator == Emulator::Bochs {
+        ensure!(opts.stdin.is_none(), "--stdin is for QEMU only");
         return run_bochs(layout, spec, opts);
     }
+    let stdin = match &opts.stdin {
+        Some(path) => {
+            let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            if !console_input::passes_unchanged(&text) {
+                eprintln!(
+                    "xtask: {} holds carriage returns or Ctrl-D: the console, a terminal, changes them",
+                    path.display()
+                );
+            }
+            Some(console_input::typed(&text))
+        }
+        None => None,
+    };
     let qemu_path = install::ensure_qemu()?;
     let out = layout.image(spec.app.as_deref(), spec.flavor);
     let built = build_image(layout, spec, &out)?;
@@ -295,6 +312,7 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
         gdb: opts.gdb,
         timeout: if opts.gdb { None } else { Some(opts.timeout.unwrap_or(QEMU_RUN_TIMEOUT)) },
         devices,
+        stdin,
     };
     eprintln!("xtask: $ {}", boot.shell_command());
     if opts.gdb {

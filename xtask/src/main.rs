@@ -64,7 +64,7 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
             let spec = ImageSpec { app, flavor: target.flavor(), elf: target.elf.clone() };
             commands::image(&layout, &spec, &output, &machine.boot_options(&cmdline)).map(|()| 0)
         }
-        Command::Run { target, boot, gdb, files } => {
+        Command::Run { target, boot, gdb, files, stdin } => {
             boot.check(gdb)?;
             let (layout, app) = commands::select(spelling, &target.choice())?;
             let opts = RunOptions {
@@ -77,6 +77,7 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
                 network: boot.network()?,
                 files: files.files,
                 disk: files.disk,
+                stdin,
             };
             commands::run(&layout, &ImageSpec { app, flavor: target.flavor(), elf: target.elf.clone() }, &opts)
         }

@@ -82,6 +82,67 @@ fn usage_and_system_figures() {
     assert!(later >= ticks);
 }
 
+/// CPU time of the app and of the thread, by `getrusage`, `times` and the
+/// CPU-time clocks: it grows by about the length of a busy loop, and not
+/// while the thread sleeps.
+#[libos::test]
+fn cpu_time_grows_with_work_and_not_with_sleep() {
+    const PROCESS_CPUTIME_ID: i32 = 2;
+    const THREAD_CPUTIME_ID: i32 = 3;
+    fn clock_ns(id: i32) -> u64 {
+        let mut ts = Timespec::default();
+        // SAFETY: `ts` is writable and not aliased.
+        unsafe { sys::clock_gettime(id, &mut ts) }.unwrap();
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    }
+    fn rusage_us(who: i32) -> u64 {
+        let mut u = Rusage::default();
+        // SAFETY: `u` is writable and not aliased.
+        unsafe { sys::getrusage(who, &mut u) }.unwrap();
+        assert_eq!((u.ru_stime.tv_sec, u.ru_stime.tv_usec), (0, 0));
+        u.ru_utime.tv_sec as u64 * 1_000_000 + u.ru_utime.tv_usec as u64
+    }
+    fn utime_ticks() -> i64 {
+        let mut t = Tms::default();
+        // SAFETY: `t` is writable and not aliased.
+        unsafe { sys::times(&mut t) }.unwrap();
+        t.tms_utime
+    }
+    // The emulator's TSC follows the host's clock: a virtual CPU the host
+    // preempts still counts as running, so CPU time may exceed the work
+    // done, but one thread's never exceeds the wall time around it.
+    let wall0 = clock_ns(1);
+    let (process0, thread0) = (clock_ns(PROCESS_CPUTIME_ID), clock_ns(THREAD_CPUTIME_ID));
+    let (self0, ticks0) = (rusage_us(RUSAGE_SELF), utime_ticks());
+    // 100 ms of work, by the monotonic clock.
+    let start = clock_ns(1);
+    while clock_ns(1) - start < 100_000_000 {
+        core::hint::spin_loop();
+    }
+    let worked = clock_ns(1) - start;
+    let (process1, thread1) = (clock_ns(PROCESS_CPUTIME_ID), clock_ns(THREAD_CPUTIME_ID));
+    let (self1, ticks1) = (rusage_us(RUSAGE_SELF), utime_ticks());
+    let wall1 = clock_ns(1);
+    // Nobody else runs here: the thread had the CPU (timer interrupts and
+    // the calls themselves count too), so at least half of it shows.
+    let thread = thread1 - thread0;
+    assert!(thread >= worked / 2, "thread CPU time +{thread} ns over {worked} ns of work");
+    assert!(thread <= wall1 - wall0, "thread CPU time +{thread} ns in {} ns", wall1 - wall0);
+    assert!(process1 - process0 >= worked / 2, "process CPU time +{} ns", process1 - process0);
+    assert!(self1 - self0 >= worked / 2000, "ru_utime +{} us", self1 - self0);
+    assert!(rusage_us(RUSAGE_THREAD) <= rusage_us(RUSAGE_SELF));
+    assert!(ticks1 - ticks0 >= 5, "tms_utime +{} ticks", ticks1 - ticks0);
+    // Asleep for 100 ms, it runs nothing: its CPU time around the sleep
+    // leaves out at least 90 ms of the wall time.
+    let (wall2, thread2) = (clock_ns(1), clock_ns(THREAD_CPUTIME_ID));
+    let ts = Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+    // SAFETY: a valid Timespec; no remainder asked.
+    unsafe { sys::nanosleep(&ts, null_mut()) }.unwrap();
+    let (thread3, wall3) = (clock_ns(THREAD_CPUTIME_ID), clock_ns(1));
+    let (cpu, wall) = (thread3 - thread2, wall3 - wall2);
+    assert!(cpu + 90_000_000 <= wall, "a 100 ms sleep cost {cpu} ns of CPU time in {wall} ns");
+}
+
 #[libos::test]
 fn older_time_calls_agree_with_clock_gettime() {
     let mut ts = Timespec::default();

@@ -13,6 +13,7 @@ mod lifecycle;
 mod locks;
 mod memory;
 mod parallel;
+mod requeue;
 mod timing;
 
 #[libos::main]

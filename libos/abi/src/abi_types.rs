@@ -218,6 +218,10 @@ pub mod futex_op {
     pub const FUTEX_WAIT: i32 = 0;
     /// Wake waiters.
     pub const FUTEX_WAKE: i32 = 1;
+    /// Wake some waiters, move others to a second futex.
+    pub const FUTEX_REQUEUE: i32 = 3;
+    /// The same if the value is as expected (`EAGAIN` otherwise).
+    pub const FUTEX_CMP_REQUEUE: i32 = 4;
     /// Wait, with a bitset and an absolute timeout.
     pub const FUTEX_WAIT_BITSET: i32 = 9;
     /// Wake waiters whose bitset intersects.

@@ -122,13 +122,22 @@ pub const LOWER_THREAD_LIMIT: u64 = 32;
 /// mapped file, not `SIGSEGV`), for the boot-time test harness to count
 /// the test as passed.
 pub const EXPECT_SIGNAL: u64 = 33;
+/// `arg0` = a text, `arg1` = its length (1 to [`MAX_EXPECTED_OUTPUT`]
+/// bytes): what the console prints from now until this process ends must
+/// contain that text for the boot-time test harness to count the test as
+/// passed (a message the app prints as it dies, such as `std`'s "has
+/// overflowed its stack"). It starts a console recording
+/// ([`CONSOLE_CAPTURE`]); the harness takes it when the process has ended.
+pub const EXPECT_OUTPUT: u64 = 34;
+/// The longest text [`EXPECT_OUTPUT`] takes.
+pub const MAX_EXPECTED_OUTPUT: u64 = 128;
 /// [`LOWER_THREAD_LIMIT`]'s `arg1` for epoll watches.
 pub const LIMIT_EPOLL_WATCHES: u64 = 4;
 /// [`LOWER_THREAD_LIMIT`]'s `arg1` for eventfds.
 pub const LIMIT_EVENTFDS: u64 = 5;
 
 /// The highest operation number.
-pub const LAST_OPERATION: u64 = EXPECT_SIGNAL;
+pub const LAST_OPERATION: u64 = EXPECT_OUTPUT;
 
 /// Whether operation `op` cannot break the app's memory safety: all but
 /// [`SET_RETURN_RIP`] (the call returns elsewhere), [`BENCH_FLOOR`]

@@ -445,8 +445,11 @@ libos_macros::syscall_table! {
         /// Writes the current time of clock `clock` to `*tp`.
         ///
         /// Supported clocks: `CLOCK_MONOTONIC` (time since boot, never going
-        /// backwards) and `CLOCK_REALTIME` (wall-clock time since the Unix
-        /// epoch). Errors: `EINVAL` for any other clock, `EFAULT` when `tp` is
+        /// backwards; `MONOTONIC_RAW`, `MONOTONIC_COARSE` and `BOOTTIME` are
+        /// the same), `CLOCK_REALTIME` (wall-clock time since the Unix epoch;
+        /// `REALTIME_COARSE` too), `CLOCK_PROCESS_CPUTIME_ID` and
+        /// `CLOCK_THREAD_CPUTIME_ID` (the CPU time of the app's threads, of
+        /// the calling thread). Errors: `EINVAL` for any other clock, `EFAULT` when `tp` is
         /// not writable app memory.
         #[nr = 228]
         fn clock_gettime(clock: i32, tp: UserPtrMut<Timespec>);
@@ -547,10 +550,15 @@ libos_macros::syscall_table! {
         /// `val3` as the bitset (the timeout is then absolute, on the monotonic
         /// clock). `FUTEX_PRIVATE_FLAG` (128) is accepted (every futex here is
         /// private to the app), and `FUTEX_CLOCK_REALTIME` (256) with the
-        /// waits (`ENOSYS` with the wakes, as on Linux). `uaddr2` is unused.
-        /// Errors: `ENOSYS` for an operation this kernel does not have (as
-        /// Linux answers one it does not know), `EINVAL` (misaligned
-        /// `uaddr`, bad timeout, zero bitset), `EFAULT`.
+        /// waits (`ENOSYS` with the others, as on Linux). `FUTEX_REQUEUE` (3)
+        /// wakes up to `val` waiters on `uaddr` and moves up to `val2` more
+        /// (passed in the `timeout` argument, as a number) to `uaddr2`;
+        /// `FUTEX_CMP_REQUEUE` (4) first checks that `uaddr` holds `val3`
+        /// (`EAGAIN` if not); both return how many were woken or moved (Linux's
+        /// `futex_requeue`). Errors: `ENOSYS` for an operation this kernel does
+        /// not have (as Linux answers one it does not know), `EINVAL`
+        /// (misaligned `uaddr` or `uaddr2`, bad timeout, zero bitset, a
+        /// negative count), `EFAULT`.
         #[nr = 202]
         fn futex(
             uaddr: UserPtrMut<u32>,
@@ -747,10 +755,11 @@ libos_macros::syscall_table! {
 
         /// Writes the resource usage of `who` (`RUSAGE_SELF`,
         /// `RUSAGE_THREAD`, `RUSAGE_CHILDREN`) to `*usage`: the largest
-        /// resident set (KiB); CPU times are not accounted by this kernel
-        /// yet and read 0, as do the other counters (there are no children,
-        /// page-ins or context-switch counts). Errors: `EINVAL` for another
-        /// `who`, `EFAULT`.
+        /// resident set (KiB) and the CPU time the app's threads (or the
+        /// calling thread) ran, all of it as `ru_utime` (the kernel does not
+        /// split user from system time; `ru_stime` reads 0); the other
+        /// counters read 0 (there are no children, page-ins or context-switch
+        /// counts). Errors: `EINVAL` for another `who`, `EFAULT`.
         #[nr = 98]
         fn getrusage(who: i32, usage: UserPtrMut<Rusage>);
 
@@ -762,8 +771,9 @@ libos_macros::syscall_table! {
         fn sysinfo(info: UserPtrMut<Sysinfo>);
 
         /// Writes the process times in clock ticks (`AT_CLKTCK`, 100 a
-        /// second) to `*buf` if not null (CPU times are not accounted yet:
-        /// 0), and returns the ticks since boot. Errors: `EFAULT`.
+        /// second) to `*buf` if not null (the CPU time of the app's threads as
+        /// `tms_utime`, as in `getrusage`; the others 0), and returns the ticks
+        /// since boot. Errors: `EFAULT`.
         #[nr = 100]
         fn times(buf: UserPtrMut<Tms>) -> u64;
 

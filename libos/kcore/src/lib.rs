@@ -37,6 +37,7 @@ pub mod phys_range;
 pub mod proc_text;
 pub mod rlimits;
 pub mod signal;
+pub mod terminal_input;
 pub mod time;
 pub mod vm_regions;
 pub mod xstate;

@@ -10,17 +10,14 @@
 //! - no argument (under Linux, say): runs every test in-process and prints
 //!   one line each.
 //!
-//! The program has its own C `main` (`#![no_main]`): `std`'s runtime start
-//! (`lang_start`) polls fds 0-2 and aborts when `poll` fails; until that
-//! call lands, the tests exercise `std` from a C entry point (every `std`
-//! API works from one; a panic is caught here and becomes exit status 101,
-//! as `lang_start` would make it).
-#![no_main]
+//! The program starts through `std`'s own runtime (`fn main`), as any Rust
+//! program does: `lang_start` polls fds 0-2, ignores SIGPIPE and installs
+//! the stack-overflow handler on an alternate stack before `main` runs.
 
 mod tests;
 
-use std::ffi::{CStr, c_char, c_int};
 use std::panic;
+use std::process::ExitCode;
 
 use libos_abi::test::Expect;
 
@@ -32,17 +29,21 @@ pub struct Test {
     pub expect: Expect,
     /// The test.
     pub run: fn(&Args),
+    /// Whether it ends the whole process (an abort, a fatal signal): the
+    /// kernel's runner judges how it ended, with the expectations the test
+    /// set through the hooks.
+    pub ends_the_process: bool,
 }
 
 /// The program's arguments and how it was started.
 pub struct Args {
-    /// argv, as C strings turned into `String`s.
+    /// argv (`std::env::args`).
     pub argv: Vec<String>,
 }
 
 /// The exit status of a test that panicked (`EXIT_PANICKED` of the kernel's
 /// runner, and what `std` exits with after a panic in `main`).
-const EXIT_PANICKED: c_int = 101;
+const EXIT_PANICKED: u8 = 101;
 
 /// Registers test `index` with the kernel.
 fn register(index: usize, test: &Test) -> Result<(), libos_abi::errno::Errno> {
@@ -64,51 +65,41 @@ fn run(test: &Test, args: &Args) -> bool {
     panic::catch_unwind(|| (test.run)(args)).is_err()
 }
 
-/// The C entry point (see the crate documentation).
-///
-/// # Safety
-///
-/// `argv` holds `argc` valid NUL-terminated strings, as the C runtime
-/// passes them.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let argv: Vec<String> = (0..argc.max(0) as usize)
-        .map(|i| {
-            // SAFETY: the C runtime passes `argc` valid NUL-terminated
-            // strings in `argv`.
-            unsafe { CStr::from_ptr(*argv.add(i)) }.to_string_lossy().into_owned()
-        })
-        .collect();
-    let args = Args { argv };
+fn main() -> ExitCode {
+    let args = Args { argv: std::env::args().collect() };
     let all = tests::ALL;
     match args.argv.get(1).map(String::as_str) {
         Some("--libos-test-list") => {
             for (index, test) in all.iter().enumerate() {
                 if let Err(e) = register(index, test) {
                     eprintln!("std-tests: cannot register {}: {e:?}", test.name);
-                    return 1;
+                    return ExitCode::FAILURE;
                 }
             }
-            0
+            ExitCode::SUCCESS
         }
         Some("--libos-test-run") => {
             let Some(test) = args.argv.get(2).and_then(|n| n.parse::<usize>().ok()).and_then(|n| all.get(n)) else {
                 eprintln!("std-tests: no such test");
-                return 2;
+                return ExitCode::from(2);
             };
-            if run(test, &args) { EXIT_PANICKED } else { 0 }
+            if run(test, &args) { ExitCode::from(EXIT_PANICKED) } else { ExitCode::SUCCESS }
         }
         _ => {
-            // Every test in-process, for a run under Linux.
+            // Every test in-process, for a run under Linux (tests that end
+            // the process say so and are left out: run them one by one with
+            // `--libos-test-run N`).
             let mut failed = 0;
-            for test in all {
+            let mut ran = 0;
+            for test in all.iter().filter(|t| !t.ends_the_process) {
                 let panicked = run(test, &args);
                 let ok = panicked == matches!(test.expect, Expect::Panic { .. });
                 println!("test {} ... {}", test.name, if ok { "ok" } else { "FAILED" });
                 failed += usize::from(!ok);
+                ran += 1;
             }
-            println!("{} passed, {failed} failed", all.len() - failed);
-            c_int::from(failed != 0)
+            println!("{} passed, {failed} failed", ran - failed);
+            if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
     }
 }

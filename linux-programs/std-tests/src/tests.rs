@@ -15,7 +15,14 @@ use libos_abi::test::Expect;
 use crate::{Args, Test};
 
 const fn pass(name: &'static str, run: fn(&Args)) -> Test {
-    Test { name, expect: Expect::Pass, run }
+    Test { name, expect: Expect::Pass, run, ends_the_process: false }
+}
+
+/// A test that ends the process: the runner judges how (a kill without a
+/// fault vector counts as `Expect::Panic`, see the kernel's `app_tests`),
+/// with what the test asked through the hooks.
+const fn ends(name: &'static str, expect: Expect, run: fn(&Args)) -> Test {
+    Test { name, expect, run, ends_the_process: true }
 }
 
 /// Every test, in registration order.
@@ -32,8 +39,46 @@ pub const ALL: &[Test] = &[
     pass("std_tests::catch_unwind_catches_a_panic", catch_unwind_catches_a_panic),
     pass("std_tests::available_parallelism", available_parallelism),
     pass("std_tests::large_allocations_grow_and_shrink", large_allocations_grow_and_shrink),
-    Test { name: "std_tests::a_panic_is_reported", expect: Expect::Panic { message: None }, run: a_panic_is_reported },
+    Test {
+        name: "std_tests::a_panic_is_reported",
+        expect: Expect::Panic { message: None },
+        run: a_panic_is_reported,
+        ends_the_process: false,
+    },
+    ends("std_tests::process_abort_is_sigabrt", Expect::Panic { message: None }, process_abort_is_sigabrt),
+    ends(
+        "std_tests::main_thread_overflow_is_sigsegv",
+        Expect::Fault { vector: PAGE_FAULT },
+        main_thread_overflow_is_sigsegv,
+    ),
+    ends(
+        "std_tests::thread_overflow_prints_the_message_and_aborts",
+        Expect::Panic { message: None },
+        thread_overflow_prints_the_message_and_aborts,
+    ),
 ];
+
+/// The page-fault vector (#PF).
+const PAGE_FAULT: u8 = 14;
+/// Linux's SIGABRT.
+const SIGABRT: u64 = 6;
+/// Linux's SIGSEGV.
+const SIGSEGV: u64 = 11;
+
+/// Tells the kernel's runner what must end this process (`libos_debug`).
+fn expect(op: u64, arg0: u64, arg1: u64) {
+    // SAFETY: the EXPECT_* operations only record an expectation (and read
+    // `arg1` bytes at `arg0` for EXPECT_OUTPUT, which the callers pass).
+    unsafe { libos_abi::syscalls::user_hooks::libos_debug(op, arg0, arg1) }
+        .unwrap_or_else(|e| panic!("libos_debug({op}): {e:?} (not under a test kernel?)"));
+}
+
+/// Recurses `depth` times with a page of locals per call, so the stack
+/// runs out; the optimiser may neither fold the frames nor make a loop.
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 512]);
+    if depth == 0 { 0 } else { recurse(depth - 1).wrapping_add(std::hint::black_box(frame)[7]) }
+}
 
 /// `argv[0]` is the file's name; the environment comes from `--env`.
 fn args_and_environment(args: &Args) {
@@ -205,4 +250,32 @@ fn large_allocations_grow_and_shrink(_: &Args) {
 
 fn a_panic_is_reported(_: &Args) {
     panic!("this test panics on purpose");
+}
+
+/// `process::abort` raises SIGABRT: the process ends with 128 + 6 = 134.
+fn process_abort_is_sigabrt(_: &Args) {
+    expect(libos_abi::debug::EXPECT_SIGNAL, SIGABRT, 0);
+    std::process::abort();
+}
+
+/// Deep recursion on the main thread runs into the gap below the stack:
+/// SIGSEGV, as on Linux. (musl's `std` knows no guard range for the main
+/// thread, `install_main_guard_linux_musl` in std's `stack_overflow.rs`,
+/// so its handler prints nothing, resets SIGSEGV to the default and
+/// returns; the fault comes again and kills: exit status 139.)
+fn main_thread_overflow_is_sigsegv(_: &Args) {
+    expect(libos_abi::debug::EXPECT_SIGNAL, SIGSEGV, 0);
+    println!("{}", recurse(u64::MAX));
+}
+
+/// A spawned thread's stack has a guard page below it (musl's
+/// `pthread_create` maps it PROT_NONE); std's SIGSEGV handler, on its
+/// alternate stack, sees the fault address in that guard, prints "thread
+/// '...' has overflowed its stack" and aborts: SIGABRT, exit status 134.
+fn thread_overflow_prints_the_message_and_aborts(_: &Args) {
+    let message = "has overflowed its stack";
+    expect(libos_abi::debug::EXPECT_OUTPUT, message.as_ptr() as u64, message.len() as u64);
+    expect(libos_abi::debug::EXPECT_SIGNAL, SIGABRT, 0);
+    let deep = thread::Builder::new().name("deep".into()).stack_size(64 * 1024).spawn(|| recurse(u64::MAX)).unwrap();
+    println!("{}", deep.join().unwrap());
 }

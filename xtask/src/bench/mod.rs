@@ -462,6 +462,7 @@ impl Bench {
             gdb: false,
             timeout: Some(timeout),
             devices: Vec::new(),
+            stdin: None,
         })
     }
 

@@ -132,6 +132,7 @@ fn probe(setup: &ProbeSetup<'_>, image: &Path) -> (bool, String) {
         gdb: false,
         timeout: Some(PROBE_TIMEOUT),
         devices: Vec::new(),
+        stdin: None,
     };
     match qemu::run(&boot, qemu::Stderr::Capture, &mut |_, _| {}) {
         Err(e) => (false, format!("could not run QEMU: {e:#}")),

@@ -3,6 +3,7 @@
 
 pub mod accel;
 pub mod bochs;
+pub mod console_input;
 pub mod network;
 pub mod process;
 pub mod qemu;

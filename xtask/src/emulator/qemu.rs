@@ -5,7 +5,8 @@
 //! QEMU is started with `PR_SET_PDEATHSIG = SIGKILL`, so it dies when the
 //! thread that started it dies (the xtask killed by Ctrl-C included: QEMU
 //! stays in our process group and gets the SIGINT as well). Its standard
-//! input is `/dev/null`, so it never puts the terminal in raw mode. A timeout
+//! input is `/dev/null` (or a pipe for [`Boot::stdin`]), so it never puts the
+//! terminal in raw mode. A timeout
 //! or any error kills it with SIGKILL and reaps it; a
 //! [`ChildGuard`] does the same when a run is
 //! abandoned by a panic.
@@ -166,6 +167,11 @@ pub struct Boot {
     pub timeout: Option<Duration>,
     /// Arguments that attach devices (`-drive`, `-device`, `-netdev`).
     pub devices: Vec<String>,
+    /// Bytes typed on COM1 (QEMU's standard input, a pipe) once the guest
+    /// has printed something, that is once its console is set up (a UART
+    /// reset drops what its FIFO held); `None`: standard input is
+    /// `/dev/null`. See `console_input::typed`.
+    pub stdin: Option<Vec<u8>>,
 }
 
 /// The arguments that attach the kernel tests' devices: `disk` (a raw
@@ -359,7 +365,7 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
         .args(boot.args())
         .arg("-serial")
         .arg(record_arg)
-        .stdin(Stdio::null())
+        .stdin(if boot.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     die_with_parent(&mut command);
@@ -367,6 +373,10 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
     let child = command.spawn().with_context(|| format!("starting {}", boot.qemu.display()))?;
     let mut guard = ChildGuard::new(child);
 
+    // Typed once the guest has printed (see `Boot::stdin`), from a thread
+    // of its own (a long text fills the pipe until the guest reads).
+    let mut typing = boot.stdin.clone().zip(guard.child.stdin.take());
+    let mut typist: Option<thread::JoinHandle<()>> = None;
     let mut stdout = guard.child.stdout.take().context("QEMU's stdout pipe")?;
     let mut stderr = guard.child.stderr.take().context("QEMU's stderr pipe")?;
     // `None`: QEMU closed its stdout (it exited).
@@ -433,6 +443,16 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
     let mut serial = Vec::new();
     let mut records = Vec::new();
     let mut take = |stream: Stream, chunk: Vec<u8>| {
+        if stream == Stream::Console
+            && let Some((text, mut pipe)) = typing.take()
+        {
+            typist = Some(thread::spawn(move || {
+                // An error is QEMU gone: the run's end says why. Closing
+                // the pipe then is harmless (QEMU's 16550 ignores the
+                // character device's close event).
+                let _ = pipe.write_all(&text);
+            }));
+        }
         on_output(stream, &chunk);
         match stream {
             Stream::Console => serial.extend_from_slice(&chunk),
@@ -478,6 +498,10 @@ pub fn run(boot: &Boot, stderr_mode: Stderr, on_output: &mut dyn FnMut(Stream, &
     for (stream, chunk) in rx.try_iter().flatten() {
         take(stream, chunk);
     }
+    // QEMU is gone: a write still blocked fails now.
+    if let Some(typist) = typist {
+        let _ = typist.join();
+    }
     let stderr = stderr_reader.join().unwrap_or_default();
 
     let end = if timed_out {
@@ -522,6 +546,7 @@ mod tests {
             gdb: false,
             timeout: Some(Duration::from_secs(60)),
             devices: Vec::new(),
+            stdin: None,
         }
     }
 

@@ -84,6 +84,7 @@ fn boot_image(
         gdb: false,
         timeout: Some(timeout),
         devices: disk::qemu_args(disk),
+        stdin: None,
     };
     match qemu::run(&b, qemu::Stderr::Capture, &mut |_, _| {}) {
         Ok(f) => {

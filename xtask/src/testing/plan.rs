@@ -246,8 +246,36 @@ const fn busybox(
     output: Option<&'static str>,
     exit: RunExit,
 ) -> BootSpec {
-    BootSpec { cmdline, cpu: None, timeout_secs: None, expect: Expect::Outcome { name, output_contains: output, exit } }
+    BootSpec {
+        cmdline,
+        cpu: None,
+        timeout_secs: None,
+        stdin: None,
+        expect: Expect::Outcome { name, output_contains: output, exit },
+    }
 }
+
+/// What [`BUSYBOX_SHA256_STDIN`] types on the console.
+const SHA256_STDIN_TEXT: &str = "libos types this on the console\n";
+
+/// The host's `sha256sum` of [`SHA256_STDIN_TEXT`], as it prints it.
+const SHA256_STDIN_DIGEST: &str = "023395c9cb16a995f95894956c236141e8ba80be9313ec4e2d8dbbc21178f963  -";
+
+/// BusyBox reads its standard input from the console until end of file:
+/// `sha256sum` of [`SHA256_STDIN_TEXT`] must print the digest the host's
+/// `sha256sum` gives for it (its test, `xtask::testing::plan::tests`,
+/// recomputes it), and "-" for the file name.
+const BUSYBOX_SHA256_STDIN: BootSpec = BootSpec {
+    cmdline: &["--", "sha256sum"],
+    cpu: None,
+    timeout_secs: None,
+    stdin: Some(SHA256_STDIN_TEXT),
+    expect: Expect::Outcome {
+        name: "busybox::sha256sum_of_stdin",
+        output_contains: Some(SHA256_STDIN_DIGEST),
+        exit: RunExit::Success,
+    },
+};
 
 /// What must happen for a boot to pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,6 +354,9 @@ pub struct BootSpec {
     pub cpu: Option<&'static str>,
     /// A timeout instead of `--timeout`.
     pub timeout_secs: Option<u64>,
+    /// Text typed on the console (COM1) for the app's standard input,
+    /// then end of file (see `emulator::console_input`); QEMU only.
+    pub stdin: Option<&'static str>,
     /// What must happen.
     pub expect: Expect,
 }
@@ -355,8 +386,13 @@ const SELF_CHECK_WRONG: &[(&str, bool)] = &[
 ];
 
 /// The boot of the protocol suites: the word `test`, every test counts.
-const PROTOCOL_BOOT: BootSpec =
-    BootSpec { cmdline: &["test"], cpu: None, timeout_secs: None, expect: Expect::Protocol { expect_tests: true } };
+const PROTOCOL_BOOT: BootSpec = BootSpec {
+    cmdline: &["test"],
+    cpu: None,
+    timeout_secs: None,
+    stdin: None,
+    expect: Expect::Protocol { expect_tests: true },
+};
 
 /// Every suite, in the order results are printed.
 ///
@@ -373,6 +409,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &[],
                 cpu: Some("qemu32"),
                 timeout_secs: None,
+                stdin: None,
                 expect: Expect::Outcome {
                     name: "boot::rejects_cpu_without_long_mode",
                     output_contains: Some("has no 64-bit long mode"),
@@ -383,6 +420,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &[],
                 cpu: Some("qemu64,-nx"),
                 timeout_secs: None,
+                stdin: None,
                 expect: Expect::Outcome {
                     name: "boot::rejects_cpu_without_nx",
                     output_contains: Some("has no execute-disable bit"),
@@ -393,6 +431,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &[],
                 cpu: None,
                 timeout_secs: None,
+                stdin: None,
                 expect: Expect::Outcome {
                     name: "boot::plain_kernel_boots",
                     output_contains: None,
@@ -418,6 +457,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &["test", "test.self-check=wrong"],
                 cpu: None,
                 timeout_secs: None,
+                stdin: None,
                 expect: Expect::Harness {
                     name: "harness::reports_failing_tests",
                     check: HarnessCheck::Results { results: SELF_CHECK_WRONG, done: (1, 3), exit: RunExit::Failure },
@@ -427,6 +467,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &["test", "test.self-check=crash"],
                 cpu: None,
                 timeout_secs: None,
+                stdin: None,
                 expect: Expect::Harness {
                     name: "harness::attributes_crash_to_running_test",
                     check: HarnessCheck::CrashAttributed { test: "selfcheck::crashes" },
@@ -436,6 +477,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &["test", "test.self-check=hang"],
                 cpu: None,
                 timeout_secs: Some(10),
+                stdin: None,
                 expect: Expect::Harness {
                     name: "harness::attributes_timeout_to_running_test",
                     check: HarnessCheck::TimeoutAttributed { test: "selfcheck::hangs" },
@@ -466,6 +508,7 @@ pub const SUITES: &[Suite] = &[
             cmdline: &["test"],
             cpu: None,
             timeout_secs: Some(300),
+            stdin: None,
             expect: Expect::Protocol { expect_tests: true },
         }],
     },
@@ -488,6 +531,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &["--", "segv"],
                 cpu: None,
                 timeout_secs: None,
+                stdin: None,
                 expect: Expect::Outcome {
                     name: "verdict::forged_success_then_sigsegv_is_sigsegv",
                     output_contains: Some("[libos] exit: success"),
@@ -498,6 +542,7 @@ pub const SUITES: &[Suite] = &[
                 cmdline: &["--", "exit3"],
                 cpu: None,
                 timeout_secs: None,
+                stdin: None,
                 expect: Expect::Outcome {
                     name: "verdict::forged_exit_code_then_exit_3_is_3",
                     output_contains: Some("[libos] exit: app-code 42"),
@@ -515,6 +560,7 @@ pub const SUITES: &[Suite] = &[
             cmdline: &["test"],
             cpu: None,
             timeout_secs: None,
+            stdin: None,
             expect: Expect::Harness {
                 name: "verdict::forged_test_lines_make_no_pass",
                 check: HarnessCheck::Results { results: FORGED_VERDICT_RESULTS, done: (2, 1), exit: RunExit::Failure },
@@ -533,6 +579,7 @@ pub const SUITES: &[Suite] = &[
             cmdline: &[],
             cpu: None,
             timeout_secs: None,
+            stdin: None,
             expect: Expect::Outcome {
                 name: "fuzz::kernel_survives_hostile_syscalls",
                 output_contains: Some("fuzz: the kernel survived and is consistent"),
@@ -566,6 +613,7 @@ pub const SUITES: &[Suite] = &[
             cmdline: &[],
             cpu: None,
             timeout_secs: None,
+            stdin: None,
             expect: Expect::Outcome {
                 name: "production::hook_numbers_answer_enosys",
                 output_contains: Some("no-hooks: every hook number answered -ENOSYS"),
@@ -584,6 +632,7 @@ pub const SUITES: &[Suite] = &[
             cmdline: &[],
             cpu: None,
             timeout_secs: None,
+            stdin: None,
             expect: Expect::Outcome {
                 name: "production::the_check_sees_the_hooks_of_a_test_kernel",
                 output_contains: Some("no-hooks: a hook answered"),
@@ -603,6 +652,7 @@ pub const SUITES: &[Suite] = &[
             cmdline: &["test", "env=STD_TESTS=1", "env=STD_TESTS_EMPTY="],
             cpu: None,
             timeout_secs: None,
+            stdin: None,
             expect: Expect::Protocol { expect_tests: true },
         }],
     },
@@ -629,6 +679,7 @@ pub const SUITES: &[Suite] = &[
             busybox("busybox::false_exits_1", &["--", "false"], None, RunExit::AppCode(1)),
             busybox("busybox::seq", &["--", "seq", "-s", ",", "1", "5"], Some("1,2,3,4,5"), RunExit::Success),
             busybox("busybox::sh_arithmetic", &["--", "sh", "-c", "echo$IFS$((6*7))"], Some("42"), RunExit::Success),
+            BUSYBOX_SHA256_STDIN,
             // `sync` (162) has no handler: the kernel names it, once.
             busybox(
                 "busybox::a_missing_call_is_named",
@@ -648,6 +699,7 @@ pub const SUITES: &[Suite] = &[
             cmdline: &[],
             cpu: None,
             timeout_secs: None,
+            stdin: None,
             expect: Expect::Outcome {
                 name: "loader::a_dynamically_linked_program_is_refused_naming_its_interpreter",
                 output_contains: Some("dynamically linked (it wants the interpreter /lib"),
@@ -705,6 +757,8 @@ pub struct PlannedBoot {
     pub firmware: Option<Firmware>,
     /// Timeout override.
     pub timeout: Option<Duration>,
+    /// Text typed on the console for the app's standard input.
+    pub stdin: Option<&'static str>,
     /// What must happen.
     pub expect: Expect,
 }
@@ -822,6 +876,7 @@ pub fn expand(suites: &[Suite], request: &PlanRequest<'_>) -> Plan {
                         smp: config.smp,
                         firmware: config.firmware,
                         timeout: boot.timeout_secs.map(Duration::from_secs),
+                        stdin: boot.stdin,
                         expect: match boot.expect {
                             // A filter may leave no test to run.
                             Expect::Protocol { .. } if filter.is_some() => Expect::Protocol { expect_tests: false },
@@ -892,12 +947,14 @@ mod tests {
                 "busybox::false_exits_1 -- false",
                 "busybox::seq -- seq -s , 1 5",
                 "busybox::sh_arithmetic -- sh -c echo$IFS$((6*7))",
+                "busybox::sha256sum_of_stdin -- sha256sum",
                 "busybox::a_missing_call_is_named -- sync",
                 "busybox::echo [kpti=off, smp=4] kpti=off -- echo hello from busybox",
                 "busybox::true_exits_0 [kpti=off, smp=4] kpti=off -- true",
                 "busybox::false_exits_1 [kpti=off, smp=4] kpti=off -- false",
                 "busybox::seq [kpti=off, smp=4] kpti=off -- seq -s , 1 5",
                 "busybox::sh_arithmetic [kpti=off, smp=4] kpti=off -- sh -c echo$IFS$((6*7))",
+                "busybox::sha256sum_of_stdin [kpti=off, smp=4] kpti=off -- sha256sum",
                 "busybox::a_missing_call_is_named [kpti=off, smp=4] kpti=off -- sync",
                 "loader::a_dynamically_linked_program_is_refused_naming_its_interpreter ",
             ]
@@ -1101,5 +1158,21 @@ mod tests {
         let passed = results.iter().filter(|(_, pass)| *pass).count() as u32;
         assert_eq!((passed, results.len() as u32 - passed), done);
         assert_eq!(exit, RunExit::Failure);
+    }
+
+    /// The digest BusyBox must print is the host's (`sha256sum`, from
+    /// coreutils).
+    #[test]
+    fn the_stdin_digest_is_the_host_s() {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("running the host's sha256sum");
+        child.stdin.take().unwrap().write_all(SHA256_STDIN_TEXT.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), SHA256_STDIN_DIGEST);
+        assert!(crate::emulator::console_input::passes_unchanged(SHA256_STDIN_TEXT.as_bytes()));
     }
 }

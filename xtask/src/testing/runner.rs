@@ -362,6 +362,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                         gdb: false,
                         timeout: Some(planned.timeout.unwrap_or(timeout)),
                         devices,
+                        stdin: planned.stdin.map(|t| crate::emulator::console_input::typed(t.as_bytes())),
                     }))
                 })
                 .collect::<Result<_>>()?;

@@ -33,6 +33,12 @@ pub(super) fn record(bytes: &[u8]) {
     }
 }
 
+/// Stops the recording and hands it over (for the kernel's test runner);
+/// `None` if none runs.
+pub fn stop() -> Option<Vec<u8>> {
+    RECORDING.lock().take()
+}
+
 /// Stops the recording and copies it to the app at `addr` (at most `len`
 /// bytes); returns the byte count.
 pub fn take(addr: u64, len: u64) -> Result<usize, Errno> {

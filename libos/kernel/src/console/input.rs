@@ -14,6 +14,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use libos_abi::errno::Errno;
+pub use libos_kcore::terminal_input::{self, Taken};
 
 use crate::arch::x86_64::ioapic;
 use crate::sched::wait::{WaitQueue, WaitResult};
@@ -88,21 +89,11 @@ pub fn poll() -> bool {
     !ring.is_empty()
 }
 
-/// Takes up to `buf.len()` received bytes (a carriage return becomes a
-/// newline, as a terminal in `icrnl` mode gives it); returns how many.
-pub fn take(buf: &mut [u8]) -> usize {
-    let mut ring = RING.lock();
-    let mut n = 0;
-    while n < buf.len() {
-        match ring.pop_front() {
-            Some(b) => {
-                buf[n] = if b == b'\r' { b'\n' } else { b };
-                n += 1;
-            }
-            None => break,
-        }
-    }
-    n
+/// Takes up to `buf.len()` received bytes as a terminal in canonical mode
+/// gives them (see [`terminal_input::take`]: carriage returns become
+/// newlines, Ctrl-D at the start of a read is end of file).
+pub fn take(buf: &mut [u8]) -> Taken {
+    terminal_input::take(&mut RING.lock(), buf)
 }
 
 /// How long a waiter for input (a reader, `poll`) may sleep before it

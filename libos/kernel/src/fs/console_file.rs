@@ -1,13 +1,15 @@
 //! The console (the serial port) as a file: descriptors 0, 1 and 2 of
-//! every process. Reads wait for at least one byte (carriage returns
-//! become newlines; `EAGAIN` with `O_NONBLOCK`); writes of up to 4096
-//! bytes go out whole.
+//! every process. Reads wait for at least one byte and behave as a
+//! terminal's in canonical mode (carriage returns become newlines, Ctrl-D
+//! at the start of a line is end of file: see `console::input::take`;
+//! `EAGAIN` with `O_NONBLOCK`); writes of up to 4096 bytes go out whole.
 
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{O_NONBLOCK, S_IFCHR, Stat};
 
 use super::file::{FileObject, poll};
 use crate::console;
+use crate::console::input::Taken;
 use crate::sched::wait::{WaitQueue, WaitResult};
 
 /// Bytes one console write emits whole: a `write` of up to this many bytes
@@ -34,8 +36,9 @@ impl FileObject for Console {
         if flags & O_NONBLOCK != 0 {
             console::input::poll();
             return match console::input::take(buf) {
-                0 => Err(Errno::EAGAIN),
-                n => Ok(n),
+                Taken::Nothing => Err(Errno::EAGAIN),
+                Taken::Bytes(n) => Ok(n),
+                Taken::EndOfFile => Ok(0),
             };
         }
         loop {
@@ -43,9 +46,10 @@ impl FileObject for Console {
                 return Err(Errno::ERESTARTSYS);
             }
             // Another reader may have taken the bytes first.
-            let n = console::input::take(buf);
-            if n > 0 {
-                return Ok(n);
+            match console::input::take(buf) {
+                Taken::Nothing => {}
+                Taken::Bytes(n) => return Ok(n),
+                Taken::EndOfFile => return Ok(0),
             }
         }
     }

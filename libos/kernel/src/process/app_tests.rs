@@ -9,6 +9,7 @@
 //! test's expectation and prints the usual protocol lines.
 
 use alloc::format;
+use alloc::vec::Vec;
 use core::fmt::Write;
 
 use libos_abi::run::RunExit;
@@ -59,12 +60,35 @@ struct FaultExpectation {
     exit_code: Option<i32>,
     /// `EXPECT_SIGNAL`: the signal the fault must be reported as.
     signal: Option<u8>,
+    /// `EXPECT_OUTPUT`: a text the console must have printed, with what
+    /// it printed from that call to the process's end.
+    output: Option<(super::ExpectedOutput, Vec<u8>)>,
 }
 
 /// Whether a test that ended with `status` met `expect` (and, for a fault,
 /// what the test asked for with `EXPECT_ERROR_CODE` and
-/// `EXPECT_FAULTING_THREAD`).
-fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, expected: FaultExpectation) -> Verdict {
+/// `EXPECT_FAULTING_THREAD`; `EXPECT_SIGNAL` and `EXPECT_OUTPUT` for any
+/// end).
+fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, mut expected: FaultExpectation) -> Verdict {
+    let output = expected.output.take();
+    let verdict = verdict_of_the_end(expect, status, expected);
+    match (verdict, output) {
+        (Verdict::Passed, Some((text, printed))) if !contains(&printed, &text) => {
+            let mut why = Reason::new();
+            let _ = write!(why, "the output lacks {:?}", core::str::from_utf8(&text).unwrap_or("(not UTF-8)"));
+            Verdict::Failed(why)
+        }
+        (verdict, _) => verdict,
+    }
+}
+
+/// Whether `haystack` contains `needle`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// [`verdict`] without the output check.
+fn verdict_of_the_end(expect: libos_abi::test::Expect, status: ExitStatus, expected: FaultExpectation) -> Verdict {
     if status == ExitStatus::Exited(EXIT_SKIPPED) {
         return Verdict::Ignored("skipped itself (see above)");
     }
@@ -83,12 +107,21 @@ fn verdict(expect: libos_abi::test::Expect, status: ExitStatus, expected: FaultE
         let _ = write!(why, "fault error code {:#x}, expected (code & {mask:#x}) == {value:#x}", k.error_code);
         return Verdict::Failed(why);
     }
-    if let (ExitStatus::Killed(k), Some(signo)) = (status, expected.signal)
-        && k.signo != signo
-    {
-        let mut why = Reason::new();
-        let _ = write!(why, "killed by {}, expected {}", super::signal::name(k.signo), super::signal::name(signo));
-        return Verdict::Failed(why);
+    if let Some(signo) = expected.signal {
+        let killed_by = match status {
+            ExitStatus::Killed(k) => Some(k.signo),
+            ExitStatus::Exited(_) => None,
+        };
+        if killed_by != Some(signo) {
+            let mut why = Reason::new();
+            let _ = match killed_by {
+                Some(other) => {
+                    write!(why, "killed by {}, expected {}", super::signal::name(other), super::signal::name(signo))
+                }
+                None => write!(why, "the app ended with {status:?}, expected a kill by {}", super::signal::name(signo)),
+            };
+            return Verdict::Failed(why);
+        }
     }
     if let (ExitStatus::Killed(k), Some((tid, name))) = (status, expected.thread)
         && (k.tid, k.thread_name) != (tid, name)
@@ -144,6 +177,9 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
                     thread: process.expected_faulting_thread(),
                     exit_code: process.expected_exit_code(),
                     signal: process.expected_signal(),
+                    output: process
+                        .expected_output()
+                        .map(|text| (text, crate::console::capture::stop().unwrap_or_default())),
                 };
                 drop(process);
                 verdict(test.expect, status, expected)

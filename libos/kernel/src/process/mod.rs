@@ -14,7 +14,7 @@ pub mod loader;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use libos_abi::errno::Errno;
 #[cfg(feature = "hooks")]
@@ -71,17 +71,9 @@ pub mod signal {
     /// Segmentation fault.
     pub const SIGSEGV: u8 = 11;
 
-    /// The signal's name.
+    /// The signal's name (`"SIGABRT"`).
     pub const fn name(signo: u8) -> &'static str {
-        match signo {
-            SIGILL => "SIGILL",
-            SIGTRAP => "SIGTRAP",
-            SIGBUS => "SIGBUS",
-            SIGFPE => "SIGFPE",
-            SIGKILL => "SIGKILL",
-            SIGSEGV => "SIGSEGV",
-            _ => "signal",
-        }
+        libos_abi::signal::sig::name(signo as i32)
     }
 }
 
@@ -119,7 +111,14 @@ struct TestRecords {
     expected_exit_code: Option<i32>,
     /// The signal a killing fault must be reported as (`EXPECT_SIGNAL`).
     expected_signal: Option<u8>,
+    /// A text the console must print before the process ends
+    /// (`EXPECT_OUTPUT`).
+    expected_output: Option<ExpectedOutput>,
 }
+
+/// The text of `EXPECT_OUTPUT`.
+#[cfg(feature = "hooks")]
+pub type ExpectedOutput = heapless::Vec<u8, { libos_abi::debug::MAX_EXPECTED_OUTPUT as usize }>;
 
 /// Most tests one app may register (`libos_test_register`): the records are
 /// kernel memory held for the app.
@@ -145,6 +144,8 @@ pub struct Process {
     pub files: crate::fs::ProcessFiles,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
+    /// CPU time (TSC ticks) of its threads that have exited.
+    exited_cpu_ticks: AtomicU64,
 }
 
 impl Process {
@@ -170,7 +171,15 @@ impl Process {
                 test: TestRecords::default(),
             }),
             exited: WaitQueue::new(),
+            exited_cpu_ticks: AtomicU64::new(0),
         })
+    }
+
+    /// The CPU time (TSC ticks up to `now`) of all its threads, the exited
+    /// ones included (`getrusage(RUSAGE_SELF)`, `times`).
+    pub fn cpu_ticks(&self, now: u64) -> u64 {
+        let live: u64 = self.inner.lock().threads.iter().map(|t| t.cpu_time.ticks(now)).sum();
+        self.exited_cpu_ticks.load(Ordering::Relaxed) + live
     }
 
     /// Takes a thread from the app's allowance ([`Resource::Threads`]):
@@ -254,6 +263,8 @@ impl Process {
             inner.threads.retain(|t| !core::ptr::eq(Arc::as_ptr(t), task));
             if inner.threads.len() != before {
                 self.usage.release(Resource::Threads);
+                // Its time so far (the rest of its last run is not counted).
+                self.exited_cpu_ticks.fetch_add(task.cpu_time.ticks(crate::time::rdtsc()), Ordering::Relaxed);
             }
             if inner.threads.is_empty() && inner.exit.is_none() {
                 inner.exit = Some(ExitStatus::Exited(task.exit_code.load(Ordering::Acquire) & 0xFF));
@@ -312,6 +323,17 @@ impl Process {
     /// The signal a killing fault must be reported as, if the app set one.
     pub fn expected_signal(&self) -> Option<u8> {
         self.inner.lock().test.expected_signal
+    }
+
+    /// Sets a text the console must print before the process ends (test
+    /// hook; the caller started the console recording).
+    pub fn expect_output(&self, text: ExpectedOutput) {
+        self.inner.lock().test.expected_output = Some(text);
+    }
+
+    /// The text the console must print, if the app set one.
+    pub fn expected_output(&self) -> Option<ExpectedOutput> {
+        self.inner.lock().test.expected_output.clone()
     }
 
     /// Sets the error code a killing fault must have (test hook).

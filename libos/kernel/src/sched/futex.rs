@@ -7,10 +7,13 @@
 //! sleeping itself is [`wait::sleep_blocked`]: a kill of the app or the
 //! deadline ends it too, and its timer leaves the timer list at once.
 //! Each waiter is charged to its app ([`Resource::FutexWaiters`]) while it
-//! is queued.
+//! is queued. [`requeue`] moves waiters to another address (and bucket)
+//! under both buckets' locks; a waiter finds its queue again through
+//! `Task::futex_at`, as Linux's `futex_q` through its `lock_ptr`.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use libos_abi::errno::Errno;
 use libos_kcore::limits::{Resource, Usage};
@@ -77,6 +80,7 @@ pub fn wait(
                 Ok(_) if waiters.try_reserve(1).is_err() => Err(Errno::ENOMEM),
                 Ok(_) => {
                     task.set_state(TaskState::Blocked);
+                    task.futex_at.store(uaddr, Ordering::Relaxed);
                     waiters.push(Waiter { space: key, uaddr, bitset, task: task.clone() });
                     Ok(())
                 }
@@ -90,16 +94,7 @@ pub fn wait(
         interrupts::restore(irqs);
         // Still queued means no `wake` chose us: a kill, the deadline, or a
         // spurious wake-up (which re-checks the value, as Linux does).
-        let still_queued = {
-            let mut waiters = bucket(key, uaddr).lock();
-            match waiters.iter().position(|w| Arc::ptr_eq(&w.task, &task)) {
-                Some(i) => {
-                    waiters.remove(i);
-                    true
-                }
-                None => false,
-            }
-        };
+        let still_queued = dequeue(key, &task);
         slept?;
         if !still_queued {
             return Ok(());
@@ -114,6 +109,129 @@ pub fn wait(
         if deadline.is_some_and(|d| crate::time::rdtsc() >= d) {
             return Err(Errno::ETIMEDOUT);
         }
+    }
+}
+
+/// Takes `task` out of the queue it is in, if it still is in one (it may
+/// have been requeued to another address meanwhile); whether it was.
+fn dequeue(key: usize, task: &Arc<Task>) -> bool {
+    loop {
+        let at = task.futex_at.load(Ordering::Relaxed);
+        let mut waiters = bucket(key, at).lock();
+        // A requeue changes `futex_at` under this lock and the new
+        // bucket's: equal now, it stays so while we hold it.
+        if task.futex_at.load(Ordering::Relaxed) != at {
+            continue;
+        }
+        return match waiters.iter().position(|w| Arc::ptr_eq(&w.task, task)) {
+            Some(i) => {
+                waiters.remove(i);
+                true
+            }
+            None => false,
+        };
+    }
+}
+
+/// Linux's `FUTEX_REQUEUE` and `FUTEX_CMP_REQUEUE` (kernel/futex/requeue.c,
+/// without PI): with `expected`, `EAGAIN` unless the u32 at `uaddr` holds
+/// it (read under the bucket locks, so no wake-up falls in between); then
+/// wakes up to `nr_wake` waiters on `uaddr` and moves up to `nr_requeue`
+/// more to `uaddr2`, in queue order. Returns how many were woken or moved
+/// (`futex_requeue`'s `task_count`). `uaddr2` must be aligned (`EINVAL`).
+pub fn requeue(
+    space: &AddressSpace,
+    uaddr: u64,
+    uaddr2: u64,
+    nr_wake: u32,
+    nr_requeue: u32,
+    expected: Option<u32>,
+) -> Result<usize, Errno> {
+    if !uaddr.is_multiple_of(4) || !uaddr2.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    let key = space as *const AddressSpace as usize;
+    loop {
+        if expected.is_some() {
+            // Faulted in with interrupts on (see `wait`).
+            read_user::<u32>(uaddr)?;
+        }
+        let irqs = interrupts::disable_and_save();
+        let (from, to) = (bucket(key, uaddr), bucket(key, uaddr2));
+        let same = core::ptr::eq(from, to);
+        // Two buckets are locked in address order (no ABBA with another
+        // requeue the other way).
+        let (mut first, second) = if same || (from as *const _) < (to as *const _) {
+            (from.lock(), (!same).then(|| to.lock()))
+        } else {
+            let later = to.lock();
+            (from.lock(), Some(later))
+        };
+        if let Some(val) = expected {
+            match read_user::<u32>(uaddr) {
+                Err(Errno::EFAULT) => {
+                    drop((first, second));
+                    interrupts::restore(irqs);
+                    continue;
+                }
+                Err(e) => {
+                    drop((first, second));
+                    interrupts::restore(irqs);
+                    return Err(e);
+                }
+                Ok(now) if now != val => {
+                    drop((first, second));
+                    interrupts::restore(irqs);
+                    return Err(Errno::EAGAIN);
+                }
+                Ok(_) => {}
+            }
+        }
+        let mut second = second;
+        // Room for every waiter that may move, before anything changes.
+        let movable = (nr_requeue as usize).min(first.len());
+        if let Some(target) = second.as_mut()
+            && target.try_reserve(movable).is_err()
+        {
+            drop((first, second));
+            interrupts::restore(irqs);
+            return Err(Errno::ENOMEM);
+        }
+        let (mut woken, mut moved) = (0usize, 0usize);
+        let mut i = 0;
+        while i < first.len() {
+            let w = &first[i];
+            if w.space != key || w.uaddr != uaddr {
+                i += 1;
+                continue;
+            }
+            if woken < nr_wake as usize {
+                let w = first.remove(i);
+                if w.task.try_unblock() {
+                    enqueue(w.task.clone());
+                }
+                woken += 1;
+            } else if moved < nr_requeue as usize {
+                if let Some(target) = second.as_mut() {
+                    let mut w = first.remove(i);
+                    w.uaddr = uaddr2;
+                    w.task.futex_at.store(uaddr2, Ordering::Relaxed);
+                    target.push(w);
+                } else {
+                    // Same bucket: the waiter stays in place.
+                    let w = &mut first[i];
+                    w.uaddr = uaddr2;
+                    w.task.futex_at.store(uaddr2, Ordering::Relaxed);
+                    i += 1;
+                }
+                moved += 1;
+            } else {
+                break;
+            }
+        }
+        drop((first, second));
+        interrupts::restore(irqs);
+        return Ok(woken + moved);
     }
 }
 

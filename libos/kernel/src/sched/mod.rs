@@ -15,6 +15,7 @@
 //! on CPUs its affinity allows; a task made runnable goes to the CPU it last
 //! ran on if allowed, else the least loaded allowed CPU.
 
+pub mod cpu_time;
 pub mod futex;
 pub mod robust_list;
 pub mod sleep;
@@ -357,6 +358,9 @@ fn switch_to(me: usize, cpu: &CpuSched, next: Arc<Task>) {
     // valid through the switch; `next` stays alive in `current`.
     unsafe {
         let prev = (*cpu.current.get()).take().expect("current");
+        let now = crate::time::rdtsc();
+        prev.cpu_time.switch_out(now);
+        next.cpu_time.switch_in(now);
         load_address_space(me, cpu, &prev, &next);
         let prev_ctx = prev.context.get();
         let next_ctx = next.context.get();

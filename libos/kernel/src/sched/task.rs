@@ -105,6 +105,12 @@ pub struct Task {
     /// User address of the thread's robust futex list head
     /// (`set_robust_list`), walked when it exits; 0 for none.
     pub robust_list: AtomicU64,
+    /// The user address of the futex it is queued on (`sched::futex`;
+    /// changed only under that futex's bucket lock and the new one's, by a
+    /// requeue), meaningful while it waits on one.
+    pub(crate) futex_at: AtomicU64,
+    /// The CPU time it has run.
+    pub cpu_time: super::cpu_time::CpuTime,
     /// The code it passed to `exit` (the app's status if it is the last
     /// thread to end and nothing decided the status before).
     pub exit_code: AtomicI32,
@@ -145,6 +151,8 @@ impl Task {
             flags: ThreadFlags::new(),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
+            futex_at: AtomicU64::new(0),
+            cpu_time: super::cpu_time::CpuTime::new(),
             exit_code: AtomicI32::new(0),
             signals: SpinLock::new(ThreadSignals::default()),
             on_cpu: AtomicBool::new(running),

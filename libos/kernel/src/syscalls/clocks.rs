@@ -59,7 +59,9 @@ impl Clocks for Kernel {
             | clock::MONOTONIC_RAW
             | clock::REALTIME_COARSE
             | clock::MONOTONIC_COARSE
-            | clock::BOOTTIME => {}
+            | clock::BOOTTIME
+            | clock::PROCESS_CPUTIME_ID
+            | clock::THREAD_CPUTIME_ID => {}
             _ => return Err(Errno::EINVAL),
         }
         if res.is_null() { Ok(()) } else { write_user(res.addr(), &Timespec::new(0, 1)) }

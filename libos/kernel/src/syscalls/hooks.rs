@@ -174,6 +174,19 @@ impl Hooks for Kernel {
                 process::current().ok_or(Errno::EINVAL)?.expect_signal(signo);
                 Ok(0)
             }
+            op::EXPECT_OUTPUT => {
+                let len = usize::try_from(arg1)
+                    .ok()
+                    .filter(|n| (1..=op::MAX_EXPECTED_OUTPUT as usize).contains(n))
+                    .ok_or(Errno::EINVAL)?;
+                let mut text = heapless::Vec::<u8, { op::MAX_EXPECTED_OUTPUT as usize }>::new();
+                text.resize(len, 0).map_err(|_| Errno::EINVAL)?;
+                copy_from_user(&mut text, arg0).map_err(|(e, _)| e)?;
+                let process = process::current().ok_or(Errno::EINVAL)?;
+                crate::console::capture::start()?;
+                process.expect_output(text);
+                Ok(0)
+            }
             op::EXPECT_ERROR_CODE => {
                 process::current().ok_or(Errno::EINVAL)?.expect_error_code(arg0, arg1);
                 Ok(0)

@@ -2,11 +2,12 @@
 //! `kernel/sys.c`).
 //!
 //! The limits come from `libos_kcore::rlimits`: fixed, and true to what
-//! the kernel enforces. CPU time is not accounted per thread yet, so the
-//! CPU times `getrusage` and `times` report are 0 (documented in the ABI).
+//! the kernel enforces. CPU times come from `sched::cpu_time` (the time
+//! threads ran, by the TSC at each switch), all of it reported as user
+//! time: the kernel does not split user from system time.
 
 use libos_abi::errno::Errno;
-use libos_abi::linux_types::{RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, Rlimit, Rusage, Sysinfo, Tms};
+use libos_abi::linux_types::{RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, Rlimit, Rusage, Sysinfo, Timeval, Tms};
 use libos_abi::syscalls::Limits;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 use libos_kcore::limits::{MAX_THREADS, Resource};
@@ -44,6 +45,14 @@ impl Limits for Kernel {
                 let p = process::current().ok_or(Errno::ESRCH)?;
                 // KiB; the peak is not kept, so the current resident set.
                 r.ru_maxrss = (p.space.resident_pages() * 4) as i64;
+                let now = time::rdtsc();
+                let ticks = if who == RUSAGE_SELF {
+                    p.cpu_ticks(now)
+                } else {
+                    crate::sched::with_current(|t| t.cpu_time.ticks(now))
+                };
+                let us = time::clock().scale.ticks_to_ns(ticks) / 1000;
+                r.ru_utime = Timeval { tv_sec: (us / 1_000_000) as i64, tv_usec: (us % 1_000_000) as i64 };
             }
             RUSAGE_CHILDREN => {}
             _ => return Err(Errno::EINVAL),
@@ -68,7 +77,10 @@ impl Limits for Kernel {
 
     fn times(_cx: &mut Cx, buf: UserPtrMut<Tms>) -> Result<u64, Errno> {
         if !buf.is_null() {
-            write_user(buf.addr(), &Tms::default())?;
+            let p = process::current().ok_or(Errno::ESRCH)?;
+            let ns = time::clock().scale.ticks_to_ns(p.cpu_ticks(time::rdtsc()));
+            let tms = Tms { tms_utime: (ns / (1_000_000_000 / CLOCK_TICKS)) as i64, ..Tms::default() };
+            write_user(buf.addr(), &tms)?;
         }
         Ok(time::monotonic_ns() / (1_000_000_000 / CLOCK_TICKS))
     }

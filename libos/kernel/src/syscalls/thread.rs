@@ -141,14 +141,15 @@ impl Thread for Kernel {
         Ok(sched::with_current(|t| t.tid as i32))
     }
 
-    /// `uaddr2` is for the requeue operations, which are not supported.
+    /// `timeout` is a count (`val2`) for the requeues, as in Linux's
+    /// `do_futex`.
     fn futex(
         _cx: &mut Cx,
         uaddr: UserPtrMut<u32>,
         op: i32,
         val: u32,
         timeout: UserPtr<Timespec>,
-        _uaddr2: UserPtrMut<u32>,
+        uaddr2: UserPtrMut<u32>,
         val3: u32,
     ) -> Result<usize, Errno> {
         let process = process::current().ok_or(Errno::EINVAL)?;
@@ -177,6 +178,18 @@ impl Thread for Kernel {
                     return Err(Errno::EINVAL);
                 }
                 Ok(futex::wake(&process.space, uaddr.addr(), val, val3))
+            }
+            FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+                // Linux's `futex_requeue` takes both counts as ints.
+                let nr_requeue = timeout.addr() as u32;
+                if (val as i32) < 0 || (nr_requeue as i32) < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if !is_user_range(uaddr2.addr(), 4) {
+                    return Err(Errno::EFAULT);
+                }
+                let expected = (cmd == FUTEX_CMP_REQUEUE).then_some(val3);
+                futex::requeue(&process.space, uaddr.addr(), uaddr2.addr(), val, nr_requeue, expected)
             }
             // Linux's answer to an operation it does not know.
             _ => Err(Errno::ENOSYS),

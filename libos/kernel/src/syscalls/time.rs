@@ -7,12 +7,14 @@ use libos_abi::user_ptr::{UserPtr, UserPtrMut};
 
 use super::{Cx, Kernel};
 use crate::mm::user_access::{read_user, write_user};
-use crate::time;
+use crate::{process, time};
 
 /// Clock ids (Linux's).
 mod clock {
     pub const REALTIME: i32 = 0;
     pub const MONOTONIC: i32 = 1;
+    pub const PROCESS_CPUTIME_ID: i32 = 2;
+    pub const THREAD_CPUTIME_ID: i32 = 3;
     pub const MONOTONIC_RAW: i32 = 4;
     pub const REALTIME_COARSE: i32 = 5;
     pub const MONOTONIC_COARSE: i32 = 6;
@@ -47,11 +49,22 @@ impl Time for Kernel {
     }
 
     /// Realtime and the monotonic clocks (no suspend, so BOOTTIME is
-    /// MONOTONIC; the per-process CPU clocks are not kept).
+    /// MONOTONIC), and the CPU-time clocks of the app and of the calling
+    /// thread.
     fn clock_gettime(_cx: &mut Cx, id: i32, tp: UserPtrMut<Timespec>) -> Result<(), Errno> {
         let ns = match id {
             clock::REALTIME | clock::REALTIME_COARSE => time::realtime_ns(),
             clock::MONOTONIC | clock::MONOTONIC_RAW | clock::MONOTONIC_COARSE | clock::BOOTTIME => time::monotonic_ns(),
+            // The time the app's threads, or this thread, ran
+            // (`sched::cpu_time`).
+            clock::PROCESS_CPUTIME_ID => {
+                let ticks = process::current().ok_or(Errno::EINVAL)?.cpu_ticks(time::rdtsc());
+                time::clock().scale.ticks_to_ns(ticks)
+            }
+            clock::THREAD_CPUTIME_ID => {
+                let now = time::rdtsc();
+                time::clock().scale.ticks_to_ns(crate::sched::with_current(|t| t.cpu_time.ticks(now)))
+            }
             _ => return Err(Errno::EINVAL),
         };
         write_user(tp.addr(), &timespec(ns))

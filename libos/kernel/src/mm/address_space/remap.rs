@@ -57,7 +57,8 @@ impl AddressSpace {
 
     /// Linux's `mremap` for anonymous memory (see `MemoryAdvice::mremap`
     /// in libos-abi): `old..old + old_len` must lie in one anonymous
-    /// region. `fixed`: the target with `MREMAP_FIXED`.
+    /// region or in the main thread's stack (moved pages become anonymous
+    /// memory). `fixed`: the target with `MREMAP_FIXED`.
     pub fn remap(
         &self,
         old: u64,
@@ -89,7 +90,12 @@ impl AddressSpace {
         let _calls = self.lock_calls()?;
         let mut inner = self.lock_inner();
         let region = *inner.regions.find(old).ok_or(Errno::EFAULT)?;
-        if region.kind != Kind::Anonymous || old_end > region.end {
+        // Anonymous memory, the main thread's stack included (Linux's stack
+        // is an anonymous mapping too: musl's `pthread_getattr_np` measures
+        // the main thread's stack by asking to grow each page below its top
+        // in place until the answer is EFAULT, an unmapped page, instead of
+        // ENOMEM, a mapped one that cannot grow).
+        if !matches!(region.kind, Kind::Anonymous | Kind::Stack) || old_end > region.end {
             return Err(Errno::EFAULT);
         }
 
