@@ -82,6 +82,7 @@ fn boot(setup: &Setup, args: &str, disk: Option<&Path>) -> (Verdict, String) {
         gdb: false,
         timeout: Some(Duration::from_secs(60)),
         devices: disk.map(disk::qemu_args).unwrap_or_default(),
+        stdin: None,
     };
     match qemu::run(&b, qemu::Stderr::Capture, &mut |_, _| {}) {
         Ok(f) => {
