@@ -35,6 +35,7 @@ pub mod net_config;
 pub mod pci;
 pub mod phys_range;
 pub mod proc_text;
+pub mod rsdp_scan;
 pub mod rlimits;
 pub mod signal;
 pub mod time;
