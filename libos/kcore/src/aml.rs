@@ -116,8 +116,8 @@ mod tests {
     fn s5_by_plain_scan(aml: &[u8]) -> Option<u8> {
         let mut i = 0;
         while i + 4 <= aml.len() {
-            let named = i >= 1 && aml[i - 1] == op::NAME
-                || i >= 2 && aml[i - 1] == op::ROOT_CHAR && aml[i - 2] == op::NAME;
+            let named =
+                i >= 1 && aml[i - 1] == op::NAME || i >= 2 && aml[i - 1] == op::ROOT_CHAR && aml[i - 2] == op::NAME;
             if &aml[i..i + 4] != b"_S5_" || !named || aml.get(i + 4) != Some(&op::PACKAGE) {
                 i += 1;
                 continue;

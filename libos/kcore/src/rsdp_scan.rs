@@ -28,11 +28,8 @@ const BIOS_AREA: Range<u64> = 0xE_0000..0x10_0000;
 /// areas and order as the `acpi` crate's `Rsdp::search_for_on_bios`.
 pub fn search_areas(ebda_segment: u16) -> [Range<u64>; 2] {
     let ebda = u64::from(ebda_segment) << 4;
-    let ebda_area = if (EBDA_EARLIEST_START..EBDA_END).contains(&ebda) {
-        ebda..ebda + 1024
-    } else {
-        EBDA_EARLIEST_START..EBDA_END
-    };
+    let ebda_area =
+        if (EBDA_EARLIEST_START..EBDA_END).contains(&ebda) { ebda..ebda + 1024 } else { EBDA_EARLIEST_START..EBDA_END };
     [BIOS_AREA, ebda_area]
 }
 

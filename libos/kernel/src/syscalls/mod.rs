@@ -45,7 +45,6 @@ use libos_abi::syscalls::ABI_TABLE_LEN;
 use libos_abi::syscalls::WITH_HOOKS_TABLE_LEN;
 use libos_abi::syscalls::{DispatchTable, Syscalls, nr, trace_call, trace_result};
 
-
 /// What a handler works on: the calling thread's saved registers, its
 /// `pt_regs` (the very frame the entry built: `&mut Cx` is `&mut PtRegs`,
 /// so it costs nothing to make).

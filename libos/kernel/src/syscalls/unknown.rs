@@ -12,7 +12,8 @@ use libos_abi::linux_names::{LINUX_NAMES_LEN, linux_syscall_name};
 use libos_abi::syscalls::{is_hook, syscall_name};
 
 /// The numbers below [`LINUX_NAMES_LEN`] already reported, one bit each.
-static REPORTED: [AtomicU64; LINUX_NAMES_LEN.div_ceil(64)] = [const { AtomicU64::new(0) }; LINUX_NAMES_LEN.div_ceil(64)];
+static REPORTED: [AtomicU64; LINUX_NAMES_LEN.div_ceil(64)] =
+    [const { AtomicU64::new(0) }; LINUX_NAMES_LEN.div_ceil(64)];
 
 /// Whether a number from [`LINUX_NAMES_LEN`] up was reported (one report
 /// stands for all of them).
