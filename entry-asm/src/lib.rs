@@ -127,6 +127,7 @@ mod asm {
         PTREGS_RFLAGS = const pt_regs::off::RFLAGS,
         RFLAGS_TF_RF = const hw::rflags::TF | hw::rflags::RF,
         PERCPU_SYSRET_TAIL = const percpu::off::SYSRET_TAIL,
+        PERCPU_SYSCALL_BODY = const percpu::off::SYSCALL_BODY,
         CR3_USER_PGTABLE = const hw::cr::CR3_PTI_USER_PGTABLE,
         CR3_USER_PCID = const hw::cr::CR3_PTI_USER_PCID,
         PTREGS_SIZE = const pt_regs::PtRegs::SIZE,

@@ -50,6 +50,12 @@ pub struct PerCpuHeader {
     /// chosen once when the CPU comes up, as Linux patches its exit path
     /// with ALTERNATIVE.
     pub sysret_tail: u64,
+    /// What the SYSCALL entry calls with the complete `pt_regs`: the
+    /// kernel's `do_syscall_64`, or its variant that prints every call
+    /// when the command line asks for a trace. Chosen once at boot, so the
+    /// common path tests nothing for it (Linux patches such rarely
+    /// changing branches with static keys).
+    pub syscall_body: u64,
     /// Test images only: the last value the entry code wrote to CR3 when
     /// entering the kernel (NOFLUSH bit included, which CR3 does not read
     /// back): what the KPTI tests check KPTI and PCID with.
@@ -75,6 +81,7 @@ pub mod off {
     pub const CURRENT_THREAD_FLAGS: usize = offset_of!(PerCpuHeader, current_thread_flags);
     pub const CURRENT_TGID: usize = offset_of!(PerCpuHeader, current_tgid);
     pub const SYSRET_TAIL: usize = offset_of!(PerCpuHeader, sysret_tail);
+    pub const SYSCALL_BODY: usize = offset_of!(PerCpuHeader, syscall_body);
     #[cfg(feature = "testing")]
     pub const LAST_KERNEL_CR3: usize = offset_of!(PerCpuHeader, last_kernel_cr3);
     #[cfg(feature = "testing")]

@@ -42,13 +42,17 @@ entry_SYSCALL_64_after_hwframe:
     /*
      * RSP = pt_regs, 16-byte aligned: the task stack keeps
      * TOP_OF_KERNEL_STACK_PADDING above it (layout.rs), so the call needs
-     * no realignment. do_syscall_64 (libos/kernel/src/trap/syscall.rs)
-     * enables interrupts, dispatches, does the exit work (one test of the
-     * thread's flags) and returns with interrupts off, RSP = pt_regs again.
-     * When a handler rewrote the frame and SYSRET cannot return to it, it
-     * leaves through the IRET exit itself and does not come back here.
+     * no realignment. The call goes through this CPU's syscall_body:
+     * do_syscall_64 (libos/kernel/src/trap/syscall.rs), or
+     * do_syscall_64_traced when the command line asks for a trace (chosen
+     * once at boot, like the SYSRET tail below, so the common path tests
+     * nothing for it). It enables interrupts, dispatches, does the exit
+     * work (one test of the thread's flags) and returns with interrupts
+     * off, RSP = pt_regs again. When a handler rewrote the frame and SYSRET
+     * cannot return to it, it leaves through the IRET exit itself and does
+     * not come back here.
      */
-    call do_syscall_64
+    call *%gs:{PERCPU_SYSCALL_BODY}
     /*
      * The frame is the entry's own, or was checked: RCX == RIP and R11 ==
      * RFLAGS (both pushed from the same registers), user CS/SS, RIP in user

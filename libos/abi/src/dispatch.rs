@@ -2,13 +2,14 @@
 //! expansion fills in, and the one function that indexes it.
 //!
 //! Like Linux's `sys_call_table` (`arch/x86/entry/syscall_64.c`), the table
-//! is dense and every number without a call holds [`ni_syscall`] (Linux's
-//! `sys_ni_syscall`). One more entry follows the ABI's, for every number
+//! is dense and every number without a call holds the kernel's
+//! `Syscalls::ni_syscall` (Linux's `sys_ni_syscall`; by default
+//! [`ni_syscall`], `-ENOSYS`). One more entry follows the ABI's, for every number
 //! past them: dispatching is one bounds check that is also the
 //! [speculation clamp](crate::nospec::index_clamp_nospec) (a compare and a
 //! conditional move: numbers past the table index that last entry, also on
 //! a mispredicted path) and one indirect call, with no other branch. The
-//! last entry is [`ni_syscall`]. A production kernel's table ends with the
+//! last entry is `ni_syscall` too. A production kernel's table ends with the
 //! ABI, so its hook numbers get `-ENOSYS` like any number nothing answers;
 //! a test or benchmark kernel's reaches up to the hooks (numbers from 1024),
 //! with `ni_syscall` in between.
@@ -67,8 +68,9 @@ pub trait SyscallArgs {
     fn note_frame_rewritten(&mut self);
 }
 
-/// The entry of every number without a call: `-ENOSYS` (Linux's
-/// `sys_ni_syscall`, `kernel/sys_ni.c`).
+/// The entry of every number without a call, unless the kernel overrides
+/// `Syscalls::ni_syscall`: `-ENOSYS` (Linux's `sys_ni_syscall`,
+/// `kernel/sys_ni.c`).
 pub fn ni_syscall<C>(_cx: &mut C) -> i64 {
     Errno::ENOSYS.to_ret()
 }
@@ -85,7 +87,7 @@ pub struct SyscallTable<C: 'static, const ABI: usize> {
 impl<C: 'static, const ABI: usize> SyscallTable<C, ABI> {
     /// A table; the expansion of the declaration makes them
     /// (`DispatchTable::ABI` and `DispatchTable::WITH_HOOKS`, whose `beyond`
-    /// is [`ni_syscall`]).
+    /// is the kernel's `Syscalls::ni_syscall`).
     pub const fn new(abi: [SyscallHandler<C>; ABI], beyond: SyscallHandler<C>) -> Self {
         assert!(ABI > 0, "an empty table");
         assert!(

@@ -24,12 +24,28 @@ fn pkg_length_size(lead: u8) -> usize {
     1 + (lead >> 6) as usize
 }
 
+/// How far the search for `_S5_` may move on when the window's last byte
+/// is `last` (Horspool's bad-character shift): as far as the nearest
+/// earlier place of that byte in the name, or the whole name.
+fn s5_shift(last: u8) -> usize {
+    match last {
+        b'_' => 3,
+        b'5' => 1,
+        b'S' => 2,
+        _ => 4,
+    }
+}
+
 /// The `SLP_TYPa` value of `\_S5` in the AML of a DSDT, if found.
+///
+/// Every place of the name `_S5_` is looked at, in order, as a plain scan
+/// would; the windows that cannot hold it are skipped by their last byte
+/// (most of them by four bytes: the boot reads a whole DSDT for this).
 pub fn s5_sleep_type_a(aml: &[u8]) -> Option<u8> {
     let mut i = 0;
     while i + 4 <= aml.len() {
         if &aml[i..i + 4] != b"_S5_" {
-            i += 1;
+            i += s5_shift(aml[i + 3]);
             continue;
         }
         // The name must be the object of a NameOp, optionally rooted.
@@ -37,7 +53,7 @@ pub fn s5_sleep_type_a(aml: &[u8]) -> Option<u8> {
             (i >= 1 && aml[i - 1] == op::NAME) || (i >= 2 && aml[i - 1] == op::ROOT_CHAR && aml[i - 2] == op::NAME);
         let mut j = i + 4;
         if !named || aml.get(j) != Some(&op::PACKAGE) {
-            i += 1;
+            i += s5_shift(aml[i + 3]);
             continue;
         }
         j += 1;
@@ -94,5 +110,56 @@ mod tests {
         for cut in 0..aml.len() {
             let _ = s5_sleep_type_a(&aml[..cut]);
         }
+    }
+
+    /// The plain scan (one byte at a time) the skipping search must agree with.
+    fn s5_by_plain_scan(aml: &[u8]) -> Option<u8> {
+        let mut i = 0;
+        while i + 4 <= aml.len() {
+            let named =
+                i >= 1 && aml[i - 1] == op::NAME || i >= 2 && aml[i - 1] == op::ROOT_CHAR && aml[i - 2] == op::NAME;
+            if &aml[i..i + 4] != b"_S5_" || !named || aml.get(i + 4) != Some(&op::PACKAGE) {
+                i += 1;
+                continue;
+            }
+            let j = i + 5;
+            let j = j + pkg_length_size(*aml.get(j)?) + 1;
+            return match *aml.get(j)? {
+                op::ZERO => Some(0),
+                op::ONE => Some(1),
+                op::BYTE_PREFIX | op::WORD_PREFIX | op::DWORD_PREFIX => aml.get(j + 1).copied(),
+                _ => None,
+            };
+        }
+        None
+    }
+
+    #[test]
+    fn skipping_search_agrees_with_a_plain_scan() {
+        // Byte strings over the bytes that matter (the name's, the opcodes'),
+        // from a fixed xorshift sequence: overlapping and decoy names.
+        let alphabet = [b'_', b'S', b'5', op::NAME, op::ROOT_CHAR, op::PACKAGE, 0x0A, 0x01, 0x00, 0x04, b'X'];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut found = 0;
+        for len in 0..4000 {
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let mut aml: std::vec::Vec<u8> =
+                (0..len % 40).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            if len % 3 == 0 {
+                // A valid package somewhere, maybe after decoys.
+                let at = (next() % (aml.len() as u64 + 1)) as usize;
+                let valid = [op::NAME, b'_', b'S', b'5', b'_', op::PACKAGE, 0x04, 0x01, 0x0A, (len % 7) as u8];
+                aml.splice(at..at, valid);
+            }
+            let expected = s5_by_plain_scan(&aml);
+            found += usize::from(expected.is_some());
+            assert_eq!(s5_sleep_type_a(&aml), expected, "{aml:x?}");
+        }
+        assert!(found > 0, "the inputs hold some valid _S5_ packages");
     }
 }

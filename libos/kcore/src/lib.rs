@@ -36,6 +36,7 @@ pub mod pci;
 pub mod phys_range;
 pub mod proc_text;
 pub mod rlimits;
+pub mod rsdp_scan;
 pub mod signal;
 pub mod terminal_input;
 pub mod time;

@@ -745,6 +745,15 @@ fn gen_traits(table: &Table) -> TokenStream {
             /// state for the calling thread, from which the table reads the
             /// arguments.
             type Context: #krate::dispatch::SyscallArgs + 'static;
+
+            /// The entry of every number without a call (Linux's
+            /// `sys_ni_syscall`): `-ENOSYS`. A kernel that does more for
+            /// such a number (says once which call a program is missing)
+            /// does it in its own version of this, which only unknown
+            /// numbers reach: no other call pays for it.
+            fn ni_syscall(cx: &mut Self::Context) -> i64 {
+                #krate::dispatch::ni_syscall(cx)
+            }
         }
 
         #(#topics)*
@@ -755,6 +764,7 @@ fn gen_traits(table: &Table) -> TokenStream {
 fn gen_dispatch(table: &Table) -> TokenStream {
     let Table { krate, vis, .. } = table;
     let d = quote!(#krate::dispatch);
+    let base = format_ident!("{BASE_TRAIT}");
     let thunks = table.topics.iter().flat_map(|topic| {
         let d = d.clone();
         topic.calls.iter().map(move |call| {
@@ -831,7 +841,7 @@ fn gen_dispatch(table: &Table) -> TokenStream {
                 /// Every entry up to the last hook, by number.
                 const WITH_HOOKS_ENTRIES: [#handler; WITH_HOOKS_TABLE_LEN] = {
                     let mut entries: [#handler; WITH_HOOKS_TABLE_LEN] =
-                        [#d::ni_syscall::<K::Context>; WITH_HOOKS_TABLE_LEN];
+                        [<K as #base>::ni_syscall; WITH_HOOKS_TABLE_LEN];
                     #(#abi_entries)*
                     #(#hook_entries)*
                     entries
@@ -840,7 +850,7 @@ fn gen_dispatch(table: &Table) -> TokenStream {
                 /// The table of a test or benchmark kernel: the ABI and the
                 /// hooks, in one dense table.
                 pub const WITH_HOOKS: #d::SyscallTable<K::Context, WITH_HOOKS_TABLE_LEN> =
-                    #d::SyscallTable::new(Self::WITH_HOOKS_ENTRIES, #d::ni_syscall::<K::Context>);
+                    #d::SyscallTable::new(Self::WITH_HOOKS_ENTRIES, <K as #base>::ni_syscall);
             }
         }
     });
@@ -856,14 +866,14 @@ fn gen_dispatch(table: &Table) -> TokenStream {
         }
 
         /// The dispatch tables of a kernel type `K` that implements the
-        /// topics: dense, indexed by number, [`ni_syscall`](crate::dispatch::ni_syscall)
+        /// topics: dense, indexed by number, the kernel's `ni_syscall`
         /// (`-ENOSYS`) for every number without a call.
         #vis struct DispatchTable<K>(::core::marker::PhantomData<fn() -> K>);
 
         impl<K: #(#abi_topics)+*> DispatchTable<K> {
             /// The ABI's entries, by number.
             const ABI_ENTRIES: [#handler; ABI_TABLE_LEN] = {
-                let mut entries: [#handler; ABI_TABLE_LEN] = [#d::ni_syscall::<K::Context>; ABI_TABLE_LEN];
+                let mut entries: [#handler; ABI_TABLE_LEN] = [<K as #base>::ni_syscall; ABI_TABLE_LEN];
                 #(#abi_entries)*
                 entries
             };
@@ -872,7 +882,7 @@ fn gen_dispatch(table: &Table) -> TokenStream {
             /// number answers `-ENOSYS`). A constant, so a kernel copies it
             /// into a `static` and its entry path indexes that.
             pub const ABI: #d::SyscallTable<K::Context, ABI_TABLE_LEN> =
-                #d::SyscallTable::new(Self::ABI_ENTRIES, #d::ni_syscall::<K::Context>);
+                #d::SyscallTable::new(Self::ABI_ENTRIES, <K as #base>::ni_syscall);
         }
 
         #with_hooks
@@ -1209,7 +1219,9 @@ mod tests {
     fn kernel_traits_take_context_and_return_results() {
         let file = expand_ok(sample());
         let syn::Item::Trait(base) = find(&file, "Syscalls") else { panic!("not a trait") };
-        assert!(methods(base).is_empty());
+        // The base trait's one method is the entry of unknown numbers, with
+        // a default (`-ENOSYS`) a kernel may override.
+        assert_eq!(methods(base), ["fn ni_syscall (cx : & mut Self :: Context) -> i64"]);
         assert!(base.items.iter().any(|i| matches!(i, TraitItem::Type(ty) if ty.ident == "Context")));
         let syn::Item::Trait(io) = find(&file, "Io") else { panic!("not a trait") };
         assert_eq!(text(&io.supertraits), "Syscalls");

@@ -609,17 +609,32 @@ pub const SUITES: &[Suite] = &[
         target: Target::AppRun(NO_HOOKS_APP, KernelKind::Production),
         min_cpus: 1,
         configs: &[DEFAULT],
-        boots: &[BootSpec {
-            cmdline: &[],
-            cpu: None,
-            timeout_secs: None,
-            stdin: None,
-            expect: Expect::Outcome {
-                name: "production::hook_numbers_answer_enosys",
-                output_contains: Some("no-hooks: every hook number answered -ENOSYS"),
-                exit: RunExit::Success,
+        boots: &[
+            BootSpec {
+                cmdline: &[],
+                cpu: None,
+                timeout_secs: None,
+                stdin: None,
+                expect: Expect::Outcome {
+                    name: "production::hook_numbers_answer_enosys",
+                    output_contains: Some("no-hooks: every hook number answered -ENOSYS"),
+                    exit: RunExit::Success,
+                },
             },
-        }],
+            // `trace=syscalls` makes each CPU's syscall body the traced one
+            // (chosen at boot, not tested per call): every call is printed.
+            BootSpec {
+                cmdline: &["trace=syscalls"],
+                cpu: None,
+                timeout_secs: None,
+                stdin: None,
+                expect: Expect::Outcome {
+                    name: "production::trace_syscalls_prints_every_call",
+                    output_contains: Some("] exit_group("),
+                    exit: RunExit::Success,
+                },
+            },
+        ],
     },
     // The same app on a test kernel must see the hooks: the check above
     // can fail.

@@ -45,8 +45,6 @@ use libos_abi::syscalls::ABI_TABLE_LEN;
 use libos_abi::syscalls::WITH_HOOKS_TABLE_LEN;
 use libos_abi::syscalls::{DispatchTable, Syscalls, nr, trace_call, trace_result};
 
-use crate::config;
-
 /// What a handler works on: the calling thread's saved registers, its
 /// `pt_regs` (the very frame the entry built: `&mut Cx` is `&mut PtRegs`,
 /// so it costs nothing to make).
@@ -100,6 +98,13 @@ pub enum Kernel {}
 
 impl Syscalls for Kernel {
     type Context = Cx;
+
+    /// `-ENOSYS`, and the first time a number comes here, a line naming the
+    /// call the program is missing (`unknown`): only numbers without a
+    /// call reach this entry, so no other call pays for the report.
+    fn ni_syscall(cx: &mut Cx) -> i64 {
+        unknown::ni_syscall(cx.0.orig_rax)
+    }
 }
 
 /// The table the entry path indexes: the ABI alone in a production kernel,
@@ -115,27 +120,18 @@ static TABLE: SyscallTable<Cx, WITH_HOOKS_TABLE_LEN> = DispatchTable::<Kernel>::
 /// argument registers) and stores its result in `regs.rax`. A call declared
 /// `#[rewrites_frame]` sets `SYSCALL_FRAME_REWRITTEN` in the thread's flags
 /// word, so that the return path checks the whole frame before it may use
-/// SYSRET.
+/// SYSRET. A number without a call reaches the table's `ni_syscall`
+/// (`-ENOSYS`, reported once per number).
 #[inline(always)]
 pub fn dispatch(regs: &mut PtRegs) {
-    if config::trace_syscalls() {
-        return dispatch_traced(regs);
-    }
     let number = regs.orig_rax;
-    let ret = TABLE.dispatch(Cx::of(regs), number);
-    regs.rax = ret as u64;
-    if ret == ENOSYS_RET {
-        unknown::note(number);
-    }
+    regs.rax = TABLE.dispatch(Cx::of(regs), number) as u64;
 }
 
-/// What a call the kernel does not have returns.
-const ENOSYS_RET: i64 = -(libos_abi::errno::Errno::ENOSYS as i64);
-
-/// `dispatch` with every call printed (`strace` on the command line).
-#[cold]
+/// `dispatch` with every call printed (`strace` on the command line: the
+/// entry then calls `do_syscall_64_traced`, which calls this).
 #[inline(never)]
-fn dispatch_traced(regs: &mut PtRegs) {
+pub fn dispatch_traced(regs: &mut PtRegs) {
     let number = regs.orig_rax;
     let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
     if number == nr::EXIT || number == nr::EXIT_GROUP {
@@ -144,9 +140,6 @@ fn dispatch_traced(regs: &mut PtRegs) {
     let ret = TABLE.dispatch(Cx::of(regs), number);
     regs.rax = ret as u64;
     print_trace(number, &args, Some(ret));
-    if ret == ENOSYS_RET {
-        unknown::note(number);
-    }
 }
 
 fn print_trace(number: u64, args: &[u64; 6], ret: Option<i64>) {

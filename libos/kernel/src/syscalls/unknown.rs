@@ -5,37 +5,56 @@
 //! Linux name too.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use libos_abi::errno::Errno;
 use libos_abi::linux_names::{LINUX_NAMES_LEN, linux_syscall_name};
 use libos_abi::syscalls::{is_hook, syscall_name};
 
-/// One bit per number below [`LINUX_NAMES_LEN`] (rounded up), and one
-/// more word whose bit 0 stands for every larger number.
-const WORDS: usize = LINUX_NAMES_LEN.div_ceil(64) + 1;
+/// The numbers below [`LINUX_NAMES_LEN`] already reported, one bit each.
+static REPORTED: [AtomicU64; LINUX_NAMES_LEN.div_ceil(64)] =
+    [const { AtomicU64::new(0) }; LINUX_NAMES_LEN.div_ceil(64)];
 
-/// The numbers already reported.
-static REPORTED: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
+/// Whether a number from [`LINUX_NAMES_LEN`] up was reported (one report
+/// stands for all of them).
+static REPORTED_BEYOND: AtomicBool = AtomicBool::new(false);
 
-/// Whether this kernel's table has a call for `nr` (which then returned
-/// `-ENOSYS` itself: `rseq`, `clone3`, a handler's own answer).
+/// Whether this kernel's table has a call for `nr`.
 fn implemented(nr: u64) -> bool {
     syscall_name(nr).is_some() && (!is_hook(nr) || cfg!(feature = "hooks"))
 }
 
-/// Called when call `nr` returned `-ENOSYS`: reports it the first time if
-/// the kernel has no such call.
+/// The table's entry of every number without a call (Linux's
+/// `sys_ni_syscall`): `-ENOSYS`, and the first time a number comes, a line
+/// naming the call. A number already reported costs one load and one test.
+#[inline(always)]
+pub fn ni_syscall(nr: u64) -> i64 {
+    let reported = match usize::try_from(nr) {
+        Ok(n) if n < LINUX_NAMES_LEN => REPORTED[n / 64].load(Ordering::Relaxed) & (1 << (n % 64)) != 0,
+        _ => REPORTED_BEYOND.load(Ordering::Relaxed),
+    };
+    if !reported {
+        report(nr);
+    }
+    Errno::ENOSYS.to_ret()
+}
+
+/// Marks `nr` reported and, if no other thread did so first, says which
+/// call the program is missing.
 #[cold]
 #[inline(never)]
-pub fn note(nr: u64) {
-    let bit = usize::try_from(nr).ok().filter(|&n| n < LINUX_NAMES_LEN).unwrap_or((WORDS - 1) * 64);
-    let mask = 1 << (bit % 64);
-    // A number already reported costs one load (the bit of an implemented
-    // call is never set, so those go on to the check below).
-    if REPORTED[bit / 64].load(Ordering::Relaxed) & mask != 0 || implemented(nr) {
-        return;
-    }
-    if REPORTED[bit / 64].fetch_or(mask, Ordering::Relaxed) & mask != 0 {
+fn report(nr: u64) {
+    // Only numbers without a call reach `ni_syscall`; a hook number in a
+    // production kernel is one of them.
+    debug_assert!(!implemented(nr), "call {nr} has a handler but reached ni_syscall");
+    let first = match usize::try_from(nr) {
+        Ok(n) if n < LINUX_NAMES_LEN => {
+            let mask = 1 << (n % 64);
+            REPORTED[n / 64].fetch_or(mask, Ordering::Relaxed) & mask == 0
+        }
+        _ => !REPORTED_BEYOND.swap(true, Ordering::Relaxed),
+    };
+    if !first {
         return;
     }
     let pid = crate::process::current().map_or(0, |p| p.pid);
@@ -43,7 +62,7 @@ pub fn note(nr: u64) {
         Some(name) => crate::println!(
             "[libos] pid {pid}: system call {nr} ({name}) is not implemented: -ENOSYS (reported once per number)"
         ),
-        None if bit < LINUX_NAMES_LEN => {
+        None if nr < LINUX_NAMES_LEN as u64 => {
             crate::println!("[libos] pid {pid}: system call {nr} is unknown: -ENOSYS (reported once per number)")
         }
         None => crate::println!(

@@ -44,6 +44,7 @@ pub fn init_cpu(stack_top: u64) {
     entry_percpu::set_entry_stack_top(area.entry_stack_top());
     entry_percpu::set_top_of_stack(stack_top);
     entry_percpu::set_entry_flags(cfg.kpti, cfg.pcid_on());
+    entry_percpu::set_syscall_body(syscall::body(config::trace_syscalls()) as usize as u64);
     syscall_msrs::init_cpu(&area, cfg.kpti, cfg.pcid_on());
 }
 

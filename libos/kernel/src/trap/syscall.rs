@@ -8,6 +8,17 @@ use crate::arch::x86_64::{interrupts, syscall};
 use crate::sched::thread_flags::{self, bit};
 use crate::{sched, syscalls};
 
+/// What the SYSCALL entry calls with the complete `pt_regs`.
+pub type SyscallBody = extern "C" fn(&mut PtRegs);
+
+/// The body for this boot: [`do_syscall_64_traced`] when every call is to
+/// be printed (`trace=syscalls`), else [`do_syscall_64`]. Each CPU keeps
+/// it in its per-CPU header (`syscall_body`), where the entry calls it, so
+/// the common path has no test for tracing (as a static key would do).
+pub fn body(traced: bool) -> SyscallBody {
+    if traced { do_syscall_64_traced } else { do_syscall_64 }
+}
+
 /// Runs the system call in `regs` and the work before returning to ring 3.
 /// On the way out, SYSRET returns unless the user's TF or RF forbid it (the
 /// entry tests them); a frame a handler rewrote and SYSRET cannot return
@@ -24,6 +35,18 @@ extern "C" fn do_syscall_64(regs: &mut PtRegs) {
     // its next return to ring 3).
     interrupts::enable();
     syscalls::dispatch(regs);
+    interrupts::disable();
+    if thread_flags::current_exit_work() != 0 {
+        syscall_exit_work(regs);
+    }
+}
+
+/// [`do_syscall_64`] with every call printed (`trace=syscalls` on the
+/// command line): the same steps around the traced dispatch.
+#[unsafe(no_mangle)]
+extern "C" fn do_syscall_64_traced(regs: &mut PtRegs) {
+    interrupts::enable();
+    syscalls::dispatch_traced(regs);
     interrupts::disable();
     if thread_flags::current_exit_work() != 0 {
         syscall_exit_work(regs);

@@ -1,13 +1,14 @@
 //! ACPI: the firmware tables, read once at boot.
 //!
 //! The RSDP is found by scanning the BIOS areas (multiboot v1 does not hand
-//! it over); the `acpi` crate walks the tables through [`Handler`], which
+//! it over; [`find_tables`]); the `acpi` crate walks the tables through [`Handler`], which
 //! maps them with `mm::mmio`. From the FADT and DSDT the kernel keeps what
 //! power-off needs (the PM1a control port and the `\_S5` sleep type).
 
 use core::ptr::NonNull;
 
 use acpi::madt::{Madt, MadtEntry};
+use acpi::rsdp::Rsdp;
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping, fadt::Fadt};
 use entry_asm::layout::MAX_CPUS;
 use x86_64::instructions::port::Port;
@@ -107,9 +108,7 @@ static INFO: InitCell<AcpiInfo> = InitCell::new();
 /// Reads the tables. Without ACPI the kernel still runs (power-off then
 /// falls back to halting); the result says what was found.
 pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
-    // SAFETY: this is a BIOS machine (multiboot v1 on a PC); the search only
-    // reads the EBDA and the BIOS ROM area.
-    let tables = unsafe { AcpiTables::search_for_rsdp_bios(Handler)? };
+    let tables = find_tables()?;
     // Not `tables.headers()`: the acpi crate (5.2) maps only each table's
     // header there, then checksums the whole table through that mapping,
     // which faults when a table crosses into a page beyond the header's.
@@ -175,6 +174,41 @@ pub fn init() -> Result<&'static AcpiInfo, acpi::AcpiError> {
         mmio::unmap(virt, dsdt.length as u64);
     }
     Ok(INFO.set(info))
+}
+
+/// The tables, from the first RSDP that validates in the BIOS areas
+/// (`libos_kcore::rsdp_scan`: the EBDA's first KiB and the BIOS ROM area).
+/// The scan compares signatures only; each candidate is validated whole
+/// (signature, checksum, extended checksum) before it is used, as the
+/// `acpi` crate's own search does at every boundary.
+fn find_tables() -> Result<AcpiTables<Handler>, acpi::AcpiError> {
+    use libos_kcore::rsdp_scan::{EBDA_SEGMENT_PTR, search_areas, signature_offsets};
+    let bda = mmio::map(EBDA_SEGMENT_PTR, 2, Caching::WriteBack);
+    // SAFETY: the BIOS data area word at 0x40E is mapped just above (this is
+    // a BIOS machine: multiboot v1 on a PC), read without assuming alignment.
+    let ebda_segment = unsafe { core::ptr::read_unaligned(bda as *const u16) };
+    mmio::unmap(bda, 2);
+    for area in search_areas(ebda_segment) {
+        let len = area.end - area.start;
+        let virt = mmio::map(area.start, len, Caching::WriteBack);
+        // SAFETY: `len` bytes of the BIOS area are mapped at `virt` until
+        // the unmap below; firmware memory is always readable.
+        let bytes = unsafe { core::slice::from_raw_parts(virt as *const u8, len as usize) };
+        let found = signature_offsets(bytes).find_map(|offset| {
+            let phys = area.start as usize + offset;
+            // SAFETY: `phys` is in the BIOS area; an `Rsdp`-sized read from
+            // it stays in firmware memory (the areas end at 1 MiB at most,
+            // and RAM follows).
+            let rsdp = unsafe { Handler.map_physical_region::<Rsdp>(phys, size_of::<Rsdp>()) };
+            rsdp.validate().is_ok().then_some(rsdp)
+        });
+        mmio::unmap(virt, len);
+        if let Some(rsdp) = found {
+            // SAFETY: `rsdp` was validated whole just above.
+            return unsafe { AcpiTables::from_validated_rsdp(Handler, rsdp) };
+        }
+    }
+    Err(acpi::AcpiError::NoValidRsdp)
 }
 
 /// The ACPI information, if the tables were read.

@@ -39,6 +39,7 @@ static BOOT_HEADER: Header = Header(UnsafeCell::new(PerCpuHeader {
     current_thread_flags: 0,
     current_tgid: 0,
     sysret_tail: 0,
+    syscall_body: 0,
     #[cfg(feature = "testing")]
     last_kernel_cr3: 0,
     #[cfg(feature = "testing")]
@@ -138,6 +139,13 @@ pub fn set_entry_flags(kpti: bool, pcid: bool) {
         (true, true) => entry_asm::symbol_address!(entry_syscall_64_sysret_pcid),
     };
     write_header!(off::SYSRET_TAIL, tail);
+}
+
+/// Sets what the SYSCALL entry calls with the complete `pt_regs` (the
+/// address of an `extern "C" fn(&mut PtRegs)` that returns with interrupts
+/// off, or leaves through the IRET exit: `trap::syscall::body`).
+pub fn set_syscall_body(body: u64) {
+    write_header!(off::SYSCALL_BODY, body);
 }
 
 /// Makes `flags` (the address of the running thread's flags word, which
