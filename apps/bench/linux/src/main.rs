@@ -17,6 +17,10 @@
 //!   of `getpid`, timed with the TSC and `CLOCK_MONOTONIC`.
 //! - `files [iterations] [MiB]`: `bench_workload::files`, in `/tmp` (made
 //!   in the initramfs, a RAM file system), as the bench app's mode.
+//! - `http [requests] [a.b.c.d/prefix]`: loads the network modules and
+//!   configures `eth0` ([`net`]), then runs `/http-std 80 --requests N`
+//!   (`linux-programs/http-std`, the binary our kernel runs too) and waits
+//!   for it; the xtask's load generator drives it from the host.
 //!
 //! Its console is the kernel's: before running init, Linux opens
 //! `/dev/console` as fds 0-2 (`init/main.c`, `console_on_rootfs`), from its
@@ -30,6 +34,8 @@
 //! line to drain and calls `reboot(LINUX_REBOOT_CMD_POWER_OFF)`. Run as any
 //! other process (on the host: `cargo run -p bench-linux -- syscalls 1000`)
 //! it only measures and exits.
+
+mod net;
 
 use std::ffi::{CStr, CString};
 use std::io::Write;
@@ -46,7 +52,7 @@ type Workload = (&'static str, fn(u64) -> Result<(), String>);
 /// Every mode. A new workload is a function and a line here (and the
 /// matching function and line in `WORKLOADS` of
 /// `xtask/src/bench/linux/mod.rs`).
-const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files)];
+const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files), ("http", http)];
 
 /// The count when the command line gives none.
 const DEFAULT_ITERATIONS: u64 = 100_000;
@@ -110,6 +116,28 @@ fn files(iterations: u64) -> Result<(), String> {
     let now = || u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     bench_workload::files::run(iterations, mib << 20, &mut buf, &now, &mut |op| println!("{op}"))
         .map_err(|e| format!("error {}", std::io::Error::from_raw_os_error(-e as i32)))
+}
+
+/// Where the xtask puts the HTTP server.
+const HTTP_SERVER: &str = "/http-std";
+
+/// `http`: the network up, then the HTTP server until it has served
+/// `requests` requests; the address (the third argument) is QEMU's user
+/// network's without one.
+fn http(requests: u64) -> Result<(), String> {
+    let cidr = std::env::args().nth(3).unwrap_or_else(|| "10.0.2.15/24".to_string());
+    let (ip, prefix) = net::parse_cidr(&cidr)?;
+    let loaded = net::load_modules()?;
+    net::configure(ip, prefix)?;
+    eprintln!("bench-linux: {loaded} modules loaded, {} is {cidr}", net::INTERFACE);
+    let status = std::process::Command::new(HTTP_SERVER)
+        .args(["80", "--requests", &requests.to_string()])
+        .status()
+        .map_err(|e| format!("running {HTTP_SERVER}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{HTTP_SERVER} ended with {status}"));
+    }
+    Ok(())
 }
 
 /// KPTI and PCID as this kernel runs them: the `pti` flag of

@@ -216,6 +216,7 @@ mod tests {
             tsc_checks: vec![TscCheck { setup: Setup::QemuIcount, entry: ON, tsc: 200_000, instructions: 200_000 }],
             syscalls,
             files: Vec::new(),
+            http: Vec::new(),
             boots: 4,
             elapsed_s: 61.2,
         });

@@ -162,9 +162,110 @@ fn fetch(package: &str, work: &Path, dir: &Path) -> Result<Kernel> {
     if let Some(config) = file("config-") {
         let _ = fs::copy(config, dir.join("config"));
     }
+    keep_network_modules(&unpacked, dir)?;
     // Last: the stamp makes the cache valid.
     fs::write(stamp(dir), format!("{package} {version}\n")).context("writing the kernel cache's stamp")?;
     Ok(Kernel { package: package.to_string(), version, vmlinuz: kept, cached: false })
+}
+
+/// The modules the guest's network card needs: Debian's cloud kernel
+/// builds virtio's PCI transport and virtio-net as modules
+/// (`CONFIG_VIRTIO_PCI=m`, `CONFIG_VIRTIO_NET=m`, with their dependencies
+/// `virtio`, `virtio_ring`, `failover`, ...), so `/init` loads them.
+pub const NETWORK_MODULES: [&str; 2] = ["virtio_pci", "virtio_net"];
+
+/// Where the network modules are kept, in load order.
+pub fn modules_dir(root: &Path) -> PathBuf {
+    cache_dir(root).join("modules")
+}
+
+/// The file in [`modules_dir`] that lists the modules in load order,
+/// written last.
+fn modules_order(dir: &Path) -> PathBuf {
+    dir.join("order")
+}
+
+/// The kernel's network modules, in the order they load: the cached ones,
+/// or taken from the kernel's package, downloaded again (a cache from
+/// before the modules were kept has only the kernel).
+pub fn network_modules(root: &Path, kernel: &Kernel) -> Result<Vec<PathBuf>> {
+    let dir = modules_dir(root);
+    if let Ok(text) = fs::read_to_string(modules_order(&dir)) {
+        return Ok(text.lines().filter(|l| !l.is_empty()).map(|l| dir.join(l)).collect());
+    }
+    let work = root.join("target/linux/fetch.tmp");
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let result = (|| {
+        let exact = format!("{}={}", kernel.package, kernel.version);
+        eprintln!("bench: downloading {exact} again for its network modules (apt-get download; not installed)");
+        let out = quiet(Command::new("apt-get").current_dir(&work).args(["download", &exact]))?;
+        ensure!(out.status.success(), "`apt-get download {exact}` failed: {}", first_error(&out));
+        let names: Vec<String> =
+            fs::read_dir(&work)?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let (deb, _) = find_deb(&kernel.package, names.iter().map(String::as_str))
+            .with_context(|| format!("`apt-get download {exact}` left no .deb"))?;
+        let unpacked = work.join("unpacked");
+        let out = quiet(Command::new("dpkg").arg("-x").arg(work.join(&deb)).arg(&unpacked))?;
+        ensure!(out.status.success(), "`dpkg -x {deb}` failed: {}", first_error(&out));
+        keep_network_modules(&unpacked, &cache_dir(root))
+    })();
+    let _ = fs::remove_dir_all(&work);
+    result?;
+    network_modules(root, kernel)
+}
+
+/// Copies [`NETWORK_MODULES`] and what they depend on from an unpacked
+/// package (`lib/modules/<release>/`) to `dir/modules/`, numbered in load
+/// order, with the list.
+fn keep_network_modules(unpacked: &Path, dir: &Path) -> Result<()> {
+    let lib = unpacked.join("lib/modules");
+    let release = fs::read_dir(&lib)
+        .with_context(|| format!("the package has no {}", lib.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("modules.dep").is_file())
+        .with_context(|| format!("no modules.dep under {}", lib.display()))?;
+    let dep = fs::read_to_string(release.join("modules.dep")).context("reading modules.dep")?;
+    let order = load_order(&dep, &NETWORK_MODULES)?;
+    let out = dir.join("modules");
+    let _ = fs::remove_dir_all(&out);
+    fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut names = Vec::new();
+    for (i, path) in order.iter().enumerate() {
+        let base = Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = format!("{:02}-{base}", i + 1);
+        fs::copy(release.join(path), out.join(&name)).with_context(|| format!("copying {path}"))?;
+        names.push(name);
+    }
+    fs::write(modules_order(&out), names.join("\n") + "\n").context("writing the modules' order")
+}
+
+/// The modules (paths as `modules.dep` gives them) that load `wanted`,
+/// each after what it depends on, each once. `modules.dep` lists a
+/// module's dependencies so that `modprobe` loads them last to first.
+pub fn load_order(modules_dep: &str, wanted: &[&str]) -> Result<Vec<String>> {
+    let deps: Vec<(&str, Vec<&str>)> = modules_dep
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(m, d)| (m.trim(), d.split_whitespace().collect()))
+        .collect();
+    let find = |path: &str| deps.iter().find(|(m, _)| *m == path);
+    let mut order: Vec<String> = Vec::new();
+    for name in wanted {
+        let file = format!("/{name}.ko");
+        let (path, needs) = deps
+            .iter()
+            .find(|(m, _)| m.ends_with(&file))
+            .with_context(|| format!("modules.dep has no {name}.ko (built into this kernel?)"))?;
+        for &d in needs.iter().rev().chain(std::iter::once(path)) {
+            ensure!(find(d).is_some(), "modules.dep names {d} but has no line for it");
+            if !order.iter().any(|o| o == d) {
+                order.push(d.to_string());
+            }
+        }
+    }
+    Ok(order)
 }
 
 /// Runs a command with its output captured, in the C locale.
@@ -229,6 +330,40 @@ mod tests {
             Some(("linux-image-6.1.0-57-cloud-amd64_6.1.192-3_amd64.deb".into(), "6.1.192-3".into()))
         );
         assert_eq!(find_deb("linux-image-6.1.0-58-cloud-amd64", files), None);
+    }
+
+    #[test]
+    fn modules_load_after_their_dependencies() {
+        // Debian 6.1.0-57-cloud-amd64's modules.dep, the lines that matter.
+        let dep = "kernel/drivers/virtio/virtio.ko:\n\
+                   kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko\n\
+                   kernel/drivers/virtio/virtio_pci_modern_dev.ko:\n\
+                   kernel/drivers/virtio/virtio_pci_legacy_dev.ko:\n\
+                   kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_legacy_dev.ko \
+                   kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio_ring.ko \
+                   kernel/drivers/virtio/virtio.ko\n\
+                   kernel/net/core/failover.ko:\n\
+                   kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n\
+                   kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko \
+                   kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko\n";
+        let order = load_order(dep, &NETWORK_MODULES).unwrap();
+        let names: Vec<&str> = order.iter().map(|p| p.rsplit('/').next().unwrap().trim_end_matches(".ko")).collect();
+        assert_eq!(
+            names,
+            [
+                "virtio",
+                "virtio_ring",
+                "virtio_pci_modern_dev",
+                "virtio_pci_legacy_dev",
+                "virtio_pci",
+                "failover",
+                "net_failover",
+                "virtio_net"
+            ]
+        );
+        let err = load_order("kernel/a.ko:\n", &["virtio_net"]).unwrap_err().to_string();
+        assert!(err.contains("no virtio_net.ko"), "{err}");
+        assert!(load_order("kernel/drivers/net/virtio_net.ko: kernel/x.ko\n", &["virtio_net"]).is_err());
     }
 
     #[test]
