@@ -214,7 +214,8 @@ pub enum Command {
         breakdown: bool,
         /// Run only these parts (comma-separated): syscalls (QEMU -icount),
         /// bochs, tcg (timed syscalls), linux, boot, memory, scaling,
-        /// breakdown (implies --breakdown), files (the file workload; the Linux guest's with linux).
+        /// breakdown (implies --breakdown), files (the file workload; the Linux guest's with linux),
+        /// http (HTTP requests and bulk TCP; the Linux guest's with linux).
         #[arg(long, value_name = "PARTS", value_delimiter = ',', value_parser = crate::bench::Part::parse)]
         only: Vec<crate::bench::Part>,
     },

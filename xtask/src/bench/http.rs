@@ -630,7 +630,15 @@ pub fn linux(guest: &Guest<'_>, report: &mut LinuxReport) -> Result<()> {
     }
     let bench = guest.bench();
     let root = &bench.layout.root;
-    let modules = super::linux::package::network_modules(root, guest.kernel())?;
+    let modules = match super::linux::package::network_modules(root, guest.kernel()) {
+        Ok(modules) => modules,
+        Err(e) => {
+            let note = format!("no HTTP column: the kernel's network modules cannot be had ({e:#})");
+            eprintln!("bench: Linux: {note}");
+            report.notes.push(note);
+            return Ok(());
+        }
+    };
     let server = linux_programs::build(&bench.layout, linux_programs::HTTP_STD)?;
     let initrd = root.join("target/linux/initramfs-http.cpio");
     write_initramfs(guest.init(), &server, &modules, &initrd)?;

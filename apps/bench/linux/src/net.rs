@@ -88,7 +88,8 @@ pub fn configure(ip: Ipv4Addr, prefix: u8) -> Result<(), String> {
     }
     let ioctl = |req: libc::c_ulong, ifr: &mut libc::ifreq, what: &str| -> Result<(), String> {
         // SAFETY: `ifr` is a valid, writable ifreq for the call.
-        if unsafe { libc::ioctl(fd, req, ifr as *mut libc::ifreq) } != 0 {
+        // The request's C type differs between libcs (musl: int).
+        if unsafe { libc::ioctl(fd, req as libc::Ioctl, ifr as *mut libc::ifreq) } != 0 {
             return Err(format!("{what}: {}", std::io::Error::last_os_error()));
         }
         Ok(())

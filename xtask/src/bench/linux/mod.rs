@@ -85,6 +85,9 @@ pub struct LinuxReport {
     /// HTTP and bulk TCP (`http`).
     #[serde(default)]
     pub http: Vec<crate::bench::http::HttpFigure>,
+    /// What a workload could not measure, and why.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Boots of the guest.
     pub boots: u32,
     /// Seconds the Linux part of the run took, the fetch and build
@@ -335,6 +338,7 @@ pub(super) fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     linux.boots = boots;
     linux.release = release.unwrap_or_default();
     linux.elapsed_s = started.elapsed().as_secs_f64();
+    report.notes.extend(linux.notes.iter().map(|n| format!("Linux: {n}")));
     if linux.boots == 0 {
         bail!("the Linux guest ran no workload");
     }

@@ -162,7 +162,10 @@ fn fetch(package: &str, work: &Path, dir: &Path) -> Result<Kernel> {
     if let Some(config) = file("config-") {
         let _ = fs::copy(config, dir.join("config"));
     }
-    keep_network_modules(&unpacked, dir)?;
+    // Only the HTTP workload needs them, and asks again (network_modules).
+    if let Err(e) = keep_network_modules(&unpacked, dir) {
+        eprintln!("bench: the Linux guest's network modules: {e:#}");
+    }
     // Last: the stamp makes the cache valid.
     fs::write(stamp(dir), format!("{package} {version}\n")).context("writing the kernel cache's stamp")?;
     Ok(Kernel { package: package.to_string(), version, vmlinuz: kept, cached: false })
@@ -216,54 +219,77 @@ pub fn network_modules(root: &Path, kernel: &Kernel) -> Result<Vec<PathBuf>> {
 }
 
 /// Copies [`NETWORK_MODULES`] and what they depend on from an unpacked
-/// package (`lib/modules/<release>/`) to `dir/modules/`, numbered in load
-/// order, with the list.
+/// package (`lib/modules/<release>/kernel/...`) to `dir/modules/`,
+/// numbered in load order, with the list. The package has no
+/// `modules.dep` (`depmod` writes it when the package is installed): the
+/// dependencies come from each module's `.modinfo` section.
 fn keep_network_modules(unpacked: &Path, dir: &Path) -> Result<()> {
     let lib = unpacked.join("lib/modules");
-    let release = fs::read_dir(&lib)
-        .with_context(|| format!("the package has no {}", lib.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join("modules.dep").is_file())
-        .with_context(|| format!("no modules.dep under {}", lib.display()))?;
-    let dep = fs::read_to_string(release.join("modules.dep")).context("reading modules.dep")?;
-    let order = load_order(&dep, &NETWORK_MODULES)?;
+    let mut files = std::collections::HashMap::new();
+    let mut todo = vec![lib.clone()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).with_context(|| format!("listing {}", d.display()))?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".ko")) {
+                files.insert(stem.replace('-', "_"), path);
+            }
+        }
+    }
+    let order = load_order(&NETWORK_MODULES, |name| {
+        let path = files.get(name).with_context(|| format!("the package has no {name}.ko (built in?)"))?;
+        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        modinfo_depends(&bytes).with_context(|| format!("{}", path.display()))
+    })?;
     let out = dir.join("modules");
     let _ = fs::remove_dir_all(&out);
     fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut names = Vec::new();
-    for (i, path) in order.iter().enumerate() {
-        let base = Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let name = format!("{:02}-{base}", i + 1);
-        fs::copy(release.join(path), out.join(&name)).with_context(|| format!("copying {path}"))?;
+    for (i, module) in order.iter().enumerate() {
+        let name = format!("{:02}-{module}.ko", i + 1);
+        fs::copy(&files[module], out.join(&name)).with_context(|| format!("copying {module}.ko"))?;
         names.push(name);
     }
     fs::write(modules_order(&out), names.join("\n") + "\n").context("writing the modules' order")
 }
 
-/// The modules (paths as `modules.dep` gives them) that load `wanted`,
-/// each after what it depends on, each once. `modules.dep` lists a
-/// module's dependencies so that `modprobe` loads them last to first.
-pub fn load_order(modules_dep: &str, wanted: &[&str]) -> Result<Vec<String>> {
-    let deps: Vec<(&str, Vec<&str>)> = modules_dep
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(m, d)| (m.trim(), d.split_whitespace().collect()))
-        .collect();
-    let find = |path: &str| deps.iter().find(|(m, _)| *m == path);
-    let mut order: Vec<String> = Vec::new();
-    for name in wanted {
-        let file = format!("/{name}.ko");
-        let (path, needs) = deps
-            .iter()
-            .find(|(m, _)| m.ends_with(&file))
-            .with_context(|| format!("modules.dep has no {name}.ko (built into this kernel?)"))?;
-        for &d in needs.iter().rev().chain(std::iter::once(path)) {
-            ensure!(find(d).is_some(), "modules.dep names {d} but has no line for it");
-            if !order.iter().any(|o| o == d) {
-                order.push(d.to_string());
-            }
+/// The modules a module needs (`depends=` of its `.modinfo` section,
+/// which `modpost` writes: names, comma-separated).
+pub fn modinfo_depends(ko: &[u8]) -> Result<Vec<String>> {
+    let elf = libos_elf::Elf::parse(ko).map_err(|e| anyhow::anyhow!("not an ELF file: {e}"))?;
+    let section = elf.section_by_name(".modinfo").map_err(|e| anyhow::anyhow!("its sections: {e}"))?;
+    let data = section.and_then(|s| s.data).context("no .modinfo section")?;
+    let depends =
+        data.split(|&b| b == 0).find_map(|entry| entry.strip_prefix(b"depends=")).context("no depends= in .modinfo")?;
+    let text = std::str::from_utf8(depends).context("depends= is not UTF-8")?;
+    Ok(text.split(',').filter(|d| !d.is_empty()).map(str::to_string).collect())
+}
+
+/// The modules to load for `wanted`, each after those it depends on
+/// (`deps_of`), each once.
+pub fn load_order(wanted: &[&str], mut deps_of: impl FnMut(&str) -> Result<Vec<String>>) -> Result<Vec<String>> {
+    fn visit(
+        name: &str,
+        deps_of: &mut dyn FnMut(&str) -> Result<Vec<String>>,
+        path: &mut Vec<String>,
+        order: &mut Vec<String>,
+    ) -> Result<()> {
+        if order.iter().any(|o| o == name) {
+            return Ok(());
         }
+        ensure!(!path.iter().any(|p| p == name), "modules depend on each other in a cycle: {}", path.join(" -> "));
+        path.push(name.to_string());
+        for d in deps_of(name)? {
+            visit(&d, deps_of, path, order)?;
+        }
+        path.pop();
+        order.push(name.to_string());
+        Ok(())
+    }
+    let mut order = Vec::new();
+    for name in wanted {
+        visit(name, &mut deps_of, &mut Vec::new(), &mut order)?;
     }
     Ok(order)
 }
@@ -334,36 +360,78 @@ mod tests {
 
     #[test]
     fn modules_load_after_their_dependencies() {
-        // Debian 6.1.0-57-cloud-amd64's modules.dep, the lines that matter.
-        let dep = "kernel/drivers/virtio/virtio.ko:\n\
-                   kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko\n\
-                   kernel/drivers/virtio/virtio_pci_modern_dev.ko:\n\
-                   kernel/drivers/virtio/virtio_pci_legacy_dev.ko:\n\
-                   kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_legacy_dev.ko \
-                   kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio_ring.ko \
-                   kernel/drivers/virtio/virtio.ko\n\
-                   kernel/net/core/failover.ko:\n\
-                   kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n\
-                   kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko \
-                   kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko\n";
-        let order = load_order(dep, &NETWORK_MODULES).unwrap();
-        let names: Vec<&str> = order.iter().map(|p| p.rsplit('/').next().unwrap().trim_end_matches(".ko")).collect();
+        // Debian 6.1.0-57-cloud-amd64's modules, as their .modinfo says.
+        let deps = |name: &str| -> Result<Vec<String>> {
+            let d: &[&str] = match name {
+                "virtio" | "virtio_pci_modern_dev" | "virtio_pci_legacy_dev" | "failover" => &[],
+                "virtio_ring" => &["virtio"],
+                "virtio_pci" => &["virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_ring", "virtio"],
+                "net_failover" => &["failover"],
+                "virtio_net" => &["net_failover", "virtio_ring", "virtio"],
+                "a" => &["b"],
+                "b" => &["a"],
+                other => bail!("no {other}.ko"),
+            };
+            Ok(d.iter().map(|s| s.to_string()).collect())
+        };
         assert_eq!(
-            names,
+            load_order(&NETWORK_MODULES, deps).unwrap(),
             [
-                "virtio",
-                "virtio_ring",
                 "virtio_pci_modern_dev",
                 "virtio_pci_legacy_dev",
+                "virtio",
+                "virtio_ring",
                 "virtio_pci",
                 "failover",
                 "net_failover",
                 "virtio_net"
             ]
         );
-        let err = load_order("kernel/a.ko:\n", &["virtio_net"]).unwrap_err().to_string();
-        assert!(err.contains("no virtio_net.ko"), "{err}");
-        assert!(load_order("kernel/drivers/net/virtio_net.ko: kernel/x.ko\n", &["virtio_net"]).is_err());
+        assert!(load_order(&["nothing"], deps).unwrap_err().to_string().contains("no nothing.ko"));
+        assert!(load_order(&["a"], deps).unwrap_err().to_string().contains("cycle: a -> b"));
+    }
+
+    /// A relocatable x86-64 ELF file with one more section, `.modinfo`,
+    /// holding `modinfo`.
+    fn module_with(modinfo: &[u8]) -> Vec<u8> {
+        let shstrtab = b"\0.modinfo\0.shstrtab\0";
+        let (info_at, strtab_at) = (64u64, 64 + modinfo.len() as u64);
+        let shoff = (strtab_at + shstrtab.len() as u64).next_multiple_of(8);
+        let mut f = vec![0u8; 64];
+        f[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        f[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+        f[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        f[20..24].copy_from_slice(&1u32.to_le_bytes());
+        f[40..48].copy_from_slice(&shoff.to_le_bytes());
+        f[52..54].copy_from_slice(&64u16.to_le_bytes());
+        f[58..60].copy_from_slice(&64u16.to_le_bytes());
+        f[60..62].copy_from_slice(&3u16.to_le_bytes());
+        f[62..64].copy_from_slice(&2u16.to_le_bytes());
+        f.extend_from_slice(modinfo);
+        f.extend_from_slice(shstrtab);
+        f.resize(shoff as usize, 0);
+        let section = |name: u32, kind: u32, offset: u64, size: u64| {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[4..8].copy_from_slice(&kind.to_le_bytes());
+            h[24..32].copy_from_slice(&offset.to_le_bytes());
+            h[32..40].copy_from_slice(&size.to_le_bytes());
+            h[48..56].copy_from_slice(&1u64.to_le_bytes());
+            h
+        };
+        f.extend(vec![0u8; 64]);
+        f.extend(section(1, 1, info_at, modinfo.len() as u64));
+        f.extend(section(10, 3, strtab_at, shstrtab.len() as u64));
+        f
+    }
+
+    #[test]
+    fn modinfo_names_the_dependencies() {
+        let ko = module_with(b"license=GPL\0depends=net_failover,virtio_ring,virtio\0name=virtio_net\0");
+        assert_eq!(modinfo_depends(&ko).unwrap(), ["net_failover", "virtio_ring", "virtio"]);
+        assert_eq!(modinfo_depends(&module_with(b"depends=\0name=virtio\0")).unwrap(), Vec::<String>::new());
+        assert!(modinfo_depends(&module_with(b"name=x\0")).unwrap_err().to_string().contains("no depends="));
+        assert!(modinfo_depends(b"not an ELF").is_err());
     }
 
     #[test]
