@@ -39,12 +39,13 @@ use libos_abi::run::RunExit;
 use serde::{Deserialize, Serialize};
 
 use super::linux::{Extras, Guest, LinuxReport};
-use super::report::{Figure, Report};
+use super::report::{Figure, Report, Summary};
 use super::{Bench, KPTI_OFF, KPTI_ON, MEM, Part, QEMU_TIMEOUT, TAIL_LINES, app_cmdline, serial_tail};
 use crate::build::{Flavor, linux_programs};
 use crate::commands::{ImageSpec, build_image};
 use crate::emulator::network::{Forward, Network, free_port};
 use crate::emulator::run_result::Verdict;
+use crate::emulator::tap::{self, TapNetwork};
 use crate::emulator::{Launch, Stream};
 
 /// The libos app.
@@ -169,8 +170,15 @@ pub struct HttpFigure {
     pub count: u64,
     /// Guest instructions per request, or per KiB moved (`-icount`).
     pub instructions: f64,
-    /// Requests per second, or MB/s (10^6 bytes), under plain TCG.
+    /// Requests per second, or MB/s (10^6 bytes), under plain TCG: the
+    /// median of `--runs` boots.
     pub rate: f64,
+    /// The lowest of those boots' rates.
+    #[serde(default)]
+    pub rate_min: f64,
+    /// The highest.
+    #[serde(default)]
+    pub rate_max: f64,
 }
 
 impl HttpFigure {
@@ -207,21 +215,26 @@ impl HttpFigure {
     }
 }
 
-/// The figures of an `-icount` boot and a plain TCG boot of the same load.
-pub fn figures(who: (&str, &str, bool), icount: &[Measured], tcg: &[Measured]) -> Result<Vec<HttpFigure>> {
-    ensure!(icount.len() == tcg.len(), "the -icount and TCG boots measured different phases");
+/// The figures of an `-icount` boot and plain TCG boots of the same load:
+/// instructions from the first, each rate the median of the others.
+pub fn figures(who: (&str, &str, bool), icount: &[Measured], tcg: &[Vec<Measured>]) -> Result<Vec<HttpFigure>> {
+    ensure!(!tcg.is_empty(), "no plain TCG boot");
+    ensure!(tcg.iter().all(|t| t.len() == icount.len()), "the -icount and TCG boots measured different phases");
     icount
         .iter()
-        .zip(tcg)
-        .map(|(i, t)| {
-            ensure!(i.phase == t.phase, "the -icount and TCG boots measured different phases");
+        .enumerate()
+        .map(|(k, i)| {
             let p = i.phase;
+            ensure!(tcg.iter().all(|t| t[k].phase == p), "the -icount and TCG boots measured different phases");
             let instructions = i.instructions.context("the -icount boot counted no instructions")?;
-            let secs = t.secs.max(1e-9);
-            let rate = match p.workload {
-                Workload::Requests => p.units() / secs,
-                Workload::ToHost | Workload::ToGuest => p.count as f64 / 1e6 / secs,
+            let rate = |t: &Measured| {
+                let secs = t.secs.max(1e-9);
+                match p.workload {
+                    Workload::Requests => p.units() / secs,
+                    Workload::ToHost | Workload::ToGuest => p.count as f64 / 1e6 / secs,
+                }
             };
+            let rates = Summary::of(tcg.iter().map(|t| rate(&t[k])).collect()).context("no plain TCG boot")?;
             Ok(HttpFigure {
                 kernel: who.0.to_string(),
                 server: who.1.to_string(),
@@ -233,7 +246,9 @@ pub fn figures(who: (&str, &str, bool), icount: &[Measured], tcg: &[Measured]) -
                     _ => p.count,
                 },
                 instructions: instructions as f64 / p.units(),
-                rate,
+                rate: rates.median,
+                rate_min: rates.min,
+                rate_max: rates.max,
             })
         })
         .collect()
@@ -489,6 +504,9 @@ fn phase(addr: SocketAddr, p: Phase, qmp: &mut Qmp, icount: bool) -> Result<Meas
 
 /// The whole load, then the last request (`connection: close`), after
 /// which the server exits.
+///
+/// With a tap network this runs inside its namespace; the connections'
+/// sockets keep it when other threads use them.
 fn load(addr: SocketAddr, load: &Load, qmp: &mut Qmp, icount: bool) -> Result<Vec<Measured>> {
     let mut out = Vec::new();
     for &p in &load.phases {
@@ -511,16 +529,35 @@ fn qmp_socket() -> PathBuf {
     std::env::temp_dir().join(format!("libos-xtask-qmp-{}-{n}.sock", std::process::id()))
 }
 
-/// The network of a boot: the guest's port 80 forwarded from a free host
-/// port, and a QMP socket. Returns the devices and both.
-fn machine() -> Result<(Vec<String>, SocketAddr, PathBuf)> {
-    let host = free_port().context("finding a free port")?;
-    let network = Network { forwards: vec![Forward { host, guest: GUEST_PORT }] };
+/// The network of a boot: on QEMU's user network, the guest's port 80
+/// forwarded from a free host port; on the tap network, the guest's
+/// address; and a QMP socket. Returns the devices and both.
+fn machine(tap: Option<&TapNetwork>) -> Result<(Vec<String>, SocketAddr, PathBuf)> {
+    let (mut devices, addr) = match tap {
+        Some(tap) => (tap.qemu_args(), SocketAddr::from((tap::GUEST_IP, GUEST_PORT))),
+        None => {
+            let host = free_port().context("finding a free port")?;
+            let network = Network { forwards: vec![Forward { host, guest: GUEST_PORT }] };
+            (network.qemu_args(), SocketAddr::from(([127, 0, 0, 1], host)))
+        }
+    };
     let qmp = qmp_socket();
     let _ = std::fs::remove_file(&qmp);
-    let mut devices = network.qemu_args();
     devices.extend(["-qmp".to_string(), format!("unix:{},server=on,wait=off", qmp.display())]);
-    Ok((devices, SocketAddr::from(([127, 0, 0, 1], host)), qmp))
+    Ok((devices, addr, qmp))
+}
+
+/// The tap network of the run (`--net tap`), if it asks for one.
+fn tap_network(bench: &Bench) -> Result<Option<Arc<TapNetwork>>> {
+    if !bench.plan.tap {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(TapNetwork::create().context("bench --net tap")?)))
+}
+
+/// Enters the tap network's namespace on this thread, if there is one.
+fn enter(tap: Option<&Arc<TapNetwork>>) -> Result<Option<tap::Entered>> {
+    tap.map(|t| t.enter()).transpose()
 }
 
 /// Boots with `boot` (given the console's consumer) while the load runs
@@ -531,11 +568,13 @@ fn drive<T>(
     icount: bool,
     addr: SocketAddr,
     qmp: &Path,
+    tap: Option<&Arc<TapNetwork>>,
     boot: impl FnOnce(&mut dyn FnMut(Stream, &[u8])) -> Result<T>,
 ) -> Result<(T, Vec<Measured>)> {
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
-    let (spec, qmp_path) = (spec.clone(), qmp.to_path_buf());
+    let (spec, qmp_path, tap_net) = (spec.clone(), qmp.to_path_buf(), tap.cloned());
     let generator = thread::spawn(move || -> Result<Vec<Measured>> {
+        let _inside = enter(tap_net.as_ref())?;
         ready_rx.recv_timeout(READY_TIMEOUT).map_err(|_| anyhow!("the server never said `{LISTENING}`"))?;
         let mut qmp = Qmp::connect(&qmp_path)?;
         let result = load(addr, &spec, &mut qmp, icount);
@@ -547,6 +586,8 @@ fn drive<T>(
     });
     let mut seen = String::new();
     let mut ready = Some(ready_tx);
+    // QEMU starts inside the tap network's namespace (this thread's).
+    let inside = enter(tap)?;
     let booted = boot(&mut |stream, chunk| {
         if stream == Stream::Console && ready.is_some() {
             seen.push_str(&String::from_utf8_lossy(chunk));
@@ -556,6 +597,7 @@ fn drive<T>(
         }
     });
     drop(ready);
+    drop(inside);
     let _ = std::fs::remove_file(qmp);
     let loaded = generator.join().map_err(|_| anyhow!("{what}: the load generator panicked"))?;
     match (booted, loaded) {
@@ -576,6 +618,8 @@ fn servers(quick: bool) -> &'static [&'static str] {
 pub(super) fn ours(bench: &Bench) -> Result<Vec<HttpFigure>> {
     let spec = Load::new(bench.plan.quick);
     let flavor = Flavor::plain(true);
+    let tap = tap_network(bench)?;
+    let net_words = if tap.is_some() { tap::kernel_words() } else { String::new() };
     let mut out = Vec::new();
     for &server in servers(bench.plan.quick) {
         let image_path = bench.layout.image(Some(server), flavor);
@@ -584,23 +628,27 @@ pub(super) fn ours(bench: &Bench) -> Result<Vec<HttpFigure>> {
         build_image(&bench.layout, &ImageSpec { app: Some(server.to_string()), flavor, elf }, &image_path)?;
         let configs: &[&str] = if bench.plan.quick { &[KPTI_ON] } else { &[KPTI_ON, KPTI_OFF] };
         for &words in configs {
-            let cmdline = app_cmdline(words, &format!("{GUEST_PORT} --requests {}", spec.server_requests()));
+            let net_words = format!("{words} {net_words}");
+            let cmdline = app_cmdline(net_words.trim(), &format!("{GUEST_PORT} --requests {}", spec.server_requests()));
             let mut runs = Vec::new();
-            for icount in [true, false] {
+            let n = bench.plan.runs;
+            let boots = std::iter::once((true, 0)).chain((1..=n).map(|i| (false, i)));
+            for (icount, i) in boots {
                 let what = format!(
-                    "QEMU {}, {}: {server}",
+                    "QEMU {}, {}: {server}{}",
                     if icount { "-icount" } else { "TCG" },
-                    if words.is_empty() { "defaults" } else { words }
+                    if words.is_empty() { "defaults" } else { words },
+                    if icount { String::new() } else { format!(", run {i}/{n}") }
                 );
                 let Launch::Qemu(mut boot) =
                     bench.qemu_launch(&image_path, cmdline.clone(), 1, MEM, icount, QEMU_TIMEOUT)
                 else {
                     unreachable!("qemu_launch makes QEMU launches");
                 };
-                let (devices, addr, qmp) = machine()?;
+                let (devices, addr, qmp) = machine(tap.as_deref())?;
                 boot.devices = devices;
                 let launch = Launch::Qemu(boot);
-                let (ended, measured) = drive(&what, &spec, icount, addr, &qmp, |on_output| {
+                let (ended, measured) = drive(&what, &spec, icount, addr, &qmp, tap.as_ref(), |on_output| {
                     launch.run(on_output).with_context(|| format!("{what}: running QEMU"))
                 })?;
                 eprintln!("bench: {what} ({:.2} s)", ended.elapsed.as_secs_f64());
@@ -615,7 +663,7 @@ pub(super) fn ours(bench: &Bench) -> Result<Vec<HttpFigure>> {
                 }
                 runs.push(measured);
             }
-            out.extend(figures(("libos", server, words != KPTI_OFF), &runs[0], &runs[1])?);
+            out.extend(figures(("libos", server, words != KPTI_OFF), &runs[0], &runs[1..])?);
         }
     }
     Ok(out)
@@ -643,18 +691,22 @@ pub fn linux(guest: &Guest<'_>, report: &mut LinuxReport) -> Result<()> {
     let initrd = root.join("target/linux/initramfs-http.cpio");
     write_initramfs(guest.init(), &server, &modules, &initrd)?;
     let spec = Load::new(guest.plan().quick);
-    let args = format!("http {} {LINUX_ADDRESS}", spec.server_requests());
+    let tap = tap_network(bench)?;
+    let address = if tap.is_some() { tap::GUEST_ADDRESS } else { LINUX_ADDRESS };
+    let args = format!("http {} {address}", spec.server_requests());
     for pti in [true, false] {
         let mut runs = Vec::new();
-        for icount in [true, false] {
-            let (devices, addr, qmp) = machine()?;
-            let what = "http";
-            let (_, measured) = drive(what, &spec, icount, addr, &qmp, |on_output| {
+        let n = guest.plan().runs;
+        for (icount, i) in std::iter::once((true, 0)).chain((1..=n).map(|i| (false, i))) {
+            let (devices, addr, qmp) = machine(tap.as_deref())?;
+            let what = if icount { "http".to_string() } else { format!("http, run {i}/{n}") };
+            let what = what.as_str();
+            let (_, measured) = drive(what, &spec, icount, addr, &qmp, tap.as_ref(), |on_output| {
                 guest.boot_with(pti, icount, MEM, &args, Extras { initrd: &initrd, devices }, on_output, what)
             })?;
             runs.push(measured);
         }
-        report.http.extend(figures(("linux", linux_programs::HTTP_STD, pti), &runs[0], &runs[1])?);
+        report.http.extend(figures(("linux", linux_programs::HTTP_STD, pti), &runs[0], &runs[1..])?);
     }
     Ok(())
 }
@@ -704,15 +756,19 @@ mod tests {
             measured(Workload::Requests, 16, 4, 9.0, Some(640_000)),
             measured(Workload::ToHost, 1, 1 << 20, 9.0, Some(2048)),
         ];
-        let tcg = [measured(Workload::Requests, 16, 4, 0.5, None), measured(Workload::ToHost, 1, 1 << 20, 0.25, None)];
-        let f = figures(("libos", APP, true), &icount, &tcg).unwrap();
+        let tcg = |secs: f64| {
+            vec![measured(Workload::Requests, 16, 4, secs, None), measured(Workload::ToHost, 1, 1 << 20, 0.25, None)]
+        };
+        let f = figures(("libos", APP, true), &icount, &[tcg(0.5), tcg(2.0), tcg(0.25)]).unwrap();
         assert_eq!((f[0].count, f[0].instructions, f[0].rate), (64, 10_000.0, 128.0));
+        assert_eq!((f[0].rate_min, f[0].rate_max), (32.0, 256.0));
         assert_eq!(f[0].workload, "requests");
         assert_eq!((f[1].workload.as_str(), f[1].instructions, f[1].rate), ("to-host", 2.0, 4.194304));
         assert_eq!(f[1].describe(), "guest->host 1 MiB");
         assert_eq!(f[0].id(), "http/libos/http-server/kpti-on/requests-16");
-        assert!(figures(("libos", APP, true), &icount, &tcg[..1]).is_err());
-        assert!(figures(("libos", APP, true), &tcg, &tcg).is_err(), "no instructions without -icount");
+        assert!(figures(("libos", APP, true), &icount, &[tcg(1.0)[..1].to_vec()]).is_err());
+        assert!(figures(("libos", APP, true), &icount, &[]).is_err());
+        assert!(figures(("libos", APP, true), &tcg(1.0), &[tcg(1.0)]).is_err(), "no instructions without -icount");
     }
 
     /// The load generator against `http-std` run on the host: the phases

@@ -139,6 +139,8 @@ pub struct BenchOptions {
     pub breakdown: bool,
     /// `--only`: the parts to run (empty: all).
     pub only: Vec<Part>,
+    /// `--net tap`: the HTTP part's guests on a tap device.
+    pub tap: bool,
 }
 
 /// A part of the benchmark (`--only`).
@@ -221,6 +223,8 @@ pub struct Plan {
     pub only: Vec<Part>,
     /// `--breakdown` (or `--only breakdown`).
     pub breakdown: bool,
+    /// `--net tap`: the HTTP part's guests on a tap device.
+    pub tap: bool,
 }
 
 impl Plan {
@@ -251,6 +255,7 @@ impl Plan {
             },
             only: opts.only.clone(),
             breakdown: opts.breakdown || opts.only.contains(&Part::Breakdown),
+            tap: opts.tap,
         }
     }
 
