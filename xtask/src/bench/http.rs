@@ -179,6 +179,9 @@ pub struct HttpFigure {
     /// The highest.
     #[serde(default)]
     pub rate_max: f64,
+    /// The guest's network: `user` (QEMU's, a forwarded port) or `tap`.
+    #[serde(default)]
+    pub network: String,
 }
 
 impl HttpFigure {
@@ -217,7 +220,12 @@ impl HttpFigure {
 
 /// The figures of an `-icount` boot and plain TCG boots of the same load:
 /// instructions from the first, each rate the median of the others.
-pub fn figures(who: (&str, &str, bool), icount: &[Measured], tcg: &[Vec<Measured>]) -> Result<Vec<HttpFigure>> {
+pub fn figures(
+    who: (&str, &str, bool),
+    network: &str,
+    icount: &[Measured],
+    tcg: &[Vec<Measured>],
+) -> Result<Vec<HttpFigure>> {
     ensure!(!tcg.is_empty(), "no plain TCG boot");
     ensure!(tcg.iter().all(|t| t.len() == icount.len()), "the -icount and TCG boots measured different phases");
     icount
@@ -249,6 +257,7 @@ pub fn figures(who: (&str, &str, bool), icount: &[Measured], tcg: &[Vec<Measured
                 rate: rates.median,
                 rate_min: rates.min,
                 rate_max: rates.max,
+                network: network.to_string(),
             })
         })
         .collect()
@@ -280,10 +289,16 @@ pub fn render(out: &mut String, report: &Report) {
         return;
     }
     let linux = report.linux.as_ref().map(|l| l.http.as_slice()).unwrap_or_default();
+    let network = match report.http[0].network.as_str() {
+        "tap" => "a tap device in a network namespace",
+        _ => "QEMU's user network, a forwarded port",
+    };
+    let runs = report.config.runs;
     let _ = writeln!(
         out,
-        "\n== HTTP/1.1 and bulk TCP: QEMU user network, port forwarded; instructions under -icount (QEMU's count), \
-         rates under plain TCG (one run)"
+        "\n== HTTP/1.1 and bulk TCP over {network}: guest instructions under -icount (QEMU's count), rates under \
+         plain TCG ({})",
+        if runs > 1 { format!("median of {runs} runs, [min-max]") } else { "one run".to_string() }
     );
     let mut table = Table::new(
         &["workload", "server", "KPTI", "libos [instr]", "Linux [instr]", "x Linux", "libos [rate]", "Linux [rate]"],
@@ -294,6 +309,19 @@ pub fn render(out: &mut String, report: &Report) {
             l.server == f.server && l.kpti == f.kpti && l.workload == f.workload && l.connections == f.connections
         });
         let unit = if f.workload == "requests" { "/s" } else { " MB/s" };
+        let rate = |x: &HttpFigure| {
+            let decimals = if x.workload == "requests" { 0 } else { 1 };
+            if x.rate_max > x.rate_min {
+                format!(
+                    "{}{unit} [{}-{}]",
+                    number(x.rate, decimals),
+                    number(x.rate_min, decimals),
+                    number(x.rate_max, decimals)
+                )
+            } else {
+                format!("{}{unit}", number(x.rate, decimals))
+            }
+        };
         table.row(vec![
             f.describe(),
             f.server.clone(),
@@ -301,8 +329,8 @@ pub fn render(out: &mut String, report: &Report) {
             number(f.instructions, 0),
             theirs.map_or("-".to_string(), |l| number(l.instructions, 0)),
             theirs.map_or("-".to_string(), |l| number(f.instructions / l.instructions, 2)),
-            format!("{}{unit}", number(f.rate, 1)),
-            theirs.map_or("-".to_string(), |l| format!("{}{unit}", number(l.rate, 1))),
+            rate(f),
+            theirs.map_or("-".to_string(), rate),
         ]);
     }
     out.push_str(&table.render());
@@ -619,6 +647,7 @@ pub(super) fn ours(bench: &Bench) -> Result<Vec<HttpFigure>> {
     let spec = Load::new(bench.plan.quick);
     let flavor = Flavor::plain(true);
     let tap = tap_network(bench)?;
+    let network = if tap.is_some() { "tap" } else { "user" };
     let net_words = if tap.is_some() { tap::kernel_words() } else { String::new() };
     let mut out = Vec::new();
     for &server in servers(bench.plan.quick) {
@@ -663,7 +692,7 @@ pub(super) fn ours(bench: &Bench) -> Result<Vec<HttpFigure>> {
                 }
                 runs.push(measured);
             }
-            out.extend(figures(("libos", server, words != KPTI_OFF), &runs[0], &runs[1..])?);
+            out.extend(figures(("libos", server, words != KPTI_OFF), network, &runs[0], &runs[1..])?);
         }
     }
     Ok(out)
@@ -692,6 +721,7 @@ pub fn linux(guest: &Guest<'_>, report: &mut LinuxReport) -> Result<()> {
     write_initramfs(guest.init(), &server, &modules, &initrd)?;
     let spec = Load::new(guest.plan().quick);
     let tap = tap_network(bench)?;
+    let network = if tap.is_some() { "tap" } else { "user" };
     let address = if tap.is_some() { tap::GUEST_ADDRESS } else { LINUX_ADDRESS };
     let args = format!("http {} {address}", spec.server_requests());
     for pti in [true, false] {
@@ -706,7 +736,7 @@ pub fn linux(guest: &Guest<'_>, report: &mut LinuxReport) -> Result<()> {
             })?;
             runs.push(measured);
         }
-        report.http.extend(figures(("linux", linux_programs::HTTP_STD, pti), &runs[0], &runs[1..])?);
+        report.http.extend(figures(("linux", linux_programs::HTTP_STD, pti), network, &runs[0], &runs[1..])?);
     }
     Ok(())
 }
@@ -759,16 +789,52 @@ mod tests {
         let tcg = |secs: f64| {
             vec![measured(Workload::Requests, 16, 4, secs, None), measured(Workload::ToHost, 1, 1 << 20, 0.25, None)]
         };
-        let f = figures(("libos", APP, true), &icount, &[tcg(0.5), tcg(2.0), tcg(0.25)]).unwrap();
+        let f = figures(("libos", APP, true), "user", &icount, &[tcg(0.5), tcg(2.0), tcg(0.25)]).unwrap();
         assert_eq!((f[0].count, f[0].instructions, f[0].rate), (64, 10_000.0, 128.0));
         assert_eq!((f[0].rate_min, f[0].rate_max), (32.0, 256.0));
         assert_eq!(f[0].workload, "requests");
         assert_eq!((f[1].workload.as_str(), f[1].instructions, f[1].rate), ("to-host", 2.0, 4.194304));
         assert_eq!(f[1].describe(), "guest->host 1 MiB");
         assert_eq!(f[0].id(), "http/libos/http-server/kpti-on/requests-16");
-        assert!(figures(("libos", APP, true), &icount, &[tcg(1.0)[..1].to_vec()]).is_err());
-        assert!(figures(("libos", APP, true), &icount, &[]).is_err());
-        assert!(figures(("libos", APP, true), &tcg(1.0), &[tcg(1.0)]).is_err(), "no instructions without -icount");
+        assert!(figures(("libos", APP, true), "user", &icount, &[tcg(1.0)[..1].to_vec()]).is_err());
+        assert!(figures(("libos", APP, true), "user", &icount, &[]).is_err());
+        assert!(
+            figures(("libos", APP, true), "user", &tcg(1.0), &[tcg(1.0)]).is_err(),
+            "no instructions without -icount"
+        );
+    }
+
+    #[test]
+    fn the_section_puts_linux_beside_the_same_server() {
+        let mut report = crate::bench::report::tests::sample();
+        let row = |kernel: &str, server: &str, instructions: f64, rate: f64| HttpFigure {
+            kernel: kernel.into(),
+            server: server.into(),
+            kpti: true,
+            workload: "requests".into(),
+            connections: 16,
+            count: 512,
+            instructions,
+            rate,
+            rate_min: rate / 2.0,
+            rate_max: rate,
+            network: "user".into(),
+        };
+        report.http = vec![row("libos", APP, 60_000.0, 2000.0), row("libos", "http-std", 55_000.0, 3000.0)];
+        let mut linux = LinuxReport::default();
+        linux.http = vec![row("linux", "http-std", 25_000.0, 1000.0)];
+        report.linux = Some(linux);
+        let mut text = String::new();
+        render(&mut text, &report);
+        assert!(text.contains("over QEMU's user network, a forwarded port"), "{text}");
+        let line = |server: &str| text.lines().find(|l| l.contains(server) && l.starts_with("GET /")).unwrap().to_string();
+        let app = line("http-server");
+        assert!(app.contains("60,000") && app.matches(" - ").count() >= 2, "no Linux column for the app: {app}");
+        let std = line("http-std");
+        assert!(std.contains("25,000") && std.contains(" 2.20 ") && std.contains("1,000/s [500-1,000]"), "{std}");
+        let ids: Vec<String> = flat(&report).into_iter().map(|f| f.id).collect();
+        assert!(ids.contains(&"http/linux/http-std/kpti-on/requests-16/rate".to_string()), "{ids:?}");
+        assert_eq!(ids.len(), 6);
     }
 
     /// The load generator against `http-std` run on the host: the phases
