@@ -821,13 +821,13 @@ mod tests {
             network: "user".into(),
         };
         report.http = vec![row("libos", APP, 60_000.0, 2000.0), row("libos", "http-std", 55_000.0, 3000.0)];
-        let mut linux = LinuxReport::default();
-        linux.http = vec![row("linux", "http-std", 25_000.0, 1000.0)];
-        report.linux = Some(linux);
+        report.linux =
+            Some(LinuxReport { http: vec![row("linux", "http-std", 25_000.0, 1000.0)], ..LinuxReport::default() });
         let mut text = String::new();
         render(&mut text, &report);
         assert!(text.contains("over QEMU's user network, a forwarded port"), "{text}");
-        let line = |server: &str| text.lines().find(|l| l.contains(server) && l.starts_with("GET /")).unwrap().to_string();
+        let line =
+            |server: &str| text.lines().find(|l| l.contains(server) && l.starts_with("GET /")).unwrap().to_string();
         let app = line("http-server");
         assert!(app.contains("60,000") && app.matches(" - ").count() >= 2, "no Linux column for the app: {app}");
         let std = line("http-std");
