@@ -677,19 +677,22 @@ pub(super) fn ours(bench: &Bench) -> Result<Vec<HttpFigure>> {
                 let (devices, addr, qmp) = machine(tap.as_deref())?;
                 boot.devices = devices;
                 let launch = Launch::Qemu(boot);
-                let (ended, measured) = drive(&what, &spec, icount, addr, &qmp, tap.as_ref(), |on_output| {
-                    launch.run(on_output).with_context(|| format!("{what}: running QEMU"))
+                // A failed run is the boot's error (with the serial tail),
+                // whatever the load generator says.
+                let (_, measured) = drive(&what, &spec, icount, addr, &qmp, tap.as_ref(), |on_output| {
+                    let ended = launch.run(on_output).with_context(|| format!("{what}: running QEMU"))?;
+                    eprintln!("bench: {what} ({:.2} s)", ended.elapsed.as_secs_f64());
+                    if ended.verdict != Verdict::Exit(RunExit::Success) {
+                        bail!(
+                            "{what}: {}\n$ {}\n{}{}",
+                            ended.verdict.describe(),
+                            ended.command,
+                            ended.diagnostics,
+                            serial_tail(&ended.serial, TAIL_LINES)
+                        );
+                    }
+                    Ok(())
                 })?;
-                eprintln!("bench: {what} ({:.2} s)", ended.elapsed.as_secs_f64());
-                if ended.verdict != Verdict::Exit(RunExit::Success) {
-                    bail!(
-                        "{what}: {}\n$ {}\n{}{}",
-                        ended.verdict.describe(),
-                        ended.command,
-                        ended.diagnostics,
-                        serial_tail(&ended.serial, TAIL_LINES)
-                    );
-                }
                 runs.push(measured);
             }
             out.extend(figures(("libos", server, words != KPTI_OFF), network, &runs[0], &runs[1..])?);
