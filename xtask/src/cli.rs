@@ -220,9 +220,15 @@ pub enum Command {
         breakdown: bool,
         /// Run only these parts (comma-separated): syscalls (QEMU -icount),
         /// bochs, tcg (timed syscalls), linux, boot, memory, scaling,
-        /// breakdown (implies --breakdown), files (the file workload; the Linux guest's with linux).
+        /// breakdown (implies --breakdown), files (the file workload; the Linux guest's with linux),
+        /// http (HTTP requests and bulk TCP; the Linux guest's with linux).
         #[arg(long, value_name = "PARTS", value_delimiter = ',', value_parser = crate::bench::Part::parse)]
         only: Vec<crate::bench::Part>,
+        /// The guests' network in the HTTP part: `user` (QEMU's user network,
+        /// a forwarded port) or `tap` (a tap device in a network namespace
+        /// the xtask creates; root only) [default: user].
+        #[arg(long, value_enum)]
+        net: Option<NetMode>,
     },
     /// Write a new app crate: Cargo.toml, src/main.rs, README.md.
     ///
@@ -411,8 +417,10 @@ pub struct BootArgs {
     pub timeout: Option<u64>,
     /// The guest's network card (QEMU): `user` attaches a virtio-net card on
     /// QEMU's user-mode network (NAT; the host is 10.0.2.2; DHCP gives the
-    /// guest 10.0.2.15), `none` no card. `tap` is not implemented [default:
-    /// user with --forward, else none].
+    /// guest 10.0.2.15), `tap` one on a tap device in a network namespace
+    /// the xtask creates and deletes (root only; the guest is 10.0.3.2, the
+    /// host 10.0.3.1, reachable with `ip netns exec NAME ...`), `none` no
+    /// card [default: user with --forward, else none].
     #[arg(long, value_enum)]
     pub net: Option<NetMode>,
     /// Forward 127.0.0.1:HOSTPORT on the host to the guest's GUESTPORT, TCP
@@ -428,11 +436,18 @@ pub struct BootArgs {
 pub enum NetMode {
     /// QEMU's user-mode network.
     User,
+    /// A tap device in a network namespace of the xtask's (root only).
+    Tap,
     /// No network card.
     None,
 }
 
 impl BootArgs {
+    /// `--net tap`.
+    pub fn tap(&self) -> bool {
+        self.net == Some(NetMode::Tap)
+    }
+
     /// Checks that the options given fit the emulator: QEMU's options are
     /// refused under Bochs and the other way round. `gdb`: whether `--gdb`
     /// (a QEMU option of `run`) was given.
@@ -464,6 +479,14 @@ impl BootArgs {
                 Ok(None)
             }
             Some(NetMode::User) => Ok(Some(crate::emulator::network::Network { forwards })),
+            Some(NetMode::Tap) => {
+                ensure!(
+                    forwards.is_empty(),
+                    "--forward needs --net user: with --net tap the host reaches the guest at 10.0.3.2, inside \
+                     the network namespace the run prints"
+                );
+                Ok(None)
+            }
             None if !forwards.is_empty() => Ok(Some(crate::emulator::network::Network { forwards })),
             None => Ok(None),
         }

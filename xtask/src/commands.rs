@@ -220,6 +220,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// `--net`/`--forward` (QEMU): the guest's network card, if any.
     pub network: Option<crate::emulator::network::Network>,
+    /// `--net tap` (QEMU): the card on a tap device in a network namespace.
+    pub tap: bool,
     /// `--files DIR`.
     pub files: Option<PathBuf>,
     /// `--disk FILE[,size=SIZE]`.
@@ -283,6 +285,19 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
     if let Some(n) = &opts.network {
         devices.extend(n.qemu_args());
     }
+    let tap = opts.tap.then(crate::emulator::tap::TapNetwork::create).transpose()?;
+    let mut cmdline = cmdline_with_disk(&opts.boot.cmdline, opts.disk.is_some());
+    if let Some(tap) = &tap {
+        devices.extend(tap.qemu_args());
+        cmdline = format!("{} {cmdline}", crate::emulator::tap::kernel_words()).trim_end().to_string();
+        eprintln!(
+            "xtask: --net tap: the guest is {} in the network namespace {}; from the host: `ip netns exec {} curl \
+             http://10.0.3.2/` (the namespace is deleted when the run ends)",
+            crate::emulator::tap::GUEST_ADDRESS,
+            tap.name(),
+            tap.name()
+        );
+    }
 
     let machine = Machine {
         accel: Accel::Tcg,
@@ -307,7 +322,7 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
         qemu: qemu_path,
         image: out,
         initrd,
-        cmdline: cmdline_with_disk(&opts.boot.cmdline, opts.disk.is_some()),
+        cmdline,
         machine: Machine { accel: chosen.accel, ..machine },
         gdb: opts.gdb,
         timeout: if opts.gdb { None } else { Some(opts.timeout.unwrap_or(QEMU_RUN_TIMEOUT)) },
@@ -319,6 +334,8 @@ pub fn run(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32> 
         eprintln!("xtask: QEMU waits for gdb on localhost:1234 (no timeout). Attach with:");
         eprintln!("    {}", gdb_command(&built.kernel_elf, built.app_elf.as_deref()));
     }
+    // QEMU starts inside the tap network's namespace (this thread's).
+    let _inside = tap.as_ref().map(|t| t.enter()).transpose()?;
     let stdout = std::io::stdout();
     // The console is shown; the run record (the kernel's exit line) is
     // what the verdict comes from.
@@ -351,7 +368,7 @@ fn run_bochs(layout: &Layout, spec: &ImageSpec, opts: &RunOptions) -> Result<i32
     if opts.disk.is_some() {
         bail!("--disk needs QEMU: Bochs has no virtio devices");
     }
-    if opts.network.is_some() {
+    if opts.network.is_some() || opts.tap {
         bail!("--net and --forward need QEMU: Bochs has no virtio network card");
     }
     let tools = install::ensure_bochs()?;

@@ -75,6 +75,7 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
                 gdb,
                 timeout: boot.timeout(),
                 network: boot.network()?,
+                tap: boot.tap(),
                 files: files.files,
                 disk: files.disk,
                 stdin,
@@ -131,8 +132,23 @@ fn dispatch(spelling: Spelling, cli: Cli) -> anyhow::Result<i32> {
         Command::Bench { .. } | Command::Lint if spelling == Spelling::CargoLibos => {
             anyhow::bail!("`bench` and `lint` check the framework itself: run `cargo xtask bench|lint` in its checkout")
         }
-        Command::Bench { quick, compare, runs, iterations, no_bochs, no_linux, out, breakdown, only } => {
-            bench::run(&BenchOptions { quick, compare, runs, iterations, no_bochs, out, no_linux, breakdown, only })
+        Command::Bench { quick, compare, runs, iterations, no_bochs, no_linux, out, breakdown, only, net } => {
+            if net == Some(cli::NetMode::None) {
+                anyhow::bail!("bench --net: the HTTP part needs a network (user or tap)");
+            }
+            let tap = net == Some(cli::NetMode::Tap);
+            bench::run(&BenchOptions {
+                quick,
+                compare,
+                runs,
+                iterations,
+                no_bochs,
+                out,
+                no_linux,
+                breakdown,
+                only,
+                tap,
+            })
         }
         Command::Lint => lint::run().map(|()| 0),
     }

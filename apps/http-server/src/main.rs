@@ -1,5 +1,6 @@
 //! A small HTTP/1.1 server: `GET /` answers a greeting, `GET /bytes/N` N
-//! bytes, anything else 404. Keep-alive connections, one thread each (at
+//! bytes (`abc...z` repeated, streamed), `POST /discard` reads its body
+//! and answers nothing, anything else 404. Keep-alive connections, one thread each (at
 //! most [`MAX_THREADS`]: beyond that a connection waits in the backlog).
 //!
 //! `cargo xtask run http-server --forward 8080:80`, then from the host
@@ -25,6 +26,28 @@ use libos::thread;
 const MAX_THREADS: usize = 64;
 /// The largest request head read.
 const MAX_HEAD: usize = 8192;
+/// The largest `/bytes/N`.
+const MAX_BYTES: usize = 1 << 30;
+/// Room for a small answer's body beside its header.
+const SMALL_BODY: usize = 64;
+/// Bytes of the `/bytes/N` pattern written per call: a multiple of 26, so
+/// that the pattern runs on across calls.
+const PATTERN_CHUNK: usize = 26 * 2520;
+
+/// What an answer carries.
+#[derive(Clone, Copy)]
+enum Content {
+    /// These bytes.
+    Bytes(&'static [u8]),
+    /// `n` bytes of the pattern `abc...zabc...`.
+    Pattern(usize),
+}
+
+/// [`PATTERN_CHUNK`] bytes of the pattern, made once.
+fn pattern() -> &'static [u8] {
+    static PATTERN: libos::sync::OnceLock<Vec<u8>> = libos::sync::OnceLock::new();
+    PATTERN.get_or_init(|| (0..PATTERN_CHUNK).map(|i| b'a' + (i % 26) as u8).collect())
+}
 
 static SERVED: AtomicU64 = AtomicU64::new(0);
 static LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -114,37 +137,60 @@ fn serve(mut s: TcpStream) -> libos::io::Result<()> {
                 }
             }
         }
-        // Skip a request body.
-        buf.drain(..head_end);
-        while buf.len() < body {
+        // Skip a request body without keeping it (a bulk upload may be
+        // large).
+        let kept = body.min(buf.len() - head_end);
+        buf.drain(..head_end + kept);
+        let mut left = body - kept;
+        while left > 0 {
             let mut chunk = [0u8; 2048];
-            let n = s.read(&mut chunk)?;
+            let n = s.read(&mut chunk[..left.min(2048)])?;
             if n == 0 {
                 return Ok(());
             }
-            buf.extend_from_slice(&chunk[..n]);
+            left -= n;
         }
-        buf.drain(..body);
         let (status, content) = match (method, path) {
-            ("GET" | "HEAD", "/") => ("200 OK", Vec::from(&b"Hello from a libos unikernel!\n"[..])),
+            ("GET" | "HEAD", "/") => ("200 OK", Content::Bytes(b"Hello from a libos unikernel!\n")),
+            ("POST", "/discard") => ("200 OK", Content::Bytes(b"")),
             ("GET" | "HEAD", p) if p.starts_with("/bytes/") => match p[7..].parse::<usize>() {
-                Ok(n) if n <= 16 << 20 => ("200 OK", (0..n).map(|i| b'a' + (i % 26) as u8).collect()),
-                _ => ("400 Bad Request", Vec::from(&b"bad size\n"[..])),
+                Ok(n) if n <= MAX_BYTES => ("200 OK", Content::Pattern(n)),
+                _ => ("400 Bad Request", Content::Bytes(b"bad size\n")),
             },
-            ("GET" | "HEAD", _) => ("404 Not Found", Vec::from(&b"not found\n"[..])),
-            _ => ("405 Method Not Allowed", Vec::from(&b"method not allowed\n"[..])),
+            ("GET" | "HEAD", _) => ("404 Not Found", Content::Bytes(b"not found\n")),
+            _ => ("405 Method Not Allowed", Content::Bytes(b"method not allowed\n")),
+        };
+        let len = match content {
+            Content::Bytes(b) => b.len(),
+            Content::Pattern(n) => n,
         };
         let header = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nserver: libos\r\n{}\r\n",
-            content.len(),
+            "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {len}\r\nserver: libos\r\n{}\r\n",
             if close { "connection: close\r\n" } else { "" }
         );
-        let mut out = Vec::with_capacity(header.len() + content.len());
+        // A small answer goes out in one write with its header.
+        let mut out = Vec::with_capacity(header.len() + SMALL_BODY);
         out.extend_from_slice(header.as_bytes());
         if method != "HEAD" {
-            out.extend_from_slice(&content);
+            match content {
+                Content::Bytes(b) => {
+                    out.extend_from_slice(b);
+                    s.write_all(&out)?;
+                }
+                Content::Pattern(n) => {
+                    s.write_all(&out)?;
+                    let pattern = pattern();
+                    let mut left = n;
+                    while left > 0 {
+                        let k = left.min(pattern.len());
+                        s.write_all(&pattern[..k])?;
+                        left -= k;
+                    }
+                }
+            }
+        } else {
+            s.write_all(&out)?;
         }
-        s.write_all(&out)?;
         let served = SERVED.fetch_add(1, Ordering::AcqRel) + 1;
         if served >= LIMIT.load(Ordering::Relaxed) {
             println!("http-server: served {served} requests");

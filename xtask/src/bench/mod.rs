@@ -37,6 +37,12 @@
 //!   and read in 4 KiB and 1 MiB calls in `/tmp` and on an ext2 disk
 //!   (virtio-blk), instructions per call under `-icount` and MiB/s under
 //!   plain TCG, beside the Linux guest's.
+//! - **HTTP and bulk TCP** ([`http`]): an HTTP/1.1 server (the libos app
+//!   and the same program on Rust `std`) under the xtask's load generator
+//!   at 1, 16 and 64 keep-alive connections, and one large transfer each
+//!   way: guest instructions per request under `-icount` (counted by QEMU),
+//!   requests/s and MB/s under plain TCG, KPTI on and off, beside the Linux
+//!   guest serving the same `std` binary.
 //! - **Linux beside us** ([`linux`]): Debian's cloud kernel, booted in the
 //!   same run on the same QEMU machine, with an `/init` that runs the bench
 //!   app's loops (the same source, built for `x86_64-unknown-linux-musl`);
@@ -56,6 +62,7 @@ mod breakdown;
 mod env;
 mod files;
 mod float;
+mod http;
 mod lines;
 mod linux;
 mod report;
@@ -133,6 +140,8 @@ pub struct BenchOptions {
     pub breakdown: bool,
     /// `--only`: the parts to run (empty: all).
     pub only: Vec<Part>,
+    /// `--net tap`: the HTTP part's guests on a tap device.
+    pub tap: bool,
 }
 
 /// A part of the benchmark (`--only`).
@@ -156,11 +165,13 @@ pub enum Part {
     Breakdown,
     /// The file workload (ours; the Linux guest's with [`Part::Linux`]).
     Files,
+    /// HTTP and bulk TCP (ours; the Linux guest's with [`Part::Linux`]).
+    Http,
 }
 
 impl Part {
     /// Every part, in `--only`'s spelling.
-    pub const ALL: [(&'static str, Part); 9] = [
+    pub const ALL: [(&'static str, Part); 10] = [
         ("syscalls", Part::Syscalls),
         ("bochs", Part::Bochs),
         ("tcg", Part::Tcg),
@@ -170,6 +181,7 @@ impl Part {
         ("scaling", Part::Scaling),
         ("breakdown", Part::Breakdown),
         ("files", Part::Files),
+        ("http", Part::Http),
     ];
 
     /// `--only`'s parser.
@@ -212,6 +224,8 @@ pub struct Plan {
     pub only: Vec<Part>,
     /// `--breakdown` (or `--only breakdown`).
     pub breakdown: bool,
+    /// `--net tap`: the HTTP part's guests on a tap device.
+    pub tap: bool,
 }
 
 impl Plan {
@@ -242,6 +256,7 @@ impl Plan {
             },
             only: opts.only.clone(),
             breakdown: opts.breakdown || opts.only.contains(&Part::Breakdown),
+            tap: opts.tap,
         }
     }
 
@@ -754,6 +769,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
         notes,
         linux: None,
         files: Vec::new(),
+        http: Vec::new(),
         breakdown: Vec::new(),
         figures: Vec::new(),
     };
@@ -782,6 +798,9 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
     }
     if plan.runs(Part::Files) {
         report.files = bench.files()?;
+    }
+    if plan.runs(Part::Http) {
+        report.http = http::ours(&bench)?;
     }
     if plan.runs(Part::Breakdown) {
         report.breakdown = breakdown::run(&bench)?;

@@ -314,6 +314,10 @@ pub struct Report {
     /// guest's are in `linux`).
     #[serde(default)]
     pub files: Vec<crate::bench::files::FileFigure>,
+    /// HTTP and bulk TCP under our kernel (empty when not run; the Linux
+    /// guest's are in `linux`).
+    #[serde(default)]
+    pub http: Vec<crate::bench::http::HttpFigure>,
     /// Where one round trip's instructions go (`--breakdown`; empty when
     /// not run).
     #[serde(default)]
@@ -378,6 +382,7 @@ impl Report {
             push(format!("{stem}/ratio"), "x 1 thread", f.ratio);
         }
         out.extend(crate::bench::linux::beside::figures(self));
+        out.extend(crate::bench::http::flat(self));
         out
     }
 
@@ -575,6 +580,7 @@ pub(crate) mod tests {
             notes: vec!["nothing skipped".into()],
             linux: None,
             files: Vec::new(),
+            http: Vec::new(),
             breakdown: Vec::new(),
             figures: Vec::new(),
         };

@@ -126,6 +126,7 @@ pub fn render(report: &Report) -> String {
     size(&mut out, report);
     scaling(&mut out, report);
     files(&mut out, report);
+    crate::bench::http::render(&mut out, report);
     if !report.breakdown.is_empty() {
         out.push_str(&crate::bench::breakdown::render(&report.breakdown));
     }

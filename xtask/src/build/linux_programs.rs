@@ -6,6 +6,8 @@
 //! - [`STD_FILES`]: `linux-programs/std-files`, an ordinary Rust `std`
 //!   program (its own `fn main`) on `std::fs`, booted by the disk test with
 //!   `--files` of its `files/` folder;
+//! - [`HTTP_STD`]: `linux-programs/http-std`, `apps/http-server` on Rust
+//!   `std` (`cargo xtask bench` serves HTTP with it on both kernels);
 //! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
 //!   `musl-gcc -static` (`musl-tools`);
 //! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`);
@@ -28,6 +30,8 @@ use crate::install::{self, Need, Thing};
 pub const STD_TESTS: &str = "std-tests";
 /// Rust `std::fs` over `--files` and `--disk`.
 pub const STD_FILES: &str = "std-files";
+/// The HTTP server on Rust `std`.
+pub const HTTP_STD: &str = "http-std";
 /// C tests on musl.
 pub const C_TESTS: &str = "c-tests";
 /// Debian's static BusyBox.
@@ -35,7 +39,7 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] = &[STD_TESTS, STD_FILES, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] = &[STD_TESTS, STD_FILES, HTTP_STD, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 const BUSYBOX_PATH: &str = "/bin/busybox";
@@ -57,6 +61,7 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
     match name {
         STD_TESTS => build_std_program(layout, STD_TESTS_PACKAGE, &dir, &out)?,
         STD_FILES => build_std_program(layout, STD_FILES_PACKAGE, &dir, &out)?,
+        HTTP_STD => build_http_std(layout, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
         BUSYBOX => copy_busybox(&out)?,
         DYNAMIC_TRUE => copy_dynamic_true(&out)?,
@@ -82,6 +87,26 @@ fn build_std_program(layout: &Layout, package: &str, dir: &Path, out: &Path) -> 
         .context("running cargo")?;
     ensure!(status.success(), "building {package} failed; see cargo's errors above");
     let built = target_dir.join(MUSL_TARGET).join("release").join(package);
+    std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
+    Ok(())
+}
+
+fn build_http_std(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
+    let target_dir = dir.join("cargo");
+    let status = Command::new(cargo())
+        .current_dir(&layout.root)
+        .args(["build", "--release", "-p", HTTP_STD, "--target", MUSL_TARGET, "--target-dir"])
+        .arg(&target_dir)
+        // A plain static Linux program (the workspace's configuration makes
+        // it abort on panic), stripped as the bench's other Linux programs.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
+        .status()
+        .context("running cargo")?;
+    ensure!(status.success(), "building {HTTP_STD} failed; see cargo's errors above");
+    let built = target_dir.join(MUSL_TARGET).join("release").join(HTTP_STD);
     std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
     Ok(())
 }

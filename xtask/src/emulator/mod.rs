@@ -8,6 +8,7 @@ pub mod network;
 pub mod process;
 pub mod qemu;
 pub mod run_result;
+pub mod tap;
 
 use std::fs;
 use std::path::PathBuf;

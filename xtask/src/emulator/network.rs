@@ -4,8 +4,8 @@
 //! `--forward HOSTPORT:GUESTPORT` (host TCP and UDP ports forwarded to the
 //! guest), or no card.
 //!
-//! A tap device (`--net tap`) is not implemented: it needs root and a
-//! network namespace, which the build machines do not give.
+//! A tap device in a network namespace of the xtask's (`--net tap`, root
+//! only) is [`super::tap`].
 
 use std::fmt;
 use std::str::FromStr;

@@ -24,6 +24,10 @@
 //!   for `/dev/vda` and mounts it at `/data` as ext2; between the writing
 //!   and the reading it drops the page cache (`/proc/sys/vm/drop_caches`)
 //!   so that the reading comes from the disk, as ours does.
+//! - `http [requests] [a.b.c.d/prefix]`: loads the network modules and
+//!   configures `eth0` ([`net`]), then runs `/http-std 80 --requests N`
+//!   (`linux-programs/http-std`, the binary our kernel runs too) and waits
+//!   for it; the xtask's load generator drives it from the host.
 //!
 //! Its console is the kernel's: before running init, Linux opens
 //! `/dev/console` as fds 0-2 (`init/main.c`, `console_on_rootfs`), from its
@@ -37,6 +41,9 @@
 //! line to drain and calls `reboot(LINUX_REBOOT_CMD_POWER_OFF)`. Run as any
 //! other process (on the host: `cargo run -p bench-linux -- syscalls 1000`)
 //! it only measures and exits.
+
+mod modules;
+mod net;
 
 use std::ffi::{CStr, CString};
 use std::io::Write;
@@ -53,7 +60,7 @@ type Workload = (&'static str, fn(u64) -> Result<(), String>);
 /// Every mode. A new workload is a function and a line here (and the
 /// matching function and line in `WORKLOADS` of
 /// `xtask/src/bench/linux/mod.rs`).
-const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files), ("files-disk", files_disk)];
+const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files), ("files-disk", files_disk), ("http", http)];
 
 /// The count when the command line gives none.
 const DEFAULT_ITERATIONS: u64 = 100_000;
@@ -137,29 +144,10 @@ fn files_disk(mib: u64) -> Result<(), String> {
         .map_err(|e| format!("error {}", std::io::Error::from_raw_os_error(-e as i32)))
 }
 
-/// Loads the modules in `/modules` (in name order: the xtask numbers them
-/// by dependency), mounts `devtmpfs`, waits for `/dev/vda` and mounts it
-/// at `/data` as ext2.
+/// Loads the modules in `/modules` ([`modules::load_all`]), mounts
+/// `devtmpfs`, waits for `/dev/vda` and mounts it at `/data` as ext2.
 fn mount_disk() -> Result<(), String> {
-    let mut modules: Vec<_> = std::fs::read_dir("/modules")
-        .map_err(|e| format!("listing /modules: {e}"))?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    modules.sort();
-    for module in &modules {
-        let file = std::fs::File::open(module).map_err(|e| format!("opening {}: {e}", module.display()))?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: finit_module reads the open file and a NUL-terminated
-        // (empty) parameter string.
-        let r = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), c"".as_ptr(), 0) };
-        if r != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EEXIST) {
-                return Err(format!("loading {}: {e}", module.display()));
-            }
-        }
-    }
+    modules::load_all()?;
     mount("devtmpfs", "/dev", "devtmpfs")?;
     let started = Instant::now();
     while !std::path::Path::new("/dev/vda").exists() {
@@ -169,6 +157,28 @@ fn mount_disk() -> Result<(), String> {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     mount("/dev/vda", "/data", "ext2")
+}
+
+/// Where the xtask puts the HTTP server.
+const HTTP_SERVER: &str = "/http-std";
+
+/// `http`: the network up, then the HTTP server until it has served
+/// `requests` requests; the address (the third argument) is QEMU's user
+/// network's without one.
+fn http(requests: u64) -> Result<(), String> {
+    let cidr = std::env::args().nth(3).unwrap_or_else(|| "10.0.2.15/24".to_string());
+    let (ip, prefix) = net::parse_cidr(&cidr)?;
+    let loaded = modules::load_all()?;
+    net::configure(ip, prefix)?;
+    eprintln!("bench-linux: {loaded} modules loaded, {} is {cidr}", net::INTERFACE);
+    let status = std::process::Command::new(HTTP_SERVER)
+        .args(["80", "--requests", &requests.to_string()])
+        .status()
+        .map_err(|e| format!("running {HTTP_SERVER}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{HTTP_SERVER} ended with {status}"));
+    }
+    Ok(())
 }
 
 /// KPTI and PCID as this kernel runs them: the `pti` flag of

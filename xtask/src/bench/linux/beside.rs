@@ -216,6 +216,8 @@ mod tests {
             tsc_checks: vec![TscCheck { setup: Setup::QemuIcount, entry: ON, tsc: 200_000, instructions: 200_000 }],
             syscalls,
             files: Vec::new(),
+            http: Vec::new(),
+            notes: Vec::new(),
             boots: 4,
             elapsed_s: 61.2,
         });

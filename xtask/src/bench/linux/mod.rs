@@ -33,9 +33,9 @@ use super::lines::{self, SyscallPath, SyscallsRun};
 use super::report::{Report, Setup, SyscallFigure, TscCheck};
 use super::{Bench, MEM, QEMU_TIMEOUT, TAIL_LINES, instruction_figures, serial_tail, timed_figures};
 use crate::build::{Layout, cargo, write_atomically};
-use crate::emulator::Launch;
 use crate::emulator::qemu::{self, Stderr};
 use crate::emulator::run_result::QemuEnd;
+use crate::emulator::{Launch, Stream};
 use crate::install;
 
 /// The target `/init` is built for: static, no libc on the guest.
@@ -82,6 +82,12 @@ pub struct LinuxReport {
     /// The file workload's figures (`files`).
     #[serde(default)]
     pub files: Vec<crate::bench::files::FileFigure>,
+    /// HTTP and bulk TCP (`http`).
+    #[serde(default)]
+    pub http: Vec<crate::bench::http::HttpFigure>,
+    /// What a workload could not measure, and why.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Boots of the guest.
     pub boots: u32,
     /// Seconds the Linux part of the run took, the fetch and build
@@ -94,12 +100,15 @@ pub struct LinuxReport {
 pub type Workload = fn(&Guest<'_>, &mut LinuxReport) -> Result<()>;
 
 /// Every workload, by the name of its mode in `/init`.
-pub const WORKLOADS: &[(&str, Workload)] = &[("syscalls", syscalls), ("files", super::files::linux)];
+pub const WORKLOADS: &[(&str, Workload)] =
+    &[("syscalls", syscalls), ("files", super::files::linux), ("http", super::http::linux)];
 
 /// The Linux guest, ready to boot.
 pub struct Guest<'a> {
     bench: &'a Bench,
     kernel: Kernel,
+    /// `/init`'s ELF.
+    init: PathBuf,
     initrd: PathBuf,
     /// Boots so far and the release they reported.
     seen: RefCell<(u32, Option<String>)>,
@@ -121,33 +130,36 @@ impl Guest<'_> {
 
     /// [`Guest::boot`] with `mem` of memory (QEMU's `-m`).
     pub fn boot_with_memory(&self, pti: bool, icount: bool, mem: &str, init_args: &str, what: &str) -> Result<String> {
-        self.boot_with_devices(pti, icount, mem, init_args, what, Vec::new())
+        let extras = Extras { initrd: &self.initrd, devices: Vec::new() };
+        self.boot_with(pti, icount, mem, init_args, extras, &mut |_, _| {}, what)
     }
 
-    /// [`Guest::boot_with_memory`] with more QEMU `devices` (a disk).
-    pub fn boot_with_devices(
+    /// [`Guest::boot_with_memory`] with another initramfs and devices,
+    /// feeding the serial output to `on_output` as it comes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn boot_with(
         &self,
         pti: bool,
         icount: bool,
         mem: &str,
         init_args: &str,
+        extras: Extras<'_>,
+        on_output: &mut dyn FnMut(Stream, &[u8]),
         what: &str,
-        devices: Vec<String>,
     ) -> Result<String> {
         let Launch::Qemu(mut boot) =
             self.bench.qemu_launch(&self.kernel.vmlinuz, Self::cmdline(pti, init_args), 1, mem, icount, QEMU_TIMEOUT)
         else {
             unreachable!("qemu_launch makes QEMU launches");
         };
-        boot.initrd = Some(self.initrd.clone());
-        boot.devices = devices;
+        boot.initrd = Some(extras.initrd.to_path_buf());
+        boot.devices = extras.devices;
         let what = format!(
             "Linux, {}, pti={}: {what}",
             if icount { "QEMU -icount" } else { "QEMU TCG" },
             if pti { "on" } else { "off" }
         );
-        let finished =
-            qemu::run(&boot, Stderr::Capture, &mut |_, _| {}).with_context(|| format!("{what}: running QEMU"))?;
+        let finished = qemu::run(&boot, Stderr::Capture, on_output).with_context(|| format!("{what}: running QEMU"))?;
         eprintln!("bench: {what} ({:.2} s)", finished.elapsed.as_secs_f64());
         let serial = String::from_utf8_lossy(&finished.serial).into_owned();
         let fail = |why: String| {
@@ -199,6 +211,43 @@ impl Guest<'_> {
     pub(super) fn state_dir(&self) -> PathBuf {
         self.bench.layout.state_dir()
     }
+
+    /// [`Guest::boot_with_memory`] with more QEMU `devices` (a disk).
+    pub fn boot_with_devices(
+        &self,
+        pti: bool,
+        icount: bool,
+        mem: &str,
+        init_args: &str,
+        what: &str,
+        devices: Vec<String>,
+    ) -> Result<String> {
+        let extras = Extras { initrd: &self.initrd, devices };
+        self.boot_with(pti, icount, mem, init_args, extras, &mut |_, _| {}, what)
+    }
+
+    /// The kernel booted.
+    pub(super) fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// `/init`'s ELF.
+    pub(super) fn init(&self) -> &Path {
+        &self.init
+    }
+
+    /// The run in progress.
+    pub(super) fn bench(&self) -> &Bench {
+        self.bench
+    }
+}
+
+/// What a boot of [`Guest::boot_with`] adds to the usual one.
+pub struct Extras<'a> {
+    /// The initramfs.
+    pub initrd: &'a Path,
+    /// QEMU's arguments that attach devices.
+    pub devices: Vec<String>,
 }
 
 /// The `syscalls` workload: the null syscall and `getpid`, as the bench app
@@ -306,7 +355,7 @@ pub(super) fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     let init = build_init(&bench.layout)?;
     let initrd = root.join("target/linux/initramfs.cpio");
     write_initramfs(&init, &kernel.modules, &initrd)?;
-    let guest = Guest { bench, kernel: kernel.clone(), initrd, seen: RefCell::new((0, None)) };
+    let guest = Guest { bench, kernel: kernel.clone(), init, initrd, seen: RefCell::new((0, None)) };
     let mut linux = LinuxReport {
         package: kernel.package,
         version: kernel.version,
@@ -320,6 +369,7 @@ pub(super) fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     linux.boots = boots;
     linux.release = release.unwrap_or_default();
     linux.elapsed_s = started.elapsed().as_secs_f64();
+    report.notes.extend(linux.notes.iter().map(|n| format!("Linux: {n}")));
     if linux.boots == 0 {
         bail!("the Linux guest ran no workload");
     }

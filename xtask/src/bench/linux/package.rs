@@ -208,9 +208,140 @@ fn fetch(package: &str, work: &Path, dir: &Path) -> Result<Kernel> {
         fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
     }
     let modules = kept_modules(&modules_dir).unwrap_or_default();
+    // Only the HTTP workload needs them, and asks again (network_modules).
+    if let Err(e) = keep_network_modules(&unpacked, dir) {
+        eprintln!("bench: the Linux guest's network modules: {e:#}");
+    }
     // Last: the stamp makes the cache valid.
     fs::write(stamp(dir), format!("{package} {version}\n")).context("writing the kernel cache's stamp")?;
     Ok(Kernel { package: package.to_string(), version, vmlinuz: kept, modules, cached: false })
+}
+
+/// The modules the guest's network card needs: Debian's cloud kernel
+/// builds virtio's PCI transport and virtio-net as modules
+/// (`CONFIG_VIRTIO_PCI=m`, `CONFIG_VIRTIO_NET=m`, with their dependencies
+/// `virtio`, `virtio_ring`, `failover`, ...), so `/init` loads them.
+pub const NETWORK_MODULES: [&str; 2] = ["virtio_pci", "virtio_net"];
+
+/// Where the network modules are kept, in load order (beside the disk's
+/// in `modules/`).
+pub fn modules_dir(root: &Path) -> PathBuf {
+    cache_dir(root).join(NETWORK_MODULES_DIR)
+}
+
+/// The network modules' folder in the kernel's cache.
+const NETWORK_MODULES_DIR: &str = "net-modules";
+
+/// The file in [`modules_dir`] that lists the modules in load order,
+/// written last.
+fn modules_order(dir: &Path) -> PathBuf {
+    dir.join("order")
+}
+
+/// The kernel's network modules, in the order they load: the cached ones,
+/// or taken from the kernel's package, downloaded again (a cache from
+/// before the modules were kept has only the kernel).
+pub fn network_modules(root: &Path, kernel: &Kernel) -> Result<Vec<PathBuf>> {
+    let dir = modules_dir(root);
+    if let Ok(text) = fs::read_to_string(modules_order(&dir)) {
+        return Ok(text.lines().filter(|l| !l.is_empty()).map(|l| dir.join(l)).collect());
+    }
+    let work = root.join("target/linux/fetch.tmp");
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let result = (|| {
+        let exact = format!("{}={}", kernel.package, kernel.version);
+        eprintln!("bench: downloading {exact} again for its network modules (apt-get download; not installed)");
+        let out = quiet(Command::new("apt-get").current_dir(&work).args(["download", &exact]))?;
+        ensure!(out.status.success(), "`apt-get download {exact}` failed: {}", first_error(&out));
+        let names: Vec<String> =
+            fs::read_dir(&work)?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let (deb, _) = find_deb(&kernel.package, names.iter().map(String::as_str))
+            .with_context(|| format!("`apt-get download {exact}` left no .deb"))?;
+        let unpacked = work.join("unpacked");
+        let out = quiet(Command::new("dpkg").arg("-x").arg(work.join(&deb)).arg(&unpacked))?;
+        ensure!(out.status.success(), "`dpkg -x {deb}` failed: {}", first_error(&out));
+        keep_network_modules(&unpacked, &cache_dir(root))
+    })();
+    let _ = fs::remove_dir_all(&work);
+    result?;
+    network_modules(root, kernel)
+}
+
+/// Copies [`NETWORK_MODULES`] and what they depend on from an unpacked
+/// package (`lib/modules/<release>/kernel/...`) to `dir/net-modules/`,
+/// numbered in load order, with the list. The package has no
+/// `modules.dep` (`depmod` writes it when the package is installed): the
+/// dependencies come from each module's `.modinfo` section.
+fn keep_network_modules(unpacked: &Path, dir: &Path) -> Result<()> {
+    let lib = unpacked.join("lib/modules");
+    let mut files = std::collections::HashMap::new();
+    let mut todo = vec![lib.clone()];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).with_context(|| format!("listing {}", d.display()))?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".ko")) {
+                files.insert(stem.replace('-', "_"), path);
+            }
+        }
+    }
+    let order = load_order(&NETWORK_MODULES, |name| {
+        let path = files.get(name).with_context(|| format!("the package has no {name}.ko (built in?)"))?;
+        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        modinfo_depends(&bytes).with_context(|| format!("{}", path.display()))
+    })?;
+    let out = dir.join(NETWORK_MODULES_DIR);
+    let _ = fs::remove_dir_all(&out);
+    fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut names = Vec::new();
+    for (i, module) in order.iter().enumerate() {
+        let name = format!("{:02}-{module}.ko", i + 1);
+        fs::copy(&files[module], out.join(&name)).with_context(|| format!("copying {module}.ko"))?;
+        names.push(name);
+    }
+    fs::write(modules_order(&out), names.join("\n") + "\n").context("writing the modules' order")
+}
+
+/// The modules a module needs (`depends=` of its `.modinfo` section,
+/// which `modpost` writes: names, comma-separated).
+pub fn modinfo_depends(ko: &[u8]) -> Result<Vec<String>> {
+    let elf = libos_elf::Elf::parse(ko).map_err(|e| anyhow::anyhow!("not an ELF file: {e}"))?;
+    let section = elf.section_by_name(".modinfo").map_err(|e| anyhow::anyhow!("its sections: {e}"))?;
+    let data = section.and_then(|s| s.data).context("no .modinfo section")?;
+    let depends =
+        data.split(|&b| b == 0).find_map(|entry| entry.strip_prefix(b"depends=")).context("no depends= in .modinfo")?;
+    let text = std::str::from_utf8(depends).context("depends= is not UTF-8")?;
+    Ok(text.split(',').filter(|d| !d.is_empty()).map(str::to_string).collect())
+}
+
+/// The modules to load for `wanted`, each after those it depends on
+/// (`deps_of`), each once.
+pub fn load_order(wanted: &[&str], mut deps_of: impl FnMut(&str) -> Result<Vec<String>>) -> Result<Vec<String>> {
+    fn visit(
+        name: &str,
+        deps_of: &mut dyn FnMut(&str) -> Result<Vec<String>>,
+        path: &mut Vec<String>,
+        order: &mut Vec<String>,
+    ) -> Result<()> {
+        if order.iter().any(|o| o == name) {
+            return Ok(());
+        }
+        ensure!(!path.iter().any(|p| p == name), "modules depend on each other in a cycle: {}", path.join(" -> "));
+        path.push(name.to_string());
+        for d in deps_of(name)? {
+            visit(&d, deps_of, path, order)?;
+        }
+        path.pop();
+        order.push(name.to_string());
+        Ok(())
+    }
+    let mut order = Vec::new();
+    for name in wanted {
+        visit(name, &mut deps_of, &mut Vec::new(), &mut order)?;
+    }
+    Ok(order)
 }
 
 /// Runs a command with its output captured, in the C locale.
@@ -275,6 +406,82 @@ mod tests {
             Some(("linux-image-6.1.0-57-cloud-amd64_6.1.192-3_amd64.deb".into(), "6.1.192-3".into()))
         );
         assert_eq!(find_deb("linux-image-6.1.0-58-cloud-amd64", files), None);
+    }
+
+    #[test]
+    fn modules_load_after_their_dependencies() {
+        // Debian 6.1.0-57-cloud-amd64's modules, as their .modinfo says.
+        let deps = |name: &str| -> Result<Vec<String>> {
+            let d: &[&str] = match name {
+                "virtio" | "virtio_pci_modern_dev" | "virtio_pci_legacy_dev" | "failover" => &[],
+                "virtio_ring" => &["virtio"],
+                "virtio_pci" => &["virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_ring", "virtio"],
+                "net_failover" => &["failover"],
+                "virtio_net" => &["net_failover", "virtio_ring", "virtio"],
+                "a" => &["b"],
+                "b" => &["a"],
+                other => bail!("no {other}.ko"),
+            };
+            Ok(d.iter().map(|s| s.to_string()).collect())
+        };
+        assert_eq!(
+            load_order(&NETWORK_MODULES, deps).unwrap(),
+            [
+                "virtio_pci_modern_dev",
+                "virtio_pci_legacy_dev",
+                "virtio",
+                "virtio_ring",
+                "virtio_pci",
+                "failover",
+                "net_failover",
+                "virtio_net"
+            ]
+        );
+        assert!(load_order(&["nothing"], deps).unwrap_err().to_string().contains("no nothing.ko"));
+        assert!(load_order(&["a"], deps).unwrap_err().to_string().contains("cycle: a -> b"));
+    }
+
+    /// A relocatable x86-64 ELF file with one more section, `.modinfo`,
+    /// holding `modinfo`.
+    fn module_with(modinfo: &[u8]) -> Vec<u8> {
+        let shstrtab = b"\0.modinfo\0.shstrtab\0";
+        let (info_at, strtab_at) = (64u64, 64 + modinfo.len() as u64);
+        let shoff = (strtab_at + shstrtab.len() as u64).next_multiple_of(8);
+        let mut f = vec![0u8; 64];
+        f[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        f[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+        f[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        f[20..24].copy_from_slice(&1u32.to_le_bytes());
+        f[40..48].copy_from_slice(&shoff.to_le_bytes());
+        f[52..54].copy_from_slice(&64u16.to_le_bytes());
+        f[58..60].copy_from_slice(&64u16.to_le_bytes());
+        f[60..62].copy_from_slice(&3u16.to_le_bytes());
+        f[62..64].copy_from_slice(&2u16.to_le_bytes());
+        f.extend_from_slice(modinfo);
+        f.extend_from_slice(shstrtab);
+        f.resize(shoff as usize, 0);
+        let section = |name: u32, kind: u32, offset: u64, size: u64| {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[4..8].copy_from_slice(&kind.to_le_bytes());
+            h[24..32].copy_from_slice(&offset.to_le_bytes());
+            h[32..40].copy_from_slice(&size.to_le_bytes());
+            h[48..56].copy_from_slice(&1u64.to_le_bytes());
+            h
+        };
+        f.extend(vec![0u8; 64]);
+        f.extend(section(1, 1, info_at, modinfo.len() as u64));
+        f.extend(section(10, 3, strtab_at, shstrtab.len() as u64));
+        f
+    }
+
+    #[test]
+    fn modinfo_names_the_dependencies() {
+        let ko = module_with(b"license=GPL\0depends=net_failover,virtio_ring,virtio\0name=virtio_net\0");
+        assert_eq!(modinfo_depends(&ko).unwrap(), ["net_failover", "virtio_ring", "virtio"]);
+        assert_eq!(modinfo_depends(&module_with(b"depends=\0name=virtio\0")).unwrap(), Vec::<String>::new());
+        assert!(modinfo_depends(&module_with(b"name=x\0")).unwrap_err().to_string().contains("no depends="));
+        assert!(modinfo_depends(b"not an ELF").is_err());
     }
 
     #[test]
