@@ -842,7 +842,7 @@ impl Stack {
                 let h = *handle;
                 let s = self.sockets.get_mut::<tcp::Socket>(h);
                 if e.shut_wr || !s.may_send() {
-                    // SIGPIPE hook: see `super::sigpipe`.
+                    // The caller raises SIGPIPE (`super::sigpipe`).
                     return Err(Errno::EPIPE);
                 }
                 if data.is_empty() {
