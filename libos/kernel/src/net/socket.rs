@@ -65,10 +65,11 @@ pub const MAX_BUFFER: usize = 1024 * 1024;
 pub const SYN_RECEIVED_TIMEOUT_MS: u64 = 10_000;
 /// How long `connect` waits for an answer before `ETIMEDOUT`.
 pub const CONNECT_TIMEOUT_MS: u64 = 75_000;
-/// The largest UDP payload that fits one Ethernet frame (1500 - 20 - 8):
-/// smoltcp is built without IP fragmentation.
-pub const MAX_UDP_PAYLOAD_V4: usize = 1472;
-/// Same for IPv6 (1500 - 40 - 8).
+/// The largest UDP payload over IPv4 (65535 - 20 - 8): smoltcp fragments
+/// what does not fit one frame and reassembles what comes in fragments.
+pub const MAX_UDP_PAYLOAD_V4: usize = 65507;
+/// Over IPv6, one Ethernet frame (1500 - 40 - 8): smoltcp is built without
+/// IPv6 fragmentation.
 pub const MAX_UDP_PAYLOAD_V6: usize = 1452;
 /// Datagrams a UDP socket buffers each way.
 const UDP_PACKETS: usize = 64;
@@ -875,6 +876,11 @@ impl Stack {
                 }
                 self.autobind(id)?;
                 let s = self.sockets.get_mut::<udp::Socket>(h);
+                if data.len() > s.payload_send_capacity() {
+                    // It would never fit (SO_SNDBUF made small): an error
+                    // rather than a wait for ever. Linux sends it anyway.
+                    return Err(Errno::EMSGSIZE);
+                }
                 match s.send_slice(data, dest) {
                     Ok(()) => {}
                     Err(udp::SendError::BufferFull) => return Err(Errno::EAGAIN),
