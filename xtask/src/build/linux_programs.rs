@@ -3,6 +3,11 @@
 //!
 //! - [`STD_TESTS`]: `linux-programs/std-tests`, Rust `std` built for
 //!   `x86_64-unknown-linux-musl` (a static PIE), with unwinding panics;
+//! - [`NET_STD`]: `linux-programs/net-std`, `std::net` built the same
+//!   way, whose tests talk to the test harness's host side;
+//! - [`NET_TOKIO`]: `linux-programs/net-tokio`, an async echo server on
+//!   tokio's multi-threaded runtime; a workspace of its own (tokio stays
+//!   out of the main workspace's builds);
 //! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
 //!   `musl-gcc -static` (`musl-tools`);
 //! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`);
@@ -23,6 +28,10 @@ use crate::install::{self, Need, Thing};
 
 /// Rust `std` tests.
 pub const STD_TESTS: &str = "std-tests";
+/// `std::net` tests.
+pub const NET_STD: &str = "net-std";
+/// tokio echo server.
+pub const NET_TOKIO: &str = "net-tokio";
 /// C tests on musl.
 pub const C_TESTS: &str = "c-tests";
 /// Debian's static BusyBox.
@@ -30,12 +39,16 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] = &[STD_TESTS, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] = &[STD_TESTS, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 const BUSYBOX_PATH: &str = "/bin/busybox";
 /// The std tests' package.
 const STD_TESTS_PACKAGE: &str = "linux-std-tests";
+/// The std::net tests' package.
+const NET_STD_PACKAGE: &str = "linux-net-std";
+/// The tokio program's package.
+const NET_TOKIO_PACKAGE: &str = "linux-net-tokio";
 /// The target of the Rust program.
 const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
@@ -48,7 +61,9 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let out = dir.join(name);
     match name {
-        STD_TESTS => build_std_tests(layout, &dir, &out)?,
+        STD_TESTS => build_std_program(layout, STD_TESTS_PACKAGE, &dir, &out)?,
+        NET_STD => build_std_program(layout, NET_STD_PACKAGE, &dir, &out)?,
+        NET_TOKIO => build_tokio_program(layout, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
         BUSYBOX => copy_busybox(&out)?,
         DYNAMIC_TRUE => copy_dynamic_true(&out)?,
@@ -57,12 +72,13 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
     Ok(out)
 }
 
-fn build_std_tests(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+/// Builds `package` of the workspace for musl, with unwinding panics.
+fn build_std_program(layout: &Layout, package: &str, dir: &Path, out: &Path) -> Result<()> {
     install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
     let target_dir = dir.join("cargo");
     let status = Command::new(cargo())
         .current_dir(&layout.root)
-        .args(["build", "--release", "-p", STD_TESTS_PACKAGE, "--target", MUSL_TARGET, "--target-dir"])
+        .args(["build", "--release", "-p", package, "--target", MUSL_TARGET, "--target-dir"])
         .arg(&target_dir)
         // A plain static Linux program: not the apps' flags (the
         // workspace's config makes musl programs abort on panic; these
@@ -71,8 +87,31 @@ fn build_std_tests(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .context("running cargo")?;
-    ensure!(status.success(), "building {STD_TESTS_PACKAGE} failed; see cargo's errors above");
-    let built = target_dir.join(MUSL_TARGET).join("release").join(STD_TESTS_PACKAGE);
+    ensure!(status.success(), "building {package} failed; see cargo's errors above");
+    let built = target_dir.join(MUSL_TARGET).join("release").join(package);
+    std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
+    Ok(())
+}
+
+/// Builds `linux-programs/net-tokio` (its own workspace and lock file) for
+/// musl. From the repository's root, so the pinned toolchain and the
+/// musl target's flags apply.
+fn build_tokio_program(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
+    let target_dir = dir.join("cargo-tokio");
+    let manifest = layout.root.join("linux-programs/net-tokio/Cargo.toml");
+    let status = Command::new(cargo())
+        .current_dir(&layout.root)
+        .args(["build", "--release", "--locked", "--target", MUSL_TARGET, "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTFLAGS", "-Cpanic=unwind")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .context("running cargo")?;
+    ensure!(status.success(), "building {} failed; see cargo's errors above", manifest.display());
+    let built = target_dir.join(MUSL_TARGET).join("release").join(NET_TOKIO_PACKAGE);
     std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
     Ok(())
 }

@@ -252,8 +252,10 @@ pub fn start(nic: &'static VirtioNet, options: &Options, dhcp_wait_ms: u64) -> O
         // that sockets get ENOBUFS.
         stack.table.set_buffer_limit((crate::mm::frame::stats().free * libos_kcore::PAGE_SIZE / 4) as usize);
         if let Some(ip) = options.ip {
-            stack
-                .set_ipv4(Some(Ipv4Cidr::new(Ipv4Address::from(ip.address), ip.prefix)), options.gw.map(Ipv4Address::from));
+            stack.set_ipv4(
+                Some(Ipv4Cidr::new(Ipv4Address::from(ip.address), ip.prefix)),
+                options.gw.map(Ipv4Address::from),
+            );
         }
         STACK.set(SpinLock::new(Box::new(stack)));
         source
