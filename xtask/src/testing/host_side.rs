@@ -325,17 +325,21 @@ fn udp(addr: SocketAddr, max: usize) -> Result<(), String> {
     for &size in &sizes {
         let mut out = vec![0u8; size];
         stream.fill(&mut out);
-        // Datagrams may be lost: a few tries each.
+        // Datagrams may be lost: a few tries each. The echo of an earlier,
+        // smaller datagram that was resent may still come in late: skipped.
         let mut ok = false;
-        for _ in 0..5 {
+        'tries: for _ in 0..5 {
             s.send_to(&out, addr).map_err(|e| format!("send {size}: {e}"))?;
-            match s.recv_from(&mut buf) {
-                Ok((n, _)) if buf[..n] == out[..] => {
-                    ok = true;
-                    break;
+            loop {
+                match s.recv_from(&mut buf) {
+                    Ok((n, _)) if buf[..n] == out[..] => {
+                        ok = true;
+                        break 'tries;
+                    }
+                    Ok((n, _)) if n < size => continue,
+                    Ok((n, _)) => return Err(format!("sent {size} bytes, got back {n} different ones")),
+                    Err(_) => continue 'tries,
                 }
-                Ok((n, _)) => return Err(format!("sent {size} bytes, got back {n} different ones")),
-                Err(_) => continue,
             }
         }
         if !ok {

@@ -1025,6 +1025,9 @@ mod tests {
                 "production",
                 "production-check",
                 "std-tests",
+                "net-std",
+                "net-tokio",
+                "sigpipe",
                 "c-tests",
                 "busybox",
                 "dynamic-true"
@@ -1148,6 +1151,8 @@ mod tests {
                 "std-tests [kpti=off] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off test.filter=mm::",
                 "std-tests [smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= test.filter=mm::",
                 "std-tests [kpti=off, smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off test.filter=mm::",
+                "net-std test test.filter=mm::",
+                "net-std [smp=4] test test.filter=mm::",
                 "c-tests test test.filter=mm::",
                 "c-tests [kpti=off] test kpti=off test.filter=mm::",
                 "c-tests [smp=4] test test.filter=mm::",
@@ -1160,7 +1165,7 @@ mod tests {
         assert_eq!(fixed, ["harness::attributes_crash_to_running_test", "harness::attributes_timeout_to_running_test"]);
         let plan = expand(SUITES, &request(Emulator::Qemu, &[], Some("long_mode")));
         assert_eq!(plan.boots[0].expect.fixed_name(), Some("boot::rejects_cpu_without_long_mode"));
-        assert_eq!(plan.boots.len(), 12, "the protocol suites still run, filtered by the guest");
+        assert_eq!(plan.boots.len(), 14, "the protocol suites still run, filtered by the guest");
     }
 
     #[test]
