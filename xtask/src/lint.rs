@@ -63,6 +63,12 @@ pub fn steps(apps: &[String]) -> Vec<Step> {
     bare_metal_doc.env.push(("RUSTDOCFLAGS".into(), "-D warnings".into()));
     vec![
         Step::new("formatting", &["fmt", "--all", "--check"]),
+        // The tokio test program is a workspace of its own (see its
+        // Cargo.toml): formatted like the rest, not built here.
+        Step::new(
+            "formatting of linux-programs/net-tokio",
+            &["fmt", "--manifest-path", "linux-programs/net-tokio/Cargo.toml", "--check"],
+        ),
         // The workspace's default-members: the host crates, the xtask included.
         Step::new("clippy, host crates", &["clippy", "--all-targets", "--", "-D", "warnings"]),
         Step { title: "clippy, bare-metal crates".into(), args: bare_metal, env: Vec::new() },

@@ -22,6 +22,13 @@ fn main() {
     libos::println!("net-tests: run with `cargo xtask test net_tests`");
 }
 
+/// Whether the boot asked for the full test scale
+/// (`env=NET_FULL_SCALE=1`, which `LIBOS_NET_FULL_SCALE=1 cargo xtask test`
+/// passes).
+pub fn full_scale() -> bool {
+    libos::env::vars().any(|v| v == "NET_FULL_SCALE=1")
+}
+
 /// Asks the host side for `request` (see the crate documentation).
 pub fn ask_host(request: &str) {
     libos::println!("net-host: {request}");

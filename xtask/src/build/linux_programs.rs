@@ -8,6 +8,11 @@
 //!   `--files` of its `files/` folder;
 //! - [`HTTP_STD`]: `linux-programs/http-std`, `apps/http-server` on Rust
 //!   `std` (`cargo xtask bench` serves HTTP with it on both kernels);
+//! - [`NET_STD`]: `linux-programs/net-std`, `std::net` built the same
+//!   way, whose tests talk to the test harness's host side;
+//! - [`NET_TOKIO`]: `linux-programs/net-tokio`, an async echo server on
+//!   tokio's multi-threaded runtime; a workspace of its own (tokio stays
+//!   out of the main workspace's builds);
 //! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
 //!   `musl-gcc -static` (`musl-tools`);
 //! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`);
@@ -32,6 +37,10 @@ pub const STD_TESTS: &str = "std-tests";
 pub const STD_FILES: &str = "std-files";
 /// The HTTP server on Rust `std`.
 pub const HTTP_STD: &str = "http-std";
+/// `std::net` tests.
+pub const NET_STD: &str = "net-std";
+/// tokio echo server.
+pub const NET_TOKIO: &str = "net-tokio";
 /// C tests on musl.
 pub const C_TESTS: &str = "c-tests";
 /// Debian's static BusyBox.
@@ -39,7 +48,7 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] = &[STD_TESTS, STD_FILES, HTTP_STD, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] = &[STD_TESTS, STD_FILES, HTTP_STD, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 const BUSYBOX_PATH: &str = "/bin/busybox";
@@ -47,6 +56,10 @@ const BUSYBOX_PATH: &str = "/bin/busybox";
 const STD_TESTS_PACKAGE: &str = "linux-std-tests";
 /// The std::fs program's package.
 const STD_FILES_PACKAGE: &str = "linux-std-files";
+/// The std::net tests' package.
+const NET_STD_PACKAGE: &str = "linux-net-std";
+/// The tokio program's package.
+const NET_TOKIO_PACKAGE: &str = "linux-net-tokio";
 /// The target of the Rust program.
 const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
@@ -62,6 +75,8 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
         STD_TESTS => build_std_program(layout, STD_TESTS_PACKAGE, &dir, &out)?,
         STD_FILES => build_std_program(layout, STD_FILES_PACKAGE, &dir, &out)?,
         HTTP_STD => build_http_std(layout, &dir, &out)?,
+        NET_STD => build_std_program(layout, NET_STD_PACKAGE, &dir, &out)?,
+        NET_TOKIO => build_tokio_program(layout, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
         BUSYBOX => copy_busybox(&out)?,
         DYNAMIC_TRUE => copy_dynamic_true(&out)?,
@@ -107,6 +122,29 @@ fn build_http_std(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
         .context("running cargo")?;
     ensure!(status.success(), "building {HTTP_STD} failed; see cargo's errors above");
     let built = target_dir.join(MUSL_TARGET).join("release").join(HTTP_STD);
+    std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
+    Ok(())
+}
+
+/// Builds `linux-programs/net-tokio` (its own workspace and lock file) for
+/// musl. From the repository's root, so the pinned toolchain and the
+/// musl target's flags apply.
+fn build_tokio_program(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
+    let target_dir = dir.join("cargo-tokio");
+    let manifest = layout.root.join("linux-programs/net-tokio/Cargo.toml");
+    let status = Command::new(cargo())
+        .current_dir(&layout.root)
+        .args(["build", "--release", "--locked", "--target", MUSL_TARGET, "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTFLAGS", "-Cpanic=unwind")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .context("running cargo")?;
+    ensure!(status.success(), "building {} failed; see cargo's errors above", manifest.display());
+    let built = target_dir.join(MUSL_TARGET).join("release").join(NET_TOKIO_PACKAGE);
     std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
     Ok(())
 }

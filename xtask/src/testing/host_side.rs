@@ -24,6 +24,11 @@
 //!   for 10 s (the guest may take any of them).
 //! - `exit PORT`: connects and expects the connection to end (EOF or
 //!   reset) when the guest app exits without closing it.
+//! - `serve PORT N BYTES`: the host is the server: it listens on a free
+//!   port of its own, connects to PORT and sends that port number (2
+//!   bytes, little-endian), then takes N connections from the guest (to
+//!   10.0.2.2, QEMU's address of the host), each an 8-byte seed then
+//!   BYTES of the seed's stream, which it checks and echoes back.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::Hasher;
@@ -38,8 +43,27 @@ use crate::testing::serial_protocol::TestResult;
 /// The console marker of a request.
 const MARKER: &str = "net-host: ";
 
-/// The guest ports the network test app uses; each gets a host port.
+/// The guest ports the network test apps use; each gets a host port.
 pub const GUEST_PORTS: &[u16] = &[7, 8, 9, 10, 11, 12];
+
+/// The suites whose boots have a host side: the libos app and the static
+/// Linux programs on `std::net` and tokio.
+pub const APPS: &[&str] = &[
+    crate::testing::plan::NET_TESTS_APP,
+    crate::build::linux_programs::NET_STD,
+    crate::build::linux_programs::NET_TOKIO,
+];
+
+/// The environment variable that asks for the network tests at the
+/// issue's full scale (`LIBOS_NET_FULL_SCALE=1 cargo xtask test net`): the
+/// guests get `env=NET_FULL_SCALE=1` (200 echo connections of 1 MiB, a
+/// 256 MiB transfer) and `udp` sends every size.
+pub const FULL_SCALE_ENV: &str = "LIBOS_NET_FULL_SCALE";
+
+/// Whether [`FULL_SCALE_ENV`] is set to 1.
+pub fn full_scale() -> bool {
+    std::env::var_os(FULL_SCALE_ENV).is_some_and(|v| v == "1")
+}
 
 /// How long one action may take.
 const ACTION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -47,7 +71,7 @@ const ACTION_TIMEOUT: Duration = Duration::from_secs(120);
 /// The network of a boot of `app`, if its tests have a host side: every
 /// port of [`GUEST_PORTS`] forwarded from a free host port.
 pub fn network_for(app: &str) -> std::io::Result<Option<Network>> {
-    if app != crate::testing::plan::NET_TESTS_APP {
+    if !APPS.contains(&app) {
         return Ok(None);
     }
     let mut forwards = Vec::new();
@@ -144,6 +168,7 @@ fn run(action: &str, addr: SocketAddr, args: &[u64]) -> Result<(), String> {
         "flood" => flood(addr, arg(0)? as usize),
         "exit" => exit(addr),
         "datagrams" => datagrams(addr),
+        "serve" => serve(addr, arg(0)? as usize, arg(1)? as usize),
         other => Err(format!("unknown host action `{other}`")),
     }
 }
@@ -294,25 +319,27 @@ fn fnv(bytes: usize, seed: u64) -> u64 {
 fn udp(addr: SocketAddr, max: usize) -> Result<(), String> {
     let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_millis(500))).map_err(|e| e.to_string())?;
-    let mut sizes: Vec<usize> = (1..=16).collect();
-    sizes.extend((17..=max).step_by(97));
-    sizes.push(max);
+    let sizes = udp_sizes(max, full_scale());
     let mut stream = Stream::new(99);
     let mut buf = vec![0u8; 65536];
     for &size in &sizes {
         let mut out = vec![0u8; size];
         stream.fill(&mut out);
-        // Datagrams may be lost: a few tries each.
+        // Datagrams may be lost: a few tries each. The echo of an earlier,
+        // smaller datagram that was resent may still come in late: skipped.
         let mut ok = false;
-        for _ in 0..5 {
+        'tries: for _ in 0..5 {
             s.send_to(&out, addr).map_err(|e| format!("send {size}: {e}"))?;
-            match s.recv_from(&mut buf) {
-                Ok((n, _)) if buf[..n] == out[..] => {
-                    ok = true;
-                    break;
+            loop {
+                match s.recv_from(&mut buf) {
+                    Ok((n, _)) if buf[..n] == out[..] => {
+                        ok = true;
+                        break 'tries;
+                    }
+                    Ok((n, _)) if n < size => continue,
+                    Ok((n, _)) => return Err(format!("sent {size} bytes, got back {n} different ones")),
+                    Err(_) => continue 'tries,
                 }
-                Ok((n, _)) => return Err(format!("sent {size} bytes, got back {n} different ones")),
-                Err(_) => continue,
             }
         }
         if !ok {
@@ -322,6 +349,18 @@ fn udp(addr: SocketAddr, max: usize) -> Result<(), String> {
     // Tell the guest we are done.
     s.send_to(b"", addr).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The datagram sizes of `udp MAX`: 1..=16, then every 997th size (every
+/// size with `full`), and the edges: one frame's payload (1472) and one
+/// more, two fragments' and one more, 8192, and MAX and one less.
+fn udp_sizes(max: usize, full: bool) -> Vec<usize> {
+    let mut sizes: Vec<usize> = (1..=16.min(max)).collect();
+    sizes.extend((17..=max).step_by(if full { 1 } else { 997 }));
+    sizes.extend([1472, 1473, 2952, 2953, 8192, max - 1, max].into_iter().filter(|&s| s <= max));
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
 }
 
 fn reset(addr: SocketAddr) -> Result<(), String> {
@@ -400,6 +439,68 @@ fn exit(addr: SocketAddr) -> Result<(), String> {
     }
 }
 
+/// One connection from the guest: its seed, then BYTES of its stream,
+/// checked and echoed back as they come.
+fn serve_one(mut s: TcpStream, bytes: usize) -> Result<(), String> {
+    s.set_read_timeout(Some(ACTION_TIMEOUT)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(ACTION_TIMEOUT)).map_err(|e| e.to_string())?;
+    let mut seed = [0u8; 8];
+    s.read_exact(&mut seed).map_err(|e| format!("reading the seed: {e}"))?;
+    let mut want = Stream::new(u64::from_le_bytes(seed));
+    let (mut buf, mut expect) = (vec![0u8; 16384], vec![0u8; 16384]);
+    let mut done = 0;
+    while done < bytes {
+        let n = s.read(&mut buf[..(bytes - done).min(16384)]).map_err(|e| format!("read after {done}: {e}"))?;
+        if n == 0 {
+            return Err(format!("EOF after {done} of {bytes} bytes"));
+        }
+        want.fill(&mut expect[..n]);
+        if buf[..n] != expect[..n] {
+            return Err(format!("bytes {done}..{} differ from the seed's stream", done + n));
+        }
+        s.write_all(&buf[..n]).map_err(|e| format!("write after {done}: {e}"))?;
+        done += n;
+    }
+    Ok(())
+}
+
+fn serve(addr: SocketAddr, n: usize, bytes: usize) -> Result<(), String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let mut control = connect(addr)?;
+    control.write_all(&port.to_le_bytes()).map_err(|e| format!("sending the port: {e}"))?;
+    // Accept until N came or the deadline passed.
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + ACTION_TIMEOUT;
+    let mut servers = Vec::new();
+    while servers.len() < n {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).map_err(|e| e.to_string())?;
+                servers.push(std::thread::spawn(move || serve_one(s, bytes)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() > deadline {
+                    return Err(format!("only {} of {n} connections came", servers.len()));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("accept: {e}")),
+        }
+    }
+    let mut errors = Vec::new();
+    for s in servers {
+        if let Err(e) = s.join().unwrap_or_else(|_| Err("server thread panicked".into())) {
+            errors.push(e);
+        }
+    }
+    drop(control);
+    match errors.first() {
+        Some(e) => Err(format!("{} of {n} connections failed; first: {e}", errors.len())),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +513,17 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].name, "net_tests::host::echo");
         assert!(r[0].is_failure());
+    }
+
+    #[test]
+    fn udp_sizes_sample_the_range_and_its_edges() {
+        let s = udp_sizes(65507, false);
+        for size in [1, 16, 1472, 1473, 2952, 2953, 8192, 65506, 65507] {
+            assert!(s.contains(&size), "{size}");
+        }
+        assert!(s.len() < 100 && s.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(udp_sizes(1472, false).last(), Some(&1472));
+        assert_eq!(udp_sizes(65507, true).len(), 65507);
     }
 
     #[test]

@@ -234,6 +234,9 @@ const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X
 const LINUX_CONFIGS: &[Config] =
     &[DEFAULT, DEFAULT.with(&["kpti=off"]), DEFAULT.cpus(4), DEFAULT.cpus(4).with(&["kpti=off"])];
 
+/// Static Linux programs with a host side run under these: one CPU, four.
+const NET_LINUX_CONFIGS: &[Config] = &[DEFAULT, DEFAULT.cpus(4)];
+
 /// BusyBox's boots check a command's output and exit status each: one
 /// CPU with KPTI, four without.
 const BUSYBOX_CONFIGS: &[Config] = &[DEFAULT, DEFAULT.cpus(4).with(&["kpti=off"])];
@@ -671,6 +674,73 @@ pub const SUITES: &[Suite] = &[
             expect: Expect::Protocol { expect_tests: true },
         }],
     },
+    // std::net with the host side as the peer (a network card with the
+    // ports of `host_side::GUEST_PORTS` forwarded), on one CPU and four.
+    Suite {
+        name: linux_programs::NET_STD,
+        target: Target::Linux(linux_programs::NET_STD, KernelKind::Testing),
+        min_cpus: 1,
+        configs: NET_LINUX_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &["test"],
+            cpu: None,
+            timeout_secs: Some(300),
+            stdin: None,
+            expect: Expect::Protocol { expect_tests: true },
+        }],
+    },
+    // An async echo server on tokio's multi-threaded runtime (epoll): 32
+    // host connections at once, judged by both sides.
+    Suite {
+        name: linux_programs::NET_TOKIO,
+        target: Target::Linux(linux_programs::NET_TOKIO, KernelKind::Testing),
+        min_cpus: 1,
+        configs: NET_LINUX_CONFIGS,
+        boots: &[BootSpec {
+            cmdline: &[],
+            cpu: None,
+            timeout_secs: Some(300),
+            stdin: None,
+            expect: Expect::Outcome {
+                name: "net_tokio::echo_serves_32_host_connections_at_once",
+                output_contains: Some("net-tokio: echoed 32 connections"),
+                exit: RunExit::Success,
+            },
+        }],
+    },
+    // SIGPIPE's default action ends the program (the kernel reports 128 +
+    // 13): a write(2) to a connection the host reset, and to a pipe
+    // without a reader.
+    Suite {
+        name: "sigpipe",
+        target: Target::Linux(linux_programs::NET_STD, KernelKind::Testing),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[
+            BootSpec {
+                cmdline: &["--", "sigpipe-tcp"],
+                cpu: None,
+                timeout_secs: Some(120),
+                stdin: None,
+                expect: Expect::Outcome {
+                    name: "sigpipe::a_write_to_a_reset_connection_kills",
+                    output_contains: None,
+                    exit: RunExit::AppKilled(13),
+                },
+            },
+            BootSpec {
+                cmdline: &["--", "sigpipe-pipe"],
+                cpu: None,
+                timeout_secs: None,
+                stdin: None,
+                expect: Expect::Outcome {
+                    name: "sigpipe::a_write_to_a_pipe_without_reader_kills",
+                    output_contains: None,
+                    exit: RunExit::AppKilled(13),
+                },
+            },
+        ],
+    },
     Suite {
         name: linux_programs::C_TESTS,
         target: Target::Linux(linux_programs::C_TESTS, KernelKind::Testing),
@@ -953,6 +1023,12 @@ mod tests {
                 "std-tests [kpti=off] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off",
                 "std-tests [smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY=",
                 "std-tests [kpti=off, smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off",
+                "net-std test",
+                "net-std [smp=4] test",
+                "net_tokio::echo_serves_32_host_connections_at_once ",
+                "net_tokio::echo_serves_32_host_connections_at_once [smp=4] ",
+                "sigpipe::a_write_to_a_reset_connection_kills -- sigpipe-tcp",
+                "sigpipe::a_write_to_a_pipe_without_reader_kills -- sigpipe-pipe",
                 "c-tests test",
                 "c-tests [kpti=off] test kpti=off",
                 "c-tests [smp=4] test",
@@ -1025,6 +1101,9 @@ mod tests {
                 "production",
                 "production-check",
                 "std-tests",
+                "net-std",
+                "net-tokio",
+                "sigpipe",
                 "c-tests",
                 "busybox",
                 "dynamic-true"
@@ -1148,6 +1227,8 @@ mod tests {
                 "std-tests [kpti=off] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off test.filter=mm::",
                 "std-tests [smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= test.filter=mm::",
                 "std-tests [kpti=off, smp=4] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off test.filter=mm::",
+                "net-std test test.filter=mm::",
+                "net-std [smp=4] test test.filter=mm::",
                 "c-tests test test.filter=mm::",
                 "c-tests [kpti=off] test kpti=off test.filter=mm::",
                 "c-tests [smp=4] test test.filter=mm::",
@@ -1160,7 +1241,7 @@ mod tests {
         assert_eq!(fixed, ["harness::attributes_crash_to_running_test", "harness::attributes_timeout_to_running_test"]);
         let plan = expand(SUITES, &request(Emulator::Qemu, &[], Some("long_mode")));
         assert_eq!(plan.boots[0].expect.fixed_name(), Some("boot::rejects_cpu_without_long_mode"));
-        assert_eq!(plan.boots.len(), 12, "the protocol suites still run, filtered by the guest");
+        assert_eq!(plan.boots.len(), 14, "the protocol suites still run, filtered by the guest");
     }
 
     #[test]

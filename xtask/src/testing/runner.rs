@@ -30,6 +30,9 @@ use crate::testing::{busybox_files, disk_persistence, fpu_free, hook_symbols, ho
 const FAILURE_TAIL_LINES: usize = 200;
 /// The timeout of a QEMU boot unless `--timeout` or the boot says otherwise.
 pub const QEMU_DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The timeout of a boot with a host side at full scale
+/// (`host_side::FULL_SCALE_ENV`).
+const FULL_SCALE_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 
 /// Everything `cargo xtask test` was asked to do.
 #[derive(Clone, Debug)]
@@ -332,6 +335,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                     // host side a network card with their ports forwarded;
                     // other apps neither.
                     let mut initrd = None;
+                    let mut full_scale = false;
                     let devices = if planned.image == ImageRef::Kernel(KernelKind::BootTests) {
                         let disk = disks.join(format!("boot-{i}.img"));
                         fresh_disk(&disk, TEST_DISK_BYTES)?;
@@ -342,16 +346,31 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                         let _ = std::fs::remove_file(&disk);
                         crate::build::disk::format_new(&disk, FS_TEST_DISK_BYTES)?;
                         crate::build::disk::qemu_args(&disk)
-                    } else if let Some(net) = host_side::network_for(&planned.suite)? {
+                    } else if let ImageRef::App { app, .. } = &planned.image
+                        && let Some(net) = host_side::network_for(app)?
+                    {
+                        if host_side::full_scale() {
+                            full_scale = true;
+                        }
                         net.qemu_args()
                     } else {
                         Vec::new()
                     };
+                    let mut cmdline = command_words(planned);
+                    let mut boot_timeout = planned.timeout.unwrap_or(timeout);
+                    if full_scale {
+                        // The guest sizes its transfers by this (its
+                        // kernel words come before any `--`).
+                        let mut words: Vec<String> = cmdline.split(' ').map(str::to_string).collect();
+                        plan::add_kernel_words(&mut words, ["env=NET_FULL_SCALE=1".to_string()]);
+                        cmdline = words.join(" ");
+                        boot_timeout = boot_timeout.max(FULL_SCALE_TIMEOUT);
+                    }
                     Ok(Launch::Qemu(qemu::Boot {
                         qemu: qemu_path.clone(),
                         image: images[&planned.image].clone(),
                         initrd,
-                        cmdline: command_words(planned),
+                        cmdline,
                         machine: Machine {
                             accel: chosen.accel,
                             cpu: planned.cpu.clone(),
@@ -360,7 +379,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                             ..machine.clone()
                         },
                         gdb: false,
-                        timeout: Some(planned.timeout.unwrap_or(timeout)),
+                        timeout: Some(boot_timeout),
                         devices,
                         stdin: planned.stdin.map(|t| crate::emulator::console_input::typed(t.as_bytes())),
                     }))

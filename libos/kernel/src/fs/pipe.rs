@@ -1,7 +1,7 @@
 //! Pipes (Linux's `fs/pipe.c`): a 64 KiB buffer between a read end and a
 //! write end. A reader waits for data, and reads 0 once every writer is
-//! gone; a writer waits for room, and gets `EPIPE` once every reader is
-//! gone (there are no signals yet, so no `SIGPIPE`). Writes of at most
+//! gone; a writer waits for room, and gets `EPIPE` and `SIGPIPE` once
+//! every reader is gone (`pipe_write`). Writes of at most
 //! `PIPE_BUF` bytes are atomic. `O_NONBLOCK` turns waits into `EAGAIN`.
 
 use alloc::collections::VecDeque;
@@ -133,18 +133,26 @@ impl FileObject for WriteEnd {
         let atomic = buf.len() <= PIPE_BUF;
         let mut done = 0;
         loop {
-            {
+            let no_reader = {
                 let mut s = pipe.state.lock();
-                if s.readers == 0 {
-                    return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
-                }
                 let room = PIPE_SIZE - s.data.len();
                 let want = buf.len() - done;
-                if room >= want || (!atomic && room > 0) {
-                    let n = want.min(room);
-                    s.data.extend(&buf[done..done + n]);
-                    done += n;
+                if s.readers == 0 {
+                    true
+                } else {
+                    if room >= want || (!atomic && room > 0) {
+                        let n = want.min(room);
+                        s.data.extend(&buf[done..done + n]);
+                        done += n;
+                    }
+                    false
                 }
+            };
+            if no_reader {
+                // Linux's `pipe_write` sends SIGPIPE whether or not part
+                // of the write went in (then the count is returned).
+                crate::signal::raise_sigpipe();
+                return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
             }
             if done > 0 {
                 pipe.readable.wake_all();

@@ -70,13 +70,12 @@ fn write_config_files(setup: &stack::Ipv4Setup) -> Result<(), libos_abi::errno::
     Ok(())
 }
 
-/// Where `SIGPIPE` is to be raised: a write to a connection that can no
-/// longer send returns `EPIPE`, and Linux also sends the thread `SIGPIPE`
-/// (`sk_stream_error`) unless the call had `MSG_NOSIGNAL`. Not done yet:
-/// every call behaves as with `MSG_NOSIGNAL` (the app sees `EPIPE` and
-/// lives). Signals exist now (`crate::signal::send_to_thread` with
-/// `SIGPIPE`, `si_code` `SI_KERNEL`); raising it here when `flags` lacks
-/// `MSG_NOSIGNAL` is the remaining step, with a test.
+/// A write to a connection that can no longer send returns `EPIPE`, and
+/// Linux also sends the thread `SIGPIPE` (`sk_stream_error` in
+/// net/core/stream.c) unless the call had `MSG_NOSIGNAL` (`write`,
+/// `writev` and `send` without it do raise it).
 pub fn sigpipe(flags: i32) {
-    let _ = flags;
+    if flags & libos_abi::net_types::MSG_NOSIGNAL == 0 {
+        crate::signal::raise_sigpipe();
+    }
 }

@@ -65,10 +65,11 @@ pub const MAX_BUFFER: usize = 1024 * 1024;
 pub const SYN_RECEIVED_TIMEOUT_MS: u64 = 10_000;
 /// How long `connect` waits for an answer before `ETIMEDOUT`.
 pub const CONNECT_TIMEOUT_MS: u64 = 75_000;
-/// The largest UDP payload that fits one Ethernet frame (1500 - 20 - 8):
-/// smoltcp is built without IP fragmentation.
-pub const MAX_UDP_PAYLOAD_V4: usize = 1472;
-/// Same for IPv6 (1500 - 40 - 8).
+/// The largest UDP payload over IPv4 (65535 - 20 - 8): smoltcp fragments
+/// what does not fit one frame and reassembles what comes in fragments.
+pub const MAX_UDP_PAYLOAD_V4: usize = 65507;
+/// Over IPv6, one Ethernet frame (1500 - 40 - 8): smoltcp is built without
+/// IPv6 fragmentation.
 pub const MAX_UDP_PAYLOAD_V6: usize = 1452;
 /// Datagrams a UDP socket buffers each way.
 const UDP_PACKETS: usize = 64;
@@ -137,6 +138,24 @@ struct Entry {
     shut_wr: bool,
     queue: Arc<WaitQueue>,
     last_mask: u32,
+    /// A stream's receive and send queue lengths when last looked at (by
+    /// the poll's update or the app's own read or write): data that came in
+    /// or room that opened since wakes the queue even when the readiness
+    /// mask stays the same, as Linux's `sk_data_ready`/`sk_write_space`
+    /// wake on every arrival. Edge-triggered epoll needs those wakes: tokio
+    /// takes a short read or write as "drained" and waits for the next edge.
+    queued: (usize, usize),
+}
+
+/// A TCP stream's receive and send queue lengths (see `Entry::queued`).
+fn queued_of(e: &Entry, sockets: &SocketSet<'static>) -> (usize, usize) {
+    match &e.kind {
+        Kind::Tcp(TcpState::Stream { handle, .. }) => {
+            let s = sockets.get::<tcp::Socket>(*handle);
+            (s.recv_queue(), s.send_queue())
+        }
+        _ => (0, 0),
+    }
 }
 
 /// A datagram's source or a connection's peer, and how many bytes moved.
@@ -353,7 +372,10 @@ impl Table {
                 }
             }
             let m = readiness_of(e, sockets);
-            if m != e.last_mask {
+            let (rx, tx) = queued_of(e, sockets);
+            let (seen_rx, seen_tx) = e.queued;
+            e.queued = (rx, tx);
+            if m != e.last_mask || rx > seen_rx || tx < seen_tx {
                 e.last_mask = m;
                 e.queue.wake_all();
             }
@@ -490,6 +512,7 @@ impl Stack {
             shut_wr: false,
             queue: queue.clone(),
             last_mask: 0,
+            queued: (0, 0),
         };
         e.last_mask = readiness_of(&e, &self.sockets);
         t.entries.insert(id, e);
@@ -711,8 +734,10 @@ impl Stack {
             shut_wr: false,
             queue: queue.clone(),
             last_mask: 0,
+            queued: (0, 0),
         };
         entry.last_mask = readiness_of(&entry, &self.sockets);
+        entry.queued = queued_of(&entry, &self.sockets);
         t.entries.insert(new_id, entry);
         self.poll_from_call();
         // A connection reset before accept still gives an entry, whose
@@ -842,13 +867,14 @@ impl Stack {
                 let h = *handle;
                 let s = self.sockets.get_mut::<tcp::Socket>(h);
                 if e.shut_wr || !s.may_send() {
-                    // SIGPIPE hook: see `super::sigpipe`.
+                    // The caller raises SIGPIPE (`super::sigpipe`).
                     return Err(Errno::EPIPE);
                 }
                 if data.is_empty() {
                     return Ok(0);
                 }
                 let n = s.send_slice(data).map_err(|_| Errno::EPIPE)?;
+                e.queued.1 = s.send_queue();
                 if n == 0 {
                     return Err(Errno::EAGAIN);
                 }
@@ -875,6 +901,11 @@ impl Stack {
                 }
                 self.autobind(id)?;
                 let s = self.sockets.get_mut::<udp::Socket>(h);
+                if data.len() > s.payload_send_capacity() {
+                    // It would never fit (SO_SNDBUF made small): an error
+                    // rather than a wait for ever. Linux sends it anyway.
+                    return Err(Errno::EMSGSIZE);
+                }
                 match s.send_slice(data, dest) {
                     Ok(()) => {}
                     Err(udp::SendError::BufferFull) => return Err(Errno::EAGAIN),
@@ -902,6 +933,7 @@ impl Stack {
                 let s = self.sockets.get_mut::<tcp::Socket>(h);
                 if s.can_recv() && !buf.is_empty() {
                     let n = if peek { s.peek_slice(buf) } else { s.recv_slice(buf) }.unwrap_or(0);
+                    e.queued.0 = s.recv_queue();
                     if !peek {
                         // The window opened: tell the peer now.
                         self.poll_from_call();

@@ -24,6 +24,7 @@
 //! computed again; a socket whose readiness changed has its wait queue
 //! woken (blocked calls, and later poll/epoll, wait there).
 
+use alloc::boxed::Box;
 use alloc::vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -77,7 +78,15 @@ pub struct Stack {
     pub setup: Ipv4Setup,
 }
 
-static STACK: InitCell<SpinLock<Stack>> = InitCell::new();
+/// Boxed: the interface holds smoltcp's two 64 KiB fragmentation buffers
+/// (see [`start`]).
+static STACK: InitCell<SpinLock<Box<Stack>>> = InitCell::new();
+
+/// The heap stack [`start`] builds the interface on: `Interface::new`
+/// returns its two 64 KiB fragmentation buffers by value (built in its
+/// frame, moved into ours, then into the box), far more than the 64 KiB
+/// boot stack.
+const BUILD_STACK_BYTES: usize = 1024 * 1024;
 
 /// While the boot waits for a DHCP lease: the TSC deadline of that wait
 /// (0 once over; `u64::MAX` before it starts).
@@ -220,32 +229,37 @@ pub struct Options {
 /// and the poll thread. Waits up to `dhcp_wait_ms` for a DHCP lease, so
 /// that an app starts with an address. Returns the configuration so far.
 pub fn start(nic: &'static VirtioNet, options: &Options, dhcp_wait_ms: u64) -> Option<Ipv4Setup> {
-    let mut phy = NetPhy::new(nic);
-    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(nic.mac())));
-    config.random_seed = crate::random::next_u64();
-    let mut iface = Interface::new(config, &mut phy, now());
-    iface.update_ip_addrs(|a| {
-        let _ = a.push(IpCidr::new(link_local(nic.mac()).into(), 64));
-    });
-    let mut sockets = SocketSet::new(vec![]);
-    let source = if options.ip.is_some() { AddressSource::Static } else { AddressSource::Dhcp };
-    let dhcp = (source == AddressSource::Dhcp).then(|| sockets.add(dhcpv4::Socket::new()));
-    let mut stack = Stack {
-        iface,
-        phy,
-        sockets,
-        table: Table::new(),
-        dhcp,
-        setup: Ipv4Setup { address: None, router: None, dns: options.dns.map(Ipv4Address::from), source },
-    };
-    // Socket buffers may take a quarter of the memory free now; beyond
-    // that sockets get ENOBUFS.
-    stack.table.set_buffer_limit((crate::mm::frame::stats().free * libos_kcore::PAGE_SIZE / 4) as usize);
-    if let Some(ip) = options.ip {
-        stack
-            .set_ipv4(Some(Ipv4Cidr::new(Ipv4Address::from(ip.address), ip.prefix)), options.gw.map(Ipv4Address::from));
-    }
-    STACK.set(SpinLock::new(stack));
+    let source = crate::arch::x86_64::stack_switch::run_on_heap_stack(BUILD_STACK_BYTES, || {
+        let mut phy = NetPhy::new(nic);
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(nic.mac())));
+        config.random_seed = crate::random::next_u64();
+        let mut iface = Interface::new(config, &mut phy, now());
+        iface.update_ip_addrs(|a| {
+            let _ = a.push(IpCidr::new(link_local(nic.mac()).into(), 64));
+        });
+        let mut sockets = SocketSet::new(vec![]);
+        let source = if options.ip.is_some() { AddressSource::Static } else { AddressSource::Dhcp };
+        let dhcp = (source == AddressSource::Dhcp).then(|| sockets.add(dhcpv4::Socket::new()));
+        let mut stack = Stack {
+            iface,
+            phy,
+            sockets,
+            table: Table::new(),
+            dhcp,
+            setup: Ipv4Setup { address: None, router: None, dns: options.dns.map(Ipv4Address::from), source },
+        };
+        // Socket buffers may take a quarter of the memory free now; beyond
+        // that sockets get ENOBUFS.
+        stack.table.set_buffer_limit((crate::mm::frame::stats().free * libos_kcore::PAGE_SIZE / 4) as usize);
+        if let Some(ip) = options.ip {
+            stack.set_ipv4(
+                Some(Ipv4Cidr::new(Ipv4Address::from(ip.address), ip.prefix)),
+                options.gw.map(Ipv4Address::from),
+            );
+        }
+        STACK.set(SpinLock::new(Box::new(stack)));
+        source
+    })?;
     let task = crate::sched::Task::new_kernel(poll_thread, 0, 0, false)?;
     crate::sched::spawn(alloc::sync::Arc::new(task));
     if source == AddressSource::Dhcp {

@@ -183,6 +183,25 @@ pub fn send_to_thread(task: &Arc<Task>, info: PendingInfo) {
     }
 }
 
+/// Sends `SIGPIPE` to the calling thread, as Linux's
+/// `send_sig(SIGPIPE, current, 0)` does when a write finds nobody to read
+/// it (`pipe_write` in fs/pipe.c, `sk_stream_error` in net/core/stream.c):
+/// `SI_USER` from the app itself. Dropped when ignored and not blocked;
+/// pending while blocked; by default it ends the app (128 + 13).
+pub fn raise_sigpipe() {
+    let task = sched::current();
+    let Some(process) = task.process.clone() else { return };
+    let info = PendingInfo {
+        signo: libos_abi::signal::sig::SIGPIPE,
+        code: libos_abi::signal::si_code::SI_USER,
+        word0: u64::from(process.pid),
+        trapno: 0,
+        err: 0,
+        fault: false,
+    };
+    send_to_thread(&task, info);
+}
+
 /// Tells every thread of `process` that does not block a signal pending for
 /// the whole process about it: called when a thread exits, since it may
 /// have been the one told (Linux's `retarget_shared_pending`).

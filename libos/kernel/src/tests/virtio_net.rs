@@ -160,27 +160,32 @@ fn smoltcp_gets_an_address_by_dhcp_through_the_device() {
 
     use crate::drivers::virtio::net_phy::NetPhy;
 
-    let nic = test_nic();
-    while nic.receive().is_some() {}
-    let now = || Instant::from_micros((time::monotonic_ns() / 1000) as i64);
-    let mut phy = NetPhy::new(nic);
-    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(nic.mac())));
-    config.random_seed = crate::random::next_u64();
-    let mut iface = Interface::new(config, &mut phy, now());
-    let mut sockets = SocketSet::new(vec![]);
-    let dhcp = sockets.add(dhcpv4::Socket::new());
-    let give_up = now() + Duration::from_secs(10);
-    let lease = loop {
-        iface.poll(now(), &mut phy, &mut sockets);
-        if let Some(dhcpv4::Event::Configured(c)) = sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
-            break c;
-        }
-        let t = now();
-        assert!(t < give_up, "no DHCP lease from QEMU's user network in 10 s");
-        let wait = iface.poll_delay(t, &sockets).unwrap_or(Duration::from_secs(1)).min(give_up - t);
-        nic.wait_for_activity(false, Some(time::deadline_after(wait.total_micros() * 1000)));
-    };
-    assert_eq!(lease.address, Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24));
-    assert_eq!(lease.router, Some(Ipv4Address::new(10, 0, 2, 2)));
-    iface.update_ip_addrs(|a| a.push(IpCidr::Ipv4(lease.address)).expect("room for an address"));
+    // The interface holds smoltcp's two 64 KiB fragmentation buffers,
+    // built on the stack: more than a kernel test's (see net/stack.rs).
+    let built = crate::arch::x86_64::stack_switch::run_on_heap_stack(1024 * 1024, || {
+        let nic = test_nic();
+        while nic.receive().is_some() {}
+        let now = || Instant::from_micros((time::monotonic_ns() / 1000) as i64);
+        let mut phy = NetPhy::new(nic);
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(nic.mac())));
+        config.random_seed = crate::random::next_u64();
+        let mut iface = Interface::new(config, &mut phy, now());
+        let mut sockets = SocketSet::new(vec![]);
+        let dhcp = sockets.add(dhcpv4::Socket::new());
+        let give_up = now() + Duration::from_secs(10);
+        let lease = loop {
+            iface.poll(now(), &mut phy, &mut sockets);
+            if let Some(dhcpv4::Event::Configured(c)) = sockets.get_mut::<dhcpv4::Socket>(dhcp).poll() {
+                break c;
+            }
+            let t = now();
+            assert!(t < give_up, "no DHCP lease from QEMU's user network in 10 s");
+            let wait = iface.poll_delay(t, &sockets).unwrap_or(Duration::from_secs(1)).min(give_up - t);
+            nic.wait_for_activity(false, Some(time::deadline_after(wait.total_micros() * 1000)));
+        };
+        assert_eq!(lease.address, Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24));
+        assert_eq!(lease.router, Some(Ipv4Address::new(10, 0, 2, 2)));
+        iface.update_ip_addrs(|a| a.push(IpCidr::Ipv4(lease.address)).expect("room for an address"));
+    });
+    assert!(built.is_some(), "no heap for the build stack");
 }

@@ -20,6 +20,7 @@ pub mod pit;
 pub mod power;
 pub mod rtc;
 pub mod serial;
+pub mod stack_switch;
 pub mod syscall;
 pub mod tlb;
 pub mod vectors;
