@@ -170,8 +170,17 @@ static void pthread_detached_and_attributes(void)
 	CHECK(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0);
 	CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0);
 	CHECK(pthread_create(&t, &attr, detached_thread, (void *)&ran) == 0);
-	for (int i = 0; i < 1000 && !ran; i++)
-		sched_yield();
+	/* On several CPUs the thread starts on another one, which the host
+	 * may run late (each virtual CPU is a host thread): wait for it by
+	 * the clock, up to 10 s, not by a count of sched_yield calls. */
+	struct timespec start, now, ms = {0, 1000 * 1000};
+	CHECK(clock_gettime(CLOCK_MONOTONIC, &start) == 0);
+	do {
+		if (ran)
+			break;
+		nanosleep(&ms, NULL);
+		CHECK(clock_gettime(CLOCK_MONOTONIC, &now) == 0);
+	} while (now.tv_sec - start.tv_sec < 10);
 	CHECK(ran == 1);
 }
 

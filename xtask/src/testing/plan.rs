@@ -1018,6 +1018,7 @@ mod tests {
                 "fuzz::kernel_survives_hostile_syscalls [smp=4] ",
                 "fuzz::kernel_survives_hostile_syscalls [kpti=off, smp=4] kpti=off",
                 "production::hook_numbers_answer_enosys ",
+                "production::trace_syscalls_prints_every_call trace=syscalls",
                 "production::the_check_sees_the_hooks_of_a_test_kernel ",
                 "std-tests test env=STD_TESTS=1 env=STD_TESTS_EMPTY=",
                 "std-tests [kpti=off] test env=STD_TESTS=1 env=STD_TESTS_EMPTY= kpti=off",
@@ -1067,7 +1068,8 @@ mod tests {
         assert_eq!(boots[11].image, ImageRef::App { app: FUZZ_APP.into(), kernel: KernelKind::Production });
         assert_eq!(boots[13].smp, Some(4));
         assert_eq!(boots[14].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Production });
-        assert_eq!(boots[15].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Testing });
+        assert_eq!(boots[15].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Production });
+        assert_eq!(boots[16].image, ImageRef::App { app: NO_HOOKS_APP.into(), kernel: KernelKind::Testing });
     }
 
     #[test]
