@@ -52,7 +52,8 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] = &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] =
+    &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 const BUSYBOX_PATH: &str = "/bin/busybox";
