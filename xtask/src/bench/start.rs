@@ -21,9 +21,11 @@
 //!   `/init` (`apps/bench/linux`) up to its `start` mode, its fork and
 //!   exec of the program, and the program's start-up. Linux halts while it
 //!   waits during its boot, and that time counts too: an upper bound of its
-//!   instructions. The row "Linux: /init to main" is the part from
-//!   `/init`'s first instruction (its own TSC mark) to the program's
-//!   `main`: fork + exec + start-up, with no halt.
+//!   instructions. The row "Linux: /init's `main` to the program's
+//!   `main`" is the part from `/init`'s own TSC mark (the first line of
+//!   its `main`) to the program's: `/init` mounting `/proc`, calling
+//!   `uname` and printing two lines, then fork, exec and the program's
+//!   start-up.
 //! - **`main` to exit**: the program's own run (the hello line, std's
 //!   shutdown, musl's `exit` up to the handler); exact on both.
 //! - **`clock_gettime(CLOCK_MONOTONIC)`**: TSC ticks per call over N
@@ -112,8 +114,8 @@ pub struct StartFigure {
     pub to_exit: f64,
     /// `main` to the exit handler.
     pub main_to_exit: f64,
-    /// Linux only: `/init`'s first instruction to `main` (fork, exec,
-    /// start-up).
+    /// Linux only: `/init`'s `main` to the program's `main` (`/init`'s
+    /// set-up, fork, exec, start-up).
     pub init_to_main: Option<f64>,
     /// `clock_gettime(CLOCK_MONOTONIC)` per call.
     pub clock_gettime: f64,
@@ -239,7 +241,7 @@ pub fn render(out: &mut String, report: &Report) {
         linux(|f| Some(f.main_to_exit)),
     ]);
     table.row(vec![
-        "Linux: /init's 1st instruction to main (fork+exec+start)".into(),
+        "Linux: /init's main to the program's main (mount, 2 lines, fork+exec, start-up)".into(),
         "-".into(),
         linux(|f| f.init_to_main),
     ]);

@@ -28,8 +28,8 @@
 //!   configures `eth0` ([`net`]), then runs `/http-std 80 --requests N`
 //!   (`linux-programs/http-std`, the binary our kernel runs too) and waits
 //!   for it; the xtask's load generator drives it from the host.
-//! - `start [clock-calls]`: prints `[start] init tsc=N`, the TSC at this
-//!   program's first instruction of `main` (under `-icount`, the
+//! - `start [clock-calls]`: prints `[start] init tsc=N`, the TSC at the
+//!   first line of this program's `main` (under `-icount`, the
 //!   instructions since the machine's reset plus halted time), then runs
 //!   `/std-hello` (`linux-programs/std-hello`; with `clock N` when the
 //!   count is not 0) and waits for it.
