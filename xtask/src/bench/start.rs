@@ -112,6 +112,10 @@ pub struct StartFigure {
     pub to_main: f64,
     /// The same to the exit handler.
     pub to_exit: f64,
+    /// From the machine's reset to `main` on both (the firmware included;
+    /// Linux's halted time too).
+    #[serde(default)]
+    pub reset_to_main: f64,
     /// `main` to the exit handler.
     pub main_to_exit: f64,
     /// Linux only: `/init`'s `main` to the program's `main` (`/init`'s
@@ -134,6 +138,7 @@ pub fn figure(kernel: &str, plain: &StartRun, clock: &StartRun) -> Result<StartF
         kernel: kernel.to_string(),
         to_main: (plain.main - origin) as f64,
         to_exit: (plain.exit - origin) as f64,
+        reset_to_main: plain.main as f64,
         main_to_exit: (plain.exit - plain.main) as f64,
         init_to_main: plain.init.map(|i| (plain.main - i) as f64),
         clock_gettime: tsc as f64 / iterations as f64,
@@ -204,6 +209,7 @@ pub fn flat(report: &Report) -> Vec<Figure> {
         };
         push("to-main", f.to_main);
         push("to-exit", f.to_exit);
+        push("reset-to-main", f.reset_to_main);
         push("main-to-exit", f.main_to_exit);
         if let Some(n) = f.init_to_main {
             push("init-to-main", n);
@@ -235,6 +241,11 @@ pub fn render(out: &mut String, report: &Report) {
         linux(|f| Some(f.to_main)),
     ]);
     table.row(vec!["to exit (same origins)".into(), number(ours.to_exit, 0), linux(|f| Some(f.to_exit))]);
+    table.row(vec![
+        "to main from reset on both (firmware included; Linux's halts too)".into(),
+        number(ours.reset_to_main, 0),
+        linux(|f| Some(f.reset_to_main)),
+    ]);
     table.row(vec![
         "main to exit (the program's run)".into(),
         number(ours.main_to_exit, 0),
@@ -294,10 +305,12 @@ mod tests {
         let clock = parse(&format!("{OURS}[start] clock_gettime iterations=100 tsc=25000\n")).unwrap();
         let ours = figure("libos", &parse(OURS).unwrap(), &clock).unwrap();
         assert_eq!((ours.to_main, ours.to_exit, ours.main_to_exit), (1_100_000.0, 1_130_000.0, 30_000.0));
+        assert_eq!(ours.reset_to_main, 1_500_000.0);
         assert_eq!((ours.clock_gettime, ours.clock_iterations, ours.init_to_main), (250.0, 100, None));
         let linux_run = parse(LINUX_CLOCK).unwrap();
         let linux = figure("linux", &linux_run, &linux_run).unwrap();
         assert_eq!((linux.to_main, linux.init_to_main, linux.clock_gettime), (901_000_000.0, Some(1_000_000.0), 80.0));
+        assert_eq!(linux.reset_to_main, linux.to_main);
         assert!(figure("libos", &linux_run, &linux_run).is_err(), "ours needs the first-instruction mark");
         assert!(figure("libos", &parse(OURS).unwrap(), &parse(OURS).unwrap()).is_err(), "no clock line");
     }
