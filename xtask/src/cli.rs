@@ -221,7 +221,9 @@ pub enum Command {
         /// Run only these parts (comma-separated): syscalls (QEMU -icount),
         /// bochs, tcg (timed syscalls), linux, boot, memory, scaling,
         /// breakdown (implies --breakdown), files (the file workload; the Linux guest's with linux),
-        /// http (HTTP requests and bulk TCP; the Linux guest's with linux).
+        /// http (HTTP requests and bulk TCP; the Linux guest's with linux),
+        /// start (a Rust std hello's start-up and clock_gettime; the Linux
+        /// guest's with linux).
         #[arg(long, value_name = "PARTS", value_delimiter = ',', value_parser = crate::bench::Part::parse)]
         only: Vec<crate::bench::Part>,
         /// The guests' network in the HTTP part: `user` (QEMU's user network,

@@ -43,6 +43,10 @@
 //!   way: guest instructions per request under `-icount` (counted by QEMU),
 //!   requests/s and MB/s under plain TCG, KPTI on and off, beside the Linux
 //!   guest serving the same `std` binary.
+//! - **Start-up** ([`start`]): an ordinary Rust `std` hello (a static
+//!   musl binary): instructions from the first kernel instruction to its
+//!   `main` and to its exit, and `clock_gettime(CLOCK_MONOTONIC)` per
+//!   call, under `-icount`, beside the same binary on the Linux guest.
 //! - **Linux beside us** ([`linux`]): Debian's cloud kernel, booted in the
 //!   same run on the same QEMU machine, with an `/init` that runs the bench
 //!   app's loops (the same source, built for `x86_64-unknown-linux-musl`);
@@ -66,6 +70,7 @@ mod http;
 mod lines;
 mod linux;
 mod report;
+mod start;
 mod table;
 mod targets;
 
@@ -167,11 +172,14 @@ pub enum Part {
     Files,
     /// HTTP and bulk TCP (ours; the Linux guest's with [`Part::Linux`]).
     Http,
+    /// Start-up and `clock_gettime` of a Rust `std` program (ours; the
+    /// Linux guest's with [`Part::Linux`]).
+    Start,
 }
 
 impl Part {
     /// Every part, in `--only`'s spelling.
-    pub const ALL: [(&'static str, Part); 10] = [
+    pub const ALL: [(&'static str, Part); 11] = [
         ("syscalls", Part::Syscalls),
         ("bochs", Part::Bochs),
         ("tcg", Part::Tcg),
@@ -182,6 +190,7 @@ impl Part {
         ("breakdown", Part::Breakdown),
         ("files", Part::Files),
         ("http", Part::Http),
+        ("start", Part::Start),
     ];
 
     /// `--only`'s parser.
@@ -770,6 +779,7 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
         linux: None,
         files: Vec::new(),
         http: Vec::new(),
+        start: None,
         breakdown: Vec::new(),
         figures: Vec::new(),
     };
@@ -801,6 +811,9 @@ pub fn run(opts: &BenchOptions) -> Result<i32> {
     }
     if plan.runs(Part::Http) {
         report.http = http::ours(&bench)?;
+    }
+    if plan.runs(Part::Start) {
+        report.start = Some(start::ours(&bench)?);
     }
     if plan.runs(Part::Breakdown) {
         report.breakdown = breakdown::run(&bench)?;

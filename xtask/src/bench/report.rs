@@ -322,6 +322,9 @@ pub struct Report {
     /// not run).
     #[serde(default)]
     pub breakdown: Vec<crate::bench::breakdown::RoundTrip>,
+    /// Start-up and `clock_gettime` of the `std` hello (ours).
+    #[serde(default)]
+    pub start: Option<crate::bench::start::StartFigure>,
     /// Every figure, flat (filled by [`Report::finish`]).
     pub figures: Vec<Figure>,
 }
@@ -383,6 +386,7 @@ impl Report {
         }
         out.extend(crate::bench::linux::beside::figures(self));
         out.extend(crate::bench::http::flat(self));
+        out.extend(crate::bench::start::flat(self));
         out
     }
 
@@ -582,6 +586,7 @@ pub(crate) mod tests {
             files: Vec::new(),
             http: Vec::new(),
             breakdown: Vec::new(),
+            start: None,
             figures: Vec::new(),
         };
         report.targets = crate::bench::targets::evaluate(&report);

@@ -127,6 +127,7 @@ pub fn render(report: &Report) -> String {
     scaling(&mut out, report);
     files(&mut out, report);
     crate::bench::http::render(&mut out, report);
+    crate::bench::start::render(&mut out, report);
     if !report.breakdown.is_empty() {
         out.push_str(&crate::bench::breakdown::render(&report.breakdown));
     }

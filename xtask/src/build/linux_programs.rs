@@ -8,6 +8,8 @@
 //!   `--files` of its `files/` folder;
 //! - [`HTTP_STD`]: `linux-programs/http-std`, `apps/http-server` on Rust
 //!   `std` (`cargo xtask bench` serves HTTP with it on both kernels);
+//! - [`STD_HELLO`]: `linux-programs/std-hello`, hello world on Rust `std`
+//!   (`cargo xtask bench` measures its start-up on both kernels);
 //! - [`NET_STD`]: `linux-programs/net-std`, `std::net` built the same
 //!   way, whose tests talk to the test harness's host side;
 //! - [`NET_TOKIO`]: `linux-programs/net-tokio`, an async echo server on
@@ -37,6 +39,8 @@ pub const STD_TESTS: &str = "std-tests";
 pub const STD_FILES: &str = "std-files";
 /// The HTTP server on Rust `std`.
 pub const HTTP_STD: &str = "http-std";
+/// Hello world on Rust `std` (the bench's start-up and clock rows).
+pub const STD_HELLO: &str = "std-hello";
 /// `std::net` tests.
 pub const NET_STD: &str = "net-std";
 /// tokio echo server.
@@ -48,7 +52,8 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] = &[STD_TESTS, STD_FILES, HTTP_STD, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] =
+    &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 const BUSYBOX_PATH: &str = "/bin/busybox";
@@ -74,7 +79,7 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
     match name {
         STD_TESTS => build_std_program(layout, STD_TESTS_PACKAGE, &dir, &out)?,
         STD_FILES => build_std_program(layout, STD_FILES_PACKAGE, &dir, &out)?,
-        HTTP_STD => build_http_std(layout, &dir, &out)?,
+        HTTP_STD | STD_HELLO => build_bench_program(layout, name, &dir, &out)?,
         NET_STD => build_std_program(layout, NET_STD_PACKAGE, &dir, &out)?,
         NET_TOKIO => build_tokio_program(layout, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
@@ -106,12 +111,14 @@ fn build_std_program(layout: &Layout, package: &str, dir: &Path, out: &Path) -> 
     Ok(())
 }
 
-fn build_http_std(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+/// Builds a program the bench runs under both kernels (package = `name`):
+/// the workspace's flags left out, stripped.
+fn build_bench_program(layout: &Layout, name: &str, dir: &Path, out: &Path) -> Result<()> {
     install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
     let target_dir = dir.join("cargo");
     let status = Command::new(cargo())
         .current_dir(&layout.root)
-        .args(["build", "--release", "-p", HTTP_STD, "--target", MUSL_TARGET, "--target-dir"])
+        .args(["build", "--release", "-p", name, "--target", MUSL_TARGET, "--target-dir"])
         .arg(&target_dir)
         // A plain static Linux program (the workspace's configuration makes
         // it abort on panic), stripped as the bench's other Linux programs.
@@ -120,8 +127,8 @@ fn build_http_std(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
         .env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
         .status()
         .context("running cargo")?;
-    ensure!(status.success(), "building {HTTP_STD} failed; see cargo's errors above");
-    let built = target_dir.join(MUSL_TARGET).join("release").join(HTTP_STD);
+    ensure!(status.success(), "building {name} failed; see cargo's errors above");
+    let built = target_dir.join(MUSL_TARGET).join("release").join(name);
     std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
     Ok(())
 }

@@ -28,6 +28,11 @@
 //!   configures `eth0` ([`net`]), then runs `/http-std 80 --requests N`
 //!   (`linux-programs/http-std`, the binary our kernel runs too) and waits
 //!   for it; the xtask's load generator drives it from the host.
+//! - `start [clock-calls]`: prints `[start] init tsc=N`, the TSC at the
+//!   first line of this program's `main` (under `-icount`, the
+//!   instructions since the machine's reset plus halted time), then runs
+//!   `/std-hello` (`linux-programs/std-hello`; with `clock N` when the
+//!   count is not 0) and waits for it.
 //!
 //! Its console is the kernel's: before running init, Linux opens
 //! `/dev/console` as fds 0-2 (`init/main.c`, `console_on_rootfs`), from its
@@ -60,12 +65,18 @@ type Workload = (&'static str, fn(u64) -> Result<(), String>);
 /// Every mode. A new workload is a function and a line here (and the
 /// matching function and line in `WORKLOADS` of
 /// `xtask/src/bench/linux/mod.rs`).
-const WORKLOADS: &[Workload] = &[("syscalls", syscalls), ("files", files), ("files-disk", files_disk), ("http", http)];
+const WORKLOADS: &[Workload] =
+    &[("syscalls", syscalls), ("files", files), ("files-disk", files_disk), ("http", http), ("start", start)];
 
 /// The count when the command line gives none.
 const DEFAULT_ITERATIONS: u64 = 100_000;
 
+/// The TSC at the first line of `main` (for `start`).
+static MAIN_TSC: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn main() -> ExitCode {
+    // SAFETY: RDTSC reads a counter; no memory is touched.
+    MAIN_TSC.store(unsafe { core::arch::x86_64::_rdtsc() }, std::sync::atomic::Ordering::Relaxed);
     let init = std::process::id() == 1;
     if init && let Err(e) = mount("proc", "/proc", "proc") {
         eprintln!("bench-linux: {e}");
@@ -177,6 +188,25 @@ fn http(requests: u64) -> Result<(), String> {
         .map_err(|e| format!("running {HTTP_SERVER}: {e}"))?;
     if !status.success() {
         return Err(format!("{HTTP_SERVER} ended with {status}"));
+    }
+    Ok(())
+}
+
+/// Where the xtask puts the `std` hello.
+const STD_HELLO: &str = "/std-hello";
+
+/// `start`: this program's start mark, then `/std-hello` (with `clock
+/// calls` when `calls` is not 0), waited for.
+fn start(calls: u64) -> Result<(), String> {
+    println!("[start] init tsc={}", MAIN_TSC.load(std::sync::atomic::Ordering::Relaxed));
+    let _ = std::io::stdout().flush();
+    let mut command = std::process::Command::new(STD_HELLO);
+    if calls > 0 {
+        command.args(["clock", &calls.to_string()]);
+    }
+    let status = command.status().map_err(|e| format!("running {STD_HELLO}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{STD_HELLO} ended with {status}"));
     }
     Ok(())
 }

@@ -217,6 +217,7 @@ mod tests {
             syscalls,
             files: Vec::new(),
             http: Vec::new(),
+            start: None,
             notes: Vec::new(),
             boots: 4,
             elapsed_s: 61.2,

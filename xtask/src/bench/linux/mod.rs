@@ -85,6 +85,9 @@ pub struct LinuxReport {
     /// HTTP and bulk TCP (`http`).
     #[serde(default)]
     pub http: Vec<crate::bench::http::HttpFigure>,
+    /// Start-up and `clock_gettime` of the `std` hello (`start`).
+    #[serde(default)]
+    pub start: Option<crate::bench::start::StartFigure>,
     /// What a workload could not measure, and why.
     #[serde(default)]
     pub notes: Vec<String>,
@@ -100,8 +103,12 @@ pub struct LinuxReport {
 pub type Workload = fn(&Guest<'_>, &mut LinuxReport) -> Result<()>;
 
 /// Every workload, by the name of its mode in `/init`.
-pub const WORKLOADS: &[(&str, Workload)] =
-    &[("syscalls", syscalls), ("files", super::files::linux), ("http", super::http::linux)];
+pub const WORKLOADS: &[(&str, Workload)] = &[
+    ("syscalls", syscalls),
+    ("files", super::files::linux),
+    ("http", super::http::linux),
+    ("start", super::start::linux),
+];
 
 /// The Linux guest, ready to boot.
 pub struct Guest<'a> {
