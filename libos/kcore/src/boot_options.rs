@@ -19,6 +19,7 @@
 //! | `net.ip=A.B.C.D/N` | a static IPv4 address for the network card (default: DHCP) |
 //! | `net.gw=A.B.C.D` | the default router (with `net.ip=`) |
 //! | `net.dns=A.B.C.D` | the name server (`/etc/resolv.conf`) |
+//! | `net.dump=SECS` | test kernels: every SECS seconds, print every TCP socket's state, queues and waiters (debugging stalled connections) |
 //! | `fs.ram=SIZE` | byte limit of the RAM file systems (`/` and `/tmp` each; `64M`, `1G`...) |
 //! | `fs.disk=PATH` | mount the first virtio disk's ext2 file system at PATH |
 //!
@@ -83,6 +84,9 @@ pub struct BootOptions<'a> {
     pub net_gw: Option<[u8; 4]>,
     /// `net.dns=`: the name server.
     pub net_dns: Option<[u8; 4]>,
+    /// `net.dump=`: seconds between two dumps of the socket table (test
+    /// kernels only).
+    pub net_dump_secs: Option<u64>,
     /// `fs.ram=`: the RAM file systems' size limit, as written (`64M`).
     pub fs_ram: Option<&'a str>,
     /// `fs.disk=`: where the disk's file system is mounted (`/data`).
@@ -123,6 +127,7 @@ impl<'a> BootOptions<'a> {
             net_ip: None,
             net_gw: None,
             net_dns: None,
+            net_dump_secs: None,
             fs_ram: None,
             fs_disk: None,
             app_args,
@@ -186,6 +191,13 @@ impl<'a> BootOptions<'a> {
                 ("net.dns", Some(v)) => {
                     crate::net_config::parse_ipv4(v).map(|a| opts.net_dns = Some(a)).ok_or("expected net.dns=A.B.C.D")
                 }
+                ("net.dump", Some(v)) => match v.parse::<u64>() {
+                    Ok(secs) if (1..=3600).contains(&secs) => {
+                        opts.net_dump_secs = Some(secs);
+                        Ok(())
+                    }
+                    _ => Err("expected net.dump=SECS with SECS in 1..=3600"),
+                },
                 ("fs.ram", Some(v)) if !v.is_empty() => {
                     opts.fs_ram = Some(v);
                     Ok(())
@@ -304,6 +316,16 @@ mod tests {
         assert_eq!(o.probe, Some("ring3"));
         assert_eq!(o.max_cpus, Some(2));
         assert!(o.unknown.is_empty(), "{:?}", o.unknown);
+    }
+
+    #[test]
+    fn net_dump_takes_seconds_in_range() {
+        assert_eq!(BootOptions::parse("net.dump=30").net_dump_secs, Some(30));
+        assert_eq!(BootOptions::parse("").net_dump_secs, None);
+        for bad in ["net.dump=0", "net.dump=3601", "net.dump=soon", "net.dump"] {
+            let o = BootOptions::parse(bad);
+            assert_eq!((o.net_dump_secs, o.unknown.len()), (None, 1), "{bad}");
+        }
     }
 
     #[test]

@@ -185,7 +185,10 @@ fn echo_one(addr: SocketAddr, seed: u64, bytes: usize, start: &std::sync::Barrie
     let s = connect(addr);
     start.wait();
     let mut s = s?;
-    s.write_all(&seed.to_le_bytes()).map_err(|e| format!("connection {seed}: {e}"))?;
+    // The host's port is the peer port the guest sees (QEMU's user network
+    // keeps it): the lines of the kernel's `net.dump=` name it too.
+    let name = format!("connection {seed} (host port {})", s.local_addr().map_or(0, |a| a.port()));
+    s.write_all(&seed.to_le_bytes()).map_err(|e| format!("{name}: {e}"))?;
     let reader = s.try_clone().map_err(|e| e.to_string())?;
     let back = std::thread::spawn(move || -> Result<u64, String> {
         let mut r = reader;
@@ -210,12 +213,12 @@ fn echo_one(addr: SocketAddr, seed: u64, bytes: usize, start: &std::sync::Barrie
         let n = (bytes - sent).min(buf.len());
         stream.fill(&mut buf[..n]);
         h.write(&buf[..n]);
-        s.write_all(&buf[..n]).map_err(|e| format!("connection {seed}: write after {sent}: {e}"))?;
+        s.write_all(&buf[..n]).map_err(|e| format!("{name}: write after {sent}: {e}"))?;
         sent += n;
     }
-    let got = back.join().map_err(|_| "reader panicked".to_string())?.map_err(|e| format!("connection {seed}: {e}"))?;
+    let got = back.join().map_err(|_| "reader panicked".to_string())?.map_err(|e| format!("{name}: {e}"))?;
     if got != h.finish() {
-        return Err(format!("connection {seed}: the echo differs from what was sent"));
+        return Err(format!("{name}: the echo differs from what was sent"));
     }
     Ok(())
 }

@@ -6,6 +6,8 @@
 //! - [`socket`]: the table of the apps' sockets and their non-blocking
 //!   operations, with Linux's semantics.
 
+#[cfg(feature = "testing")]
+pub mod dump;
 pub mod file;
 pub mod socket;
 pub mod stack;
@@ -23,6 +25,8 @@ const DHCP_WAIT_MS: u64 = 3000;
 pub fn init(options: &BootOptions<'_>) {
     let Some(nic) = net::devices().first().copied() else { return };
     let opts = stack::Options { ip: options.net_ip, gw: options.net_gw, dns: options.net_dns };
+    #[cfg(feature = "testing")]
+    dump::set_interval(options.net_dump_secs);
     match stack::start(nic, &opts, DHCP_WAIT_MS) {
         Some(setup) => {
             crate::println!("  net      {} {}", nic.name(), stack::Describe(&setup));

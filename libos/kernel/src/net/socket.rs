@@ -382,6 +382,55 @@ impl Table {
         }
     }
 
+    /// Prints every TCP entry: a listener's pooled sockets' states, a
+    /// stream's smoltcp state, queue lengths, readiness (the last one
+    /// woken for, and now), tasks waiting on its queue and wakes so far
+    /// (`net.dump=`, see [`super::dump`]). A stream whose data waits
+    /// (`rx` > 0) with a task still waiting would be a lost wake-up; one
+    /// with nothing received never got the peer's data.
+    #[cfg(feature = "testing")]
+    pub fn dump(&self, sockets: &SocketSet<'static>) {
+        crate::println!("[net.dump] {} entries", self.entries.len());
+        for (id, e) in &self.entries {
+            match &e.kind {
+                Kind::Tcp(TcpState::Listening { pool, .. }) => {
+                    let (mut listen, mut syn, mut other) = (0, 0, 0);
+                    for &h in pool {
+                        match sockets.get::<tcp::Socket>(h).state() {
+                            tcp::State::Listen => listen += 1,
+                            tcp::State::SynReceived => syn += 1,
+                            _ => other += 1,
+                        }
+                    }
+                    crate::println!(
+                        "[net.dump] listener {id} {:?}: mask {:#x} now {:#x} waiters {} pool {} listen {listen} syn-received {syn} acceptable/other {other}",
+                        e.local,
+                        e.last_mask,
+                        readiness_of(e, sockets),
+                        e.queue.waiter_count(),
+                        pool.len()
+                    );
+                }
+                Kind::Tcp(TcpState::Stream { handle, .. }) => {
+                    let s = sockets.get::<tcp::Socket>(*handle);
+                    crate::println!(
+                        "[net.dump] stream {id} {} peer {:?}: rx {} tx {} mask {:#x} now {:#x} seen {:?} waiters {} wakes {}",
+                        s.state(),
+                        s.remote_endpoint(),
+                        s.recv_queue(),
+                        s.send_queue(),
+                        e.last_mask,
+                        readiness_of(e, sockets),
+                        e.queued,
+                        e.queue.waiter_count(),
+                        e.queue.wake_count()
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn entry(&mut self, id: Id) -> Result<&mut Entry, Errno> {
         self.entries.get_mut(&id).ok_or(Errno::EBADF)
     }

@@ -280,6 +280,10 @@ extern "C" fn poll_thread(_: u64) -> ! {
         let (deadline, starved) = {
             let mut s = stack.lock();
             let mut d = s.poll();
+            #[cfg(feature = "testing")]
+            if let Some(next) = super::dump::maybe_dump(&s) {
+                d = Some(d.map_or(next, |d| d.min(next)));
+            }
             let starved = s.phy.take_starved();
             let boot_wait = BOOT_WAIT_DEADLINE.load(Ordering::Acquire);
             if boot_wait != 0 && boot_wait != u64::MAX {

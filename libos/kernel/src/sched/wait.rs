@@ -156,6 +156,12 @@ impl WaitQueue {
         self.wakes.load(Ordering::SeqCst)
     }
 
+    /// How many tasks wait here now (for diagnostic dumps).
+    #[cfg(feature = "testing")]
+    pub fn waiter_count(&self) -> usize {
+        self.waiters.lock().len()
+    }
+
     /// Wakes every waiter (each re-checks its condition).
     pub fn wake_all(&self) {
         self.wakes.fetch_add(1, Ordering::SeqCst);
