@@ -80,21 +80,51 @@ impl Network {
     }
 }
 
-/// A free TCP and UDP port on 127.0.0.1 now (the kernel picks it; another
-/// program could take it before QEMU binds it, which is unlikely).
+/// Where [`free_port`] looks: below Linux's default ephemeral range
+/// (`net.ipv4.ip_local_port_range`, 32768-60999), so that no socket bound
+/// to port 0 (the host side's own, or another program's) can be given the
+/// port between our check and QEMU's bind: that race made QEMU fail with
+/// "Could not set up host forwarding rule" when boots ran side by side.
+const FREE_PORTS: core::ops::Range<u16> = 20000..32768;
+
+/// A TCP and UDP port on 127.0.0.1 that is free now, from [`FREE_PORTS`].
+/// Successive calls in one process never return the same port (they walk
+/// the range from a start that differs between processes), so the ports
+/// of one boot, and of boots side by side, differ.
 pub fn free_port() -> std::io::Result<u16> {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let port = tcp.local_addr()?.port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(FREE_PORTS.end - FREE_PORTS.start);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(2654435761) % span,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..span {
+        let i = NEXT.fetch_add(1, Ordering::Relaxed) % span;
+        let port = FREE_PORTS.start + i as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
             return Ok(port);
         }
     }
+    Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "no free port in 20000..32768"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_ports_differ_and_avoid_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..50).map(|_| free_port().unwrap()).collect();
+        for (i, p) in ports.iter().enumerate() {
+            assert!(FREE_PORTS.contains(p), "{p}");
+            assert!(!ports[..i].contains(p), "{p} given twice");
+        }
+    }
 
     #[test]
     fn forwards_parse() {
