@@ -34,33 +34,5 @@ pub fn ask_host(request: &str) {
     libos::println!("net-host: {request}");
 }
 
-/// The xorshift stream the host side generates test data with.
-pub struct Stream(u64);
-
-impl Stream {
-    /// A stream from `seed`.
-    pub fn new(seed: u64) -> Stream {
-        Stream(seed | 1)
-    }
-
-    /// Fills `buf`.
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-    }
-}
-
-/// FNV-1a, continued over `bytes`.
-pub fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-    }
-    h
-}
-
-/// FNV-1a's initial value.
-pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+/// The test data both sides generate and hash (one definition in the ABI crate).
+pub use libos_abi::test_data::{FNV_START, Stream, fnv};

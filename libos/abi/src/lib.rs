@@ -37,4 +37,5 @@ pub mod signal;
 pub mod syscall_arg;
 pub mod syscalls;
 pub mod test;
+pub mod test_data;
 pub mod user_ptr;

@@ -34,25 +34,8 @@ pub fn ask_host(request: &str) {
     println!("net-host: {request}");
 }
 
-/// The xorshift stream the host side generates test data with.
-pub struct Stream(u64);
-
-impl Stream {
-    /// A stream from `seed` (0 is mapped to a fixed non-zero state).
-    pub fn new(seed: u64) -> Stream {
-        Stream(seed | 1)
-    }
-
-    /// Fills `buf`.
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-    }
-}
+/// The test data both sides generate (one definition in the ABI crate).
+pub use libos_abi::test_data::Stream;
 
 /// Registers test `index` with the kernel.
 fn register(index: usize, test: &Test) -> Result<(), libos_abi::errno::Errno> {

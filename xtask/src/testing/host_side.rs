@@ -37,6 +37,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use libos_abi::test_data::{self, FNV_START, Stream};
+
 use crate::emulator::network::{Forward, Network};
 use crate::testing::serial_protocol::TestResult;
 
@@ -79,26 +81,6 @@ pub fn network_for(app: &str) -> std::io::Result<Option<Network>> {
         forwards.push(Forward { host: crate::emulator::network::free_port()?, guest });
     }
     Ok(Some(Network { forwards }))
-}
-
-/// The xorshift generator both sides use for test data.
-pub struct Stream(u64);
-
-impl Stream {
-    /// A stream from `seed` (0 is mapped to a fixed non-zero state).
-    pub fn new(seed: u64) -> Stream {
-        Stream(seed | 1)
-    }
-
-    /// Fills `buf`.
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-    }
 }
 
 /// The host side of one boot.
@@ -306,14 +288,12 @@ fn bulk(addr: SocketAddr, bytes: usize) -> Result<(), String> {
 fn fnv(bytes: usize, seed: u64) -> u64 {
     let mut stream = Stream::new(seed);
     let mut buf = vec![0u8; 65536];
-    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    let mut h = FNV_START;
     let mut done = 0;
     while done < bytes {
         let n = (bytes - done).min(buf.len());
         stream.fill(&mut buf[..n]);
-        for &b in &buf[..n] {
-            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
+        h = test_data::fnv(h, &buf[..n]);
         done += n;
     }
     h
