@@ -75,23 +75,58 @@ pub struct TestOptions {
     pub no_host: bool,
 }
 
-/// Pass and failure counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Pass and failure counts, and the names of the failures (repeated at the
+/// end of the run: a CI log often keeps only its tail).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     /// Tests that passed.
     pub passed: u32,
     /// Tests that failed.
     pub failed: u32,
+    /// The failed tests' names, in the order they were reported.
+    pub failed_names: Vec<String>,
 }
 
 impl Totals {
     /// Counts a result.
     pub fn add(&mut self, result: &TestResult) {
-        match result.outcome {
+        self.add_with_suffix(result, "");
+    }
+
+    /// Counts a result of a boot whose configuration is `suffix`
+    /// (` [kpti=off]`), as its line names it.
+    pub fn add_with_suffix(&mut self, result: &TestResult, suffix: &str) {
+        match &result.outcome {
             Outcome::Ok => self.passed += 1,
-            Outcome::Failed(_) => self.failed += 1,
+            Outcome::Failed(reason) if reason.is_empty() => self.fail(format!("{}{suffix}", result.name)),
+            Outcome::Failed(reason) => {
+                // The reason's first line, shortened: the full one is above.
+                let first = reason.lines().next().unwrap_or_default();
+                let short: String = first.chars().take(160).collect();
+                let more = if short.len() < reason.len() { " ..." } else { "" };
+                self.fail(format!("{}{suffix}: {short}{more}", result.name))
+            }
             Outcome::Ignored(_) => {}
         }
+    }
+
+    /// Counts one failure named `name`.
+    pub fn fail(&mut self, name: impl Into<String>) {
+        self.failed += 1;
+        self.failed_names.push(name.into());
+    }
+
+    /// The lines that end a run: the failures again, then the counts.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        if !self.failed_names.is_empty() {
+            out.push_str("failures:\n");
+            for name in &self.failed_names {
+                out.push_str(&format!("    {name}\n"));
+            }
+        }
+        out.push_str(&format!("{} passed, {} failed", self.passed, self.failed));
+        out
     }
 }
 
@@ -119,7 +154,7 @@ pub fn run(opts: &TestOptions) -> Result<i32> {
     }
 
     println!("total time {:.1} s", started.elapsed().as_secs_f64());
-    println!("{} passed, {} failed", totals.passed, totals.failed);
+    println!("{}", totals.summary());
     Ok(if totals.failed == 0 { 0 } else { 1 })
 }
 
@@ -134,14 +169,17 @@ fn host_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         }
         println!("{}", binary.line());
         totals.passed += binary.passed;
-        totals.failed += binary.failures();
+        if binary.failures() > 0 {
+            totals.failed += binary.failures() - 1;
+            totals.fail(format!("host::{} ({} failed)", binary.name, binary.failures()));
+        }
         if !binary.ok && !opts.verbose {
             print_indented(&binary.output, usize::MAX);
         }
     }
     if !report.cargo_ok && report.binaries.iter().all(|b| b.ok) {
         println!("test host::build ... FAILED (cargo test failed outside any test binary)");
-        totals.failed += 1;
+        totals.fail("host::build");
         if !opts.verbose {
             print_indented(&report.output, FAILURE_TAIL_LINES);
         }
@@ -153,7 +191,7 @@ fn host_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
 fn build_failure(name: &str, error: &anyhow::Error, totals: &mut Totals) {
     let message = format!("{error:#}").replace('\n', " ");
     println!("{}", TestResult::failed(format!("build::{name}"), message).line(""));
-    totals.failed += 1;
+    totals.fail(format!("build::{name}"));
 }
 
 /// The programs of the emulator.
@@ -720,7 +758,7 @@ fn run_boots(plan: &[PlannedBoot], boots: &[Launch], jobs: usize, verbose: bool,
                     break;
                 };
                 for result in &report.results {
-                    totals.add(result);
+                    totals.add_with_suffix(result, &plan[current].suffix);
                 }
                 if let Some(elapsed) = report.elapsed {
                     let planned = &plan[current];
@@ -978,6 +1016,20 @@ mod tests {
         ("selfcheck::fault_never_comes", false),
         ("selfcheck::panic_never_comes", false),
     ];
+
+    #[test]
+    fn the_summary_names_each_failure_with_its_configuration_and_ends_with_the_counts() {
+        let mut totals = Totals::default();
+        totals.add(&TestResult::ok("a::passes"));
+        totals.add_with_suffix(&TestResult::failed("a::fails", "expected 1\nthen more"), " [smp=4]");
+        totals.add_with_suffix(&TestResult::failed("b::crashes", ""), "");
+        totals.fail("host::build");
+        assert_eq!(
+            totals.summary(),
+            "failures:\n    a::fails [smp=4]: expected 1 ...\n    b::crashes\n    host::build\n1 passed, 3 failed"
+        );
+        assert_eq!(Totals::default().summary(), "0 passed, 0 failed");
+    }
 
     fn results_check() -> HarnessCheck {
         HarnessCheck::Results { results: WRONG, done: (1, 3), exit: RunExit::Failure }
