@@ -370,12 +370,26 @@ fn reset(addr: SocketAddr) -> Result<(), String> {
 }
 
 fn flood(addr: SocketAddr, n: usize) -> Result<(), String> {
-    let mut held = Vec::new();
-    for _ in 0..n {
-        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-            held.push(s);
-        }
-    }
+    // QEMU's user network listens with a backlog of one and accepts once
+    // per main-loop turn: one connection after another took 70 s for 200
+    // (SYNs dropped and resent), and the guest meanwhile waited on each held
+    // connection in turn. FLOOD_THREADS connect at once.
+    const FLOOD_THREADS: usize = 16;
+    let started = Instant::now();
+    let held: Vec<TcpStream> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..FLOOD_THREADS)
+            .map(|t| {
+                scope.spawn(move || {
+                    let mine = n / FLOOD_THREADS + usize::from(t < n % FLOOD_THREADS);
+                    (0..mine)
+                        .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    println!("    [host] flood: {} of {n} connections opened in {:.1} s", held.len(), started.elapsed().as_secs_f64());
     std::thread::sleep(Duration::from_secs(1));
     drop(held);
     std::thread::sleep(Duration::from_millis(500));
@@ -384,7 +398,13 @@ fn flood(addr: SocketAddr, n: usize) -> Result<(), String> {
     let mut last = String::new();
     while Instant::now() < deadline {
         match connect(addr).and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+            // The guest may first work through connections of the flood
+            // still in its backlog (each until it reads their end): wait
+            // for the answer as long as the whole check may take. Giving
+            // up on a connection the guest then serves would leave the
+            // next try to find the listener gone (a flake seen once).
+            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+            s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
             s.write_all(b"PING").map_err(|e| e.to_string())?;
             let mut b = [0u8; 4];
             s.read_exact(&mut b).map_err(|e| e.to_string())?;
