@@ -193,6 +193,8 @@ fn run_app(app: &AppImage, args: Vec<&str>, envp: &[&str]) -> ! {
     };
     let status = process.wait();
     drop(process);
+    // What the app sent before it ended reaches its peers.
+    net::finish_sending();
     // A clean exit leaves the disk consistent and marked clean.
     if let Err(e) = fs::sync_all() {
         println!("[libos] writing the file systems back failed: {e:?}");

@@ -12,6 +12,9 @@
 //!   and writes to a TCP connection the host reset, or to a pipe without
 //!   a reader: the kernel must kill the program with `SIGPIPE` (the boot
 //!   expects that end; the program exits 0 if it survives);
+//! - `answer-and-exit`: serves one host connection with 16 MiB of test
+//!   data and exits the moment its last `write` returns: the kernel must
+//!   still deliver what the socket holds, and the host checks every byte;
 //! - no argument (under Linux, say): runs every test in-process.
 
 mod sys;
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             tests::dies_of_sigpipe_on_a_pipe_without_reader();
             ExitCode::SUCCESS
         }
+        Some("answer-and-exit") => tests::answer_and_exit(),
         _ => {
             let mut failed = 0;
             for test in all {

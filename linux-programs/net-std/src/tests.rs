@@ -264,6 +264,28 @@ pub fn dies_of_sigpipe_on_a_reset_connection() {
     println!("net-std: still alive after writing to a reset connection");
 }
 
+/// The bytes `answer-and-exit` sends (the host's `collect` expects as many).
+pub const ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// `answer-and-exit`: waits for the host's one byte, sends
+/// [`ANSWER_BYTES`] of the stream seeded with that byte, and exits at
+/// once with the connection open: when the last `write` returns, up to a
+/// send buffer of data is still in the kernel, as on Linux, and must reach
+/// the host before the machine powers off (the host reads slowly, so it
+/// is still there when the program ends).
+pub fn answer_and_exit() -> std::process::ExitCode {
+    let listener = TcpListener::bind(("0.0.0.0", 11)).unwrap();
+    ask_host(&format!("collect 11 {ANSWER_BYTES}"));
+    let (mut s, _) = listener.accept().unwrap();
+    let mut seed = [0u8; 1];
+    s.read_exact(&mut seed).unwrap();
+    let mut data = vec![0u8; ANSWER_BYTES];
+    Stream::new(u64::from(seed[0])).fill(&mut data);
+    s.write_all(&data).unwrap();
+    println!("net-std: sent {ANSWER_BYTES} bytes; exiting");
+    std::process::exit(0)
+}
+
 /// `sigpipe-pipe`: the default action on a write to a pipe without reader.
 pub fn dies_of_sigpipe_on_a_pipe_without_reader() {
     sys::set_disposition(sys::SIGPIPE, sys::SIG_DFL);

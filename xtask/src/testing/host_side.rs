@@ -151,6 +151,7 @@ fn run(action: &str, addr: SocketAddr, args: &[u64]) -> Result<(), String> {
         "exit" => exit(addr),
         "datagrams" => datagrams(addr),
         "serve" => serve(addr, arg(0)? as usize, arg(1)? as usize),
+        "collect" => collect(addr, arg(0)? as usize),
         other => Err(format!("unknown host action `{other}`")),
     }
 }
@@ -416,6 +417,89 @@ fn flood(addr: SocketAddr, n: usize) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(200));
     }
     Err(format!("after {n} connections the next client was not served: {last}"))
+}
+
+/// Sends one byte (the seed), then reads until the guest's end: exactly
+/// BYTES of the seed's stream, then end of file (not a reset, not a
+/// connection cut short by the machine powering off). It reads at most
+/// COLLECT_CHUNK per COLLECT_PAUSE (8 MiB/s) through a small receive
+/// buffer: QEMU's user network passes what the guest sends into its own
+/// host socket, whose send buffer grows to a few MiB, so the guest
+/// program sends more than that (16 MiB) and its last data is still in
+/// the guest when it exits.
+fn collect(addr: SocketAddr, bytes: usize) -> Result<(), String> {
+    const SEED: u8 = 0x5a;
+    const COLLECT_CHUNK: usize = 64 * 1024;
+    const COLLECT_PAUSE: Duration = Duration::from_millis(8);
+    let mut s = connect_with_receive_buffer(addr, COLLECT_CHUNK as libc::c_int)?;
+    s.write_all(&[SEED]).map_err(|e| e.to_string())?;
+    let mut expected = vec![0u8; bytes];
+    Stream::new(u64::from(SEED)).fill(&mut expected);
+    let mut got = Vec::with_capacity(bytes);
+    let mut buf = vec![0u8; COLLECT_CHUNK];
+    loop {
+        std::thread::sleep(COLLECT_PAUSE);
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("after {} of {bytes} bytes: {e}", got.len())),
+        }
+    }
+    if got.len() != bytes {
+        return Err(format!("the connection ended after {} of {bytes} bytes", got.len()));
+    }
+    match got.iter().zip(&expected).position(|(a, b)| a != b) {
+        Some(i) => Err(format!("byte {i} of {bytes} differs from the stream")),
+        None => Ok(()),
+    }
+}
+
+/// A connection whose receive buffer is `bytes` (Linux doubles it), set
+/// before the handshake so that the window offered is small from the
+/// start and never grows: what the host has not read stays on the way.
+fn connect_with_receive_buffer(addr: SocketAddr, bytes: libc::c_int) -> Result<TcpStream, String> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let SocketAddr::V4(v4) = addr else { return Err(format!("{addr}: not IPv4")) };
+    // SAFETY: socket(2) takes no pointers.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: `fd` is a new socket nothing else owns; the stream closes it.
+    let s = unsafe { TcpStream::from_raw_fd(fd) };
+    // SAFETY: a valid socket and a `c_int` of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            &bytes as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(format!("setsockopt(SO_RCVBUF): {}", std::io::Error::last_os_error()));
+    }
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: v4.port().to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: `sin` is a `sockaddr_in` of the length given, read during the call.
+    let r = unsafe {
+        libc::connect(
+            s.as_raw_fd(),
+            &sin as *const libc::sockaddr_in as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(format!("connect {addr}: {}", std::io::Error::last_os_error()));
+    }
+    s.set_read_timeout(Some(ACTION_TIMEOUT)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(ACTION_TIMEOUT)).map_err(|e| e.to_string())?;
+    Ok(s)
 }
 
 fn datagrams(addr: SocketAddr) -> Result<(), String> {

@@ -708,6 +708,26 @@ pub const SUITES: &[Suite] = &[
             },
         }],
     },
+    // What a program wrote just before it exited reaches the peer: the
+    // machine powers off only after closed connections have delivered
+    // their data (the host side's `collect` checks all 16 MiB, then EOF).
+    Suite {
+        name: "net-exit",
+        target: Target::Linux(linux_programs::NET_STD, KernelKind::Testing),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &["--", "answer-and-exit"],
+            cpu: None,
+            timeout_secs: Some(120),
+            stdin: None,
+            expect: Expect::Outcome {
+                name: "net_exit::data_written_before_exit_reaches_the_peer",
+                output_contains: Some("net-std: sent 16777216 bytes; exiting"),
+                exit: RunExit::Success,
+            },
+        }],
+    },
     // SIGPIPE's default action ends the program (the kernel reports 128 +
     // 13): a write(2) to a connection the host reset, and to a pipe
     // without a reader.
@@ -1028,6 +1048,7 @@ mod tests {
                 "net-std [smp=4] test",
                 "net_tokio::echo_serves_32_host_connections_at_once ",
                 "net_tokio::echo_serves_32_host_connections_at_once [smp=4] ",
+                "net_exit::data_written_before_exit_reaches_the_peer -- answer-and-exit",
                 "sigpipe::a_write_to_a_reset_connection_kills -- sigpipe-tcp",
                 "sigpipe::a_write_to_a_pipe_without_reader_kills -- sigpipe-pipe",
                 "c-tests test",
@@ -1105,6 +1126,7 @@ mod tests {
                 "std-tests",
                 "net-std",
                 "net-tokio",
+                "net-exit",
                 "sigpipe",
                 "c-tests",
                 "busybox",

@@ -20,6 +20,38 @@ use crate::drivers::virtio::net;
 /// (QEMU's user network answers within milliseconds).
 const DHCP_WAIT_MS: u64 = 3000;
 
+/// How long, once the app has ended, the machine waits for the
+/// connections it closed to finish.
+const FINISH_SENDING_MS: u64 = 5000;
+
+/// Called when the app has ended, before the machine powers off. On Linux
+/// a socket outlives the process that closed it: the kernel keeps sending
+/// what was written and then ends the connection (`tcp_close` in
+/// net/ipv4/tcp.c), so a server that answers and exits is heard. Here the
+/// run would end with the machine, so this waits until every connection
+/// the app closed has delivered its data and FIN and heard the peer's FIN
+/// (the peer has everything, not just an acknowledgement of it), for at
+/// most [`FINISH_SENDING_MS`], and says so if some did not.
+pub fn finish_sending() {
+    let start = crate::time::monotonic_ns();
+    loop {
+        let Some(left) = stack::with(|s| s.connections_not_finished()) else { return };
+        if left == 0 {
+            return;
+        }
+        if crate::time::monotonic_ns() - start >= FINISH_SENDING_MS * 1_000_000 {
+            crate::println!(
+                "[libos] net: {left} connection(s) the app closed not finished by the peer after {} s; powering off",
+                FINISH_SENDING_MS / 1000
+            );
+            return;
+        }
+        if crate::sched::sleep::sleep_ns(10_000_000).is_err() {
+            return;
+        }
+    }
+}
+
 /// Starts the network on the first virtio-net card, if there is one, and
 /// prints the address line of the boot report.
 pub fn init(options: &BootOptions<'_>) {

@@ -600,6 +600,26 @@ impl Stack {
         self.poll_from_call();
     }
 
+    /// How many connections the app closed are not finished yet (after a
+    /// poll): they still hold data or a FIN the peer has not acknowledged,
+    /// or wait for the peer's FIN (`FIN-WAIT-2`: what the peer acknowledged
+    /// may still sit in a buffer on its way, QEMU's user network's for
+    /// one). `TIME-WAIT` and closed ones are finished.
+    pub fn connections_not_finished(&mut self) -> usize {
+        self.poll_from_call();
+        let sockets = &self.sockets;
+        self.table
+            .closing
+            .iter()
+            .filter(|&&h| {
+                matches!(
+                    sockets.get::<tcp::Socket>(h).state(),
+                    tcp::State::FinWait1 | tcp::State::FinWait2 | tcp::State::Closing | tcp::State::LastAck
+                )
+            })
+            .count()
+    }
+
     /// The entry's readiness ([`mask`] bits), as of now.
     pub fn readiness(&mut self, id: Id) -> u32 {
         match self.table.entries.get(&id) {

@@ -192,8 +192,11 @@ pub fn run(app: &AppImage, options: &BootOptions<'_>) -> ! {
         };
         print_result("", &test.name, &result, &mut tally);
     }
+    // As after an app's end: what the tests sent reaches their peers (any
+    // line about it comes before the done line), and the disk is left
+    // consistent and clean.
+    crate::net::finish_sending();
     print_done(tally);
-    // As after an app's clean exit: the disk left consistent and clean.
     if let Err(e) = crate::fs::sync_all() {
         crate::println!("[libos] writing the file systems back failed: {e:?}");
     }
