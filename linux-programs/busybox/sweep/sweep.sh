@@ -20,16 +20,14 @@
 # - `direct` (and `direct unordered`): the `exec` line's words are the
 #   program's argv (`busybox WORDS`, on the kernel's command line in the
 #   guest), without the shell: for the applets that need `execve` from a
-#   shell. Words are whitespace-free, optionally in single quotes, with no
-#   redirections.
+#   shell. Words are whitespace-free, optionally in single quotes; the only
+#   redirection is a last `< FILE`: the host runs the applet with FILE as
+#   its standard input, the guest's console types FILE then end of file.
 #
 # Left out, each for a missing mechanism named with Linux's errno here:
 # - `xargs`, `find -exec`, `env CMD`, `nohup`, `time`, `yes | head`, pipes,
 #   `$(...)`, `( ... )`: they fork (clone(SIGCHLD): EINVAL; fork/vfork:
 #   ENOSYS) or execve (ENOSYS).
-# - `tr`, `tee`, and any applet fed a file on standard input with `<`: the
-#   redirection needs the shell, and these applets need execve (ENOSYS)
-#   from it; without the shell, standard input is the console.
 # - `zcat FILE`: it forks a decompressor (clone(SIGCHLD): EINVAL);
 #   `gunzip -c` does not.
 # - `du`: a file's blocks (st_blocks) are each file system's own: the RAM
@@ -143,6 +141,10 @@ case "$1" in
     exec cut -d, -f1,3 tree/data.csv ;;
   cut_c) # ordered
     exec cut -c2-4 tree/a.txt ;;
+  tr_upper) # direct
+    exec tr a-z A-Z < tree/a.txt ;;
+  tr_d_s) # direct
+    exec tr -s 'a-z' -d 'e' < tree/a.txt ;;
   head_n) # ordered
     exec head -n 3 tree/a.txt tree/b.txt ;;
   head_c) # ordered
@@ -157,6 +159,8 @@ case "$1" in
     exec wc tree/a.txt tree/b.txt tree/sub/empty tree/bin.dat ;;
   wc_l) # direct
     exec wc -l tree/nums.txt ;;
+  wc_stdin) # direct
+    exec wc < tree/data.csv ;;
   od) # direct
     exec od -A x -t x1 tree/bin.dat ;;
   od_c) # direct
@@ -176,6 +180,8 @@ case "$1" in
     exec sha1sum tree/a.txt tree/bin.dat ;;
   sha256sum) # ordered
     exec sha256sum tree/a.txt tree/bin.dat ;;
+  sha256sum_stdin) # direct
+    exec sha256sum < tree/data.csv ;;
   sha512sum) # ordered
     exec sha512sum tree/data.csv ;;
   cksum) # direct
@@ -216,6 +222,8 @@ case "$1" in
   tar_x) # direct
     exec tar -xvf pkg.tar -C work ;;
   # --- writing (the guest's root is writable RAM)
+  tee) # direct
+    exec tee work/copy.txt work/copy2.txt < tree/b.txt ;;
   touch) # ordered
     exec touch work/new work/.keep ;;
   mkdir_p) # ordered

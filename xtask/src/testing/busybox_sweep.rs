@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use libos_abi::run::RunExit;
 
+use crate::emulator::console_input;
 use crate::emulator::qemu::{self, Machine};
 use crate::emulator::run_result::{self, Verdict};
 use crate::testing::busybox_files::app_output;
@@ -80,6 +81,9 @@ pub struct Section {
     /// For a `direct` section, the argv after `busybox` (its `exec`
     /// line's words); otherwise the shell runs the section.
     pub direct: Option<Vec<String>>,
+    /// For a `direct` section whose line ends with `< FILE`, the file its
+    /// standard input reads (typed on the console in the guest).
+    pub stdin: Option<String>,
 }
 
 /// The sections of the script: its case labels written `  NAME) # KIND`,
@@ -104,16 +108,17 @@ pub fn sections(script: &str) -> Result<Vec<Section>, String> {
             "direct unordered" => (true, Order::Unordered),
             other => return Err(at(format!("unknown kind {other:?}"))),
         };
-        let direct = if direct {
+        let (direct, stdin) = if direct {
             let body = lines[i + 1..].iter().map(|l| l.trim()).find(|l| !l.starts_with('#')).unwrap_or("");
-            Some(direct_words(body).map_err(at)?)
+            let (words, stdin) = direct_words(body).map_err(at)?;
+            (Some(words), stdin)
         } else {
-            None
+            (None, None)
         };
         if found.iter().any(|s: &Section| s.name == label) {
             return Err(at("a second time".to_string()));
         }
-        found.push(Section { name: label.to_string(), order, direct });
+        found.push(Section { name: label.to_string(), order, direct, stdin });
     }
     if found.is_empty() {
         return Err(format!("{SCRIPT} has no sections"));
@@ -121,12 +126,18 @@ pub fn sections(script: &str) -> Result<Vec<Section>, String> {
     Ok(found)
 }
 
-/// The words of `exec WORDS ;;`: split at spaces, single quotes around a
-/// word taken off; anything the shell would read differently from the
-/// plain words (other quotes, redirections, variables, globs) refused.
-pub fn direct_words(line: &str) -> Result<Vec<String>, String> {
+/// The words of `exec WORDS [< FILE] ;;`: split at spaces, single quotes
+/// around a word taken off; anything the shell would read differently from
+/// the plain words (other quotes, other redirections, variables, globs)
+/// refused. Returns the words and FILE.
+pub fn direct_words(line: &str) -> Result<(Vec<String>, Option<String>), String> {
     let Some(words) = line.strip_prefix("exec ").and_then(|l| l.strip_suffix(" ;;")) else {
         return Err(format!("a direct section's line must be `exec WORDS ;;`, not {line:?}"));
+    };
+    let (words, stdin) = match words.rsplit_once(" < ") {
+        Some((w, file)) if !file.contains(char::is_whitespace) && !file.is_empty() => (w, Some(file.to_string())),
+        Some(_) => return Err(format!("`< FILE` must end the line: {line:?}")),
+        None => (words, None),
     };
     let mut argv = Vec::new();
     for word in words.split_whitespace() {
@@ -142,7 +153,7 @@ pub fn direct_words(line: &str) -> Result<Vec<String>, String> {
     if argv.is_empty() {
         return Err("no words after `exec`".to_string());
     }
-    Ok(argv)
+    Ok((argv, stdin))
 }
 
 /// What one run printed and how it ended (the exit code; `None` when it
@@ -197,7 +208,10 @@ fn host_run(setup: &Setup, section: &Section) -> Result<Run, String> {
         .current_dir(&copy)
         .env_clear()
         .envs(ENV)
-        .stdin(std::process::Stdio::null())
+        .stdin(match &section.stdin {
+            Some(file) => std::fs::File::open(copy.join(file)).map_err(|e| format!("{file}: {e}"))?.into(),
+            None => std::process::Stdio::null(),
+        })
         .stdout(writer.try_clone().map_err(|e| e.to_string())?)
         .stderr(writer)
         .spawn()
@@ -265,7 +279,11 @@ fn guest_run(setup: &Setup, section: &Section) -> Run {
         gdb: false,
         timeout: Some(Duration::from_secs(60)),
         devices: Vec::new(),
-        stdin: None,
+        stdin: match section.stdin.as_ref().map(|file| std::fs::read(setup.files.join(file))) {
+            None => None,
+            Some(Ok(bytes)) => Some(console_input::typed(&bytes)),
+            Some(Err(e)) => return Run { output: String::new(), status: Err(format!("reading its input: {e}")) },
+        },
     };
     match qemu::run(&b, qemu::Stderr::Capture, &mut |_, _| {}) {
         Ok(f) => {
@@ -351,6 +369,7 @@ mod tests {
     fn sections_are_the_marked_case_labels() {
         let script = "case \"$1\" in\n  ls_1) # ordered\n    exec ls ;;\n  find_name) # unordered\n    exec find ;;\n  \
                       cat_n) # direct\n    # a comment\n    exec cat -n 'a b.txt' ;;\n  \
+                      tr) # direct\n    exec tr a-z A-Z < in.txt ;;\n  \
                       grep_r) # direct unordered\n    exec grep -r '^(x|y)$' tree ;;\n  *)\n    exit 2 ;;\nesac\n";
         let words = |w: &[&str]| Some(w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(
@@ -361,17 +380,30 @@ mod tests {
         assert_eq!(
             sections(&script).unwrap(),
             [
-                Section { name: "ls_1".into(), order: Order::Ordered, direct: None },
-                Section { name: "find_name".into(), order: Order::Unordered, direct: None },
-                Section { name: "cat_n".into(), order: Order::Ordered, direct: words(&["cat", "-n", "a.txt"]) },
+                Section { name: "ls_1".into(), order: Order::Ordered, direct: None, stdin: None },
+                Section { name: "find_name".into(), order: Order::Unordered, direct: None, stdin: None },
+                Section {
+                    name: "cat_n".into(),
+                    order: Order::Ordered,
+                    direct: words(&["cat", "-n", "a.txt"]),
+                    stdin: None
+                },
+                Section {
+                    name: "tr".into(),
+                    order: Order::Ordered,
+                    direct: words(&["tr", "a-z", "A-Z"]),
+                    stdin: Some("in.txt".into())
+                },
                 Section {
                     name: "grep_r".into(),
                     order: Order::Unordered,
-                    direct: words(&["grep", "-r", "^(x|y)$", "tree"])
+                    direct: words(&["grep", "-r", "^(x|y)$", "tree"]),
+                    stdin: None
                 },
             ]
         );
-        assert!(sections("  a) # direct\n    exec tr a b < f ;;\n").is_err());
+        assert!(sections("  a) # direct\n    exec tr a b < f > g ;;\n").is_err());
+        assert!(sections("  a) # direct\n    exec tr a b < f g ;;\n").is_err());
         assert!(sections("  a) # direct\n    exec echo $HOME ;;\n").is_err());
         assert!(sections("  a) # direct\n    echo x ;;\n").is_err());
         assert!(sections("  a) # sorted\n").is_err());
