@@ -30,6 +30,8 @@
 #   ENOSYS) or execve (ENOSYS).
 # - `zcat FILE`: it forks a decompressor (clone(SIGCHLD): EINVAL);
 #   `gunzip -c` does not.
+# - `mkfifo`, `mknod`: mknodat (and mknod) are not in the kernel's table
+#   (ENOSYS): no named pipes or device nodes on the file systems.
 # - `du`: a file's blocks (st_blocks) are each file system's own: the RAM
 #   file system counts the archive's bytes in 512-byte units (2 for 67
 #   bytes), ext4 and tmpfs whole 4 KiB blocks (8).
@@ -90,6 +92,18 @@ case "$1" in
     exec basename tree/sub/deep/c.txt .txt ;;
   dirname) # ordered
     exec dirname tree/sub/deep/c.txt ;;
+  find_maxdepth) # unordered
+    exec find tree -maxdepth 1 -type f -name '*.t*' ;;
+  find_empty_perm) # unordered
+    exec find tree -empty -o -perm -u+x ;;
+  find_missing) # ordered
+    exec find tree/nothing ;;
+  stat_dev_null) # ordered
+    exec stat -c '%n %F %a %t %T %s' /dev/null /dev/zero ;;
+  test_c_dev_null) # ordered
+    exec test -c /dev/null -a -w /dev/null ;;
+  od_dev_zero) # direct
+    exec od -A d -N 8 -t x1 /dev/zero ;;
   # --- reading text
   cat_n) # direct
     exec cat -n tree/a.txt tree/sub/deep/c.txt ;;
@@ -258,6 +272,16 @@ case "$1" in
     exec cp -rv tree work/tree-copy ;;
   cp_onto_dir) # ordered
     exec cp tree/a.txt tree/sub ;;
+  chmod_v) # ordered
+    exec chmod -v 600 tree/a.txt tree/sub/run.sh ;;
+  chmod_missing) # ordered
+    exec chmod 600 tree/nothing ;;
+  dd) # direct
+    exec dd if=tree/a.txt bs=4 skip=2 count=3 status=none ;;
+  sed_inplace) # direct
+    exec sed -i s/alpha/ALPHA/ tree/a.txt ;;
+  split) # direct
+    exec split -b 20 tree/a.txt work/part. ;;
   truncate) # ordered
     exec truncate -s 5 tree/a.txt ;;
   # --- numbers, words, environment
