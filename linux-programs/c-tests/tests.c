@@ -5,12 +5,15 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -338,6 +341,46 @@ static void raise_runs_the_handler(void)
 	CHECK(usr1_count == 2);
 }
 
+/*
+ * /dev/null, /dev/zero and /dev/full as drivers/char/mem.c has them:
+ * character devices 1:3, 1:5 and 1:7, mode 0666; null reads as end of
+ * file and swallows writes, zero reads zeros, full reads zeros and
+ * refuses writes with ENOSPC; O_TRUNC is ignored on a device; creating a
+ * file in /dev is refused (the folder cannot change here: EACCES, as
+ * Linux's VFS answers a file system without `create`). BusyBox's gzip -t
+ * opens /dev/null.
+ */
+static void dev_null_zero_full(void)
+{
+	struct stat st;
+	char buf[16];
+	CHECK(stat("/dev/null", &st) == 0);
+	CHECK(S_ISCHR(st.st_mode) && (st.st_mode & 07777) == 0666);
+	CHECK(major(st.st_rdev) == 1 && minor(st.st_rdev) == 3 && st.st_size == 0);
+	int fd = open("/dev/null", O_RDWR | O_TRUNC);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "dropped", 7) == 7);
+	memset(buf, 7, sizeof buf);
+	CHECK(read(fd, buf, sizeof buf) == 0 && buf[0] == 7);
+	CHECK(close(fd) == 0);
+	fd = open("/dev/zero", O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK(read(fd, buf, sizeof buf) == (ssize_t)sizeof buf);
+	for (size_t i = 0; i < sizeof buf; i++)
+		CHECK(buf[i] == 0);
+	CHECK(fstat(fd, &st) == 0 && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5);
+	CHECK(close(fd) == 0);
+	fd = open("/dev/full", O_WRONLY);
+	CHECK(fd >= 0);
+	errno = 0;
+	CHECK(write(fd, "x", 1) == -1 && errno == ENOSPC);
+	CHECK(close(fd) == 0);
+	errno = 0;
+	CHECK(open("/dev/new-file", O_WRONLY | O_CREAT, 0644) == -1 && errno == EACCES);
+	errno = 0;
+	CHECK(open("/dev/nothing", O_RDONLY) == -1 && errno == ENOENT);
+}
+
 static const struct test TESTS[] = {
 	{"c_tests::stdio_formats", stdio_formats},
 	{"c_tests::malloc_sizes_and_realloc", malloc_sizes_and_realloc},
@@ -351,6 +394,7 @@ static const struct test TESTS[] = {
 	{"c_tests::main_thread_stack_extent", main_thread_stack_extent},
 	{"c_tests::sigsegv_siginfo_and_siglongjmp", sigsegv_siginfo_and_siglongjmp},
 	{"c_tests::raise_runs_the_handler", raise_runs_the_handler},
+	{"c_tests::dev_null_zero_full", dev_null_zero_full},
 };
 
 int main(int argc, char **argv)

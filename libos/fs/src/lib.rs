@@ -5,6 +5,7 @@
 //! - [`filesystem`]: the [`FileSystem`](filesystem::FileSystem) interface
 //!   every file system implements, over inode numbers and Linux errors.
 //! - [`ramfs`]: the RAM file system (the writable root, `/tmp`).
+//! - [`devfs`]: `/dev` with `null`, `zero` and `full`.
 //! - [`path`]: path lookup (`.`/`..`, symbolic links, mount points, the
 //!   limits) over a [`mount`] table, and the name-level operations of the
 //!   calls (`open`, `mkdir`, `rename`...) in [`vfs`].
@@ -19,6 +20,7 @@ extern crate std;
 
 pub mod block_device;
 pub mod cpio;
+pub mod devfs;
 pub mod ext2;
 pub mod filesystem;
 pub mod mount;

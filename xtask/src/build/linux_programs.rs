@@ -56,7 +56,7 @@ pub const ALL: &[&str] =
     &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
-const BUSYBOX_PATH: &str = "/bin/busybox";
+pub const BUSYBOX_PATH: &str = "/bin/busybox";
 /// The std tests' package.
 const STD_TESTS_PACKAGE: &str = "linux-std-tests";
 /// The std::fs program's package.

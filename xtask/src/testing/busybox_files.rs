@@ -98,16 +98,20 @@ fn boot(setup: &Setup, args: &str, disk: Option<&Path>) -> (Verdict, String) {
 
 /// The app's lines of a serial transcript: after the boot report (whose
 /// last line is `  cmdline ...`), without the kernel's `[libos]` lines,
-/// and without carriage returns.
-fn app_output(serial: &str) -> String {
+/// and without carriage returns. A kernel line that follows app output
+/// not ended by a newline (`head -c 20`) starts in the middle of a line:
+/// what comes before it is the app's, without a newline.
+pub(crate) fn app_output(serial: &str) -> String {
     let after_report = match serial.find("\n  cmdline ") {
         Some(at) => serial[at + 1..].split_once('\n').map_or("", |(_, rest)| rest),
         None => serial,
     };
     let mut out = String::new();
     for line in after_report.split_inclusive('\n') {
-        if !line.starts_with("[libos]") {
-            out.push_str(&line.replace('\r', ""));
+        match line.find("[libos] ") {
+            Some(0) => {}
+            Some(at) => out.push_str(&line[..at].replace('\r', "")),
+            None => out.push_str(&line.replace('\r', "")),
         }
     }
     out
@@ -434,5 +438,7 @@ mod tests {
         let serial = "libos 0.1.0 booting\r\n  cpus     1 online\r\n  cmdline  \"x -- echo\"\r\n\
                       [libos] fs: /\r\nhello\r\n[libos] exit: success\r\n";
         assert_eq!(app_output(serial), "hello\n");
+        let unterminated = "libos\r\n  cmdline  \"x\"\r\nab\r\ng[libos] app 'busybox' exited with code 0\r\n";
+        assert_eq!(app_output(unterminated), "ab\ng");
     }
 }

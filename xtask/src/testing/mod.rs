@@ -11,6 +11,8 @@
 //!   program's configuration from `--files` and its data across boots;
 //! - [`busybox_files`]: BusyBox's file applets over `--files` and `--disk`,
 //!   checked against what the host computes;
+//! - [`busybox_sweep`]: some hundred BusyBox applet runs, each in the
+//!   kernel and on the host's Linux, compared line by line;
 //! - [`fpu_free`]: the kernel uses no FPU/SIMD register outside its
 //!   `xstate` module, and the apps are hard float (read off a disassembly);
 //! - [`host_side`]: the host's half of the network tests (clients that
@@ -19,6 +21,7 @@
 //!   passes its test, through `cargo xtask` and `cargo libos`.
 
 pub mod busybox_files;
+pub mod busybox_sweep;
 pub mod disk_persistence;
 pub mod fpu_free;
 pub mod hook_symbols;

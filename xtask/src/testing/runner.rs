@@ -24,7 +24,7 @@ use crate::install;
 use crate::testing::host_side::{self, HostSide};
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
-use crate::testing::{busybox_files, disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
+use crate::testing::{busybox_files, busybox_sweep, disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
 
 /// Serial lines shown for a failed boot without `--verbose`.
 const FAILURE_TAIL_LINES: usize = 200;
@@ -499,15 +499,20 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         disk_persistence::run(&setup, opts.filter.as_deref(), totals);
     }
     if let Some((qemu_path, machine)) = busybox_machine
-        && opts.filter.as_deref().is_none_or(|f| busybox_files::NAMES.iter().any(|n| n.contains(f)))
+        && opts.filter.as_deref().is_none_or(|f| {
+            busybox_files::NAMES.iter().any(|n| n.contains(f))
+                || busybox_sweep::PREFIX.contains(f)
+                || f.starts_with(busybox_sweep::PREFIX)
+        })
     {
         run_busybox_files(layout, release, qemu_path, machine, opts, totals)?;
     }
     Ok(())
 }
 
-/// BusyBox over `--files` and `--disk` (`busybox_files`): builds its image
-/// (the production kernel, as the BusyBox suite's) and runs the boots.
+/// BusyBox over `--files` and `--disk` (`busybox_files`) and the BusyBox
+/// sweep (`busybox_sweep`): builds their image (the production kernel, as
+/// the BusyBox suite's) and runs the boots.
 fn run_busybox_files(
     layout: &Layout,
     release: bool,
@@ -536,8 +541,34 @@ fn run_busybox_files(
     let archive = dir.join("busybox-files.cpio");
     std::fs::write(&archive, crate::build::cpio::pack_dir(&files)?)
         .with_context(|| format!("writing {}", archive.display()))?;
-    let setup = busybox_files::Setup { qemu, image, files, archive, machine, dir, verbose: opts.verbose };
-    busybox_files::run(&setup, opts.filter.as_deref(), totals);
+    let filter = opts.filter.as_deref();
+    if filter.is_none_or(|f| busybox_files::NAMES.iter().any(|n| n.contains(f))) {
+        let setup = busybox_files::Setup {
+            qemu: qemu.clone(),
+            image: image.clone(),
+            files,
+            archive,
+            machine: machine.clone(),
+            dir: dir.clone(),
+            verbose: opts.verbose,
+        };
+        busybox_files::run(&setup, filter, totals);
+    }
+    let files = layout.root.join(busybox_sweep::SWEEP_DIR);
+    let archive = dir.join("busybox-sweep.cpio");
+    std::fs::write(&archive, crate::build::cpio::pack_dir(&files)?)
+        .with_context(|| format!("writing {}", archive.display()))?;
+    let setup = busybox_sweep::Setup {
+        qemu,
+        image,
+        files,
+        archive,
+        machine,
+        dir: layout.state_dir().join("busybox-sweep"),
+        jobs: opts.jobs,
+        verbose: opts.verbose,
+    };
+    busybox_sweep::run(&setup, filter, totals);
     Ok(())
 }
 

@@ -5,8 +5,9 @@
 //! - The mounts ([`init`]): `/` is a RAM file system, copy-on-write over
 //!   the cpio archive the boot loader gave as a module (`cargo xtask run
 //!   --files DIR`; empty without one); `/tmp` another RAM file system; each
-//!   limited to `fs.ram=SIZE` bytes (default [`DEFAULT_RAM_LIMIT`]). With
-//!   `fs.disk=PATH`, the first virtio disk's ext2 file system is mounted at
+//!   limited to `fs.ram=SIZE` bytes (default [`DEFAULT_RAM_LIMIT`]);
+//!   `/proc` ([`procfs`]); `/dev` the memory devices `null`, `zero` and
+//!   `full` (`libos_fs::devfs`). With `fs.disk=PATH`, the first virtio disk's ext2 file system is mounted at
 //!   PATH (made in `/` if missing). The name-level logic (lookup, mounts,
 //!   Linux's errors) is the host-tested `libos_fs`; each mounted file system
 //!   is behind a sleeping [`Mutex`] (its calls may wait for the disk).
@@ -87,6 +88,8 @@ const DEV_TMP: u64 = 2;
 const DEV_DISK: u64 = 254 << 8;
 /// `/proc`'s (anonymous, as Linux's).
 const DEV_PROC: u64 = 3;
+/// `/dev`'s (anonymous, as Linux's devtmpfs).
+const DEV_DEV: u64 = 4;
 
 /// More mounts than [`init`] ever makes.
 const MAX_MOUNTS: usize = 8;
@@ -138,6 +141,10 @@ pub fn init(archive: Option<&'static [u8]>, ram: Option<&str>, disk_at: Option<&
     match mount_proc(&mut table, &*clock) {
         Ok(()) => lines.push("/proc    procfs (self, <pid>/exe, maps, status, cpuinfo, meminfo), read-only".into()),
         Err(e) => lines.push(format!("/proc    not mounted: {e:?}")),
+    }
+    match mount_at(&mut table, b"/dev", Box::new(libos_fs::devfs::DevFs::new(clock.now())), DEV_DEV) {
+        Ok(()) => lines.push("/dev     null, zero, full".into()),
+        Err(e) => lines.push(format!("/dev     not mounted: {e:?}")),
     }
     if let Some(path) = disk_at {
         match crate::drivers::block::first() {
