@@ -95,6 +95,7 @@
 //!     }
 //! #   fn getpid(_: &mut Caller) -> Result<i32, Errno> { Ok(1) }
 //! #   fn exit_group(_: &mut Caller, code: i32) -> ! { std::process::exit(code) }
+//! #   fn wait4(_: &mut Caller, _: i32, _: UserPtrMut<i32>, _: i32, _: UserPtrMut<Rusage>) -> Result<i32, Errno> { Err(Errno::ECHILD) }
 //! }
 //! // ... every other topic ...
 //! # impl Memory for Kernel {
@@ -147,6 +148,7 @@
 //! #   fn setsid(_: &mut Caller) -> Result<i32, Errno> { Err(Errno::EPERM) }
 //! #   fn getpgid(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(1) }
 //! #   fn getsid(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(1) }
+//! #   fn getgroups(_: &mut Caller, _: i32, _: UserPtrMut<u32>) -> Result<i32, Errno> { Ok(0) }
 //! # }
 //! # use libos_abi::linux_types::*;
 //! # impl Limits for Kernel {
@@ -475,6 +477,14 @@ libos_macros::syscall_table! {
         /// are the status the run reports).
         #[nr = 231]
         fn exit_group(code: i32) -> !;
+
+        /// Waits for a child to change state. The app has no children (no
+        /// `fork`), so, after Linux's checks of the arguments
+        /// (`kernel_wait4` in `kernel/exit.c`: `EINVAL` for an unknown
+        /// option bit, `ESRCH` for `pid == INT_MIN`), it fails with
+        /// `ECHILD` at once, with `WNOHANG` or without.
+        #[nr = 61]
+        fn wait4(pid: i32, status: UserPtrMut<i32>, options: i32, rusage: UserPtrMut<Rusage>) -> i32;
     }
 
     /// Threads: creating them, their ids, names, thread-local storage and
@@ -743,6 +753,12 @@ libos_macros::syscall_table! {
         /// Errors: `ESRCH` for any other process.
         #[nr = 124]
         fn getsid(pid: i32) -> i32;
+
+        /// Returns the number of supplementary groups: 0 (the app has
+        /// none), and copies none into `list`. Errors: `EINVAL` for a
+        /// negative `size` (Linux's `getgroups` in `kernel/groups.c`).
+        #[nr = 115]
+        fn getgroups(size: i32, list: UserPtrMut<u32>) -> i32;
     }
 
     /// Resource limits and usage, and the system's figures (Linux's
@@ -1616,6 +1632,17 @@ mod tests {
         fn exit_group(_cx: &mut Recorder, code: i32) -> ! {
             panic!("exit_group({code})")
         }
+
+        fn wait4(
+            cx: &mut Recorder,
+            pid: i32,
+            status: UserPtrMut<i32>,
+            options: i32,
+            rusage: UserPtrMut<Rusage>,
+        ) -> Result<i32, Errno> {
+            cx.record("wait4", &[pid.into(), status.addr().into(), options.into(), rusage.addr().into()]);
+            Err(Errno::ECHILD)
+        }
     }
 
     impl Thread for Mock {
@@ -1790,6 +1817,10 @@ mod tests {
         fn getsid(cx: &mut Recorder, pid: i32) -> Result<i32, Errno> {
             record!(cx, "getsid", pid);
             Ok(1)
+        }
+        fn getgroups(cx: &mut Recorder, size: i32, list: UserPtrMut<u32>) -> Result<i32, Errno> {
+            cx.record("getgroups", &[size.into(), list.addr().into()]);
+            Ok(0)
         }
     }
 
@@ -2167,6 +2198,8 @@ mod tests {
             (nr::GETCPU, 309),
             (nr::CLOCK_GETTIME, 228),
             (nr::EXIT_GROUP, 231),
+            (nr::WAIT4, 61),
+            (nr::GETGROUPS, 115),
             (nr::GETRANDOM, 318),
             (nr::MREMAP, 25),
             (nr::MADVISE, 28),
@@ -2377,7 +2410,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 21 + 32 + 9 + 1 + 12 + 25 + 15 + 1);
+        assert_eq!(declared, 26 - 2 + 21 + 32 + 10 + 1 + 12 + 25 + 15 + 1);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {
