@@ -42,6 +42,8 @@
 static const char *errname(int e)
 {
 	switch (e) {
+	case 0:
+		return "0";
 #define E(x) case x: return #x;
 		E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC)
 		E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY)
@@ -231,6 +233,14 @@ static void sweep_files(void)
 	res("lstat dangling", lstat("dangling", &st));
 	res("open dangling", open("dangling", O_RDONLY));
 	res("open O_NOFOLLOW link", open("l.txt", O_RDONLY | O_NOFOLLOW));
+	/* posix_fadvise returns the error number, not -1 and errno. */
+	int afd = open("d.txt", O_RDONLY);
+	printf("posix_fadvise sequential: %s\n", errname(posix_fadvise(afd, 0, 0, POSIX_FADV_SEQUENTIAL)));
+	printf("posix_fadvise dontneed: %s\n", errname(posix_fadvise(afd, 0, 4096, POSIX_FADV_DONTNEED)));
+	printf("posix_fadvise bad advice: %s\n", errname(posix_fadvise(afd, 0, 0, 99)));
+	printf("posix_fadvise negative length: %s\n", errname(posix_fadvise(afd, 0, -1, POSIX_FADV_NORMAL)));
+	close(afd);
+	printf("posix_fadvise bad fd: %s\n", errname(posix_fadvise(afd, 0, 0, POSIX_FADV_NORMAL)));
 
 	/* O_EXCL through a dangling symlink fails (open(2)). */
 	res("open creat excl dangling", open("dangling", O_CREAT | O_EXCL | O_WRONLY, 0600));
@@ -409,6 +419,7 @@ static void sweep_pipes(void)
 	res("read empty nonblock", read(p[0], buf, sizeof buf));
 	res("lseek a pipe", lseek(p[0], 0, SEEK_SET));
 	res("pread a pipe", pread(p[0], buf, 1, 0));
+	printf("posix_fadvise a pipe: %s\n", errname(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL)));
 	res("write to read end", write(p[0], "x", 1));
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	long total = 0;
@@ -866,6 +877,10 @@ static void sweep_threads(void)
 	pthread_t tt;
 	printf("create with attr: %d\n", pthread_create(&tt, &attr, worker, (void *)4L));
 	pthread_join(tt, NULL);
+	printf("priority range OTHER: %d..%d FIFO: %d..%d RR: %d..%d\n", sched_get_priority_min(SCHED_OTHER),
+	       sched_get_priority_max(SCHED_OTHER), sched_get_priority_min(SCHED_FIFO), sched_get_priority_max(SCHED_FIFO),
+	       sched_get_priority_min(SCHED_RR), sched_get_priority_max(SCHED_RR));
+	res("priority max of policy 42", sched_get_priority_max(42));
 }
 
 /* ---- limits ---- */
@@ -907,10 +922,8 @@ static void sweep_unimplemented(void)
 		waitpid(pid, NULL, 0);
 	res("alarm/setitimer", setitimer(ITIMER_REAL, &(struct itimerval){0}, NULL));
 	res("getpriority", getpriority(PRIO_PROCESS, 0));
-	res("sched_get_priority_max", sched_get_priority_max(SCHED_OTHER));
 	int fd = open("d.txt", O_RDWR);
 	res("flock", flock(fd, LOCK_EX));
-	res("posix_fadvise", -(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) != 0));
 	res("fallocate", fallocate(fd, 0, 0, 4096));
 	res("fchown", fchown(fd, getuid(), getgid()));
 	close(fd);

@@ -477,4 +477,17 @@ impl Descriptors for Kernel {
     fn pipe2(_cx: &mut Cx, fds: UserPtrMut<i32>, flags: i32) -> Result<(), Errno> {
         install_pipe(fds, flags)
     }
+
+    /// Linux's order: the descriptor, a pipe, then the length and advice.
+    fn fadvise64(_cx: &mut Cx, fd: i32, _offset: i64, len: i64, advice: i32) -> Result<(), Errno> {
+        let f = file(fd)?;
+        if f.object().pipe_size().is_some() {
+            return Err(Errno::ESPIPE);
+        }
+        // POSIX_FADV_NORMAL (0) to POSIX_FADV_NOREUSE (5).
+        if len < 0 || !(0..=5).contains(&advice) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
 }
