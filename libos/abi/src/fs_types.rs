@@ -395,6 +395,8 @@ pub const F_GETFL: i32 = 3;
 pub const F_SETFL: i32 = 4;
 /// `fcntl`: as `F_DUPFD`, with close-on-exec set.
 pub const F_DUPFD_CLOEXEC: i32 = 1030;
+/// `fcntl`: a pipe's capacity in bytes (`EBADF` for anything else).
+pub const F_GETPIPE_SZ: i32 = 1032;
 /// The descriptor flag: close on `execve`.
 pub const FD_CLOEXEC: i32 = 1;
 

@@ -95,6 +95,7 @@
 //!     }
 //! #   fn getpid(_: &mut Caller) -> Result<i32, Errno> { Ok(1) }
 //! #   fn exit_group(_: &mut Caller, code: i32) -> ! { std::process::exit(code) }
+//! #   fn wait4(_: &mut Caller, _: i32, _: UserPtrMut<i32>, _: i32, _: UserPtrMut<Rusage>) -> Result<i32, Errno> { Err(Errno::ECHILD) }
 //! }
 //! // ... every other topic ...
 //! # impl Memory for Kernel {
@@ -109,6 +110,8 @@
 //! #   fn sched_setaffinity(_: &mut Caller, _: i32, _: usize, _: UserPtr<u8>) -> Result<(), Errno> { Ok(()) }
 //! #   fn sched_getaffinity(_: &mut Caller, _: i32, _: usize, _: UserPtrMut<u8>) -> Result<usize, Errno> { Ok(8) }
 //! #   fn getcpu(_: &mut Caller, _: UserPtrMut<u32>, _: UserPtrMut<u32>, _: usize) -> Result<(), Errno> { Ok(()) }
+//! #   fn sched_get_priority_max(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(0) }
+//! #   fn sched_get_priority_min(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(0) }
 //! # }
 //! # impl Time for Kernel {
 //! #   fn nanosleep(_: &mut Caller, _: UserPtr<Timespec>, _: UserPtrMut<Timespec>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -147,6 +150,7 @@
 //! #   fn setsid(_: &mut Caller) -> Result<i32, Errno> { Err(Errno::EPERM) }
 //! #   fn getpgid(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(1) }
 //! #   fn getsid(_: &mut Caller, _: i32) -> Result<i32, Errno> { Ok(1) }
+//! #   fn getgroups(_: &mut Caller, _: i32, _: UserPtrMut<u32>) -> Result<i32, Errno> { Ok(0) }
 //! # }
 //! # use libos_abi::linux_types::*;
 //! # impl Limits for Kernel {
@@ -213,6 +217,7 @@
 //! #   fn getdents64(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn dup3(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
 //! #   fn pipe2(_: &mut Caller, _: UserPtrMut<i32>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fadvise64(_: &mut Caller, _: i32, _: i64, _: i64, _: i32) -> Result<(), Errno> { Ok(()) }
 //! # }
 //! # impl Files for Kernel {
 //! #   fn open(_: &mut Caller, _: UserPtr<u8>, _: i32, _: u32) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
@@ -427,6 +432,18 @@ libos_macros::syscall_table! {
         /// (Linux's `tcache`). Errors: `EFAULT`.
         #[nr = 309]
         fn getcpu(cpu: UserPtrMut<u32>, node: UserPtrMut<u32>, unused: usize);
+
+        /// The highest static priority of scheduling policy `policy`: 99
+        /// for `SCHED_FIFO` (1) and `SCHED_RR` (2), 0 for `SCHED_OTHER`
+        /// (0), `SCHED_BATCH` (3), `SCHED_IDLE` (5) and `SCHED_DEADLINE`
+        /// (6); `EINVAL` for any other (Linux's `kernel/sched/syscalls.c`).
+        #[nr = 146]
+        fn sched_get_priority_max(policy: i32) -> i32;
+
+        /// The lowest: 1 for `SCHED_FIFO` and `SCHED_RR`, 0 for the others
+        /// as above; `EINVAL` for an unknown policy.
+        #[nr = 147]
+        fn sched_get_priority_min(policy: i32) -> i32;
     }
 
     /// Clocks and sleeping (Linux's `kernel/time/`).
@@ -475,6 +492,14 @@ libos_macros::syscall_table! {
         /// are the status the run reports).
         #[nr = 231]
         fn exit_group(code: i32) -> !;
+
+        /// Waits for a child to change state. The app has no children (no
+        /// `fork`), so, after Linux's checks of the arguments
+        /// (`kernel_wait4` in `kernel/exit.c`: `EINVAL` for an unknown
+        /// option bit, `ESRCH` for `pid == INT_MIN`), it fails with
+        /// `ECHILD` at once, with `WNOHANG` or without.
+        #[nr = 61]
+        fn wait4(pid: i32, status: UserPtrMut<i32>, options: i32, rusage: UserPtrMut<Rusage>) -> i32;
     }
 
     /// Threads: creating them, their ids, names, thread-local storage and
@@ -743,6 +768,12 @@ libos_macros::syscall_table! {
         /// Errors: `ESRCH` for any other process.
         #[nr = 124]
         fn getsid(pid: i32) -> i32;
+
+        /// Returns the number of supplementary groups: 0 (the app has
+        /// none), and copies none into `list`. Errors: `EINVAL` for a
+        /// negative `size` (Linux's `getgroups` in `kernel/groups.c`).
+        #[nr = 115]
+        fn getgroups(size: i32, list: UserPtrMut<u32>) -> i32;
     }
 
     /// Resource limits and usage, and the system's figures (Linux's
@@ -1184,6 +1215,14 @@ libos_macros::syscall_table! {
         /// `pipe` with `flags` (`O_CLOEXEC`, `O_NONBLOCK`; others `EINVAL`).
         #[nr = 293]
         fn pipe2(fds: UserPtrMut<i32>, flags: i32);
+
+        /// Advice on how the file will be read (`posix_fadvise`): taken and
+        /// ignored (there is no page cache to prefetch into or drop), after
+        /// Linux's checks (`ksys_fadvise64_64`, `generic_fadvise` in
+        /// `mm/fadvise.c`): `ESPIPE` for a pipe, `EINVAL` for a negative
+        /// length or an unknown advice (0 to 5 are known).
+        #[nr = 221]
+        fn fadvise64(fd: i32, offset: i64, len: i64, advice: i32);
     }
 
     /// Calls on paths: opening, creating, removing, renaming, links, the
@@ -1589,6 +1628,16 @@ mod tests {
             cx.record("getcpu", &[cpu.addr().into(), node.addr().into(), unused as i128]);
             Ok(())
         }
+
+        fn sched_get_priority_max(cx: &mut Recorder, policy: i32) -> Result<i32, Errno> {
+            cx.record("sched_get_priority_max", &[policy.into()]);
+            Ok(0)
+        }
+
+        fn sched_get_priority_min(cx: &mut Recorder, policy: i32) -> Result<i32, Errno> {
+            cx.record("sched_get_priority_min", &[policy.into()]);
+            Ok(0)
+        }
     }
 
     impl Time for Mock {
@@ -1615,6 +1664,17 @@ mod tests {
 
         fn exit_group(_cx: &mut Recorder, code: i32) -> ! {
             panic!("exit_group({code})")
+        }
+
+        fn wait4(
+            cx: &mut Recorder,
+            pid: i32,
+            status: UserPtrMut<i32>,
+            options: i32,
+            rusage: UserPtrMut<Rusage>,
+        ) -> Result<i32, Errno> {
+            cx.record("wait4", &[pid.into(), status.addr().into(), options.into(), rusage.addr().into()]);
+            Err(Errno::ECHILD)
         }
     }
 
@@ -1790,6 +1850,10 @@ mod tests {
         fn getsid(cx: &mut Recorder, pid: i32) -> Result<i32, Errno> {
             record!(cx, "getsid", pid);
             Ok(1)
+        }
+        fn getgroups(cx: &mut Recorder, size: i32, list: UserPtrMut<u32>) -> Result<i32, Errno> {
+            cx.record("getgroups", &[size.into(), list.addr().into()]);
+            Ok(0)
         }
     }
 
@@ -2033,6 +2097,7 @@ mod tests {
         fn getdents64(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
         fn dup3(oldfd: i32, newfd: i32, flags: i32) -> i32;
         fn pipe2(fds: UserPtrMut<i32>, flags: i32) -> ();
+        fn fadvise64(fd: i32, offset: i64, len: i64, advice: i32) -> ();
     });
 
     mock_calls!(Files {
@@ -2167,6 +2232,11 @@ mod tests {
             (nr::GETCPU, 309),
             (nr::CLOCK_GETTIME, 228),
             (nr::EXIT_GROUP, 231),
+            (nr::WAIT4, 61),
+            (nr::FADVISE64, 221),
+            (nr::SCHED_GET_PRIORITY_MAX, 146),
+            (nr::SCHED_GET_PRIORITY_MIN, 147),
+            (nr::GETGROUPS, 115),
             (nr::GETRANDOM, 318),
             (nr::MREMAP, 25),
             (nr::MADVISE, 28),
@@ -2377,7 +2447,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 25 - 2 + 21 + 32 + 9 + 1 + 12 + 25 + 15 + 1);
+        assert_eq!(declared, 28 - 2 + 21 + 33 + 10 + 1 + 12 + 25 + 15 + 1);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

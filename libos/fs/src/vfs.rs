@@ -16,8 +16,8 @@ use alloc::vec::Vec;
 
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{
-    AT_REMOVEDIR, AT_SYMLINK_FOLLOW, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR,
-    O_TRUNC, O_WRONLY, RENAME_EXCHANGE, ST_RDONLY, write_dirent64,
+    AT_REMOVEDIR, AT_SYMLINK_FOLLOW, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC,
+    RENAME_EXCHANGE, ST_RDONLY, write_dirent64,
 };
 
 use crate::filesystem::{Attr, FileSystem, FileType, FsStats, SetAttr};
@@ -55,15 +55,16 @@ pub struct Opened {
 /// `O_TRUNC`, and pins it (the caller unpins it at the last close, through
 /// [`close`]).
 pub fn open<H: FsLock>(t: &MountTable<H>, who: &Caller, path: &[u8], flags: i32, mode: u32) -> Result<Opened, Errno> {
+    // Access mode 3 (`O_ACCMODE`) is not an error: Linux opens the file
+    // for neither reading nor writing (`OPEN_FMODE` in include/linux/fs.h;
+    // read and write then fail with EBADF) but checks it as a write
+    // (`ACC_MODE` in fs/open.c: MAY_READ | MAY_WRITE), for ioctl-only use.
     let access = flags & O_ACCMODE;
-    if access == O_ACCMODE && flags & O_PATH == 0 {
-        return Err(Errno::EINVAL);
-    }
     if flags & O_CREAT != 0 && flags & O_DIRECTORY != 0 {
         // Linux 6.4 and later (`build_open_flags`).
         return Err(Errno::EINVAL);
     }
-    let writes = flags & O_PATH == 0 && (access == O_WRONLY || access == O_RDWR);
+    let writes = flags & O_PATH == 0 && access != O_RDONLY;
     let truncates = flags & O_PATH == 0 && flags & O_TRUNC != 0;
     let mut lookup = Lookup::new(t, who.root);
     let mut created = false;
@@ -368,7 +369,8 @@ pub const fn is_read_only_open(flags: i32) -> bool {
     flags & O_ACCMODE == O_RDONLY
 }
 
-/// Whether an `open` with these flags may write.
+/// Whether an `open` with these flags is checked as a write (access mode 3
+/// included: see [`open`]).
 pub const fn is_writing_open(flags: i32) -> bool {
-    matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR)
+    flags & O_ACCMODE != O_RDONLY
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{
-    AT_REMOVEDIR, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+    AT_REMOVEDIR, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 use libos_fs::filesystem::{FileSystem, FileType};
 use libos_fs::mount::{Location, MountTable};
@@ -104,6 +104,11 @@ fn ops() -> Vec<Op> {
     for p in ["sub", "todir", "f", "."] {
         v.push(Open(p, O_WRONLY));
         v.push(Open(p, O_RDWR));
+    }
+    // Access mode 3: opened for neither reading nor writing, checked as a
+    // write (EISDIR for a folder).
+    for p in ["f", "ln", "sub", "todir", ".", "missing", "dangling"] {
+        v.push(Open(p, O_ACCMODE));
     }
     for p in [
         "new",
@@ -292,6 +297,21 @@ fn host_run(d: &Path, op: &Op) -> Result<String, i32> {
 }
 
 fn host_open(path: &Path, flags: i32) -> std::io::Result<String> {
+    if flags & O_ACCMODE == O_ACCMODE {
+        // std's OpenOptions cannot ask for access mode 3: open(2) itself.
+        unsafe extern "C" {
+            fn open(path: *const std::ffi::c_char, flags: i32, ...) -> i32;
+        }
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        let fd = unsafe { open(c.as_ptr(), flags, 0o644) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        let f = unsafe { <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        return Ok(kind_of_mode(f.metadata()?.mode()).to_string());
+    }
     let mut o = fs::OpenOptions::new();
     match flags & 3 {
         O_RDONLY => o.read(true),

@@ -335,6 +335,27 @@ impl RegionSet {
         self.regions.insert(start, resized);
         Ok(resized)
     }
+
+    /// Grows the program break's area from `old_end` to `new_end` (both
+    /// page aligned, `old_end < new_end`), as Linux's `do_brk_flags`
+    /// (mm/mmap.c): the region that ends at `old_end` is extended when it
+    /// is a read-write heap region, else a new read-write heap region
+    /// starts there. The heap may have been split by the program (musl's
+    /// malloc makes its first page a `PROT_NONE` guard with `mprotect`), so
+    /// the region that ends at the break is not always the one that starts
+    /// the area. `Exists` if anything lies in `[old_end, new_end)`.
+    pub fn grow_heap(&mut self, old_end: u64, new_end: u64) -> Result<(), RegionError> {
+        if !aligned(old_end) || new_end <= old_end {
+            return Err(RegionError::Invalid);
+        }
+        let last = old_end.checked_sub(1).and_then(|a| self.find(a)).copied();
+        match last {
+            Some(r) if r.end == old_end && r.kind == Kind::Heap && r.prot == Prot::RW => {
+                self.resize(r.start, new_end).map(|_| ())
+            }
+            _ => self.insert(old_end, new_end - old_end, Prot::RW, Kind::Heap),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +366,27 @@ mod tests {
 
     fn set() -> RegionSet {
         RegionSet::new(0x1000, 0x7fff_ffff_f000)
+    }
+
+    #[test]
+    fn the_heap_grows_past_a_guard_page_made_in_it() {
+        let mut s = set();
+        let start = 0x42_2000;
+        s.grow_heap(start, start + 2 * P).unwrap();
+        // musl's malloc: the area's first page becomes PROT_NONE.
+        s.protect(start, P, Prot::NONE).unwrap();
+        s.grow_heap(start + 2 * P, start + 6 * P).unwrap();
+        let heap = s.find(start + 5 * P).unwrap();
+        assert_eq!((heap.start, heap.end, heap.prot, heap.kind), (start + P, start + 6 * P, Prot::RW, Kind::Heap));
+        // A read-only end is not extended: a new read-write region follows.
+        s.protect(start + 5 * P, P, Prot::READ).unwrap();
+        s.grow_heap(start + 6 * P, start + 7 * P).unwrap();
+        let added = s.find(start + 6 * P).unwrap();
+        assert_eq!((added.start, added.prot), (start + 6 * P, Prot::RW));
+        // Something in the way.
+        s.insert(start + 8 * P, P, Prot::RW, Kind::Anonymous).unwrap();
+        assert_eq!(s.grow_heap(start + 7 * P, start + 9 * P), Err(RegionError::Exists));
+        assert_eq!(s.grow_heap(start + 7 * P, start + 7 * P), Err(RegionError::Invalid));
     }
 
     #[test]

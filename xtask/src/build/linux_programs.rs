@@ -17,6 +17,9 @@
 //!   out of the main workspace's builds);
 //! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
 //!   `musl-gcc -static` (`musl-tools`);
+//! - [`C_SWEEP`]: `linux-programs/c-sweep/sweep.c`, built the same way:
+//!   what ordinary C programs do, printed to be compared with the host's
+//!   Linux (`testing::same_as_linux`);
 //! - [`BUSYBOX`]: Debian's `busybox-static` (a static glibc `ET_EXEC`);
 //! - [`DYNAMIC_TRUE`]: the host's `/bin/true`, dynamically linked: the
 //!   kernel must refuse it, naming the interpreter it wants.
@@ -47,13 +50,15 @@ pub const NET_STD: &str = "net-std";
 pub const NET_TOKIO: &str = "net-tokio";
 /// C tests on musl.
 pub const C_TESTS: &str = "c-tests";
+/// The C sweep compared with Linux.
+pub const C_SWEEP: &str = "c-sweep";
 /// Debian's static BusyBox.
 pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
 pub const ALL: &[&str] =
-    &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, C_TESTS, BUSYBOX, DYNAMIC_TRUE];
+    &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, C_TESTS, C_SWEEP, BUSYBOX, DYNAMIC_TRUE];
 
 /// Where Debian's `busybox-static` puts the binary.
 pub const BUSYBOX_PATH: &str = "/bin/busybox";
@@ -83,6 +88,7 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
         NET_STD => build_std_program(layout, NET_STD_PACKAGE, &dir, &out)?,
         NET_TOKIO => build_tokio_program(layout, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
+        C_SWEEP => build_c_sweep(layout, &out)?,
         BUSYBOX => copy_busybox(&out)?,
         DYNAMIC_TRUE => copy_dynamic_true(&out)?,
         other => bail!("no Linux program named {other}"),
@@ -164,6 +170,20 @@ fn build_c_tests(layout: &Layout, out: &Path) -> Result<()> {
         .arg(src.join("harness.c"))
         .arg(src.join("tests.c"))
         .arg("-o")
+        .arg(out)
+        .status()
+        .context("running musl-gcc")?;
+    ensure!(status.success(), "musl-gcc failed on {}", src.display());
+    Ok(())
+}
+
+fn build_c_sweep(layout: &Layout, out: &Path) -> Result<()> {
+    install::ensure(&NEEDS[..1], "the C sweep (musl-gcc)")?;
+    let src = layout.root.join("linux-programs/c-sweep/sweep.c");
+    let status = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-pthread", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"])
+        .arg(&src)
+        .args(["-lm", "-o"])
         .arg(out)
         .status()
         .context("running musl-gcc")?;

@@ -18,7 +18,9 @@
 //! - [`host_side`]: the host's half of the network tests (clients that
 //!   connect to the app's forwarded ports while its tests run);
 //! - [`out_of_tree`]: an app made by `new` outside the repository runs and
-//!   passes its test, through `cargo xtask` and `cargo libos`.
+//!   passes its test, through `cargo xtask` and `cargo libos`;
+//! - [`same_as_linux`]: a static C program run on the host's Linux and in
+//!   the unikernel, its outputs compared section by section.
 
 pub mod busybox_files;
 pub mod busybox_sweep;
@@ -30,4 +32,5 @@ pub mod host_tests;
 pub mod out_of_tree;
 pub mod plan;
 pub mod runner;
+pub mod same_as_linux;
 pub mod serial_protocol;

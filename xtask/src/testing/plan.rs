@@ -299,6 +299,15 @@ pub enum Expect {
         /// image has tests, so they were lost on the way).
         expect_tests: bool,
     },
+    /// The program prints the same as on the host's Linux: it runs there
+    /// too, and the outputs are compared section by section (see
+    /// `same_as_linux`), one line `PREFIX::SECTION` each. The first app
+    /// argument (after `--`) is its scratch folder, replaced by a fresh
+    /// host folder on Linux; `env=K=V` words are its environment there.
+    SameAsLinux {
+        /// The prefix of the test names.
+        prefix: &'static str,
+    },
     /// A self-check of the test harness: the inner tests do not count, one
     /// line named `name` does.
     Harness {
@@ -315,7 +324,17 @@ impl Expect {
     pub fn fixed_name(&self) -> Option<&'static str> {
         match self {
             Expect::Outcome { name, .. } | Expect::Harness { name, .. } => Some(name),
+            Expect::SameAsLinux { prefix } => Some(prefix),
             Expect::Protocol { .. } => None,
+        }
+    }
+
+    /// Whether `filter` leaves this boot out: a fixed name that does not
+    /// contain it; the sections of a comparison are named after its prefix.
+    pub fn filtered_out(&self, filter: &str) -> bool {
+        match self {
+            Expect::SameAsLinux { prefix } => !prefix.contains(filter) && !filter.starts_with(prefix),
+            other => other.fixed_name().is_some_and(|name| !name.contains(filter)),
         }
     }
 }
@@ -768,6 +787,21 @@ pub const SUITES: &[Suite] = &[
         configs: LINUX_CONFIGS,
         boots: &[PROTOCOL_BOOT],
     },
+    // Ordinary C on musl, compared with the host's Linux (one boot: the
+    // program runs every section once).
+    Suite {
+        name: linux_programs::C_SWEEP,
+        target: Target::Linux(linux_programs::C_SWEEP, KernelKind::Production),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &["env=C_SWEEP_GIVEN=given", "--", "/tmp/c-sweep", "first", "second"],
+            cpu: None,
+            timeout_secs: None,
+            stdin: None,
+            expect: Expect::SameAsLinux { prefix: "c_sweep" },
+        }],
+    },
     Suite {
         name: linux_programs::BUSYBOX,
         target: Target::Linux(linux_programs::BUSYBOX, KernelKind::Production),
@@ -961,9 +995,7 @@ pub fn expand(suites: &[Suite], request: &PlanRequest<'_>) -> Plan {
                     Vm::Bochs(cpu) => Some(request.bochs_cpu.unwrap_or(cpu)),
                 };
                 for boot in suite.boots {
-                    if let (Some(fixed), Some(filter)) = (boot.expect.fixed_name(), filter)
-                        && !fixed.contains(filter)
-                    {
+                    if filter.is_some_and(|f| boot.expect.filtered_out(f)) {
                         continue;
                     }
                     let mut cmdline: Vec<String> = boot.cmdline.iter().map(|w| w.to_string()).collect();
@@ -1055,6 +1087,7 @@ mod tests {
                 "c-tests [kpti=off] test kpti=off",
                 "c-tests [smp=4] test",
                 "c-tests [kpti=off, smp=4] test kpti=off",
+                "c_sweep env=C_SWEEP_GIVEN=given -- /tmp/c-sweep first second",
                 "busybox::echo -- echo hello from busybox",
                 "busybox::true_exits_0 -- true",
                 "busybox::false_exits_1 -- false",
@@ -1111,6 +1144,19 @@ mod tests {
     }
 
     #[test]
+    fn a_comparison_with_linux_is_kept_by_its_prefix_and_its_section_names() {
+        let kept = |filter| {
+            let plan = expand(SUITES, &request(Emulator::Qemu, &[], Some(filter)));
+            plan.boots.iter().any(|b| matches!(b.expect, Expect::SameAsLinux { .. }))
+        };
+        assert!(kept("c_sweep"));
+        assert!(kept("sweep"));
+        assert!(kept("c_sweep::stdio"));
+        assert!(!kept("busybox"));
+        assert!(!kept("c_tests"));
+    }
+
+    #[test]
     fn the_bochs_plan_names_the_cpu_model() {
         let plan = expand(SUITES, &request(Emulator::Bochs, &apps(&["hello"]), None));
         assert_eq!(
@@ -1129,6 +1175,7 @@ mod tests {
                 "net-exit",
                 "sigpipe",
                 "c-tests",
+                "c-sweep",
                 "busybox",
                 "dynamic-true"
             ]

@@ -23,6 +23,7 @@ use crate::emulator::{Emulator, Launch, Stream};
 use crate::install;
 use crate::testing::host_side::{self, HostSide};
 use crate::testing::plan::{self, Expect, HarnessCheck, ImageRef, KernelKind, PlanRequest, PlannedBoot};
+use crate::testing::same_as_linux::{self, HostRun};
 use crate::testing::serial_protocol::{Done, Event, Outcome, Parser, TestResult};
 use crate::testing::{busybox_files, busybox_sweep, disk_persistence, fpu_free, hook_symbols, host_tests, out_of_tree};
 
@@ -339,6 +340,22 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
         println!("note: {} boot(s) not run because their image could not be built", skipped.len());
     }
 
+    // The differential boots' programs run on the host first (a fraction
+    // of a second each).
+    let host_runs: Vec<Option<Result<HostRun, String>>> = runnable
+        .iter()
+        .enumerate()
+        .map(|(i, planned)| {
+            let (Expect::SameAsLinux { .. }, ImageRef::App { app, kernel }) = (&planned.expect, &planned.image) else {
+                return None;
+            };
+            let elf = app_elfs.get(&(app.clone(), *kernel))?;
+            let (args, env) = host_arguments(&planned.cmdline);
+            let scratch = layout.state_dir().join("same-as-linux").join(format!("boot-{i}"));
+            Some(same_as_linux::run_on_host(elf, &args, &env, &scratch).map_err(|e| format!("{e:#}")))
+        })
+        .collect();
+
     let command_words = |planned: &PlannedBoot| {
         let mut words = planned.cmdline.clone();
         plan::add_kernel_words(&mut words, opts.cmdline_words.iter().cloned());
@@ -476,7 +493,7 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
     let jobs = opts.jobs.clamp(1, launches.len().max(1));
     println!("running {} boot(s), {jobs} at a time", launches.len());
     let boot_started = Instant::now();
-    run_boots(&runnable, &launches, jobs, opts.verbose, totals);
+    run_boots(&runnable, &launches, &host_runs, jobs, opts.verbose, totals);
     println!("boots took {:.1} s", boot_started.elapsed().as_secs_f64());
     if let Some((qemu_path, image, machine)) = persistence {
         let archive = fs_tests_archive(layout)?;
@@ -753,7 +770,14 @@ fn slowest_line(times: &[(String, Duration)]) -> Option<String> {
 /// Runs the boots on `jobs` threads; prints their lines grouped per boot in
 /// plan order, each as soon as every earlier boot has finished; then names
 /// the slowest boots.
-fn run_boots(plan: &[PlannedBoot], boots: &[Launch], jobs: usize, verbose: bool, totals: &mut Totals) {
+fn run_boots(
+    plan: &[PlannedBoot],
+    boots: &[Launch],
+    host_runs: &[Option<Result<HostRun, String>>],
+    jobs: usize,
+    verbose: bool,
+    totals: &mut Totals,
+) {
     let mut times: Vec<(String, Duration)> = Vec::new();
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -767,7 +791,7 @@ fn run_boots(plan: &[PlannedBoot], boots: &[Launch], jobs: usize, verbose: bool,
                     if i >= boots.len() {
                         break;
                     }
-                    let report = run_one(&plan[i], &boots[i], verbose, &mut |line| {
+                    let report = run_one(&plan[i], &boots[i], host_runs[i].as_ref(), verbose, &mut |line| {
                         let _ = tx.send(Msg::Line(i, line));
                     });
                     let _ = tx.send(Msg::Finished(i, Box::new(report)));
@@ -813,8 +837,28 @@ fn run_boots(plan: &[PlannedBoot], boots: &[Launch], jobs: usize, verbose: bool,
     }
 }
 
-/// Runs one boot and judges it; `emit` gets each result line as it is known.
-fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn FnMut(String)) -> BootReport {
+/// A differential boot's program arguments (the words after `--`) and
+/// environment (the `env=K=V` words before it), for its host run.
+fn host_arguments(cmdline: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+    let at = cmdline.iter().position(|w| w == "--").unwrap_or(cmdline.len());
+    let env = cmdline[..at]
+        .iter()
+        .filter_map(|w| w.strip_prefix("env="))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (cmdline.get(at + 1..).unwrap_or_default().to_vec(), env)
+}
+
+/// Runs one boot and judges it; `emit` gets each result line as it is
+/// known. `host_run` is the host's run of a differential boot's program.
+fn run_one(
+    planned: &PlannedBoot,
+    boot: &Launch,
+    host_run: Option<&Result<HostRun, String>>,
+    verbose: bool,
+    emit: &mut dyn FnMut(String),
+) -> BootReport {
     let mut parser = Parser::new();
     let live = matches!(planned.expect, Expect::Protocol { .. });
     let suffix = planned.suffix.as_str();
@@ -873,6 +917,25 @@ fn run_one(planned: &PlannedBoot, boot: &Launch, verbose: bool, emit: &mut dyn F
             };
             emit(result.line(suffix));
             vec![result]
+        }
+        Expect::SameAsLinux { prefix } => {
+            let ours = same_as_linux::transcript(&String::from_utf8_lossy(&finished.serial));
+            let our_end = match &verdict {
+                Verdict::Exit(RunExit::Success) => Ok(()),
+                other => Err(other.describe()),
+            };
+            let results = match host_run {
+                Some(Ok(linux)) => {
+                    let theirs = same_as_linux::transcript(&linux.stdout);
+                    same_as_linux::compare(prefix, &theirs, &linux.end, &ours, &our_end)
+                }
+                Some(Err(why)) => vec![TestResult::failed(prefix, format!("the host run failed: {why}"))],
+                None => vec![TestResult::failed(prefix, "the program was not run on the host")],
+            };
+            for result in &results {
+                emit(result.line(suffix));
+            }
+            results
         }
         Expect::Harness { name, check } => {
             parser.finish(&planned.suite, &verdict);

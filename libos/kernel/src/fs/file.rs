@@ -145,6 +145,12 @@ pub trait FileObject: Send + Sync {
     fn as_socket(&self) -> Option<&crate::net::file::SocketFile> {
         None
     }
+
+    /// A pipe's capacity in bytes (`fcntl(F_GETPIPE_SZ)`; `EBADF` for
+    /// anything else, as Linux's `pipe_fcntl`).
+    fn pipe_size(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// An open file description.

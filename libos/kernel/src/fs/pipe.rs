@@ -63,6 +63,10 @@ impl Pipe {
 }
 
 impl FileObject for ReadEnd {
+    fn pipe_size(&self) -> Option<usize> {
+        Some(PIPE_SIZE)
+    }
+
     fn read(&self, _pos: &mut u64, buf: &mut [u8], flags: i32) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);
@@ -123,6 +127,10 @@ impl Drop for ReadEnd {
 }
 
 impl FileObject for WriteEnd {
+    fn pipe_size(&self) -> Option<usize> {
+        Some(PIPE_SIZE)
+    }
+
     fn write(&self, _pos: &mut u64, buf: &[u8], flags: i32) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);

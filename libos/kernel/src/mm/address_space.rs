@@ -377,12 +377,7 @@ impl AddressSpace {
             return old;
         };
         if new_end > old_end {
-            let grown = self.check_growth().is_ok()
-                && if old_end == start {
-                    inner.regions.insert(start, new_end - start, Prot::RW, Kind::Heap).is_ok()
-                } else {
-                    inner.regions.resize(start, new_end).is_ok()
-                };
+            let grown = self.check_growth().is_ok() && inner.regions.grow_heap(old_end, new_end).is_ok();
             if grown {
                 inner.brk = addr;
             }

@@ -9,8 +9,8 @@ use alloc::vec::Vec;
 
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, Iovec, O_CLOEXEC, O_NONBLOCK, O_RDONLY,
-    O_WRONLY, S_IALLUGO, S_IFIFO, S_IFMT, Stat, Statfs, UIO_MAXIOV,
+    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL, FD_CLOEXEC, Iovec, O_CLOEXEC,
+    O_NONBLOCK, O_RDONLY, O_WRONLY, S_IALLUGO, S_IFIFO, S_IFMT, Stat, Statfs, UIO_MAXIOV,
 };
 use libos_abi::syscalls::Descriptors;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
@@ -390,6 +390,8 @@ impl Descriptors for Kernel {
             F_GETFD => Ok(if p.files.fds.cloexec(fd)? { FD_CLOEXEC } else { 0 }),
             F_SETFD => p.files.fds.set_cloexec(fd, arg as i32 & FD_CLOEXEC != 0).map(|()| 0),
             F_GETFL => Ok(f.flags()),
+            // F_SETPIPE_SZ is not implemented (the capacity is fixed): EINVAL.
+            F_GETPIPE_SZ => f.object().pipe_size().map(|n| n as i32).ok_or(Errno::EBADF),
             F_SETFL => {
                 if f.is_path_only() {
                     return Err(Errno::EBADF);
@@ -474,5 +476,18 @@ impl Descriptors for Kernel {
 
     fn pipe2(_cx: &mut Cx, fds: UserPtrMut<i32>, flags: i32) -> Result<(), Errno> {
         install_pipe(fds, flags)
+    }
+
+    /// Linux's order: the descriptor, a pipe, then the length and advice.
+    fn fadvise64(_cx: &mut Cx, fd: i32, _offset: i64, len: i64, advice: i32) -> Result<(), Errno> {
+        let f = file(fd)?;
+        if f.object().pipe_size().is_some() {
+            return Err(Errno::ESPIPE);
+        }
+        // POSIX_FADV_NORMAL (0) to POSIX_FADV_NOREUSE (5).
+        if len < 0 || !(0..=5).contains(&advice) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,10 @@
-//! getpid, exit and exit_group (Linux's `kernel/sys.c`, `kernel/exit.c`).
+//! getpid, exit, exit_group and wait4 (Linux's `kernel/sys.c`,
+//! `kernel/exit.c`).
 
 use libos_abi::errno::Errno;
+use libos_abi::linux_types::Rusage;
 use libos_abi::syscalls::Process;
+use libos_abi::user_ptr::UserPtrMut;
 
 use super::{Cx, Kernel};
 use crate::process::{self, ExitStatus};
@@ -20,6 +23,30 @@ impl Process for Kernel {
     fn exit(_cx: &mut Cx, code: i32) -> ! {
         sched::current().exit_code.store(code, core::sync::atomic::Ordering::Release);
         sched::exit_current()
+    }
+
+    /// `kernel_wait4`'s argument checks, then `ECHILD`: the app never has
+    /// a child to wait for.
+    fn wait4(
+        _cx: &mut Cx,
+        pid: i32,
+        _status: UserPtrMut<i32>,
+        options: i32,
+        _ru: UserPtrMut<Rusage>,
+    ) -> Result<i32, Errno> {
+        const WNOHANG: i32 = 1;
+        const WUNTRACED: i32 = 2;
+        const WCONTINUED: i32 = 8;
+        const WNOTHREAD: i32 = 0x2000_0000;
+        const WALL: i32 = 0x4000_0000;
+        const WCLONE: i32 = 0x8000_0000_u32 as i32;
+        if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if pid == i32::MIN {
+            return Err(Errno::ESRCH);
+        }
+        Err(Errno::ECHILD)
     }
 
     /// Ends every thread of the app with `code`.

@@ -62,4 +62,29 @@ impl Sched for Kernel {
         }
         Ok(())
     }
+
+    fn sched_get_priority_max(_cx: &mut Cx, policy: i32) -> Result<i32, Errno> {
+        priority_range(policy).map(|(_, max)| max)
+    }
+
+    fn sched_get_priority_min(_cx: &mut Cx, policy: i32) -> Result<i32, Errno> {
+        priority_range(policy).map(|(min, _)| min)
+    }
+}
+
+/// The static priorities of a scheduling policy, as Linux's
+/// `sched_get_priority_max`/`_min` (`kernel/sched/syscalls.c`): FIFO and
+/// RR 1 to 99 (`MAX_RT_PRIO - 1`), the others 0.
+fn priority_range(policy: i32) -> Result<(i32, i32), Errno> {
+    const SCHED_OTHER: i32 = 0;
+    const SCHED_FIFO: i32 = 1;
+    const SCHED_RR: i32 = 2;
+    const SCHED_BATCH: i32 = 3;
+    const SCHED_IDLE: i32 = 5;
+    const SCHED_DEADLINE: i32 = 6;
+    match policy {
+        SCHED_FIFO | SCHED_RR => Ok((1, 99)),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok((0, 0)),
+        _ => Err(Errno::EINVAL),
+    }
 }

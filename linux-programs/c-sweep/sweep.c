@@ -1,0 +1,981 @@
+/*
+ * What ordinary POSIX C programs do, on musl, printed as deterministic
+ * facts (values, errno names, sizes; never pids, addresses, times or inode
+ * numbers). `cargo xtask test` runs it once on the host's Linux and once
+ * in the unikernel and compares the outputs section by section: a line
+ * "@@ section NAME" starts a compared section, "@@ uncompared NAME" one
+ * that is only shown (calls the kernel does not implement: Linux succeeds
+ * where we say ENOSYS), "@@ end" ends the run.
+ *
+ * Usage: c-sweep DIR [ARG...]: DIR is an empty-or-missing scratch folder
+ * the program makes and works in (a fresh one under the host's target
+ * folder on Linux, /tmp/c-sweep in the unikernel). The extra arguments are
+ * printed by the args section.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- printing helpers ---- */
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case 0:
+		return "0";
+#define E(x) case x: return #x;
+		E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC)
+		E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY)
+		E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE)
+		E(EMFILE) E(ENOTTY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK)
+		E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK) E(ENAMETOOLONG) E(ENOSYS)
+		E(ENOTEMPTY) E(ELOOP) E(ENOTSUP) E(EOVERFLOW) E(ETIMEDOUT)
+#undef E
+	}
+	static char buf[32];
+	snprintf(buf, sizeof buf, "errno %d", e);
+	return buf;
+}
+
+/* "NAME: ok" / "NAME: -1 ENOENT" for a call returning -1 and errno. */
+static void res(const char *what, long ret)
+{
+	if (ret == -1)
+		printf("%s: -1 %s\n", what, errname(errno));
+	else
+		printf("%s: %ld\n", what, ret);
+}
+
+static void section(const char *name)
+{
+	printf("@@ section %s\n", name);
+}
+
+/* ---- stdio ---- */
+
+static void sweep_stdio(void)
+{
+	section("stdio");
+	FILE *f = fopen("s.txt", "w");
+	printf("fopen w: %s\n", f ? "ok" : errname(errno));
+	if (!f)
+		return;
+	printf("fprintf: %d\n", fprintf(f, "line one %d\nline two %s\n%.3f\n", 42, "x", 2.5));
+	printf("ftell after write: %ld\n", ftell(f));
+	printf("fclose: %d\n", fclose(f));
+	f = fopen("s.txt", "r+");
+	char line[64];
+	while (fgets(line, sizeof line, f))
+		printf("fgets: %s", line);
+	printf("feof: %d ferror: %d\n", feof(f) != 0, ferror(f) != 0);
+	int r = fseek(f, 5, SEEK_SET);
+	printf("fseek 5: %d ftell: %ld\n", r, ftell(f));
+	int c = fgetc(f);
+	printf("fgetc: %c ungetc: %c\n", c, ungetc('Z', f));
+	c = fgetc(f);
+	printf("after ungetc fgetc: %c ftell: %ld\n", c, ftell(f));
+	r = fseek(f, 0, SEEK_END);
+	printf("fseek end: %d ftell: %ld\n", r, ftell(f));
+	fputs("appended\n", f);
+	rewind(f);
+	size_t n = fread(line, 1, 8, f);
+	printf("fread 8: %zu %.8s\n", n, line);
+	fclose(f);
+	printf("fopen missing: %s\n", fopen("missing.txt", "r") ? "ok" : errname(errno));
+
+	/* setvbuf: a fully buffered stream writes nothing until flushed. */
+	f = fopen("buf.txt", "w");
+	static char buffer[256];
+	printf("setvbuf full: %d\n", setvbuf(f, buffer, _IOFBF, sizeof buffer));
+	fputs("buffered", f);
+	struct stat st;
+	stat("buf.txt", &st);
+	printf("size before fflush: %lld\n", (long long)st.st_size);
+	fflush(f);
+	stat("buf.txt", &st);
+	printf("size after fflush: %lld\n", (long long)st.st_size);
+	fclose(f);
+
+	f = tmpfile();
+	printf("tmpfile: %s\n", f ? "ok" : errname(errno));
+	if (f) {
+		fprintf(f, "temporary %d", 7);
+		rewind(f);
+		int v = 0;
+		int matched = fscanf(f, "temporary %d", &v);
+		printf("fscanf: %d %d\n", matched, v);
+		fclose(f);
+	}
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *m = open_memstream(&mem, &memlen);
+	fprintf(m, "memstream %s", "text");
+	fclose(m);
+	printf("open_memstream: %zu %s\n", memlen, mem);
+	free(mem);
+	f = fopen("s.txt", "r");
+	char *lineptr = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	while ((got = getline(&lineptr, &cap, f)) > 0)
+		printf("getline %zd\n", got);
+	free(lineptr);
+	fclose(f);
+}
+
+/* ---- files ---- */
+
+static void print_stat(const char *what, const struct stat *st)
+{
+	printf("%s: type %o perm %o nlink %lu size %lld\n", what, (unsigned)(st->st_mode & S_IFMT),
+	       (unsigned)(st->st_mode & 07777), (unsigned long)st->st_nlink, (long long)st->st_size);
+}
+
+static void sweep_files(void)
+{
+	section("files");
+	char buf[64];
+	struct stat st;
+	printf("umask old: %o\n", umask(022));
+	int fd = open("f.bin", O_CREAT | O_EXCL | O_RDWR, 0666);
+	res("open creat excl", fd >= 0 ? 0 : -1);
+	res("open creat excl again", open("f.bin", O_CREAT | O_EXCL | O_RDWR, 0666));
+	res("write", write(fd, "0123456789", 10));
+	res("pwrite at 20", pwrite(fd, "abc", 3, 20));
+	res("pread at 0", pread(fd, buf, 4, 0));
+	printf("pread data: %.4s\n", buf);
+	res("pread past end", pread(fd, buf, 4, 100));
+	res("lseek cur after pread", lseek(fd, 0, SEEK_CUR));
+	res("lseek end", lseek(fd, 0, SEEK_END));
+	res("lseek end-3", lseek(fd, -3, SEEK_END));
+	res("lseek negative", lseek(fd, -100, SEEK_SET));
+	res("read hole", pread(fd, buf, 10, 10));
+	printf("hole bytes zero: %d\n", buf[0] == 0 && buf[9] == 0);
+	fstat(fd, &st);
+	print_stat("fstat", &st);
+	res("ftruncate 5", ftruncate(fd, 5));
+	fstat(fd, &st);
+	print_stat("after ftruncate", &st);
+	res("ftruncate grow 4096", ftruncate(fd, 4096));
+	res("pread zero tail", pread(fd, buf, 8, 4000));
+	res("ftruncate negative", ftruncate(fd, -1));
+	close(fd);
+
+	fd = open("f.bin", O_WRONLY | O_APPEND);
+	res("lseek 0 on append", lseek(fd, 0, SEEK_SET));
+	res("append write", write(fd, "END", 3));
+	res("offset after append", lseek(fd, 0, SEEK_CUR));
+	close(fd);
+	fd = open("f.bin", O_RDWR | O_TRUNC);
+	fstat(fd, &st);
+	print_stat("after O_TRUNC", &st);
+	close(fd);
+	res("creat", fd = creat("c.txt", 0600));
+	close(fd);
+	stat("c.txt", &st);
+	print_stat("creat mode 0600", &st);
+	res("chmod 0640", chmod("c.txt", 0640));
+	stat("c.txt", &st);
+	print_stat("after chmod", &st);
+	umask(077);
+	fd = open("u.txt", O_CREAT | O_WRONLY, 0666);
+	fstat(fd, &st);
+	print_stat("umask 077 create", &st);
+	close(fd);
+	umask(022);
+
+	res("access F_OK", access("c.txt", F_OK));
+	res("access missing", access("nope", F_OK));
+	res("access R_OK|W_OK", access("c.txt", R_OK | W_OK));
+	res("rename", rename("c.txt", "d.txt"));
+	res("stat old name", stat("c.txt", &st));
+	res("stat new name", stat("d.txt", &st));
+	res("rename over existing", rename("u.txt", "d.txt"));
+	res("link", link("d.txt", "e.txt"));
+	stat("d.txt", &st);
+	print_stat("after link", &st);
+	res("link exists", link("d.txt", "e.txt"));
+	res("unlink", unlink("e.txt"));
+	stat("d.txt", &st);
+	print_stat("after unlink", &st);
+	res("unlink missing", unlink("e.txt"));
+	res("symlink", symlink("d.txt", "l.txt"));
+	ssize_t n = readlink("l.txt", buf, sizeof buf);
+	printf("readlink: %zd %.*s\n", n, (int)(n > 0 ? n : 0), buf);
+	res("readlink not a link", readlink("d.txt", buf, sizeof buf));
+	res("lstat", lstat("l.txt", &st));
+	print_stat("lstat link", &st);
+	stat("l.txt", &st);
+	print_stat("stat through link", &st);
+	res("symlink dangling", symlink("nowhere", "dangling"));
+	res("stat dangling", stat("dangling", &st));
+	res("lstat dangling", lstat("dangling", &st));
+	res("open dangling", open("dangling", O_RDONLY));
+	res("open O_NOFOLLOW link", open("l.txt", O_RDONLY | O_NOFOLLOW));
+	/* posix_fadvise returns the error number, not -1 and errno. */
+	int afd = open("d.txt", O_RDONLY);
+	printf("posix_fadvise sequential: %s\n", errname(posix_fadvise(afd, 0, 0, POSIX_FADV_SEQUENTIAL)));
+	printf("posix_fadvise dontneed: %s\n", errname(posix_fadvise(afd, 0, 4096, POSIX_FADV_DONTNEED)));
+	printf("posix_fadvise bad advice: %s\n", errname(posix_fadvise(afd, 0, 0, 99)));
+	printf("posix_fadvise negative length: %s\n", errname(posix_fadvise(afd, 0, -1, POSIX_FADV_NORMAL)));
+	close(afd);
+	printf("posix_fadvise bad fd: %s\n", errname(posix_fadvise(afd, 0, 0, POSIX_FADV_NORMAL)));
+
+	/* O_EXCL through a dangling symlink fails (open(2)). */
+	res("open creat excl dangling", open("dangling", O_CREAT | O_EXCL | O_WRONLY, 0600));
+	int big = open("big", O_CREAT | O_RDWR, 0600);
+	res("lseek SEEK_DATA 0", lseek(big, 0, SEEK_DATA));
+	res("write big", write(big, "x", 1));
+	res("lseek SEEK_HOLE 0", lseek(big, 0, SEEK_HOLE));
+	res("lseek SEEK_DATA past end", lseek(big, 5, SEEK_DATA));
+	close(big);
+}
+
+/* ---- folders ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		printf("opendir %s: %s\n", path, errname(errno));
+		return;
+	}
+	char *names[64];
+	int count = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && count < 64) {
+		char type = e->d_type == DT_DIR ? 'd' : e->d_type == DT_REG ? 'f' : e->d_type == DT_LNK ? 'l' : '?';
+		char *s = malloc(strlen(e->d_name) + 3);
+		sprintf(s, "%s:%c", e->d_name, type);
+		names[count++] = s;
+	}
+	closedir(d);
+	qsort(names, count, sizeof names[0], cmp_str);
+	printf("readdir %s:", path);
+	for (int i = 0; i < count; i++) {
+		printf(" %s", names[i]);
+		free(names[i]);
+	}
+	printf("\n");
+}
+
+static void sweep_dirs(void)
+{
+	section("dirs");
+	char cwd[512], base[512];
+	struct stat st;
+	getcwd(base, sizeof base);
+	res("mkdir", mkdir("sub", 0755));
+	stat("sub", &st);
+	printf("mkdir mode: type %o perm %o\n", (unsigned)(st.st_mode & S_IFMT), (unsigned)(st.st_mode & 07777));
+	res("mkdir exists", mkdir("sub", 0755));
+	res("mkdir missing parent", mkdir("no/such", 0755));
+	res("mkdir under a file", mkdir("d.txt/x", 0755));
+	res("mkdir nested", mkdir("sub/inner", 0700));
+	close(open("sub/file", O_CREAT | O_WRONLY, 0644));
+	symlink("file", "sub/link");
+	list_dir("sub");
+	list_dir("missing");
+	list_dir("d.txt");
+	res("chdir", chdir("sub"));
+	getcwd(cwd, sizeof cwd);
+	printf("getcwd ends with /sub: %d\n", strlen(cwd) > 4 && strcmp(cwd + strlen(cwd) - 4, "/sub") == 0);
+	printf("getcwd length grew by 4: %d\n", strlen(cwd) == strlen(base) + 4);
+	res("stat ../d.txt", stat("../d.txt", &st));
+	res("chdir ..", chdir(".."));
+	getcwd(cwd, sizeof cwd);
+	printf("back at base: %d\n", strcmp(cwd, base) == 0);
+	res("getcwd small buffer", getcwd(cwd, 2) ? 0 : -1);
+	res("chdir to a file", chdir("d.txt"));
+	res("chdir missing", chdir("missing"));
+	res("rmdir not empty", rmdir("sub"));
+	res("rmdir a file", rmdir("d.txt"));
+	res("unlink a folder", unlink("sub/inner"));
+	res("open folder for writing", open("sub", O_WRONLY));
+	res("open file with O_DIRECTORY", open("d.txt", O_RDONLY | O_DIRECTORY));
+	int dfd = open("sub", O_RDONLY | O_DIRECTORY);
+	res("open O_DIRECTORY", dfd >= 0 ? 0 : -1);
+	char c;
+	res("read a folder", read(dfd, &c, 1));
+	res("openat relative", openat(dfd, "file", O_RDONLY) >= 0 ? 0 : -1);
+	res("fstatat", fstatat(dfd, "link", &st, AT_SYMLINK_NOFOLLOW));
+	printf("fstatat link type %o\n", (unsigned)(st.st_mode & S_IFMT));
+	res("unlinkat AT_REMOVEDIR inner", unlinkat(dfd, "inner", AT_REMOVEDIR));
+	close(dfd);
+	res("rmdir missing", rmdir("sub/inner"));
+	res("unlink file", unlink("sub/file"));
+	res("unlink link", unlink("sub/link"));
+	res("rmdir empty", rmdir("sub"));
+	res("rename into itself", (mkdir("r", 0755), rename("r", "r/x")));
+	res("rename folder over file", rename("r", "d.txt"));
+	res("rename file over folder", rename("d.txt", "r"));
+	rmdir("r");
+}
+
+/* ---- descriptors ---- */
+
+static void sweep_fds(void)
+{
+	section("fds");
+	int fd = open("d.txt", O_RDONLY);
+	int d = dup(fd);
+	printf("dup is next lowest: %d\n", d == fd + 1);
+	res("dup2 to 100", dup2(fd, 100));
+	res("dup2 same fd", dup2(fd, fd) == fd ? 0 : -1);
+	res("dup3 same fd", dup3(fd, fd, 0));
+	res("dup3 bad flags", dup3(fd, 101, 12345));
+	res("dup3 cloexec", dup3(fd, 101, O_CLOEXEC));
+	res("F_GETFD 101", fcntl(101, F_GETFD));
+	res("F_GETFD 100", fcntl(100, F_GETFD));
+	res("F_SETFD", fcntl(100, F_SETFD, FD_CLOEXEC));
+	res("F_GETFD after", fcntl(100, F_GETFD));
+	res("F_GETFL rdonly", fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+	res("F_SETFL nonblock", fcntl(fd, F_SETFL, O_NONBLOCK));
+	res("F_GETFL shared by dup", fcntl(d, F_GETFL) & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+	res("F_DUPFD_CLOEXEC 200", fcntl(fd, F_DUPFD_CLOEXEC, 200));
+	res("F_GETFD 200", fcntl(200, F_GETFD));
+	res("F_DUPFD 200 (taken)", fcntl(fd, F_DUPFD, 200));
+	res("lseek shared offset", (lseek(fd, 3, SEEK_SET), lseek(d, 0, SEEK_CUR)));
+	close(100);
+	close(101);
+	close(200);
+	close(201);
+	close(d);
+	res("close twice", close(d));
+	res("read bad fd", read(999, &d, 1));
+	res("write bad fd", write(-1, &d, 1));
+	res("fstat bad fd", fstat(999, &(struct stat){0}));
+	res("dup bad fd", dup(999));
+	res("dup2 bad fd", dup2(999, 5));
+	res("fcntl bad cmd", fcntl(fd, 99999));
+	res("write to O_RDONLY", write(fd, "x", 1));
+	int w = open("d.txt", O_WRONLY);
+	char c;
+	res("read from O_WRONLY", read(w, &c, 1));
+	close(w);
+	res("lseek bad whence", lseek(fd, 0, 42));
+	close(fd);
+	res("open EINVAL flags", open("d.txt", O_RDONLY | O_WRONLY | O_RDWR) >= 0 ? 0 : -1);
+	res("open empty path", open("", O_RDONLY));
+	char longname[300];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	res("open long name", open(longname, O_RDONLY));
+	res("open ENOTDIR", open("d.txt/x", O_RDONLY));
+	res("isatty on a file", isatty(open("d.txt", O_RDONLY)));
+	printf("isatty errno: %s\n", errname(errno));
+}
+
+/* ---- pipes ---- */
+
+static void sweep_pipes(void)
+{
+	section("pipes");
+	int p[2];
+	res("pipe2 cloexec", pipe2(p, O_CLOEXEC));
+	res("F_GETFD read end", fcntl(p[0], F_GETFD));
+	res("F_GETFL write end", fcntl(p[1], F_GETFL) & O_ACCMODE);
+	struct pollfd pf[2] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}};
+	res("poll empty", poll(pf, 2, 0));
+	printf("revents: %x %x\n", pf[0].revents, pf[1].revents);
+	res("write", write(p[1], "hello", 5));
+	res("poll ready", poll(pf, 2, 0));
+	printf("revents: %x %x\n", pf[0].revents, pf[1].revents);
+	fd_set r;
+	FD_ZERO(&r);
+	FD_SET(p[0], &r);
+	struct timeval tv = {0, 0};
+	res("select", select(p[0] + 1, &r, NULL, NULL, &tv));
+	printf("select says readable: %d\n", FD_ISSET(p[0], &r) != 0);
+	char buf[16];
+	res("read", read(p[0], buf, sizeof buf));
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	res("read empty nonblock", read(p[0], buf, sizeof buf));
+	res("lseek a pipe", lseek(p[0], 0, SEEK_SET));
+	res("pread a pipe", pread(p[0], buf, 1, 0));
+	printf("posix_fadvise a pipe: %s\n", errname(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL)));
+	res("write to read end", write(p[0], "x", 1));
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	long total = 0;
+	static char chunk[4096];
+	for (;;) {
+		ssize_t n = write(p[1], chunk, sizeof chunk);
+		if (n < 0) {
+			printf("fill ends with %s\n", errname(errno));
+			break;
+		}
+		total += n;
+	}
+	printf("pipe capacity: %ld\n", total);
+	res("F_GETPIPE_SZ", fcntl(p[1], F_GETPIPE_SZ));
+	close(p[1]);
+	long drained = 0;
+	ssize_t n;
+	while ((n = read(p[0], chunk, sizeof chunk)) > 0)
+		drained += n;
+	printf("drained %ld, then read says %zd\n", drained, n);
+	pf[0].events = POLLIN;
+	res("poll after writer closed", poll(pf, 1, 0));
+	printf("revents: %x\n", pf[0].revents);
+	close(p[0]);
+	pipe(p);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	res("write without reader", write(p[1], "x", 1));
+	signal(SIGPIPE, SIG_DFL);
+	close(p[1]);
+}
+
+/* ---- memory ---- */
+
+static void sweep_memory(void)
+{
+	section("memory");
+	long page = sysconf(_SC_PAGESIZE);
+	printf("page size: %ld\n", page);
+	unsigned sum = 0;
+	for (int i = 1; i <= 200; i++) {
+		unsigned char *p = malloc((size_t)i * 997);
+		memset(p, i, (size_t)i * 997);
+		sum += p[(size_t)i * 997 - 1];
+		p = realloc(p, (size_t)i * 1500);
+		sum += p[0];
+		free(p);
+	}
+	printf("malloc pattern sum: %u\n", sum);
+	void *big = malloc(64 << 20);
+	printf("malloc 64 MiB: %s\n", big ? "ok" : "null");
+	free(big);
+	errno = 0;
+	void *huge = malloc((size_t)1 << 62);
+	printf("malloc huge: %s %s\n", huge ? "ok" : "null", errname(errno));
+	int *z = calloc(1000, sizeof(int));
+	int allzero = 1;
+	for (int i = 0; i < 1000; i++)
+		allzero &= z[i] == 0;
+	printf("calloc zeroed: %d\n", allzero);
+	free(z);
+	void *al = NULL;
+	int err = posix_memalign(&al, 4096, 100);
+	printf("posix_memalign 4096: %d aligned %d\n", err, ((uintptr_t)al & 4095) == 0);
+	free(al);
+
+	char *a = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	printf("mmap anon: %s\n", a == MAP_FAILED ? errname(errno) : "ok");
+	printf("anon zero: %d\n", a[0] == 0 && a[3 * page - 1] == 0);
+	a[page] = 7;
+	res("mprotect read-only", mprotect(a, page, PROT_READ));
+	res("mprotect unaligned", mprotect(a + 1, page, PROT_READ));
+	res("munmap middle", munmap(a + page, page));
+	res("munmap rest", munmap(a, 3 * page));
+	res("munmap unaligned", munmap(a + 1, page));
+	printf("mmap len 0: %s\n", mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED ? errname(errno) : "ok");
+	printf("mmap bad fd: %s\n", mmap(NULL, page, PROT_READ, MAP_PRIVATE, 999, 0) == MAP_FAILED ? errname(errno) : "ok");
+
+	int fd = open("m.bin", O_CREAT | O_RDWR | O_TRUNC, 0600);
+	for (int i = 0; i < 3000; i++)
+		write(fd, "0123456789", 10);
+	char *f = mmap(NULL, 30000, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	printf("mmap file private: %s\n", f == MAP_FAILED ? errname(errno) : "ok");
+	if (f != MAP_FAILED) {
+		printf("file bytes: %.10s %c\n", f + 29990, f[12345]);
+		printf("past end of file in last page zero: %d\n", f[30000] == 0 && f[8 * 4096 - 1] == 0);
+		f[0] = 'X';
+		char first;
+		pread(fd, &first, 1, 0);
+		printf("private write stays private: %c\n", first);
+		munmap(f, 30000);
+	}
+	char *off = mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, page);
+	printf("mmap with offset: %c\n", off == MAP_FAILED ? '!' : off[0]);
+	printf("mmap unaligned offset: %s\n", mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, 100) == MAP_FAILED ? errname(errno) : "ok");
+	int wo = open("m.bin", O_WRONLY);
+	printf("mmap of O_WRONLY: %s\n", mmap(NULL, page, PROT_READ, MAP_PRIVATE, wo, 0) == MAP_FAILED ? errname(errno) : "ok");
+	close(wo);
+	close(fd);
+
+	/* musl's sbrk only answers sbrk(0): the brk system call itself. */
+	errno = 0;
+	printf("sbrk(4 pages) on musl: %s\n", sbrk(page * 4) == (void *)-1 ? errname(errno) : "ok");
+	char *start = (char *)syscall(SYS_brk, 0);
+	char *grown = (char *)syscall(SYS_brk, start + page * 4);
+	printf("brk grows: +%ld\n", (long)(grown - start));
+	if (grown == start + page * 4)
+		memset(start, 1, page * 4);
+	printf("brk shrinks: %d\n", (char *)syscall(SYS_brk, start) == start);
+	printf("brk below the start stays: %d\n", (char *)syscall(SYS_brk, (char *)4096) == start);
+}
+
+/* ---- libc without the kernel ---- */
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static void sweep_libc(void)
+{
+	section("libc");
+	int v[16];
+	unsigned s = 12345;
+	for (int i = 0; i < 16; i++) {
+		s = s * 1103515245 + 12345;
+		v[i] = (int)(s >> 16) % 1000;
+	}
+	qsort(v, 16, sizeof v[0], cmp_int);
+	printf("qsort:");
+	for (int i = 0; i < 16; i++)
+		printf(" %d", v[i]);
+	printf("\n");
+	int key = v[7];
+	int *found = bsearch(&key, v, 16, sizeof v[0], cmp_int);
+	printf("bsearch: %ld\n", found ? (long)(found - v) : -1L);
+	const char *nums[] = {"42", "-17", "0x1f", "077", "  12abc", "99999999999999999999", "", "abc"};
+	for (unsigned i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		char *end;
+		errno = 0;
+		long x = strtol(nums[i], &end, 0);
+		printf("strtol \"%s\": %ld rest \"%s\" %s\n", nums[i], x, end, errno ? errname(errno) : "-");
+	}
+	const char *dbl[] = {"3.14159", "1e308", "1e309", "-0", "nan", "inf", "0x1p-3", "1e-400"};
+	for (unsigned i = 0; i < sizeof dbl / sizeof dbl[0]; i++) {
+		errno = 0;
+		double x = strtod(dbl[i], NULL);
+		printf("strtod \"%s\": %.17g %s\n", dbl[i], x, errno ? errname(errno) : "-");
+	}
+	printf("snprintf: %.3f %e %g %a %10.4f|\n", 1.0 / 3, 12345.678, 0.0001, 1.0, -2.5);
+	char small[8];
+	const char *volatile longer = "abcdefghijk";
+	printf("snprintf truncates: %d %s\n", snprintf(small, sizeof small, "%s", longer), small);
+	printf("sqrt: %.17g %.17g\n", sqrt(2.0), sqrt(1e10));
+	printf("sin cos: %.17g %.17g\n", sin(1.0), cos(1.0));
+	printf("exp log: %.17g %.17g\n", exp(1.0), log(10.0));
+	printf("pow: %.17g %.17g\n", pow(2.0, 0.5), pow(10.0, -3));
+	printf("atan2 fmod: %.17g %.17g\n", atan2(1.0, 2.0), fmod(10.5, 3.0));
+	errno = 0;
+	printf("sqrt(-1): %s errno %s\n", isnan(sqrt(-1.0)) ? "nan" : "?", errname(errno));
+	printf("strings: %zu %d %s %s\n", strlen("hello"), strcmp("a", "b") < 0, strstr("haystack", "st"), strchr("x=y", '='));
+	char tok[] = "a,b,,c";
+	char *save;
+	printf("strtok_r:");
+	for (char *t = strtok_r(tok, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		printf(" %s", t);
+	printf("\n");
+	printf("strerror(ENOENT): %s\n", strerror(ENOENT));
+}
+
+/* ---- time ---- */
+
+static void sweep_time(void)
+{
+	section("time");
+	struct timespec a, b, res_;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	int nondecreasing = 1;
+	for (int i = 0; i < 1000; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (b.tv_sec < a.tv_sec || (b.tv_sec == a.tv_sec && b.tv_nsec < a.tv_nsec))
+			nondecreasing = 0;
+		a = b;
+	}
+	printf("monotonic non-decreasing: %d\n", nondecreasing);
+	res("clock_getres monotonic", clock_getres(CLOCK_MONOTONIC, &res_));
+	printf("resolution at most 1 ms: %d\n", res_.tv_sec == 0 && res_.tv_nsec <= 1000000);
+	res("clock_gettime bad clock", clock_gettime(12345, &a));
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	struct timespec nap = {0, 20 * 1000 * 1000};
+	res("nanosleep 20 ms", nanosleep(&nap, NULL));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	printf("slept at least 20 ms: %d\n", ms >= 20);
+	struct timespec badnap = {0, 1000000000};
+	res("nanosleep bad nsec", nanosleep(&badnap, NULL));
+	struct timeval tv;
+	res("gettimeofday", gettimeofday(&tv, NULL));
+	printf("gettimeofday after 2020: %d usec in range: %d\n", tv.tv_sec > 1577836800, tv.tv_usec >= 0 && tv.tv_usec < 1000000);
+	time_t now = time(NULL);
+	printf("time agrees with gettimeofday: %d\n", now - tv.tv_sec <= 1 && now >= tv.tv_sec);
+	clock_gettime(CLOCK_REALTIME, &a);
+	printf("realtime agrees: %d\n", a.tv_sec - now <= 1 && a.tv_sec >= now);
+	clock_t c = clock();
+	printf("clock() non-negative: %d\n", c >= 0);
+	time_t fixed = 1700000000;
+	struct tm tm;
+	gmtime_r(&fixed, &tm);
+	char out[64];
+	strftime(out, sizeof out, "%Y-%m-%d %H:%M:%S %a %j", &tm);
+	printf("gmtime: %s\n", out);
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	localtime_r(&fixed, &tm);
+	strftime(out, sizeof out, "%c", &tm);
+	printf("localtime TZ=UTC0: %s\n", out);
+	printf("mktime round trip: %lld\n", (long long)mktime(&tm));
+	unsetenv("TZ");
+}
+
+/* ---- environment and arguments ---- */
+
+static void sweep_env(int argc, char **argv)
+{
+	section("env");
+	printf("argc: %d\n", argc);
+	/* argv[1] is the scratch folder, different on each side. */
+	for (int i = 2; i < argc; i++)
+		printf("argv[%d]: %s\n", i, argv[i]);
+	printf("argv[argc] null: %d\n", argv[argc] == NULL);
+	printf("getenv unset: %s\n", getenv("C_SWEEP_UNSET") ? "set" : "null");
+	res("setenv", setenv("C_SWEEP_VAR", "one", 0));
+	printf("getenv: %s\n", getenv("C_SWEEP_VAR"));
+	setenv("C_SWEEP_VAR", "two", 0);
+	printf("setenv no overwrite: %s\n", getenv("C_SWEEP_VAR"));
+	setenv("C_SWEEP_VAR", "three", 1);
+	printf("setenv overwrite: %s\n", getenv("C_SWEEP_VAR"));
+	res("setenv bad name", setenv("A=B", "x", 1));
+	res("unsetenv", unsetenv("C_SWEEP_VAR"));
+	printf("after unsetenv: %s\n", getenv("C_SWEEP_VAR") ? "set" : "null");
+	printf("C_SWEEP_GIVEN: %s\n", getenv("C_SWEEP_GIVEN") ? getenv("C_SWEEP_GIVEN") : "null");
+}
+
+/* ---- process identity ---- */
+
+static void sweep_identity(void)
+{
+	section("identity");
+	printf("getpid > 0: %d\n", getpid() > 0);
+	printf("gettid == getpid (main thread): %d\n", gettid() == getpid());
+	printf("getppid >= 0: %d\n", getppid() >= 0);
+	printf("getpgrp > 0: %d\n", getpgrp() > 0);
+	printf("getsid > 0: %d\n", getsid(0) > 0);
+	printf("getsid of a missing process: %s\n", getsid(0x7ffffff0) < 0 ? errname(errno) : "ok");
+	printf("uid == euid: %d gid == egid: %d\n", getuid() == geteuid(), getgid() == getegid());
+	struct utsname u;
+	res("uname", uname(&u));
+	printf("machine: %s\n", u.machine);
+	int dots = 0;
+	for (char *p = u.release; *p; p++)
+		dots += *p == '.';
+	printf("release starts with a digit and has dots: %d\n", u.release[0] >= '0' && u.release[0] <= '9' && dots >= 2);
+	printf("sysname and nodename set: %d\n", u.sysname[0] != 0 && u.nodename[0] != 0);
+	/* No children here (fork is in the uncompared section). */
+	res("waitpid any, WNOHANG", waitpid(-1, NULL, WNOHANG));
+	res("waitpid any", waitpid(-1, NULL, 0));
+	res("waitpid a missing pid", waitpid(12345, NULL, 0));
+	res("waitpid bad options", waitpid(-1, NULL, 0x100));
+	res("wait", wait(NULL));
+	res("getgroups negative size", getgroups(-1, NULL));
+	/* How many groups depends on the host's user: only the sign. */
+	printf("getgroups count >= 0: %d\n", getgroups(0, NULL) >= 0);
+	res("kill self 0", kill(getpid(), 0));
+	res("kill missing", kill(0x7ffffff0, 0));
+	res("kill bad signal", kill(getpid(), 99));
+}
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t hits;
+static volatile int last_sig;
+static sigjmp_buf jump;
+
+static void on_signal(int sig)
+{
+	hits++;
+	last_sig = sig;
+}
+
+static void on_info(int sig, siginfo_t *info, void *ctx)
+{
+	(void)ctx;
+	hits++;
+	last_sig = sig * 1000 + info->si_code;
+}
+
+static void on_fpe(int sig)
+{
+	siglongjmp(jump, sig);
+}
+
+static void sweep_signals(void)
+{
+	section("signals");
+	struct sigaction sa = {0}, old;
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	res("sigaction USR1", sigaction(SIGUSR1, &sa, &old));
+	printf("old handler default: %d\n", old.sa_handler == SIG_DFL);
+	res("raise", raise(SIGUSR1));
+	printf("hits %d last %d\n", hits, last_sig);
+	res("kill self", kill(getpid(), SIGUSR1));
+	printf("hits %d\n", hits);
+	sigset_t block, pending, prev;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	res("sigprocmask block", sigprocmask(SIG_BLOCK, &block, &prev));
+	raise(SIGUSR1);
+	raise(SIGUSR1);
+	printf("blocked: hits %d\n", hits);
+	sigpending(&pending);
+	printf("pending USR1: %d USR2: %d\n", sigismember(&pending, SIGUSR1), sigismember(&pending, SIGUSR2));
+	res("sigprocmask unblock", sigprocmask(SIG_SETMASK, &prev, NULL));
+	printf("after unblock (standard signals do not queue): hits %d\n", hits);
+	sa.sa_flags = SA_SIGINFO;
+	sa.sa_sigaction = on_info;
+	sigaction(SIGUSR2, &sa, NULL);
+	raise(SIGUSR2);
+	printf("siginfo: sig*1000+code %d\n", last_sig);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	sigaction(SIGUSR1, NULL, &old);
+	printf("SA_RESETHAND back to default: %d\n", old.sa_handler == SIG_DFL);
+	res("sigaction SIGKILL", sigaction(SIGKILL, &sa, NULL));
+	res("sigaction bad signal", sigaction(0, &sa, NULL));
+	signal(SIGUSR2, SIG_IGN);
+	res("raise ignored", raise(SIGUSR2));
+	sigemptyset(&block);
+	sigaddset(&block, SIGKILL);
+	sigaddset(&block, SIGSTOP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	sigprocmask(SIG_BLOCK, NULL, &prev);
+	printf("SIGKILL cannot be blocked: %d\n", !sigismember(&prev, SIGKILL) && !sigismember(&prev, SIGSTOP));
+	signal(SIGFPE, on_fpe);
+	int sig = sigsetjmp(jump, 1);
+	if (sig == 0) {
+		/* 7, not 1: gcc turns 1 / x into a comparison. */
+		volatile int zero = 0, seven = 7;
+		volatile int r = seven / zero;
+		(void)r;
+		printf("no SIGFPE\n");
+	} else {
+		printf("SIGFPE caught, siglongjmp returned %d\n", sig);
+	}
+	signal(SIGFPE, SIG_DFL);
+	sigprocmask(SIG_BLOCK, NULL, &prev);
+	printf("sigsetjmp restored the mask (FPE unblocked): %d\n", !sigismember(&prev, SIGFPE));
+	stack_t ss = {0}, oss;
+	ss.ss_sp = malloc(SIGSTKSZ);
+	ss.ss_size = SIGSTKSZ;
+	res("sigaltstack", sigaltstack(&ss, &oss));
+	printf("old alt stack disabled: %d\n", (oss.ss_flags & SS_DISABLE) != 0);
+	ss.ss_size = 100;
+	res("sigaltstack too small", sigaltstack(&ss, NULL));
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+}
+
+/* ---- threads ---- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static long counter;
+static int turn;
+static __thread int tls_value = 5;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int once_runs;
+static pthread_key_t key;
+static int destructor_runs;
+
+static void run_once(void)
+{
+	once_runs++;
+}
+
+static void destructor(void *p)
+{
+	(void)p;
+	__atomic_fetch_add(&destructor_runs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *worker(void *arg)
+{
+	long id = (long)arg;
+	tls_value += (int)id;
+	pthread_once(&once, run_once);
+	pthread_setspecific(key, (void *)(id + 1));
+	for (int i = 0; i < 10000; i++) {
+		pthread_mutex_lock(&lock);
+		counter++;
+		pthread_mutex_unlock(&lock);
+	}
+	pthread_mutex_lock(&lock);
+	while (turn != id)
+		pthread_cond_wait(&cond, &lock);
+	turn++;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	return (void *)(long)(tls_value * 10 + (long)pthread_getspecific(key));
+}
+
+static void sweep_threads(void)
+{
+	section("threads");
+	pthread_key_create(&key, destructor);
+	pthread_t t[4];
+	for (long i = 0; i < 4; i++)
+		printf("pthread_create %ld: %d\n", i, pthread_create(&t[i], NULL, worker, (void *)i));
+	for (int i = 0; i < 4; i++) {
+		void *ret = NULL;
+		int err = pthread_join(t[i], &ret);
+		printf("join %d: %d returned %ld\n", i, err, (long)ret);
+	}
+	printf("counter: %ld once: %d destructors: %d main tls: %d\n", counter, once_runs, destructor_runs, tls_value);
+	pthread_mutex_t m;
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&m, &ma);
+	pthread_mutex_lock(&m);
+	printf("errorcheck relock: %s\n", errname(pthread_mutex_lock(&m)));
+	printf("trylock held: %s\n", errname(pthread_mutex_trylock(&m)));
+	pthread_mutex_unlock(&m);
+	printf("unlock not owned: %s\n", errname(pthread_mutex_unlock(&m)));
+	struct timespec soon;
+	clock_gettime(CLOCK_REALTIME, &soon);
+	soon.tv_nsec += 10 * 1000 * 1000;
+	if (soon.tv_nsec >= 1000000000) {
+		soon.tv_sec++;
+		soon.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&lock);
+	printf("cond_timedwait: %s\n", errname(pthread_cond_timedwait(&cond, &lock, &soon)));
+	pthread_mutex_unlock(&lock);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	size_t stack;
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_getstacksize(&attr, &stack);
+	printf("stack size attr: %zu\n", stack);
+	printf("tiny stack size: %s\n", errname(pthread_attr_setstacksize(&attr, 16)));
+	pthread_t tt;
+	printf("create with attr: %d\n", pthread_create(&tt, &attr, worker, (void *)4L));
+	pthread_join(tt, NULL);
+	printf("priority range OTHER: %d..%d FIFO: %d..%d RR: %d..%d\n", sched_get_priority_min(SCHED_OTHER),
+	       sched_get_priority_max(SCHED_OTHER), sched_get_priority_min(SCHED_FIFO), sched_get_priority_max(SCHED_FIFO),
+	       sched_get_priority_min(SCHED_RR), sched_get_priority_max(SCHED_RR));
+	res("priority max of policy 42", sched_get_priority_max(42));
+}
+
+/* ---- limits ---- */
+
+static void sweep_limits(void)
+{
+	section("limits");
+	struct rlimit rl;
+	res("getrlimit NOFILE", getrlimit(RLIMIT_NOFILE, &rl));
+	printf("NOFILE soft <= hard: %d soft >= 64: %d\n", rl.rlim_cur <= rl.rlim_max, rl.rlim_cur >= 64);
+	res("getrlimit STACK", getrlimit(RLIMIT_STACK, &rl));
+	printf("STACK soft >= 1 MiB: %d\n", rl.rlim_cur >= (1 << 20));
+	res("getrlimit bad", getrlimit(99, &rl));
+	struct rlimit inverted = {200, 100};
+	res("setrlimit soft above hard", setrlimit(RLIMIT_NOFILE, &inverted));
+	res("setrlimit unchanged", (getrlimit(RLIMIT_NOFILE, &rl), setrlimit(RLIMIT_NOFILE, &rl)));
+	/* Lowering a soft limit is left to the uncompared section (below). */
+	printf("sysconf PAGESIZE: %ld\n", sysconf(_SC_PAGESIZE));
+	getrlimit(RLIMIT_NOFILE, &rl);
+	printf("sysconf OPEN_MAX is the NOFILE soft limit: %d\n", sysconf(_SC_OPEN_MAX) == (long)rl.rlim_cur);
+	printf("sysconf CLK_TCK: %ld\n", sysconf(_SC_CLK_TCK));
+	printf("NPROCESSORS_ONLN >= 1: %d\n", sysconf(_SC_NPROCESSORS_ONLN) >= 1);
+	struct rusage ru;
+	res("getrusage", getrusage(RUSAGE_SELF, &ru));
+	res("getrusage bad who", getrusage(42, &ru));
+}
+
+/* ---- calls the kernel does not implement (not compared) ---- */
+
+static void sweep_unimplemented(void)
+{
+	printf("@@ uncompared unimplemented\n");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	printf("fork: %s\n", pid > 0 ? "ok" : errname(errno));
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	res("alarm/setitimer", setitimer(ITIMER_REAL, &(struct itimerval){0}, NULL));
+	res("getpriority", getpriority(PRIO_PROCESS, 0));
+	int fd = open("d.txt", O_RDWR);
+	res("flock", flock(fd, LOCK_EX));
+	res("fallocate", fallocate(fd, 0, 0, 4096));
+	res("fchown", fchown(fd, getuid(), getgid()));
+	close(fd);
+	res("mkfifo", mkfifo("fifo", 0600));
+	res("mlock", mlock(&fd, sizeof fd));
+	unsigned char vec;
+	res("mincore", mincore((void *)((uintptr_t)&vec & ~(uintptr_t)4095), 4096, &vec));
+	/* The kernel's limits are fixed: lowering one is EPERM (Linux lets
+	 * any process lower its soft and hard limits, setrlimit(2), and then
+	 * enforces the new RLIMIT_NOFILE: dup2 EBADF, F_DUPFD EINVAL). */
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = 100;
+	res("lower NOFILE soft to 100", setrlimit(RLIMIT_NOFILE, &rl));
+	getrlimit(RLIMIT_NOFILE, &rl);
+	printf("NOFILE soft now: %ld\n", (long)rl.rlim_cur);
+	fd = open("d.txt", O_RDONLY);
+	res("dup2 beyond NOFILE", dup2(fd, 150));
+	res("F_DUPFD beyond NOFILE", fcntl(fd, F_DUPFD, 150));
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s DIR [ARG...]\n", argv[0]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (mkdir(argv[1], 0755) != 0 && errno != EEXIST) {
+		printf("mkdir %s: %s\n", argv[1], errname(errno));
+		return 1;
+	}
+	if (chdir(argv[1]) != 0) {
+		printf("chdir %s: %s\n", argv[1], errname(errno));
+		return 1;
+	}
+	umask(022);
+	sweep_stdio();
+	sweep_files();
+	sweep_dirs();
+	sweep_fds();
+	sweep_pipes();
+	sweep_memory();
+	sweep_libc();
+	sweep_time();
+	sweep_env(argc, argv);
+	sweep_identity();
+	sweep_signals();
+	sweep_threads();
+	sweep_limits();
+	sweep_unimplemented();
+	printf("@@ end\n");
+	return 0;
+}
