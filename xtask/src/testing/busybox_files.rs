@@ -30,7 +30,7 @@ use crate::emulator::run_result::{self, Verdict};
 use crate::testing::runner::Totals;
 use crate::testing::serial_protocol::TestResult;
 
-/// What the boots need.
+/// What the boots need (these and the sweep's, `busybox_sweep`).
 pub struct Setup {
     /// `qemu-system-x86_64`.
     pub qemu: PathBuf,
@@ -42,7 +42,7 @@ pub struct Setup {
     pub archive: PathBuf,
     /// The machine.
     pub machine: Machine,
-    /// Where the disk image goes.
+    /// Where the runs' files go (the disk image; the sweep's host copies).
     pub dir: PathBuf,
     /// Print every boot's output.
     pub verbose: bool,

@@ -14,7 +14,7 @@
 //! test line per section, `busybox_sweep::SECTION`; a failure names the
 //! first differing line.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -22,9 +22,9 @@ use std::time::Duration;
 use libos_abi::run::RunExit;
 
 use crate::emulator::console_input;
-use crate::emulator::qemu::{self, Machine};
+use crate::emulator::qemu;
 use crate::emulator::run_result::{self, Verdict};
-use crate::testing::busybox_files::app_output;
+use crate::testing::busybox_files::{Setup, app_output};
 use crate::testing::runner::Totals;
 use crate::testing::serial_protocol::TestResult;
 
@@ -41,26 +41,6 @@ pub const PREFIX: &str = "busybox_sweep::";
 /// The environment both runs get (`TZ`: the host's `/etc/localtime` is
 /// not the guest's).
 const ENV: [(&str, &str); 2] = [("SWEEP", "1"), ("TZ", "UTC")];
-
-/// What the runs need.
-pub struct Setup {
-    /// `qemu-system-x86_64`.
-    pub qemu: PathBuf,
-    /// The production kernel with BusyBox as the app.
-    pub image: PathBuf,
-    /// The host folder ([`SWEEP_DIR`]).
-    pub files: PathBuf,
-    /// The root archive packed from [`Setup::files`].
-    pub archive: PathBuf,
-    /// The machine.
-    pub machine: Machine,
-    /// Where the host's copies go.
-    pub dir: PathBuf,
-    /// Boots run at once.
-    pub jobs: usize,
-    /// Print every run's output.
-    pub verbose: bool,
-}
 
 /// How a section's lines are compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -303,9 +283,9 @@ fn guest_run(setup: &Setup, section: &Section) -> Run {
 }
 
 /// Runs the sections (those whose test names contain `filter`), the
-/// guest's boots `setup.jobs` at a time, one result line each in the
+/// guest's boots `jobs` at a time, one result line each in the
 /// script's order.
-pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
+pub fn run(setup: &Setup, jobs: usize, filter: Option<&str>, totals: &mut Totals) {
     let script = setup.files.join(SCRIPT);
     let all = match std::fs::read_to_string(&script)
         .map_err(|e| format!("{}: {e}", script.display()))
@@ -326,7 +306,7 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
     let printed = Mutex::new(0usize);
     let totals = Mutex::new(totals);
     std::thread::scope(|scope| {
-        for _ in 0..setup.jobs.clamp(1, wanted.len().max(1)) {
+        for _ in 0..jobs.clamp(1, wanted.len().max(1)) {
             scope.spawn(|| {
                 loop {
                     let i = {

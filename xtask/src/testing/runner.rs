@@ -575,17 +575,16 @@ fn run_busybox_files(
     let archive = dir.join("busybox-sweep.cpio");
     std::fs::write(&archive, crate::build::cpio::pack_dir(&files)?)
         .with_context(|| format!("writing {}", archive.display()))?;
-    let setup = busybox_sweep::Setup {
+    let setup = busybox_files::Setup {
         qemu,
         image,
         files,
         archive,
         machine,
         dir: layout.state_dir().join("busybox-sweep"),
-        jobs: opts.jobs,
         verbose: opts.verbose,
     };
-    busybox_sweep::run(&setup, filter, totals);
+    busybox_sweep::run(&setup, opts.jobs, filter, totals);
     Ok(())
 }
 
