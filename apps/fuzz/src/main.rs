@@ -45,7 +45,7 @@ const MAX_NR: u64 = 1100;
 /// itself, reboot), replace the process (execve), create threads or
 /// processes at random addresses (clone, fork), rewrite the caller's
 /// registers from garbage (rt_sigreturn), install signal handlers or
-/// timers that would fire into garbage, wait for ever (pause, wait4,
+/// timers that would fire into garbage, wait for ever (pause, waitid,
 /// sigsuspend: no timeout we control; an eventfd, which a later read of its
 /// number would wait on at 0), or are the test and benchmark hooks (not the
 /// production ABI; `no-hooks` checks them). The readiness waits (poll,
@@ -62,7 +62,6 @@ pub const EXCLUDED: &[u64] = &[
     58,  // vfork
     59,  // execve
     60,  // exit
-    61,  // wait4
     62,  // kill
     101, // ptrace
     128, // rt_sigtimedwait
