@@ -172,14 +172,24 @@ fn load(cpu: &CpuSched) -> usize {
     cpu.runqueue.lock().len() + usize::from(!cpu.idle_now.load(Ordering::Acquire))
 }
 
+/// Whether a CPU halts with nothing queued: the best place for a task.
+/// (An idle CPU that was just sent a task still says idle until it wakes;
+/// its queue says it is taken.)
+fn idle_and_free(cpu: &CpuSched) -> bool {
+    cpu.idle_now.load(Ordering::Acquire) && cpu.runqueue.lock().is_empty()
+}
+
 /// The CPU a runnable task should go to: the one it last ran on if that is
-/// idle, else any idle CPU it may use, else its last CPU, else the least
-/// loaded it may use.
+/// idle with nothing queued, else another such CPU it may use, else any
+/// idle CPU, else its last CPU, else the least loaded it may use.
 fn pick_cpu(task: &Task) -> usize {
     let last = task.last_cpu.load(Ordering::Relaxed);
     let last_ok = task.may_run_on(last) && percpu::is_online(last);
-    if last_ok && SCHED.of(last).is_some_and(|c| c.idle_now.load(Ordering::Acquire)) {
+    if last_ok && SCHED.of(last).is_some_and(idle_and_free) {
         return last;
+    }
+    if let Some((c, _)) = allowed_cpus(task).find(|(_, p)| idle_and_free(p)) {
+        return c;
     }
     if let Some((c, _)) = allowed_cpus(task).find(|(_, p)| p.idle_now.load(Ordering::Acquire)) {
         return c;
@@ -197,7 +207,9 @@ pub fn enqueue(task: Arc<Task>) {
     enqueue_on(target, task);
 }
 
-fn enqueue_on(target: usize, task: Arc<Task>) {
+/// Puts a runnable task on CPU `target`'s run queue, and lets that CPU
+/// know (the caller chose the CPU; the task must be allowed to run there).
+pub fn enqueue_on(target: usize, task: Arc<Task>) {
     let cpu = SCHED.of(target).expect("enqueue: no such CPU");
     cpu.runqueue.lock().push_back(task);
     if target == cpu_index() {

@@ -238,8 +238,13 @@ pub fn tick() {
     if slice != 0 && now >= slice {
         timers.slice_end.store(0, Ordering::Relaxed);
         // Others are waiting: move one to an idle CPU if there is one, else
-        // preempt the running task.
-        if !sched::push_to_idle_cpu() {
+        // preempt the running task. After a move, those still waiting here
+        // get a fresh slice (ended by the next tick like this one): without
+        // it nothing would end the running task's turn, and a waiter would
+        // wait until some other event happened to arm a slice.
+        if sched::push_to_idle_cpu() {
+            update_slice();
+        } else {
             sched::set_need_resched();
         }
     }

@@ -9,6 +9,7 @@ mod frames;
 mod heap;
 mod kpti;
 mod paging;
+mod sched;
 mod smp;
 mod stacks;
 mod time;
