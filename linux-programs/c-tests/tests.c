@@ -3,6 +3,7 @@
  * pthreads, time, signals. Each test fails with CHECK (exit status 101).
  */
 #include "harness.h"
+#include "vdso.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -395,6 +396,9 @@ static const struct test TESTS[] = {
 	{"c_tests::sigsegv_siginfo_and_siglongjmp", sigsegv_siginfo_and_siglongjmp},
 	{"c_tests::raise_runs_the_handler", raise_runs_the_handler},
 	{"c_tests::dev_null_zero_full", dev_null_zero_full},
+	{"c_tests::vdso_mapped_as_auxv_and_maps_say", vdso_mapped_as_auxv_and_maps_say},
+	{"c_tests::vdso_functions_answer_as_the_system_calls", vdso_functions_answer_as_the_system_calls},
+	{"c_tests::clock_gettime_goes_through_the_vdso", clock_gettime_goes_through_the_vdso},
 };
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 //!   epoll_event`, `POLL*`, `EPOLL*`, `EFD_*`).
 //! - [`test`](mod@test): the records `#[kernel_test]` and `#[libos::test]` register.
 //! - [`debug`]: operations of the `libos_debug` test hook.
+//! - [`vdso_data`]: the vDSO's data page (what its time functions read).
 #![no_std]
 
 pub mod abi_types;
@@ -39,3 +40,4 @@ pub mod syscalls;
 pub mod test;
 pub mod test_data;
 pub mod user_ptr;
+pub mod vdso_data;

@@ -61,6 +61,10 @@ pub struct BootOptions<'a> {
     pub kpti: Option<bool>,
     /// `pcid=`: `None` when not given.
     pub pcid: Option<bool>,
+    /// `vdso=`: `None` when not given (on). Off, processes get no vDSO and
+    /// no `AT_SYSINFO_EHDR` (Linux's `vdso=0`): their C library makes the
+    /// time system calls.
+    pub vdso: Option<bool>,
     /// `trace=syscalls`.
     pub trace_syscalls: bool,
     /// `test`.
@@ -116,6 +120,7 @@ impl<'a> BootOptions<'a> {
             image_path: None,
             kpti: None,
             pcid: None,
+            vdso: None,
             trace_syscalls: false,
             test: false,
             test_filter: None,
@@ -150,6 +155,7 @@ impl<'a> BootOptions<'a> {
             let bad = match (key, value) {
                 ("kpti", Some(v)) => on_off(v).map(|b| opts.kpti = Some(b)).ok_or("expected kpti=on or kpti=off"),
                 ("pcid", Some(v)) => on_off(v).map(|b| opts.pcid = Some(b)).ok_or("expected pcid=on or pcid=off"),
+                ("vdso", Some(v)) => on_off(v).map(|b| opts.vdso = Some(b)).ok_or("expected vdso=on or vdso=off"),
                 ("trace", Some("syscalls")) => {
                     opts.trace_syscalls = true;
                     Ok(())
@@ -316,6 +322,15 @@ mod tests {
         assert_eq!(o.probe, Some("ring3"));
         assert_eq!(o.max_cpus, Some(2));
         assert!(o.unknown.is_empty(), "{:?}", o.unknown);
+    }
+
+    #[test]
+    fn vdso_is_on_unless_turned_off() {
+        assert_eq!(BootOptions::parse("").vdso, None);
+        assert_eq!(BootOptions::parse("vdso=off").vdso, Some(false));
+        assert_eq!(BootOptions::parse("vdso=on").vdso, Some(true));
+        let bad = BootOptions::parse("vdso=maybe");
+        assert_eq!((bad.vdso, bad.unknown.len()), (None, 1));
     }
 
     #[test]

@@ -339,6 +339,30 @@ impl RateCheck {
 mod tests {
     use super::*;
 
+    /// The vDSO's formula (`libos_abi::vdso_data`) is the kernel's: the
+    /// same nanoseconds for every TSC value, rate and boot offset.
+    #[test]
+    fn the_vdso_formula_is_the_kernels() {
+        use libos_abi::vdso_data::{VVAR_MAGIC, VvarData};
+        for hz in [1_000_000u64, 2_000_004_000, 3_399_999_999, 5_000_000_000] {
+            let scale = TscScale::new(hz);
+            for boot in [0u64, 12_345, u64::MAX / 3] {
+                let data = VvarData {
+                    magic: VVAR_MAGIC,
+                    tsc_mult: scale.mult,
+                    tsc_at_boot: boot,
+                    realtime_at_boot_ns: 1_700_000_000_000_000_000,
+                    flags: 0,
+                };
+                for ticks in [0u64, 1, 999, hz, hz * 3600, hz.saturating_mul(86_400 * 365)] {
+                    let tsc = boot.wrapping_add(ticks);
+                    assert_eq!(data.monotonic_ns(tsc), scale.ticks_to_ns(ticks), "hz {hz} boot {boot} ticks {ticks}");
+                    assert_eq!(data.realtime_ns(tsc), 1_700_000_000_000_000_000 + scale.ticks_to_ns(ticks));
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_narrowest_bracket_wins() {
         // A TSC that jumps by 1000 during the first two reads (the CPU

@@ -77,6 +77,10 @@ pub enum Kind {
     Stack,
     /// A thread's stack or other kernel-placed mapping.
     Other,
+    /// The vDSO's code (`[vdso]`).
+    Vdso,
+    /// The vDSO's data page (`[vvar]`).
+    Vvar,
 }
 
 /// One region.

@@ -112,6 +112,8 @@ extern "C" fn kernel_main(multiboot_info: u64, first_tsc: u64) -> ! {
     }
     // After ACPI: it may name an HPET to measure the TSC against.
     time::init(boot.options.tsc_khz);
+    process::vdso::init(boot.options.vdso.unwrap_or(true));
+    process::vdso::init_cpu(0);
 
     // Interrupts: the local APIC only; then the other CPUs.
     pic::disable();

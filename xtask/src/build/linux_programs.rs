@@ -169,6 +169,7 @@ fn build_c_tests(layout: &Layout, out: &Path) -> Result<()> {
         .args(["-static", "-O2", "-pthread", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"])
         .arg(src.join("harness.c"))
         .arg(src.join("tests.c"))
+        .arg(src.join("vdso.c"))
         .arg("-o")
         .arg(out)
         .status()

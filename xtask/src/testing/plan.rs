@@ -234,6 +234,16 @@ const SMP_APP_CONFIGS: &[Config] = &[DEFAULT.cpus(2), DEFAULT.cpus(4), SKYLAKE_X
 const LINUX_CONFIGS: &[Config] =
     &[DEFAULT, DEFAULT.with(&["kpti=off"]), DEFAULT.cpus(4), DEFAULT.cpus(4).with(&["kpti=off"])];
 
+/// The C tests run under [`LINUX_CONFIGS`] and once without a vDSO
+/// (`vdso=off`; the environment tells the vDSO tests what to expect).
+const C_TESTS_CONFIGS: &[Config] = &[
+    DEFAULT,
+    DEFAULT.with(&["kpti=off"]),
+    DEFAULT.cpus(4),
+    DEFAULT.cpus(4).with(&["kpti=off"]),
+    DEFAULT.with(&["vdso=off", "env=C_TESTS_VDSO=off"]),
+];
+
 /// Static Linux programs with a host side run under these: one CPU, four.
 const NET_LINUX_CONFIGS: &[Config] = &[DEFAULT, DEFAULT.cpus(4)];
 
@@ -784,7 +794,7 @@ pub const SUITES: &[Suite] = &[
         name: linux_programs::C_TESTS,
         target: Target::Linux(linux_programs::C_TESTS, KernelKind::Testing),
         min_cpus: 1,
-        configs: LINUX_CONFIGS,
+        configs: C_TESTS_CONFIGS,
         boots: &[PROTOCOL_BOOT],
     },
     // Ordinary C on musl, compared with the host's Linux (one boot: the

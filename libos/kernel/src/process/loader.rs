@@ -176,9 +176,12 @@ pub fn load(space: &AddressSpace, elf: &[u8], args: &ProgramArgs<'_>) -> Result<
     space.add_region(STACK_TOP - STACK_SIZE, STACK_SIZE, Prot::RW, Kind::Stack).map_err(|_| LoadError::OutOfMemory)?;
     let phnum = file.program_headers().len() as u64;
     let entry = file.entry() + bias;
-    // Linux's order (create_elf_tables, ARCH_DLINFO first). No vDSO: no
-    // AT_SYSINFO_EHDR. No rseq: no AT_RSEQ_*.
+    let vdso = super::vdso::map_into(space).map_err(|_| LoadError::OutOfMemory)?;
+    // Linux's order (create_elf_tables, ARCH_DLINFO first: AT_SYSINFO_EHDR
+    // and AT_MINSIGSTKSZ). No rseq: no AT_RSEQ_*. With `vdso=off`, no
+    // AT_SYSINFO_EHDR (the slice below starts after it).
     let auxv = [
+        (at::SYSINFO_EHDR, vdso.unwrap_or(0)),
         (at::MINSIGSTKSZ, min_signal_stack_size()),
         (at::HWCAP, hwcap()),
         (at::PAGESZ, PAGE_SIZE),
@@ -207,7 +210,7 @@ pub fn load(space: &AddressSpace, elf: &[u8], args: &ProgramArgs<'_>) -> Result<
         envp: args.envp,
         execfn,
         platform: PLATFORM,
-        auxv: &auxv,
+        auxv: if vdso.is_some() { &auxv } else { &auxv[1..] },
         random: args.random,
     };
     let stack = initial_stack::build(STACK_TOP, &contents);

@@ -9,6 +9,7 @@
 pub mod app_tests;
 pub mod fault;
 pub mod loader;
+pub mod vdso;
 
 #[cfg(feature = "hooks")]
 use alloc::string::String;

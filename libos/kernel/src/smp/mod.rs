@@ -224,6 +224,7 @@ extern "C" fn ap_main(index: u64) -> ! {
     let stack_top = NEXT_STACK_TOP.load(Ordering::Acquire);
     cpu::enable_protections(cpu::features());
     crate::arch::x86_64::xstate::init_this_cpu();
+    crate::process::vdso::init_cpu(index);
     if config::get().pcid_on() {
         cpu::enable_pcid();
     }

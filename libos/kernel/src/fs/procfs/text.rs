@@ -16,7 +16,7 @@ use crate::process::Process;
 /// `/proc/<pid>/maps`: one line per region, in address order, from the
 /// app's region set (`fs/proc/task_mmu.c`). The ELF image's segments are
 /// named `/<app>` (as `/proc/self/exe`), the break area `[heap]`, the main
-/// thread's stack `[stack]`; a mapped file shows its device and inode but
+/// thread's stack `[stack]`, the vDSO and its data `[vdso]` and `[vvar]`; a mapped file shows its device and inode but
 /// no path (an open file does not keep the name it was opened by).
 pub fn maps(p: &Process) -> Vec<u8> {
     let exe = format!("/{}", p.name);
@@ -26,6 +26,8 @@ pub fn maps(p: &Process) -> Vec<u8> {
             Kind::Image { .. } => (Some(exe.as_bytes()), 0, 0, false),
             Kind::Heap => (Some(b"[heap]"), 0, 0, false),
             Kind::Stack => (Some(b"[stack]"), 0, 0, false),
+            Kind::Vdso => (Some(b"[vdso]"), 0, 0, false),
+            Kind::Vvar => (Some(b"[vvar]"), 0, 0, false),
             Kind::File(MappedFile { dev, ino, shared, .. }) => (None, dev, ino, shared),
             Kind::Anonymous | Kind::Other => (None, 0, 0, false),
         };
