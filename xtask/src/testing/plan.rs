@@ -1097,6 +1097,7 @@ mod tests {
                 "c-tests [kpti=off] test kpti=off",
                 "c-tests [smp=4] test",
                 "c-tests [kpti=off, smp=4] test kpti=off",
+                "c-tests [vdso=off, env=C_TESTS_VDSO=off] test vdso=off env=C_TESTS_VDSO=off",
                 "c_sweep env=C_SWEEP_GIVEN=given -- /tmp/c-sweep first second",
                 "busybox::echo -- echo hello from busybox",
                 "busybox::true_exits_0 -- true",
@@ -1314,6 +1315,7 @@ mod tests {
                 "c-tests [kpti=off] test kpti=off test.filter=mm::",
                 "c-tests [smp=4] test test.filter=mm::",
                 "c-tests [kpti=off, smp=4] test kpti=off test.filter=mm::",
+                "c-tests [vdso=off, env=C_TESTS_VDSO=off] test vdso=off env=C_TESTS_VDSO=off test.filter=mm::",
             ]
         );
         assert_eq!(plan.boots[0].expect, Expect::Protocol { expect_tests: false });
@@ -1322,7 +1324,7 @@ mod tests {
         assert_eq!(fixed, ["harness::attributes_crash_to_running_test", "harness::attributes_timeout_to_running_test"]);
         let plan = expand(SUITES, &request(Emulator::Qemu, &[], Some("long_mode")));
         assert_eq!(plan.boots[0].expect.fixed_name(), Some("boot::rejects_cpu_without_long_mode"));
-        assert_eq!(plan.boots.len(), 14, "the protocol suites still run, filtered by the guest");
+        assert_eq!(plan.boots.len(), 15, "the protocol suites still run, filtered by the guest");
     }
 
     #[test]
