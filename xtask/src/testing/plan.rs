@@ -802,6 +802,22 @@ pub const SUITES: &[Suite] = &[
             expect: Expect::SameAsLinux { prefix: "c_sweep" },
         }],
     },
+    // SQLite (a static Rust std program with the C amalgamation) in /tmp,
+    // compared with the host's Linux section by section; its runs on the
+    // disk across two boots are in `disk_persistence`.
+    Suite {
+        name: linux_programs::SQLITE_STD,
+        target: Target::Linux(linux_programs::SQLITE_STD, KernelKind::Production),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &["--", "/tmp/sqlite", "all"],
+            cpu: None,
+            timeout_secs: Some(300),
+            stdin: None,
+            expect: Expect::SameAsLinux { prefix: "sqlite" },
+        }],
+    },
     Suite {
         name: linux_programs::BUSYBOX,
         target: Target::Linux(linux_programs::BUSYBOX, KernelKind::Production),

@@ -186,48 +186,50 @@ fn set(
     wait: bool,
 ) -> Result<(), Errno> {
     let tid = crate::sched::current().tid;
-    // One try: `None` when the caller must wait.
-    let attempt = || -> Option<Result<(), Errno>> {
-        let mut removed = Vec::new();
-        let result = {
-            let mut t = TABLE.lock();
-            match t.set(key, owner, kind, range, p) {
-                Ok(gone) => {
-                    removed = gone;
-                    Some(Ok(()))
-                }
-                Err(SetError::NoLocks) => Some(Err(Errno::ENOLCK)),
-                Err(SetError::Conflict { .. }) if !wait => Some(Err(Errno::EAGAIN)),
-                Err(SetError::Conflict { owner: blocker, .. }) => {
-                    let waits_for = |o: Owner| t.waiting.iter().find(|w| w.1 == o).map(|w| w.2);
-                    if matches!(owner, Owner::Process(_)) && deadlocks(owner, blocker, waits_for) {
-                        Some(Err(Errno::EDEADLK))
-                    } else {
-                        t.note_waiting(tid, owner, blocker);
-                        None
-                    }
+    // One try: `None` when the caller must wait. The locks it removes go
+    // to `gone`, given back by the caller once outside the wait (dropping
+    // a payer may drop its process, which must not happen with interrupts
+    // off, as `ready` runs).
+    let attempt = |gone: &mut Vec<Lock<Owner, Payer>>| -> Option<Result<(), Errno>> {
+        let mut t = TABLE.lock();
+        match t.set(key, owner, kind, range, p) {
+            Ok(removed) => {
+                gone.extend(removed);
+                Some(Ok(()))
+            }
+            Err(SetError::NoLocks) => Some(Err(Errno::ENOLCK)),
+            Err(SetError::Conflict { .. }) if !wait => Some(Err(Errno::EAGAIN)),
+            Err(SetError::Conflict { owner: blocker, .. }) => {
+                let waits_for = |o: Owner| t.waiting.iter().find(|w| w.1 == o).map(|w| w.2);
+                if matches!(owner, Owner::Process(_)) && deadlocks(owner, blocker, waits_for) {
+                    Some(Err(Errno::EDEADLK))
+                } else {
+                    t.note_waiting(tid, owner, blocker);
+                    None
                 }
             }
-        };
-        if !removed.is_empty() {
-            give_back(removed);
         }
-        result
     };
-    if !wait {
-        return attempt().unwrap_or(Err(Errno::EAGAIN));
+    let mut gone = Vec::new();
+    let result = if wait {
+        let mut outcome = None;
+        let waited = RELEASED.wait_event(None, || {
+            outcome = attempt(&mut gone);
+            outcome.is_some()
+        });
+        TABLE.lock().waiting.retain(|w| w.0 != tid);
+        match waited {
+            Ok(WaitResult::Ready) => outcome.unwrap_or(Err(Errno::EAGAIN)),
+            Ok(WaitResult::Interrupted | WaitResult::TimedOut) => Err(Errno::ERESTARTSYS),
+            Err(e) => Err(e),
+        }
+    } else {
+        attempt(&mut gone).unwrap_or(Err(Errno::EAGAIN))
+    };
+    if !gone.is_empty() {
+        give_back(gone);
     }
-    let mut outcome = None;
-    let waited = RELEASED.wait_event(None, || {
-        outcome = attempt();
-        outcome.is_some()
-    });
-    TABLE.lock().waiting.retain(|w| w.0 != tid);
-    match waited {
-        Ok(WaitResult::Ready) => outcome.unwrap_or(Err(Errno::EAGAIN)),
-        Ok(WaitResult::Interrupted | WaitResult::TimedOut) => Err(Errno::ERESTARTSYS),
-        Err(e) => Err(e),
-    }
+    result
 }
 
 /// Gives back the charges of locks that went away and wakes the waiters.
