@@ -15,8 +15,10 @@
 //!   the end of the file, however far it grows"). [`ByteRange::from_flock`]
 //!   is Linux's `flock64_to_posix_lock` with its errors.
 //! - Each lock carries a **payer** (the app its kernel memory is charged
-//!   to): [`FileLocks::set`] asks the caller to charge every lock it adds
-//!   and hands back the locks it removed, for the caller to release theirs.
+//!   to): [`FileLocks::set`] tells the caller how many locks it adds and
+//!   which it removes before it changes anything (the caller charges what
+//!   the change adds beyond what it removes of its own), and hands back the
+//!   removed locks.
 //!
 //! [`deadlocks`] is Linux's `posix_locks_deadlock`: a waiter would wait for
 //! itself through a chain of owners each waiting for the next.
@@ -144,6 +146,15 @@ pub enum SetError<O> {
     NoLocks,
 }
 
+/// What [`FileLocks::set`] changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change<O, P> {
+    /// The locks it removed (merged, split or released).
+    pub removed: Vec<Lock<O, P>>,
+    /// How many locks it added (each paid by the caller's payer).
+    pub added: usize,
+}
+
 /// The record locks of one file.
 #[derive(Clone, Debug)]
 pub struct FileLocks<O, P> {
@@ -181,25 +192,25 @@ impl<O: Copy + Eq, P: Clone> FileLocks<O, P> {
     /// Gives `owner` a `kind` lock on `range` (`None`: releases its locks
     /// there), paid by `payer`. Another owner's conflicting lock refuses
     /// it ([`SetError::Conflict`], nothing changed); releasing never
-    /// conflicts. `charge(n)` is asked to charge `n` new locks to `payer`
-    /// before anything changes (false: [`SetError::NoLocks`]). Returns the
-    /// locks the change removed (merged, split or released), whose charges
-    /// the caller gives back.
+    /// conflicts. Before anything changes, `charge(added, removed)` is told
+    /// how many locks the change adds (paid by `payer`) and which it
+    /// removes, to charge them (false: [`SetError::NoLocks`], nothing
+    /// changed). Returns the removed locks and the count added.
     pub fn set(
         &mut self,
         owner: O,
         kind: Option<LockKind>,
         range: ByteRange,
         payer: P,
-        charge: impl FnOnce(usize) -> bool,
-    ) -> Result<Vec<Lock<O, P>>, SetError<O>> {
+        charge: impl FnOnce(usize, &[&Lock<O, P>]) -> bool,
+    ) -> Result<Change<O, P>, SetError<O>> {
         if let Some(kind) = kind {
             if let Some(l) = self.conflict(owner, kind, range) {
                 return Err(SetError::Conflict { owner: l.owner, kind: l.kind, range: l.range });
             }
             // Already held as asked: nothing to do (and nothing to charge).
             if self.locks.iter().any(|l| l.owner == owner && l.kind == kind && l.range.contains(range)) {
-                return Ok(Vec::new());
+                return Ok(Change { removed: Vec::new(), added: 0 });
             }
         }
         // The owner's locks the change touches: those over the range, and
@@ -225,9 +236,11 @@ impl<O: Copy + Eq, P: Clone> FileLocks<O, P> {
         if let Some(kind) = kind {
             added.push(Lock { owner, kind, range: merged, payer: payer.clone() });
         }
-        if !added.is_empty() && !charge(added.len()) {
+        let going: Vec<&Lock<O, P>> = self.locks.iter().filter(|l| touched(l)).collect();
+        if (!added.is_empty() || !going.is_empty()) && !charge(added.len(), &going) {
             return Err(SetError::NoLocks);
         }
+        let count = added.len();
         // The pieces left of split locks are new locks: paid by this caller.
         for l in &mut added {
             l.payer = payer.clone();
@@ -239,7 +252,7 @@ impl<O: Copy + Eq, P: Clone> FileLocks<O, P> {
         }
         kept.extend(added);
         self.locks = kept;
-        Ok(removed)
+        Ok(Change { removed, added: count })
     }
 
     /// Releases every lock of `owner` (its process ended, it closed a
@@ -296,7 +309,7 @@ mod tests {
     }
 
     fn set(f: &mut FileLocks<u32, u32>, owner: u32, kind: Option<LockKind>, range: ByteRange) -> Result<usize, SetError<u32>> {
-        f.set(owner, kind, range, owner, |_| true).map(|removed| removed.len())
+        f.set(owner, kind, range, owner, |_, _| true).map(|c| c.removed.len())
     }
 
     #[test]
@@ -400,18 +413,22 @@ mod tests {
     #[test]
     fn charges_added_locks_and_refuses_without_changing() {
         let mut f: FileLocks<u32, u32> = FileLocks::new();
-        f.set(1, W, r(0, 99), 7, |n| n == 1).unwrap();
-        // A split adds two locks (the new one and the right piece); the
-        // old one comes back for its payer's release.
-        let mut asked = 0;
-        assert_eq!(f.set(1, R, r(0, 9), 8, |n| {
-            asked = n;
-            false
-        }), Err(SetError::NoLocks));
-        assert_eq!(asked, 2);
+        f.set(1, W, r(0, 99), 7, |n, going| n == 1 && going.is_empty()).unwrap();
+        // A split adds two locks (the new one and the right piece) and
+        // removes the old one, which comes back for its payer's release.
+        let mut asked = (0, vec![]);
+        assert_eq!(
+            f.set(1, R, r(0, 9), 8, |n, going| {
+                asked = (n, going.iter().map(|l| l.payer).collect());
+                false
+            }),
+            Err(SetError::NoLocks)
+        );
+        assert_eq!(asked, (2, vec![7]));
         assert_eq!(f.locks().len(), 1);
-        let removed = f.set(1, R, r(0, 9), 8, |_| true).unwrap();
-        assert_eq!(removed.iter().map(|l| l.payer).collect::<Vec<_>>(), vec![7]);
+        let change = f.set(1, R, r(0, 9), 8, |_, _| true).unwrap();
+        assert_eq!(change.added, 2);
+        assert_eq!(change.removed.iter().map(|l| l.payer).collect::<Vec<_>>(), vec![7]);
         assert!(f.locks().iter().all(|l| l.payer == 8));
         // Releasing an owner hands everything back.
         set(&mut f, 2, R, r(0, 5)).unwrap();

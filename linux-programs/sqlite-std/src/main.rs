@@ -149,16 +149,16 @@ fn write(dir: &Path) {
         println!("deleted {gone} orders in a transaction, then rolled back");
         tx.rollback().unwrap();
     }
-    check_figures(&conn);
+    check_figures(&conn, "queries");
     contend(&db);
     drop(conn);
     wal(dir);
 }
 
 /// Counts, sums and a join with its aggregates, each compared with the
-/// same figure computed here.
-fn check_figures(conn: &Connection) {
-    section("queries");
+/// same figure computed here (output section `name`).
+fn check_figures(conn: &Connection, name: &str) {
+    section(name);
     let count: i64 = conn.query_row("SELECT count(*) FROM orders", [], |r| r.get(0)).unwrap();
     let sum: i64 = conn.query_row("SELECT sum(amount) FROM orders", [], |r| r.get(0)).unwrap();
     let want_sum: i64 = order_ids().map(|id| order(id).1).sum();
@@ -303,5 +303,5 @@ fn check(dir: &Path) {
     let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok", "integrity_check");
     println!("integrity_check: {ok}");
-    check_figures(&conn);
+    check_figures(&conn, "reopened-queries");
 }

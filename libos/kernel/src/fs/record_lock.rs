@@ -190,11 +190,12 @@ fn set(
     // to `gone`, given back by the caller once outside the wait (dropping
     // a payer may drop its process, which must not happen with interrupts
     // off, as `ready` runs).
-    let attempt = |gone: &mut Vec<Lock<Owner, Payer>>| -> Option<Result<(), Errno>> {
+    let attempt = |gone: &mut (Vec<Lock<Owner, Payer>>, bool)| -> Option<Result<(), Errno>> {
         let mut t = TABLE.lock();
         match t.set(key, owner, kind, range, p) {
-            Ok(removed) => {
-                gone.extend(removed);
+            Ok((removed, changed)) => {
+                gone.0.extend(removed);
+                gone.1 |= changed;
                 Some(Ok(()))
             }
             Err(SetError::NoLocks) => Some(Err(Errno::ENOLCK)),
@@ -210,7 +211,7 @@ fn set(
             }
         }
     };
-    let mut gone = Vec::new();
+    let mut gone = (Vec::new(), false);
     let result = if wait {
         let mut outcome = None;
         let waited = RELEASED.wait_event(None, || {
@@ -226,8 +227,8 @@ fn set(
     } else {
         attempt(&mut gone).unwrap_or(Err(Errno::EAGAIN))
     };
-    if !gone.is_empty() {
-        give_back(gone);
+    if gone.1 {
+        give_back(gone.0);
     }
     result
 }
@@ -242,7 +243,9 @@ fn give_back(removed: Vec<Lock<Owner, Payer>>) {
 }
 
 impl Table {
-    /// [`FileLocks::set`] on `key`'s locks, charging `payer`.
+    /// [`FileLocks::set`] on `key`'s locks, charging `payer`. Returns the
+    /// removed locks whose charges go back, and whether any lock was
+    /// removed or shrunk (waiters may now get theirs).
     fn set(
         &mut self,
         key: FileKey,
@@ -250,11 +253,11 @@ impl Table {
         kind: Option<LockKind>,
         range: ByteRange,
         payer: &Arc<Process>,
-    ) -> Result<Vec<Lock<Owner, Payer>>, SetError<Owner>> {
+    ) -> Result<(Vec<Lock<Owner, Payer>>, bool), SetError<Owner>> {
         let i = match self.files.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             // Releasing on a file without locks: nothing to do.
-            None if kind.is_none() => return Ok(Vec::new()),
+            None if kind.is_none() => return Ok((Vec::new(), false)),
             None => {
                 self.files.try_reserve(1).map_err(|_| SetError::NoLocks)?;
                 self.files.push((key, FileLocks::new()));
@@ -262,8 +265,11 @@ impl Table {
                 self.files.len() - 1
             }
         };
-        let charge = |n: usize| {
-            for done in 0..n {
+        // The new locks are paid first by the caller's locks the change
+        // removes (their charges move over), then by new charges.
+        let charge = |added: usize, going: &[&Lock<Owner, Payer>]| {
+            let moved = going.iter().filter(|l| Arc::ptr_eq(&l.payer, payer)).count().min(added);
+            for done in 0..added - moved {
                 if payer.usage.try_charge(Resource::RecordLocks).is_err() {
                     (0..done).for_each(|_| payer.usage.release(Resource::RecordLocks));
                     return false;
@@ -273,7 +279,20 @@ impl Table {
         };
         let result = self.files[i].1.set(owner, kind, range, payer.clone(), charge);
         self.forget_if_empty(i);
-        result
+        let change = result?;
+        // The removed locks whose charges moved to new ones are not given back.
+        let mut moved = change.removed.iter().filter(|l| Arc::ptr_eq(&l.payer, payer)).count().min(change.added);
+        let changed = !change.removed.is_empty();
+        let mut removed = change.removed;
+        removed.retain(|l| {
+            if moved > 0 && Arc::ptr_eq(&l.payer, payer) {
+                moved -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        Ok((removed, changed))
     }
 
     /// Drops file `i`'s entry once it has no locks.
