@@ -308,7 +308,12 @@ mod tests {
         v
     }
 
-    fn set(f: &mut FileLocks<u32, u32>, owner: u32, kind: Option<LockKind>, range: ByteRange) -> Result<usize, SetError<u32>> {
+    fn set(
+        f: &mut FileLocks<u32, u32>,
+        owner: u32,
+        kind: Option<LockKind>,
+        range: ByteRange,
+    ) -> Result<usize, SetError<u32>> {
         f.set(owner, kind, range, owner, |_, _| true).map(|c| c.removed.len())
     }
 
@@ -341,7 +346,10 @@ mod tests {
         let mut f = FileLocks::new();
         set(&mut f, 1, W, r(0, 99)).unwrap();
         set(&mut f, 1, R, r(10, 19)).unwrap();
-        assert_eq!(held(&f), vec![(1, LockKind::Write, 0, 9), (1, LockKind::Read, 10, 19), (1, LockKind::Write, 20, 99)]);
+        assert_eq!(
+            held(&f),
+            vec![(1, LockKind::Write, 0, 9), (1, LockKind::Read, 10, 19), (1, LockKind::Write, 20, 99)]
+        );
         set(&mut f, 1, W, r(0, 99)).unwrap();
         assert_eq!(held(&f), vec![(1, LockKind::Write, 0, 99)]);
         assert!(f.conflict(1, LockKind::Write, r(0, 99)).is_none());
@@ -354,11 +362,10 @@ mod tests {
         set(&mut f, 2, R, r(5, 14)).unwrap();
         let e = set(&mut f, 3, W, r(9, 9)).unwrap_err();
         assert_eq!(e, SetError::Conflict { owner: 1, kind: LockKind::Read, range: r(0, 9) });
-        assert_eq!(set(&mut f, 3, W, r(10, 10)).unwrap_err(), SetError::Conflict {
-            owner: 2,
-            kind: LockKind::Read,
-            range: r(5, 14)
-        });
+        assert_eq!(
+            set(&mut f, 3, W, r(10, 10)).unwrap_err(),
+            SetError::Conflict { owner: 2, kind: LockKind::Read, range: r(5, 14) }
+        );
         set(&mut f, 3, W, r(15, 20)).unwrap();
         // A read lock conflicts with the write lock only.
         assert!(f.conflict(1, LockKind::Read, r(0, 14)).is_none());
@@ -406,7 +413,11 @@ mod tests {
         set(&mut f, 1, W, r(OFFSET_MAX, OFFSET_MAX)).unwrap();
         assert_eq!(
             held(&f),
-            vec![(1, LockKind::Write, 0, 0), (1, LockKind::Read, 1, OFFSET_MAX - 1), (1, LockKind::Write, OFFSET_MAX, OFFSET_MAX)]
+            vec![
+                (1, LockKind::Write, 0, 0),
+                (1, LockKind::Read, 1, OFFSET_MAX - 1),
+                (1, LockKind::Write, OFFSET_MAX, OFFSET_MAX)
+            ]
         );
     }
 

@@ -237,9 +237,7 @@ fn contend(db: &Path) {
         (refused, seen)
     });
     first.execute_batch("BEGIN IMMEDIATE").unwrap();
-    first
-        .execute("INSERT INTO orders VALUES (?1, 1, 1)", [BULK_ORDERS + SINGLE_ORDERS + 1])
-        .unwrap();
+    first.execute("INSERT INTO orders VALUES (?1, 1, 1)", [BULK_ORDERS + SINGLE_ORDERS + 1]).unwrap();
     held_tx.send(()).unwrap();
     go_rx.recv().unwrap();
     // Give the second connection time to start waiting for the lock.
@@ -274,7 +272,11 @@ fn wal(dir: &Path) {
         tx.execute("INSERT INTO t VALUES (?1, ?2)", params![k, format!("value {}", k * k)]).unwrap();
     }
     tx.commit().unwrap();
-    println!("wal.db: 1000 rows; -wal {}, -shm {}", exists(&with_suffix(&db, "-wal")), exists(&with_suffix(&db, "-shm")));
+    println!(
+        "wal.db: 1000 rows; -wal {}, -shm {}",
+        exists(&with_suffix(&db, "-wal")),
+        exists(&with_suffix(&db, "-shm"))
+    );
     // Another connection cannot read an exclusively locked database.
     let other = Connection::open(&db).unwrap();
     let refused = match other.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)) {

@@ -62,8 +62,19 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] =
-    &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, SQLITE_STD, C_TESTS, C_SWEEP, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] = &[
+    STD_TESTS,
+    STD_FILES,
+    HTTP_STD,
+    STD_HELLO,
+    NET_STD,
+    NET_TOKIO,
+    SQLITE_STD,
+    C_TESTS,
+    C_SWEEP,
+    BUSYBOX,
+    DYNAMIC_TRUE,
+];
 
 /// Where Debian's `busybox-static` puts the binary.
 pub const BUSYBOX_PATH: &str = "/bin/busybox";

@@ -70,6 +70,10 @@ enum FileKey {
 /// A lock's memory is charged to this app.
 type Payer = Arc<Process>;
 
+/// Locks a change removed whose charges go back, and whether it removed or
+/// shrank any lock (waiters may now get theirs).
+type Released = (Vec<Lock<Owner, Payer>>, bool);
+
 /// Every file's locks, and the classic-lock waiters.
 struct Table {
     files: Vec<(FileKey, FileLocks<Owner, Payer>)>,
@@ -190,7 +194,7 @@ fn set(
     // to `gone`, given back by the caller once outside the wait (dropping
     // a payer may drop its process, which must not happen with interrupts
     // off, as `ready` runs).
-    let attempt = |gone: &mut (Vec<Lock<Owner, Payer>>, bool)| -> Option<Result<(), Errno>> {
+    let attempt = |gone: &mut Released| -> Option<Result<(), Errno>> {
         let mut t = TABLE.lock();
         match t.set(key, owner, kind, range, p) {
             Ok((removed, changed)) => {
@@ -211,7 +215,7 @@ fn set(
             }
         }
     };
-    let mut gone = (Vec::new(), false);
+    let mut gone: Released = (Vec::new(), false);
     let result = if wait {
         let mut outcome = None;
         let waited = RELEASED.wait_event(None, || {
@@ -253,7 +257,7 @@ impl Table {
         kind: Option<LockKind>,
         range: ByteRange,
         payer: &Arc<Process>,
-    ) -> Result<(Vec<Lock<Owner, Payer>>, bool), SetError<Owner>> {
+    ) -> Result<Released, SetError<Owner>> {
         let i = match self.files.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             // Releasing on a file without locks: nothing to do.

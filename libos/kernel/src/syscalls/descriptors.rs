@@ -9,9 +9,9 @@ use alloc::vec::Vec;
 
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETLK, F_GETPIPE_SZ, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
-    F_SETFD, F_SETFL, F_SETLK, F_SETLKW, FD_CLOEXEC, Iovec, O_CLOEXEC,
-    O_NONBLOCK, O_RDONLY, O_WRONLY, S_IALLUGO, S_IFIFO, S_IFMT, Stat, Statfs, UIO_MAXIOV,
+    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETLK, F_GETPIPE_SZ, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD,
+    F_SETFL, F_SETLK, F_SETLKW, FD_CLOEXEC, Iovec, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IALLUGO, S_IFIFO,
+    S_IFMT, Stat, Statfs, UIO_MAXIOV,
 };
 use libos_abi::syscalls::Descriptors;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
