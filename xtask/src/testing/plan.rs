@@ -1104,6 +1104,7 @@ mod tests {
                 "c-tests [smp=4] test",
                 "c-tests [kpti=off, smp=4] test kpti=off",
                 "c_sweep env=C_SWEEP_GIVEN=given -- /tmp/c-sweep first second",
+                "sqlite -- /tmp/sqlite all",
                 "busybox::echo -- echo hello from busybox",
                 "busybox::true_exits_0 -- true",
                 "busybox::false_exits_1 -- false",
@@ -1192,6 +1193,7 @@ mod tests {
                 "sigpipe",
                 "c-tests",
                 "c-sweep",
+                "sqlite-std",
                 "busybox",
                 "dynamic-true"
             ]
