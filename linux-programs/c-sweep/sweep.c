@@ -452,6 +452,179 @@ static void sweep_pipes(void)
 	close(p[1]);
 }
 
+/* ---- record locks (fcntl F_SETLK, F_GETLK, F_OFD_*; lockf) ---- */
+
+static const char *lock_type(short t)
+{
+	return t == F_RDLCK ? "F_RDLCK" : t == F_WRLCK ? "F_WRLCK" : t == F_UNLCK ? "F_UNLCK" : "?";
+}
+
+/* One fcntl lock call; for the GETLK forms, what it reported. */
+static void lk(const char *what, int fd, int cmd, short type, short whence, off_t start, off_t len)
+{
+	struct flock fl = { .l_type = type, .l_whence = whence, .l_start = start, .l_len = len, .l_pid = 0 };
+	if (fcntl(fd, cmd, &fl) == -1) {
+		printf("%s: -1 %s\n", what, errname(errno));
+		return;
+	}
+	if (cmd != F_GETLK && cmd != F_OFD_GETLK) {
+		printf("%s: 0\n", what);
+		return;
+	}
+	if (fl.l_type == F_UNLCK) {
+		printf("%s: F_UNLCK\n", what);
+		return;
+	}
+	printf("%s: %s whence=%d start=%lld len=%lld pid=%s\n", what, lock_type(fl.l_type), fl.l_whence,
+	       (long long)fl.l_start, (long long)fl.l_len,
+	       fl.l_pid == -1 ? "-1" : fl.l_pid == getpid() ? "self" : "other");
+}
+
+/* F_OFD_SETLKW from one thread while another holds the conflicting lock. */
+struct lock_waiter {
+	int fd;
+	int unlocked_first; /* the holder's unlock came before the waiter got it */
+	volatile int released;
+	int ret, err;
+};
+
+static void *lock_waiter_thread(void *arg)
+{
+	struct lock_waiter *w = arg;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	w->ret = fcntl(w->fd, F_OFD_SETLKW, &fl);
+	w->err = errno;
+	w->unlocked_first = w->released;
+	return NULL;
+}
+
+static void on_lock_signal(int sig)
+{
+	(void)sig;
+}
+
+static void sweep_lock_waits(void)
+{
+	int a = open("lk.txt", O_RDWR), b = open("lk.txt", O_RDWR);
+	lk("OFD wr 0+10 on a", a, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10);
+	struct lock_waiter w = { .fd = b };
+	pthread_t t;
+	pthread_create(&t, NULL, lock_waiter_thread, &w);
+	usleep(100 * 1000);
+	w.released = 1;
+	lk("OFD UNLCK on a", a, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	pthread_join(t, NULL);
+	printf("OFD_SETLKW on b waited for the unlock: %d %s, after it: %d\n", w.ret, w.ret ? errname(w.err) : "",
+	       w.unlocked_first);
+	lk("  b holds it now", a, F_OFD_GETLK, F_RDLCK, SEEK_SET, 0, 0);
+	/* A signal (handler, no SA_RESTART) ends the wait with EINTR. */
+	struct sigaction sa = { .sa_handler = on_lock_signal };
+	sigaction(SIGUSR1, &sa, NULL);
+	struct lock_waiter w2 = { .fd = a };
+	pthread_create(&t, NULL, lock_waiter_thread, &w2);
+	usleep(100 * 1000);
+	pthread_kill(t, SIGUSR1);
+	pthread_join(t, NULL);
+	printf("OFD_SETLKW interrupted by a signal: %d %s\n", w2.ret, errname(w2.err));
+	signal(SIGUSR1, SIG_DFL);
+	close(a);
+	close(b);
+}
+
+static void sweep_locks(void)
+{
+	section("locks");
+	int fd = open("lk.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char block[100];
+	memset(block, 'l', sizeof block);
+	res("write 100", write(fd, block, sizeof block));
+	/* One process: its classic locks never conflict with each other. */
+	lk("SETLK wr 0+10", fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10);
+	lk("SETLK rd 5+10 (same owner)", fd, F_SETLK, F_RDLCK, SEEK_SET, 5, 10);
+	lk("GETLK wr all (own locks)", fd, F_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	lk("SETLKW wr all (own locks)", fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 0);
+	/* Another open of the file sees them through its OFD form. */
+	int other = open("lk.txt", O_RDWR);
+	lk("OFD_GETLK rd from a 2nd open", other, F_OFD_GETLK, F_RDLCK, SEEK_SET, 50, 1);
+	lk("OFD_SETLK rd from a 2nd open", other, F_OFD_SETLK, F_RDLCK, SEEK_SET, 50, 1);
+	/* Closing any descriptor of the file drops the process's locks. */
+	int third = open("lk.txt", O_RDONLY);
+	close(third);
+	lk("OFD_GETLK after closing a 3rd open", other, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	lk("UNLCK all", fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	/* OFD locks belong to the open file description: two opens conflict. */
+	lk("OFD_SETLK wr 0+10 on a", fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10);
+	lk("OFD_SETLK rd 5+1 on b", other, F_OFD_SETLK, F_RDLCK, SEEK_SET, 5, 1);
+	lk("OFD_SETLKW wr 10+5 on b (beside)", other, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 10, 5);
+	lk("OFD_GETLK rd on b", other, F_OFD_GETLK, F_RDLCK, SEEK_SET, 0, 0);
+	lk("OFD_GETLK wr on a", fd, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	lk("classic SETLK wr vs OFD", fd, F_SETLK, F_WRLCK, SEEK_SET, 3, 1);
+	lk("classic GETLK vs OFD", fd, F_GETLK, F_RDLCK, SEEK_SET, 12, 0);
+	lk("OFD rd 20+5 on a", fd, F_OFD_SETLK, F_RDLCK, SEEK_SET, 20, 5);
+	lk("OFD rd 22+5 on b (shared)", other, F_OFD_SETLK, F_RDLCK, SEEK_SET, 22, 5);
+	lk("OFD wr 24+1 on b (a reads)", other, F_OFD_SETLK, F_WRLCK, SEEK_SET, 24, 1);
+	lk("OFD UNLCK all on a", fd, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	lk("OFD wr 24+1 on b now", other, F_OFD_SETLK, F_WRLCK, SEEK_SET, 24, 1);
+	lk("OFD_GETLK wr on a after", fd, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	/* The last close of a description drops its OFD locks. */
+	int dupped = dup(other);
+	close(other);
+	lk("OFD_GETLK with b's dup open", fd, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	close(dupped);
+	lk("OFD_GETLK after b's last close", fd, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	/* Ranges: from the offset, from the end, backwards, to the end. */
+	other = open("lk.txt", O_RDWR);
+	lseek(fd, 40, SEEK_SET);
+	lk("OFD SEEK_CUR -5+10", fd, F_OFD_SETLK, F_WRLCK, SEEK_CUR, -5, 10);
+	lk("  seen from b", other, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	lk("OFD UNLCK", fd, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	lk("OFD SEEK_END -10+0", fd, F_OFD_SETLK, F_RDLCK, SEEK_END, -10, 0);
+	lk("  seen from b", other, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	lk("OFD UNLCK", fd, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	lk("OFD 30 len -10", fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 30, -10);
+	lk("  seen from b", other, F_OFD_GETLK, F_RDLCK, SEEK_SET, 0, 0);
+	lk("OFD UNLCK 25+1 (split)", fd, F_OFD_SETLK, F_UNLCK, SEEK_SET, 25, 1);
+	lk("  seen from b at 26", other, F_OFD_GETLK, F_RDLCK, SEEK_SET, 26, 0);
+	lk("OFD UNLCK", fd, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	lk("OFD at LLONG_MAX+1", fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0x7fffffffffffffffLL, 1);
+	lk("  seen from b", other, F_OFD_GETLK, F_WRLCK, SEEK_SET, 1000, 0);
+	lk("OFD UNLCK", fd, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	/* Bad arguments. */
+	lk("bad type", fd, F_SETLK, 7, SEEK_SET, 0, 1);
+	lk("bad whence", fd, F_SETLK, F_WRLCK, 5, 0, 1);
+	lk("GETLK F_UNLCK", fd, F_GETLK, F_UNLCK, SEEK_SET, 0, 1);
+	lk("start -1", fd, F_SETLK, F_WRLCK, SEEK_SET, -1, 1);
+	lk("SEEK_END -200", fd, F_SETLK, F_WRLCK, SEEK_END, -200, 1);
+	lk("len -11 from 10", fd, F_SETLK, F_WRLCK, SEEK_SET, 10, -11);
+	lk("start LLONG_MAX len 2", fd, F_SETLK, F_WRLCK, SEEK_SET, 0x7fffffffffffffffLL, 2);
+	lk("SEEK_CUR +LLONG_MAX", fd, F_SETLK, F_WRLCK, SEEK_CUR, 0x7fffffffffffffffLL, 1);
+	lk("OFD_SETLK l_pid 0 only", fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1, .l_pid = 1 };
+	res("OFD_SETLK l_pid 1", fcntl(fd, F_OFD_SETLK, &fl));
+	res("OFD_GETLK l_pid 1", fcntl(fd, F_OFD_GETLK, &fl));
+	res("SETLK bad pointer", fcntl(fd, F_SETLK, (struct flock *)8));
+	res("GETLK bad pointer", fcntl(fd, F_GETLK, (struct flock *)8));
+	res("SETLK bad fd", fcntl(999, F_SETLK, &fl));
+	close(fd);
+	int ro = open("lk.txt", O_RDONLY), wo = open("lk.txt", O_WRONLY);
+	lk("wr on O_RDONLY", ro, F_SETLK, F_WRLCK, SEEK_SET, 0, 1);
+	lk("rd on O_RDONLY", ro, F_SETLK, F_RDLCK, SEEK_SET, 0, 1);
+	lk("rd on O_WRONLY", wo, F_SETLK, F_RDLCK, SEEK_SET, 0, 1);
+	lk("wr on O_WRONLY", wo, F_SETLK, F_WRLCK, SEEK_SET, 0, 1);
+	lk("unlock on O_RDONLY", ro, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+	lk("GETLK wr on O_RDONLY", ro, F_GETLK, F_WRLCK, SEEK_SET, 0, 1);
+	/* lockf is F_SETLK/F_GETLK underneath. */
+	res("lockf F_TLOCK", lockf(wo, F_TLOCK, 0));
+	res("lockf F_TEST (own)", lockf(wo, F_TEST, 0));
+	lk("  seen as OFD from b", other, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	res("lockf F_ULOCK", lockf(wo, F_ULOCK, 0));
+	lk("  after F_ULOCK", other, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 0);
+	close(ro);
+	close(wo);
+	close(other);
+	sweep_lock_waits();
+}
+
 /* ---- memory ---- */
 
 static void sweep_memory(void)
@@ -973,6 +1146,7 @@ int main(int argc, char **argv)
 	sweep_dirs();
 	sweep_fds();
 	sweep_pipes();
+	sweep_locks();
 	sweep_memory();
 	sweep_libc();
 	sweep_time();

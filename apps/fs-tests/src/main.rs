@@ -21,6 +21,7 @@ mod mapping;
 mod measure;
 mod pipes;
 mod procfs;
+mod record_locks;
 mod space;
 mod stress;
 mod util;

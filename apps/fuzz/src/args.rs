@@ -127,7 +127,19 @@ impl Fuzzer {
             // (the fuzzer reports on the console) and never copy fd 0 (a
             // read of the copy would wait for console input).
             3 if a[0] as u32 <= 2 => a[0] = 1000,
-            32 | 72 if a[0] as u32 == 0 => a[0] = 1000,
+            32 if a[0] as u32 == 0 => a[0] = 1000,
+            // fcntl: as dup, and F_SETLKW/F_OFD_SETLKW (7, 38) become
+            // F_SETLK/F_OFD_SETLK: they wait while another owner's lock
+            // conflicts, and the fuzzer's own open file descriptions (two
+            // opens of one file, or the console's two) can hold such locks.
+            72 => {
+                if a[0] as u32 == 0 {
+                    a[0] = 1000;
+                }
+                if matches!(a[1] as u32, 7 | 38) {
+                    a[1] = u64::from(a[1] as u32 - 1);
+                }
+            }
             33 | 292 => {
                 if a[0] as u32 == 0 {
                     a[0] = 1000;

@@ -112,7 +112,7 @@ pub const CONSOLE_CAPTURED: u64 = 31;
 
 /// `arg0` = a count, `arg1` = a kind of kernel object (the index of
 /// `libos_kcore::limits::Resource`: 0 threads, 1 timers, 2 futex waiters,
-/// 3 regions, 4 epoll watches, 5 eventfds): lowers the app's limit for that
+/// 3 regions, 4 epoll watches, 5 eventfds, 6 sockets, 7 record locks): lowers the app's limit for that
 /// kind (below its default only), so a test can reach it quickly and
 /// often. `EINVAL` for an unknown kind.
 pub const LOWER_THREAD_LIMIT: u64 = 32;
@@ -135,6 +135,8 @@ pub const MAX_EXPECTED_OUTPUT: u64 = 128;
 pub const LIMIT_EPOLL_WATCHES: u64 = 4;
 /// [`LOWER_THREAD_LIMIT`]'s `arg1` for eventfds.
 pub const LIMIT_EVENTFDS: u64 = 5;
+/// [`LOWER_THREAD_LIMIT`]'s `arg1` for POSIX record locks.
+pub const LIMIT_RECORD_LOCKS: u64 = 7;
 
 /// The highest operation number.
 pub const LAST_OPERATION: u64 = EXPECT_OUTPUT;

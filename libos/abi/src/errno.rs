@@ -93,6 +93,7 @@ errnos! {
     ERANGE = 34, "Numerical result out of range";
     EDEADLK = 35, "Resource deadlock avoided";
     ENAMETOOLONG = 36, "File name too long";
+    ENOLCK = 37, "No locks available";
     ENOSYS = 38, "Function not implemented";
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many levels of symbolic links";
@@ -185,6 +186,7 @@ mod tests {
             (Errno::ERANGE, 34),
             (Errno::EDEADLK, 35),
             (Errno::ENAMETOOLONG, 36),
+            (Errno::ENOLCK, 37),
             (Errno::ENOSYS, 38),
             (Errno::ENOTSUP, 95),
             (Errno::EOPNOTSUPP, 95),
@@ -219,7 +221,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers() {
-        for n in [0, -14, 15, 37, 4095, 4096, i64::MAX, i64::MIN] {
+        for n in [0, -14, 15, 41, 4095, 4096, i64::MAX, i64::MIN] {
             assert_eq!(Errno::from_raw(n), None, "{n}");
         }
     }

@@ -400,6 +400,61 @@ pub const F_GETPIPE_SZ: i32 = 1032;
 /// The descriptor flag: close on `execve`.
 pub const FD_CLOEXEC: i32 = 1;
 
+/// `fcntl`: the first lock that would conflict with a `struct flock`
+/// (POSIX record locks, owned by the process).
+pub const F_GETLK: i32 = 5;
+/// `fcntl`: take or release a record lock; `EAGAIN` on a conflict.
+pub const F_SETLK: i32 = 6;
+/// `fcntl`: as `F_SETLK`, waiting while another owner's lock conflicts.
+pub const F_SETLKW: i32 = 7;
+/// `fcntl`: `F_GETLK` for open file description locks.
+pub const F_OFD_GETLK: i32 = 36;
+/// `fcntl`: `F_SETLK` for open file description locks (owned by the
+/// description, not the process).
+pub const F_OFD_SETLK: i32 = 37;
+/// `fcntl`: `F_SETLKW` for open file description locks.
+pub const F_OFD_SETLKW: i32 = 38;
+/// `struct flock` `l_type`: a shared (read) lock.
+pub const F_RDLCK: i16 = 0;
+/// `struct flock` `l_type`: an exclusive (write) lock.
+pub const F_WRLCK: i16 = 1;
+/// `struct flock` `l_type`: no lock (release; `F_GETLK`'s "nothing conflicts").
+pub const F_UNLCK: i16 = 2;
+
+/// `struct flock` (x86_64): a byte range of a file and a lock type, for
+/// `F_GETLK`/`F_SETLK`/`F_SETLKW` and their `F_OFD_` forms. `l_start` counts
+/// from `l_whence` (`SEEK_SET`, `SEEK_CUR`, `SEEK_END`); `l_len` 0 means to
+/// the end of the file (however far it grows), a negative `l_len` the bytes
+/// before `l_start`. `l_pid`: the holder's process id from `F_GETLK` (-1
+/// for an open file description lock); must be 0 for the `F_OFD_` calls.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flock {
+    /// `F_RDLCK`, `F_WRLCK` or `F_UNLCK`.
+    pub l_type: i16,
+    /// `SEEK_SET`, `SEEK_CUR` or `SEEK_END`.
+    pub l_whence: i16,
+    /// Explicit padding (C's alignment of `l_start`).
+    pub pad0: u32,
+    /// Start of the range, from `l_whence`.
+    pub l_start: i64,
+    /// Length (0: to the end of file; negative: before `l_start`).
+    pub l_len: i64,
+    /// The process holding a conflicting lock (`F_GETLK`).
+    pub l_pid: i32,
+    /// Explicit padding (C's size of the struct).
+    pub pad1: u32,
+}
+
+const _: () = {
+    assert!(size_of::<Flock>() == 32);
+    assert!(offset_of!(Flock, l_type) == 0);
+    assert!(offset_of!(Flock, l_whence) == 2);
+    assert!(offset_of!(Flock, l_start) == 8);
+    assert!(offset_of!(Flock, l_len) == 16);
+    assert!(offset_of!(Flock, l_pid) == 24);
+};
+
 /// `access`: the file exists.
 pub const F_OK: i32 = 0;
 /// `access`: may execute.

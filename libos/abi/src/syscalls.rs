@@ -1166,7 +1166,11 @@ libos_macros::syscall_table! {
         /// `F_DUPFD`/`F_DUPFD_CLOEXEC` (the lowest free descriptor at least
         /// `arg`), `F_GETFD`/`F_SETFD` (`FD_CLOEXEC`), `F_GETFL`/`F_SETFL`
         /// (access mode and status flags; only `O_APPEND` and `O_NONBLOCK`
-        /// change). `EINVAL` for other commands and for `arg` past the limit.
+        /// change), `F_GETPIPE_SZ`; POSIX record locks with a `struct flock`
+        /// at `arg`: `F_GETLK`/`F_SETLK`/`F_SETLKW` (owned by the process)
+        /// and `F_OFD_GETLK`/`F_OFD_SETLK`/`F_OFD_SETLKW` (owned by the open
+        /// file description), as Linux's `fs/locks.c`. `EINVAL` for other
+        /// commands and for `arg` past the limit.
         #[nr = 72]
         fn fcntl(fd: i32, cmd: i32, arg: u64) -> i32;
 

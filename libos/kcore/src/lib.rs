@@ -17,6 +17,7 @@
 //! - [`block_io`]: cutting a block transfer into device requests;
 //! - [`xstate`]: the layout of a thread's x87/SSE/AVX state (CPUID 0xD).
 //! - [`limits`]: accounting of the kernel objects an app holds, per kind.
+//! - [`record_locks`]: POSIX record locks on a file (byte ranges, owners).
 #![no_std]
 
 extern crate alloc;
@@ -35,6 +36,7 @@ pub mod net_config;
 pub mod pci;
 pub mod phys_range;
 pub mod proc_text;
+pub mod record_locks;
 pub mod rlimits;
 pub mod rsdp_scan;
 pub mod signal;

@@ -43,11 +43,15 @@ pub enum Resource {
     /// system's file table is full); `socket` and `accept` fail with
     /// `ENFILE` at the limit.
     Sockets = 6,
+    /// POSIX record locks (`fcntl` `F_SETLK`...; Linux allocates them from
+    /// kernel memory and answers `ENOLCK` when it cannot); `ENOLCK` at the
+    /// limit.
+    RecordLocks = 7,
 }
 
 impl Resource {
     /// Every kind, in index order.
-    pub const ALL: [Resource; 7] = [
+    pub const ALL: [Resource; 8] = [
         Resource::Threads,
         Resource::Timers,
         Resource::FutexWaiters,
@@ -55,6 +59,7 @@ impl Resource {
         Resource::EpollWatches,
         Resource::EventFds,
         Resource::Sockets,
+        Resource::RecordLocks,
     ];
     /// How many kinds there are.
     pub const COUNT: usize = Resource::ALL.len();
@@ -71,6 +76,7 @@ impl Resource {
             Resource::EpollWatches => MAX_EPOLL_WATCHES,
             Resource::EventFds => MAX_EVENTFDS,
             Resource::Sockets => MAX_SOCKETS,
+            Resource::RecordLocks => MAX_RECORD_LOCKS,
         }
     }
 
@@ -88,6 +94,7 @@ impl Resource {
             Resource::EpollWatches => 28,
             Resource::EventFds => 24,
             Resource::Sockets => 23,
+            Resource::RecordLocks => 37,
         }
     }
 
@@ -101,6 +108,7 @@ impl Resource {
             Resource::EpollWatches => "epoll watches",
             Resource::EventFds => "eventfds",
             Resource::Sockets => "sockets",
+            Resource::RecordLocks => "record locks",
         }
     }
 }
@@ -120,6 +128,10 @@ pub const MAX_EVENTFDS: usize = 1024;
 /// Most sockets one app may have open (above the descriptor limit of
 /// 1024, so `EMFILE` comes first unless a test lowers this).
 pub const MAX_SOCKETS: usize = 4096;
+/// Most POSIX record locks one app may hold (each is a range of one file;
+/// about 64 bytes of kernel heap each: 512 KiB at most). SQLite holds a few
+/// per open database.
+pub const MAX_RECORD_LOCKS: usize = 8192;
 
 /// A charge refused: the kind is at its limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,7 +165,7 @@ impl Usage {
     /// Nothing held, with these limits (by [`Resource`] index).
     pub const fn with_limits(limits: [usize; Resource::COUNT]) -> Usage {
         // (A loop cannot build an array of atomics in a const fn.)
-        const _: () = assert!(Resource::COUNT == 7);
+        const _: () = assert!(Resource::COUNT == 8);
         let limits = [
             AtomicUsize::new(limits[0]),
             AtomicUsize::new(limits[1]),
@@ -162,6 +174,7 @@ impl Usage {
             AtomicUsize::new(limits[4]),
             AtomicUsize::new(limits[5]),
             AtomicUsize::new(limits[6]),
+            AtomicUsize::new(limits[7]),
         ];
         Usage { held: [const { AtomicUsize::new(0) }; Resource::COUNT], limits }
     }
@@ -243,7 +256,7 @@ mod tests {
 
     #[test]
     fn charges_up_to_the_limit_and_no_further() {
-        let u = Usage::with_limits([3, 1, 1, 1, 1, 1, 1]);
+        let u = Usage::with_limits([3, 1, 1, 1, 1, 1, 1, 1]);
         for _ in 0..3 {
             u.try_charge(Resource::Threads).unwrap();
         }
@@ -272,7 +285,7 @@ mod tests {
     #[test]
     fn concurrent_charges_never_pass_the_limit() {
         for _ in 0..20 {
-            let u = Arc::new(Usage::with_limits([256, 1, 1, 1, 1, 1, 1]));
+            let u = Arc::new(Usage::with_limits([256, 1, 1, 1, 1, 1, 1, 1]));
             let threads: Vec<_> = (0..8)
                 .map(|_| {
                     let u = u.clone();
@@ -292,6 +305,7 @@ mod tests {
         assert_eq!(Resource::Sockets.errno(), 23);
         assert_eq!(Resource::EpollWatches.errno(), 28);
         assert_eq!(Resource::EventFds.errno(), 24);
+        assert_eq!(Resource::RecordLocks.errno(), 37);
         for (i, kind) in Resource::ALL.iter().enumerate() {
             assert_eq!(*kind as usize, i);
         }

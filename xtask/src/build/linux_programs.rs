@@ -15,6 +15,9 @@
 //! - [`NET_TOKIO`]: `linux-programs/net-tokio`, an async echo server on
 //!   tokio's multi-threaded runtime; a workspace of its own (tokio stays
 //!   out of the main workspace's builds);
+//! - [`SQLITE_STD`]: `linux-programs/sqlite-std`, SQLite (rusqlite's
+//!   `bundled` C amalgamation, compiled with `musl-gcc`) under a Rust
+//!   `std` main; a workspace of its own like net-tokio;
 //! - [`C_TESTS`]: `linux-programs/c-tests/*.c` built with Debian's
 //!   `musl-gcc -static` (`musl-tools`);
 //! - [`C_SWEEP`]: `linux-programs/c-sweep/sweep.c`, built the same way:
@@ -48,6 +51,8 @@ pub const STD_HELLO: &str = "std-hello";
 pub const NET_STD: &str = "net-std";
 /// tokio echo server.
 pub const NET_TOKIO: &str = "net-tokio";
+/// SQLite in a Rust std program.
+pub const SQLITE_STD: &str = "sqlite-std";
 /// C tests on musl.
 pub const C_TESTS: &str = "c-tests";
 /// The C sweep compared with Linux.
@@ -57,8 +62,19 @@ pub const BUSYBOX: &str = "busybox";
 /// A dynamically linked program (the host's `true`).
 pub const DYNAMIC_TRUE: &str = "dynamic-true";
 /// Every program, by name.
-pub const ALL: &[&str] =
-    &[STD_TESTS, STD_FILES, HTTP_STD, STD_HELLO, NET_STD, NET_TOKIO, C_TESTS, C_SWEEP, BUSYBOX, DYNAMIC_TRUE];
+pub const ALL: &[&str] = &[
+    STD_TESTS,
+    STD_FILES,
+    HTTP_STD,
+    STD_HELLO,
+    NET_STD,
+    NET_TOKIO,
+    SQLITE_STD,
+    C_TESTS,
+    C_SWEEP,
+    BUSYBOX,
+    DYNAMIC_TRUE,
+];
 
 /// Where Debian's `busybox-static` puts the binary.
 pub const BUSYBOX_PATH: &str = "/bin/busybox";
@@ -70,6 +86,8 @@ const STD_FILES_PACKAGE: &str = "linux-std-files";
 const NET_STD_PACKAGE: &str = "linux-net-std";
 /// The tokio program's package.
 const NET_TOKIO_PACKAGE: &str = "linux-net-tokio";
+/// The SQLite program's package.
+const SQLITE_STD_PACKAGE: &str = "linux-sqlite-std";
 /// The target of the Rust program.
 const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
@@ -87,6 +105,7 @@ pub fn build(layout: &Layout, name: &str) -> Result<PathBuf> {
         HTTP_STD | STD_HELLO => build_bench_program(layout, name, &dir, &out)?,
         NET_STD => build_std_program(layout, NET_STD_PACKAGE, &dir, &out)?,
         NET_TOKIO => build_tokio_program(layout, &dir, &out)?,
+        SQLITE_STD => build_sqlite_program(layout, &dir, &out)?,
         C_TESTS => build_c_tests(layout, &out)?,
         C_SWEEP => build_c_sweep(layout, &out)?,
         BUSYBOX => copy_busybox(&out)?,
@@ -158,6 +177,30 @@ fn build_tokio_program(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
         .context("running cargo")?;
     ensure!(status.success(), "building {} failed; see cargo's errors above", manifest.display());
     let built = target_dir.join(MUSL_TARGET).join("release").join(NET_TOKIO_PACKAGE);
+    std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
+    Ok(())
+}
+
+/// Builds `linux-programs/sqlite-std` (its own workspace and lock file) for
+/// musl: libsqlite3-sys compiles SQLite's C amalgamation with `musl-gcc`.
+fn build_sqlite_program(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
+    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
+    install::ensure(&NEEDS[..1], "SQLite's C code (musl-gcc)")?;
+    let target_dir = dir.join("cargo-sqlite");
+    let manifest = layout.root.join("linux-programs/sqlite-std/Cargo.toml");
+    let status = Command::new(cargo())
+        .current_dir(&layout.root)
+        .args(["build", "--release", "--locked", "--target", MUSL_TARGET, "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTFLAGS", "-Cpanic=unwind")
+        .env("CC_x86_64_unknown_linux_musl", "musl-gcc")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .context("running cargo")?;
+    ensure!(status.success(), "building {} failed; see cargo's errors above", manifest.display());
+    let built = target_dir.join(MUSL_TARGET).join("release").join(SQLITE_STD_PACKAGE);
     std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
     Ok(())
 }

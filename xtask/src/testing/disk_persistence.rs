@@ -23,6 +23,13 @@
 //!    writes and `fsync`s its records to `/data`; `e2fsck -f -n` finds
 //!    nothing; the next boot, `check`, reads them back.
 //!
+//! 6. SQLite (`linux-programs/sqlite-std`, a static Rust `std` program with
+//!    SQLite's C amalgamation): `write` makes its databases in
+//!    `/data/sqlite` (rollback journal and WAL, two connections contending
+//!    for the record locks); `e2fsck -f -n` finds nothing; the next boot,
+//!    `check`, reopens the database and checks it (`integrity_check`, the
+//!    figures). Run first, on the freshly made disk.
+//!
 //! The libos app's `persist-write` and `persist-check` read their
 //! configuration (`/etc/app.conf`) from the `--files` root too.
 //!
@@ -53,6 +60,9 @@ pub struct Setup {
     /// The `std::fs` program's image and root archive
     /// (`linux-programs/std-files`), if they could be built.
     pub std_files: Option<(PathBuf, PathBuf)>,
+    /// The SQLite program's image (`linux-programs/sqlite-std`), if it
+    /// could be built.
+    pub sqlite: Option<PathBuf>,
     /// Where the disk image goes.
     pub dir: PathBuf,
     /// Print every boot's output.
@@ -131,13 +141,15 @@ fn tail(text: &str) -> String {
 /// Runs the steps, one result line each (those whose names contain
 /// `filter`, if given; a step that needs an earlier one runs it anyway).
 pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
-    const NAMES: [&str; 6] = [
+    const NAMES: [&str; 8] = [
         "disk::host_e2fsck_finds_nothing_after_a_clean_exit",
         "disk::written_fsynced_and_read_back_on_the_next_boot",
         "disk::std_fs_program_reads_its_config_and_writes_the_disk",
         "disk::std_fs_program_reads_its_data_back_on_the_next_boot",
         "disk::a_run_killed_mid_write_leaves_an_image_fsck_repairs",
         "disk::the_next_boot_mounts_the_killed_image_and_reads_old_files",
+        "sqlite::disk_databases_written_and_e2fsck_finds_nothing",
+        "sqlite::disk_database_reopened_and_checked_on_the_next_boot",
     ];
     if filter.is_some_and(|f| !NAMES.iter().any(|n| n.contains(f))) {
         return;
@@ -158,6 +170,15 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
         return;
     }
     let minute = Duration::from_secs(60);
+
+    // 6 (first, on the fresh disk). SQLite's databases on the disk, and
+    // back on the next boot.
+    if filter.is_none_or(|f| NAMES[6].contains(f) || NAMES[7].contains(f)) {
+        sqlite(setup, &image, &mut report, [NAMES[6], NAMES[7]]);
+    }
+    if filter.is_some_and(|f| !NAMES[..6].iter().any(|n| n.contains(f))) {
+        return;
+    }
 
     // 1. Write, fsync, clean exit; e2fsck -fn finds nothing.
     let (v, out) = boot(setup, &image, "persist-write", minute);
@@ -237,6 +258,33 @@ pub fn run(setup: &Setup, filter: Option<&str>, totals: &mut Totals) {
         TestResult::ok(NAMES[5])
     } else {
         TestResult::failed(NAMES[5], format!("persist-check after the kill ended {v:?}: {}", tail(&out)))
+    });
+}
+
+/// The SQLite program's two boots on `image`: `write` in `/data/sqlite`
+/// (then `e2fsck -f -n` must find nothing), and `check`.
+fn sqlite(setup: &Setup, image: &Path, report: &mut impl FnMut(TestResult), names: [&str; 2]) {
+    let Some(program) = &setup.sqlite else {
+        report(TestResult::failed(names[0], "the sqlite-std image could not be built (see its build line)"));
+        return;
+    };
+    let limit = Duration::from_secs(300);
+    let (v, out) = boot_image(setup, (program, &setup.archive), image, "/data/sqlite write", limit);
+    if !succeeded(&v) || !out.contains("sqlite-std: write ok") {
+        report(TestResult::failed(names[0], format!("sqlite-std write ended {v:?}: {}", tail(&out))));
+        return;
+    }
+    let (code, text) = e2fsck(&["-f", "-n"], image);
+    report(if code == 0 {
+        TestResult::ok(names[0])
+    } else {
+        TestResult::failed(names[0], format!("after sqlite-std write, e2fsck -fn exit {code}: {}", tail(&text)))
+    });
+    let (v, out) = boot_image(setup, (program, &setup.archive), image, "/data/sqlite check", limit);
+    report(if succeeded(&v) && out.contains("sqlite-std: check ok") && out.contains("integrity_check: ok") {
+        TestResult::ok(names[1])
+    } else {
+        TestResult::failed(names[1], format!("sqlite-std check ended {v:?}: {}", tail(&out)))
     });
 }
 

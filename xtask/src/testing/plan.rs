@@ -812,6 +812,22 @@ pub const SUITES: &[Suite] = &[
             expect: Expect::SameAsLinux { prefix: "c_sweep" },
         }],
     },
+    // SQLite (a static Rust std program with the C amalgamation) in /tmp,
+    // compared with the host's Linux section by section; its runs on the
+    // disk across two boots are in `disk_persistence`.
+    Suite {
+        name: linux_programs::SQLITE_STD,
+        target: Target::Linux(linux_programs::SQLITE_STD, KernelKind::Production),
+        min_cpus: 1,
+        configs: &[DEFAULT],
+        boots: &[BootSpec {
+            cmdline: &["--", "/tmp/sqlite", "all"],
+            cpu: None,
+            timeout_secs: Some(300),
+            stdin: None,
+            expect: Expect::SameAsLinux { prefix: "sqlite" },
+        }],
+    },
     Suite {
         name: linux_programs::BUSYBOX,
         target: Target::Linux(linux_programs::BUSYBOX, KernelKind::Production),
@@ -1099,6 +1115,7 @@ mod tests {
                 "c-tests [kpti=off, smp=4] test kpti=off",
                 "c-tests [vdso=off, env=C_TESTS_VDSO=off] test vdso=off env=C_TESTS_VDSO=off",
                 "c_sweep env=C_SWEEP_GIVEN=given -- /tmp/c-sweep first second",
+                "sqlite -- /tmp/sqlite all",
                 "busybox::echo -- echo hello from busybox",
                 "busybox::true_exits_0 -- true",
                 "busybox::false_exits_1 -- false",
@@ -1187,6 +1204,7 @@ mod tests {
                 "sigpipe",
                 "c-tests",
                 "c-sweep",
+                "sqlite-std",
                 "busybox",
                 "dynamic-true"
             ]

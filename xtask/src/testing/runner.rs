@@ -504,11 +504,19 @@ fn boot_stage(layout: &Layout, opts: &TestOptions, totals: &mut Totals) -> Resul
                 None
             }
         };
+        let sqlite = match sqlite_image(layout, &kernels, release) {
+            Ok(found) => Some(found),
+            Err(e) => {
+                build_failure(linux_programs::SQLITE_STD, &e, totals);
+                None
+            }
+        };
         let setup = disk_persistence::Setup {
             qemu: qemu_path,
             image,
             archive,
             std_files,
+            sqlite,
             machine,
             dir: layout.state_dir().join("disks"),
             verbose: opts.verbose,
@@ -623,6 +631,15 @@ fn std_files_image(
     std::fs::create_dir_all(layout.state_dir().join("disks"))?;
     std::fs::write(&out, archive).with_context(|| format!("writing {}", out.display()))?;
     Ok((image, out))
+}
+
+/// The SQLite program's image (on the test kernel), for the disk test.
+fn sqlite_image(layout: &Layout, kernels: &HashMap<KernelKind, PathBuf>, release: bool) -> Result<PathBuf> {
+    let kernel = kernels.get(&KernelKind::Testing).context("the test kernel was not built")?;
+    let elf = linux_programs::build(layout, linux_programs::SQLITE_STD)?;
+    let image = layout.image(Some(linux_programs::SQLITE_STD), kernel_flavor(KernelKind::Testing, release));
+    layout.write_image(kernel, Some((linux_programs::SQLITE_STD, &elf)), &image)?;
+    Ok(image)
 }
 
 /// The flavour of a kernel kind.

@@ -164,6 +164,13 @@ pub struct OpenFile {
     pos: Mutex<u64>,
 }
 
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // The description's last close: its `F_OFD_` record locks go.
+        super::record_lock::release_description(self);
+    }
+}
+
 /// The status flags `F_SETFL` may change (Linux also takes `O_ASYNC`,
 /// `O_DIRECT`, `O_NOATIME`, which we do not implement: they are ignored).
 pub const SETFL_MASK: i32 = O_APPEND | O_NONBLOCK;

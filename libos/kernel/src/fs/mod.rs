@@ -15,7 +15,7 @@
 //!   [`fd_table`]: a process's descriptors; [`inode_file`]: a file on a
 //!   mount; [`pipe`]; [`console_file`]: fds 0, 1, 2; [`epoll`] instances
 //!   and [`eventfd`]s, and [`wait_set`], what `poll`/`select`/`epoll_wait`
-//!   sleep in.
+//!   sleep in; [`record_lock`]: POSIX record locks (`fcntl` `F_SETLK`...).
 //! - [`ProcessFiles`]: what a process has (descriptors, current
 //!   directory, umask).
 
@@ -28,6 +28,7 @@ pub mod file;
 pub mod inode_file;
 pub mod pipe;
 pub mod procfs;
+pub mod record_lock;
 pub mod user_path;
 pub mod wait;
 pub mod wait_set;

@@ -287,6 +287,7 @@ impl Process {
     pub fn wait(&self) -> ExitStatus {
         self.exited.wait_until(|| self.inner.lock().threads.is_empty());
         self.files.close_all();
+        crate::fs::record_lock::release_process(self.pid);
         self.inner.lock().exit.unwrap_or(ExitStatus::Exited(0))
     }
 }

@@ -9,8 +9,9 @@ use alloc::vec::Vec;
 
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL, FD_CLOEXEC, Iovec, O_CLOEXEC,
-    O_NONBLOCK, O_RDONLY, O_WRONLY, S_IALLUGO, S_IFIFO, S_IFMT, Stat, Statfs, UIO_MAXIOV,
+    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETLK, F_GETPIPE_SZ, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD,
+    F_SETFL, F_SETLK, F_SETLKW, FD_CLOEXEC, Iovec, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IALLUGO, S_IFIFO,
+    S_IFMT, Stat, Statfs, UIO_MAXIOV,
 };
 use libos_abi::syscalls::Descriptors;
 use libos_abi::user_ptr::{UserPtr, UserPtrMut};
@@ -216,6 +217,9 @@ fn dup_to(oldfd: i32, newfd: i32, cloexec: bool) -> Result<i32, Errno> {
     let p = files_of_caller()?;
     let f = p.files.fds.get(oldfd)?;
     let replaced = p.files.fds.install_at(newfd, f, cloexec)?;
+    if let Some(old) = &replaced {
+        crate::fs::record_lock::release_on_close(&p, &old.file);
+    }
     // The replaced description's last close may sleep: outside the table's lock.
     drop(replaced);
     Ok(newfd)
@@ -223,7 +227,11 @@ fn dup_to(oldfd: i32, newfd: i32, cloexec: bool) -> Result<i32, Errno> {
 
 impl Descriptors for Kernel {
     fn close(_cx: &mut Cx, fd: i32) -> Result<(), Errno> {
-        let slot = files_of_caller()?.files.fds.remove(fd)?;
+        let p = files_of_caller()?;
+        let slot = p.files.fds.remove(fd)?;
+        // POSIX: closing any descriptor of a file releases the process's
+        // record locks on it.
+        crate::fs::record_lock::release_on_close(&p, &slot.file);
         drop(slot);
         Ok(())
     }
@@ -398,6 +406,9 @@ impl Descriptors for Kernel {
                 }
                 f.set_status_flags(arg as i32);
                 Ok(0)
+            }
+            F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
+                crate::fs::record_lock::fcntl(&p, &f, cmd, arg)
             }
             _ => Err(Errno::EINVAL),
         }
