@@ -160,6 +160,23 @@
 //! #   fn times(_: &mut Caller, _: UserPtrMut<Tms>) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
 //! #   fn prlimit64(_: &mut Caller, _: i32, _: u32, _: UserPtr<Rlimit>, _: UserPtrMut<Rlimit>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
+//! # impl Priorities for Kernel {
+//! #   fn getpriority(_: &mut Caller, _: i32, _: i32) -> Result<i32, Errno> { Ok(20) }
+//! #   fn setpriority(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<(), Errno> { Ok(()) }
+//! # }
+//! # impl IntervalTimers for Kernel {
+//! #   fn getitimer(_: &mut Caller, _: i32, _: UserPtrMut<Itimerval>) -> Result<(), Errno> { Err(Errno::EINVAL) }
+//! #   fn setitimer(_: &mut Caller, _: i32, _: UserPtr<Itimerval>, _: UserPtrMut<Itimerval>) -> Result<(), Errno> { Err(Errno::EINVAL) }
+//! #   fn alarm(_: &mut Caller, _: u32) -> Result<u32, Errno> { Ok(0) }
+//! # }
+//! # impl MemoryLocks for Kernel {
+//! #   fn mlock(_: &mut Caller, _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! #   fn mlock2(_: &mut Caller, _: usize, _: usize, _: u32) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! #   fn munlock(_: &mut Caller, _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! #   fn mlockall(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::EINVAL) }
+//! #   fn munlockall(_: &mut Caller) -> Result<(), Errno> { Ok(()) }
+//! #   fn mincore(_: &mut Caller, _: usize, _: usize, _: UserPtrMut<u8>) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! # }
 //! # impl Clocks for Kernel {
 //! #   fn gettimeofday(_: &mut Caller, _: UserPtrMut<Timeval>, _: UserPtrMut<Timezone>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn time(_: &mut Caller, _: UserPtrMut<i64>) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
@@ -282,7 +299,7 @@
 
 use crate::abi_types::{Timespec, Utsname};
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
-use crate::linux_types::{Rlimit, RobustListHead, Rusage, Sysinfo, Timeval, Timezone, Tms};
+use crate::linux_types::{Itimerval, Rlimit, RobustListHead, Rusage, Sysinfo, Timeval, Timezone, Tms};
 use crate::net_types::MsgHdr;
 use crate::poll_types::{EpollEvent, PollFd, SigsetArgpack};
 use crate::signal::{SigAction, StackT};
@@ -817,6 +834,94 @@ libos_macros::syscall_table! {
         /// another process, `EFAULT`.
         #[nr = 302]
         fn prlimit64(pid: i32, resource: u32, new_limit: UserPtr<Rlimit>, old_limit: UserPtrMut<Rlimit>);
+    }
+
+    /// Nice values (Linux's `getpriority`/`setpriority` in `kernel/sys.c`).
+    /// Each thread has one, -20 (most favoured) to 19, 0 at start, inherited
+    /// by the threads it creates; the scheduler does not weigh it (every
+    /// ready thread gets equal slices), the calls keep and report it. `who`
+    /// 0 means the caller's thread, process group or user; else a thread id
+    /// of the app (`PRIO_PROCESS`), its pid (`PRIO_PGRP`), or uid 0
+    /// (`PRIO_USER`). Errors: `EINVAL` for another `which`, `ESRCH` when
+    /// nothing matches `who`.
+    pub trait Priorities {
+        /// Returns `20 - nice` of the matching thread (the highest among
+        /// several), 1 to 40, as Linux's system call does (libc turns it
+        /// into the nice value).
+        #[nr = 140]
+        fn getpriority(which: i32, who: i32) -> i32;
+
+        /// Sets the nice value of the matching threads to `niceval`,
+        /// clamped to -20..=19. The app runs as root (`CAP_SYS_NICE`), so
+        /// lowering it is allowed.
+        #[nr = 141]
+        fn setpriority(which: i32, who: i32, niceval: i32);
+    }
+
+    /// Interval timers (Linux's `kernel/time/itimer.c`, `alarm` in
+    /// `kernel/time/itimer.c`): one `ITIMER_REAL` per process, which sends
+    /// `SIGALRM` to the process at each expiry and reloads itself with its
+    /// interval (0: it stops). `ITIMER_VIRTUAL` and `ITIMER_PROF` (CPU-time
+    /// timers) are not implemented: `EINVAL`, as for an unknown timer.
+    pub trait IntervalTimers {
+        /// Writes timer `which`'s interval and the time left to its next
+        /// expiry (0: disarmed) to `*value`. Errors: `EINVAL`, `EFAULT`.
+        #[nr = 36]
+        fn getitimer(which: i32, value: UserPtrMut<Itimerval>);
+
+        /// Arms timer `which` with `*new_value` (an `it_value` of 0
+        /// disarms it; a null `new_value` too, as Linux still accepts),
+        /// first writing the old setting to `*old_value` when not null.
+        /// Errors: `EINVAL` for a negative time or microseconds outside
+        /// 0..1000000, `EFAULT`, `ENOMEM` when no timer can be armed.
+        #[nr = 38]
+        fn setitimer(which: i32, new_value: UserPtr<Itimerval>, old_value: UserPtrMut<Itimerval>);
+
+        /// Arms `ITIMER_REAL` for `seconds` (0: disarms it), one shot, and
+        /// returns the seconds that were left on it (rounded to the
+        /// nearest, at least 1 while it was armed), as Linux's `alarm`.
+        #[nr = 37]
+        fn alarm(seconds: u32) -> u32;
+    }
+
+    /// Locking memory in and asking what is resident (Linux's
+    /// `mm/mlock.c`, `mm/mincore.c`). Pages here never leave memory once
+    /// faulted in (there is no swap), so locking a range faults it in;
+    /// unlocking changes nothing. Ranges are rounded out to whole pages.
+    pub trait MemoryLocks {
+        /// Faults in every page of `addr..addr + len`. Errors: `ENOMEM`
+        /// when part of the range is not mapped (or memory runs out),
+        /// `EINVAL` for a range that wraps.
+        #[nr = 149]
+        fn mlock(addr: usize, len: usize);
+
+        /// `mlock` with `flags`: `MLOCK_ONFAULT` (pages are locked as
+        /// they are touched: nothing is faulted in now). `EINVAL` for
+        /// other flags.
+        #[nr = 325]
+        fn mlock2(addr: usize, len: usize, flags: u32);
+
+        /// Unlocks `addr..addr + len`. Errors: `ENOMEM` as `mlock`.
+        #[nr = 150]
+        fn munlock(addr: usize, len: usize);
+
+        /// `MCL_CURRENT` faults in every mapped page; `MCL_FUTURE` (pages
+        /// come in on first touch, and stay) and `MCL_ONFAULT` are
+        /// accepted. `EINVAL` for no flag, an unknown one or
+        /// `MCL_ONFAULT` alone; `ENOMEM` when memory runs out.
+        #[nr = 151]
+        fn mlockall(flags: i32);
+
+        /// Unlocks everything. Never fails.
+        #[nr = 152]
+        fn munlockall();
+
+        /// Writes one byte per page of `addr..addr + len` to `vec`: 1 if
+        /// the page is resident, 0 if not (yet). Errors: `EINVAL` for an
+        /// unaligned `addr`, `ENOMEM` for a range not wholly mapped,
+        /// `EFAULT` for an unwritable `vec`.
+        #[nr = 27]
+        fn mincore(addr: usize, len: usize, vec: UserPtrMut<u8>);
     }
 
     /// The older time calls and clock sleeps (Linux's `kernel/time/`).
@@ -2074,6 +2179,26 @@ mod tests {
         };
     }
 
+    mock_calls!(Priorities {
+        fn getpriority(which: i32, who: i32) -> i32;
+        fn setpriority(which: i32, who: i32, niceval: i32) -> ();
+    });
+
+    mock_calls!(IntervalTimers {
+        fn getitimer(which: i32, value: UserPtrMut<crate::linux_types::Itimerval>) -> ();
+        fn setitimer(which: i32, new: UserPtr<crate::linux_types::Itimerval>, old: UserPtrMut<crate::linux_types::Itimerval>) -> ();
+        fn alarm(seconds: u32) -> u32;
+    });
+
+    mock_calls!(MemoryLocks {
+        fn mlock(addr: usize, len: usize) -> ();
+        fn mlock2(addr: usize, len: usize, flags: u32) -> ();
+        fn munlock(addr: usize, len: usize) -> ();
+        fn mlockall(flags: i32) -> ();
+        fn munlockall() -> ();
+        fn mincore(addr: usize, len: usize, vec: UserPtrMut<u8>) -> ();
+    });
+
     mock_calls!(Descriptors {
         fn close(fd: i32) -> ();
         fn lseek(fd: i32, offset: i64, whence: i32) -> i64;
@@ -2242,6 +2367,17 @@ mod tests {
             (nr::MADVISE, 28),
             (nr::GETTIMEOFDAY, 96),
             (nr::GETRLIMIT, 97),
+            (nr::GETPRIORITY, 140),
+            (nr::SETPRIORITY, 141),
+            (nr::GETITIMER, 36),
+            (nr::ALARM, 37),
+            (nr::SETITIMER, 38),
+            (nr::MLOCK, 149),
+            (nr::MUNLOCK, 150),
+            (nr::MLOCKALL, 151),
+            (nr::MUNLOCKALL, 152),
+            (nr::MLOCK2, 325),
+            (nr::MINCORE, 27),
             (nr::GETRUSAGE, 98),
             (nr::SYSINFO, 99),
             (nr::TIMES, 100),

@@ -18,7 +18,6 @@ use libos_fs::filesystem::{FileType, SetAttr};
 
 use super::files::{files_of_caller, statfs_of};
 use super::{Cx, Kernel};
-use crate::fs::fd_table::NOFILE_LIMIT;
 use crate::fs::file::OpenFile;
 use crate::fs::{mounts, pipe};
 use crate::mm::user_access::{self, Pod, copy_from_user, copy_to_user, read_user, write_user};
@@ -384,7 +383,9 @@ impl Descriptors for Kernel {
         match cmd {
             F_DUPFD | F_DUPFD_CLOEXEC => {
                 // The argument is an `int` in Linux's `do_fcntl`.
-                let min = usize::try_from(arg as i32).ok().filter(|&m| m < NOFILE_LIMIT).ok_or(Errno::EINVAL)?;
+                // `EINVAL` at or above the soft `RLIMIT_NOFILE`.
+                let limit = p.files.fds.soft_limit();
+                let min = usize::try_from(arg as i32).ok().filter(|&m| m < limit).ok_or(Errno::EINVAL)?;
                 p.files.fds.install(f, cmd == F_DUPFD_CLOEXEC, min)
             }
             F_GETFD => Ok(if p.files.fds.cloexec(fd)? { FD_CLOEXEC } else { 0 }),

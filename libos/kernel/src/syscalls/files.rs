@@ -25,7 +25,6 @@ use libos_fs::vfs::{self, Caller};
 
 use super::descriptors::file;
 use super::{Cx, Kernel};
-use crate::fs::fd_table::NOFILE_LIMIT;
 use crate::fs::file::OpenFile;
 use crate::fs::inode_file::InodeFile;
 use crate::fs::user_path::copy_path;
@@ -108,7 +107,7 @@ fn open_at(dirfd: i32, path: UserPtr<u8>, flags: i32, mode: u32) -> Result<i32, 
     }
     let p = files_of_caller()?;
     // Linux reserves the descriptor before the lookup.
-    if p.files.fds.open_count() >= NOFILE_LIMIT {
+    if !p.files.fds.has_free() {
         return Err(Errno::EMFILE);
     }
     let who = caller(&p, dirfd, &path)?;
