@@ -1087,6 +1087,123 @@ static void sweep_priority(void)
 	res("getpriority missing group", getpriority(PRIO_PGRP, 0x7ffffff0));
 }
 
+/* ---- flock ---- */
+
+static int flock_fd;
+static int flock_waiter_result = -2;
+
+static void *flock_waiter(void *arg)
+{
+	(void)arg;
+	flock_waiter_result = flock(flock_fd, LOCK_EX);
+	return NULL;
+}
+
+static void sweep_flock(void)
+{
+	section("flock");
+	int a = open("d.txt", O_RDWR);
+	int b = open("d.txt", O_RDONLY);
+	res("LOCK_EX", flock(a, LOCK_EX));
+	res("LOCK_EX again (same description)", flock(a, LOCK_EX));
+	res("second open LOCK_EX|LOCK_NB", flock(b, LOCK_EX | LOCK_NB));
+	res("second open LOCK_SH|LOCK_NB", flock(b, LOCK_SH | LOCK_NB));
+	int a2 = dup(a);
+	res("dup shares the lock", flock(a2, LOCK_EX | LOCK_NB));
+	close(a);
+	res("closing one of two descriptors keeps it", flock(b, LOCK_EX | LOCK_NB));
+	close(a2);
+	res("the last close released it", flock(b, LOCK_EX | LOCK_NB));
+	res("LOCK_UN", flock(b, LOCK_UN));
+	res("LOCK_UN again", flock(b, LOCK_UN));
+	/* Shared locks coexist; converting drops the old lock first. */
+	a = open("d.txt", O_RDONLY);
+	res("LOCK_SH", flock(a, LOCK_SH));
+	res("second LOCK_SH", flock(b, LOCK_SH | LOCK_NB));
+	res("upgrade while another shares", flock(a, LOCK_EX | LOCK_NB));
+	res("the other upgrades (the first lost its lock)", flock(b, LOCK_EX | LOCK_NB));
+	res("downgrade", flock(b, LOCK_SH | LOCK_NB));
+	res("shared again beside it", flock(a, LOCK_SH | LOCK_NB));
+	flock(a, LOCK_UN);
+	flock(b, LOCK_UN);
+	/* A blocked flock is woken by the unlock. */
+	res("lock for the waiter", flock(a, LOCK_EX));
+	flock_fd = b;
+	pthread_t t;
+	pthread_create(&t, NULL, flock_waiter, NULL);
+	struct timespec nap = {0, 20 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	flock(a, LOCK_UN);
+	pthread_join(t, NULL);
+	printf("waiter got the lock after the unlock: %d\n", flock_waiter_result);
+	res("now held by the waiter's description", flock(a, LOCK_EX | LOCK_NB));
+	/* A blocked flock is interrupted by a signal. */
+	struct sigaction sa = {0};
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &(struct itimerval){{0, 0}, {0, 30000}}, NULL);
+	res("blocked LOCK_EX interrupted by SIGALRM", flock(a, LOCK_EX));
+	signal(SIGALRM, SIG_DFL);
+	close(b);
+	res("after the holder closed", flock(a, LOCK_EX | LOCK_NB));
+	res("bad operation", flock(a, 3));
+	res("bad operation LOCK_NB alone", flock(a, LOCK_NB));
+	res("bad operation before bad fd", flock(-1, 3));
+	close(a);
+	res("bad fd", flock(a, LOCK_EX));
+	int p[2];
+	pipe(p);
+	res("a pipe", flock(p[0], LOCK_EX | LOCK_NB));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* ---- chown ---- */
+
+static void sweep_chown(void)
+{
+	section("chown");
+	struct stat st;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int fd = open("own.txt", O_CREAT | O_RDWR, 0644);
+	res("fchown to oneself", fchown(fd, uid, gid));
+	fstat(fd, &st);
+	printf("owner is the caller: %d\n", st.st_uid == uid && st.st_gid == gid);
+	res("fchown -1 -1", fchown(fd, -1, -1));
+	res("fchmod 04755", fchmod(fd, 04755));
+	res("fchown clears set-user-ID", fchown(fd, -1, -1));
+	fstat(fd, &st);
+	printf("mode after: %o\n", (unsigned)(st.st_mode & 07777));
+	fchmod(fd, 02755);
+	fchown(fd, uid, -1);
+	fstat(fd, &st);
+	printf("set-group-ID with group execute cleared: %o\n", (unsigned)(st.st_mode & 07777));
+	fchmod(fd, 02644);
+	fchown(fd, -1, gid);
+	fstat(fd, &st);
+	printf("set-group-ID without group execute kept: %o\n", (unsigned)(st.st_mode & 07777));
+	close(fd);
+	res("fchown bad fd", fchown(fd, uid, gid));
+	res("chown", chown("own.txt", uid, gid));
+	res("chown missing", chown("missing", uid, gid));
+	res("chown ENOTDIR", chown("own.txt/x", uid, gid));
+	symlink("own.txt", "own.lnk");
+	res("lchown a link", lchown("own.lnk", uid, gid));
+	res("fchownat NOFOLLOW", fchownat(AT_FDCWD, "own.lnk", uid, gid, AT_SYMLINK_NOFOLLOW));
+	res("fchownat bad flags", fchownat(AT_FDCWD, "own.txt", uid, gid, 0x4));
+	res("fchownat empty path without AT_EMPTY_PATH", fchownat(AT_FDCWD, "", uid, gid, 0));
+	mkdir("owndir", 0755);
+	chmod("owndir", 02755);
+	chown("owndir", -1, -1);
+	stat("owndir", &st);
+	printf("a folder keeps set-group-ID: %o\n", (unsigned)(st.st_mode & 07777));
+	rmdir("owndir");
+	unlink("own.lnk");
+	unlink("own.txt");
+}
+
 /* ---- calls the kernel does not implement (not compared) ---- */
 
 static void sweep_unimplemented(void)
@@ -1102,9 +1219,7 @@ static void sweep_unimplemented(void)
 	res("setitimer ITIMER_VIRTUAL", setitimer(ITIMER_VIRTUAL, &(struct itimerval){0}, NULL));
 	res("setitimer ITIMER_PROF", setitimer(ITIMER_PROF, &(struct itimerval){0}, NULL));
 	int fd = open("d.txt", O_RDWR);
-	res("flock", flock(fd, LOCK_EX));
 	res("fallocate", fallocate(fd, 0, 0, 4096));
-	res("fchown", fchown(fd, getuid(), getgid()));
 	close(fd);
 	res("mkfifo", mkfifo("fifo", 0600));
 }
@@ -1141,6 +1256,8 @@ int main(int argc, char **argv)
 	sweep_timers();
 	sweep_mlock();
 	sweep_priority();
+	sweep_flock();
+	sweep_chown();
 	sweep_unimplemented();
 	printf("@@ end\n");
 	return 0;

@@ -229,6 +229,8 @@
 //! #   fn ftruncate(_: &mut Caller, _: i32, _: i64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fchdir(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fchmod(_: &mut Caller, _: i32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fchown(_: &mut Caller, _: i32, _: u32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn flock(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fstat(_: &mut Caller, _: i32, _: UserPtrMut<Stat>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fstatfs(_: &mut Caller, _: i32, _: UserPtrMut<Statfs>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn getdents64(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
@@ -264,6 +266,9 @@
 //! #   fn symlinkat(_: &mut Caller, _: UserPtr<u8>, _: i32, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn readlinkat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn fchmodat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn chown(_: &mut Caller, _: UserPtr<u8>, _: u32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn lchown(_: &mut Caller, _: UserPtr<u8>, _: u32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fchownat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32, _: u32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn faccessat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn utimensat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: UserPtr<Timespec>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn renameat2(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -1298,6 +1303,28 @@ libos_macros::syscall_table! {
         #[nr = 91]
         fn fchmod(fd: i32, mode: u32);
 
+        /// Changes the owner and group of the file open on `fd` (`u32::MAX`,
+        /// C's -1, leaves one alone) and clears the set-user-ID bit (and
+        /// set-group-ID with group execute) of anything but a directory, as
+        /// Linux's `chown_common`. The app is root: any ids. `EBADF` for an
+        /// `O_PATH` descriptor or one that is not a file on a mount, `EROFS`.
+        #[nr = 93]
+        fn fchown(fd: i32, owner: u32, group: u32);
+
+        /// Takes or drops a whole-file advisory lock on the file open on
+        /// `fd` (Linux's `fs/locks.c`): `LOCK_SH` (shared), `LOCK_EX`
+        /// (exclusive) or `LOCK_UN`, with `LOCK_NB` not to wait. Locks
+        /// belong to the open file description: two opens of one file
+        /// conflict (in one process too), `dup`s share; the description's
+        /// last close drops them. Asking for the other kind drops the held
+        /// lock first, as Linux does. A wait ends with the lock, or with
+        /// `EINTR` for a signal (a restart under `SA_RESTART`). Errors:
+        /// `EINVAL` for another operation, `EBADF` (also for `O_PATH`),
+        /// `EWOULDBLOCK` with `LOCK_NB` when another description's lock
+        /// conflicts, `ENOMEM`.
+        #[nr = 73]
+        fn flock(fd: i32, operation: i32);
+
         /// Fills `*buf` with `struct stat` of the file open on `fd`.
         #[nr = 5]
         fn fstat(fd: i32, buf: UserPtrMut<Stat>);
@@ -1460,6 +1487,21 @@ libos_macros::syscall_table! {
         /// not a link or `size` 0.
         #[nr = 267]
         fn readlinkat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
+
+        /// `fchown` for `path`, following a final symbolic link.
+        #[nr = 92]
+        fn chown(path: UserPtr<u8>, owner: u32, group: u32);
+
+        /// `fchown` for `path`, not following a final symbolic link (the
+        /// link itself changes).
+        #[nr = 94]
+        fn lchown(path: UserPtr<u8>, owner: u32, group: u32);
+
+        /// `fchown` for `path` from `dirfd`; `flags`: `AT_SYMLINK_NOFOLLOW`
+        /// (as `lchown`), `AT_EMPTY_PATH` (an empty path names `dirfd`'s
+        /// file); `EINVAL` for others.
+        #[nr = 260]
+        fn fchownat(dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32);
 
         /// Sets the permission bits (`mode & 0o7777`) of `path`.
         #[nr = 268]
@@ -2217,6 +2259,8 @@ mod tests {
         fn ftruncate(fd: i32, length: i64) -> ();
         fn fchdir(fd: i32) -> ();
         fn fchmod(fd: i32, mode: u32) -> ();
+        fn fchown(fd: i32, owner: u32, group: u32) -> ();
+        fn flock(fd: i32, operation: i32) -> ();
         fn fstat(fd: i32, buf: UserPtrMut<Stat>) -> ();
         fn fstatfs(fd: i32, buf: UserPtrMut<Statfs>) -> ();
         fn getdents64(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
@@ -2253,6 +2297,9 @@ mod tests {
         fn symlinkat(target: UserPtr<u8>, dirfd: i32, path: UserPtr<u8>) -> ();
         fn readlinkat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
         fn fchmodat(dirfd: i32, path: UserPtr<u8>, mode: u32) -> ();
+        fn chown(path: UserPtr<u8>, owner: u32, group: u32) -> ();
+        fn lchown(path: UserPtr<u8>, owner: u32, group: u32) -> ();
+        fn fchownat(dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32) -> ();
         fn faccessat(dirfd: i32, path: UserPtr<u8>, mode: i32) -> ();
         fn utimensat(dirfd: i32, path: UserPtr<u8>, times: UserPtr<Timespec>, flags: i32) -> ();
         fn renameat2(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>, flags: u32) -> ();
@@ -2378,6 +2425,11 @@ mod tests {
             (nr::MUNLOCKALL, 152),
             (nr::MLOCK2, 325),
             (nr::MINCORE, 27),
+            (nr::CHOWN, 92),
+            (nr::FCHOWN, 93),
+            (nr::FLOCK, 73),
+            (nr::LCHOWN, 94),
+            (nr::FCHOWNAT, 260),
             (nr::GETRUSAGE, 98),
             (nr::SYSINFO, 99),
             (nr::TIMES, 100),

@@ -431,6 +431,39 @@ impl Descriptors for Kernel {
         Ok(())
     }
 
+    fn fchown(_cx: &mut Cx, fd: i32, owner: u32, group: u32) -> Result<(), Errno> {
+        let f = file(fd)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        let at = f.object().location().ok_or(Errno::EBADF)?;
+        let (owner, group) = (super::files::chown_id(owner), super::files::chown_id(group));
+        libos_fs::vfs::chown_at(crate::fs::mounts(), at, owner, group).map(|_| ())
+    }
+
+    fn flock(_cx: &mut Cx, fd: i32, operation: i32) -> Result<(), Errno> {
+        use libos_abi::fs_types::{LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
+        use libos_fs::flock::Kind;
+        // Linux checks the operation before the descriptor.
+        let kind = match operation & !LOCK_NB {
+            LOCK_SH => Some(Kind::Shared),
+            LOCK_EX => Some(Kind::Exclusive),
+            LOCK_UN => None,
+            _ => return Err(Errno::EINVAL),
+        };
+        let f = file(fd)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        match kind {
+            Some(kind) => crate::fs::flock::lock(&f, kind, operation & LOCK_NB != 0),
+            None => {
+                crate::fs::flock::unlock(&f);
+                Ok(())
+            }
+        }
+    }
+
     fn fchmod(_cx: &mut Cx, fd: i32, mode: u32) -> Result<(), Errno> {
         let f = file(fd)?;
         if f.is_path_only() {

@@ -221,6 +221,21 @@ fn chmod_at(dirfd: i32, path: UserPtr<u8>, mode: u32) -> Result<(), Errno> {
     vfs::setattr(mounts(), &caller(&p, dirfd, &path)?, &path, true, &set).map(|_| ())
 }
 
+/// `chown`'s id argument: `None` for -1 (unchanged).
+pub fn chown_id(id: u32) -> Option<u32> {
+    (id != u32::MAX).then_some(id)
+}
+
+fn chown_path(dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32) -> Result<(), Errno> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(path, flags & AT_EMPTY_PATH != 0)?;
+    let p = files_of_caller()?;
+    let at = resolve_at(&p, dirfd, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    vfs::chown_at(mounts(), at, chown_id(owner), chown_id(group)).map(|_| ())
+}
+
 /// One `utimensat` time: `None` to leave it (`UTIME_OMIT`).
 fn set_time(t: Timespec) -> Result<Option<SetTime>, Errno> {
     match t.tv_nsec {
@@ -366,6 +381,25 @@ impl Files for Kernel {
         size: usize,
     ) -> Result<usize, Errno> {
         readlink_at(dirfd, path, buf, size)
+    }
+
+    fn chown(_cx: &mut Cx, path: UserPtr<u8>, owner: u32, group: u32) -> Result<(), Errno> {
+        chown_path(AT_FDCWD, path, owner, group, 0)
+    }
+
+    fn lchown(_cx: &mut Cx, path: UserPtr<u8>, owner: u32, group: u32) -> Result<(), Errno> {
+        chown_path(AT_FDCWD, path, owner, group, AT_SYMLINK_NOFOLLOW)
+    }
+
+    fn fchownat(
+        _cx: &mut Cx,
+        dirfd: i32,
+        path: UserPtr<u8>,
+        owner: u32,
+        group: u32,
+        flags: i32,
+    ) -> Result<(), Errno> {
+        chown_path(dirfd, path, owner, group, flags)
     }
 
     fn fchmodat(_cx: &mut Cx, dirfd: i32, path: UserPtr<u8>, mode: u32) -> Result<(), Errno> {
