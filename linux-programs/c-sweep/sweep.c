@@ -1204,6 +1204,50 @@ static void sweep_chown(void)
 	unlink("own.txt");
 }
 
+/* ---- fallocate ---- */
+
+static void sweep_fallocate(void)
+{
+	section("fallocate");
+	struct stat st;
+	char buf[64];
+	int fd = open("fa.bin", O_CREAT | O_RDWR, 0644);
+	res("mode 0 from 0, 8192 bytes", fallocate(fd, 0, 0, 8192));
+	fstat(fd, &st);
+	printf("size: %lld\n", (long long)st.st_size);
+	res("KEEP_SIZE past the end", fallocate(fd, 1, 8192, 4096));
+	fstat(fd, &st);
+	printf("size kept: %lld\n", (long long)st.st_size);
+	res("mode 0 from 10000, 100 bytes", fallocate(fd, 0, 10000, 100));
+	res("inside the file", fallocate(fd, 0, 0, 10));
+	fstat(fd, &st);
+	printf("size: %lld\n", (long long)st.st_size);
+	memset(buf, 0x55, sizeof buf);
+	res("pread the allocated range", pread(fd, buf, sizeof buf, 9000));
+	printf("zeros: %d\n", buf[0] == 0 && buf[63] == 0);
+	res("write into it", pwrite(fd, "abc", 3, 100));
+	res("length 0", fallocate(fd, 0, 0, 0));
+	res("negative length", fallocate(fd, 0, 0, -1));
+	res("negative offset", fallocate(fd, 0, -1, 10));
+	res("unknown mode bit", fallocate(fd, 0x1000, 0, 10));
+	res("past the largest offset", fallocate(fd, 0, 0x7fffffffffffff00LL, 0x1000));
+	close(fd);
+	res("closed fd", fallocate(fd, 0, 0, 10));
+	fd = open("fa.bin", O_RDONLY);
+	res("read-only fd", fallocate(fd, 0, 0, 10));
+	close(fd);
+	int p[2];
+	pipe(p);
+	res("pipe write end", fallocate(p[1], 0, 0, 10));
+	res("pipe read end", fallocate(p[0], 0, 0, 10));
+	close(p[0]);
+	close(p[1]);
+	fd = open("/dev/null", O_WRONLY);
+	res("/dev/null", fallocate(fd, 0, 0, 10));
+	close(fd);
+	unlink("fa.bin");
+}
+
 /* ---- calls the kernel does not implement (not compared) ---- */
 
 static void sweep_unimplemented(void)
@@ -1219,7 +1263,7 @@ static void sweep_unimplemented(void)
 	res("setitimer ITIMER_VIRTUAL", setitimer(ITIMER_VIRTUAL, &(struct itimerval){0}, NULL));
 	res("setitimer ITIMER_PROF", setitimer(ITIMER_PROF, &(struct itimerval){0}, NULL));
 	int fd = open("d.txt", O_RDWR);
-	res("fallocate", fallocate(fd, 0, 0, 4096));
+	res("fallocate punch hole", fallocate(fd, 3, 0, 10));
 	close(fd);
 	res("mkfifo", mkfifo("fifo", 0600));
 }
@@ -1258,6 +1302,7 @@ int main(int argc, char **argv)
 	sweep_priority();
 	sweep_flock();
 	sweep_chown();
+	sweep_fallocate();
 	sweep_unimplemented();
 	printf("@@ end\n");
 	return 0;

@@ -231,6 +231,7 @@
 //! #   fn fchmod(_: &mut Caller, _: i32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fchown(_: &mut Caller, _: i32, _: u32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn flock(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fallocate(_: &mut Caller, _: i32, _: i32, _: i64, _: i64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fstat(_: &mut Caller, _: i32, _: UserPtrMut<Stat>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fstatfs(_: &mut Caller, _: i32, _: UserPtrMut<Statfs>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn getdents64(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
@@ -1325,6 +1326,20 @@ libos_macros::syscall_table! {
         #[nr = 73]
         fn flock(fd: i32, operation: i32);
 
+        /// Allocates the storage of `offset..offset + len` of the regular
+        /// file open for writing on `fd` (Linux's `vfs_fallocate`): mode 0
+        /// also grows the file to `offset + len` (zeros);
+        /// `FALLOC_FL_KEEP_SIZE` (1) leaves the size (the RAM file system
+        /// only: `EOPNOTSUPP` on ext2). Later writes in the range do not
+        /// fail for space. Errors, in Linux's order: `EBADF`, `EINVAL` for
+        /// a negative offset or a length not above 0, `EOPNOTSUPP` for any
+        /// other mode bit (punching holes, zeroing, collapsing and inserting
+        /// ranges are not implemented), `EBADF` when not open for writing,
+        /// `ESPIPE` for a pipe, `EISDIR`, `ENODEV` for anything but a
+        /// regular file, `EFBIG` past the largest file, `ENOSPC`, `EROFS`.
+        #[nr = 285]
+        fn fallocate(fd: i32, mode: i32, offset: i64, len: i64);
+
         /// Fills `*buf` with `struct stat` of the file open on `fd`.
         #[nr = 5]
         fn fstat(fd: i32, buf: UserPtrMut<Stat>);
@@ -2261,6 +2276,7 @@ mod tests {
         fn fchmod(fd: i32, mode: u32) -> ();
         fn fchown(fd: i32, owner: u32, group: u32) -> ();
         fn flock(fd: i32, operation: i32) -> ();
+        fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> ();
         fn fstat(fd: i32, buf: UserPtrMut<Stat>) -> ();
         fn fstatfs(fd: i32, buf: UserPtrMut<Statfs>) -> ();
         fn getdents64(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
@@ -2428,6 +2444,7 @@ mod tests {
             (nr::CHOWN, 92),
             (nr::FCHOWN, 93),
             (nr::FLOCK, 73),
+            (nr::FALLOCATE, 285),
             (nr::LCHOWN, 94),
             (nr::FCHOWNAT, 260),
             (nr::GETRUSAGE, 98),

@@ -102,6 +102,13 @@ pub trait FileObject: Send + Sync {
         Err(Errno::EBADF)
     }
 
+    /// `fallocate` of a regular file (the caller checked the arguments and
+    /// the type): see `FileSystem::allocate`.
+    fn allocate(&self, offset: u64, len: u64, keep_size: bool) -> Result<(), Errno> {
+        let _ = (offset, len, keep_size);
+        Err(Errno::EOPNOTSUPP)
+    }
+
     /// Writes the file to stable storage.
     fn fsync(&self) -> Result<(), Errno> {
         Err(Errno::EINVAL)

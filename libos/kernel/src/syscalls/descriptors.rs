@@ -464,6 +464,37 @@ impl Descriptors for Kernel {
         }
     }
 
+    fn fallocate(_cx: &mut Cx, fd: i32, mode: i32, offset: i64, len: i64) -> Result<(), Errno> {
+        use libos_abi::fs_types::{S_IFDIR, S_IFIFO, S_IFMT, S_IFREG};
+        /// `FALLOC_FL_KEEP_SIZE`.
+        const KEEP_SIZE: i32 = 1;
+        let f = file(fd)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        if offset < 0 || len <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Only allocation: Linux's other modes (holes, zeroing, collapsing,
+        // inserting) are not offered by our file systems.
+        if mode & !KEEP_SIZE != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if !f.writable() {
+            return Err(Errno::EBADF);
+        }
+        match f.object().stat()?.st_mode & S_IFMT {
+            S_IFIFO => return Err(Errno::ESPIPE),
+            S_IFDIR => return Err(Errno::EISDIR),
+            S_IFREG => {}
+            _ => return Err(Errno::ENODEV),
+        }
+        if offset.checked_add(len).is_none() {
+            return Err(Errno::EFBIG);
+        }
+        f.object().allocate(offset as u64, len as u64, mode & KEEP_SIZE != 0)
+    }
+
     fn fchmod(_cx: &mut Cx, fd: i32, mode: u32) -> Result<(), Errno> {
         let f = file(fd)?;
         if f.is_path_only() {
