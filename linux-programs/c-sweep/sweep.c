@@ -977,6 +977,17 @@ static void sweep_timers(void)
 	/* 99.99... seconds left: rounded to the nearest second. */
 	res("alarm 5 returns what was left", alarm(5));
 	res("alarm 0 returns what was left", alarm(0));
+	/* The alarm system call (musl's alarm() is setitimer, and rounds up):
+	 * what it returns is rounded to the nearest second, and 1 rather than
+	 * 0 while armed (kernel/time/itimer.c alarm_setitimer). */
+	res("SYS_alarm 100", syscall(SYS_alarm, 100));
+	res("SYS_alarm 0 returns what was left", syscall(SYS_alarm, 0));
+	setitimer(ITIMER_REAL, &(struct itimerval){{0, 0}, {4, 600000}}, NULL);
+	res("SYS_alarm after 4.6 s was set", syscall(SYS_alarm, 0));
+	setitimer(ITIMER_REAL, &(struct itimerval){{0, 0}, {4, 400000}}, NULL);
+	res("SYS_alarm after 4.4 s was set", syscall(SYS_alarm, 0));
+	setitimer(ITIMER_REAL, &(struct itimerval){{0, 0}, {0, 300000}}, NULL);
+	res("SYS_alarm after 0.3 s was set", syscall(SYS_alarm, 0));
 	struct itimerval v, old;
 	res("getitimer REAL", getitimer(ITIMER_REAL, &v));
 	print_itimer("disarmed", &v);

@@ -27,19 +27,20 @@ impl Tv {
         (self.sec as u64).saturating_mul(1_000_000_000).saturating_add(self.usec as u64 * 1000)
     }
 
-    /// The value of `ns` nanoseconds, rounded up to whole microseconds (a
-    /// timer that has not fired yet never reads 0).
-    pub fn from_nanos_up(ns: u64) -> Tv {
-        let us = ns.div_ceil(1000);
+    /// The value of `ns` nanoseconds, truncated to whole microseconds (as
+    /// Linux's `ns_to_timespec64` and the `timeval` conversion after it).
+    pub fn from_nanos(ns: u64) -> Tv {
+        let us = ns / 1000;
         Tv { sec: (us / 1_000_000) as i64, usec: (us % 1_000_000) as i64 }
     }
 }
 
 /// What `getitimer` reports as the time left of a timer armed to expire
-/// `left_ns` from now: at least 1 µs while it is armed (Linux's
-/// `itimer_get_remtime`: the timer may be about to fire, it has not yet).
+/// `left_ns` from now: truncated to microseconds, but at least 1 µs while
+/// it is armed (Linux's `itimer_get_remtime`: the timer may be about to
+/// fire, it has not yet).
 pub fn remaining(left_ns: u64) -> Tv {
-    let tv = Tv::from_nanos_up(left_ns);
+    let tv = Tv::from_nanos(left_ns);
     if tv == Tv::default() { Tv { sec: 0, usec: 1 } } else { tv }
 }
 
@@ -71,10 +72,12 @@ mod tests {
     fn conversions() {
         assert_eq!(Tv { sec: 2, usec: 500 }.to_nanos(), 2_000_500_000);
         assert_eq!(Tv { sec: i64::MAX, usec: 0 }.to_nanos(), u64::MAX);
-        assert_eq!(Tv::from_nanos_up(1), Tv { sec: 0, usec: 1 });
-        assert_eq!(Tv::from_nanos_up(1_000_000_000), Tv { sec: 1, usec: 0 });
-        assert_eq!(Tv::from_nanos_up(1_000_000_001), Tv { sec: 1, usec: 1 });
+        assert_eq!(Tv::from_nanos(1), Tv { sec: 0, usec: 0 });
+        assert_eq!(Tv::from_nanos(1_000_000_000), Tv { sec: 1, usec: 0 });
+        assert_eq!(Tv::from_nanos(1_000_001_999), Tv { sec: 1, usec: 1 });
         assert_eq!(remaining(0), Tv { sec: 0, usec: 1 });
+        assert_eq!(remaining(999), Tv { sec: 0, usec: 1 });
+        assert_eq!(remaining(99_999_999_999), Tv { sec: 99, usec: 999_999 });
         assert_eq!(remaining(2_500_000_000), Tv { sec: 2, usec: 500_000 });
     }
 

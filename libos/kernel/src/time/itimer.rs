@@ -60,7 +60,7 @@ impl Setting {
     /// The `(it_interval, it_value)` pair reported for it.
     pub fn report(self, armed: bool) -> (Tv, Tv) {
         let value = if armed { itimer::remaining(self.value_ns) } else { Tv::default() };
-        (Tv::from_nanos_up(self.interval_ns), value)
+        (Tv::from_nanos(self.interval_ns), value)
     }
 }
 
