@@ -153,7 +153,8 @@ fn interval_timers_rearmed_many_times_hold_one_event() {
     let pending = || debug::call(debug::PENDING_TIMERS, 0, 0).unwrap();
     let heap = || debug::call(debug::KERNEL_HEAP_BYTES, 0, 0).unwrap();
     let (before, heap_before) = (pending(), heap());
-    let hour = Itimerval { it_interval: Timeval { tv_sec: 1, tv_usec: 0 }, it_value: Timeval { tv_sec: 3600, tv_usec: 0 } };
+    let hour =
+        Itimerval { it_interval: Timeval { tv_sec: 1, tv_usec: 0 }, it_value: Timeval { tv_sec: 3600, tv_usec: 0 } };
     for i in 0..20_000 {
         if i % 2 == 0 {
             // SAFETY: a valid setting; no old value wanted.

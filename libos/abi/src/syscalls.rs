@@ -832,10 +832,13 @@ libos_macros::syscall_table! {
         fn times(buf: UserPtrMut<Tms>) -> u64;
 
         /// Gets and sets resource limits of process `pid` (0: the caller):
-        /// writes the limits of `resource` to `*old_limit` when not null;
-        /// `new_limit`, when not null, must be the current limits (they are
-        /// fixed in this kernel: any change fails with `EPERM`, as an
-        /// unprivileged raise does on Linux). Errors: `EINVAL` for an
+        /// writes the limits of `resource` to `*old_limit` when not null (the
+        /// limits before the change); then sets `*new_limit` when not null.
+        /// `RLIMIT_NOFILE` may change freely up to a hard limit of 1024 (the
+        /// descriptor table's ceiling; above it `EPERM`, as Linux above
+        /// `nr_open`), and the descriptor calls enforce its soft limit; the
+        /// other limits are fixed (the kernel could not honour another
+        /// value): any change fails with `EPERM`. Errors: `EINVAL` for an
         /// unknown resource or a soft limit above the hard one, `ESRCH` for
         /// another process, `EFAULT`.
         #[nr = 302]

@@ -694,7 +694,8 @@ impl FileData {
             if index < base_chunks || self.chunks.contains_key(&index) {
                 continue;
             }
-            let grown = added.try_reserve(1).map_err(|_| Errno::ENOSPC).and_then(|()| self.chunk_mut(index, space).map(|_| ()));
+            let grown =
+                added.try_reserve(1).map_err(|_| Errno::ENOSPC).and_then(|()| self.chunk_mut(index, space).map(|_| ()));
             if let Err(e) = grown {
                 for i in added {
                     self.chunks.remove(&i);

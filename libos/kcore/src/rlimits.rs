@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(check_change(NOFILE, current, Limit { soft: 100, hard: 1024 }, 1024), Ok(()));
         assert_eq!(check_change(NOFILE, current, Limit::both(10), 1024), Ok(()));
         assert_eq!(check_change(NOFILE, Limit::both(10), Limit::both(1024), 1024), Ok(()));
-        assert_eq!(check_change(NOFILE, current, Limit { soft: 1024, hard: 1025 }, 1024), Err(ChangeError::NotPermitted));
+        assert_eq!(
+            check_change(NOFILE, current, Limit { soft: 1024, hard: 1025 }, 1024),
+            Err(ChangeError::NotPermitted)
+        );
         assert_eq!(check_change(NOFILE, current, Limit { soft: 200, hard: 100 }, 1024), Err(ChangeError::Invalid));
     }
 }

@@ -88,4 +88,3 @@ pub fn release_owner(file: &OpenFile) {
         WAITERS.wake_all();
     }
 }
-

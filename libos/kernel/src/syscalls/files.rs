@@ -391,14 +391,7 @@ impl Files for Kernel {
         chown_path(AT_FDCWD, path, owner, group, AT_SYMLINK_NOFOLLOW)
     }
 
-    fn fchownat(
-        _cx: &mut Cx,
-        dirfd: i32,
-        path: UserPtr<u8>,
-        owner: u32,
-        group: u32,
-        flags: i32,
-    ) -> Result<(), Errno> {
+    fn fchownat(_cx: &mut Cx, dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32) -> Result<(), Errno> {
         chown_path(dirfd, path, owner, group, flags)
     }
 

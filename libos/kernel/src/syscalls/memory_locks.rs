@@ -41,10 +41,7 @@ impl MemoryLocks for Kernel {
     fn mlockall(_cx: &mut Cx, flags: i32) -> Result<(), Errno> {
         // Linux's `mlockall`: some flag, only known ones, and MCL_ONFAULT
         // only with one of the others.
-        if flags == 0
-            || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
-            || flags == MCL_ONFAULT
-        {
+        if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
             return Err(Errno::EINVAL);
         }
         if flags & MCL_CURRENT != 0 && flags & MCL_ONFAULT == 0 {

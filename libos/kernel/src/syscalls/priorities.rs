@@ -11,9 +11,9 @@ use libos_abi::linux_types::prio;
 use libos_abi::syscalls::Priorities;
 
 use super::{Cx, Kernel};
+use crate::process;
 use crate::process::loader::APP_ID;
 use crate::sched::{self, Task};
-use crate::process;
 
 /// Nice values run from -20 to 19 (`MIN_NICE`, `MAX_NICE`).
 const MIN_NICE: i32 = -20;
