@@ -169,6 +169,34 @@ fn interval_timers_rearmed_many_times_hold_one_event() {
     assert_eq!(pending(), before, "a disarmed timer left its event");
 }
 
+/// A periodic `ITIMER_REAL` of 1 µs (SIGALRM ignored) must not take the
+/// CPU from the app: expiries come at most every 50 µs, so a sleep and a
+/// loop still finish, and disarming leaves no event.
+#[libos::test]
+fn a_one_microsecond_periodic_timer_leaves_the_app_running() {
+    use libos::__private::abi::linux_types::{Itimerval, Timeval, itimer};
+    use libos::__private::abi::signal::{SIG_IGN, SigAction, sig::SIGALRM};
+    let ignore = SigAction { handler: SIG_IGN, flags: 0, restorer: 0, mask: 0 };
+    // SAFETY: a valid action; no old one wanted.
+    unsafe { sys::rt_sigaction(SIGALRM, &ignore, ptr::null_mut(), 8) }.unwrap();
+    let pending = || debug::call(debug::PENDING_TIMERS, 0, 0).unwrap();
+    let before = pending();
+    let us = Timeval { tv_sec: 0, tv_usec: 1 };
+    let storm = Itimerval { it_interval: us, it_value: us };
+    // SAFETY: a valid setting; no old value wanted.
+    unsafe { sys::setitimer(itimer::REAL, &storm, ptr::null_mut()) }.unwrap();
+    thread::sleep(Duration::from_millis(50));
+    let mut x = 0u64;
+    for i in 0..1_000_000u64 {
+        x = core::hint::black_box(x.wrapping_add(i));
+    }
+    let mut old = Itimerval::default();
+    // SAFETY: as above; `old` is writable.
+    unsafe { sys::setitimer(itimer::REAL, &Itimerval::default(), &mut old) }.unwrap();
+    assert_eq!(old.it_interval, us, "the interval is kept as set");
+    assert_eq!(pending(), before, "a disarmed timer left its event");
+}
+
 /// Finding 1 (a): a `FUTEX_WAIT` with a timeout that was woken early left
 /// its timer event in the kernel until the deadline, so ~65 000 rounds
 /// exhausted an 8 MiB machine's heap. Two threads on one CPU pass a turn

@@ -25,6 +25,12 @@ use crate::time;
 /// `si_code` of a signal the kernel sends (`SI_KERNEL`).
 const SI_KERNEL: i32 = 0x80;
 
+/// The shortest step between two expiries of a periodic timer. Shorter
+/// intervals are kept and reported, but expiries come at most this often:
+/// a timer interrupt every microsecond would leave the app no time to run,
+/// and SIGALRM does not queue, so an app sees no difference.
+const MIN_PERIOD_NS: u64 = 50_000;
+
 /// The timer's state.
 struct State {
     /// The armed event, if any.
@@ -123,7 +129,7 @@ pub fn expire(process: &Weak<Process>, generation: u64) {
             // The next expiry counts from the one due now, not from the
             // interrupt's lateness (Linux's `hrtimer_forward`), but never
             // lies in the past.
-            let step = time::clock().scale.ns_to_ticks(a.interval_ns).max(1);
+            let step = time::clock().scale.ns_to_ticks(a.interval_ns.max(MIN_PERIOD_NS)).max(1);
             let now = time::rdtsc();
             let mut next = a.deadline.saturating_add(step);
             if next <= now {
