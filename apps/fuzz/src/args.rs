@@ -148,6 +148,9 @@ impl Fuzzer {
                     a[1] = 1000;
                 }
             }
+            // flock: never a wait (a lock another description holds would
+            // keep it for ever): always LOCK_NB.
+            73 => a[1] |= 4,
             // write: at most 32 bytes from valid memory to the console.
             1 => {
                 a[0] = self.fd();

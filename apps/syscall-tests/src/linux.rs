@@ -42,12 +42,21 @@ fn resource_limits() {
     // SAFETY: as above.
     unsafe { sys::getrlimit(rlimit::NOFILE, &mut l) }.unwrap();
     assert_eq!(l.rlim_cur, 1024);
-    // Setting the same limits is fine; changing them is not.
+    // Setting the same limits is fine; NOFILE may go down and up again
+    // (up to 1024), a fixed limit may not change.
     // SAFETY: as above.
     unsafe {
         assert_eq!(sys::prlimit64(0, rlimit::NOFILE, &l, null_mut()), Ok(()));
         let lower = Rlimit { rlim_cur: 10, rlim_max: 1024 };
-        assert_eq!(sys::prlimit64(0, rlimit::NOFILE, &lower, null_mut()), Err(Errno::EPERM));
+        let mut old = Rlimit::default();
+        assert_eq!(sys::prlimit64(0, rlimit::NOFILE, &lower, &mut old), Ok(()));
+        assert_eq!(old, l, "the old limits come back");
+        assert_eq!(sys::dup2(1, 10), Err(Errno::EBADF), "dup2 at the lowered limit");
+        assert_eq!(sys::prlimit64(0, rlimit::NOFILE, &l, null_mut()), Ok(()));
+        let above = Rlimit { rlim_cur: 1024, rlim_max: 1025 };
+        assert_eq!(sys::prlimit64(0, rlimit::NOFILE, &above, null_mut()), Err(Errno::EPERM));
+        let smaller_stack = Rlimit { rlim_cur: 1 << 20, rlim_max: 8 << 20 };
+        assert_eq!(sys::prlimit64(0, rlimit::STACK, &smaller_stack, null_mut()), Err(Errno::EPERM));
         let inverted = Rlimit { rlim_cur: 2048, rlim_max: 1024 };
         assert_eq!(sys::prlimit64(0, rlimit::NOFILE, &inverted, null_mut()), Err(Errno::EINVAL));
         assert_eq!(sys::getrlimit(rlimit::COUNT, &mut l), Err(Errno::EINVAL));

@@ -36,6 +36,20 @@ enum Block {
     Futex,
     /// A `nanosleep` of an hour.
     LongSleep,
+    /// `flock(LOCK_EX)` on a file another description holds locked.
+    Flock,
+}
+
+/// A file locked (`LOCK_EX`) by a description that stays open: a second
+/// open's `flock` waits for ever.
+fn locked_file() -> i32 {
+    use libos::__private::abi::fs_types::{AT_FDCWD, LOCK_EX, O_CREAT, O_RDWR};
+    let path = b"/tmp/hostile-flock\0";
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { sys::openat(AT_FDCWD, path.as_ptr(), O_CREAT | O_RDWR, 0o600) }.unwrap();
+    sys::flock(fd, LOCK_EX).unwrap();
+    // SAFETY: as above.
+    unsafe { sys::openat(AT_FDCWD, path.as_ptr(), O_RDWR, 0) }.unwrap()
 }
 
 /// Starts a thread that blocks as `how`, and returns once it has had time
@@ -55,6 +69,11 @@ fn start_blocked_thread(how: Block) {
                 let word = AtomicU32::new(0);
                 let r = futex(&word, FUTEX_WAIT, 0, None);
                 libos::eprintln!("FUTEX_WAIT returned {r:?} although nobody wakes it");
+            }
+            Block::Flock => {
+                let second = locked_file();
+                let r = sys::flock(second, libos::__private::abi::fs_types::LOCK_EX);
+                libos::eprintln!("flock on a locked file returned {r:?} although nobody unlocks it");
             }
             Block::LongSleep => {
                 let hour = Timespec { tv_sec: 3600, tv_nsec: 0 };
@@ -110,6 +129,72 @@ fn exit_ends_an_app_whose_other_thread_sleeps_an_hour() {
 fn a_fault_ends_an_app_whose_other_thread_sleeps_an_hour() {
     start_blocked_thread(Block::LongSleep);
     read_byte(0);
+}
+
+#[libos::test]
+fn exit_ends_an_app_whose_other_thread_waits_in_flock() {
+    expect_exit_code(3);
+    start_blocked_thread(Block::Flock);
+    libos::process::exit(3);
+}
+
+#[libos::test(expect_fault = PF)]
+fn a_fault_ends_an_app_whose_other_thread_waits_in_flock() {
+    start_blocked_thread(Block::Flock);
+    read_byte(0);
+}
+
+/// `setitimer` and `alarm` re-armed again and again hold one timer event
+/// (the process's one `ITIMER_REAL`), never one per call, and disarming
+/// leaves none; the kernel heap does not grow with the calls.
+#[libos::test]
+fn interval_timers_rearmed_many_times_hold_one_event() {
+    use libos::__private::abi::linux_types::{Itimerval, Timeval, itimer};
+    let pending = || debug::call(debug::PENDING_TIMERS, 0, 0).unwrap();
+    let heap = || debug::call(debug::KERNEL_HEAP_BYTES, 0, 0).unwrap();
+    let (before, heap_before) = (pending(), heap());
+    let hour =
+        Itimerval { it_interval: Timeval { tv_sec: 1, tv_usec: 0 }, it_value: Timeval { tv_sec: 3600, tv_usec: 0 } };
+    for i in 0..20_000 {
+        if i % 2 == 0 {
+            // SAFETY: a valid setting; no old value wanted.
+            unsafe { sys::setitimer(itimer::REAL, &hour, ptr::null_mut()) }.unwrap();
+        } else {
+            sys::alarm(3600).unwrap();
+        }
+    }
+    assert_eq!(pending(), before + 1, "timer events pending after 20 000 re-arms");
+    assert!(heap() <= heap_before + 16 * 1024, "kernel heap grew from {heap_before} to {}", heap());
+    assert_eq!(sys::alarm(0), Ok(3600));
+    assert_eq!(pending(), before, "a disarmed timer left its event");
+}
+
+/// A periodic `ITIMER_REAL` of 1 µs (SIGALRM ignored) must not take the
+/// CPU from the app: expiries come at most every 50 µs, so a sleep and a
+/// loop still finish, and disarming leaves no event.
+#[libos::test]
+fn a_one_microsecond_periodic_timer_leaves_the_app_running() {
+    use libos::__private::abi::linux_types::{Itimerval, Timeval, itimer};
+    use libos::__private::abi::signal::{SIG_IGN, SigAction, sig::SIGALRM};
+    let ignore = SigAction { handler: SIG_IGN, flags: 0, restorer: 0, mask: 0 };
+    // SAFETY: a valid action; no old one wanted.
+    unsafe { sys::rt_sigaction(SIGALRM, &ignore, ptr::null_mut(), 8) }.unwrap();
+    let pending = || debug::call(debug::PENDING_TIMERS, 0, 0).unwrap();
+    let before = pending();
+    let us = Timeval { tv_sec: 0, tv_usec: 1 };
+    let storm = Itimerval { it_interval: us, it_value: us };
+    // SAFETY: a valid setting; no old value wanted.
+    unsafe { sys::setitimer(itimer::REAL, &storm, ptr::null_mut()) }.unwrap();
+    thread::sleep(Duration::from_millis(50));
+    let mut x = 0u64;
+    for i in 0..1_000_000u64 {
+        x = core::hint::black_box(x.wrapping_add(i));
+    }
+    let mut old = Itimerval::default();
+    // SAFETY: as above; `old` is writable.
+    unsafe { sys::setitimer(itimer::REAL, &Itimerval::default(), &mut old) }.unwrap();
+    assert_eq!(old.it_interval, us, "the interval is kept as set");
+    assert_eq!(pending(), before, "a disarmed timer left its event");
 }
 
 /// Finding 1 (a): a `FUTEX_WAIT` with a timeout that was woken early left

@@ -285,6 +285,17 @@ pub const S_ISUID: u32 = 0o4000;
 pub const S_ISGID: u32 = 0o2000;
 /// `st_mode`: sticky.
 pub const S_ISVTX: u32 = 0o1000;
+/// `flock` operations (include/uapi/asm-generic/fcntl.h): a shared lock.
+pub const LOCK_SH: i32 = 1;
+/// `flock`: an exclusive lock.
+pub const LOCK_EX: i32 = 2;
+/// `flock`: do not wait (`EWOULDBLOCK` instead).
+pub const LOCK_NB: i32 = 4;
+/// `flock`: unlock.
+pub const LOCK_UN: i32 = 8;
+
+/// `st_mode`: group execute.
+pub const S_IXGRP: u32 = 0o010;
 /// `st_mode`: every permission bit `chmod` may set.
 pub const S_IALLUGO: u32 = 0o7777;
 

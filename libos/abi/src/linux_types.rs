@@ -27,6 +27,52 @@ impl Timeval {
     }
 }
 
+/// An interval timer's setting: `struct itimerval` (`setitimer`,
+/// `getitimer`): the time to the next expiry, and the period after it (0:
+/// one shot).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Itimerval {
+    /// The period reloaded at each expiry (0: the timer stops).
+    pub it_interval: Timeval,
+    /// The time left to the next expiry (0: disarmed).
+    pub it_value: Timeval,
+}
+
+/// Interval timers (`ITIMER_*`, include/uapi/linux/time.h).
+pub mod itimer {
+    /// Real (wall-clock) time: `SIGALRM` at expiry.
+    pub const REAL: i32 = 0;
+    /// CPU time in user mode: `SIGVTALRM`.
+    pub const VIRTUAL: i32 = 1;
+    /// CPU time in user and kernel mode: `SIGPROF`.
+    pub const PROF: i32 = 2;
+}
+
+/// `which` of `getpriority`/`setpriority` (`PRIO_*`,
+/// include/uapi/linux/resource.h).
+pub mod prio {
+    /// A process (a thread, as Linux takes the id).
+    pub const PROCESS: i32 = 0;
+    /// A process group.
+    pub const PGRP: i32 = 1;
+    /// A user's processes.
+    pub const USER: i32 = 2;
+}
+
+/// `mlockall` and `mlock2` flags (include/uapi/asm-generic/mman-common.h,
+/// mman.h).
+pub mod mlock_flags {
+    /// `mlockall`: lock what is mapped now.
+    pub const MCL_CURRENT: i32 = 1;
+    /// `mlockall`: lock what is mapped from now on.
+    pub const MCL_FUTURE: i32 = 2;
+    /// `mlockall`: lock pages as they are faulted in.
+    pub const MCL_ONFAULT: i32 = 4;
+    /// `mlock2`: lock pages as they are faulted in.
+    pub const MLOCK_ONFAULT: u32 = 1;
+}
+
 /// `struct timezone` (`gettimeofday`'s second argument; obsolete: always
 /// UTC, no daylight saving time here).
 #[repr(C)]
@@ -261,6 +307,7 @@ pub mod membarrier_cmd {
 const _: () = {
     assert!(size_of::<Timeval>() == 16);
     assert!(size_of::<Timezone>() == 8);
+    assert!(size_of::<Itimerval>() == 32 && offset_of!(Itimerval, it_value) == 16);
     assert!(size_of::<Rlimit>() == 16 && offset_of!(Rlimit, rlim_max) == 8);
     assert!(size_of::<Rusage>() == 144);
     assert!(offset_of!(Rusage, ru_stime) == 16 && offset_of!(Rusage, ru_maxrss) == 32);

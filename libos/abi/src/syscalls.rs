@@ -160,6 +160,23 @@
 //! #   fn times(_: &mut Caller, _: UserPtrMut<Tms>) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
 //! #   fn prlimit64(_: &mut Caller, _: i32, _: u32, _: UserPtr<Rlimit>, _: UserPtrMut<Rlimit>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! # }
+//! # impl Priorities for Kernel {
+//! #   fn getpriority(_: &mut Caller, _: i32, _: i32) -> Result<i32, Errno> { Ok(20) }
+//! #   fn setpriority(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<(), Errno> { Ok(()) }
+//! # }
+//! # impl IntervalTimers for Kernel {
+//! #   fn getitimer(_: &mut Caller, _: i32, _: UserPtrMut<Itimerval>) -> Result<(), Errno> { Err(Errno::EINVAL) }
+//! #   fn setitimer(_: &mut Caller, _: i32, _: UserPtr<Itimerval>, _: UserPtrMut<Itimerval>) -> Result<(), Errno> { Err(Errno::EINVAL) }
+//! #   fn alarm(_: &mut Caller, _: u32) -> Result<u32, Errno> { Ok(0) }
+//! # }
+//! # impl MemoryLocks for Kernel {
+//! #   fn mlock(_: &mut Caller, _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! #   fn mlock2(_: &mut Caller, _: usize, _: usize, _: u32) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! #   fn munlock(_: &mut Caller, _: usize, _: usize) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! #   fn mlockall(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::EINVAL) }
+//! #   fn munlockall(_: &mut Caller) -> Result<(), Errno> { Ok(()) }
+//! #   fn mincore(_: &mut Caller, _: usize, _: usize, _: UserPtrMut<u8>) -> Result<(), Errno> { Err(Errno::ENOMEM) }
+//! # }
 //! # impl Clocks for Kernel {
 //! #   fn gettimeofday(_: &mut Caller, _: UserPtrMut<Timeval>, _: UserPtrMut<Timezone>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn time(_: &mut Caller, _: UserPtrMut<i64>) -> Result<i64, Errno> { Err(Errno::ENOSYS) }
@@ -212,6 +229,9 @@
 //! #   fn ftruncate(_: &mut Caller, _: i32, _: i64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fchdir(_: &mut Caller, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fchmod(_: &mut Caller, _: i32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fchown(_: &mut Caller, _: i32, _: u32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn flock(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fallocate(_: &mut Caller, _: i32, _: i32, _: i64, _: i64) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fstat(_: &mut Caller, _: i32, _: UserPtrMut<Stat>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn fstatfs(_: &mut Caller, _: i32, _: UserPtrMut<Statfs>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn getdents64(_: &mut Caller, _: i32, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
@@ -247,6 +267,9 @@
 //! #   fn symlinkat(_: &mut Caller, _: UserPtr<u8>, _: i32, _: UserPtr<u8>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn readlinkat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: UserPtrMut<u8>, _: usize) -> Result<usize, Errno> { Err(Errno::ENOSYS) }
 //! #   fn fchmodat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn chown(_: &mut Caller, _: UserPtr<u8>, _: u32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn lchown(_: &mut Caller, _: UserPtr<u8>, _: u32, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn fchownat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: u32, _: u32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn faccessat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn utimensat(_: &mut Caller, _: i32, _: UserPtr<u8>, _: UserPtr<Timespec>, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn renameat2(_: &mut Caller, _: i32, _: UserPtr<u8>, _: i32, _: UserPtr<u8>, _: u32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -282,7 +305,7 @@
 
 use crate::abi_types::{Timespec, Utsname};
 use crate::fs_types::{Iovec, Stat, Statfs, Statx};
-use crate::linux_types::{Rlimit, RobustListHead, Rusage, Sysinfo, Timeval, Timezone, Tms};
+use crate::linux_types::{Itimerval, Rlimit, RobustListHead, Rusage, Sysinfo, Timeval, Timezone, Tms};
 use crate::net_types::MsgHdr;
 use crate::poll_types::{EpollEvent, PollFd, SigsetArgpack};
 use crate::signal::{SigAction, StackT};
@@ -809,14 +832,105 @@ libos_macros::syscall_table! {
         fn times(buf: UserPtrMut<Tms>) -> u64;
 
         /// Gets and sets resource limits of process `pid` (0: the caller):
-        /// writes the limits of `resource` to `*old_limit` when not null;
-        /// `new_limit`, when not null, must be the current limits (they are
-        /// fixed in this kernel: any change fails with `EPERM`, as an
-        /// unprivileged raise does on Linux). Errors: `EINVAL` for an
+        /// writes the limits of `resource` to `*old_limit` when not null (the
+        /// limits before the change); then sets `*new_limit` when not null.
+        /// `RLIMIT_NOFILE` may change freely up to a hard limit of 1024 (the
+        /// descriptor table's ceiling; above it `EPERM`, as Linux above
+        /// `nr_open`), and the descriptor calls enforce its soft limit; the
+        /// other limits are fixed (the kernel could not honour another
+        /// value): any change fails with `EPERM`. Errors: `EINVAL` for an
         /// unknown resource or a soft limit above the hard one, `ESRCH` for
         /// another process, `EFAULT`.
         #[nr = 302]
         fn prlimit64(pid: i32, resource: u32, new_limit: UserPtr<Rlimit>, old_limit: UserPtrMut<Rlimit>);
+    }
+
+    /// Nice values (Linux's `getpriority`/`setpriority` in `kernel/sys.c`).
+    /// Each thread has one, -20 (most favoured) to 19, 0 at start, inherited
+    /// by the threads it creates; the scheduler does not weigh it (every
+    /// ready thread gets equal slices), the calls keep and report it. `who`
+    /// 0 means the caller's thread, process group or user; else a thread id
+    /// of the app (`PRIO_PROCESS`), its pid (`PRIO_PGRP`), or uid 0
+    /// (`PRIO_USER`). Errors: `EINVAL` for another `which`, `ESRCH` when
+    /// nothing matches `who`.
+    pub trait Priorities {
+        /// Returns `20 - nice` of the matching thread (the highest among
+        /// several), 1 to 40, as Linux's system call does (libc turns it
+        /// into the nice value).
+        #[nr = 140]
+        fn getpriority(which: i32, who: i32) -> i32;
+
+        /// Sets the nice value of the matching threads to `niceval`,
+        /// clamped to -20..=19. The app runs as root (`CAP_SYS_NICE`), so
+        /// lowering it is allowed.
+        #[nr = 141]
+        fn setpriority(which: i32, who: i32, niceval: i32);
+    }
+
+    /// Interval timers (Linux's `kernel/time/itimer.c`, `alarm` in
+    /// `kernel/time/itimer.c`): one `ITIMER_REAL` per process, which sends
+    /// `SIGALRM` to the process at each expiry and reloads itself with its
+    /// interval (0: it stops). `ITIMER_VIRTUAL` and `ITIMER_PROF` (CPU-time
+    /// timers) are not implemented: `EINVAL`, as for an unknown timer.
+    pub trait IntervalTimers {
+        /// Writes timer `which`'s interval and the time left to its next
+        /// expiry (0: disarmed) to `*value`. Errors: `EINVAL`, `EFAULT`.
+        #[nr = 36]
+        fn getitimer(which: i32, value: UserPtrMut<Itimerval>);
+
+        /// Arms timer `which` with `*new_value` (an `it_value` of 0
+        /// disarms it; a null `new_value` too, as Linux still accepts),
+        /// first writing the old setting to `*old_value` when not null.
+        /// Errors: `EINVAL` for a negative time or microseconds outside
+        /// 0..1000000, `EFAULT`, `ENOMEM` when no timer can be armed.
+        #[nr = 38]
+        fn setitimer(which: i32, new_value: UserPtr<Itimerval>, old_value: UserPtrMut<Itimerval>);
+
+        /// Arms `ITIMER_REAL` for `seconds` (0: disarms it), one shot, and
+        /// returns the seconds that were left on it (rounded to the
+        /// nearest, at least 1 while it was armed), as Linux's `alarm`.
+        #[nr = 37]
+        fn alarm(seconds: u32) -> u32;
+    }
+
+    /// Locking memory in and asking what is resident (Linux's
+    /// `mm/mlock.c`, `mm/mincore.c`). Pages here never leave memory once
+    /// faulted in (there is no swap), so locking a range faults it in;
+    /// unlocking changes nothing. Ranges are rounded out to whole pages.
+    pub trait MemoryLocks {
+        /// Faults in every page of `addr..addr + len`. Errors: `ENOMEM`
+        /// when part of the range is not mapped (or memory runs out),
+        /// `EINVAL` for a range that wraps.
+        #[nr = 149]
+        fn mlock(addr: usize, len: usize);
+
+        /// `mlock` with `flags`: `MLOCK_ONFAULT` (pages are locked as
+        /// they are touched: nothing is faulted in now). `EINVAL` for
+        /// other flags.
+        #[nr = 325]
+        fn mlock2(addr: usize, len: usize, flags: u32);
+
+        /// Unlocks `addr..addr + len`. Errors: `ENOMEM` as `mlock`.
+        #[nr = 150]
+        fn munlock(addr: usize, len: usize);
+
+        /// `MCL_CURRENT` faults in every mapped page; `MCL_FUTURE` (pages
+        /// come in on first touch, and stay) and `MCL_ONFAULT` are
+        /// accepted. `EINVAL` for no flag, an unknown one or
+        /// `MCL_ONFAULT` alone; `ENOMEM` when memory runs out.
+        #[nr = 151]
+        fn mlockall(flags: i32);
+
+        /// Unlocks everything. Never fails.
+        #[nr = 152]
+        fn munlockall();
+
+        /// Writes one byte per page of `addr..addr + len` to `vec`: 1 if
+        /// the page is resident, 0 if not (yet). Errors: `EINVAL` for an
+        /// unaligned `addr`, `ENOMEM` for a range not wholly mapped,
+        /// `EFAULT` for an unwritable `vec`.
+        #[nr = 27]
+        fn mincore(addr: usize, len: usize, vec: UserPtrMut<u8>);
     }
 
     /// The older time calls and clock sleeps (Linux's `kernel/time/`).
@@ -1197,6 +1311,42 @@ libos_macros::syscall_table! {
         #[nr = 91]
         fn fchmod(fd: i32, mode: u32);
 
+        /// Changes the owner and group of the file open on `fd` (`u32::MAX`,
+        /// C's -1, leaves one alone) and clears the set-user-ID bit (and
+        /// set-group-ID with group execute) of anything but a directory, as
+        /// Linux's `chown_common`. The app is root: any ids. `EBADF` for an
+        /// `O_PATH` descriptor or one that is not a file on a mount, `EROFS`.
+        #[nr = 93]
+        fn fchown(fd: i32, owner: u32, group: u32);
+
+        /// Takes or drops a whole-file advisory lock on the file open on
+        /// `fd` (Linux's `fs/locks.c`): `LOCK_SH` (shared), `LOCK_EX`
+        /// (exclusive) or `LOCK_UN`, with `LOCK_NB` not to wait. Locks
+        /// belong to the open file description: two opens of one file
+        /// conflict (in one process too), `dup`s share; the description's
+        /// last close drops them. Asking for the other kind drops the held
+        /// lock first, as Linux does. A wait ends with the lock, or with
+        /// `EINTR` for a signal (a restart under `SA_RESTART`). Errors:
+        /// `EINVAL` for another operation, `EBADF` (also for `O_PATH`),
+        /// `EWOULDBLOCK` with `LOCK_NB` when another description's lock
+        /// conflicts, `ENOMEM`.
+        #[nr = 73]
+        fn flock(fd: i32, operation: i32);
+
+        /// Allocates the storage of `offset..offset + len` of the regular
+        /// file open for writing on `fd` (Linux's `vfs_fallocate`): mode 0
+        /// also grows the file to `offset + len` (zeros);
+        /// `FALLOC_FL_KEEP_SIZE` (1) leaves the size (the RAM file system
+        /// only: `EOPNOTSUPP` on ext2). Later writes in the range do not
+        /// fail for space. Errors, in Linux's order: `EBADF`, `EINVAL` for
+        /// a negative offset or a length not above 0, `EOPNOTSUPP` for any
+        /// other mode bit (punching holes, zeroing, collapsing and inserting
+        /// ranges are not implemented), `EBADF` when not open for writing,
+        /// `ESPIPE` for a pipe, `EISDIR`, `ENODEV` for anything but a
+        /// regular file, `EFBIG` past the largest file, `ENOSPC`, `EROFS`.
+        #[nr = 285]
+        fn fallocate(fd: i32, mode: i32, offset: i64, len: i64);
+
         /// Fills `*buf` with `struct stat` of the file open on `fd`.
         #[nr = 5]
         fn fstat(fd: i32, buf: UserPtrMut<Stat>);
@@ -1359,6 +1509,21 @@ libos_macros::syscall_table! {
         /// not a link or `size` 0.
         #[nr = 267]
         fn readlinkat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
+
+        /// `fchown` for `path`, following a final symbolic link.
+        #[nr = 92]
+        fn chown(path: UserPtr<u8>, owner: u32, group: u32);
+
+        /// `fchown` for `path`, not following a final symbolic link (the
+        /// link itself changes).
+        #[nr = 94]
+        fn lchown(path: UserPtr<u8>, owner: u32, group: u32);
+
+        /// `fchown` for `path` from `dirfd`; `flags`: `AT_SYMLINK_NOFOLLOW`
+        /// (as `lchown`), `AT_EMPTY_PATH` (an empty path names `dirfd`'s
+        /// file); `EINVAL` for others.
+        #[nr = 260]
+        fn fchownat(dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32);
 
         /// Sets the permission bits (`mode & 0o7777`) of `path`.
         #[nr = 268]
@@ -2078,6 +2243,26 @@ mod tests {
         };
     }
 
+    mock_calls!(Priorities {
+        fn getpriority(which: i32, who: i32) -> i32;
+        fn setpriority(which: i32, who: i32, niceval: i32) -> ();
+    });
+
+    mock_calls!(IntervalTimers {
+        fn getitimer(which: i32, value: UserPtrMut<crate::linux_types::Itimerval>) -> ();
+        fn setitimer(which: i32, new: UserPtr<crate::linux_types::Itimerval>, old: UserPtrMut<crate::linux_types::Itimerval>) -> ();
+        fn alarm(seconds: u32) -> u32;
+    });
+
+    mock_calls!(MemoryLocks {
+        fn mlock(addr: usize, len: usize) -> ();
+        fn mlock2(addr: usize, len: usize, flags: u32) -> ();
+        fn munlock(addr: usize, len: usize) -> ();
+        fn mlockall(flags: i32) -> ();
+        fn munlockall() -> ();
+        fn mincore(addr: usize, len: usize, vec: UserPtrMut<u8>) -> ();
+    });
+
     mock_calls!(Descriptors {
         fn close(fd: i32) -> ();
         fn lseek(fd: i32, offset: i64, whence: i32) -> i64;
@@ -2096,6 +2281,9 @@ mod tests {
         fn ftruncate(fd: i32, length: i64) -> ();
         fn fchdir(fd: i32) -> ();
         fn fchmod(fd: i32, mode: u32) -> ();
+        fn fchown(fd: i32, owner: u32, group: u32) -> ();
+        fn flock(fd: i32, operation: i32) -> ();
+        fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> ();
         fn fstat(fd: i32, buf: UserPtrMut<Stat>) -> ();
         fn fstatfs(fd: i32, buf: UserPtrMut<Statfs>) -> ();
         fn getdents64(fd: i32, buf: UserPtrMut<u8>, count: usize) -> usize;
@@ -2132,6 +2320,9 @@ mod tests {
         fn symlinkat(target: UserPtr<u8>, dirfd: i32, path: UserPtr<u8>) -> ();
         fn readlinkat(dirfd: i32, path: UserPtr<u8>, buf: UserPtrMut<u8>, size: usize) -> usize;
         fn fchmodat(dirfd: i32, path: UserPtr<u8>, mode: u32) -> ();
+        fn chown(path: UserPtr<u8>, owner: u32, group: u32) -> ();
+        fn lchown(path: UserPtr<u8>, owner: u32, group: u32) -> ();
+        fn fchownat(dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32) -> ();
         fn faccessat(dirfd: i32, path: UserPtr<u8>, mode: i32) -> ();
         fn utimensat(dirfd: i32, path: UserPtr<u8>, times: UserPtr<Timespec>, flags: i32) -> ();
         fn renameat2(olddirfd: i32, old: UserPtr<u8>, newdirfd: i32, new: UserPtr<u8>, flags: u32) -> ();
@@ -2246,6 +2437,23 @@ mod tests {
             (nr::MADVISE, 28),
             (nr::GETTIMEOFDAY, 96),
             (nr::GETRLIMIT, 97),
+            (nr::GETPRIORITY, 140),
+            (nr::SETPRIORITY, 141),
+            (nr::GETITIMER, 36),
+            (nr::ALARM, 37),
+            (nr::SETITIMER, 38),
+            (nr::MLOCK, 149),
+            (nr::MUNLOCK, 150),
+            (nr::MLOCKALL, 151),
+            (nr::MUNLOCKALL, 152),
+            (nr::MLOCK2, 325),
+            (nr::MINCORE, 27),
+            (nr::CHOWN, 92),
+            (nr::FCHOWN, 93),
+            (nr::FLOCK, 73),
+            (nr::FALLOCATE, 285),
+            (nr::LCHOWN, 94),
+            (nr::FCHOWNAT, 260),
             (nr::GETRUSAGE, 98),
             (nr::SYSINFO, 99),
             (nr::TIMES, 100),
@@ -2451,7 +2659,9 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 28 - 2 + 21 + 33 + 10 + 1 + 12 + 25 + 15 + 1);
+        // ... + Priorities 2, IntervalTimers 3, MemoryLocks 6, chown 4, flock
+        // and fallocate 2.
+        assert_eq!(declared, 28 - 2 + 21 + 33 + 10 + 1 + 12 + 25 + 15 + 1 + 2 + 3 + 6 + 4 + 2);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

@@ -275,6 +275,48 @@ pub trait FileSystem: Send {
         self.sync()
     }
 
+    /// `fallocate`: makes the storage of `offset..offset + len` of regular
+    /// file `ino` allocated, so that later writes there cannot fail for
+    /// space (`ENOSPC` now instead, and nothing allocated), and with
+    /// `keep_size` false grows the file to `offset + len` if it is shorter
+    /// (the new bytes read as zeros). The caller checked the arguments
+    /// (`len` > 0, no overflow).
+    ///
+    /// The default, for file systems with no allocation of their own:
+    /// rewrites the range's bytes in place and writes zeros past the end
+    /// (each write allocates what it covers), after checking the free
+    /// space for the growth; `EOPNOTSUPP` with `keep_size` (blocks past
+    /// the end cannot be held).
+    fn allocate(&mut self, ino: Ino, offset: u64, len: u64, keep_size: bool) -> Result<(), Errno> {
+        if keep_size {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
+        let size = self.getattr(ino)?.size;
+        let stats = self.statfs()?;
+        let free = stats.blocks_free.saturating_mul(u64::from(stats.block_size));
+        if end.saturating_sub(size) > free {
+            return Err(Errno::ENOSPC);
+        }
+        let mut buf = [0u8; 4096];
+        let mut at = offset;
+        while at < end {
+            let n = (end - at).min(buf.len() as u64) as usize;
+            let got = if at < size { self.read(ino, at, &mut buf[..n])? } else { 0 };
+            buf[got..n].fill(0);
+            let written = self.write(ino, at, &buf[..n]).and_then(|w| if w == n { Ok(()) } else { Err(Errno::ENOSPC) });
+            if let Err(e) = written {
+                // Undo the growth: the call failed.
+                if at > size {
+                    let _ = self.truncate(ino, size);
+                }
+                return Err(e);
+            }
+            at += n as u64;
+        }
+        Ok(())
+    }
+
     /// Keeps `ino` alive while an open file refers to it.
     fn pin(&mut self, ino: Ino) -> Result<(), Errno>;
 
@@ -350,6 +392,9 @@ impl<T: FileSystem + ?Sized> FileSystem for Box<T> {
     }
     fn fsync(&mut self, ino: Ino) -> Result<(), Errno> {
         (**self).fsync(ino)
+    }
+    fn allocate(&mut self, ino: Ino, offset: u64, len: u64, keep_size: bool) -> Result<(), Errno> {
+        (**self).allocate(ino, offset, len, keep_size)
     }
     fn pin(&mut self, ino: Ino) -> Result<(), Errno> {
         (**self).pin(ino)

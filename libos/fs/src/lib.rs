@@ -10,6 +10,7 @@
 //!   limits) over a [`mount`] table, and the name-level operations of the
 //!   calls (`open`, `mkdir`, `rename`...) in [`vfs`].
 //! - [`block_device`] and [`ext2`]: an on-disk file system Linux mounts.
+//! - [`flock`]: `flock(2)` locks and their conflicts.
 //! - [`readiness`]: what `poll`, `select` and `epoll` report, epoll's
 //!   level/edge/one-shot rules, the eventfd counter, the calls' timeouts.
 #![no_std]
@@ -23,6 +24,7 @@ pub mod cpio;
 pub mod devfs;
 pub mod ext2;
 pub mod filesystem;
+pub mod flock;
 pub mod mount;
 pub mod path;
 pub mod ramfs;

@@ -676,6 +676,38 @@ impl FileData {
         Ok(done)
     }
 
+    /// Allocates (zeroed) every chunk of `offset..end` not held yet,
+    /// charging them all or none (`ENOSPC`).
+    fn allocate(&mut self, offset: u64, end: u64, space: &mut Space) -> Result<(), Errno> {
+        let first = offset / CHUNK as u64;
+        let last = (end - 1) / CHUNK as u64;
+        // The archive's chunks are held already (it is in memory).
+        let base_chunks = (self.base.len() as u64).div_ceil(CHUNK as u64);
+        let held = self.chunks.range(first..=last).filter(|&(&i, _)| i >= base_chunks).count() as u64
+            + base_chunks.saturating_sub(first).min(last - first + 1);
+        let needed = (last - first + 1) - held;
+        if needed.checked_mul(CHUNK as u64).is_none_or(|bytes| space.used.saturating_add(bytes) > space.limit) {
+            return Err(Errno::ENOSPC);
+        }
+        let mut added = Vec::new();
+        for index in first..=last {
+            if index < base_chunks || self.chunks.contains_key(&index) {
+                continue;
+            }
+            let grown =
+                added.try_reserve(1).map_err(|_| Errno::ENOSPC).and_then(|()| self.chunk_mut(index, space).map(|_| ()));
+            if let Err(e) = grown {
+                for i in added {
+                    self.chunks.remove(&i);
+                    space.release(CHUNK as u64);
+                }
+                return Err(e);
+            }
+            added.push(index);
+        }
+        Ok(())
+    }
+
     fn truncate(&mut self, size: u64, space: &mut Space) {
         if size < self.size {
             let first_gone = size.div_ceil(CHUNK as u64);
@@ -1001,6 +1033,25 @@ impl FileSystem for RamFs {
         let Body::File(f) = &mut node.body else { return Err(Errno::EINVAL) };
         f.truncate(size, space);
         node.mtime = now;
+        node.ctime = now;
+        Ok(())
+    }
+
+    /// Chunks for the whole range, charged against the limit (all or
+    /// none); with `keep_size` they may lie past the end, where a later
+    /// write finds them (a truncation drops them, as Linux's shmem does).
+    fn allocate(&mut self, ino: Ino, offset: u64, len: u64, keep_size: bool) -> Result<(), Errno> {
+        self.file(ino)?;
+        let end = offset.checked_add(len).filter(|&e| e <= MAX_FILE_SIZE).ok_or(Errno::EFBIG)?;
+        let now = self.now();
+        let RamFs { nodes, space, .. } = self;
+        let node = nodes.get_mut(&ino).ok_or(Errno::ENOENT)?;
+        let Body::File(f) = &mut node.body else { return Err(Errno::EINVAL) };
+        f.allocate(offset, end, space)?;
+        if !keep_size && end > f.size {
+            f.size = end;
+            node.mtime = now;
+        }
         node.ctime = now;
         Ok(())
     }

@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 use libos_abi::errno::Errno;
 use libos_abi::fs_types::{
     AT_REMOVEDIR, AT_SYMLINK_FOLLOW, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC,
-    RENAME_EXCHANGE, ST_RDONLY, write_dirent64,
+    RENAME_EXCHANGE, S_IALLUGO, S_ISGID, S_ISUID, S_IXGRP, ST_RDONLY, write_dirent64,
 };
 
 use crate::filesystem::{Attr, FileSystem, FileType, FsStats, SetAttr};
@@ -312,6 +312,34 @@ pub fn setattr<H: FsLock>(
 ) -> Result<Attr, Errno> {
     let at = Lookup::new(t, who.root).resolve(who.base, path, follow)?;
     t.with_writable(at.mount, |fs| fs.setattr(at.ino, set))
+}
+
+/// The change `chown` makes to a file of mode `mode`: the new owner and
+/// group (`None`: unchanged, Linux's -1), and for anything but a directory
+/// the set-user-ID bit cleared, and the set-group-ID bit with group execute
+/// (Linux's `chown_common` asks `ATTR_KILL_SUID | ATTR_KILL_SGID` whatever
+/// changes, and `should_remove_suid` decides, root included since 2.2.13).
+pub fn chown_change(mode: u32, uid: Option<u32>, gid: Option<u32>) -> SetAttr {
+    let mut kill = 0;
+    if FileType::from_mode(mode) != FileType::Directory {
+        if mode & S_ISUID != 0 {
+            kill |= S_ISUID;
+        }
+        if mode & S_ISGID != 0 && mode & S_IXGRP != 0 {
+            kill |= S_ISGID;
+        }
+    }
+    SetAttr { uid, gid, mode: (kill != 0).then_some(mode & S_IALLUGO & !kill), ..SetAttr::default() }
+}
+
+/// `chown`/`fchown`/`lchown`/`fchownat` on the file at `at`, under one
+/// hold of its file system (see [`chown_change`]). `EROFS` on a read-only
+/// mount.
+pub fn chown_at<H: FsLock>(t: &MountTable<H>, at: Location, uid: Option<u32>, gid: Option<u32>) -> Result<Attr, Errno> {
+    t.with_writable(at.mount, |fs| {
+        let mode = fs.getattr(at.ino)?.mode;
+        fs.setattr(at.ino, &chown_change(mode, uid, gid))
+    })
 }
 
 /// `statfs`/`fstatfs`: the file system's sizes and `ST_*` mount flags.

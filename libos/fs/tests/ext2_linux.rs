@@ -267,6 +267,38 @@ fn a_full_disk_gives_enospc_and_keeps_earlier_files() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn allocate_and_chown_on_ext2_are_what_linux_reads() {
+    let dir = temp_dir("ext2-allocate");
+    let image = mkfs(&dir, "alloc.img", &["-b", "1024", "-N", "64"], "1M");
+    let mut fs = Ext2::mount(MemDisk::new(image), clock(), false).unwrap();
+    let root = fs.root();
+    let f = fs.create(root, b"f", 0o644, 0, 0).unwrap();
+    fs.write(f, 0, b"data").unwrap();
+    fs.allocate(f, 2, 100_000, false).unwrap();
+    let attr = fs.getattr(f).unwrap();
+    assert_eq!(attr.size, 100_002);
+    // Every block is held (blocks in 512-byte units, with indirect blocks).
+    assert!(attr.blocks >= 100_002 / 512, "{} blocks", attr.blocks);
+    let mut buf = vec![0xaau8; 8];
+    fs.read(f, 0, &mut buf).unwrap();
+    assert_eq!(&buf, b"data\0\0\0\0");
+    assert_eq!(fs.allocate(f, 0, 10, true), Err(Errno::EOPNOTSUPP));
+    // More than the disk holds: ENOSPC, and the size is as before.
+    assert_eq!(fs.allocate(f, 0, 10 << 20, false), Err(Errno::ENOSPC));
+    assert_eq!(fs.getattr(f).unwrap().size, 100_002);
+    let set = libos_fs::filesystem::SetAttr { uid: Some(1234), gid: Some(567), ..Default::default() };
+    fs.setattr(f, &set).unwrap();
+    fs.sync().unwrap();
+    let image = fs.unmount().unwrap().data;
+    let (code, text) = fsck(&dir, &image);
+    assert_eq!(code, 0, "{text}");
+    let stat = String::from_utf8_lossy(&debugfs(&dir, &image, "stat /f")).into_owned();
+    assert!(stat.contains("User:  1234") && stat.contains("Group:   567"), "{stat}");
+    assert!(stat.contains("Size: 100002"), "{stat}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// The same random operations on ext2 and on the RAM file system leave the
 /// same tree; e2fsck accepts the image after each round.
 #[test]

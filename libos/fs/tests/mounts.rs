@@ -169,3 +169,30 @@ fn unmount_refuses_the_root_and_busy_mounts() {
     t.unmount(tmp.mount).unwrap();
     assert_eq!(Lookup::new(&t, t.root()).resolve(t.root(), b"/tmp/hidden", true).map(|_| ()), Ok(()));
 }
+
+#[test]
+fn chown_sets_owner_and_clears_set_id_bits_of_files() {
+    let (t, tmp, ro) = mounted();
+    let who = caller(&t, tmp);
+    let f = vfs::open(&t, &who, b"f", O_WRONLY | O_CREAT, 0o644).unwrap().at;
+    t.with_writable(f.mount, |fs| fs.setattr(f.ino, &SetAttr { mode: Some(0o6755), ..SetAttr::default() })).unwrap();
+    let attr = vfs::chown_at(&t, f, Some(7), None).unwrap();
+    assert_eq!((attr.uid, attr.gid), (7, 0));
+    // Set-user-ID goes, set-group-ID with group execute too.
+    assert_eq!(attr.mode & 0o7777, 0o755);
+    // Set-group-ID without group execute (mandatory locking) stays; -1 for
+    // both changes no id.
+    t.with_writable(f.mount, |fs| fs.setattr(f.ino, &SetAttr { mode: Some(0o2644), ..SetAttr::default() })).unwrap();
+    let attr = vfs::chown_at(&t, f, None, None).unwrap();
+    assert_eq!((attr.uid, attr.gid, attr.mode & 0o7777), (7, 0, 0o2644));
+    let attr = vfs::chown_at(&t, f, None, Some(9)).unwrap();
+    assert_eq!((attr.uid, attr.gid), (7, 9));
+    assert_eq!(vfs::stat_at(&t, f).unwrap().0.gid, 9);
+    vfs::close(&t, f).unwrap();
+    // A directory keeps its set-id bits.
+    let d = vfs::mkdir(&t, &who, b"d", 0o755).unwrap();
+    t.with_writable(d.mount, |fs| fs.setattr(d.ino, &SetAttr { mode: Some(0o6775), ..SetAttr::default() })).unwrap();
+    assert_eq!(vfs::chown_at(&t, d, Some(1), Some(1)).unwrap().mode & 0o7777, 0o6775);
+    // A read-only mount refuses.
+    assert_eq!(vfs::chown_at(&t, ro, Some(1), None), Err(Errno::EROFS));
+}

@@ -326,3 +326,42 @@ fn huge_offsets_are_refused() {
     assert_eq!(fs.read(f, i64::MAX as u64 - 4, &mut buf).unwrap(), 4);
     assert_eq!(&buf[..4], &[0; 4]);
 }
+
+#[test]
+fn allocate_holds_chunks_grows_the_file_and_is_all_or_nothing() {
+    let mut fs = ramfs(16 * CHUNK as u64 + 4 * NODE_COST);
+    let root = fs.root();
+    let f = fs.create(root, b"f", 0o644, 0, 0).unwrap();
+    fs.write(f, 0, b"head").unwrap();
+    let used = fs.used_bytes();
+    fs.allocate(f, 0, 3 * CHUNK as u64, false).unwrap();
+    let attr = fs.getattr(f).unwrap();
+    assert_eq!(attr.size, 3 * CHUNK as u64);
+    // The written chunk was held already: two more.
+    assert_eq!(fs.used_bytes(), used + 2 * CHUNK as u64);
+    assert_eq!(attr.blocks, 3 * CHUNK as u64 / 512);
+    let mut buf = vec![0xaau8; 8];
+    fs.read(f, 0, &mut buf).unwrap();
+    assert_eq!(&buf[..4], b"head");
+    assert!(buf[4..].iter().all(|&b| b == 0));
+    // Past the end with keep_size: held, the size stays.
+    fs.allocate(f, 5 * CHUNK as u64, 10, true).unwrap();
+    assert_eq!(fs.getattr(f).unwrap().size, 3 * CHUNK as u64);
+    assert_eq!(fs.used_bytes(), used + 3 * CHUNK as u64);
+    assert_eq!(fs.recount_bytes(), fs.used_bytes());
+    // More than is free: ENOSPC and nothing taken.
+    let before = fs.used_bytes();
+    assert_eq!(fs.allocate(f, 0, 64 * CHUNK as u64, false), Err(Errno::ENOSPC));
+    assert_eq!(fs.used_bytes(), before);
+    assert_eq!(fs.getattr(f).unwrap().size, 3 * CHUNK as u64);
+    assert_eq!(fs.allocate(f, u64::MAX - 5, 10, false), Err(Errno::EFBIG));
+    // Then every byte fits without ENOSPC (chunk 5 is held already).
+    let room = (fs.limit_bytes() - fs.used_bytes()) / CHUNK as u64;
+    fs.allocate(f, 3 * CHUNK as u64, (room + 1) * CHUNK as u64, false).unwrap();
+    assert!(fs.limit_bytes() - fs.used_bytes() < CHUNK as u64);
+    assert_eq!(fs.allocate(f, 100 * CHUNK as u64, 1, false), Err(Errno::ENOSPC));
+    // Truncation gives the chunks back.
+    fs.truncate(f, 0).unwrap();
+    assert_eq!(fs.recount_bytes(), fs.used_bytes());
+    assert_eq!(fs.allocate(root, 0, 1, false), Err(Errno::EISDIR));
+}

@@ -12,6 +12,7 @@
 //! - [`vm_regions`]: the regions (VMAs) of a user address space;
 //! - [`rlimits`]: the resource limits the kernel reports;
 //! - [`time`]: calendar and TSC arithmetic;
+//! - [`itimer`]: interval-timer settings (`setitimer`, `alarm`);
 //! - [`aml`]: the one piece of ACPI AML the kernel reads (the S5 sleep type);
 //! - [`pci`]: PCI configuration space (BARs, capabilities, MSI-X);
 //! - [`block_io`]: cutting a block transfer into device requests;
@@ -30,6 +31,7 @@ pub mod block_io;
 pub mod boot_options;
 pub mod frame_allocator;
 pub mod initial_stack;
+pub mod itimer;
 pub mod limits;
 pub mod multiboot;
 pub mod net_config;

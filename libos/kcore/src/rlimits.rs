@@ -1,10 +1,12 @@
 //! Resource limits (`getrlimit`, `prlimit64`): the values this kernel
 //! reports for each `RLIMIT_*`, and whether a requested change is allowed.
 //!
-//! The limits are fixed: each either mirrors what the kernel enforces
-//! (the stack region's size, the thread limit, the descriptor limit) or
-//! Linux's default for a resource the kernel does not limit (infinity) or
-//! does not offer (no core dumps: 0).
+//! Each limit either mirrors what the kernel enforces (the stack region's
+//! size, the thread limit, the descriptor limit) or is Linux's default for a
+//! resource the kernel does not limit (infinity) or does not offer (no core
+//! dumps: 0). Only `RLIMIT_NOFILE` can change (the descriptor table
+//! enforces whatever it is set to, up to the table's ceiling); the others
+//! are fixed, since the kernel could not honour another value.
 
 /// "No limit" (`RLIM_INFINITY`).
 pub const INFINITY: u64 = u64::MAX;
@@ -18,8 +20,8 @@ pub struct Enforced {
     pub stack_bytes: u64,
     /// Threads per app (`RLIMIT_NPROC`).
     pub threads: u64,
-    /// Descriptors per app (`RLIMIT_NOFILE`).
-    pub descriptors: u64,
+    /// Descriptors per app (`RLIMIT_NOFILE`), as set now.
+    pub descriptors: Limit,
 }
 
 /// A soft and a hard limit.
@@ -32,7 +34,8 @@ pub struct Limit {
 }
 
 impl Limit {
-    const fn both(value: u64) -> Limit {
+    /// The same soft and hard limit.
+    pub const fn both(value: u64) -> Limit {
         Limit { soft: value, hard: value }
     }
 }
@@ -48,7 +51,7 @@ pub fn limit(resource: u32, enforced: &Enforced) -> Option<Limit> {
         // RSS: not limited by this resource.
         5 => Limit::both(INFINITY),
         6 => Limit::both(enforced.threads),
-        7 => Limit::both(enforced.descriptors),
+        7 => enforced.descriptors,
         // MEMLOCK: Linux's default (8 MiB since 5.16).
         8 => Limit::both(8 << 20),
         // AS, LOCKS: not limited.
@@ -65,6 +68,9 @@ pub fn limit(resource: u32, enforced: &Enforced) -> Option<Limit> {
     })
 }
 
+/// `RLIMIT_NOFILE`, the one resource whose limits can change.
+pub const NOFILE: u32 = 7;
+
 /// Why a change of limits is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeError {
@@ -74,11 +80,18 @@ pub enum ChangeError {
     NotPermitted,
 }
 
-/// Whether `current` may become `new`: only when it is the same (the
-/// kernel's limits are fixed), after Linux's check of the request itself.
-pub fn check_change(current: Limit, new: Limit) -> Result<(), ChangeError> {
+/// Whether the limits of `resource`, `current` now, may become `new`, in
+/// the order of Linux's `do_prlimit` checks: `EINVAL` for a soft limit above
+/// the hard one; for `RLIMIT_NOFILE`, `EPERM` for a hard limit above
+/// `nofile_ceiling` (the most descriptors the table takes, as Linux refuses
+/// one above `nr_open`), any other change allowed (lowering either limit,
+/// raising the soft one up to the hard one, raising the hard one: the app
+/// is root); for the others, `EPERM` for any change (they are fixed).
+pub fn check_change(resource: u32, current: Limit, new: Limit, nofile_ceiling: u64) -> Result<(), ChangeError> {
     if new.soft > new.hard {
         Err(ChangeError::Invalid)
+    } else if resource == NOFILE {
+        if new.hard > nofile_ceiling { Err(ChangeError::NotPermitted) } else { Ok(()) }
     } else if new != current {
         Err(ChangeError::NotPermitted)
     } else {
@@ -90,7 +103,7 @@ pub fn check_change(current: Limit, new: Limit) -> Result<(), ChangeError> {
 mod tests {
     use super::*;
 
-    const ENFORCED: Enforced = Enforced { stack_bytes: 8 << 20, threads: 256, descriptors: 1024 };
+    const ENFORCED: Enforced = Enforced { stack_bytes: 8 << 20, threads: 256, descriptors: Limit::both(1024) };
 
     #[test]
     fn every_resource_has_a_limit() {
@@ -114,9 +127,23 @@ mod tests {
     #[test]
     fn changes() {
         let current = Limit::both(1024);
-        assert_eq!(check_change(current, current), Ok(()));
-        assert_eq!(check_change(current, Limit { soft: 2048, hard: 1024 }), Err(ChangeError::Invalid));
-        assert_eq!(check_change(current, Limit { soft: 512, hard: 1024 }), Err(ChangeError::NotPermitted));
-        assert_eq!(check_change(current, Limit::both(4096)), Err(ChangeError::NotPermitted));
+        let stack = 3;
+        assert_eq!(check_change(stack, current, current, 1024), Ok(()));
+        assert_eq!(check_change(stack, current, Limit { soft: 2048, hard: 1024 }, 1024), Err(ChangeError::Invalid));
+        assert_eq!(check_change(stack, current, Limit { soft: 512, hard: 1024 }, 1024), Err(ChangeError::NotPermitted));
+        assert_eq!(check_change(stack, current, Limit::both(4096), 1024), Err(ChangeError::NotPermitted));
+    }
+
+    #[test]
+    fn nofile_changes_within_the_ceiling() {
+        let current = Limit::both(1024);
+        assert_eq!(check_change(NOFILE, current, Limit { soft: 100, hard: 1024 }, 1024), Ok(()));
+        assert_eq!(check_change(NOFILE, current, Limit::both(10), 1024), Ok(()));
+        assert_eq!(check_change(NOFILE, Limit::both(10), Limit::both(1024), 1024), Ok(()));
+        assert_eq!(
+            check_change(NOFILE, current, Limit { soft: 1024, hard: 1025 }, 1024),
+            Err(ChangeError::NotPermitted)
+        );
+        assert_eq!(check_change(NOFILE, current, Limit { soft: 200, hard: 100 }, 1024), Err(ChangeError::Invalid));
     }
 }

@@ -15,8 +15,8 @@ use libos_abi::errno::Errno;
 use super::file::OpenFile;
 use crate::sync::SpinLock;
 
-/// `RLIMIT_NOFILE`: descriptors per process (Linux's default soft limit;
-/// there is no `setrlimit` yet to change it).
+/// The most descriptors a process may have: `RLIMIT_NOFILE`'s hard limit
+/// at start and its ceiling (Linux's default soft limit, 1024).
 pub const NOFILE_LIMIT: usize = 1024;
 
 /// One slot.
@@ -31,6 +31,9 @@ pub struct Fd {
 /// The table.
 pub struct FdTable {
     slots: SpinLock<Vec<Option<Fd>>>,
+    /// `RLIMIT_NOFILE` (soft, hard): numbers at or above the soft limit
+    /// are never handed out (Linux's `alloc_fd`, `do_dup2`, `F_DUPFD`).
+    nofile: SpinLock<(usize, usize)>,
 }
 
 impl Default for FdTable {
@@ -42,7 +45,33 @@ impl Default for FdTable {
 impl FdTable {
     /// An empty table.
     pub const fn new() -> FdTable {
-        FdTable { slots: SpinLock::new(Vec::new()) }
+        FdTable { slots: SpinLock::new(Vec::new()), nofile: SpinLock::new((NOFILE_LIMIT, NOFILE_LIMIT)) }
+    }
+
+    /// `RLIMIT_NOFILE`: the soft and the hard limit.
+    pub fn nofile(&self) -> (usize, usize) {
+        *self.nofile.lock()
+    }
+
+    /// Sets `RLIMIT_NOFILE` (checked by the caller: soft at most hard, hard
+    /// at most [`NOFILE_LIMIT`]). Descriptors already open above the new
+    /// soft limit stay open, as on Linux.
+    pub fn set_nofile(&self, soft: usize, hard: usize) {
+        debug_assert!(soft <= hard && hard <= NOFILE_LIMIT);
+        *self.nofile.lock() = (soft, hard);
+    }
+
+    /// The soft limit: the first number never handed out.
+    pub fn soft_limit(&self) -> usize {
+        self.nofile.lock().0
+    }
+
+    /// Whether a number below the soft limit is free (what `open` checks
+    /// before its lookup, as Linux reserves the descriptor first).
+    pub fn has_free(&self) -> bool {
+        let limit = self.soft_limit();
+        let slots = self.slots.lock();
+        (0..limit).any(|i| slots.get(i).is_none_or(|s| s.is_none()))
     }
 
     /// The description of `fd` (`EBADF`).
@@ -57,10 +86,11 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free number at least `min`; `EMFILE`
-    /// when none is below the limit.
+    /// when none is below the soft limit.
     pub fn install(&self, file: Arc<OpenFile>, cloexec: bool, min: usize) -> Result<i32, Errno> {
+        let limit = self.soft_limit();
         let mut slots = self.slots.lock();
-        let free = (min..NOFILE_LIMIT).find(|&i| slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
+        let free = (min..limit).find(|&i| slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
         if slots.len() <= free {
             slots.resize(free + 1, None);
         }
@@ -69,9 +99,10 @@ impl FdTable {
     }
 
     /// Puts `file` at `fd` (`dup2`), returning what was there for the
-    /// caller to drop; `EBADF` for a number outside the limit.
+    /// caller to drop; `EBADF` for a number at or above the soft limit.
     pub fn install_at(&self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<Option<Fd>, Errno> {
-        let i = usize::try_from(fd).ok().filter(|&i| i < NOFILE_LIMIT).ok_or(Errno::EBADF)?;
+        let limit = self.soft_limit();
+        let i = usize::try_from(fd).ok().filter(|&i| i < limit).ok_or(Errno::EBADF)?;
         let mut slots = self.slots.lock();
         if slots.len() <= i {
             slots.resize(i + 1, None);
@@ -109,10 +140,5 @@ impl FdTable {
     pub fn take_all(&self) -> Vec<Fd> {
         let mut slots = self.slots.lock();
         core::mem::take(&mut *slots).into_iter().flatten().collect()
-    }
-
-    /// How many numbers are open.
-    pub fn open_count(&self) -> usize {
-        self.slots.lock().iter().filter(|s| s.is_some()).count()
     }
 }

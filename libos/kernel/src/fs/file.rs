@@ -102,6 +102,13 @@ pub trait FileObject: Send + Sync {
         Err(Errno::EBADF)
     }
 
+    /// `fallocate` of a regular file (the caller checked the arguments and
+    /// the type): see `FileSystem::allocate`.
+    fn allocate(&self, offset: u64, len: u64, keep_size: bool) -> Result<(), Errno> {
+        let _ = (offset, len, keep_size);
+        Err(Errno::EOPNOTSUPP)
+    }
+
     /// Writes the file to stable storage.
     fn fsync(&self) -> Result<(), Errno> {
         Err(Errno::EINVAL)
@@ -162,13 +169,8 @@ pub struct OpenFile {
     /// The offset, locked across a read or write as Linux's `f_pos_lock`
     /// (sleeping: the call may wait for the disk).
     pos: Mutex<u64>,
-}
-
-impl Drop for OpenFile {
-    fn drop(&mut self) {
-        // The description's last close: its `F_OFD_` record locks go.
-        super::record_lock::release_description(self);
-    }
+    /// It has taken a `flock` lock (its last close releases them).
+    flocked: core::sync::atomic::AtomicBool,
 }
 
 /// The status flags `F_SETFL` may change (Linux also takes `O_ASYNC`,
@@ -180,7 +182,17 @@ impl OpenFile {
     pub fn new(object: Box<dyn FileObject>, flags: i32) -> OpenFile {
         // Only the flags a description keeps (`F_GETFL` shows them).
         let keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | libos_abi::fs_types::O_LARGEFILE;
-        OpenFile { object, flags: AtomicI32::new(flags & keep), pos: Mutex::new(0) }
+        OpenFile {
+            object,
+            flags: AtomicI32::new(flags & keep),
+            pos: Mutex::new(0),
+            flocked: core::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Notes that it holds (or may hold) `flock` locks.
+    pub fn note_flocked(&self) {
+        self.flocked.store(true, Ordering::Relaxed);
     }
 
     /// The object.
@@ -325,5 +337,16 @@ impl OpenFile {
             return Err(Errno::EINVAL);
         }
         self.object.truncate(size)
+    }
+}
+
+impl Drop for OpenFile {
+    /// The last close of a description releases its `flock` locks and its
+    /// `F_OFD_` record locks.
+    fn drop(&mut self) {
+        if *self.flocked.get_mut() {
+            super::flock::release_owner(self);
+        }
+        super::record_lock::release_description(self);
     }
 }

@@ -83,6 +83,13 @@ impl FileObject for InodeFile {
         mounts().with_writable(self.at.mount, |fs| fs.setattr(self.at.ino, set)).map(|_| ())
     }
 
+    fn allocate(&self, offset: u64, len: u64, keep_size: bool) -> Result<(), Errno> {
+        if self.kind != FileType::Regular {
+            return Err(Errno::ENODEV);
+        }
+        mounts().with_writable(self.at.mount, |fs| fs.allocate(self.at.ino, offset, len, keep_size))
+    }
+
     fn fsync(&self) -> Result<(), Errno> {
         mounts().with(self.at.mount, |fs| fs.fsync(self.at.ino))
     }

@@ -25,6 +25,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod fd_table;
 pub mod file;
+pub mod flock;
 pub mod inode_file;
 pub mod pipe;
 pub mod procfs;

@@ -20,6 +20,9 @@
 //! touch (demand paging), except the ELF image, which the loader fills.
 
 mod remap;
+mod residency;
+
+pub use residency::{RESIDENCY_CHUNK, lock_range};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

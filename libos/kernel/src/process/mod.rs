@@ -143,6 +143,8 @@ pub struct Process {
     pub membarrier_registered: core::sync::atomic::AtomicBool,
     /// Its descriptors, current directory and umask.
     pub files: crate::fs::ProcessFiles,
+    /// Its `ITIMER_REAL` (`setitimer`, `alarm`).
+    pub real_timer: crate::time::itimer::RealTimer,
     inner: SpinLock<Inner>,
     exited: WaitQueue,
     /// CPU time (TSC ticks) of its threads that have exited.
@@ -165,6 +167,7 @@ impl Process {
             usage: Usage::new(),
             membarrier_registered: core::sync::atomic::AtomicBool::new(false),
             files: crate::fs::ProcessFiles::new(),
+            real_timer: crate::time::itimer::RealTimer::new(),
             inner: SpinLock::new(Inner {
                 exit: None,
                 threads: Vec::new(),
@@ -273,6 +276,7 @@ impl Process {
             inner.threads.is_empty()
         };
         if last {
+            self.real_timer.cancel();
             self.exited.wake_all();
         } else {
             // A signal sent to the process that this thread was told about

@@ -2,7 +2,7 @@
 
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI8, AtomicI32, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use entry_asm::hw::{rflags, selector};
 use entry_asm::layout::TOP_OF_KERNEL_STACK_PADDING;
@@ -105,6 +105,9 @@ pub struct Task {
     /// User address of the thread's robust futex list head
     /// (`set_robust_list`), walked when it exits; 0 for none.
     pub robust_list: AtomicU64,
+    /// Its nice value, -20..=19 (`setpriority`; kept and reported, not
+    /// weighed by the scheduler).
+    pub nice: AtomicI8,
     /// The user address of the futex it is queued on (`sched::futex`;
     /// changed only under that futex's bucket lock and the new one's, by a
     /// requeue), meaningful while it waits on one.
@@ -151,6 +154,7 @@ impl Task {
             flags: ThreadFlags::new(),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
+            nice: AtomicI8::new(0),
             futex_at: AtomicU64::new(0),
             cpu_time: super::cpu_time::CpuTime::new(),
             exit_code: AtomicI32::new(0),

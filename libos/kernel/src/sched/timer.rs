@@ -33,6 +33,8 @@ pub enum Action {
     /// End a task's timed wait (a spurious wake if the task has moved on:
     /// every wait re-checks why it woke).
     Wake(Weak<Task>),
+    /// Expire a process's `ITIMER_REAL` (the arming of that generation).
+    Alarm(Weak<crate::process::Process>, u64),
     /// Count a test-vector interrupt (for the boot-time tests).
     #[cfg(feature = "hooks")]
     CountTestInterrupt,
@@ -141,6 +143,12 @@ pub fn arm_wake(deadline: u64, task: &Arc<Task>) -> Result<TimerHandle, Errno> {
     add(deadline, Action::Wake(Arc::downgrade(task)))
 }
 
+/// Arms the expiry of `process`'s `ITIMER_REAL` (arming `generation`) at
+/// TSC `deadline` (`time::itimer`).
+pub fn arm_alarm(deadline: u64, process: Weak<crate::process::Process>, generation: u64) -> Result<TimerHandle, Errno> {
+    add(deadline, Action::Alarm(process, generation))
+}
+
 /// Takes an event off its CPU's list at once, if it has not fired: a wait
 /// that ended early leaves nothing behind (no memory held until the
 /// deadline). The CPU's APIC timer may still fire for it; that tick finds
@@ -227,6 +235,7 @@ pub fn tick() {
                     sched::enqueue(task);
                 }
             }
+            Action::Alarm(process, generation) => crate::time::itimer::expire(&process, generation),
             #[cfg(feature = "hooks")]
             Action::CountTestInterrupt => {
                 TEST_EVENTS.fetch_sub(1, Ordering::AcqRel);

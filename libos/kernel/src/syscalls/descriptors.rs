@@ -19,7 +19,6 @@ use libos_fs::filesystem::{FileType, SetAttr};
 
 use super::files::{files_of_caller, statfs_of};
 use super::{Cx, Kernel};
-use crate::fs::fd_table::NOFILE_LIMIT;
 use crate::fs::file::OpenFile;
 use crate::fs::{mounts, pipe};
 use crate::mm::user_access::{self, Pod, copy_from_user, copy_to_user, read_user, write_user};
@@ -392,7 +391,9 @@ impl Descriptors for Kernel {
         match cmd {
             F_DUPFD | F_DUPFD_CLOEXEC => {
                 // The argument is an `int` in Linux's `do_fcntl`.
-                let min = usize::try_from(arg as i32).ok().filter(|&m| m < NOFILE_LIMIT).ok_or(Errno::EINVAL)?;
+                // `EINVAL` at or above the soft `RLIMIT_NOFILE`.
+                let limit = p.files.fds.soft_limit();
+                let min = usize::try_from(arg as i32).ok().filter(|&m| m < limit).ok_or(Errno::EINVAL)?;
                 p.files.fds.install(f, cmd == F_DUPFD_CLOEXEC, min)
             }
             F_GETFD => Ok(if p.files.fds.cloexec(fd)? { FD_CLOEXEC } else { 0 }),
@@ -439,6 +440,70 @@ impl Descriptors for Kernel {
         }
         p.files.set_cwd(at);
         Ok(())
+    }
+
+    fn fchown(_cx: &mut Cx, fd: i32, owner: u32, group: u32) -> Result<(), Errno> {
+        let f = file(fd)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        let at = f.object().location().ok_or(Errno::EBADF)?;
+        let (owner, group) = (super::files::chown_id(owner), super::files::chown_id(group));
+        libos_fs::vfs::chown_at(crate::fs::mounts(), at, owner, group).map(|_| ())
+    }
+
+    fn flock(_cx: &mut Cx, fd: i32, operation: i32) -> Result<(), Errno> {
+        use libos_abi::fs_types::{LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
+        use libos_fs::flock::Kind;
+        // Linux checks the operation before the descriptor.
+        let kind = match operation & !LOCK_NB {
+            LOCK_SH => Some(Kind::Shared),
+            LOCK_EX => Some(Kind::Exclusive),
+            LOCK_UN => None,
+            _ => return Err(Errno::EINVAL),
+        };
+        let f = file(fd)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        match kind {
+            Some(kind) => crate::fs::flock::lock(&f, kind, operation & LOCK_NB != 0),
+            None => {
+                crate::fs::flock::unlock(&f);
+                Ok(())
+            }
+        }
+    }
+
+    fn fallocate(_cx: &mut Cx, fd: i32, mode: i32, offset: i64, len: i64) -> Result<(), Errno> {
+        use libos_abi::fs_types::{S_IFDIR, S_IFIFO, S_IFMT, S_IFREG};
+        /// `FALLOC_FL_KEEP_SIZE`.
+        const KEEP_SIZE: i32 = 1;
+        let f = file(fd)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        if offset < 0 || len <= 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Only allocation: Linux's other modes (holes, zeroing, collapsing,
+        // inserting) are not offered by our file systems.
+        if mode & !KEEP_SIZE != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if !f.writable() {
+            return Err(Errno::EBADF);
+        }
+        match f.object().stat()?.st_mode & S_IFMT {
+            S_IFIFO => return Err(Errno::ESPIPE),
+            S_IFDIR => return Err(Errno::EISDIR),
+            S_IFREG => {}
+            _ => return Err(Errno::ENODEV),
+        }
+        if offset.checked_add(len).is_none() {
+            return Err(Errno::EFBIG);
+        }
+        f.object().allocate(offset as u64, len as u64, mode & KEEP_SIZE != 0)
     }
 
     fn fchmod(_cx: &mut Cx, fd: i32, mode: u32) -> Result<(), Errno> {

@@ -25,7 +25,6 @@ use libos_fs::vfs::{self, Caller};
 
 use super::descriptors::file;
 use super::{Cx, Kernel};
-use crate::fs::fd_table::NOFILE_LIMIT;
 use crate::fs::file::OpenFile;
 use crate::fs::inode_file::InodeFile;
 use crate::fs::user_path::copy_path;
@@ -108,7 +107,7 @@ fn open_at(dirfd: i32, path: UserPtr<u8>, flags: i32, mode: u32) -> Result<i32, 
     }
     let p = files_of_caller()?;
     // Linux reserves the descriptor before the lookup.
-    if p.files.fds.open_count() >= NOFILE_LIMIT {
+    if !p.files.fds.has_free() {
         return Err(Errno::EMFILE);
     }
     let who = caller(&p, dirfd, &path)?;
@@ -220,6 +219,21 @@ fn chmod_at(dirfd: i32, path: UserPtr<u8>, mode: u32) -> Result<(), Errno> {
     let p = files_of_caller()?;
     let set = SetAttr { mode: Some(mode & S_IALLUGO), ..Default::default() };
     vfs::setattr(mounts(), &caller(&p, dirfd, &path)?, &path, true, &set).map(|_| ())
+}
+
+/// `chown`'s id argument: `None` for -1 (unchanged).
+pub fn chown_id(id: u32) -> Option<u32> {
+    (id != u32::MAX).then_some(id)
+}
+
+fn chown_path(dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32) -> Result<(), Errno> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(path, flags & AT_EMPTY_PATH != 0)?;
+    let p = files_of_caller()?;
+    let at = resolve_at(&p, dirfd, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    vfs::chown_at(mounts(), at, chown_id(owner), chown_id(group)).map(|_| ())
 }
 
 /// One `utimensat` time: `None` to leave it (`UTIME_OMIT`).
@@ -367,6 +381,18 @@ impl Files for Kernel {
         size: usize,
     ) -> Result<usize, Errno> {
         readlink_at(dirfd, path, buf, size)
+    }
+
+    fn chown(_cx: &mut Cx, path: UserPtr<u8>, owner: u32, group: u32) -> Result<(), Errno> {
+        chown_path(AT_FDCWD, path, owner, group, 0)
+    }
+
+    fn lchown(_cx: &mut Cx, path: UserPtr<u8>, owner: u32, group: u32) -> Result<(), Errno> {
+        chown_path(AT_FDCWD, path, owner, group, AT_SYMLINK_NOFOLLOW)
+    }
+
+    fn fchownat(_cx: &mut Cx, dirfd: i32, path: UserPtr<u8>, owner: u32, group: u32, flags: i32) -> Result<(), Errno> {
+        chown_path(dirfd, path, owner, group, flags)
     }
 
     fn fchmodat(_cx: &mut Cx, dirfd: i32, path: UserPtr<u8>, mode: u32) -> Result<(), Errno> {

@@ -17,10 +17,13 @@ impl Info for Kernel {
     fn uname(_cx: &mut Cx, buf: UserPtrMut<Utsname>) -> Result<(), Errno> {
         let mut u = Utsname::zeroed();
         let set = |field: &mut [u8; 65], text: &str| field[..text.len()].copy_from_slice(text.as_bytes());
-        set(&mut u.sysname, "libos");
+        // Programs that check for Linux see it: the calls are Linux's. The
+        // release is that of the Linux whose ABI the calls follow (6.1, the
+        // kernel the benchmarks compare against), naming this kernel after it.
+        set(&mut u.sysname, "Linux");
         set(&mut u.nodename, "libos");
-        set(&mut u.release, env!("CARGO_PKG_VERSION"));
-        set(&mut u.version, "#1 libos unikernel");
+        set(&mut u.release, concat!("6.1.0-libos-", env!("CARGO_PKG_VERSION")));
+        set(&mut u.version, concat!("#1 libos ", env!("CARGO_PKG_VERSION"), " unikernel"));
         set(&mut u.machine, "x86_64");
         set(&mut u.domainname, "(none)");
         write_user(buf.addr(), &u)

@@ -21,8 +21,14 @@ use crate::{mm, process, time};
 
 /// What the kernel enforces on the calling app.
 fn enforced() -> Enforced {
-    let threads = process::current().map_or(MAX_THREADS, |p| p.usage.limit(Resource::Threads));
-    Enforced { stack_bytes: STACK_SIZE, threads: threads as u64, descriptors: NOFILE_LIMIT as u64 }
+    let p = process::current();
+    let threads = p.as_ref().map_or(MAX_THREADS, |p| p.usage.limit(Resource::Threads));
+    let (soft, hard) = p.as_ref().map_or((NOFILE_LIMIT, NOFILE_LIMIT), |p| p.files.fds.nofile());
+    Enforced {
+        stack_bytes: STACK_SIZE,
+        threads: threads as u64,
+        descriptors: Limit { soft: soft as u64, hard: hard as u64 },
+    }
 }
 
 fn current_limit(resource: u32) -> Result<Limit, Errno> {
@@ -100,10 +106,15 @@ impl Limits for Kernel {
         // Linux reads the new limits before it writes the old ones.
         let new = if new_limit.is_null() { None } else { Some(read_user::<Rlimit>(new_limit.addr())?) };
         if let Some(new) = new {
-            rlimits::check_change(current, Limit { soft: new.rlim_cur, hard: new.rlim_max }).map_err(|e| match e {
+            let new = Limit { soft: new.rlim_cur, hard: new.rlim_max };
+            rlimits::check_change(resource, current, new, NOFILE_LIMIT as u64).map_err(|e| match e {
                 ChangeError::Invalid => Errno::EINVAL,
                 ChangeError::NotPermitted => Errno::EPERM,
             })?;
+            if resource == rlimits::NOFILE {
+                // Both at most the ceiling (checked): they fit a usize.
+                process::current().ok_or(Errno::ESRCH)?.files.fds.set_nofile(new.soft as usize, new.hard as usize);
+            }
         }
         if !old_limit.is_null() {
             write_user(old_limit.addr(), &to_user(current))?;

@@ -29,6 +29,10 @@ mod clocks;
 mod identity;
 mod limits;
 mod memory_advice;
+// Calls ordinary C programs make (the C sweep's).
+mod interval_timers;
+mod memory_locks;
+mod priorities;
 mod thread_runtime;
 mod unknown;
 // The test and benchmark hooks: only in kernels built for them.

@@ -131,7 +131,8 @@ fn fd_file(fd: i32) -> Result<Arc<OpenFile>, Errno> {
 /// with events.
 fn do_poll(fds: u64, nfds: u32, timeout: Timeout) -> Result<usize, Errno> {
     let n = nfds as usize;
-    if n > NOFILE_LIMIT {
+    // Linux: `EINVAL` above the soft `RLIMIT_NOFILE`.
+    if n > files_of_caller()?.files.fds.soft_limit() {
         return Err(Errno::EINVAL);
     }
     let mut entries: Vec<PollFd> = Vec::new();

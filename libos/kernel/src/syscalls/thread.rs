@@ -225,6 +225,7 @@ fn create_thread(
     .ok_or(Errno::ENOMEM)?;
     child.affinity.store(parent.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
     *child.name.lock() = *parent.name.lock();
+    child.nice.store(parent.nice.load(Ordering::Relaxed), Ordering::Relaxed);
     // Linux's `copy_process`: the creator's blocked mask; nothing pending;
     // no alternate stack (cleared for `CLONE_VM`).
     let blocked = parent.signals.lock().blocked;

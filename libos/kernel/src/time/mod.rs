@@ -10,6 +10,8 @@
 //! wall-clock time read from the CMOS RTC at boot. Both are read without a
 //! lock.
 
+pub mod itimer;
+
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use libos_kcore::time::{

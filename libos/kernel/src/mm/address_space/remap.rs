@@ -10,7 +10,7 @@ use crate::arch::x86_64::page_walk;
 use crate::mm::phys;
 
 /// Whether regions cover all of `start..end`; `each` sees every one.
-fn covered(regions: &RegionSet, start: u64, end: u64, each: &mut dyn FnMut(&Region)) -> bool {
+pub(super) fn covered(regions: &RegionSet, start: u64, end: u64, each: &mut dyn FnMut(&Region)) -> bool {
     let mut at = start;
     while at < end {
         let Some(r) = regions.find(at) else {
