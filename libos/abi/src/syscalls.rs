@@ -96,6 +96,9 @@
 //! #   fn getpid(_: &mut Caller) -> Result<i32, Errno> { Ok(1) }
 //! #   fn exit_group(_: &mut Caller, code: i32) -> ! { std::process::exit(code) }
 //! #   fn wait4(_: &mut Caller, _: i32, _: UserPtrMut<i32>, _: i32, _: UserPtrMut<Rusage>) -> Result<i32, Errno> { Err(Errno::ECHILD) }
+//! #   fn fork(_: &mut Caller) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn vfork(_: &mut Caller) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn execve(_: &mut Caller, _: libos_abi::dispatch::RewritesFrame, _: UserPtr<u8>, _: UserPtr<u64>, _: UserPtr<u64>) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
 //! }
 //! // ... every other topic ...
 //! # impl Memory for Kernel {
@@ -493,21 +496,60 @@ libos_macros::syscall_table! {
         #[nr = 231]
         fn exit_group(code: i32) -> !;
 
-        /// Waits for a child to change state. The app has no children (no
-        /// `fork`), so, after Linux's checks of the arguments
-        /// (`kernel_wait4` in `kernel/exit.c`: `EINVAL` for an unknown
-        /// option bit, `ESRCH` for `pid == INT_MIN`), it fails with
-        /// `ECHILD` at once, with `WNOHANG` or without.
+        /// Waits for a child to end (Linux's `kernel_wait4` in
+        /// `kernel/exit.c`): `pid` > 0 that child, -1 or 0 or < -1 any child
+        /// (every process is in one process group). An ended child (a
+        /// zombie) is reaped: its pid is returned and its status word
+        /// written to `status` if not NULL (exit code << 8, or the signal
+        /// that killed it); `rusage`, if not NULL, is zeroed. `WNOHANG`:
+        /// 0 when no child has ended yet. Errors: `ECHILD` when the caller
+        /// has no such child, `EINVAL` for an unknown option bit, `ESRCH`
+        /// for `pid == INT_MIN`, `EINTR` when a signal interrupts the wait
+        /// (restarted under `SA_RESTART`), `EFAULT`.
         #[nr = 61]
         fn wait4(pid: i32, status: UserPtrMut<i32>, options: i32, rusage: UserPtrMut<Rusage>) -> i32;
+
+        /// Creates a child process (Linux's `fork`): a copy of the caller's
+        /// memory, descriptors (sharing their open file descriptions) and
+        /// signal actions, with the calling thread only, which returns 0 in
+        /// the child; the caller gets the child's pid. Errors: `EAGAIN` at
+        /// the process limit, `ENOMEM`.
+        #[nr = 57]
+        fn fork() -> i32;
+
+        /// `fork` whose child shares the caller's memory until it calls
+        /// `execve` or ends, while the caller sleeps (Linux's `vfork`,
+        /// `CLONE_VM | CLONE_VFORK`).
+        #[nr = 58]
+        fn vfork() -> i32;
+
+        /// Replaces the calling process's program with the static ELF
+        /// executable at `path` (Linux's `execve`, `fs/exec.c`): `argv` and
+        /// `envp` are NULL-terminated arrays of strings, copied onto the new
+        /// stack; descriptors with `FD_CLOEXEC` are closed, caught signals
+        /// reset to their default, other threads ended. Does not return on
+        /// success. Errors: `ENOENT`, `ENOTDIR`, `EACCES` (not a regular
+        /// executable file), `ENOEXEC` (not an ELF file this kernel loads,
+        /// or a dynamically linked one), `E2BIG`, `EFAULT`, `ENOMEM`.
+        ///
+        /// # Safety
+        ///
+        /// Replaces the whole program and every register of the caller.
+        #[nr = 59]
+        #[rewrites_frame]
+        unsafe fn execve(path: UserPtr<u8>, argv: UserPtr<u64>, envp: UserPtr<u64>) -> u64;
     }
 
     /// Threads: creating them, their ids, names, thread-local storage and
     /// futexes (Linux's `kernel/fork.c`, `kernel/futex/`,
     /// `arch/x86/kernel/process_64.c`).
     pub trait Thread {
-        /// Starts a new thread in the caller's address space (Linux's `clone`,
-        /// for threads only): `flags` must contain `CLONE_VM | CLONE_FS |
+        /// Starts a new thread in the caller's address space (Linux's
+        /// `clone`), or a child process: without `CLONE_THREAD`, `flags` is an
+        /// exit signal (its low byte) with `CLONE_VM` (share the memory, as
+        /// `vfork`), `CLONE_VFORK`, `CLONE_SETTLS` and the tid flags below,
+        /// and the call is `fork` (or `vfork`) with the child on `stack` if
+        /// not 0. For a thread, `flags` must contain `CLONE_VM | CLONE_FS |
         /// CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD` and may add
         /// `CLONE_SYSVSEM`, `CLONE_DETACHED` (ignored, as by Linux),
         /// `CLONE_SETTLS` (the new thread's FS base is `tls`),
@@ -517,8 +559,8 @@ libos_macros::syscall_table! {
         /// how a thread is joined). The new thread continues from the same
         /// instruction with RAX = 0 and RSP = `stack` (or the caller's RSP if
         /// `stack` is 0); the caller gets the new tid. Errors: `EINVAL` for any
-        /// other flag combination (there are no separate processes: `fork` is not
-        /// supported), `EFAULT`, `ENOMEM`, `EAGAIN` beyond the thread limit.
+        /// other flag combination, `EFAULT`, `ENOMEM`, `EAGAIN` beyond the
+        /// thread or process limit.
         ///
         /// # Safety
         ///
@@ -654,10 +696,11 @@ libos_macros::syscall_table! {
         #[rewrites_frame]
         unsafe fn rt_sigreturn() -> u64;
 
-        /// Sends signal `sig` to process `pid`. Only the app itself exists:
-        /// `pid` its pid, 0 (its process group) or minus its pid; `sig` 0
-        /// only checks. Errors: `EINVAL` for a signal outside `0..=64`;
-        /// `ESRCH` for any other pid (-1 included: there is no other process).
+        /// Sends signal `sig` to process `pid` (> 0), or to every process
+        /// (0 or minus the process group: all processes share one group;
+        /// -1: every process but the caller); `sig` 0 only checks. Errors:
+        /// `EINVAL` for a signal outside `0..=64`; `ESRCH` when no such
+        /// process exists.
         #[nr = 62]
         fn kill(pid: i32, sig: i32);
 
@@ -1676,6 +1719,27 @@ mod tests {
             cx.record("wait4", &[pid.into(), status.addr().into(), options.into(), rusage.addr().into()]);
             Err(Errno::ECHILD)
         }
+
+        fn fork(cx: &mut Recorder) -> Result<i32, Errno> {
+            cx.record("fork", &[]);
+            Ok(2)
+        }
+
+        fn vfork(cx: &mut Recorder) -> Result<i32, Errno> {
+            cx.record("vfork", &[]);
+            Ok(2)
+        }
+
+        fn execve(
+            cx: &mut Recorder,
+            _frame: crate::dispatch::RewritesFrame,
+            path: UserPtr<u8>,
+            argv: UserPtr<u64>,
+            envp: UserPtr<u64>,
+        ) -> Result<u64, Errno> {
+            cx.record("execve", &[path.addr().into(), argv.addr().into(), envp.addr().into()]);
+            Ok(0)
+        }
     }
 
     impl Thread for Mock {
@@ -2199,7 +2263,7 @@ mod tests {
         // Only the call declared `#[rewrites_frame]` says so (and only where
         // the table has it).
         let has_debug = N == WITH_HOOKS_TABLE_LEN;
-        assert_eq!(cx.frame_rewritten, (has_debug && nr == nr::LIBOS_DEBUG) || nr == nr::RT_SIGRETURN, "{nr}");
+        assert_eq!(cx.frame_rewritten, (has_debug && nr == nr::LIBOS_DEBUG) || nr == nr::RT_SIGRETURN || nr == nr::EXECVE, "{nr}");
         (ret, cx)
     }
 

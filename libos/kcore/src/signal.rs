@@ -93,6 +93,11 @@ impl PendingInfo {
     pub fn siginfo(&self) -> SigInfo {
         let mut info = SigInfo { si_signo: self.signo, si_code: self.code, ..SigInfo::default() };
         info.fields[0] = self.word0;
+        // A child's end (`SIGCHLD` from the kernel, not a fault): `err`
+        // holds `si_status`, right after `si_pid` and `si_uid`.
+        if self.signo == sig::SIGCHLD && self.code > 0 && !self.fault {
+            info.fields[1] = self.err;
+        }
         info
     }
 }
