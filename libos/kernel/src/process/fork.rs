@@ -22,7 +22,6 @@ use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 use super::{Lineage, Process, table};
 use crate::mm::user_access::write_user;
 use crate::sched::{self, Task};
-use crate::signal::ProcessSignals;
 
 /// The `clone` flags a new process may have (besides the exit signal in
 /// the low byte).
@@ -74,19 +73,17 @@ pub fn fork(regs: &PtRegs, args: ForkArgs) -> Result<i32, Errno> {
         return Err(Errno::EAGAIN);
     }
     let space = if args.flags & CLONE_VM != 0 { parent.space() } else { parent.space().duplicate()? };
-    let signals = {
-        let ps = parent.signals.lock();
-        ProcessSignals { actions: ps.actions, ..ProcessSignals::new() }
-    };
     let pid = Task::allocate_tid();
     let lineage = Lineage {
         parent: Some(Arc::downgrade(&parent)),
         pgid: parent.pgid,
         exit_signal: exit_signal as u8,
         files: parent.files.duplicate()?,
-        signals,
     };
     let child = Process::new(pid, &parent.name, space, lineage);
+    // The actions are copied; nothing is pending.
+    let actions = parent.signals.lock().actions;
+    child.signals.lock().actions = actions;
     table::insert(&child)?;
     let rsp = if args.stack != 0 { args.stack } else { regs.rsp };
     let task = Task::new_user(child.clone(), Some(pid), regs.rip, rsp, |r| {

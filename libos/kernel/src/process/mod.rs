@@ -193,8 +193,6 @@ pub struct Lineage {
     pub exit_signal: u8,
     /// Its descriptors, current directory and umask.
     pub files: crate::fs::ProcessFiles,
-    /// Its signal state.
-    pub signals: ProcessSignals,
 }
 
 impl Process {
@@ -216,7 +214,7 @@ impl Process {
             child_ended: WaitQueue::new(),
             released: AtomicBool::new(false),
             released_queue: WaitQueue::new(),
-            signals: SpinLock::new(lineage.signals),
+            signals: SpinLock::new(ProcessSignals::new()),
             usage: Usage::new(),
             membarrier_registered: core::sync::atomic::AtomicBool::new(false),
             files: lineage.files,
@@ -607,7 +605,6 @@ pub fn spawn(app: &AppImage, argv: &[&str], envp: &[&str]) -> Result<Arc<Process
         pgid: pid,
         exit_signal: 0,
         files: crate::fs::ProcessFiles::new(),
-        signals: ProcessSignals::new(),
     };
     let process = Process::new(pid, app.name, space, lineage);
     table::insert(&process).map_err(|_| loader::LoadError::OutOfMemory)?;
