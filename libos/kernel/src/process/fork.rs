@@ -79,6 +79,7 @@ pub fn fork(regs: &PtRegs, args: ForkArgs) -> Result<i32, Errno> {
         pgid: parent.pgid,
         exit_signal: exit_signal as u8,
         files: parent.files.duplicate()?,
+        program: parent.program(),
     };
     let child = Process::new(pid, &parent.name, space, lineage);
     // The actions are copied; nothing is pending.

@@ -24,6 +24,7 @@ pub mod exec;
 pub mod fault;
 pub mod fork;
 pub mod loader;
+pub mod program;
 pub mod table;
 
 #[cfg(feature = "hooks")]
@@ -156,6 +157,8 @@ pub struct Process {
     pub exit_signal: u8,
     /// Its memory (replaced by `execve`; shared with a `vfork` parent).
     space: SpinLock<Arc<AddressSpace>>,
+    /// The program it runs (replaced by `execve`).
+    program: SpinLock<Arc<program::Program>>,
     /// Its parent while that lives (`None`: the first process, or an
     /// orphan).
     parent: SpinLock<Option<Weak<Process>>>,
@@ -193,6 +196,8 @@ pub struct Lineage {
     pub exit_signal: u8,
     /// Its descriptors, current directory and umask.
     pub files: crate::fs::ProcessFiles,
+    /// The program it runs.
+    pub program: Arc<program::Program>,
 }
 
 impl Process {
@@ -209,6 +214,7 @@ impl Process {
             pgid: lineage.pgid,
             exit_signal: lineage.exit_signal,
             space: SpinLock::new(space),
+            program: SpinLock::new(lineage.program),
             parent: SpinLock::new(lineage.parent),
             ended: AtomicBool::new(false),
             child_ended: WaitQueue::new(),
@@ -228,6 +234,17 @@ impl Process {
             exited: WaitQueue::new(),
             exited_cpu_ticks: AtomicU64::new(0),
         })
+    }
+
+    /// The program it runs now.
+    pub fn program(&self) -> Arc<program::Program> {
+        self.program.lock().clone()
+    }
+
+    /// Puts `program` in place of the one it ran (`execve`).
+    pub(crate) fn set_program(&self, program: Arc<program::Program>) {
+        let old = core::mem::replace(&mut *self.program.lock(), program);
+        drop(old);
     }
 
     /// Its memory now.
@@ -398,6 +415,36 @@ impl Process {
                 }
             }
         }
+    }
+
+    /// Ends every thread but `me` (`execve`'s `de_thread`) and waits
+    /// until they are gone; `EINTR` if `me` is killed meanwhile.
+    pub(crate) fn end_other_threads(&self, me: &Task) -> Result<(), Errno> {
+        let others: Vec<Arc<Task>> =
+            self.threads().into_iter().filter(|t| !core::ptr::eq(Arc::as_ptr(t), me)).collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        for t in &others {
+            t.flags.kill();
+            if t.try_unblock() {
+                sched::enqueue(t.clone());
+            } else if t.state() == sched::TaskState::Running {
+                let cpu = t.last_cpu.load(Ordering::Relaxed);
+                if cpu != crate::percpu::cpu_index() {
+                    crate::smp::send_ipi(cpu, crate::arch::x86_64::vectors::RESCHEDULE);
+                }
+            }
+        }
+        drop(others);
+        while self.thread_count() > 1 {
+            if me.flags.killed() {
+                return Err(Errno::EINTR);
+            }
+            // They die on their way back to ring 3, soon: a short sleep.
+            let _ = crate::sched::wait::sleep_until(crate::time::deadline_after(100_000));
+        }
+        Ok(())
     }
 
     /// Called when a thread of this process dies. If it is the last one and
@@ -605,6 +652,10 @@ pub fn spawn(app: &AppImage, argv: &[&str], envp: &[&str]) -> Result<Arc<Process
         pgid: pid,
         exit_signal: 0,
         files: crate::fs::ProcessFiles::new(),
+        program: Arc::new(program::Program {
+            path: alloc::format!("/{}", app.name),
+            bytes: program::ProgramBytes::Boot(app.elf),
+        }),
     };
     let process = Process::new(pid, app.name, space, lineage);
     table::insert(&process).map_err(|_| loader::LoadError::OutOfMemory)?;
