@@ -149,6 +149,16 @@ fn copy_strings(addr: u64, total: &mut usize) -> Result<Vec<String>, Errno> {
     Ok(out)
 }
 
+/// Whether `path` (from `base`) is a symbolic link to `/proc/self/exe`.
+fn links_to_own_program(process: &super::Process, base: libos_fs::mount::Location, path: &[u8]) -> bool {
+    let table = mounts();
+    let Ok(link) = Lookup::new(table, table.root()).resolve(base, path, false) else { return false };
+    let own = alloc::format!("/proc/{}/exe", process.pid);
+    table
+        .with(link.mount, |fs| fs.readlink(link.ino))
+        .is_ok_and(|target| target == b"/proc/self/exe" || target == own.as_bytes())
+}
+
 /// The program at `path`: the running one for `/proc/self/exe`, else the
 /// file, read whole.
 fn find_program(process: &super::Process, path: &[u8]) -> Result<Arc<Program>, Errno> {
@@ -158,7 +168,13 @@ fn find_program(process: &super::Process, path: &[u8]) -> Result<Arc<Program>, E
     }
     let table = mounts();
     let base = if path.first() == Some(&b'/') { table.root() } else { process.files.cwd() };
-    let at = Lookup::new(table, table.root()).resolve(base, path, true)?;
+    let at = match Lookup::new(table, table.root()).resolve(base, path, true) {
+        Ok(at) => at,
+        // A symbolic link to `/proc/self/exe` (a `bin/NAME` link to a
+        // multi-call program): the running program, as Linux finds it.
+        Err(Errno::ENOENT) if links_to_own_program(process, base, path) => return Ok(process.program()),
+        Err(e) => return Err(e),
+    };
     let attr = table.with(at.mount, |fs| fs.getattr(at.ino))?;
     if attr.file_type() != FileType::Regular || attr.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
