@@ -135,6 +135,7 @@
 //! #   fn kill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn rt_sigpending(_: &mut Caller, _: UserPtrMut<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn rt_sigsuspend(_: &mut Caller, _: UserPtr<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn pause(_: &mut Caller) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn sigaltstack(_: &mut Caller, _: UserPtr<StackT>, _: UserPtrMut<StackT>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn tkill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn tgkill(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -717,6 +718,11 @@ libos_macros::syscall_table! {
         /// `EINVAL` for a `sigsetsize` other than 8; `EFAULT`.
         #[nr = 130]
         fn rt_sigsuspend(mask: UserPtr<u64>, sigsetsize: usize);
+
+        /// Waits until a signal runs a handler or ends the process (Linux's
+        /// `pause`). Always fails: `EINTR` after a handler ran.
+        #[nr = 34]
+        fn pause();
 
         /// Sets and gets the calling thread's alternate signal stack: the old
         /// one is written to `old_ss` when not null (`SS_ONSTACK` while the
@@ -1838,6 +1844,11 @@ mod tests {
             Ok(())
         }
 
+        fn pause(cx: &mut Recorder) -> Result<(), Errno> {
+            cx.record("pause", &[]);
+            Err(Errno::EINTR)
+        }
+
         fn sigaltstack(
             cx: &mut Recorder,
             ss: UserPtr<crate::signal::StackT>,
@@ -2382,7 +2393,8 @@ mod tests {
         assert_eq!(syscall_name(2), Some("open"));
         assert_eq!(syscall_name(7), Some("poll"));
         assert_eq!(syscall_name(13), Some("rt_sigaction"));
-        assert_eq!(syscall_name(59), None);
+        assert_eq!(syscall_name(59), Some("execve"));
+        assert_eq!(syscall_name(38), None);
         assert_eq!(syscall_name(u64::MAX), None);
     }
 
@@ -2462,7 +2474,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        for nr in [59, 135, 319, 335, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
+        for nr in [38, 135, 319, 335, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
             let (ret, cx) = call_in(&WITH_HOOKS, nr, &REGS);
             assert_eq!(ret, -38, "{nr}");
             assert!(cx.calls.is_empty());
@@ -2511,7 +2523,7 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        assert_eq!(declared, 28 - 2 + 21 + 33 + 10 + 1 + 12 + 25 + 15 + 1);
+        assert_eq!(declared, 28 - 2 + 21 + 33 + 10 + 1 + 12 + 25 + 15 + 1 + 4);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

@@ -234,6 +234,16 @@ impl Signals for Kernel {
         }
     }
 
+    /// Sleeps until a signal it does not block is pending (or the process
+    /// ends); the way back to ring 3 runs the handler.
+    fn pause(_cx: &mut Cx) -> Result<(), Errno> {
+        loop {
+            if let WaitResult::Interrupted = crate::sched::wait::wait_event(&[], None, || false)? {
+                return Err(Errno::ERESTARTNOHAND);
+            }
+        }
+    }
+
     fn sigaltstack(cx: &mut Cx, new: UserPtr<StackT>, old: UserPtrMut<StackT>) -> Result<(), Errno> {
         let sp = cx.regs().rsp;
         let task = sched::current();
