@@ -2274,7 +2274,11 @@ mod tests {
         // Only the call declared `#[rewrites_frame]` says so (and only where
         // the table has it).
         let has_debug = N == WITH_HOOKS_TABLE_LEN;
-        assert_eq!(cx.frame_rewritten, (has_debug && nr == nr::LIBOS_DEBUG) || nr == nr::RT_SIGRETURN || nr == nr::EXECVE, "{nr}");
+        assert_eq!(
+            cx.frame_rewritten,
+            (has_debug && nr == nr::LIBOS_DEBUG) || nr == nr::RT_SIGRETURN || nr == nr::EXECVE,
+            "{nr}"
+        );
         (ret, cx)
     }
 

@@ -67,11 +67,13 @@ pub fn execve(regs: &mut PtRegs, path: u64, argv: u64, envp: u64) -> Result<u64,
     let space = AddressSpace::new()?;
     let mut random = [0u8; 16];
     crate::random::fill(&mut random);
-    let image = loader::load(&space, program.elf(), &ProgramArgs { argv: &args_str, envp: &env_str, random })
-        .map_err(|e| match e {
-            LoadError::Elf(_) | LoadError::Dynamic(_) => Errno::ENOEXEC,
-            LoadError::OutOfMemory => Errno::ENOMEM,
-            LoadError::ArgumentsTooLong => Errno::E2BIG,
+    let image =
+        loader::load(&space, program.elf(), &ProgramArgs { argv: &args_str, envp: &env_str, random }).map_err(|e| {
+            match e {
+                LoadError::Elf(_) | LoadError::Dynamic(_) => Errno::ENOEXEC,
+                LoadError::OutOfMemory => Errno::ENOMEM,
+                LoadError::ArgumentsTooLong => Errno::E2BIG,
+            }
         })?;
     let xstate = ExtendedState::initial().ok_or(Errno::ENOMEM)?;
     let task = sched::current();

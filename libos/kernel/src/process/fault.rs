@@ -186,14 +186,8 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
             "  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}",
             regs.rax, regs.rbx, regs.rcx, regs.rdx
         ));
-        p(format_args!(
-            "  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}",
-            regs.rsi, regs.rdi, regs.rbp, regs.r8
-        ));
-        p(format_args!(
-            "  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}",
-            regs.r9, regs.r10, regs.r11, regs.r12
-        ));
+        p(format_args!("  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}", regs.rsi, regs.rdi, regs.rbp, regs.r8));
+        p(format_args!("  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}", regs.r9, regs.r10, regs.r11, regs.r12));
         p(format_args!("  R13 {:#018x} R14 {:#018x} R15 {:#018x}", regs.r13, regs.r14, regs.r15));
     }
     process.exit_group(ExitStatus::Killed(Kill {

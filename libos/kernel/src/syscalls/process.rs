@@ -32,7 +32,13 @@ impl Process for Kernel {
     /// Linux's `kernel_wait4` (kernel/exit.c) for ended children: checks,
     /// then reaps a zombie, or sleeps until one of the wanted children
     /// ends (`WNOHANG`: 0 at once).
-    fn wait4(_cx: &mut Cx, pid: i32, status: UserPtrMut<i32>, options: i32, ru: UserPtrMut<Rusage>) -> Result<i32, Errno> {
+    fn wait4(
+        _cx: &mut Cx,
+        pid: i32,
+        status: UserPtrMut<i32>,
+        options: i32,
+        ru: UserPtrMut<Rusage>,
+    ) -> Result<i32, Errno> {
         const WNOHANG: i32 = 1;
         const WUNTRACED: i32 = 2;
         const WCONTINUED: i32 = 8;

@@ -169,10 +169,8 @@ impl Signals for Kernel {
         if pid != 0 && pid != -1 && pid.unsigned_abs() != process.pgid {
             return Err(Errno::ESRCH);
         }
-        let targets: alloc::vec::Vec<Arc<Process>> = crate::process::table::all()
-            .into_iter()
-            .filter(|p| pid != -1 || !Arc::ptr_eq(p, &process))
-            .collect();
+        let targets: alloc::vec::Vec<Arc<Process>> =
+            crate::process::table::all().into_iter().filter(|p| pid != -1 || !Arc::ptr_eq(p, &process)).collect();
         if targets.is_empty() {
             return Err(Errno::ESRCH);
         }
