@@ -776,8 +776,9 @@ libos_macros::syscall_table! {
 
     /// Who the app is: user, group, process group and session ids (Linux's
     /// `kernel/sys.c`). The app is the only user there is: it runs with
-    /// uid and gid 0, as its process group's and session's leader, with
-    /// no parent (ppid 0, as Linux's first process has).
+    /// uid and gid 0; its first process leads the one process group and
+    /// session every process is in, with no parent (ppid 0, as Linux's
+    /// first process has).
     pub trait Identity {
         /// Returns the real user id: 0. Never fails.
         #[nr = 102]
@@ -795,26 +796,29 @@ libos_macros::syscall_table! {
         #[nr = 108]
         fn getegid() -> u32;
 
-        /// Returns the parent's process id: 0 (no parent). Never fails.
+        /// Returns the parent's process id: 0 for the first process and for
+        /// an orphan (its parent ended). Never fails.
         #[nr = 110]
         fn getppid() -> i32;
 
-        /// Returns the process group id: the process id. Never fails.
+        /// Returns the process group id: the first process's id. Never fails.
         #[nr = 111]
         fn getpgrp() -> i32;
 
-        /// Makes the caller a session leader. The app already leads its
-        /// process group, so this fails with `EPERM`, as on Linux.
+        /// Makes the caller a session leader. The first process already
+        /// leads its process group, so this fails with `EPERM`, as on Linux;
+        /// so does it for the other processes (sessions of their own are not
+        /// supported).
         #[nr = 112]
         fn setsid() -> i32;
 
         /// Returns the process group of process `pid` (0: the caller).
-        /// Errors: `ESRCH` for any other process.
+        /// Errors: `ESRCH` for a pid no process has.
         #[nr = 121]
         fn getpgid(pid: i32) -> i32;
 
         /// Returns the session id of process `pid` (0: the caller).
-        /// Errors: `ESRCH` for any other process.
+        /// Errors: `ESRCH` for a pid no process has.
         #[nr = 124]
         fn getsid(pid: i32) -> i32;
 
