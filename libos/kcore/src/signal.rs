@@ -319,6 +319,19 @@ mod tests {
     }
 
     #[test]
+    fn a_childs_end_carries_its_status_after_pid_and_uid() {
+        // CLD_EXITED (1) with exit code 9 from pid 42.
+        let ended = PendingInfo { signo: sig::SIGCHLD, code: 1, word0: 42, trapno: 0, err: 9, fault: false };
+        let si = ended.siginfo();
+        assert_eq!((si.si_signo, si.si_code, si.fields[0], si.fields[1]), (sig::SIGCHLD, 1, 42, 9));
+        // A SIGCHLD sent with kill (SI_USER, code 0) has no status.
+        let sent = PendingInfo { code: 0, ..ended };
+        assert_eq!(sent.siginfo().fields[1], 0);
+        // Nor has another signal.
+        assert_eq!(PendingInfo { signo: sig::SIGUSR1, ..ended }.siginfo().fields[1], 0);
+    }
+
+    #[test]
     fn bits_and_validity() {
         assert_eq!(bit(1), 1);
         assert_eq!(bit(64), 1 << 63);
