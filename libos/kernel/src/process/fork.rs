@@ -96,14 +96,19 @@ pub fn fork(regs: &PtRegs, args: ForkArgs) -> Result<i32, Errno> {
     task.affinity.store(caller.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
     *task.name.lock() = *caller.name.lock();
     {
-        let ts = caller.signals.lock();
-        let mut child_signals = crate::signal::ThreadSignals::inherited(ts.blocked);
+        // The new thread's signal state starts empty; set in place (the
+        // pending sets are kilobytes: no copies on this stack).
+        let (blocked, altstack) = {
+            let ts = caller.signals.lock();
+            (ts.blocked, ts.altstack)
+        };
+        let mut cs = task.signals.lock();
+        cs.blocked = blocked;
         // A new process keeps its creator's alternate stack (Linux clears
         // it only for CLONE_VM threads).
         if args.flags & CLONE_VM == 0 {
-            child_signals.altstack = ts.altstack;
+            cs.altstack = altstack;
         }
-        *task.signals.lock() = child_signals;
     }
     let xstate = sched::with_current_xstate(|x| {
         x.save();

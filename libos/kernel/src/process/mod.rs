@@ -273,6 +273,13 @@ impl Process {
         self.ended.load(Ordering::Acquire)
     }
 
+    /// Whether other processes can still see it (`kill`, `getpgid`): alive,
+    /// or a zombie its parent has not reaped; one that ended without a
+    /// parent (an earlier app's, on its way out) is gone.
+    pub fn is_visible(&self) -> bool {
+        !self.has_ended() || self.has_parent()
+    }
+
     /// How it ended (once it has).
     pub fn exit_status(&self) -> Option<ExitStatus> {
         if self.has_ended() { self.inner.lock().exit } else { None }

@@ -27,7 +27,8 @@ fn group_of(pid_arg: i32) -> Result<i32, Errno> {
     if pid_arg == 0 || pid_arg == me {
         return pgid();
     }
-    let other = u32::try_from(pid_arg).ok().and_then(process::table::find).ok_or(Errno::ESRCH)?;
+    let other =
+        u32::try_from(pid_arg).ok().and_then(process::table::find).filter(|p| p.is_visible()).ok_or(Errno::ESRCH)?;
     Ok(other.pgid as i32)
 }
 

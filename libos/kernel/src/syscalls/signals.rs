@@ -159,8 +159,9 @@ impl Signals for Kernel {
                 signal::send_to_process(p, info);
             }
         };
+        let exists = |p: &Arc<Process>| p.is_visible();
         if pid > 0 {
-            let target = crate::process::table::find(pid as u32).ok_or(Errno::ESRCH)?;
+            let target = crate::process::table::find(pid as u32).filter(exists).ok_or(Errno::ESRCH)?;
             send(&target);
             return Ok(());
         }
@@ -169,8 +170,10 @@ impl Signals for Kernel {
         if pid != 0 && pid != -1 && pid.unsigned_abs() != process.pgid {
             return Err(Errno::ESRCH);
         }
-        let targets: alloc::vec::Vec<Arc<Process>> =
-            crate::process::table::all().into_iter().filter(|p| pid != -1 || !Arc::ptr_eq(p, &process)).collect();
+        let targets: alloc::vec::Vec<Arc<Process>> = crate::process::table::all()
+            .into_iter()
+            .filter(|p| exists(p) && (pid != -1 || !Arc::ptr_eq(p, &process)))
+            .collect();
         if targets.is_empty() {
             return Err(Errno::ESRCH);
         }
