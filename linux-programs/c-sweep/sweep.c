@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 /* ---- printing helpers ---- */
 
 static const char *errname(int e)
@@ -864,7 +866,7 @@ static void sweep_identity(void)
 	printf("release starts with a digit and has dots: %d\n", u.release[0] >= '0' && u.release[0] <= '9' && dots >= 2);
 	printf("sysname: %s\n", u.sysname);
 	printf("nodename set: %d\n", u.nodename[0] != 0);
-	/* No children here (fork is in the uncompared section). */
+	/* No children yet (the processes section makes some). */
 	res("waitpid any, WNOHANG", waitpid(-1, NULL, WNOHANG));
 	res("waitpid any", waitpid(-1, NULL, 0));
 	res("waitpid a missing pid", waitpid(12345, NULL, 0));
@@ -1432,18 +1434,256 @@ static void sweep_fallocate(void)
 	unlink("fa.bin");
 }
 
+/* ---- processes: fork, wait4, kill, execve ---- */
+
+static volatile sig_atomic_t chld_hits, chld_code, chld_status, usr1_hits;
+static int copied_global = 1;
+
+static void on_chld(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	chld_hits++;
+	chld_code = info->si_code;
+	chld_status = info->si_status;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_hits++;
+}
+
+/* "WHAT: pid matches, exited 3" (never the pid itself). */
+static void print_wait(const char *what, pid_t got, pid_t want, const int *status)
+{
+	int st = *status;
+	if (got == -1) {
+		printf("%s: -1 %s\n", what, errname(errno));
+		return;
+	}
+	printf("%s: pid %s", what, got == want ? "matches" : got == 0 ? "0" : "differs");
+	if (got != want)
+		printf("\n");
+	else if (WIFEXITED(st))
+		printf(", exited %d\n", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		printf(", killed by %d, core %d\n", WTERMSIG(st), WCOREDUMP(st) ? 1 : 0);
+	else
+		printf(", status %#x\n", st);
+}
+
+/* The program again, after execve from the processes section:
+ * c-sweep --exec-child WORD KEPT_FD CLOEXEC_FD. */
+static int exec_child(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("exec child: argc %d, argv[2] %s\n", argc, argc > 2 ? argv[2] : "-");
+	if (argc < 5)
+		return 1;
+	char c = 0;
+	res("exec child reads the inherited pipe", read(atoi(argv[3]), &c, 1));
+	printf("exec child read: %c\n", c);
+	res("exec child F_GETFD of the close-on-exec fd", fcntl(atoi(argv[4]), F_GETFD));
+	printf("exec child env C_SWEEP_EXEC: %s\n", getenv("C_SWEEP_EXEC") ? getenv("C_SWEEP_EXEC") : "(none)");
+	struct sigaction sa;
+	sigaction(SIGUSR1, NULL, &sa);
+	printf("exec child caught SIGUSR1 is back to default: %d\n", sa.sa_handler == SIG_DFL);
+	sigaction(SIGUSR2, NULL, &sa);
+	printf("exec child ignored SIGUSR2 stays ignored: %d\n", sa.sa_handler == SIG_IGN);
+	sigset_t mask;
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	printf("exec child keeps the blocked SIGWINCH: %d\n", sigismember(&mask, SIGWINCH));
+	return 7;
+}
+
+static void sweep_processes(void)
+{
+	section("processes");
+	fflush(stdout);
+	int st = 0;
+	pid_t me = getpid(), pid;
+
+	/* Exit codes through wait4. */
+	int codes[] = { 0, 1, 42, 255, 256 + 3 };
+	for (unsigned i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		pid = fork();
+		if (pid == 0)
+			_exit(codes[i]);
+		char what[48];
+		snprintf(what, sizeof what, "child _exit(%d)", codes[i]);
+		print_wait(what, wait4(pid, &st, 0, NULL), pid, &st);
+	}
+	pid = fork();
+	if (pid == 0)
+		exit(getppid() == me ? 5 : 6);
+	print_wait("child sees its parent (5)", waitpid(-1, &st, 0), pid, &st);
+	res("no children left", waitpid(-1, &st, 0));
+	res("no children left, WNOHANG", waitpid(-1, &st, WNOHANG));
+
+	/* Memory is copied, not shared. */
+	int *heap = malloc(sizeof *heap);
+	*heap = 10;
+	pid = fork();
+	if (pid == 0) {
+		copied_global = 2;
+		*heap = 20;
+		_exit(copied_global == 2 && *heap == 20 ? 0 : 1);
+	}
+	print_wait("child changes its copy", waitpid(pid, &st, 0), pid, &st);
+	printf("parent's global %d, heap %d\n", copied_global, *heap);
+	free(heap);
+
+	/* A pipe from child to parent. */
+	int p[2];
+	res("pipe", pipe(p));
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		const char *msg = "hello from the child";
+		_exit(write(p[1], msg, strlen(msg)) == (ssize_t)strlen(msg) ? 0 : 1);
+	}
+	close(p[1]);
+	char buf[64];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(p[0], buf + got, sizeof buf - 1 - got)) > 0)
+		got += n;
+	buf[got] = 0;
+	printf("parent read until EOF: %s\n", buf);
+	close(p[0]);
+	print_wait("writer child", waitpid(pid, &st, 0), pid, &st);
+
+	/* The file offset is shared (one open file description). */
+	int fd = open("shared-offset.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	pid = fork();
+	if (pid == 0)
+		_exit(write(fd, "child,", 6) == 6 ? 0 : 1);
+	waitpid(pid, &st, 0);
+	res("parent writes after the child", write(fd, "parent", 6));
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof buf - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("file: %s\n", buf);
+	close(fd);
+
+	/* WNOHANG on a running child, kill, WIFSIGNALED; SIGCHLD. */
+	struct sigaction sa = { 0 };
+	sa.sa_sigaction = on_chld;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	res("pipe", pipe(p));
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		write(p[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	read(p[0], buf, 1);
+	close(p[0]);
+	print_wait("WNOHANG on a running child", waitpid(pid, &st, WNOHANG), pid, &st);
+	res("kill(child, 0)", kill(pid, 0));
+	res("kill(child, SIGTERM)", kill(pid, SIGTERM));
+	print_wait("child killed by SIGTERM", waitpid(pid, &st, 0), pid, &st);
+	printf("SIGCHLD: %d, si_code CLD_KILLED: %d, si_status %d\n", chld_hits, chld_code == CLD_KILLED, chld_status);
+	res("kill(reaped child, 0)", kill(pid, 0));
+	chld_hits = 0;
+	pid = fork();
+	if (pid == 0)
+		_exit(9);
+	print_wait("child exits 9", waitpid(pid, &st, 0), pid, &st);
+	printf("SIGCHLD: %d, si_code CLD_EXITED: %d, si_status %d\n", chld_hits, chld_code == CLD_EXITED, chld_status);
+	signal(SIGCHLD, SIG_DFL);
+
+	/* A signal interrupts wait4 (no SA_RESTART): EINTR. The child sends
+	 * its parent SIGUSR1 with kill(getppid()) every 10 ms (one may come
+	 * before the parent waits) until it is killed. */
+	struct sigaction su = { 0 };
+	su.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &su, NULL);
+	pid = fork();
+	if (pid == 0) {
+		for (;;) {
+			kill(getppid(), SIGUSR1);
+			nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+		}
+	}
+	res("waitpid interrupted by SIGUSR1", waitpid(pid, &st, 0));
+	printf("SIGUSR1 handled: %d\n", usr1_hits > 0);
+	res("kill(child, SIGKILL)", kill(pid, SIGKILL));
+	print_wait("child killed by SIGKILL", waitpid(pid, &st, 0), pid, &st);
+
+	/* SIGCHLD ignored: children are reaped at once, wait4 says ECHILD. */
+	signal(SIGCHLD, SIG_IGN);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	res("wait with SIGCHLD ignored", waitpid(pid, &st, 0));
+	signal(SIGCHLD, SIG_DFL);
+
+	/* vfork: the child runs first, in the same memory. */
+	static volatile int vforked;
+	vforked = 0;
+	pid = vfork();
+	if (pid == 0) {
+		vforked = 1;
+		_exit(3);
+	}
+	printf("vfork child ran first, in shared memory: %d\n", vforked);
+	print_wait("vfork child", waitpid(pid, &st, 0), pid, &st);
+
+	/* execve errors. */
+	char *args[] = { "c-sweep", NULL };
+	res("execve missing", execve("/no/such/program", args, environ));
+	res("execve a directory", execve("/", args, environ));
+	int text = open("not-elf", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	write(text, "just text\n", 10);
+	close(text);
+	res("execve a text file", execve("not-elf", args, environ));
+	text = open("not-exec", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	write(text, "\177ELF", 4);
+	close(text);
+	res("execve a file without x bits", execve("not-exec", args, environ));
+	res("execve a bad path pointer", syscall(SYS_execve, (char *)8, args, environ));
+	res("execve a bad argv pointer", syscall(SYS_execve, "/proc/self/exe", (char **)8, environ));
+
+	/* execve of this program: the kept pipe, the close-on-exec file,
+	 * signal actions reset, the mask kept, the exit code. */
+	res("pipe", pipe(p));
+	int cloexec = open("shared-offset.txt", O_RDONLY | O_CLOEXEC);
+	signal(SIGUSR2, SIG_IGN);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGWINCH);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		sigprocmask(SIG_BLOCK, &block, NULL);
+		write(p[1], "x", 1);
+		char kept[16], closed[16];
+		snprintf(kept, sizeof kept, "%d", p[0]);
+		snprintf(closed, sizeof closed, "%d", cloexec);
+		char *argv2[] = { "c-sweep", "--exec-child", "word", kept, closed, NULL };
+		setenv("C_SWEEP_EXEC", "yes", 1);
+		execve("/proc/self/exe", argv2, environ);
+		printf("execve failed: %s\n", errname(errno));
+		_exit(1);
+	}
+	print_wait("exec'd child", waitpid(pid, &st, 0), pid, &st);
+	close(p[0]);
+	close(p[1]);
+	close(cloexec);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+}
+
 /* ---- calls the kernel does not implement (not compared) ---- */
 
 static void sweep_unimplemented(void)
 {
 	printf("@@ uncompared unimplemented\n");
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(0);
-	printf("fork: %s\n", pid > 0 ? "ok" : errname(errno));
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
 	res("setitimer ITIMER_VIRTUAL", setitimer(ITIMER_VIRTUAL, &(struct itimerval){0}, NULL));
 	res("setitimer ITIMER_PROF", setitimer(ITIMER_PROF, &(struct itimerval){0}, NULL));
 	int fd = open("d.txt", O_RDWR);
@@ -1454,6 +1694,8 @@ static void sweep_unimplemented(void)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--exec-child") == 0)
+		return exec_child(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s DIR [ARG...]\n", argv[0]);
 		return 2;
@@ -1488,6 +1730,7 @@ int main(int argc, char **argv)
 	sweep_flock();
 	sweep_chown();
 	sweep_fallocate();
+	sweep_processes();
 	sweep_unimplemented();
 	printf("@@ end\n");
 	return 0;

@@ -15,7 +15,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,6 +384,110 @@ static void dev_null_zero_full(void)
 	CHECK(open("/dev/nothing", O_RDONLY) == -1 && errno == ENOENT);
 }
 
+/* Free memory (pages, from sysinfo) now. */
+static unsigned long free_pages(void)
+{
+	struct sysinfo si;
+	CHECK(sysinfo(&si) == 0);
+	return (unsigned long)(si.freeram * si.mem_unit / 4096);
+}
+
+/* 2000 children forked and reaped one by one: every one gets its own pid
+ * and status, and the kernel's free memory comes back (no process, page or
+ * table is left behind). */
+static void fork_and_reap_2000_leaves_nothing_behind(void)
+{
+	/* A first round, so that caches and the heap have their size. */
+	for (int i = 0; i < 20; i++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0)
+			_exit(i);
+		int st;
+		CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == i);
+	}
+	unsigned long before = free_pages();
+	for (int i = 0; i < 2000; i++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0)
+			_exit(i & 0xff);
+		int st;
+		CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == (i & 0xff));
+	}
+	unsigned long after = free_pages();
+	/* A few pages of slack for the kernel heap's own growth. */
+	CHECK(after + 16 >= before);
+	errno = 0;
+	CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+}
+
+/* Forking until the kernel refuses ends in EAGAIN (its process limit),
+ * never in a panic or a hang; the children, each waiting on a pipe, end
+ * when it closes, are all reaped, and fork works again. */
+static void fork_bomb_ends_in_eagain(void)
+{
+	int p[2];
+	CHECK(pipe(p) == 0);
+	int children = 0;
+	for (;;) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			char c;
+			close(p[1]);
+			_exit(read(p[0], &c, 1) == 0 ? 0 : 1);
+		}
+		if (pid < 0) {
+			CHECK(errno == EAGAIN);
+			break;
+		}
+		children++;
+		CHECK(children < 100000);
+	}
+	CHECK(children >= 16);
+	close(p[1]);
+	close(p[0]);
+	for (int i = 0; i < children; i++) {
+		int st;
+		CHECK(waitpid(-1, &st, 0) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	errno = 0;
+	CHECK(waitpid(-1, NULL, 0) == -1 && errno == ECHILD);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	CHECK(waitpid(pid, NULL, 0) == pid);
+}
+
+/* A child killed by a fault: the parent sees the signal, the child's
+ * report does not end the parent. */
+static void child_fault_is_its_own(void)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		volatile uintptr_t bad = 8;
+		*(volatile int *)bad = 1;
+		_exit(0);
+	}
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+}
+
+/* A child left running when the test's process ends is ended with it (the
+ * run goes on to the next test). */
+static void running_child_left_behind(void)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		for (;;)
+			sleep(1);
+	}
+}
+
 static const struct test TESTS[] = {
 	{"c_tests::stdio_formats", stdio_formats},
 	{"c_tests::malloc_sizes_and_realloc", malloc_sizes_and_realloc},
@@ -399,6 +505,10 @@ static const struct test TESTS[] = {
 	{"c_tests::vdso_mapped_as_auxv_and_maps_say", vdso_mapped_as_auxv_and_maps_say},
 	{"c_tests::vdso_functions_answer_as_the_system_calls", vdso_functions_answer_as_the_system_calls},
 	{"c_tests::clock_gettime_goes_through_the_vdso", clock_gettime_goes_through_the_vdso},
+	{"c_tests::fork_and_reap_2000_leaves_nothing_behind", fork_and_reap_2000_leaves_nothing_behind},
+	{"c_tests::fork_bomb_ends_in_eagain", fork_bomb_ends_in_eagain},
+	{"c_tests::child_fault_is_its_own", child_fault_is_its_own},
+	{"c_tests::running_child_left_behind", running_child_left_behind},
 };
 
 int main(int argc, char **argv)

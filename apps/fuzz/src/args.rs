@@ -196,6 +196,15 @@ impl Fuzzer {
                     a[2] = b[1];
                 }
             }
+            // execve: a path from scratch memory or an invalid pointer,
+            // never a program (the app's root has none; `/proc/self/exe`
+            // is never written there), so it fails before the point of no
+            // return; argv and envp anywhere.
+            59 => {
+                a[0] = self.ptr();
+                a[1] = self.ptr();
+                a[2] = self.ptr();
+            }
             // brk: only values no heap can have.
             12 => {
                 let (k, n) = (self.kernel(), self.non_canonical());

@@ -208,6 +208,10 @@ pub mod clone_flags {
     pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
     /// Ignored by Linux since 2.6 (musl's `pthread_create` still passes it).
     pub const CLONE_DETACHED: u64 = 0x0040_0000;
+    /// The parent sleeps until the child execs or ends (`vfork`).
+    pub const CLONE_VFORK: u64 = 0x0000_4000;
+    /// The low byte: the signal the parent gets when the child ends.
+    pub const CSIGNAL: u64 = 0x0000_00ff;
     /// The flags a threads library passes.
     pub const THREAD_FLAGS: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 }

@@ -96,6 +96,9 @@
 //! #   fn getpid(_: &mut Caller) -> Result<i32, Errno> { Ok(1) }
 //! #   fn exit_group(_: &mut Caller, code: i32) -> ! { std::process::exit(code) }
 //! #   fn wait4(_: &mut Caller, _: i32, _: UserPtrMut<i32>, _: i32, _: UserPtrMut<Rusage>) -> Result<i32, Errno> { Err(Errno::ECHILD) }
+//! #   fn fork(_: &mut Caller) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn vfork(_: &mut Caller) -> Result<i32, Errno> { Err(Errno::ENOSYS) }
+//! #   fn execve(_: &mut Caller, _: libos_abi::dispatch::RewritesFrame, _: UserPtr<u8>, _: UserPtr<u64>, _: UserPtr<u64>) -> Result<u64, Errno> { Err(Errno::ENOSYS) }
 //! }
 //! // ... every other topic ...
 //! # impl Memory for Kernel {
@@ -132,6 +135,7 @@
 //! #   fn kill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn rt_sigpending(_: &mut Caller, _: UserPtrMut<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn rt_sigsuspend(_: &mut Caller, _: UserPtr<u64>, _: usize) -> Result<(), Errno> { Err(Errno::ENOSYS) }
+//! #   fn pause(_: &mut Caller) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn sigaltstack(_: &mut Caller, _: UserPtr<StackT>, _: UserPtrMut<StackT>) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn tkill(_: &mut Caller, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
 //! #   fn tgkill(_: &mut Caller, _: i32, _: i32, _: i32) -> Result<(), Errno> { Err(Errno::ENOSYS) }
@@ -516,21 +520,60 @@ libos_macros::syscall_table! {
         #[nr = 231]
         fn exit_group(code: i32) -> !;
 
-        /// Waits for a child to change state. The app has no children (no
-        /// `fork`), so, after Linux's checks of the arguments
-        /// (`kernel_wait4` in `kernel/exit.c`: `EINVAL` for an unknown
-        /// option bit, `ESRCH` for `pid == INT_MIN`), it fails with
-        /// `ECHILD` at once, with `WNOHANG` or without.
+        /// Waits for a child to end (Linux's `kernel_wait4` in
+        /// `kernel/exit.c`): `pid` > 0 that child, -1 or 0 or < -1 any child
+        /// (every process is in one process group). An ended child (a
+        /// zombie) is reaped: its pid is returned and its status word
+        /// written to `status` if not NULL (exit code << 8, or the signal
+        /// that killed it); `rusage`, if not NULL, is zeroed. `WNOHANG`:
+        /// 0 when no child has ended yet. Errors: `ECHILD` when the caller
+        /// has no such child, `EINVAL` for an unknown option bit, `ESRCH`
+        /// for `pid == INT_MIN`, `EINTR` when a signal interrupts the wait
+        /// (restarted under `SA_RESTART`), `EFAULT`.
         #[nr = 61]
         fn wait4(pid: i32, status: UserPtrMut<i32>, options: i32, rusage: UserPtrMut<Rusage>) -> i32;
+
+        /// Creates a child process (Linux's `fork`): a copy of the caller's
+        /// memory, descriptors (sharing their open file descriptions) and
+        /// signal actions, with the calling thread only, which returns 0 in
+        /// the child; the caller gets the child's pid. Errors: `EAGAIN` at
+        /// the process limit, `ENOMEM`.
+        #[nr = 57]
+        fn fork() -> i32;
+
+        /// `fork` whose child shares the caller's memory until it calls
+        /// `execve` or ends, while the caller sleeps (Linux's `vfork`,
+        /// `CLONE_VM | CLONE_VFORK`).
+        #[nr = 58]
+        fn vfork() -> i32;
+
+        /// Replaces the calling process's program with the static ELF
+        /// executable at `path` (Linux's `execve`, `fs/exec.c`): `argv` and
+        /// `envp` are NULL-terminated arrays of strings, copied onto the new
+        /// stack; descriptors with `FD_CLOEXEC` are closed, caught signals
+        /// reset to their default, other threads ended. Does not return on
+        /// success. Errors: `ENOENT`, `ENOTDIR`, `EACCES` (not a regular
+        /// executable file), `ENOEXEC` (not an ELF file this kernel loads,
+        /// or a dynamically linked one), `E2BIG`, `EFAULT`, `ENOMEM`.
+        ///
+        /// # Safety
+        ///
+        /// Replaces the whole program and every register of the caller.
+        #[nr = 59]
+        #[rewrites_frame]
+        unsafe fn execve(path: UserPtr<u8>, argv: UserPtr<u64>, envp: UserPtr<u64>) -> u64;
     }
 
     /// Threads: creating them, their ids, names, thread-local storage and
     /// futexes (Linux's `kernel/fork.c`, `kernel/futex/`,
     /// `arch/x86/kernel/process_64.c`).
     pub trait Thread {
-        /// Starts a new thread in the caller's address space (Linux's `clone`,
-        /// for threads only): `flags` must contain `CLONE_VM | CLONE_FS |
+        /// Starts a new thread in the caller's address space (Linux's
+        /// `clone`), or a child process: without `CLONE_THREAD`, `flags` is an
+        /// exit signal (its low byte) with `CLONE_VM` (share the memory, as
+        /// `vfork`), `CLONE_VFORK`, `CLONE_SETTLS` and the tid flags below,
+        /// and the call is `fork` (or `vfork`) with the child on `stack` if
+        /// not 0. For a thread, `flags` must contain `CLONE_VM | CLONE_FS |
         /// CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD` and may add
         /// `CLONE_SYSVSEM`, `CLONE_DETACHED` (ignored, as by Linux),
         /// `CLONE_SETTLS` (the new thread's FS base is `tls`),
@@ -540,8 +583,8 @@ libos_macros::syscall_table! {
         /// how a thread is joined). The new thread continues from the same
         /// instruction with RAX = 0 and RSP = `stack` (or the caller's RSP if
         /// `stack` is 0); the caller gets the new tid. Errors: `EINVAL` for any
-        /// other flag combination (there are no separate processes: `fork` is not
-        /// supported), `EFAULT`, `ENOMEM`, `EAGAIN` beyond the thread limit.
+        /// other flag combination, `EFAULT`, `ENOMEM`, `EAGAIN` beyond the
+        /// thread or process limit.
         ///
         /// # Safety
         ///
@@ -677,10 +720,11 @@ libos_macros::syscall_table! {
         #[rewrites_frame]
         unsafe fn rt_sigreturn() -> u64;
 
-        /// Sends signal `sig` to process `pid`. Only the app itself exists:
-        /// `pid` its pid, 0 (its process group) or minus its pid; `sig` 0
-        /// only checks. Errors: `EINVAL` for a signal outside `0..=64`;
-        /// `ESRCH` for any other pid (-1 included: there is no other process).
+        /// Sends signal `sig` to process `pid` (> 0), or to every process
+        /// (0 or minus the process group: all processes share one group;
+        /// -1: every process but the caller); `sig` 0 only checks. Errors:
+        /// `EINVAL` for a signal outside `0..=64`; `ESRCH` when no such
+        /// process exists.
         #[nr = 62]
         fn kill(pid: i32, sig: i32);
 
@@ -697,6 +741,11 @@ libos_macros::syscall_table! {
         /// `EINVAL` for a `sigsetsize` other than 8; `EFAULT`.
         #[nr = 130]
         fn rt_sigsuspend(mask: UserPtr<u64>, sigsetsize: usize);
+
+        /// Waits until a signal runs a handler or ends the process (Linux's
+        /// `pause`). Always fails: `EINTR` after a handler ran.
+        #[nr = 34]
+        fn pause();
 
         /// Sets and gets the calling thread's alternate signal stack: the old
         /// one is written to `old_ss` when not null (`SS_ONSTACK` while the
@@ -750,8 +799,9 @@ libos_macros::syscall_table! {
 
     /// Who the app is: user, group, process group and session ids (Linux's
     /// `kernel/sys.c`). The app is the only user there is: it runs with
-    /// uid and gid 0, as its process group's and session's leader, with
-    /// no parent (ppid 0, as Linux's first process has).
+    /// uid and gid 0; its first process leads the one process group and
+    /// session every process is in, with no parent (ppid 0, as Linux's
+    /// first process has).
     pub trait Identity {
         /// Returns the real user id: 0. Never fails.
         #[nr = 102]
@@ -769,26 +819,29 @@ libos_macros::syscall_table! {
         #[nr = 108]
         fn getegid() -> u32;
 
-        /// Returns the parent's process id: 0 (no parent). Never fails.
+        /// Returns the parent's process id: 0 for the first process and for
+        /// an orphan (its parent ended). Never fails.
         #[nr = 110]
         fn getppid() -> i32;
 
-        /// Returns the process group id: the process id. Never fails.
+        /// Returns the process group id: the first process's id. Never fails.
         #[nr = 111]
         fn getpgrp() -> i32;
 
-        /// Makes the caller a session leader. The app already leads its
-        /// process group, so this fails with `EPERM`, as on Linux.
+        /// Makes the caller a session leader. The first process already
+        /// leads its process group, so this fails with `EPERM`, as on Linux;
+        /// so does it for the other processes (sessions of their own are not
+        /// supported).
         #[nr = 112]
         fn setsid() -> i32;
 
         /// Returns the process group of process `pid` (0: the caller).
-        /// Errors: `ESRCH` for any other process.
+        /// Errors: `ESRCH` for a pid no process has.
         #[nr = 121]
         fn getpgid(pid: i32) -> i32;
 
         /// Returns the session id of process `pid` (0: the caller).
-        /// Errors: `ESRCH` for any other process.
+        /// Errors: `ESRCH` for a pid no process has.
         #[nr = 124]
         fn getsid(pid: i32) -> i32;
 
@@ -1845,6 +1898,27 @@ mod tests {
             cx.record("wait4", &[pid.into(), status.addr().into(), options.into(), rusage.addr().into()]);
             Err(Errno::ECHILD)
         }
+
+        fn fork(cx: &mut Recorder) -> Result<i32, Errno> {
+            cx.record("fork", &[]);
+            Ok(2)
+        }
+
+        fn vfork(cx: &mut Recorder) -> Result<i32, Errno> {
+            cx.record("vfork", &[]);
+            Ok(2)
+        }
+
+        fn execve(
+            cx: &mut Recorder,
+            _frame: crate::dispatch::RewritesFrame,
+            path: UserPtr<u8>,
+            argv: UserPtr<u64>,
+            envp: UserPtr<u64>,
+        ) -> Result<u64, Errno> {
+            cx.record("execve", &[path.addr().into(), argv.addr().into(), envp.addr().into()]);
+            Ok(0)
+        }
     }
 
     impl Thread for Mock {
@@ -1941,6 +2015,11 @@ mod tests {
         fn rt_sigsuspend(cx: &mut Recorder, mask: UserPtr<u64>, sigsetsize: usize) -> Result<(), Errno> {
             cx.record("rt_sigsuspend", &[mask.addr().into(), sigsetsize as i128]);
             Ok(())
+        }
+
+        fn pause(cx: &mut Recorder) -> Result<(), Errno> {
+            cx.record("pause", &[]);
+            Err(Errno::EINTR)
         }
 
         fn sigaltstack(
@@ -2394,7 +2473,11 @@ mod tests {
         // Only the call declared `#[rewrites_frame]` says so (and only where
         // the table has it).
         let has_debug = N == WITH_HOOKS_TABLE_LEN;
-        assert_eq!(cx.frame_rewritten, (has_debug && nr == nr::LIBOS_DEBUG) || nr == nr::RT_SIGRETURN, "{nr}");
+        assert_eq!(
+            cx.frame_rewritten,
+            (has_debug && nr == nr::LIBOS_DEBUG) || nr == nr::RT_SIGRETURN || nr == nr::EXECVE,
+            "{nr}"
+        );
         (ret, cx)
     }
 
@@ -2530,7 +2613,8 @@ mod tests {
         assert_eq!(syscall_name(2), Some("open"));
         assert_eq!(syscall_name(7), Some("poll"));
         assert_eq!(syscall_name(13), Some("rt_sigaction"));
-        assert_eq!(syscall_name(59), None);
+        assert_eq!(syscall_name(59), Some("execve"));
+        assert_eq!(syscall_name(133), None);
         assert_eq!(syscall_name(u64::MAX), None);
     }
 
@@ -2610,7 +2694,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_enosys() {
-        for nr in [59, 135, 319, 335, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
+        for nr in [133, 135, 319, 335, 440, 442, 1000, 1023, 1026, 4096, u64::MAX - 1023, u64::MAX] {
             let (ret, cx) = call_in(&WITH_HOOKS, nr, &REGS);
             assert_eq!(ret, -38, "{nr}");
             assert!(cx.calls.is_empty());
@@ -2659,9 +2743,9 @@ mod tests {
                 None => assert!(cx.calls.is_empty(), "{nr}"),
             }
         }
-        // ... + Priorities 2, IntervalTimers 3, MemoryLocks 6, chown 4, flock
-        // and fallocate 2.
-        assert_eq!(declared, 28 - 2 + 21 + 33 + 10 + 1 + 12 + 25 + 15 + 1 + 2 + 3 + 6 + 4 + 2);
+        // ... + Process 4 (fork, vfork, execve, pause), Priorities 2,
+        // IntervalTimers 3, MemoryLocks 6, chown 4, flock and fallocate 2.
+        assert_eq!(declared, 28 - 2 + 21 + 33 + 10 + 1 + 12 + 25 + 15 + 1 + 4 + 2 + 3 + 6 + 4 + 2);
     }
 
     fn traced(nr: u64, args: &[u64; 6], ret: i64) -> String {

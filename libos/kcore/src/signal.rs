@@ -93,6 +93,11 @@ impl PendingInfo {
     pub fn siginfo(&self) -> SigInfo {
         let mut info = SigInfo { si_signo: self.signo, si_code: self.code, ..SigInfo::default() };
         info.fields[0] = self.word0;
+        // A child's end (`SIGCHLD` from the kernel, not a fault): `err`
+        // holds `si_status`, right after `si_pid` and `si_uid`.
+        if self.signo == sig::SIGCHLD && self.code > 0 && !self.fault {
+            info.fields[1] = self.err;
+        }
         info
     }
 }
@@ -311,6 +316,19 @@ mod tests {
 
     fn info(signo: i32) -> PendingInfo {
         PendingInfo { signo, code: 0, word0: signo as u64, trapno: 0, err: 0, fault: false }
+    }
+
+    #[test]
+    fn a_childs_end_carries_its_status_after_pid_and_uid() {
+        // CLD_EXITED (1) with exit code 9 from pid 42.
+        let ended = PendingInfo { signo: sig::SIGCHLD, code: 1, word0: 42, trapno: 0, err: 9, fault: false };
+        let si = ended.siginfo();
+        assert_eq!((si.si_signo, si.si_code, si.fields[0], si.fields[1]), (sig::SIGCHLD, 1, 42, 9));
+        // A SIGCHLD sent with kill (SI_USER, code 0) has no status.
+        let sent = PendingInfo { code: 0, ..ended };
+        assert_eq!(sent.siginfo().fields[1], 0);
+        // Nor has another signal.
+        assert_eq!(PendingInfo { signo: sig::SIGUSR1, ..ended }.siginfo().fields[1], 0);
     }
 
     #[test]

@@ -2,9 +2,8 @@
 //! runs `sh sweep.sh SECTION` for every section of
 //! `linux-programs/busybox/sweep/sweep.sh` twice: on the host's Linux, in a
 //! fresh copy of that folder, and in our kernel, with the folder packed as
-//! the root (one boot per section: the kernel runs one process, without
-//! `fork`, so a section is shell builtins and at most one applet run with
-//! `exec`). Both runs have the environment `SWEEP=1 TZ=UTC`, nothing else.
+//! the root (one boot per section; the shell forks and execs its pipelines
+//! and applets as on Linux). Both runs have the environment `SWEEP=1 TZ=UTC`, nothing else.
 //!
 //! A section passes when both runs print the same lines (standard output and
 //! error together; in order, or as sorted lists for the sections marked

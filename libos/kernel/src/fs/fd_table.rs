@@ -136,6 +136,30 @@ impl FdTable {
         Ok(())
     }
 
+    /// A copy of the table (`fork`): the same open file descriptions
+    /// under the same numbers and flags, and the same `RLIMIT_NOFILE`
+    /// (limits are inherited). `ENOMEM` if it cannot be made.
+    pub fn duplicate(&self) -> Result<FdTable, Errno> {
+        let slots = self.slots.lock();
+        let mut copy = Vec::new();
+        copy.try_reserve(slots.len()).map_err(|_| Errno::ENOMEM)?;
+        copy.extend(slots.iter().cloned());
+        Ok(FdTable { slots: SpinLock::new(copy), nofile: SpinLock::new(self.nofile()) })
+    }
+
+    /// Takes every descriptor with `FD_CLOEXEC` out (`execve`), handing
+    /// them back to be dropped.
+    pub fn take_cloexec(&self) -> Vec<Fd> {
+        let mut slots = self.slots.lock();
+        let mut out = Vec::new();
+        for slot in slots.iter_mut() {
+            if slot.as_ref().is_some_and(|s| s.cloexec) && out.try_reserve(1).is_ok() {
+                out.extend(slot.take());
+            }
+        }
+        out
+    }
+
     /// Empties the table (the process ended), handing everything back.
     pub fn take_all(&self) -> Vec<Fd> {
         let mut slots = self.slots.lock();

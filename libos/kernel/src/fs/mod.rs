@@ -250,6 +250,16 @@ impl ProcessFiles {
         files
     }
 
+    /// A copy for a child process (`fork`): the same descriptions under
+    /// the same numbers, the same current directory and umask.
+    pub fn duplicate(&self) -> Result<ProcessFiles, Errno> {
+        Ok(ProcessFiles {
+            fds: self.fds.duplicate()?,
+            cwd: SpinLock::new(self.cwd()),
+            umask: AtomicU32::new(self.umask()),
+        })
+    }
+
     /// The current directory.
     pub fn cwd(&self) -> Location {
         *self.cwd.lock()

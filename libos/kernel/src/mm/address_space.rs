@@ -19,6 +19,7 @@
 //! App memory is described by a [`RegionSet`]; pages are allocated on first
 //! touch (demand paging), except the ELF image, which the loader fills.
 
+mod duplicate;
 mod remap;
 mod residency;
 
@@ -223,10 +224,16 @@ impl AddressSpace {
     /// Maps one user page and, with KPTI, gives the kernel's view the same
     /// PML4 entry (non-executable). Caller holds the inner lock.
     fn map_page(&self, virt: u64, frame: u64, prot: Prot) -> Result<(), Errno> {
+        self.map_page_with(virt, frame, pte_flags(prot))
+    }
+
+    /// [`AddressSpace::map_page`] with the leaf's flags as they are (a
+    /// forked copy keeps its parent's).
+    fn map_page_with(&self, virt: u64, frame: u64, flags: Flags) -> Result<(), Errno> {
         let root = self.user_root();
         // SAFETY: the inner lock serialises changes to this address space's
         // user half; the frame belongs to it.
-        unsafe { paging::map_4k(root, virt, frame, pte_flags(prot), USER_TABLE_FLAGS) }.map_err(|_| Errno::ENOMEM)?;
+        unsafe { paging::map_4k(root, virt, frame, flags, USER_TABLE_FLAGS) }.map_err(|_| Errno::ENOMEM)?;
         if root != self.pair {
             let slot = entry_asm::layout::pml4_index(virt);
             // SAFETY: both PML4 pages belong to this address space, under its lock.

@@ -120,6 +120,14 @@ pub fn alloc_zeroed_for_app() -> Option<u64> {
     Some(f)
 }
 
+/// A frame for an app's page whose contents the caller writes at once
+/// (a forked copy), refused as [`alloc_zeroed_for_app`] is.
+pub fn alloc_for_app() -> Option<u64> {
+    let limit = limit();
+    let reserve = RESERVE_FRAMES.load(Ordering::Relaxed);
+    with(|a| if a.free_frames() > reserve { a.allocate_below(limit) } else { None })
+}
+
 /// Whether more than the kernel's reserve is free: work the kernel does
 /// for an app that needs memory (a new region) is refused with `ENOMEM`
 /// otherwise, before an allocation could fail.

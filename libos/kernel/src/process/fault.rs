@@ -92,6 +92,10 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
     // on it in a report.
     let name = task.name.try_lock().map(|n| *n).unwrap_or_default();
     let thread = ThreadLabel { tid: task.tid, name: name.as_str() };
+    // A child process ended by a signal another process sent it (a shell
+    // ending a pipeline, a parent's `kill`) is ordinary: its one line is
+    // enough, its registers say nothing.
+    let sent_to_child = matches!(cause, Cause::Signal { info } if !info.fault) && process.has_parent();
     let (signo, vec, address) = match cause {
         Cause::Exception { vector: v, page_fault } => {
             let cr2 = Cr2::read_raw();
@@ -173,14 +177,19 @@ pub fn kill_current(regs: &PtRegs, cause: Cause) -> ! {
             (signal::SIGSEGV, Some(v), target)
         }
     };
-    p(format_args!(
-        "  RIP {:#018x} RSP {:#018x} RFLAGS {:#010x} CS {:#x} SS {:#x}",
-        regs.rip, regs.rsp, regs.rflags, regs.cs, regs.ss
-    ));
-    p(format_args!("  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}", regs.rax, regs.rbx, regs.rcx, regs.rdx));
-    p(format_args!("  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}", regs.rsi, regs.rdi, regs.rbp, regs.r8));
-    p(format_args!("  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}", regs.r9, regs.r10, regs.r11, regs.r12));
-    p(format_args!("  R13 {:#018x} R14 {:#018x} R15 {:#018x}", regs.r13, regs.r14, regs.r15));
+    if !sent_to_child {
+        p(format_args!(
+            "  RIP {:#018x} RSP {:#018x} RFLAGS {:#010x} CS {:#x} SS {:#x}",
+            regs.rip, regs.rsp, regs.rflags, regs.cs, regs.ss
+        ));
+        p(format_args!(
+            "  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}",
+            regs.rax, regs.rbx, regs.rcx, regs.rdx
+        ));
+        p(format_args!("  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}", regs.rsi, regs.rdi, regs.rbp, regs.r8));
+        p(format_args!("  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}", regs.r9, regs.r10, regs.r11, regs.r12));
+        p(format_args!("  R13 {:#018x} R14 {:#018x} R15 {:#018x}", regs.r13, regs.r14, regs.r15));
+    }
     process.exit_group(ExitStatus::Killed(Kill {
         signo,
         vector: vec,

@@ -422,18 +422,19 @@ extern "C" fn schedule_tail() {
 /// next return to ring 3: a PCID may have been used by an earlier address
 /// space, and this CPU may hold stale entries of this one from before.
 fn load_address_space(me: usize, cpu: &CpuSched, prev: &Task, next: &Task) {
-    let (pair, cr3) = match &next.process {
-        Some(p) => (p.space.pml4_pair(), p.space.kernel_cr3()),
+    let next_space = next.process.as_ref().map(|p| p.space());
+    let (pair, cr3) = match &next_space {
+        Some(s) => (s.pml4_pair(), s.kernel_cr3()),
         None => (kernel_space::kernel_pml4(), kernel_space::kernel_pml4()),
     };
     if cpu.loaded_pml4.swap(pair, Ordering::Relaxed) == pair {
         return;
     }
     if let Some(p) = &prev.process {
-        p.space.set_active_on(me, false);
+        p.space().set_active_on(me, false);
     }
-    if let Some(p) = &next.process {
-        p.space.set_active_on(me, true);
+    if let Some(s) = &next_space {
+        s.set_active_on(me, true);
     }
     // SAFETY: the pair's kernel half maps the whole kernel, so execution
     // continues; the value is a PML4 page (bit 12 clear) plus a PCID that is
@@ -442,6 +443,30 @@ fn load_address_space(me: usize, cpu: &CpuSched, prev: &Task, next: &Task) {
     if config::get().pcid_on() && next.process.is_some() {
         entry_percpu::set_user_flush_pending();
     }
+}
+
+/// Gives the running task's process the address space `new` in place of
+/// its old one (`execve`) and loads it on this CPU, as a switch would;
+/// returns the old one, which this CPU no longer uses (its last reference
+/// may be dropped once interrupts are on again).
+pub fn replace_current_space(
+    process: &crate::process::Process,
+    new: Arc<crate::mm::address_space::AddressSpace>,
+) -> Arc<crate::mm::address_space::AddressSpace> {
+    let irqs = interrupts::disable_and_save();
+    let (me, cpu) = (cpu_index(), SCHED.this());
+    let (pair, cr3) = (new.pml4_pair(), new.kernel_cr3());
+    new.set_active_on(me, true);
+    let old = process.replace_space(new);
+    old.set_active_on(me, false);
+    cpu.loaded_pml4.store(pair, Ordering::Relaxed);
+    // SAFETY: as in `load_address_space`: the new pair maps the kernel half.
+    unsafe { crate::arch::x86_64::cpu::write_cr3(cr3) };
+    if config::get().pcid_on() {
+        entry_percpu::set_user_flush_pending();
+    }
+    interrupts::restore(irqs);
+    old
 }
 
 /// Ends the running task for good (the process decides what that means
@@ -460,7 +485,7 @@ pub fn exit_current() -> ! {
         && let Some(p) = &task.process
         && !task.flags.killed()
     {
-        robust_list::exit_robust_list(&p.space, robust, task.tid);
+        robust_list::exit_robust_list(&p.space(), robust, task.tid);
     }
     // CLONE_CHILD_CLEARTID: tell a joiner (while the address space is still ours).
     let tid_addr = task.clear_child_tid.swap(0, Ordering::AcqRel);
@@ -469,13 +494,15 @@ pub fn exit_current() -> ! {
         && !task.flags.killed()
         && crate::mm::user_access::write_user(tid_addr, &0u32).is_ok()
     {
-        futex::wake(&p.space, tid_addr, u32::MAX, u32::MAX);
+        futex::wake(&p.space(), tid_addr, u32::MAX, u32::MAX);
     }
-    interrupts::disable_and_save();
-    task.set_state(TaskState::Dead);
+    // Out of its process's list (the last thread closes the files, with
+    // interrupts on: a last close may sleep), then dead.
     if let Some(p) = &task.process {
         p.thread_exited(&task);
     }
+    interrupts::disable_and_save();
+    task.set_state(TaskState::Dead);
     drop(task);
     schedule();
     unreachable!("a dead task was scheduled again");

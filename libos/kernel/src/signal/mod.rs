@@ -20,8 +20,7 @@
 //!
 //! Limits: one instance of each signal is pending at a time (real-time
 //! signals do not queue); no stop/continue (SIGSTOP and friends are
-//! ignored by default: there is nobody to continue the app); `kill` reaches
-//! the app itself only.
+//! ignored by default: there is nobody to continue the app).
 
 pub mod delivery;
 pub mod fault;

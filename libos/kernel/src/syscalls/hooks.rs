@@ -85,7 +85,7 @@ impl Hooks for Kernel {
                     return Err(Errno::EOPNOTSUPP);
                 }
                 let p = process::current().ok_or(Errno::EINVAL)?;
-                Ok(crate::testing::kpti_audit::audit_user_page_table(&p.space, &p.space.regions()))
+                Ok(crate::testing::kpti_audit::audit_user_page_table(&p.space(), &p.space().regions()))
             }
             op::KERNEL_HEAP_ADDRESS => {
                 let p = process::current().ok_or(Errno::EINVAL)?;
@@ -140,7 +140,7 @@ impl Hooks for Kernel {
             op::FIRST_INSTRUCTION_TSC => Ok(crate::time::first_instruction_tsc()),
             op::TSC_HZ => Ok(crate::time::clock().scale.hz),
             op::AC_AT_ENTRY => Ok(crate::trap::ac_at_entry()),
-            op::RESIDENT_PAGES => Ok(process::current().ok_or(Errno::EINVAL)?.space.resident_pages()),
+            op::RESIDENT_PAGES => Ok(process::current().ok_or(Errno::EINVAL)?.space().resident_pages()),
             op::EXPECT_FAULTING_THREAD => {
                 let bytes = super::thread::read_name(arg1)?;
                 let tid = u32::try_from(arg0).map_err(|_| Errno::EINVAL)?;

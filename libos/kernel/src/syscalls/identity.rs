@@ -1,6 +1,6 @@
 //! getuid, getgid, geteuid, getegid, getppid, getpgrp, setsid, getpgid and
-//! getsid (Linux's `kernel/sys.c`): the app is the only user and the only
-//! process, its process group's and session's leader.
+//! getsid (Linux's `kernel/sys.c`): the app is the only user; its first
+//! process leads the one process group and session every process is in.
 
 use libos_abi::errno::Errno;
 use libos_abi::syscalls::Identity;
@@ -15,10 +15,21 @@ fn pid() -> Result<i32, Errno> {
     process::current().map(|p| p.pid as i32).ok_or(Errno::ESRCH)
 }
 
-/// The caller's process id when `pid` names it (0 or its own id).
-fn this_process(pid_arg: i32) -> Result<i32, Errno> {
+/// The caller's process group (and session): the first process's pid.
+fn pgid() -> Result<i32, Errno> {
+    process::current().map(|p| p.pgid as i32).ok_or(Errno::ESRCH)
+}
+
+/// The process group of process `pid_arg` (0: the caller), which is every
+/// process's; `ESRCH` for a pid that names no process.
+fn group_of(pid_arg: i32) -> Result<i32, Errno> {
     let me = pid()?;
-    if pid_arg == 0 || pid_arg == me { Ok(me) } else { Err(Errno::ESRCH) }
+    if pid_arg == 0 || pid_arg == me {
+        return pgid();
+    }
+    let other =
+        u32::try_from(pid_arg).ok().and_then(process::table::find).filter(|p| p.is_visible()).ok_or(Errno::ESRCH)?;
+    Ok(other.pgid as i32)
 }
 
 impl Identity for Kernel {
@@ -38,13 +49,14 @@ impl Identity for Kernel {
         Ok(APP_ID as u32)
     }
 
-    /// No parent: 0, as for Linux's first process.
+    /// The parent's pid; 0 for the first process (as for Linux's first
+    /// process) and for an orphan (see `process`).
     fn getppid(_cx: &mut Cx) -> Result<i32, Errno> {
-        Ok(0)
+        Ok(process::current().map_or(0, |p| p.parent_pid() as i32))
     }
 
     fn getpgrp(_cx: &mut Cx) -> Result<i32, Errno> {
-        pid()
+        pgid()
     }
 
     /// Linux's `ksys_setsid`: a process group leader may not start a
@@ -54,11 +66,11 @@ impl Identity for Kernel {
     }
 
     fn getpgid(_cx: &mut Cx, pid: i32) -> Result<i32, Errno> {
-        this_process(pid)
+        group_of(pid)
     }
 
     fn getsid(_cx: &mut Cx, pid: i32) -> Result<i32, Errno> {
-        this_process(pid)
+        group_of(pid)
     }
 
     /// No supplementary groups: nothing to copy, whatever `size` says.

@@ -50,7 +50,7 @@ impl Limits for Kernel {
             RUSAGE_SELF | RUSAGE_THREAD => {
                 let p = process::current().ok_or(Errno::ESRCH)?;
                 // KiB; the peak is not kept, so the current resident set.
-                r.ru_maxrss = (p.space.resident_pages() * 4) as i64;
+                r.ru_maxrss = (p.space().resident_pages() * 4) as i64;
                 let now = time::rdtsc();
                 let ticks = if who == RUSAGE_SELF {
                     p.cpu_ticks(now)

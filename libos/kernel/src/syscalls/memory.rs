@@ -18,7 +18,7 @@ use crate::mm::{frame, phys};
 use crate::process;
 
 fn space() -> Arc<AddressSpace> {
-    process::current().expect("syscalls come from apps").space.clone()
+    process::current().expect("syscalls come from apps").space()
 }
 
 /// Reads the file's pages from `offset` that `len` bytes of mapping cover

@@ -26,14 +26,14 @@ impl MemoryAdvice for Kernel {
             return Err(Errno::EINVAL);
         }
         let fixed = (flags & MREMAP_FIXED != 0).then_some(new_address as u64);
-        let space = process::current().ok_or(Errno::EFAULT)?.space.clone();
+        let space = process::current().ok_or(Errno::EFAULT)?.space();
         space
             .remap(old_address as u64, old_size as u64, new_size as u64, flags & MREMAP_MAYMOVE != 0, fixed)
             .map(|a| a as usize)
     }
 
     fn madvise(_cx: &mut Cx, addr: usize, length: usize, advice: i32) -> Result<(), Errno> {
-        let space = process::current().ok_or(Errno::EFAULT)?.space.clone();
+        let space = process::current().ok_or(Errno::EFAULT)?.space();
         let (addr, length) = (addr as u64, length as u64);
         match advice {
             madv::DONTNEED | madv::FREE => space.discard(addr, length),

@@ -16,7 +16,7 @@ use crate::mm::user_access::{self, copy_to_user};
 use crate::process;
 
 fn space() -> Result<alloc::sync::Arc<crate::mm::address_space::AddressSpace>, Errno> {
-    Ok(process::current().ok_or(Errno::ENOMEM)?.space.clone())
+    Ok(process::current().ok_or(Errno::ENOMEM)?.space().clone())
 }
 
 impl MemoryLocks for Kernel {

@@ -152,14 +152,37 @@ impl Signals for Kernel {
     fn kill(_cx: &mut Cx, pid: i32, sig: i32) -> Result<(), Errno> {
         check_send_signal(sig)?;
         let process = current_process()?;
-        let me = process.pid as i32;
-        // The app itself (its pid, its process group by 0 or -pid); -1
-        // means every other process, and there is none.
-        if pid != me && pid != 0 && pid != -me {
+        let info = sent_info(sig, si_code::SI_USER, &process);
+        let send = |p: &Arc<Process>| {
+            // A zombie takes the signal and does nothing with it.
+            if sig != 0 && !p.has_ended() {
+                signal::send_to_process(p, info);
+            }
+        };
+        let exists = |p: &Arc<Process>| p.is_visible();
+        if pid > 0 {
+            let target = crate::process::table::find(pid as u32).filter(exists).ok_or(Errno::ESRCH)?;
+            send(&target);
+            return Ok(());
+        }
+        // 0 and -pgid: the process group, which is every process; -1:
+        // every process but the caller (Linux's `kill_something_info`).
+        if pid != 0 && pid != -1 && pid.unsigned_abs() != process.pgid {
             return Err(Errno::ESRCH);
         }
-        if sig != 0 {
-            signal::send_to_process(&process, sent_info(sig, si_code::SI_USER, &process));
+        let targets: alloc::vec::Vec<Arc<Process>> = crate::process::table::all()
+            .into_iter()
+            .filter(|p| exists(p) && (pid != -1 || !Arc::ptr_eq(p, &process)))
+            .collect();
+        if targets.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        // The caller last: a signal that ends it must not stop the sending.
+        for p in targets.iter().filter(|p| !Arc::ptr_eq(p, &process)) {
+            send(p);
+        }
+        if targets.iter().any(|p| Arc::ptr_eq(p, &process)) {
+            send(&process);
         }
         Ok(())
     }
@@ -208,6 +231,16 @@ impl Signals for Kernel {
                     }
                     return Err(e);
                 }
+            }
+        }
+    }
+
+    /// Sleeps until a signal it does not block is pending (or the process
+    /// ends); the way back to ring 3 runs the handler.
+    fn pause(_cx: &mut Cx) -> Result<(), Errno> {
+        loop {
+            if let WaitResult::Interrupted = crate::sched::wait::wait_event(&[], None, || false)? {
+                return Err(Errno::ERESTARTNOHAND);
             }
         }
     }

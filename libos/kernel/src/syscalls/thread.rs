@@ -18,6 +18,7 @@ use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 
 use super::{Cx, Kernel};
 use crate::mm::user_access::{copy_from_user, copy_to_user, read_user, write_user};
+use crate::process::fork::ForkArgs;
 use crate::sched::{self, Task, ThreadName, futex};
 use crate::{process, time};
 
@@ -67,7 +68,8 @@ pub(super) fn read_name(addr: u64) -> Result<[u8; TASK_COMM_LEN], Errno> {
 }
 
 impl Thread for Kernel {
-    /// A new thread of the calling app.
+    /// A new thread of the calling app, or a new process (without
+    /// `CLONE_THREAD`: `process::fork`).
     fn clone(
         cx: &mut Cx,
         flags: u64,
@@ -76,6 +78,17 @@ impl Thread for Kernel {
         child_tid: UserPtrMut<i32>,
         tls: u64,
     ) -> Result<i32, Errno> {
+        if flags & CLONE_THREAD == 0 {
+            // A new process (`fork`, `vfork`, `posix_spawn`).
+            let args = ForkArgs {
+                flags,
+                stack: stack as u64,
+                parent_tid: parent_tid.addr(),
+                child_tid: child_tid.addr(),
+                tls,
+            };
+            return process::fork::fork(cx.regs(), args);
+        }
         if flags & REQUIRED != REQUIRED || flags & !(REQUIRED | OPTIONAL) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -163,21 +176,21 @@ impl Thread for Kernel {
             // its timeout stays relative.
             FUTEX_WAIT => {
                 let deadline = futex_deadline(timeout, false, false)?;
-                futex::wait(&process.space, &process.usage, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline)
+                futex::wait(&process.space(), &process.usage, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY, deadline)
                     .map(|()| 0)
             }
             FUTEX_WAIT_BITSET => {
                 let deadline = futex_deadline(timeout, true, realtime)?;
-                futex::wait(&process.space, &process.usage, uaddr.addr(), val, val3, deadline).map(|()| 0)
+                futex::wait(&process.space(), &process.usage, uaddr.addr(), val, val3, deadline).map(|()| 0)
             }
             // Linux's `do_futex`: the clock flag only goes with the waits.
             _ if realtime => Err(Errno::ENOSYS),
-            FUTEX_WAKE => Ok(futex::wake(&process.space, uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
+            FUTEX_WAKE => Ok(futex::wake(&process.space(), uaddr.addr(), val, FUTEX_BITSET_MATCH_ANY)),
             FUTEX_WAKE_BITSET => {
                 if val3 == 0 {
                     return Err(Errno::EINVAL);
                 }
-                Ok(futex::wake(&process.space, uaddr.addr(), val, val3))
+                Ok(futex::wake(&process.space(), uaddr.addr(), val, val3))
             }
             FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
                 // Linux's `futex_requeue` takes both counts as ints.
@@ -189,7 +202,7 @@ impl Thread for Kernel {
                     return Err(Errno::EFAULT);
                 }
                 let expected = (cmd == FUTEX_CMP_REQUEUE).then_some(val3);
-                futex::requeue(&process.space, uaddr.addr(), uaddr2.addr(), val, nr_requeue, expected)
+                futex::requeue(&process.space(), uaddr.addr(), uaddr2.addr(), val, nr_requeue, expected)
             }
             // Linux's answer to an operation it does not know.
             _ => Err(Errno::ENOSYS),

@@ -66,7 +66,7 @@ fn from_user(regs: &mut PtRegs, vector: u8, cr2: u64) {
 /// Resolves a page fault with error code `code` at user address `addr` in
 /// the running app's memory.
 fn demand_page(code: u64, addr: u64) -> Result<(), FaultError> {
-    let space = process::current().map(|p| p.space.clone()).ok_or(FaultError::Unmapped)?;
+    let space = process::current().map(|p| p.space()).ok_or(FaultError::Unmapped)?;
     space.handle_fault(addr, code & pf::WRITE != 0, code & pf::FETCH != 0)
 }
 

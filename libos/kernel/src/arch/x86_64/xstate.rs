@@ -137,6 +137,18 @@ impl ExtendedState {
         Some(s)
     }
 
+    /// A copy of this (saved) state: a forked child's registers, as
+    /// Linux's `fpu_clone` copies them for a new process. `None` when
+    /// memory is short.
+    pub fn duplicate(&self) -> Option<ExtendedState> {
+        // SAFETY: the layout's size is not zero (at least 512).
+        let area = NonNull::new(unsafe { alloc_zeroed(Self::alloc_layout()) })?;
+        // SAFETY: both buffers are `size` bytes, distinct allocations; the
+        // source is a valid image, so the copy is one.
+        unsafe { core::ptr::copy_nonoverlapping(self.area.as_ptr(), area.as_ptr(), layout().size) };
+        Some(ExtendedState { area })
+    }
+
     // `bytes` and the two user-format conversions serve the signal frames
     // (`rt_sigframe`'s `fpstate`, `sigreturn`) and the boot-time test of
     // the round trip; production code has no caller yet.

@@ -2,10 +2,11 @@
 //!
 //! - `/proc/self`: a symbolic link to `<pid>` (the calling app's), as
 //!   Linux's (`fs/proc/self.c`);
-//! - `/proc/<pid>/exe`: a symbolic link to `/<app name>`, the path the app
-//!   was started as (its ELF comes from the boot image, not from a file
-//!   system, so the target need not exist: `readlink` is what Rust's
-//!   `std::env::current_exe` uses);
+//! - `/proc/<pid>/exe`: a symbolic link to the program's path: `/<app
+//!   name>` for the boot image's (its ELF comes from the boot image, not from
+//!   a file system, so the target need not exist: `readlink` is what Rust's
+//!   `std::env::current_exe` uses; `execve` of `/proc/self/exe` runs it
+//!   again), else the path `execve` was given;
 //! - `/proc/<pid>/maps`, `/proc/<pid>/status`, `/proc/cpuinfo`,
 //!   `/proc/meminfo`: generated at each read ([`text`]).
 //!
@@ -172,7 +173,7 @@ impl FileSystem for ProcFs {
     fn readlink(&mut self, ino: Ino) -> Result<Vec<u8>, Errno> {
         match ino {
             SELF => pid_name(),
-            EXE => Ok(format!("/{}", caller()?.name).into_bytes()),
+            EXE => Ok(caller()?.program().path.clone().into_bytes()),
             ROOT..=STATUS => Err(Errno::EINVAL),
             _ => Err(Errno::ENOENT),
         }

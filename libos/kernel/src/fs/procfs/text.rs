@@ -21,7 +21,7 @@ use crate::process::Process;
 pub fn maps(p: &Process) -> Vec<u8> {
     let exe = format!("/{}", p.name);
     let mut out = Vec::new();
-    for r in p.space.regions() {
+    for r in p.space().regions() {
         let (name, dev, ino, shared): (Option<&[u8]>, u64, u64, bool) = match r.kind {
             Kind::Image { .. } => (Some(exe.as_bytes()), 0, 0, false),
             Kind::Heap => (Some(b"[heap]"), 0, 0, false),
@@ -62,7 +62,7 @@ pub fn status(p: &Process) -> Vec<u8> {
         // Linux's `comm`: at most 15 bytes.
         &p.name[..p.name.len().min(15)],
         p.files.umask(),
-        p.space.resident_pages() * 4,
+        p.space().resident_pages() * 4,
         p.thread_count(),
         pid = p.pid,
     );
