@@ -547,9 +547,10 @@ pub struct CmdlineArgs {
     /// no spaces: the command line is split at them).
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<String>,
-    /// Words appended verbatim to the kernel command line; the kernel gives
-    /// the words after a literal `--` among them to the app as argv[1..].
-    #[arg(last = true, value_name = "EXTRA")]
+    /// Words appended to the kernel command line; the kernel gives the
+    /// words after a literal `--` among them to the app as argv[1..] (a
+    /// word with spaces, or an empty one, travels in double quotes).
+    #[arg(last = true, value_name = "EXTRA", value_parser = parse_extra_word)]
     pub extra: Vec<String>,
 }
 
@@ -570,12 +571,36 @@ impl CmdlineArgs {
         words
     }
 
-    /// The whole command line.
+    /// The whole command line. A word with a space in it, or an empty one,
+    /// goes in double quotes, which the kernel's word splitter removes
+    /// (`BootOptions::app_arg_words`, as Linux's `next_arg`).
     pub fn line(&self) -> String {
         let mut words = self.option_words();
-        words.extend(self.extra.iter().cloned());
+        words.extend(self.extra.iter().map(|w| quote_word(w)));
         words.join(" ")
     }
+}
+
+/// Whether a command line word must travel in double quotes.
+fn needs_quotes(word: &str) -> bool {
+    word.is_empty() || word.contains(' ') || word.starts_with('"')
+}
+
+/// `word` as the kernel's splitter will give it back.
+pub fn quote_word(word: &str) -> String {
+    if needs_quotes(word) { format!("\"{word}\"") } else { word.to_string() }
+}
+
+/// Accepts an extra word the kernel command line can carry: one that needs
+/// quotes cannot hold a double quote (the kernel's quoting has no escape).
+pub fn parse_extra_word(text: &str) -> Result<String, String> {
+    if needs_quotes(text) && text.contains('"') {
+        return Err(format!(
+            "`{text}` has a space and a double quote: the kernel command line cannot carry both in one \
+             argument; put the text in a file (--files DIR) and name the file instead"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// Accepts `KEY=VALUE` with a non-empty key and no whitespace (the kernel
@@ -619,6 +644,18 @@ mod tests {
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn words_with_spaces_travel_in_double_quotes() {
+        let Command::Run { boot, .. } = parse(&["run", "hello", "--", "--", "sh", "-c", "ls | wc -l", ""]).command
+        else {
+            panic!("not run")
+        };
+        assert_eq!(boot.boot_options().cmdline, "-- sh -c \"ls | wc -l\" \"\"");
+        assert!(parse_extra_word("say \"hi\"").is_err());
+        assert!(parse_extra_word("\"").is_err());
+        assert_eq!(parse_extra_word("a\"b").as_deref(), Ok("a\"b"));
     }
 
     #[test]

@@ -238,9 +238,48 @@ impl<'a> BootOptions<'a> {
         opts
     }
 
-    /// The app's arguments, word by word.
-    pub fn app_arg_words(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        self.app_args.split(' ').filter(|w| !w.is_empty())
+    /// The app's arguments, word by word: words are separated by spaces,
+    /// and a word that starts with a double quote runs to the next double
+    /// quote that ends a word, spaces included, without the quotes (an
+    /// empty pair is an empty argument); an unclosed quote runs to the end
+    /// of the line. Linux's `next_arg` (lib/cmdline.c) quotes the same way.
+    pub fn app_arg_words(&self) -> AppArgWords<'a> {
+        AppArgWords { rest: self.app_args }
+    }
+}
+
+/// The app's arguments ([`BootOptions::app_arg_words`]).
+#[derive(Clone, Debug)]
+pub struct AppArgWords<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for AppArgWords<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest.trim_start_matches(' ');
+        if s.is_empty() {
+            self.rest = s;
+            return None;
+        }
+        if let Some(inner) = s.strip_prefix('"') {
+            let mut from = 0;
+            while let Some(i) = inner[from..].find('"') {
+                let end = from + i;
+                let after = &inner[end + 1..];
+                if after.is_empty() || after.starts_with(' ') {
+                    self.rest = after;
+                    return Some(&inner[..end]);
+                }
+                from = end + 1;
+            }
+            self.rest = "";
+            return Some(inner);
+        }
+        let end = s.find(' ').unwrap_or(s.len());
+        self.rest = &s[end..];
+        Some(&s[..end])
     }
 }
 
@@ -322,6 +361,18 @@ mod tests {
         assert_eq!(o.probe, Some("ring3"));
         assert_eq!(o.max_cpus, Some(2));
         assert!(o.unknown.is_empty(), "{:?}", o.unknown);
+    }
+
+    #[test]
+    fn quoted_app_arguments_keep_their_spaces() {
+        let words = |line: &'static str| BootOptions::parse(line).app_arg_words().collect::<Vec<_>>();
+        assert_eq!(words("-- sh -c \"ls | wc -l\" x"), ["sh", "-c", "ls | wc -l", "x"]);
+        assert_eq!(words("-- a \"\" b"), ["a", "", "b"]);
+        assert_eq!(words("--  \"two  spaces\"  "), ["two  spaces"]);
+        assert_eq!(words("-- \"a\"b c\" d"), ["a\"b c", "d"]);
+        assert_eq!(words("-- \"unclosed to the end"), ["unclosed to the end"]);
+        assert_eq!(words("-- mid\"quote plain"), ["mid\"quote", "plain"]);
+        assert_eq!(words("kpti=off"), Vec::<&str>::new());
     }
 
     #[test]

@@ -844,6 +844,14 @@ pub const SUITES: &[Suite] = &[
             busybox("busybox::false_exits_1", &["--", "false"], None, RunExit::AppCode(1)),
             busybox("busybox::seq", &["--", "seq", "-s", ",", "1", "5"], Some("1,2,3,4,5"), RunExit::Success),
             busybox("busybox::sh_arithmetic", &["--", "sh", "-c", "echo$IFS$((6*7))"], Some("42"), RunExit::Success),
+            // One argument with spaces, in double quotes on the kernel
+            // command line (as `cargo xtask run` writes it): a pipeline.
+            busybox(
+                "busybox::sh_pipeline_in_one_argument",
+                &["--", "sh", "-c", "\"echo piped through tr | tr a-z A-Z\""],
+                Some("PIPED THROUGH TR"),
+                RunExit::Success,
+            ),
             BUSYBOX_SHA256_STDIN,
             // `sync` (162) has no handler: the kernel names it, once.
             busybox(
@@ -1121,6 +1129,7 @@ mod tests {
                 "busybox::false_exits_1 -- false",
                 "busybox::seq -- seq -s , 1 5",
                 "busybox::sh_arithmetic -- sh -c echo$IFS$((6*7))",
+                "busybox::sh_pipeline_in_one_argument -- sh -c \"echo piped through tr | tr a-z A-Z\"",
                 "busybox::sha256sum_of_stdin -- sha256sum",
                 "busybox::a_missing_call_is_named -- sync",
                 "busybox::echo [kpti=off, smp=4] kpti=off -- echo hello from busybox",
@@ -1128,6 +1137,7 @@ mod tests {
                 "busybox::false_exits_1 [kpti=off, smp=4] kpti=off -- false",
                 "busybox::seq [kpti=off, smp=4] kpti=off -- seq -s , 1 5",
                 "busybox::sh_arithmetic [kpti=off, smp=4] kpti=off -- sh -c echo$IFS$((6*7))",
+                "busybox::sh_pipeline_in_one_argument [kpti=off, smp=4] kpti=off -- sh -c \"echo piped through tr | tr a-z A-Z\"",
                 "busybox::sha256sum_of_stdin [kpti=off, smp=4] kpti=off -- sha256sum",
                 "busybox::a_missing_call_is_named [kpti=off, smp=4] kpti=off -- sync",
                 "loader::a_dynamically_linked_program_is_refused_naming_its_interpreter ",
