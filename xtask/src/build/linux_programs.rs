@@ -159,35 +159,41 @@ fn build_bench_program(layout: &Layout, name: &str, dir: &Path, out: &Path) -> R
 }
 
 /// Builds `linux-programs/net-tokio` (its own workspace and lock file) for
-/// musl. From the repository's root, so the pinned toolchain and the
-/// musl target's flags apply.
+/// musl.
 fn build_tokio_program(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
-    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
-    let target_dir = dir.join("cargo-tokio");
-    let manifest = layout.root.join("linux-programs/net-tokio/Cargo.toml");
-    let status = Command::new(cargo())
-        .current_dir(&layout.root)
-        .args(["build", "--release", "--locked", "--target", MUSL_TARGET, "--manifest-path"])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env("RUSTFLAGS", "-Cpanic=unwind")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .context("running cargo")?;
-    ensure!(status.success(), "building {} failed; see cargo's errors above", manifest.display());
-    let built = target_dir.join(MUSL_TARGET).join("release").join(NET_TOKIO_PACKAGE);
-    std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
-    Ok(())
+    build_own_workspace(layout, dir, "net-tokio", NET_TOKIO_PACKAGE, &[], out)
 }
 
 /// Builds `linux-programs/sqlite-std` (its own workspace and lock file) for
 /// musl: libsqlite3-sys compiles SQLite's C amalgamation with `musl-gcc`.
 fn build_sqlite_program(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
-    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
     install::ensure(&NEEDS[..1], "SQLite's C code (musl-gcc)")?;
-    let target_dir = dir.join("cargo-sqlite");
-    let manifest = layout.root.join("linux-programs/sqlite-std/Cargo.toml");
+    build_own_workspace(
+        layout,
+        dir,
+        "sqlite-std",
+        SQLITE_STD_PACKAGE,
+        &[("CC_x86_64_unknown_linux_musl", "musl-gcc")],
+        out,
+    )
+}
+
+/// Builds `linux-programs/<folder>`, a workspace of its own (its own lock
+/// file keeps its dependencies out of the main builds), for musl into
+/// `<dir>/cargo-<folder>`, and copies `package`'s binary to `out`. From the
+/// repository's root, so the pinned toolchain and the musl target's flags
+/// apply.
+fn build_own_workspace(
+    layout: &Layout,
+    dir: &Path,
+    folder: &str,
+    package: &str,
+    env: &[(&str, &str)],
+    out: &Path,
+) -> Result<()> {
+    install::ensure_rust_targets(&layout.toolchain, &layout.root, &[MUSL_TARGET])?;
+    let target_dir = dir.join(format!("cargo-{folder}"));
+    let manifest = layout.root.join("linux-programs").join(folder).join("Cargo.toml");
     let status = Command::new(cargo())
         .current_dir(&layout.root)
         .args(["build", "--release", "--locked", "--target", MUSL_TARGET, "--manifest-path"])
@@ -195,43 +201,41 @@ fn build_sqlite_program(layout: &Layout, dir: &Path, out: &Path) -> Result<()> {
         .arg("--target-dir")
         .arg(&target_dir)
         .env("RUSTFLAGS", "-Cpanic=unwind")
-        .env("CC_x86_64_unknown_linux_musl", "musl-gcc")
+        .envs(env.iter().copied())
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .context("running cargo")?;
     ensure!(status.success(), "building {} failed; see cargo's errors above", manifest.display());
-    let built = target_dir.join(MUSL_TARGET).join("release").join(SQLITE_STD_PACKAGE);
+    let built = target_dir.join(MUSL_TARGET).join("release").join(package);
     std::fs::copy(&built, out).with_context(|| format!("copying {}", built.display()))?;
     Ok(())
 }
 
+/// Builds the C tests (`linux-programs/c-tests/*.c`).
 fn build_c_tests(layout: &Layout, out: &Path) -> Result<()> {
-    install::ensure(&NEEDS[..1], "the C tests (musl-gcc)")?;
     let src = layout.root.join("linux-programs/c-tests");
+    build_c(&[src.join("harness.c"), src.join("tests.c"), src.join("vdso.c")], &[], "the C tests (musl-gcc)", out)
+}
+
+/// Builds the C sweep (`linux-programs/c-sweep/sweep.c`, with libm).
+fn build_c_sweep(layout: &Layout, out: &Path) -> Result<()> {
+    build_c(&[layout.root.join("linux-programs/c-sweep/sweep.c")], &["-lm"], "the C sweep (musl-gcc)", out)
+}
+
+/// Compiles and links C `sources` into a static musl program at `out`
+/// with musl-gcc (installed first if it can be), warnings as errors;
+/// `libs` go after the sources. `what` names it for the install message.
+fn build_c(sources: &[std::path::PathBuf], libs: &[&str], what: &str, out: &Path) -> Result<()> {
+    install::ensure(&NEEDS[..1], what)?;
     let status = Command::new("musl-gcc")
         .args(["-static", "-O2", "-pthread", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"])
-        .arg(src.join("harness.c"))
-        .arg(src.join("tests.c"))
-        .arg(src.join("vdso.c"))
+        .args(sources)
+        .args(libs)
         .arg("-o")
         .arg(out)
         .status()
         .context("running musl-gcc")?;
-    ensure!(status.success(), "musl-gcc failed on {}", src.display());
-    Ok(())
-}
-
-fn build_c_sweep(layout: &Layout, out: &Path) -> Result<()> {
-    install::ensure(&NEEDS[..1], "the C sweep (musl-gcc)")?;
-    let src = layout.root.join("linux-programs/c-sweep/sweep.c");
-    let status = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-pthread", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"])
-        .arg(&src)
-        .args(["-lm", "-o"])
-        .arg(out)
-        .status()
-        .context("running musl-gcc")?;
-    ensure!(status.success(), "musl-gcc failed on {}", src.display());
+    ensure!(status.success(), "musl-gcc failed on {}", sources[0].display());
     Ok(())
 }
 
